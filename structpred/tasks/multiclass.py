@@ -1,0 +1,164 @@
+"""Multiclass classification as a structural SVM (Crammer & Singer 2001).
+
+Ψ(x, y) = e_y ⊗ x, so w is laid out row-major as W of shape (n_classes, n_features) and
+w·Ψ(x, y) = W[y]·x (no bias term). Loss: 0/1. The n-slack problem
+    min ½‖W‖² + (C/n) Σ_i max_y' [Δ(y_i, y') + W[y']·x_i - W[y_i]·x_i]
+is scikit-learn's ``LinearSVC(multi_class="crammer_singer", fit_intercept=False)`` with
+C_sklearn = C / n.
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..model import StructuredModel
+
+__all__ = ["Multiclass"]
+
+
+class _DenseBatch:
+    def __init__(self, X, Y=None):
+        self.X = X
+        self.Y = Y
+
+    def __len__(self):
+        return self.X.shape[0]
+
+
+class Multiclass(StructuredModel):
+    """Crammer-Singer multiclass SVM: x a feature vector, y an int in [0, n_classes).
+
+    Parameters
+    ----------
+    n_classes, n_features : int or None
+        Read off the training data by ``initialize`` when None.
+    """
+
+    def __init__(self, n_classes: int | None = None, n_features: int | None = None):
+        super().__init__()
+        self.n_classes = n_classes
+        self.n_features = n_features
+        self._set_size()
+
+    def _set_size(self):
+        if self.n_classes is not None and self.n_features is not None:
+            self.size_joint_feature = int(self.n_classes) * int(self.n_features)
+
+    # ------------------------------------------------------------- set-up and checks
+    def initialize(self, X, Y):
+        X = self._as_matrix(X)
+        labels = self._as_labels(Y)
+        if self.n_features is None:
+            self.n_features = int(X.shape[1])
+        if self.n_classes is None:
+            self.n_classes = int(labels.max()) + 1 if labels.size else 0
+        self._set_size()
+
+    @staticmethod
+    def _as_matrix(X) -> np.ndarray:
+        if sp.issparse(X):
+            X = X.toarray()
+        if isinstance(X, np.ndarray) and X.ndim == 2:
+            return np.ascontiguousarray(X, dtype=np.float64)
+        rows = [np.asarray(x, dtype=np.float64).ravel() for x in X]
+        lengths = {r.shape[0] for r in rows}
+        if len(lengths) > 1:
+            first = rows[0].shape[0]
+            bad = next(i for i, r in enumerate(rows) if r.shape[0] != first)
+            raise ValueError(f"ragged X: example {bad} has {rows[bad].shape[0]} features, "
+                             f"example 0 has {first}")
+        return np.vstack(rows) if rows else np.zeros((0, 0))
+
+    @staticmethod
+    def _as_labels(Y) -> np.ndarray:
+        arr = np.asarray(Y)
+        if arr.ndim != 1:
+            raise ValueError(f"Y must be a 1-D sequence of integer labels, got shape {arr.shape}")
+        if arr.size and not np.issubdtype(arr.dtype, np.integer):
+            as_int = arr.astype(np.int64) if np.issubdtype(arr.dtype, np.number) else None
+            if as_int is None or not np.array_equal(as_int, arr):
+                bad = 0 if as_int is None else int(np.flatnonzero(as_int != arr)[0])
+                raise ValueError(f"Y must hold integer labels; example {bad} has {arr[bad]!r}")
+            arr = as_int
+        return arr.astype(np.int64)
+
+    def check_input(self, X, Y=None):
+        X = self._as_matrix(X)
+        if self.n_features is not None and X.shape[0] and X.shape[1] != self.n_features:
+            raise ValueError(f"X has {X.shape[1]} features per example, the task expects {self.n_features}")
+        finite = np.isfinite(X).all(axis=1)
+        if not finite.all():
+            raise ValueError(f"X has NaN or infinite features in example {int(np.flatnonzero(~finite)[0])}")
+        if Y is not None:
+            labels = self._as_labels(Y)
+            bad = np.flatnonzero((labels < 0) | (labels >= self.n_classes))
+            if bad.size:
+                raise ValueError(f"label {labels[bad[0]]} of example {int(bad[0])} is outside "
+                                 f"[0, {self.n_classes})")
+
+    # ------------------------------------------------------------- single-example forms
+    def joint_feature(self, x, y):
+        psi = np.zeros((self.n_classes, self.n_features))
+        psi[int(y)] = np.asarray(x, dtype=np.float64).ravel()
+        return psi.ravel()
+
+    def loss(self, y, y_hat):
+        return float(int(y) != int(y_hat))
+
+    def _scores(self, X, w):
+        return X @ np.asarray(w, dtype=np.float64).reshape(self.n_classes, self.n_features).T
+
+    def inference(self, x, w):
+        return int(np.argmax(self._scores(np.asarray(x, dtype=np.float64).reshape(1, -1), w)[0]))
+
+    def loss_augmented_inference(self, x, y, w):
+        scores = self._scores(np.asarray(x, dtype=np.float64).reshape(1, -1), w)[0] + 1.0
+        scores[int(y)] -= 1.0
+        return int(np.argmax(scores))
+
+    def slack_rescaled_inference(self, x, y, w):
+        batch = _DenseBatch(np.asarray(x, dtype=np.float64).reshape(1, -1), np.array([int(y)]))
+        return int(self._slack_oracle(batch, w)[0])
+
+    # ------------------------------------------------------------- batch forms
+    def make_batch(self, X, Y=None):
+        return _DenseBatch(self._as_matrix(X), None if Y is None else self._as_labels(Y))
+
+    def batch_inference(self, batch, w, n_jobs=1):
+        self.inference_calls += len(batch)
+        return [int(v) for v in np.argmax(self._scores(batch.X, w), axis=1)]
+
+    def batch_loss_augmented_inference(self, batch, w, n_jobs=1):
+        self.inference_calls += len(batch)
+        scores = self._scores(batch.X, w) + 1.0
+        scores[np.arange(len(batch)), batch.Y] -= 1.0
+        return np.argmax(scores, axis=1)
+
+    def _slack_oracle(self, batch, w):
+        scores = self._scores(batch.X, w)
+        rows = np.arange(len(batch))
+        value = 1.0 + scores - scores[rows, batch.Y][:, None]  # Δ = 1 for y' != y
+        value[rows, batch.Y] = 0.0                              # y' = y gives 0
+        return np.argmax(value, axis=1)
+
+    def batch_slack_rescaled_inference(self, batch, w, n_jobs=1):
+        self.inference_calls += len(batch)
+        return self._slack_oracle(batch, w)
+
+    def batch_loss(self, batch, Y_hat):
+        return (np.asarray(Y_hat) != batch.Y).astype(np.float64)
+
+    def batch_delta_joint_feature(self, batch, Y_hat):
+        """Row i: x_i in block y_i and -x_i in block ŷ_i (an empty row when ŷ_i = y_i)."""
+        Y_hat = np.asarray(Y_hat, dtype=np.int64)
+        n, f = batch.X.shape
+        differ = np.flatnonzero(Y_hat != batch.Y)
+        cols = np.arange(f)
+        indices = np.concatenate([batch.Y[differ, None] * f + cols, Y_hat[differ, None] * f + cols], axis=1)
+        data = np.concatenate([batch.X[differ], -batch.X[differ]], axis=1)
+        counts = np.zeros(n, dtype=np.int64)
+        counts[differ] = 2 * f
+        indptr = np.concatenate([[0], np.cumsum(counts)])
+        D = sp.csr_matrix((data.ravel(), indices.ravel(), indptr), shape=(n, self.size_joint_feature))
+        D.sort_indices()
+        return D
