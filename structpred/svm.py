@@ -15,6 +15,7 @@ import numpy as np
 
 from .model import StructuredModel
 from .solvers.cutting_plane import fit_n_slack, fit_one_slack
+from .solvers.oracle import LocalOracle
 
 __all__ = ["StructuredSVM", "ALGORITHMS"]
 
@@ -141,17 +142,20 @@ class StructuredSVM:
             model.initialize(X, Y)
         model.check_input(X, Y)
         model.check_joint_feature_size(X[0], Y[0], 0)
-        batch = model.make_batch(X, Y)
+        oracle = LocalOracle(model, X, Y, rescaling=self.rescaling, n_jobs=self.n_jobs)
         w0 = None
         if warm_start and getattr(self, "w_", None) is not None:
             w0 = self.w_
             if w0.shape[0] != model.size_joint_feature:
                 raise ValueError("warm_start: the stored w_ does not match size_joint_feature")
         solver = ALGORITHMS[self.algorithm]
-        result = solver(model, batch, C=float(self.C), eps=float(self.eps), rescaling=self.rescaling,
-                        max_iter=int(self.max_iter), cache_size=int(self.cache_size),
-                        n_jobs=self.n_jobs, qp=self.qp, inactive_window=int(self.inactive_window),
-                        verbose=self.verbose, callback=self.callback, w0=w0)
+        try:
+            result = solver(model, oracle, C=float(self.C), eps=float(self.eps), rescaling=self.rescaling,
+                            max_iter=int(self.max_iter), cache_size=int(self.cache_size),
+                            qp=self.qp, inactive_window=int(self.inactive_window),
+                            verbose=self.verbose, callback=self.callback, w0=w0)
+        finally:
+            oracle.close()
         self.w_ = result.w
         self.primal_objective_ = result.primal
         self.dual_objective_ = result.dual
@@ -190,11 +194,13 @@ class StructuredSVM:
 
     def primal_objective(self, X, Y, w=None) -> float:
         """½‖w‖² + (C/n) Σ_i max_ŷ [Δ(y_i, ŷ) - w·δΨ_i(ŷ)]⁺ (margin rescaling), from the oracle."""
-        from .solvers.cutting_plane import _call_oracle, _hinge
-        from .solvers.base import Timers
+        from .solvers.cutting_plane import _hinge
         w = self.w_ if w is None else np.asarray(w, dtype=np.float64)
-        batch = self.model.make_batch(X, Y)
-        D, L = _call_oracle(self.model, batch, w, self.rescaling, self.n_jobs, Timers())
+        oracle = LocalOracle(self.model, X, Y, rescaling=self.rescaling, n_jobs=self.n_jobs)
+        try:
+            D, L = oracle(w)
+        finally:
+            oracle.close()
         h = _hinge(L, D @ w, self.rescaling)
         return 0.5 * float(w @ w) + float(self.C) / len(X) * float(np.maximum(h, 0).sum())
 

@@ -181,3 +181,26 @@ def test_verbose_progress_lines(caplog):
         StructuredSVM(Multiclass(), C=1.0, eps=1e-2, verbose=1).fit(X, y)
     text = caplog.text
     assert "primal" in text and "time shares" in text and "converged" in text
+
+
+def test_n_jobs_gives_identical_model():
+    X, y = _data(101, seed=8)
+    one = StructuredSVM(Multiclass(), C=10.0, eps=1e-4, n_jobs=1).fit(X, y)
+    two = StructuredSVM(Multiclass(), C=10.0, eps=1e-4, n_jobs=2).fit(X, y)
+    three = StructuredSVM(Multiclass(), C=10.0, eps=1e-4, n_jobs=3, algorithm="n-slack").fit(X, y)
+    assert np.array_equal(one.w_, two.w_)
+    assert one.n_iter_ == two.n_iter_
+    assert three.primal_objective_ == pytest.approx(one.primal_objective(X, y), rel=1e-3)
+
+
+def test_oracle_chunks_cover_every_example():
+    from structpred.solvers.oracle import LocalOracle, chunk_bounds
+    assert chunk_bounds(10, 3) == [(0, 3), (3, 7), (7, 10)]
+    assert chunk_bounds(2, 5) == [(0, 1), (1, 2)]
+    X, y = _data(23, seed=9)
+    model = Multiclass()
+    model.initialize(X, y)
+    w = np.random.default_rng(0).normal(size=model.size_joint_feature)
+    D1, L1 = LocalOracle(model, X, y, n_jobs=1)(w)
+    D4, L4 = LocalOracle(model, list(X), list(y), n_jobs=4)(w)
+    assert np.array_equal(L1, L4) and np.allclose(D1.toarray(), D4.toarray())

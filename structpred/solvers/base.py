@@ -28,6 +28,9 @@ class Timers:
         finally:
             self.totals[name] = self.totals.get(name, 0.0) + time.perf_counter() - t0
 
+    def add(self, name: str, seconds: float) -> None:
+        self.totals[name] = self.totals.get(name, 0.0) + seconds
+
     def elapsed(self) -> float:
         return time.perf_counter() - self.start
 

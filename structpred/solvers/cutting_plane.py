@@ -28,17 +28,15 @@ class OracleWarning(UserWarning):
     """The oracle returned a constraint weaker than one already known: a sign of a bug."""
 
 
-def _call_oracle(model, batch, w, rescaling, n_jobs, timers):
-    """One pass of the oracle over the batch: (δΨ rows D, losses L)."""
-    with timers("oracle"):
-        if rescaling == "margin":
-            Y_hat = model.batch_loss_augmented_inference(batch, w, n_jobs=n_jobs)
-        else:
-            Y_hat = model.batch_slack_rescaled_inference(batch, w, n_jobs=n_jobs)
-        L = np.asarray(model.batch_loss(batch, Y_hat), dtype=np.float64)
-    with timers("psi"):
-        D = model.batch_delta_joint_feature(batch, Y_hat)
-        D = sp.csr_matrix(D, dtype=np.float64)
+def _call_oracle(oracle, w, timers):
+    """One pass of the oracle backend at w: (δΨ rows D, losses L); times booked by phase."""
+    t0 = timers.elapsed()
+    D, L = oracle(w)
+    spent = timers.elapsed() - t0
+    split = getattr(oracle, "last_times", None) or {"oracle": spent}
+    known = sum(split.values())
+    for name, seconds in split.items():
+        timers.add(name, spent * seconds / known if known > 0 else spent / len(split))
     return D, L
 
 
@@ -54,11 +52,13 @@ def _scale(L, rescaling):
 
 
 class _OneSlackWorkingSet:
-    """Aggregated constraints (a_k, b_k) as CSR rows, their Gram matrix, α and activity."""
+    """Aggregated constraints (a_k, b_k), each a_k kept as its nonzeros (indices, values),
+    with their Gram matrix G, the dual variables α and how long each has been idle."""
 
     def __init__(self, d):
         self.d = d
-        self.A = sp.csr_matrix((0, d))
+        self.idx: list[np.ndarray] = []
+        self.val: list[np.ndarray] = []
         self.b = np.zeros(0)
         self.G = np.zeros((0, 0))
         self.alpha = np.zeros(0)
@@ -67,23 +67,37 @@ class _OneSlackWorkingSet:
     def __len__(self):
         return self.b.shape[0]
 
+    def margins(self, w):
+        """[a_k·w for each k]."""
+        return np.array([v @ w[i] for i, v in zip(self.idx, self.val)])
+
     def slack(self, w):
         """ξ = max(0, max_k b_k - a_k·w)."""
         if len(self) == 0:
             return 0.0
-        return max(0.0, float(np.max(self.b - self.A @ w)))
+        return max(0.0, float(np.max(self.b - self.margins(w))))
 
-    def add(self, a, b):
-        g_new = (self.A @ a.T).toarray().ravel() if len(self) else np.zeros(0)
-        g_self = float(a.multiply(a).sum())
+    def weights(self):
+        """w = Σ_k α_k a_k."""
+        w = np.zeros(self.d)
+        for k in np.flatnonzero(self.alpha):
+            w[self.idx[k]] += self.alpha[k] * self.val[k]
+        return w
+
+    def add(self, a_dense, b):
+        """Append the constraint (a, b), a given as a dense vector."""
+        idx = np.flatnonzero(a_dense)
+        val = a_dense[idx]
+        g_new = self.margins(a_dense)
         K = len(self)
         G = np.empty((K + 1, K + 1))
         G[:K, :K] = self.G
         G[K, :K] = g_new
         G[:K, K] = g_new
-        G[K, K] = g_self
+        G[K, K] = float(val @ val)
         self.G = G
-        self.A = sp.vstack([self.A, a], format="csr")
+        self.idx.append(idx)
+        self.val.append(val)
         self.b = np.append(self.b, b)
         self.alpha = np.append(self.alpha, 0.0)
         self.idle = np.append(self.idle, 0)
@@ -92,17 +106,21 @@ class _OneSlackWorkingSet:
         keep = self.idle < window
         if keep.all():
             return 0
-        self.A = self.A[keep]
+        self.idx = [v for v, k in zip(self.idx, keep) if k]
+        self.val = [v for v, k in zip(self.val, keep) if k]
         self.b = self.b[keep]
         self.G = self.G[np.ix_(keep, keep)]
         self.alpha = self.alpha[keep]
         self.idle = self.idle[keep]
         return int((~keep).sum())
 
+    def nnz(self):
+        return int(sum(v.size for v in self.val))
+
 
 def _cached_constraint(cache, w, n, rescaling, timers):
     """Most violated aggregated constraint over the cached outputs of each example
-    (including ŷ_i = y_i, whose violation is 0): (a, b, violation)."""
+    (including ŷ_i = y_i, whose violation is 0): (dense a, b, violation)."""
     with timers("cache"):
         best = np.zeros(n)
         choice = np.full(n, -1)
@@ -119,15 +137,16 @@ def _cached_constraint(cache, w, n, rescaling, timers):
                 continue
             a += D.T @ (np.where(mask, _scale(L, rescaling), 0.0) / n)
             b += float(L[mask].sum()) / n
-        a = sp.csr_matrix(a.reshape(1, -1))
     return a, b, float(best.mean())
 
 
-def fit_one_slack(model, batch, *, C, eps, rescaling="margin", max_iter=10000, cache_size=5,
-                  n_jobs=1, qp="active-set", inactive_window=50, verbose=0, callback=None, w0=None,
+def fit_one_slack(model, oracle, *, C, eps, rescaling="margin", max_iter=10000, cache_size=5,
+                  qp="active-set", inactive_window=50, verbose=0, callback=None, w0=None,
                   check_oracle=True):
-    """Train with the 1-slack cutting-plane algorithm; returns a SolverResult."""
-    n = len(batch)
+    """Train with the 1-slack cutting-plane algorithm; returns a SolverResult.
+
+    ``oracle(w) -> (D, L)`` is an oracle backend (see ``structpred.solvers.oracle``)."""
+    n = oracle.n
     d = model.size_joint_feature
     timers = Timers()
     progress = Progress(verbose, "1-slack", model.approximate_inference)
@@ -150,12 +169,12 @@ def fit_one_slack(model, batch, *, C, eps, rescaling="margin", max_iter=10000, c
                 a, b, viol = _cached_constraint(cache, w, n, rescaling, timers)
                 cached = viol > xi + eps
             if not cached:
-                D, L = _call_oracle(model, batch, w, rescaling, n_jobs, timers)
+                D, L = _call_oracle(oracle, w, timers)
                 oracle_calls += n
                 with timers("psi"):
                     h = _hinge(L, D @ w, rescaling)
                     coef = _scale(L, rescaling) / n
-                    a = sp.csr_matrix((D.T @ coef).reshape(1, -1))
+                    a = np.asarray(D.T @ coef).ravel()
                     b = float(L.mean())
                     viol = float(h.mean())
                 primal = 0.5 * float(w @ w) + C * max(0.0, viol)
@@ -172,14 +191,16 @@ def fit_one_slack(model, batch, *, C, eps, rescaling="margin", max_iter=10000, c
                                     gap=primal - dual, violation=viol, xi=xi, n_constraints=len(ws),
                                     oracle_calls=oracle_calls, cached=False)
                     break
-            with timers("qp"):
+            with timers("working_set"):
                 ws.add(a, b)
+            with timers("qp"):
                 if qp == "cvxpy":
                     alpha, dual, _ = solve_qp_cvxpy(ws.G, ws.b, C)
                 else:
                     alpha, dual, _ = solve_qp_active_set(ws.G, ws.b, C, ws.alpha)
+            with timers("working_set"):
                 ws.alpha = alpha
-                w = np.asarray(ws.A.T @ alpha).ravel()
+                w = ws.weights()
                 ws.idle = np.where(alpha > 1e-10 * C, 0, ws.idle + 1)
                 if inactive_window:
                     ws.drop_idle(inactive_window)
@@ -199,7 +220,7 @@ def fit_one_slack(model, batch, *, C, eps, rescaling="margin", max_iter=10000, c
     if interrupted:
         primal, w, dual = best
     elif not converged:
-        D, L = _call_oracle(model, batch, w, rescaling, n_jobs, timers)
+        D, L = _call_oracle(oracle, w, timers)
         oracle_calls += n
         primal = 0.5 * float(w @ w) + C * max(0.0, float(_hinge(L, D @ w, rescaling).mean()))
     result = SolverResult(w=w, primal=primal, dual=dual, n_iter=it, converged=converged,
@@ -229,10 +250,10 @@ def _check_oracle(cache, w, h, xi, viol, rescaling, scale, it):
             return
 
 
-def fit_n_slack(model, batch, *, C, eps, rescaling="margin", max_iter=1000, n_jobs=1,
+def fit_n_slack(model, oracle, *, C, eps, rescaling="margin", max_iter=1000,
                 verbose=0, callback=None, w0=None, qp_tol=1e-9, **_ignored):
     """Train with the n-slack cutting-plane algorithm; returns a SolverResult."""
-    n = len(batch)
+    n = oracle.n
     d = model.size_joint_feature
     cap = C / n
     timers = Timers()
@@ -251,7 +272,7 @@ def fit_n_slack(model, batch, *, C, eps, rescaling="margin", max_iter=1000, n_jo
     it = 0
     try:
         for it in range(1, max_iter + 1):
-            D, L = _call_oracle(model, batch, w, rescaling, n_jobs, timers)
+            D, L = _call_oracle(oracle, w, timers)
             oracle_calls += n
             with timers("psi"):
                 h = _hinge(L, D @ w, rescaling)
@@ -291,7 +312,7 @@ def fit_n_slack(model, batch, *, C, eps, rescaling="margin", max_iter=1000, n_jo
     if interrupted:
         primal, w, dual = best
     elif not converged:
-        D, L = _call_oracle(model, batch, w, rescaling, n_jobs, timers)
+        D, L = _call_oracle(oracle, w, timers)
         oracle_calls += n
         primal = 0.5 * float(w @ w) + cap * float(np.maximum(_hinge(L, D @ w, rescaling), 0).sum())
     result = SolverResult(w=w, primal=primal, dual=dual, n_iter=it, converged=converged,
