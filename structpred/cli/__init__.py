@@ -10,7 +10,7 @@ COMMANDS = {
     "demo": ("structpred.cli.demo", "main", "train and evaluate on generated or shipped data"),
     "rank": ("structpred.cli.diversity", "main", "diversified ranking: train / apply (SVM-div)"),
     "parse": ("structpred.cli.parsing", "main", "constituency parsing: train / apply (SVM-cfg)"),
-    "bench": ("benchmarks.__main__", "main", "run the benchmark suite"),
+    "bench": ("structpred.bench", "main", "run the benchmark suite (tasks x solvers x peers)"),
 }
 
 
