@@ -66,6 +66,22 @@ class StructuredSVM:
         0 silent, 1 a line per oracle iteration, 2 every iteration.
     callback : callable(iteration, w, record) or None
         Called after every iteration; returning False stops training.
+    backend : {"local", "dask"}
+        Where the full oracle passes run: this machine on ``n_jobs`` threads, or the workers
+        of a Dask distributed cluster (data partitioned once and kept there; only w is
+        shipped per pass). Needs ``pip install structpred[dask]``.
+    client : distributed.Client, str or None
+        ``backend="dask"``: the client, or a scheduler address to connect to; None uses the
+        current default client.
+    solver_options : dict or None
+        Extra keyword arguments of the chosen solver, e.g. for "bcfw" ``block_size``,
+        ``averaging``, ``gap_every``, ``sample``, ``random_state``; for "subgradient"
+        ``block_size``, ``averaging``, ``check_every``, ``tol``, ``random_state``.
+        ``max_iter`` counts passes over the data for these two solvers.
+
+    BCFW's units: the paper's λ/2‖w‖² + (1/n)Σ_i H_i(w) with λ = 1/C is our objective divided by
+    C, so every objective and gap reported here is the paper's times C, and "bcfw" stops when
+    its certified duality gap is at most C·eps (what 1-slack guarantees when it stops).
 
     Attributes
     ----------
@@ -80,7 +96,8 @@ class StructuredSVM:
     def __init__(self, model: StructuredModel, C: float = 1.0, eps: float = 0.1,
                  algorithm: str = "1-slack", rescaling: str = "margin", max_iter: int = 10000,
                  cache_size: int = 5, n_jobs: int = 1, qp: str = "active-set", inactive_window: int = 50,
-                 verbose: int = 0, callback=None):
+                 verbose: int = 0, callback=None, backend: str = "local", client=None,
+                 solver_options: dict | None = None):
         self.model = model
         self.C = C
         self.eps = eps
@@ -93,6 +110,9 @@ class StructuredSVM:
         self.inactive_window = inactive_window
         self.verbose = verbose
         self.callback = callback
+        self.backend = backend
+        self.client = client
+        self.solver_options = solver_options
 
     # ---------------------------------------------------------------- sklearn protocol
     def get_params(self, deep: bool = True) -> dict[str, Any]:
@@ -124,10 +144,38 @@ class StructuredSVM:
             raise ValueError(f"max_iter must be >= 1, got {self.max_iter!r}")
         if int(self.cache_size) < 0:
             raise ValueError(f"cache_size must be >= 0, got {self.cache_size!r}")
+        if self.backend not in ("local", "dask"):
+            raise ValueError(f"backend must be 'local' or 'dask', got {self.backend!r}")
+        options = self.solver_options or {}
+        if not isinstance(options, dict):
+            raise ValueError(f"solver_options must be a dict or None, got {type(options).__name__}")
+        solver = ALGORITHMS[self.algorithm]
+        params = inspect.signature(solver).parameters
+        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            unknown = sorted(set(options) - set(params))
+            if unknown:
+                raise ValueError(f"solver_options {unknown} are not options of algorithm "
+                                 f"{self.algorithm!r}")
+        fixed = {"model", "oracle", "C", "eps", "rescaling", "max_iter", "cache_size", "qp",
+                 "inactive_window", "verbose", "callback", "w0", "warm_state"}
+        clash = sorted(fixed & set(options))
+        if clash:
+            raise ValueError(f"solver_options may not set {clash}: they are StructuredSVM "
+                             "parameters or set by fit")
+
+    def _make_oracle(self, X, Y):
+        if self.backend == "dask":
+            from .solvers.dask_oracle import DaskOracle
+            return DaskOracle(self.model, X, Y, rescaling=self.rescaling, client=self.client)
+        return LocalOracle(self.model, X, Y, rescaling=self.rescaling, n_jobs=self.n_jobs)
 
     # ---------------------------------------------------------------- training
     def fit(self, X, Y, warm_start: bool = False, initialize: bool = True) -> "StructuredSVM":
-        """Learn w on the training set (X, Y); returns self."""
+        """Learn w on the training set (X, Y); returns self.
+
+        ``warm_start=True`` starts from the previous fit: its w_ (``w0``) and, for solvers that
+        accept it (bcfw, subgradient), its solver state (BCFW's dual variables, rescaled when
+        C changed), which must come from a fit on the same training set."""
         self._check_params()
         try:
             n, n_y = len(X), len(Y)
@@ -142,20 +190,26 @@ class StructuredSVM:
             model.initialize(X, Y)
         model.check_input(X, Y)
         model.check_joint_feature_size(X[0], Y[0], 0)
-        oracle = LocalOracle(model, X, Y, rescaling=self.rescaling, n_jobs=self.n_jobs)
+        oracle = self._make_oracle(X, Y)
         w0 = None
         if warm_start and getattr(self, "w_", None) is not None:
             w0 = self.w_
             if w0.shape[0] != model.size_joint_feature:
                 raise ValueError("warm_start: the stored w_ does not match size_joint_feature")
         solver = ALGORITHMS[self.algorithm]
+        options = dict(self.solver_options or {})
+        state = getattr(self, "warm_state_", None)
+        if warm_start and state is not None and "warm_state" in inspect.signature(solver).parameters:
+            options["warm_state"] = state
         try:
             result = solver(model, oracle, C=float(self.C), eps=float(self.eps), rescaling=self.rescaling,
                             max_iter=int(self.max_iter), cache_size=int(self.cache_size),
                             qp=self.qp, inactive_window=int(self.inactive_window),
-                            verbose=self.verbose, callback=self.callback, w0=w0)
+                            verbose=self.verbose, callback=self.callback, w0=w0, **options)
         finally:
             oracle.close()
+        self.warm_state_ = result.extra.get("warm_state")
+        self.oracle_overhead_ = getattr(oracle, "overheads", None)
         self.w_ = result.w
         self.primal_objective_ = result.primal
         self.dual_objective_ = result.dual
@@ -194,14 +248,14 @@ class StructuredSVM:
 
     def primal_objective(self, X, Y, w=None) -> float:
         """½‖w‖² + (C/n) Σ_i max_ŷ [Δ(y_i, ŷ) - w·δΨ_i(ŷ)]⁺ (margin rescaling), from the oracle."""
-        from .solvers.cutting_plane import _hinge
+        from .solvers.cache import hinge
         w = self.w_ if w is None else np.asarray(w, dtype=np.float64)
         oracle = LocalOracle(self.model, X, Y, rescaling=self.rescaling, n_jobs=self.n_jobs)
         try:
             D, L = oracle(w)
         finally:
             oracle.close()
-        h = _hinge(L, D @ w, self.rescaling)
+        h = hinge(L, D @ w, self.rescaling)
         return 0.5 * float(w @ w) + float(self.C) / len(X) * float(np.maximum(h, 0).sum())
 
     # ---------------------------------------------------------------- persistence

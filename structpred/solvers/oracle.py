@@ -19,7 +19,8 @@ import scipy.sparse as sp
 
 from ..model import _effective_jobs
 
-__all__ = ["LocalOracle", "chunk_bounds", "slice_examples", "run_oracle"]
+__all__ = ["LocalOracle", "BlockOracleMixin", "chunk_bounds", "block_bounds", "slice_examples",
+           "run_oracle"]
 
 
 def chunk_bounds(n: int, n_chunks: int) -> list[tuple[int, int]]:
@@ -27,6 +28,12 @@ def chunk_bounds(n: int, n_chunks: int) -> list[tuple[int, int]]:
     n_chunks = max(1, min(n_chunks, n))
     edges = np.linspace(0, n, n_chunks + 1).round().astype(int)
     return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+
+
+def block_bounds(n: int, block_size: int) -> list[tuple[int, int]]:
+    """Contiguous (start, stop) blocks of ``block_size`` examples (the last may be shorter)."""
+    block_size = max(1, int(block_size))
+    return [(a, min(a + block_size, n)) for a in range(0, n, block_size)]
 
 
 def slice_examples(X, start: int, stop: int):
@@ -49,12 +56,42 @@ def run_oracle(model, batch, w, rescaling):
     return D, L, t1 - t0, time.perf_counter() - t1
 
 
-class LocalOracle:
+class BlockOracleMixin:
+    """Per-block oracle calls on this machine, for block-coordinate solvers.
+
+    Needs ``self.model``, ``self.rescaling`` and the training data ``self.X``, ``self.Y``.
+    A block's batch is built on first use and kept, so each example is batched once per
+    block size."""
+
+    def blocks(self, block_size: int = 1) -> list[tuple[int, int]]:
+        """Cut range(n) into contiguous blocks of ``block_size``; returns their (start, stop)."""
+        block_size = max(1, int(block_size))
+        if getattr(self, "_block_size", None) != block_size:
+            self._block_size = block_size
+            self.block_ranges = block_bounds(self.n, block_size)
+            self._block_batches = [None] * len(self.block_ranges)
+        return self.block_ranges
+
+    def call_block(self, w, k: int):
+        """(D_k, L_k): δΨ rows and losses of the most violated outputs of block k at w."""
+        batch = self._block_batches[k]
+        if batch is None:
+            a, b = self.block_ranges[k]
+            batch = self.model.make_batch(slice_examples(self.X, a, b), slice_examples(self.Y, a, b))
+            self._block_batches[k] = batch
+        D, L, t_oracle, t_psi = run_oracle(self.model, batch, w, self.rescaling)
+        self.last_times = {"oracle": t_oracle, "psi": t_psi}
+        return D, L
+
+
+class LocalOracle(BlockOracleMixin):
     """The oracle over (X, Y) on this machine, on ``n_jobs`` threads."""
 
     def __init__(self, model, X, Y, rescaling="margin", n_jobs=1):
         self.model = model
         self.rescaling = rescaling
+        self.X = X
+        self.Y = Y
         self.n = len(X)
         self.n_jobs = _effective_jobs(n_jobs)
         self.bounds = chunk_bounds(self.n, self.n_jobs)

@@ -1,0 +1,175 @@
+"""Stochastic subgradient descent on the structural SVM primal (Pegasos step, projection and
+weighted averaging; Ratliff, Bagnell & Zinkevich 2007; Shalev-Shwartz et al. 2011;
+Lacoste-Julien, Schmidt & Bach 2012 for the averaging).
+
+Objective, our units: P(w) = ½‖w‖² + (C/n) Σ_i H_i(w), H_i(w) = max_y Δ_i(y) - s_i w·δΨ_i(y)
+(= C times the λ/2‖w‖² + (1/n)Σ H_i form with λ = 1/C). A step on a block B of examples at
+step t uses the Pegasos rate η_t = C/t (1/(λt) in the λ form):
+    w ← Π_R[(1 - 1/t) w + (C/t) (1/|B|) Σ_{i∈B, H_i>0} s_i δΨ_i(ŷ_i)],
+Π_R the projection on the ball ‖w‖ <= R = sqrt(2 P(w_0)) which holds the optimum
+(½‖w*‖² <= P(w*) <= P(w_0)). Averaging: w̄_t = Σ_{s≤t} s w_s / T_t, T_t = t(t+1)/2.
+The iterate is kept as a·v (scaling is O(1)) and the average lazily, so a step costs only the
+nonzeros of its δΨ rows.
+
+There is no dual, hence no certificate: every ``check_every`` passes the primal at the
+returned point is computed with one full oracle pass, and training stops when it decreased
+by less than C·eps/10 over the last check (``tol`` overrides), or at ``max_iter`` passes.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from .base import Progress, SolverResult, Timers
+from .cutting_plane import _call_oracle, _hinge, _scale
+from .frank_wolfe import call_block, sparse_rows_sum
+
+__all__ = ["fit_subgradient"]
+
+
+class _LazyAveragedIterate:
+    """w = a·v with sparse updates of v, and w̄ = (S0 + A·v - U) / T where, since the last
+    materialisation at step t0, A = Σ_{s>t0} s a_s and U = Σ_r A_{r-1} Δv_r."""
+
+    def __init__(self, w):
+        self.v = np.array(w, dtype=np.float64)
+        self.vv = float(self.v @ self.v)     # ‖v‖², kept up to date by the sparse updates
+        self.a = 1.0
+        self.t = 0
+        self.S0 = np.zeros_like(self.v)     # Σ_{s<=t0} s w_s
+        self.A = 0.0
+        self.U = np.zeros_like(self.v)
+
+    def w(self):
+        return self.a * self.v
+
+    def step(self, t, shrink, idx, val, radius):
+        """w_t = Π_R(shrink·w_{t-1} + Σ val e_idx), then accumulate t a_t for the average."""
+        self.t = t
+        if shrink == 0.0:                    # t = 1 (before any accumulation): w_1 = the step
+            self.v[:] = 0.0
+            self.vv = 0.0
+            self.a = 1.0
+        else:
+            self.a *= shrink
+        if idx.size:
+            dv = val / self.a
+            old = self.v[idx]
+            new = old + dv
+            self.v[idx] = new
+            self.vv += float(new @ new - old @ old)
+            self.U[idx] += self.A * dv
+        norm = self.a * math.sqrt(max(self.vv, 0.0))
+        if norm > radius > 0:
+            self.a *= radius / norm
+        self.A += t * self.a
+
+    def average(self):
+        T = 0.5 * self.t * (self.t + 1.0)
+        if T == 0:
+            return self.w()
+        return (self.S0 + self.A * self.v - self.U) / T
+
+    def materialise(self):
+        """Fold the accumulators into dense vectors (keeps the numbers in range)."""
+        self.S0 = self.S0 + self.A * self.v - self.U
+        self.v = self.a * self.v
+        self.vv = float(self.v @ self.v)
+        self.a = 1.0
+        self.A = 0.0
+        self.U[:] = 0.0
+
+
+def fit_subgradient(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose=0,
+                    callback=None, w0=None, warm_state=None, block_size=1, averaging=True,
+                    check_every=1, tol=None, random_state=0, **_ignored):
+    """Train with stochastic subgradient descent; returns a SolverResult (dual = nan).
+
+    ``max_iter`` counts passes (n/block_size steps each). A warm start (``warm_state`` of a
+    previous subgradient fit, or ``w0``) continues the step-size schedule where it would be
+    after the previous passes (one pass for a bare ``w0``)."""
+    n = oracle.n
+    d = model.size_joint_feature
+    tol = C * eps / 10.0 if tol is None else float(tol)
+    timers = Timers()
+    progress = Progress(verbose, "subgradient", model.approximate_inference)
+    progress.header(n, d, C, eps)
+    ranges = oracle.blocks(block_size)
+    n_blocks = len(ranges)
+    t = 0
+    if warm_state and warm_state.get("kind") == "subgradient" and warm_state["d"] == d:
+        w_start = np.array(warm_state["w"], dtype=np.float64)
+        t = int(warm_state["t"])
+    elif w0 is not None:
+        w_start = np.array(w0, dtype=np.float64)
+        t = n_blocks if np.any(w_start) else 0
+    else:
+        w_start = np.zeros(d)
+    rng = np.random.default_rng(random_state)
+    oracle_calls = 0
+    # the radius from the starting point's primal
+    D, L = _call_oracle(oracle, w_start, timers)
+    oracle_calls += n
+    h = _hinge(L, D @ w_start, rescaling)
+    primal = 0.5 * float(w_start @ w_start) + C / n * float(np.maximum(h, 0).sum())
+    radius = math.sqrt(2.0 * primal) if primal > 0 else 0.0
+    state = _LazyAveragedIterate(w_start)
+    state.t = t
+    state.S0 = 0.5 * t * (t + 1.0) * w_start      # as if the past average were w_start
+    best = (primal, w_start.copy(), np.nan)
+    history_primal = [primal]
+    converged = interrupted = False
+    epoch = 0
+    w_eval = w_start
+    try:
+        for epoch in range(1, max_iter + 1):
+            for k in rng.permutation(n_blocks):
+                with timers("update"):
+                    wk = state.w()
+                D, L = call_block(oracle, wk, k, timers)
+                oracle_calls += D.shape[0]
+                with timers("update"):
+                    t += 1
+                    h = _hinge(L, D @ wk, rescaling)
+                    coef = np.where(h > 0, _scale(L, rescaling), 0.0) * (C / t / D.shape[0])
+                    idx, val = sparse_rows_sum(D, coef)
+                    state.step(t, 1.0 - 1.0 / t, idx, val, radius)
+            if epoch % max(1, int(check_every)) and epoch != max_iter:
+                continue
+            with timers("update"):
+                w_eval = state.average() if averaging else state.w()
+                state.materialise()
+            D, L = _call_oracle(oracle, w_eval, timers)
+            oracle_calls += n
+            with timers("psi"):
+                h = _hinge(L, D @ w_eval, rescaling)
+                primal = 0.5 * float(w_eval @ w_eval) + C / n * float(np.maximum(h, 0).sum())
+            if primal < best[0]:
+                best = (primal, w_eval.copy(), np.nan)
+            progress.record(iteration=epoch, time=timers.elapsed(), primal=primal, dual=np.nan,
+                            gap=np.nan, n_constraints=n_blocks, oracle_calls=oracle_calls, steps=t)
+            decrease = history_primal[-1] - primal
+            history_primal.append(primal)
+            if 0 <= decrease < tol:
+                converged = True
+                break
+            if callback is not None and callback(epoch, w_eval, progress.history[-1]) is False:
+                break
+        else:
+            warnings.warn(f"subgradient: primal still decreasing by more than {tol:g} per check "
+                          f"after max_iter={max_iter} passes", RuntimeWarning, stacklevel=3)
+    except KeyboardInterrupt:
+        interrupted = True
+        warnings.warn("training interrupted (Ctrl-C): returning the model with the lowest primal "
+                      "objective seen so far", RuntimeWarning, stacklevel=3)
+    primal, w_out, _ = best if (interrupted or best[0] < primal) else (primal, w_eval, np.nan)
+    result = SolverResult(w=w_out, primal=primal, dual=np.nan, n_iter=epoch, converged=converged,
+                          interrupted=interrupted, history=progress.history,
+                          timings=dict(timers.totals, total=timers.elapsed()),
+                          n_oracle_calls=oracle_calls, n_constraints=n_blocks,
+                          extra={"warm_state": {"kind": "subgradient", "d": d, "t": t,
+                                                "w": state.w().copy()}, "block_steps": t})
+    progress.summary(result, timers)
+    return result
