@@ -175,6 +175,7 @@ def fit_n_slack(model, oracle, *, C, eps, rescaling="margin", max_iter=1000,
     oracle_calls = 0
     converged = interrupted = False
     it = 0
+    tol = qp_tol
     try:
         for it in range(1, max_iter + 1):
             D, L = _call_oracle(oracle, w, timers)
@@ -188,6 +189,12 @@ def fit_n_slack(model, oracle, *, C, eps, rescaling="margin", max_iter=1000,
             if primal < best[0]:
                 best = (primal, w.copy(), dual)
             add = np.flatnonzero(h > xi + eps)
+            if add.size == 0 and tol > qp_tol:
+                # no new cut, but the QP was solved loosely: finish it before concluding
+                with timers("qp"):
+                    tol = qp_tol
+                    alpha, w, dual, _, _ = solve_nslack_blocks(A, b, blocks, n, cap, alpha, rel_tol=tol)
+                continue
             if add.size == 0:
                 converged = True
                 progress.record(iteration=it, time=timers.elapsed(), primal=primal, dual=dual,
@@ -201,7 +208,10 @@ def fit_n_slack(model, oracle, *, C, eps, rescaling="margin", max_iter=1000,
                 blocks = np.concatenate([blocks, add.astype(np.int64)])
                 alpha = np.concatenate([alpha, np.zeros(add.size)])
             with timers("qp"):
-                alpha, w, dual, _, _ = solve_nslack_blocks(A, b, blocks, n, cap, alpha, rel_tol=qp_tol)
+                # solve loosely while far from the optimum, tightly near it
+                rel_gap = (primal - dual) / max(abs(primal), 1e-300)
+                tol = max(qp_tol, min(1e-4, 0.01 * rel_gap))
+                alpha, w, dual, _, _ = solve_nslack_blocks(A, b, blocks, n, cap, alpha, rel_tol=tol)
             progress.record(iteration=it, time=timers.elapsed(), primal=primal, dual=dual,
                             gap=primal - dual, violation=float(h.max(initial=0.0)),
                             n_constraints=len(b), oracle_calls=oracle_calls, added=int(add.size))

@@ -27,7 +27,8 @@ import warnings
 import numpy as np
 
 from .base import Progress, SolverResult, Timers
-from .cutting_plane import OracleWarning, _call_oracle, _hinge, _scale
+from .cache import hinge as _hinge, scale as _scale
+from .cutting_plane import OracleWarning, _call_oracle
 
 __all__ = ["fit_bcfw"]
 

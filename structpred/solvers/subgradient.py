@@ -23,7 +23,8 @@ import warnings
 import numpy as np
 
 from .base import Progress, SolverResult, Timers
-from .cutting_plane import _call_oracle, _hinge, _scale
+from .cache import hinge as _hinge, scale as _scale
+from .cutting_plane import _call_oracle
 from .frank_wolfe import call_block, sparse_rows_sum
 
 __all__ = ["fit_subgradient"]
