@@ -1,0 +1,190 @@
+"""``DiversifiedRanker``: learn SVM-div from labelled queries, then rank new candidate sets.
+
+>>> ranker = DiversifiedRanker(k=5).fit(queries, documents, topics, ranks)   # doctest: +SKIP
+>>> ranker.rank("jaguar", ["Jaguar cars ...", "jaguar (animal) ...", ...])    # doctest: +SKIP
+array([0, 7, 3, 12, 1])
+
+Training: each query's label is the greedy subset maximising weighted subtopic coverage
+(``DiverseSubset.make_label``); w is learned by ``structpred.StructuredSVM`` (1-slack, margin
+rescaling). When ``C`` is None it is chosen from ``C_grid`` by ``inner_folds``-fold
+cross-validation over the *training* queries (mean weighted subtopic loss of the predictions).
+"""
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+
+from ...metrics.subtopics import as_topic_matrix, weighted_subtopic_loss
+from .features import DiversityFeaturizer
+from .model import DiverseSubset
+
+__all__ = ["DiversifiedRanker"]
+
+
+class DiversifiedRanker:
+    """Diversified top-k ranking with a structural SVM (SVM-div).
+
+    Parameters
+    ----------
+    k : int, number of documents returned by ``rank`` (all of them, ranked, when fewer).
+    C : float or None, SVM-struct C (½‖w‖² + Cξ); None = choose from ``C_grid`` by inner CV.
+    C_grid : sequence of float, candidates for C.
+    inner_folds : int, folds of the inner cross-validation over training queries.
+    eps : float, solver precision.
+    n_levels, use_rank, use_url : featurizer settings (see ``DiversityFeaturizer``).
+    redundancy : bool, add the "covered by >= 2 selected documents" block.
+    max_iter, n_jobs, verbose : passed to ``StructuredSVM``.
+    random_state : int, seed of the inner-CV fold assignment.
+
+    Attributes
+    ----------
+    svm_ : the fitted StructuredSVM; C_ : the C used; cv_results_ : {C: mean inner-CV loss};
+    fit_time_ : seconds of the whole fit (including the C search); n_train_queries_ : int.
+    """
+
+    def __init__(self, k: int = 5, C: float | None = None, C_grid=(0.1, 1.0, 10.0),
+                 inner_folds: int = 3, eps: float = 0.01, n_levels: int = 2,
+                 use_rank: bool = True, use_url: bool = True, redundancy: bool = False,
+                 max_iter: int = 2000, n_jobs: int = 1, verbose: int = 0, random_state: int = 0):
+        self.k = k
+        self.C = C
+        self.C_grid = C_grid
+        self.inner_folds = inner_folds
+        self.eps = eps
+        self.n_levels = n_levels
+        self.use_rank = use_rank
+        self.use_url = use_url
+        self.redundancy = redundancy
+        self.max_iter = max_iter
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ helpers
+    def _featurizer(self) -> DiversityFeaturizer:
+        return DiversityFeaturizer(n_levels=self.n_levels, use_rank=self.use_rank,
+                                   use_url=self.use_url)
+
+    def _train(self, X, Y, C):
+        from ...svm import StructuredSVM
+        model = DiverseSubset(k=self.k, redundancy=self.redundancy)
+        svm = StructuredSVM(model, C=C, eps=self.eps, max_iter=self.max_iter,
+                            n_jobs=self.n_jobs, verbose=self.verbose)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*did not reach eps.*")
+            svm.fit(X, Y)
+        return svm
+
+    # ------------------------------------------------------------------ API
+    def fit(self, queries, documents, topics, ranks=None) -> "DiversifiedRanker":
+        """Learn from labelled queries.
+
+        queries : list of str; documents : list (per query) of document lists; topics : list
+        (per query) of n x m 2-D arrays (bool or 0/1: document d covers subtopic t) or
+        per-document lists of subtopic indices; ranks : list (per query) of engine ranks, or
+        None (list order).
+
+        Queries where no candidate covers any subtopic carry no training signal: they are
+        skipped with a warning (ValueError if none is left).
+        """
+        t0 = time.perf_counter()
+        queries = list(queries)
+        documents = list(documents)
+        topics = list(topics)
+        if not (len(queries) == len(documents) == len(topics)):
+            raise ValueError(f"queries, documents and topics differ in length: {len(queries)}, "
+                             f"{len(documents)}, {len(topics)}")
+        if ranks is not None and len(ranks) != len(queries):
+            raise ValueError(f"ranks has {len(ranks)} entries for {len(queries)} queries")
+        feat = self._featurizer()
+        X = feat.transform_many(queries, documents, ranks)
+        Ts = []
+        for i, (x, T) in enumerate(zip(X, topics)):
+            T = as_topic_matrix(T)
+            if T.shape[0] != x.n_docs:
+                raise ValueError(f"query {i}: topics has {T.shape[0]} rows for {x.n_docs} documents")
+            Ts.append(T)
+        keep = [i for i, T in enumerate(Ts) if T.any()]
+        if len(keep) < len(Ts):
+            warnings.warn(f"skipping {len(Ts) - len(keep)} queries with no labelled subtopic: "
+                          f"{[i for i in range(len(Ts)) if i not in keep]}", UserWarning,
+                          stacklevel=2)
+        if not keep:
+            raise ValueError("no training query has a labelled subtopic")
+        X = [X[i] for i in keep]
+        Ts = [Ts[i] for i in keep]
+        labeler = DiverseSubset(k=self.k)
+        Y = [labeler.make_label(T) for T in Ts]
+        self.cv_results_ = {}
+        if self.C is None:
+            grid = [float(c) for c in self.C_grid]
+            n_f = min(int(self.inner_folds), len(X))
+            if len(grid) > 1 and n_f >= 2:
+                rng = np.random.default_rng(self.random_state)
+                folds = np.array_split(rng.permutation(len(X)), n_f)
+                for C in grid:
+                    losses = []
+                    for fo in folds:
+                        tr = np.setdiff1d(np.arange(len(X)), fo)
+                        svm = self._train([X[i] for i in tr], [Y[i] for i in tr], C)
+                        pred = svm.predict([X[i] for i in fo])
+                        losses += [weighted_subtopic_loss(Ts[i], p) for i, p in zip(fo, pred)]
+                    self.cv_results_[C] = float(np.mean(losses))
+                self.C_ = min(grid, key=lambda c: (self.cv_results_[c], c))
+            else:
+                self.C_ = grid[0]
+        else:
+            self.C_ = float(self.C)
+        self.svm_ = self._train(X, Y, self.C_)
+        self.svm_.model.featurizer_params_ = feat.get_params()
+        self.featurizer_ = feat
+        self.n_train_queries_ = len(X)
+        self.fit_time_ = time.perf_counter() - t0
+        return self
+
+    def _check_fitted(self):
+        if getattr(self, "svm_", None) is None:
+            raise RuntimeError("this DiversifiedRanker is not fitted: call fit(...) or load(path)")
+
+    def rank(self, query: str, documents, ranks=None) -> np.ndarray:
+        """Top-min(k, n) document indices in selection order (ValueError if no documents)."""
+        self._check_fitted()
+        x = self.featurizer_.transform(query, documents, ranks)
+        return self.svm_.predict([x])[0]
+
+    def rank_many(self, queries, documents, ranks=None) -> list:
+        """[rank(q, docs, r)] for many queries in one batch."""
+        self._check_fitted()
+        X = self.featurizer_.transform_many(list(queries), list(documents), ranks)
+        return self.svm_.predict(X)
+
+    def loss(self, queries, documents, topics, ranks=None) -> np.ndarray:
+        """Weighted subtopic loss of ``rank`` on each labelled query."""
+        preds = self.rank_many(queries, documents, ranks)
+        return np.array([weighted_subtopic_loss(as_topic_matrix(T, len(d)), p)
+                         for T, d, p in zip(topics, documents, preds)])
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path) -> None:
+        """Write the model (task, featurizer settings, w) as a structpred .npz model file."""
+        self._check_fitted()
+        self.svm_.save(path)
+
+    @classmethod
+    def load(cls, path) -> "DiversifiedRanker":
+        """Read a model written by ``save``."""
+        from ...persistence import load
+        svm = load(path)
+        model = svm.model
+        if not isinstance(model, DiverseSubset):
+            raise ValueError(f"{path} holds a {type(model).__name__}, not a DiverseSubset model")
+        fp = getattr(model, "featurizer_params_", None) or {}
+        ranker = cls(k=model.k, C=getattr(svm, "C", None), redundancy=model.redundancy,
+                     n_levels=int(fp.get("n_levels", model.n_levels_)),
+                     use_rank=bool(fp.get("use_rank", True)), use_url=bool(fp.get("use_url", True)))
+        ranker.svm_ = svm
+        ranker.C_ = svm.C
+        ranker.featurizer_ = ranker._featurizer()
+        return ranker
