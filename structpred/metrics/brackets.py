@@ -1,0 +1,87 @@
+"""Labeled-bracket precision / recall / F1 as evalb computes them with COLLINS.prm.
+
+What is counted (evalb, COLLINS.prm):
+
+* words tagged ``-NONE-`` and the punctuation tags ``,`` ``:`` `````` ``''`` ``.`` are deleted
+  (DELETE_LABEL); bracket spans are measured over the remaining words, and a bracket left
+  spanning no word is dropped. Other punctuation (``-LRB-``, ``$``, ``#``) is kept;
+* preterminals (POS tags) are not brackets; the root bracket (``TOP`` or the unlabeled outer
+  bracket of .mrg files) is deleted (DELETE_LABEL TOP);
+* labels are cut at the first ``-`` or ``=`` (``NP-SBJ-1`` -> ``NP``), ``ADVP`` equals ``PRT``
+  (EQ_LABEL ADVP PRT);
+* matching is one-to-one over multisets of (label, start, end);
+* sentence length (for the length cut-offs) counts every word except ``-NONE-``
+  (DELETE_LABEL_FOR_LENGTH), punctuation included.
+
+P = matched / test brackets, R = matched / gold brackets, F1 = 2PR / (P + R), micro-averaged
+over the corpus (evalb's "Bracketing FMeasure").
+"""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Iterable
+
+__all__ = ["evalb_brackets", "bracket_scores", "sentence_length", "DELETE_TAGS"]
+
+DELETE_TAGS = frozenset({",", ":", "``", "''", ".", "-NONE-"})
+_EQ = {"PRT": "ADVP"}
+
+
+def _label(label: str) -> str:
+    if label[:1] != "-":
+        for k, ch in enumerate(label):
+            if ch in "-=":
+                label = label[:k]
+                break
+    return _EQ.get(label, label)
+
+
+def sentence_length(tree) -> int:
+    """Words except -NONE- (evalb's length for CUTOFF_LEN)."""
+    return sum(1 for _, t in tree.pos() if t != "-NONE-")
+
+
+def evalb_brackets(tree) -> tuple:
+    """(Counter of (label, start, end), words kept): the brackets evalb scores."""
+    out: Counter = Counter()
+    words = []
+
+    def rec(t, is_root):
+        if t.is_preterminal():
+            if t.label not in DELETE_TAGS:
+                words.append(t.children[0])
+            return
+        start = len(words)
+        for c in t.children:
+            rec(c, False)
+        end = len(words)
+        lab = _label(t.label)
+        if not is_root and end > start and lab != "TOP" and lab:
+            out[(lab, start, end)] += 1
+    rec(tree, True)
+    return out, words
+
+
+def bracket_scores(gold_trees: Iterable, test_trees: Iterable) -> dict:
+    """Corpus evalb scores: precision, recall, f1 (percent), counts, sentences, exact match.
+
+    Raises ValueError naming the sentence when the kept words of gold and test differ.
+    """
+    match = n_gold = n_test = n = exact = 0
+    for idx, (g, t) in enumerate(zip(gold_trees, test_trees)):
+        gb, gw = evalb_brackets(g)
+        tb, tw = evalb_brackets(t)
+        if gw != tw:
+            raise ValueError(f"sentence {idx}: gold and test words differ "
+                             f"({len(gw)} vs {len(tw)} scored words)")
+        m = sum((gb & tb).values())
+        match += m
+        n_gold += sum(gb.values())
+        n_test += sum(tb.values())
+        exact += int(m == sum(gb.values()) == sum(tb.values()))
+        n += 1
+    p = 100.0 * match / n_test if n_test else 0.0
+    r = 100.0 * match / n_gold if n_gold else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return {"precision": p, "recall": r, "f1": f, "matched": match, "gold": n_gold,
+            "test": n_test, "sentences": n, "exact": exact}

@@ -1,0 +1,568 @@
+"""ConstituencyParsing: the SVM-cfg task (Tsochantaridis et al. 2005; Taskar et al. 2004).
+
+x: a sentence, a sequence of ``(word, tag)`` pairs (gold POS tags; ``sentence(tree)`` gives
+   it from a tree). The grammar reads the tags; words enter only through the span and split
+   features. A word is lower-cased; words seen fewer than ``min_word_count`` times in
+   training, and all unseen words, are replaced by a signature (capitalisation, digits,
+   hyphen, suffix), so unknown words are never an error. A tag never seen in training has
+   no rule: such a sentence (like any sentence no tree of the grammar covers) gets the
+   documented fallback, a flat tree ``(TOP (F tag1 ... tagn))`` with F the most frequent
+   label below TOP in training (``fallback_count_`` counts them).
+y: a normalised tree (:func:`.trees.normalize`: root ``TOP``, no empty elements, no
+   function tags), binarized internally (unary chains collapsed, ``unary="merge"``: a chain
+   above a node with >= 2 children becomes one node ``S+VP`` as in NLTK's collapse_unary,
+   ``"chain"``: one unary node over the bottom node; right factoring with ``horizontal``
+   markovization; optional ``parent`` annotation), with exact undo on output.
+
+Ψ(x, y) = [counts of the binary rules | counts of the unary rules |
+           span features | split features]. Each node of the binarized tree (binary node
+A over (i, j), or unary node U over (i, j)) fires the templates of :mod:`.features` for its
+span once per feature label of its symbol (``S+VP`` -> S and VP; ``@NP|DT`` -> @NP; parent
+annotation dropped), and each binary node fires the split templates of its split point k.
+Only (template value, label) conjunctions seen in gold training trees get a weight
+(``features="rules"`` keeps the rule counts only: a discriminative PCFG).
+
+Δ(y, ŷ) = |brackets(y) ⊖ brackets(ŷ)| = P + G - 2M (multisets of labeled brackets
+(label, i, j), root TOP and preterminals excluded, raw token positions, punctuation kept),
+so Δ = (P + G)(1 - F1) and Δ = 0 iff the bracketings agree. It decomposes over the cells
+of the chart, which is what loss-augmented CKY maximises exactly. Unlike evalb it keeps
+punctuation positions and does not equate ADVP with PRT (evaluation uses
+:mod:`structpred.metrics.brackets`, which does).
+
+Inference returns the unbinarized tree of the best chart derivation. Inside the solvers
+the oracle's output stays a :class:`Derivation`, so Ψ is always that of the derivation the
+chart scored (a derivation whose markov labels are not the canonical binarization of its
+own tree cannot make Ψ and the oracle disagree).
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import scipy.sparse as sp
+
+from ...model import StructuredModel, _effective_jobs
+from .cky import cky, n_spans, span_id
+from .features import (anchored_scores, collect_pairs, derivation_feature_ids, n_span_values,
+                       n_split_values, symbol_scores)
+from .grammar import Grammar, symbol_brackets
+from .trees import ROOT, Tree, binarize, unbinarize
+
+__all__ = ["ConstituencyParsing", "Derivation", "sentence", "word_signature", "tree_brackets"]
+
+_SUFFIXES = ("ing", "ed", "ly", "ion", "er", "est", "al", "ity", "ies", "es", "s", "y",
+             "ment", "ness", "able", "ive", "ic", "ous", "ful", "less", "an", "ist")
+_SIGNATURES = None
+
+
+def _signature_list():
+    global _SIGNATURES
+    if _SIGNATURES is None:
+        sigs = []
+        for shape in ("num", "cap-first", "cap", "lower", "other"):
+            for hy in ("", "-hyph"):
+                for suf in ("",) + _SUFFIXES:
+                    sigs.append(f"UNK-{shape}{hy}{'-' + suf if suf else ''}")
+        _SIGNATURES = sigs
+    return _SIGNATURES
+
+
+def word_signature(word: str, first: bool = False) -> str:
+    """Class of an unknown word: shape (num / capitalised / lower ...), hyphen, suffix."""
+    if any(ch.isdigit() for ch in word):
+        shape = "num"
+    elif word[:1].isupper():
+        shape = "cap-first" if first else "cap"
+    elif word[:1].islower():
+        shape = "lower"
+    else:
+        shape = "other"
+    hy = "-hyph" if "-" in word else ""
+    low = word.lower()
+    suf = ""
+    if shape != "num":
+        for s in _SUFFIXES:
+            if low.endswith(s) and len(low) > len(s) + 2:
+                suf = "-" + s
+                break
+    return f"UNK-{shape}{hy}{suf}"
+
+
+def sentence(tree: Tree) -> list:
+    """x of a tree: its [(word, tag), ...]."""
+    return tree.pos()
+
+
+def tree_brackets(tree: Tree) -> Counter:
+    """Multiset of (label, i, j) over raw token positions: every node except the root and
+    the preterminals (the brackets Δ compares)."""
+    out: Counter = Counter()
+
+    def rec(t, i, is_root):
+        if t.is_preterminal():
+            return i + 1
+        j = i
+        for c in t.children:
+            j = rec(c, j, False)
+        if not is_root and t.label != ROOT:
+            out[(t.label, i, j)] += 1
+        return j
+    rec(tree, 0, True)
+    return out
+
+
+class Derivation:
+    """A binarized tree as arrays: bnodes rows (rule, i, k, j, symbol), unodes rows
+    (rule, i, j, symbol); rule or symbol is -1 when the grammar lacks it. ``tree`` is set for
+    fallback trees (then the arrays describe the binarized fallback as far as known)."""
+
+    __slots__ = ("bnodes", "unodes", "tree", "fallback", "brackets")
+
+    def __init__(self, bnodes, unodes, tree=None, fallback=False, brackets=None):
+        self.bnodes = bnodes
+        self.unodes = unodes
+        self.tree = tree
+        self.fallback = fallback
+        self.brackets = brackets
+
+
+class _Batch:
+    def __init__(self, X, Y, enc, gold):
+        self.X = X
+        self.Y = Y
+        self.enc = enc          # [(n, tags, tp, wp)]
+        self.gold = gold        # [Derivation] or None
+
+    def __len__(self):
+        return len(self.X)
+
+
+class ConstituencyParsing(StructuredModel):
+    """Weighted-CFG constituency parser trained as a structural SVM (SVM-cfg).
+
+    Parameters
+    ----------
+    horizontal : int
+        Horizontal markovization order h: an intermediate node of X is labeled ``@X|`` plus
+        the first h labels of the children it covers (NLTK's right factoring).
+    unary : {"merge", "chain"}
+        How unary chains are collapsed (see above). "merge" reproduces the calibration PCFG.
+    parent : bool
+        Parent annotation (vertical markovization 2).
+    features : {"rich", "rules"}
+        "rich": rule counts + anchored span features + split features; "rules": rule counts.
+    min_word_count : int
+        Training words seen fewer times are replaced by their signature.
+
+    Weight layout: ``[binary rules (n_binary) | unary rules (n_unary) | span conjunctions |
+    split conjunctions]``; :meth:`pcfg_weights` gives the PCFG baseline in this layout.
+    """
+
+    def __init__(self, horizontal: int = 1, parent: bool = False, unary: str = "merge",
+                 features: str = "rich", min_word_count: int = 2):
+        super().__init__()
+        self.horizontal = horizontal
+        self.parent = parent
+        self.unary = unary
+        self.features = features
+        self.min_word_count = min_word_count
+        self.grammar_ = None
+        self.fallback_count_ = 0
+
+    # ------------------------------------------------------------------ set-up
+    def _binarize(self, y):
+        return binarize(y, int(self.horizontal), bool(self.parent), merge=self.unary == "merge")
+
+    def _validate_params(self):
+        if self.unary not in ("merge", "chain"):
+            raise ValueError(f"unary must be 'merge' or 'chain', got {self.unary!r}")
+        if self.features not in ("rich", "rules"):
+            raise ValueError(f"features must be 'rich' or 'rules', got {self.features!r}")
+        if int(self.horizontal) < 0:
+            raise ValueError(f"horizontal must be >= 0, got {self.horizontal}")
+
+    def initialize(self, X, Y) -> None:
+        """Grammar, vocabulary and the feature conjunctions seen in the gold trees."""
+        self._validate_params()
+        self.check_input(X, Y)
+        btrees = [self._binarize(y) for y in Y]
+        self.grammar_ = Grammar.from_trees(btrees)
+        counts = Counter(w.lower() for x in X for w, _ in x)
+        vocab = sorted(w for w, c in counts.items() if c >= self.min_word_count)
+        under = Counter(c.label for y in Y for c in y.children if isinstance(c, Tree))
+        self._set_tables(vocab, under.most_common(1)[0][0] if under else "S", None, None)
+        # collect gold conjunctions
+        g = self.grammar_
+        span_pairs, split_pairs = [], []
+        rich = self.features == "rich"
+        for x, b in zip(X, btrees):
+            enc = self._encode(x)
+            d = self._derivation_from_binarized(b)
+            so, po = collect_pairs(enc[2], enc[3], self.T_, self.V_, d.bnodes, d.unodes,
+                                   rich, rich, g.feat_ptr, g.feat_ids)
+            span_pairs.append(so)
+            split_pairs.append(po)
+        sp_pairs = np.unique(np.concatenate(span_pairs), axis=0) if rich else np.zeros((0, 2), np.int64)
+        pl_pairs = np.unique(np.concatenate(split_pairs), axis=0) if rich else np.zeros((0, 2), np.int64)
+        self._set_tables(vocab, self.fallback_label_, sp_pairs, pl_pairs)
+
+    def _set_tables(self, vocab, fallback_label, span_pairs, split_pairs):
+        g = self.grammar_
+        self.vocab_ = list(vocab)
+        sigs = _signature_list()
+        self._word_index = {s: 1 + i for i, s in enumerate(sigs)}
+        base = 1 + len(sigs)
+        self._word_index.update({w: base + i for i, w in enumerate(self.vocab_)})
+        self.V_ = base + len(self.vocab_)
+        tags = [s for s, t in zip(g.symbols, g.is_tag) if t]
+        self._tag_value = {t: 2 + i for i, t in enumerate(sorted(tags))}
+        self.T_ = 2 + len(tags)
+        self.fallback_label_ = fallback_label
+        self.n_coarse_ = len(g.feature_labels)
+        self._sym_ids = np.arange(g.n_symbols, dtype=np.int32)
+        off = g.n_binary + g.n_unary
+        self.span_pairs_ = np.zeros((0, 2), np.int64) if span_pairs is None else np.asarray(span_pairs, np.int64).reshape(-1, 2)
+        self.split_pairs_ = np.zeros((0, 2), np.int64) if split_pairs is None else np.asarray(split_pairs, np.int64).reshape(-1, 2)
+        if self.features == "rich":
+            self._span_table = np.full((n_span_values(self.T_, self.V_), self.n_coarse_), -1, np.int64)
+            self._span_table[self.span_pairs_[:, 0], self.span_pairs_[:, 1]] = off + np.arange(len(self.span_pairs_))
+            off += len(self.span_pairs_)
+            self._split_table = np.full((n_split_values(self.T_, self.V_), self.n_coarse_), -1, np.int64)
+            self._split_table[self.split_pairs_[:, 0], self.split_pairs_[:, 1]] = off + np.arange(len(self.split_pairs_))
+            off += len(self.split_pairs_)
+        else:
+            self._span_table = np.zeros((0, self.n_coarse_), np.int64)
+            self._split_table = np.zeros((0, self.n_coarse_), np.int64)
+        self.size_joint_feature = off
+        self._tag_symbol = {s: i for i, (s, t) in enumerate(zip(g.symbols, g.is_tag)) if t}
+        self._brk_labels = [symbol_brackets(s, t) for s, t in zip(g.symbols, g.is_tag)]
+        self._null_gold = np.zeros((1, 1), np.int32)
+
+    def get_state(self):
+        if self.grammar_ is None:
+            return {}
+        return {"grammar": self.grammar_.to_state(), "vocab": self.vocab_,
+                "fallback_label": self.fallback_label_,
+                "span_pairs": self.span_pairs_, "split_pairs": self.split_pairs_}
+
+    def set_state(self, state):
+        if not state:
+            return
+        self.grammar_ = Grammar.from_state(state["grammar"])
+        self._set_tables(state["vocab"], state["fallback_label"],
+                         np.asarray(state["span_pairs"]), np.asarray(state["split_pairs"]))
+
+    def _require_fitted(self):
+        if self.grammar_ is None:
+            raise RuntimeError("ConstituencyParsing is not initialized: call initialize(X, Y) "
+                               "(StructuredSVM.fit does) before inference")
+
+    # ------------------------------------------------------------------ input checks
+    def check_input(self, X, Y=None) -> None:
+        """ValueError naming the example when a sentence or tree is malformed."""
+        if Y is not None and len(X) != len(Y):
+            raise ValueError(f"X has {len(X)} sentences but Y has {len(Y)} trees")
+        for idx, x in enumerate(X):
+            try:
+                n = len(x)
+            except TypeError:
+                raise ValueError(f"sentence {idx}: expected a sequence of (word, tag) pairs, "
+                                 f"got {type(x).__name__}") from None
+            if n == 0:
+                raise ValueError(f"sentence {idx} is empty")
+            for p, tok in enumerate(x):
+                if (not isinstance(tok, (tuple, list)) or len(tok) != 2
+                        or not all(isinstance(s, str) and s for s in tok)):
+                    raise ValueError(f"sentence {idx}, token {p}: expected a (word, tag) pair of "
+                                     f"non-empty strings, got {tok!r}")
+            if Y is not None:
+                y = Y[idx]
+                if not isinstance(y, Tree):
+                    raise ValueError(f"tree {idx}: expected a Tree, got {type(y).__name__}")
+                if y.label != ROOT or y.is_preterminal():
+                    raise ValueError(f"tree {idx}: root label is {y.label!r}, not {ROOT!r}; "
+                                     "pass trees through structpred.tasks.parsing.normalize")
+                pos = [tuple(t) for t in y.pos()]
+                if pos != [tuple(t) for t in x]:
+                    raise ValueError(f"tree {idx}: its (word, tag) leaves differ from sentence {idx}")
+                if any(t == "-NONE-" for _, t in pos):
+                    raise ValueError(f"tree {idx} has -NONE- leaves; normalize it first")
+
+    # ------------------------------------------------------------------ encoding
+    def _word_value(self, word, first):
+        v = self._word_index.get(word.lower())
+        if v is None:
+            v = self._word_index[word_signature(word, first)]
+        return v
+
+    def _encode(self, x):
+        n = len(x)
+        tags = np.array([self._tag_symbol.get(t, -1) for _, t in x], dtype=np.int32)
+        tp = np.zeros(n + 2, dtype=np.int64)
+        wp = np.zeros(n + 2, dtype=np.int64)
+        for i, (w, t) in enumerate(x):
+            tp[i + 1] = self._tag_value.get(t, 1)
+            wp[i + 1] = self._word_value(w, i == 0)
+        return n, tags, tp, wp
+
+    def _derivation_from_binarized(self, b: Tree) -> Derivation:
+        g = self.grammar_
+        bn, un = [], []
+
+        def sid(label):
+            return g.index.get(label, -1)
+
+        def coarse(label):
+            return sid(label)
+
+        def rec(t, i):
+            if t.is_preterminal():
+                return i + 1
+            kids = t.children
+            if len(kids) == 1:
+                j = rec(kids[0], i)
+                r = g.un_index.get((sid(t.label), sid(kids[0].label)), -1)
+                un.append((r, i, j, coarse(t.label)))
+                return j
+            k = rec(kids[0], i)
+            j = rec(kids[1], k)
+            r = g.bin_index.get((sid(t.label), sid(kids[0].label), sid(kids[1].label)), -1)
+            bn.append((r, i, k, j, coarse(t.label)))
+            return j
+        rec(b, 0)
+        d = Derivation(np.array(bn, dtype=np.int64).reshape(-1, 5),
+                       np.array(un, dtype=np.int64).reshape(-1, 4))
+        d.brackets = tree_brackets(unbinarize(b))
+        return d
+
+    def _derivation_from_tree(self, y: Tree) -> Derivation:
+        return self._derivation_from_binarized(self._binarize(y))
+
+    def _derivation_from_chart(self, bnodes, unodes) -> Derivation:
+        g = self.grammar_
+        bn = np.empty((len(bnodes), 5), dtype=np.int64)
+        bn[:, :4] = bnodes
+        bn[:, 4] = g.bin_parent[bnodes[:, 0]] if len(bnodes) else 0
+        un = np.empty((len(unodes), 4), dtype=np.int64)
+        un[:, :3] = unodes
+        un[:, 3] = g.un_parent[unodes[:, 0]] if len(unodes) else 0
+        d = Derivation(bn, un)
+        brk: Counter = Counter()
+        for r, i, k, j in bnodes:
+            for lab in self._brk_labels[g.bin_parent[r]]:
+                brk[(lab, int(i), int(j))] += 1
+        for u, i, j in unodes:
+            for lab in self._brk_labels[g.un_parent[u]]:
+                brk[(lab, int(i), int(j))] += 1
+        d.brackets = brk
+        return d
+
+    def derivation_to_tree(self, x, d: Derivation) -> Tree:
+        """The (unbinarized, normalised) tree of a derivation."""
+        if d.tree is not None:
+            return d.tree
+        g = self.grammar_
+        bmap = {(int(i), int(j)): (int(r), int(k)) for r, i, k, j, _ in d.bnodes}
+        umap = {(int(i), int(j)): int(u) for u, i, j, _ in d.unodes}
+
+        def base(i, j, label=None):
+            if j - i == 1:
+                w, t = x[i]
+                return Tree(t, [w])
+            r, k = bmap[(i, j)]
+            return Tree(g.symbols[g.bin_parent[r]], [top(i, k), top(k, j)])
+
+        def top(i, j):
+            u = umap.get((i, j))
+            b = base(i, j)
+            return b if u is None else Tree(g.symbols[g.un_parent[u]], [b])
+        return unbinarize(top(0, len(x)))
+
+    def _fallback(self, x) -> Derivation:
+        tree = Tree(ROOT, [Tree(self.fallback_label_, [Tree(t, [w]) for w, t in x])])
+        d = self._derivation_from_tree(tree)
+        d.tree = tree
+        d.fallback = True
+        return d
+
+    # ------------------------------------------------------------------ kernels
+    def _weights(self, w):
+        w = np.ascontiguousarray(w, dtype=np.float64)
+        if w.shape != (self.size_joint_feature,):
+            raise ValueError(f"w has shape {w.shape}, expected ({self.size_joint_feature},)")
+        g = self.grammar_
+        nb = g.n_binary
+        return w, w[:nb].copy(), w[nb:nb + g.n_unary].copy()
+
+    def _gold_counts(self, n, gold: Derivation):
+        g = self.grammar_
+        cnt = np.zeros((max(len(g.bracket_labels), 1), n_spans(n)), dtype=np.int32)
+        for (lab, i, j), c in gold.brackets.items():
+            li = g.bracket_index.get(lab)
+            if li is not None:
+                cnt[li, span_id(i, j, n)] += c
+        return cnt
+
+    def _run(self, enc, wparts, scale=0.0, gold_cnt=None):
+        g = self.grammar_
+        w, bw, uw = wparts
+        n, tags, tp, wp = enc
+        span_s, split_s = anchored_scores(n, tp, wp, self.T_, self.V_, self._span_table,
+                                          self._split_table, w, self.n_coarse_)
+        span_s = symbol_scores(span_s, g.feat_ptr, g.feat_ids)
+        split_s = symbol_scores(split_s, g.feat_ptr, g.feat_ids)
+        return cky(n, tags, g.n_symbols, g.bin_parent, g.bin_left, g.bin_right, g.left_ptr, bw,
+                   g.un_parent, g.un_child, uw, g.is_root, self._sym_ids, span_s, split_s,
+                   float(scale), g.brk_ptr, g.brk_ids,
+                   self._null_gold if gold_cnt is None else gold_cnt)
+
+    def _predict_one(self, x, enc, wparts) -> Derivation:
+        ok, _, bn, un = self._run(enc, wparts)
+        if not ok:
+            self.fallback_count_ += 1
+            return self._fallback(x)
+        return self._derivation_from_chart(bn, un)
+
+    def _augmented_one(self, enc, gold, wparts, scale=1.0):
+        ok, val, bn, un = self._run(enc, wparts, scale, self._gold_counts(enc[0], gold))
+        if not ok:                      # gold not derivable (foreign example): no constraint
+            return gold, val
+        return self._derivation_from_chart(bn, un), val
+
+    # ------------------------------------------------------------------ single forms
+    def joint_feature(self, x, y):
+        self._require_fitted()
+        d = y if isinstance(y, Derivation) else self._derivation_from_tree(y)
+        return self._psi_row(self._encode(x), d)
+
+    def _psi_ids(self, enc, d):
+        _, _, tp, wp = enc
+        return derivation_feature_ids(tp, wp, self.T_, self.V_, d.bnodes, d.unodes,
+                                      self._span_table, self._split_table, self.grammar_.n_binary,
+                                      self.grammar_.feat_ptr, self.grammar_.feat_ids)
+
+    def _psi_row(self, enc, d):
+        ids = self._psi_ids(enc, d)
+        return sp.csr_matrix((np.ones(len(ids)), (np.zeros(len(ids), np.int64), ids)),
+                             shape=(1, self.size_joint_feature))
+
+    def _brackets(self, y):
+        if isinstance(y, Derivation):
+            return y.brackets if y.brackets is not None else tree_brackets(y.tree)
+        return tree_brackets(y)
+
+    def loss(self, y, y_hat) -> float:
+        """Δ = P + G - 2M over labeled brackets (= (P + G)(1 - F1))."""
+        a, b = self._brackets(y), self._brackets(y_hat)
+        return float(sum(((a - b) + (b - a)).values()))
+
+    def inference(self, x, w):
+        self._require_fitted()
+        wparts = self._weights(w)
+        return self.derivation_to_tree(x, self._predict_one(x, self._encode(x), wparts))
+
+    def predict_derivation(self, x, w) -> Derivation:
+        """The CKY argmax as a :class:`Derivation` (the binarized tree the chart scored).
+
+        ``inference`` returns ``derivation_to_tree`` of it. Ψ is always computed on
+        derivations inside the solvers, so a chart derivation whose markov labels are not the
+        canonical binarization of its tree never makes Ψ and the oracle disagree.
+        """
+        self._require_fitted()
+        return self._predict_one(list(map(tuple, x)), self._encode(x), self._weights(w))
+
+    def augmented_derivation(self, x, y, w) -> Derivation:
+        """The loss-augmented CKY argmax as a :class:`Derivation`."""
+        self._require_fitted()
+        return self._augmented_one(self._encode(x), self._derivation_from_tree(y), self._weights(w))[0]
+
+    def derivation_of(self, y) -> Derivation:
+        """y (a normalised tree) as a derivation of this grammar (unknown rules get id -1)."""
+        self._require_fitted()
+        return self._derivation_from_tree(y)
+
+    def derivation_from_binarized(self, b: Tree) -> Derivation:
+        """A binarized tree (labels as :func:`.trees.binarize` makes them) as a derivation."""
+        self._require_fitted()
+        return self._derivation_from_binarized(b)
+
+    def loss_augmented_inference(self, x, y, w):
+        self._require_fitted()
+        gold = self._derivation_from_tree(y)
+        d, _ = self._augmented_one(self._encode(x), gold, self._weights(w))
+        return self.derivation_to_tree(x, d)
+
+    def max_loss(self, y) -> float:
+        """max over trees ŷ of the grammar of Δ(y, ŷ) (exact, by loss-augmented CKY at w = 0),
+        floored at 1 so that it can divide."""
+        self._require_fitted()
+        x = sentence(y)
+        gold = self._derivation_from_tree(y)
+        wparts = self._weights(np.zeros(self.size_joint_feature))
+        d, _ = self._augmented_one(self._encode(x), gold, wparts)
+        return max(self.loss(gold, d), 1.0)
+
+    # ------------------------------------------------------------------ batch forms
+    def make_batch(self, X, Y=None):
+        self._require_fitted()
+        X = [list(map(tuple, x)) for x in X]
+        enc = [self._encode(x) for x in X]
+        gold = None if Y is None else [self._derivation_from_tree(y) for y in Y]
+        return _Batch(X, None if Y is None else list(Y), enc, gold)
+
+    def _map(self, func, n, n_jobs):
+        from ...model import _map_threads
+        return _map_threads(func, list(range(n)), _effective_jobs(n_jobs))
+
+    def batch_inference(self, batch, w, n_jobs: int = 1) -> list:
+        self.inference_calls += len(batch)
+        wparts = self._weights(w)
+        ds = self._map(lambda i: self._predict_one(batch.X[i], batch.enc[i], wparts), len(batch), n_jobs)
+        return [self.derivation_to_tree(x, d) for x, d in zip(batch.X, ds)]
+
+    def batch_loss_augmented_inference(self, batch, w, n_jobs: int = 1):
+        self.inference_calls += len(batch)
+        wparts = self._weights(w)
+        return self._map(lambda i: self._augmented_one(batch.enc[i], batch.gold[i], wparts)[0],
+                         len(batch), n_jobs)
+
+    def batch_loss(self, batch, Y_hat) -> np.ndarray:
+        gold = batch.gold if batch.gold is not None else batch.Y
+        return np.array([self.loss(y, yh) for y, yh in zip(gold, Y_hat)], dtype=np.float64)
+
+    def batch_delta_joint_feature(self, batch, Y_hat) -> sp.csr_matrix:
+        rows, cols, vals = [], [], []
+        for i, (enc, gd, yh) in enumerate(zip(batch.enc, batch.gold, Y_hat)):
+            if not isinstance(yh, Derivation):
+                yh = self._derivation_from_tree(yh)
+            a = self._psi_ids(enc, gd)
+            b = self._psi_ids(enc, yh)
+            cols.append(a)
+            vals.append(np.ones(len(a)))
+            cols.append(b)
+            vals.append(-np.ones(len(b)))
+            rows.append(np.full(len(a) + len(b), i, dtype=np.int64))
+        if not rows:
+            return sp.csr_matrix((0, self.size_joint_feature))
+        out = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                            shape=(len(batch), self.size_joint_feature))
+        out.sum_duplicates()
+        out.eliminate_zeros()
+        return out
+
+    # ------------------------------------------------------------------ baseline
+    def pcfg_weights(self) -> np.ndarray:
+        """w of the relative-frequency PCFG (log P(rule | parent)); all other weights 0."""
+        self._require_fitted()
+        g = self.grammar_
+        bw, uw = g.pcfg_log_weights()
+        w = np.zeros(self.size_joint_feature)
+        w[:g.n_binary] = bw
+        w[g.n_binary:g.n_binary + g.n_unary] = uw
+        return w
+
+    def augmented_value(self, x, y, w) -> float:
+        """max_ŷ Δ(y, ŷ) + w·Ψ(x, ŷ) as computed by the chart (for tests)."""
+        gold = self._derivation_from_tree(y)
+        _, val = self._augmented_one(self._encode(x), gold, self._weights(w))
+        return val + sum(gold.brackets.values())
