@@ -151,11 +151,11 @@ class StructuredSVM:
             raise ValueError(f"solver_options must be a dict or None, got {type(options).__name__}")
         solver = ALGORITHMS[self.algorithm]
         params = inspect.signature(solver).parameters
-        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
-            unknown = sorted(set(options) - set(params))
-            if unknown:
-                raise ValueError(f"solver_options {unknown} are not options of algorithm "
-                                 f"{self.algorithm!r}")
+        named = {k for k, p in params.items() if p.kind is not p.VAR_KEYWORD}
+        unknown = sorted(set(options) - named)
+        if unknown:
+            raise ValueError(f"solver_options {unknown} are not options of algorithm "
+                             f"{self.algorithm!r}; it takes {sorted(named - {'model', 'oracle'})}")
         fixed = {"model", "oracle", "C", "eps", "rescaling", "max_iter", "cache_size", "qp",
                  "inactive_window", "verbose", "callback", "w0", "warm_state"}
         clash = sorted(fixed & set(options))

@@ -42,12 +42,17 @@ def _call_oracle(oracle, w, timers):
 
 def fit_one_slack(model, oracle, *, C, eps, rescaling="margin", max_iter=10000, cache_size=5,
                   qp="active-set", inactive_window=50, verbose=0, callback=None, w0=None,
-                  check_oracle=True, **_ignored):
+                  check_oracle=True, warm_state=None, **_ignored):
     """Train with the 1-slack cutting-plane algorithm; returns a SolverResult.
 
     ``oracle(w) -> (D, L)`` is an oracle backend (see ``structpred.solvers.oracle``). Each
     iteration first tries the cache: if its aggregated constraint is violated by more than
-    ξ + ε it is added without calling the oracle (SVM-struct ``-w 4``)."""
+    ξ + ε it is added without calling the oracle (SVM-struct ``-w 4``).
+
+    ``warm_state`` (``result.extra["warm_state"]`` of an earlier 1-slack fit on the same
+    training set, any C) reuses its working set: the constraints (a_k, b_k)
+    do not depend on C, so α is scaled into Σα <= C and the dual QP re-solved for this C
+    before the first iteration (w0 is then ignored)."""
     n = oracle.n
     d = model.size_joint_feature
     timers = Timers()
@@ -57,6 +62,17 @@ def fit_one_slack(model, oracle, *, C, eps, rescaling="margin", max_iter=10000, 
     cache = OutputCache(cache_size, n, rescaling)
     w = np.zeros(d) if w0 is None else np.array(w0, dtype=np.float64)
     dual = 0.0
+    if (warm_state is not None and warm_state.get("kind") == "1-slack"
+            and warm_state["n"] == n and warm_state["working_set"].d == d):
+        ws = warm_state["working_set"]  # consumed: the new fit's state replaces it
+        if len(ws):
+            ws.alpha = ws.alpha * min(1.0, C / max(float(ws.alpha.sum()), 1e-300))
+            ws.idle[:] = 0
+            with timers("qp"):
+                alpha, dual, _ = (solve_qp_cvxpy(ws.G, ws.b, C) if qp == "cvxpy"
+                                  else solve_qp_active_set(ws.G, ws.b, C, ws.alpha))
+            ws.update_alpha(alpha, C)
+            w = ws.weights()
     primal = np.inf
     best = (np.inf, w.copy(), 0.0)
     oracle_calls = 0
@@ -128,11 +144,13 @@ def fit_one_slack(model, oracle, *, C, eps, rescaling="margin", max_iter=10000, 
         D, L = _call_oracle(oracle, w, timers)
         oracle_calls += n
         primal = 0.5 * float(w @ w) + C * max(0.0, float(hinge(L, row_margins(D, w), rescaling).mean()))
+    n_constraints, ws_bytes = len(ws), ws.nbytes()
     result = SolverResult(w=w, primal=primal, dual=dual, n_iter=it, converged=converged,
                           interrupted=interrupted, history=progress.history,
                           timings=dict(timers.totals, total=timers.elapsed()),
-                          n_oracle_calls=oracle_calls, n_constraints=len(ws),
-                          extra={"working_set_nnz": ws.nnz(), "working_set_bytes": ws.nbytes()})
+                          n_oracle_calls=oracle_calls, n_constraints=n_constraints,
+                          extra={"working_set_nnz": ws.nnz(), "working_set_bytes": ws_bytes,
+                                 "warm_state": {"kind": "1-slack", "n": n, "working_set": ws}})
     progress.summary(result, timers)
     return result
 

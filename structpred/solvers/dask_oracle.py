@@ -73,7 +73,6 @@ class DaskOracle(BlockOracleMixin):
         n_parts = int(n_partitions) if n_partitions else len(workers)
         self.bounds = chunk_bounds(self.n, n_parts)
         self.workers = [workers[i % len(workers)] for i in range(len(self.bounds))]
-        from distributed import wait
         t0 = time.perf_counter()
         self._model = self.client.scatter(model, broadcast=True, hash=False)
         self._parts = []
@@ -84,7 +83,11 @@ class DaskOracle(BlockOracleMixin):
                                        workers=[worker], pure=False)
             self._parts.append(batch)
             del raw
-        wait(self._parts)
+        sizes = self.client.gather([self.client.submit(len, part, workers=[worker], pure=False)
+                                    for part, worker in zip(self._parts, self.workers)])
+        if sizes != [b - a for a, b in self.bounds]:
+            raise RuntimeError(f"the workers hold batches of sizes {sizes}, expected "
+                               f"{[b - a for a, b in self.bounds]}")
         self.setup_seconds = time.perf_counter() - t0
         self.last_times = {"oracle": 0.0, "psi": 0.0}
         self.overheads: list[float] = []

@@ -1,0 +1,143 @@
+"""The Dask distributed oracle backend on a 2-worker LocalCluster: same (D, L) and the same w
+as the local backend (n_jobs=1 and 2), data kept on the workers, bcfw's gap passes on the
+cluster, errors. Skipped when dask.distributed is not installed."""
+import gzip
+import itertools
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+distributed = pytest.importorskip("distributed", reason="dask.distributed is not installed "
+                                  "(pip install 'structpred[dask]')")
+
+from structpred import StructuredSVM  # noqa: E402
+from structpred.solvers.dask_oracle import DaskOracle  # noqa: E402
+from structpred.solvers.oracle import LocalOracle  # noqa: E402
+from structpred.tasks import Multiclass  # noqa: E402
+
+from conftest import data_file  # noqa: E402
+from test_multiclass import _blobs  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                       dashboard_address=":0")
+    c = distributed.Client(cluster, set_as_default=False)
+    yield c
+    c.close()
+    cluster.close()
+
+
+def _chunking_subset(tmp_path_factory, n_sentences=120):
+    """The first sentences of the svm_hmm CoNLL-2000 training file, columns renumbered to
+    the features they use (so that d stays small)."""
+    from structpred.datasets.svmhmm import read_svmhmm
+    path = data_file("conll2000/svmhmm/train.dat.gz")
+    out = tmp_path_factory.mktemp("conll") / "head.dat"
+    qids = set()
+    with gzip.open(path, "rt") as src, open(out, "w") as dst:
+        for line in src:
+            body = line.split("#", 1)[0].split()
+            if len(body) >= 2 and body[1].startswith("qid:"):
+                qids.add(body[1])
+                if len(qids) > n_sentences:
+                    break
+            dst.write(line)
+    data = read_svmhmm(out)
+    used = np.unique(np.concatenate([x.indices for x in data.X]))
+    remap = np.zeros(data.n_features, dtype=np.int64)
+    remap[used] = np.arange(used.size)
+    X = [sp.csr_matrix((x.data, remap[x.indices], x.indptr), shape=(x.shape[0], used.size))
+         for x in data.X]
+    return X, data.Y, data.max_tag
+
+
+def test_dask_oracle_returns_the_local_rows(client):
+    X, y = _blobs(n=41, f=4, k=3, seed=1)
+    model = Multiclass()
+    model.initialize(X, y)
+    w = np.random.default_rng(2).normal(size=model.size_joint_feature)
+    local = LocalOracle(model, X, y, n_jobs=1)
+    remote = DaskOracle(model, X, y, client=client)
+    try:
+        assert len(remote.bounds) == 2 and remote.setup_seconds >= 0
+        D0, L0 = local(w)
+        for _ in range(2):                                   # data stays on the workers
+            D1, L1 = remote(w)
+            assert np.array_equal(D0.toarray(), D1.toarray()) and np.array_equal(L0, L1)
+        assert len(remote.overheads) == 2 and min(remote.overheads) >= 0
+        # per-block calls for bcfw run locally, the same rows
+        remote.blocks(10)
+        Db, Lb = remote.call_block(w, 1)
+        assert np.array_equal(Db.toarray(), D0[10:20].toarray()) and np.array_equal(Lb, L0[10:20])
+    finally:
+        remote.close()
+        local.close()
+
+
+@pytest.mark.parametrize("algorithm", ["1-slack", "n-slack", "bcfw"])
+def test_dask_backend_same_w_as_local_multiclass(client, algorithm):
+    X, y = _blobs(n=60, f=4, k=3, seed=3, noise=1.3)
+    kw = dict(C=5.0, eps=1e-3, algorithm=algorithm, max_iter=2000)
+    fits = [StructuredSVM(Multiclass(), n_jobs=1, **kw).fit(X, y),
+            StructuredSVM(Multiclass(), n_jobs=2, **kw).fit(X, y),
+            StructuredSVM(Multiclass(), backend="dask", client=client, **kw).fit(X, y)]
+    for other in fits[1:]:
+        assert np.max(np.abs(other.w_ - fits[0].w_)) <= 1e-8
+        assert other.n_iter_ == fits[0].n_iter_
+    assert fits[2].oracle_overhead_ and all(o >= 0 for o in fits[2].oracle_overhead_)
+
+
+@pytest.mark.realdata
+def test_dask_backend_same_w_on_conll_chunking_subset(client, tmp_path_factory):
+    from structpred.tasks.sequence import SequenceLabeling
+    X, Y, n_tags = _chunking_subset(tmp_path_factory)
+    kw = dict(C=100.0, eps=0.5, max_iter=500)
+    local = StructuredSVM(SequenceLabeling(n_labels=n_tags), n_jobs=2, **kw).fit(X, Y)
+    remote = StructuredSVM(SequenceLabeling(n_labels=n_tags), backend="dask", client=client,
+                           **kw).fit(X, Y)
+    assert local.converged_ and remote.converged_
+    assert np.max(np.abs(local.w_ - remote.w_)) <= 1e-8
+    assert remote.n_oracle_calls_ == local.n_oracle_calls_
+    assert len(remote.oracle_overhead_) == remote.n_oracle_calls_ // len(X)
+
+
+def test_dask_backend_with_worker_processes():
+    """Real serialisation: the model is cloudpickled to worker processes."""
+    X, y = _blobs(n=30, f=3, k=3, seed=4)
+    kw = dict(C=2.0, eps=1e-3)
+    local = StructuredSVM(Multiclass(), **kw).fit(X, y)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as cluster, \
+            distributed.Client(cluster, set_as_default=False) as c:
+        remote = StructuredSVM(Multiclass(), backend="dask", client=c.scheduler.address, **kw)
+        remote.fit(X, y)
+    assert np.max(np.abs(local.w_ - remote.w_)) <= 1e-8
+
+
+def test_dask_backend_needs_a_client():
+    X, y = _blobs(n=10, f=3, k=3)
+    with pytest.raises(ValueError, match="Client"):
+        StructuredSVM(Multiclass(), backend="dask").fit(X, y)
+    with pytest.raises(TypeError, match="client must be"):
+        StructuredSVM(Multiclass(), backend="dask", client=3).fit(X, y)
+    with pytest.raises(ValueError, match="backend"):
+        StructuredSVM(Multiclass(), backend="spark").fit(X, y)
+
+
+def test_partitions_follow_local_chunking(client):
+    X, y = _blobs(n=25, f=3, k=3)
+    model = Multiclass()
+    model.initialize(X, y)
+    for parts in (1, 3):
+        remote = DaskOracle(model, X, y, client=client, n_partitions=parts)
+        local = LocalOracle(model, X, y, n_jobs=parts)
+        try:
+            assert remote.bounds == local.bounds
+            assert remote.workers == list(itertools.islice(itertools.cycle(
+                sorted(client.scheduler_info()["workers"])), parts))
+        finally:
+            remote.close()
+            local.close()
