@@ -1,0 +1,133 @@
+"""Chunking measures as conlleval (CoNLL-2000) computes them: token accuracy and chunk
+precision / recall / F1, for IOB1 and IOB2 (and IOE) tag sequences.
+
+A tag is ``PREFIX-TYPE`` (split at the first hyphen) or a bare prefix such as ``O``. A chunk
+is a maximal run that starts where conlleval's ``startOfChunk`` fires and ends where
+``endOfChunk`` fires; a guessed chunk is correct when it starts and ends at the same tokens
+as a true chunk of the same type. Sentence boundaries act as an ``O`` token, so no chunk spans
+two sentences. P = correct / guessed, R = correct / true, F1 = 2PR / (P + R), in percent.
+IOB1 and IOB2 need no switch: conlleval's start rule ("I" after "O", or a change of type)
+covers both.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["ChunkScore", "chunk_scores", "token_accuracy", "iob1_to_iob2", "get_chunks"]
+
+
+def _split(tag: str):
+    prefix, sep, typ = tag.partition("-")
+    return (prefix, typ) if sep else (tag, "")
+
+
+def _end_of_chunk(prev, tag, prev_type, typ) -> bool:
+    if (prev, tag) in (("B", "B"), ("B", "O"), ("I", "B"), ("I", "O"),
+                       ("E", "E"), ("E", "I"), ("E", "O")):
+        return True
+    if prev not in ("O", ".") and prev_type != typ:
+        return True
+    return prev in ("]", "[")
+
+
+def _start_of_chunk(prev, tag, prev_type, typ) -> bool:
+    if (prev, tag) in (("B", "B"), ("I", "B"), ("O", "B"), ("O", "I"),
+                       ("E", "E"), ("E", "I"), ("O", "E")):
+        return True
+    if tag not in ("O", ".") and prev_type != typ:
+        return True
+    return tag in ("[", "]")
+
+
+def get_chunks(tags):
+    """[(type, start, end_exclusive)] of one sentence, by conlleval's rules."""
+    chunks = []
+    prev, prev_type = "O", ""
+    start = None
+    for i, tag in enumerate(list(tags) + ["O"]):
+        t, typ = _split(tag)
+        if start is not None and _end_of_chunk(prev, t, prev_type, typ):
+            chunks.append((prev_type, start, i))
+            start = None
+        if i < len(tags) and _start_of_chunk(prev, t, prev_type, typ):
+            start = i
+        prev, prev_type = t, typ
+    return chunks
+
+
+@dataclass
+class ChunkScore:
+    """conlleval's figures: counts, and P/R/F1 and accuracy in percent (per type too)."""
+    n_tokens: int
+    n_true: int
+    n_guessed: int
+    n_correct: int
+    accuracy: float
+    precision: float
+    recall: float
+    f1: float
+    per_type: dict = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return (f"processed {self.n_tokens} tokens with {self.n_true} phrases; found: "
+                f"{self.n_guessed} phrases; correct: {self.n_correct}.\n"
+                f"accuracy: {self.accuracy:6.2f}%; precision: {self.precision:6.2f}%; "
+                f"recall: {self.recall:6.2f}%; FB1: {self.f1:6.2f}")
+
+
+def _prf(correct, guessed, true):
+    p = 100.0 * correct / guessed if guessed else 0.0
+    r = 100.0 * correct / true if true else 0.0
+    f = 2 * p * r / (p + r) if p + r > 0 else 0.0
+    return p, r, f
+
+
+def chunk_scores(y_true, y_pred) -> ChunkScore:
+    """conlleval on lists of sentences of string tags (y_true[i][t], y_pred[i][t])."""
+    if len(y_true) != len(y_pred):
+        raise ValueError(f"y_true has {len(y_true)} sentences but y_pred has {len(y_pred)}")
+    n_tokens = n_ok = 0
+    true_c, guess_c, ok_c = {}, {}, {}
+    for i, (ts, ps) in enumerate(zip(y_true, y_pred)):
+        ts, ps = list(ts), list(ps)
+        if len(ts) != len(ps):
+            raise ValueError(f"sentence {i}: {len(ts)} true tags but {len(ps)} predicted")
+        n_tokens += len(ts)
+        n_ok += sum(a == b for a, b in zip(ts, ps))
+        tc = get_chunks(ts)
+        gc = get_chunks(ps)
+        for typ, _, _ in tc:
+            true_c[typ] = true_c.get(typ, 0) + 1
+        for typ, _, _ in gc:
+            guess_c[typ] = guess_c.get(typ, 0) + 1
+        for typ, _, _ in set(tc) & set(gc):
+            ok_c[typ] = ok_c.get(typ, 0) + 1
+    nt, ng, nc = sum(true_c.values()), sum(guess_c.values()), sum(ok_c.values())
+    p, r, f = _prf(nc, ng, nt)
+    per_type = {}
+    for typ in sorted(set(true_c) | set(guess_c)):
+        per_type[typ] = dict(zip(("precision", "recall", "f1"),
+                                 _prf(ok_c.get(typ, 0), guess_c.get(typ, 0), true_c.get(typ, 0))))
+        per_type[typ]["n_guessed"] = guess_c.get(typ, 0)
+    acc = 100.0 * n_ok / n_tokens if n_tokens else 0.0
+    return ChunkScore(n_tokens, nt, ng, nc, acc, p, r, f, per_type)
+
+
+def token_accuracy(y_true, y_pred) -> float:
+    """Fraction (0..1) of tokens whose predicted tag equals the true one."""
+    n = ok = 0
+    for i, (ts, ps) in enumerate(zip(y_true, y_pred)):
+        if len(ts) != len(ps):
+            raise ValueError(f"sentence {i}: {len(ts)} true tags but {len(ps)} predicted")
+        n += len(ts)
+        ok += sum(a == b for a, b in zip(ts, ps))
+    return ok / n if n else 0.0
+
+
+def iob1_to_iob2(tags):
+    """Rewrite one sentence from IOB1 (B- only between same-type chunks) to IOB2 (B- at every
+    chunk start); chunks (and so conlleval's scores) are unchanged."""
+    out = list(tags)
+    for typ, start, end in get_chunks(tags):
+        out[start] = "B-" + typ if typ else out[start]
+    return out

@@ -1,0 +1,332 @@
+"""numba kernels of the sequence labeling task (first- and second-order chains).
+
+All kernels read the training set stacked into one CSR matrix (``indptr``, ``indices``,
+``data``; one row per token) cut into sequences by ``offsets`` (sequence s owns rows
+``offsets[s]:offsets[s+1]``), and work on a contiguous range of sequences ``[s0, s1)`` so
+that a caller can run several ranges on threads (every kernel is ``nogil``).
+
+Weights are handed over already split by block (see ``SequenceLabeling`` for the layout):
+``WT`` (n_features x n_labels) is the transposed emission block, so that the emission score
+of one token, s_t(l) = Σ_f x_tf W[l, f], reads one contiguous row of WT per nonzero.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+NEG_INF = -np.inf
+
+
+@njit(cache=True, nogil=True)
+def emission_scores(indptr, indices, data, r0, r1, WT, out):
+    """out[t - r0, l] = Σ_k data[k] · WT[indices[k], l] for tokens t in [r0, r1)."""
+    L = WT.shape[1]
+    for t in range(r0, r1):
+        i = t - r0
+        for l in range(L):
+            out[i, l] = 0.0
+        for k in range(indptr[t], indptr[t + 1]):
+            f = indices[k]
+            v = data[k]
+            for l in range(L):
+                out[i, l] += v * WT[f, l]
+
+
+@njit(cache=True, nogil=True)
+def viterbi1(em, T, transT, start, end, back, out, o0):
+    """First-order Viterbi on scores em[:T] (T x L); writes the argmax to out[o0:o0+T].
+
+    Score of y: Σ_t em[t, y_t] + Σ_{t>0} trans[y_{t-1}, y_t] + start[y_0] + end[y_{T-1}],
+    with transT[c, p] = trans[p, c]. Ties go to the smallest label.
+    """
+    L = em.shape[1]
+    cur = np.empty(L)
+    nxt = np.empty(L)
+    for l in range(L):
+        cur[l] = start[l] + em[0, l]
+    for t in range(1, T):
+        for c in range(L):
+            best = NEG_INF
+            arg = 0
+            row = transT[c]
+            for p in range(L):
+                v = cur[p] + row[p]
+                if v > best:
+                    best = v
+                    arg = p
+            nxt[c] = best + em[t, c]
+            back[t, c] = arg
+        for l in range(L):
+            cur[l] = nxt[l]
+    best = NEG_INF
+    arg = 0
+    for l in range(L):
+        v = cur[l] + end[l]
+        if v > best:
+            best = v
+            arg = l
+    out[o0 + T - 1] = arg
+    for t in range(T - 1, 0, -1):
+        arg = back[t, arg]
+        out[o0 + t - 1] = arg
+    return best
+
+
+@njit(cache=True, nogil=True)
+def viterbi2(em, T, trans, tri, start, end, back, out, o0):
+    """Second-order Viterbi: adds Σ_{t>1} tri[y_{t-2}, y_{t-1}, y_t] to the first-order score.
+
+    The state is the label pair (y_{t-1}, y_t); back[t, b, c] holds the best y_{t-2}.
+    """
+    L = em.shape[1]
+    if T == 1:
+        best = NEG_INF
+        arg = 0
+        for l in range(L):
+            v = start[l] + em[0, l] + end[l]
+            if v > best:
+                best = v
+                arg = l
+        out[o0] = arg
+        return best
+    cur = np.empty((L, L))
+    nxt = np.empty((L, L))
+    for a in range(L):
+        for b in range(L):
+            cur[a, b] = start[a] + em[0, a] + trans[a, b] + em[1, b]
+    for t in range(2, T):
+        for b in range(L):
+            for c in range(L):
+                best = NEG_INF
+                arg = 0
+                for a in range(L):
+                    v = cur[a, b] + tri[a, b, c]
+                    if v > best:
+                        best = v
+                        arg = a
+                nxt[b, c] = best + trans[b, c] + em[t, c]
+                back[t, b, c] = arg
+        for b in range(L):
+            for c in range(L):
+                cur[b, c] = nxt[b, c]
+    best = NEG_INF
+    ba = 0
+    bb = 0
+    for a in range(L):
+        for b in range(L):
+            v = cur[a, b] + end[b]
+            if v > best:
+                best = v
+                ba = a
+                bb = b
+    out[o0 + T - 1] = bb
+    out[o0 + T - 2] = ba
+    for t in range(T - 1, 1, -1):
+        a = back[t, out[o0 + t - 1], out[o0 + t]]
+        out[o0 + t - 2] = a
+    return best
+
+
+@njit(cache=True, nogil=True)
+def decode_chunk(indptr, indices, data, offsets, s0, s1, WT, trans, tri, start, end,
+                 y, augment, order, out):
+    """Viterbi (augment=False) or loss-augmented Viterbi (augment=True: +1 on every label
+    l != y_t, i.e. argmax Δ_Hamming(y, y') + w·Ψ(x, y')) on sequences [s0, s1).
+
+    Labels go to out (flat, same offsets as the tokens). Returns the sum of the optimal
+    (augmented) scores over the range.
+    """
+    L = WT.shape[1]
+    maxT = 1
+    for s in range(s0, s1):
+        n = offsets[s + 1] - offsets[s]
+        if n > maxT:
+            maxT = n
+    em = np.empty((maxT, L))
+    transT = np.ascontiguousarray(trans.T)
+    if order == 2:
+        back2 = np.empty((maxT, L, L), dtype=np.int32)
+        back1 = np.empty((1, 1), dtype=np.int32)
+    else:
+        back1 = np.empty((maxT, L), dtype=np.int32)
+        back2 = np.empty((1, 1, 1), dtype=np.int32)
+    total = 0.0
+    for s in range(s0, s1):
+        r0 = offsets[s]
+        r1 = offsets[s + 1]
+        T = r1 - r0
+        emission_scores(indptr, indices, data, r0, r1, WT, em)
+        if augment:
+            for t in range(T):
+                yt = y[r0 + t]
+                for l in range(L):
+                    if l != yt:
+                        em[t, l] += 1.0
+        if order == 2:
+            total += viterbi2(em, T, trans, tri, start, end, back2, out, r0)
+        else:
+            total += viterbi1(em, T, transT, start, end, back1, out, r0)
+    return total
+
+
+@njit(cache=True, nogil=True)
+def delta_psi_count(indptr, offsets, s0, s1, y, yh, order, use_boundary):
+    """Upper bound on the nonzeros of each row of δΨ for sequences [s0, s1)."""
+    counts = np.zeros(s1 - s0, dtype=np.int64)
+    for s in range(s0, s1):
+        r0 = offsets[s]
+        r1 = offsets[s + 1]
+        c = 0
+        for t in range(r0, r1):
+            if y[t] != yh[t]:
+                c += 2 * (indptr[t + 1] - indptr[t])
+                c += 4  # bigrams into and out of t
+                if order == 2:
+                    c += 6  # trigrams touching t
+        if use_boundary:
+            c += 4
+        counts[s - s0] = c
+    return counts
+
+
+@njit(cache=True, nogil=True)
+def delta_psi_chunk(indptr, indices, data, offsets, s0, s1, y, yh, L, F, order,
+                    use_boundary, bound, out_indptr, out_indices, out_data):
+    """Rows s0..s1-1 of the δΨ CSR: Ψ(x_s, y_s) - Ψ(x_s, ŷ_s), summed duplicates, sorted
+    columns, exact zeros dropped. Only tokens with y_t != ŷ_t and label n-grams that differ
+    contribute. out_indptr[0] must be 0 on entry (local to the chunk); returns the nnz.
+
+    Emission entries are built label by label (columns l*F + f ascend with l): a label
+    touched by one wrong token copies that token's sorted features; several tokens are
+    summed in a scratch accumulator over the F features and only the touched ids sorted.
+    """
+    bigram0 = L * F
+    tri0 = bigram0 + L * L
+    start0 = tri0 + (L * L * L if order == 2 else 0)
+    end0 = start0 + L
+    maxT = 1
+    for s in range(s0, s1):
+        n = offsets[s + 1] - offsets[s]
+        if n > maxT:
+            maxT = n
+    acc = np.zeros(F)
+    mark = np.zeros(F, dtype=np.bool_)
+    touched = np.empty(F, dtype=np.int64)
+    g_lab = np.empty(2 * maxT, dtype=np.int64)
+    g_tok = np.empty(2 * maxT, dtype=np.int64)
+    g_sgn = np.empty(2 * maxT)
+    s_tok = np.empty(2 * maxT, dtype=np.int64)
+    s_sgn = np.empty(2 * maxT)
+    cnt = np.zeros(L + 1, dtype=np.int64)
+    tcols = np.empty(6 * maxT + 8, dtype=np.int64)
+    tvals = np.empty(6 * maxT + 8)
+    pos = 0
+    for s in range(s0, s1):
+        r0 = offsets[s]
+        r1 = offsets[s + 1]
+        # ---- emission: group the wrong tokens by label (counting sort, stable)
+        m = 0
+        for t in range(r0, r1):
+            if y[t] != yh[t]:
+                g_lab[m] = y[t]
+                g_tok[m] = t
+                g_sgn[m] = 1.0
+                g_lab[m + 1] = yh[t]
+                g_tok[m + 1] = t
+                g_sgn[m + 1] = -1.0
+                m += 2
+        for l in range(L + 1):
+            cnt[l] = 0
+        for j in range(m):
+            cnt[g_lab[j] + 1] += 1
+        for l in range(L):
+            cnt[l + 1] += cnt[l]
+        for j in range(m):
+            l = g_lab[j]
+            s_tok[cnt[l]] = g_tok[j]
+            s_sgn[cnt[l]] = g_sgn[j]
+            cnt[l] += 1
+        g0 = 0
+        for l in range(L):
+            g1 = cnt[l]
+            if g1 - g0 == 1:
+                t = s_tok[g0]
+                sg = s_sgn[g0]
+                for k in range(indptr[t], indptr[t + 1]):
+                    if data[k] != 0.0:
+                        out_indices[pos] = l * F + indices[k]
+                        out_data[pos] = sg * data[k]
+                        pos += 1
+            elif g1 - g0 > 1:
+                nt = 0
+                for j in range(g0, g1):
+                    t = s_tok[j]
+                    sg = s_sgn[j]
+                    for k in range(indptr[t], indptr[t + 1]):
+                        f = indices[k]
+                        if not mark[f]:
+                            mark[f] = True
+                            touched[nt] = f
+                            nt += 1
+                        acc[f] += sg * data[k]
+                srt = np.sort(touched[:nt])
+                for j in range(nt):
+                    f = srt[j]
+                    v = acc[f]
+                    if v != 0.0:
+                        out_indices[pos] = l * F + f
+                        out_data[pos] = v
+                        pos += 1
+                    acc[f] = 0.0
+                    mark[f] = False
+            g0 = g1
+        # ---- transitions, start, end (columns after the emission block)
+        m = 0
+        for t in range(r0 + 1, r1):
+            a = y[t]
+            b = yh[t]
+            pa = y[t - 1]
+            pb = yh[t - 1]
+            if pa != pb or a != b:
+                tcols[m] = bigram0 + pa * L + a
+                tvals[m] = 1.0
+                tcols[m + 1] = bigram0 + pb * L + b
+                tvals[m + 1] = -1.0
+                m += 2
+            if order == 2 and t > r0 + 1:
+                qa = y[t - 2]
+                qb = yh[t - 2]
+                if qa != qb or pa != pb or a != b:
+                    tcols[m] = tri0 + (qa * L + pa) * L + a
+                    tvals[m] = 1.0
+                    tcols[m + 1] = tri0 + (qb * L + pb) * L + b
+                    tvals[m + 1] = -1.0
+                    m += 2
+        if use_boundary:
+            if y[r0] != yh[r0]:
+                tcols[m] = start0 + y[r0]
+                tvals[m] = 1.0
+                tcols[m + 1] = start0 + yh[r0]
+                tvals[m + 1] = -1.0
+                m += 2
+            if y[r1 - 1] != yh[r1 - 1]:
+                tcols[m] = end0 + y[r1 - 1]
+                tvals[m] = 1.0
+                tcols[m + 1] = end0 + yh[r1 - 1]
+                tvals[m + 1] = -1.0
+                m += 2
+        if m > 0:
+            idx = np.argsort(tcols[:m])
+            j = 0
+            while j < m:
+                c = tcols[idx[j]]
+                v = 0.0
+                while j < m and tcols[idx[j]] == c:
+                    v += tvals[idx[j]]
+                    j += 1
+                if v != 0.0:
+                    out_indices[pos] = c
+                    out_data[pos] = v
+                    pos += 1
+        out_indptr[s - s0 + 1] = pos
+    return pos

@@ -1,0 +1,385 @@
+"""Sequence labeling (SVM-hmm): a linear chain over sparse token features, Hamming loss."""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from ...model import StructuredModel, _effective_jobs
+from . import kernels
+
+__all__ = ["SequenceLabeling", "SequenceBatch"]
+
+
+class SequenceBatch:
+    """A set of sequences stacked for the kernels.
+
+    ``indptr``, ``indices``, ``data``: one CSR matrix (n_tokens x n_features) with every
+    token of every sequence; ``offsets`` (n + 1): sequence i owns rows offsets[i]:offsets[i+1];
+    ``y`` the labels of all tokens with the same offsets (None for prediction); ``Y`` the
+    labels as a list of per-sequence arrays.
+    """
+
+    def __init__(self, indptr, indices, data, offsets, n_features, y=None, Y=None):
+        self.indptr = indptr
+        self.indices = indices
+        self.data = data
+        self.offsets = offsets
+        self.n_features = n_features
+        self.y = y
+        self.Y = Y
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    @property
+    def n_tokens(self) -> int:
+        return int(self.offsets[-1])
+
+    def split(self, flat):
+        """Cut a flat per-token array into per-sequence arrays (views)."""
+        return np.split(np.asarray(flat), self.offsets[1:-1])
+
+
+def _as_csr(x, index: int) -> sp.csr_matrix:
+    if sp.issparse(x):
+        x = x.tocsr()
+    else:
+        arr = np.asarray(x)
+        if arr.ndim != 2:
+            raise ValueError(f"X[{index}]: expected a 2-D (tokens x features) matrix, "
+                             f"got an array of shape {arr.shape}")
+        if not np.issubdtype(arr.dtype, np.number):
+            raise ValueError(f"X[{index}]: features must be numeric, got dtype {arr.dtype}")
+        x = sp.csr_matrix(arr.astype(np.float64))
+    if x.ndim != 2:
+        raise ValueError(f"X[{index}]: expected a 2-D (tokens x features) matrix")
+    return x
+
+
+def _as_labels(y, index: int) -> np.ndarray:
+    arr = np.asarray(y)
+    if arr.ndim != 1:
+        raise ValueError(f"Y[{index}]: expected a 1-D array of labels, got shape {arr.shape}")
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        if not np.issubdtype(arr.dtype, np.floating) or np.any(arr != np.round(arr)):
+            raise ValueError(f"Y[{index}]: labels must be integers 0..n_labels-1, "
+                             f"got dtype {arr.dtype}")
+    return arr.astype(np.int64)
+
+
+class SequenceLabeling(StructuredModel):
+    """Linear-chain structured SVM task: the SVM-hmm model of Joachims et al.
+
+    x is a scipy CSR matrix (tokens x features), y an int array of labels 0..L-1 (one per
+    token). Score of a labeling:
+
+        w·Ψ(x, y) = Σ_t W[y_t]·x_t + Σ_{t≥1} A[y_{t-1}, y_t]
+                    [+ Σ_{t≥2} B[y_{t-2}, y_{t-1}, y_t]]   (transition_order=2)
+                    [+ S[y_0] + E[y_{T-1}]]                 (boundary_transitions=True)
+
+    and the loss is the Hamming loss Δ(y, y') = #{t : y_t != y'_t}, max_loss = len(y).
+
+    Layout of w (length d = size_joint_feature), with L = n_labels, F = n_features:
+
+    ===========================  =================================  =======
+    block                        index of the weight                size
+    ===========================  =================================  =======
+    emission W (label-major)     ``l*F + f``                        L*F
+    bigram transitions A         ``L*F + p*L + c``                  L*L
+    trigram transitions B        ``L*F + L*L + (a*L + b)*L + c``    L**3 (order 2 only)
+    start S, then end E          next ``l``, then next ``l``        2*L (if boundary)
+    ===========================  =================================  =======
+
+    Parameters
+    ----------
+    n_labels : int or None
+        L; read off the training labels (max + 1) when None.
+    n_features : int or None
+        F; read off the training matrices (widest) when None. Test columns >= F are ignored.
+    transition_order : {1, 2}
+        1: label bigrams (an HMM of order 1); 2: bigrams and trigrams (svm_hmm ``--t 2``).
+    boundary_transitions : bool
+        Add start and end weights per label. svm_hmm has none, so they are off by default
+        (same model and objective as svm_hmm on its files); they let a chain learn, e.g.,
+        that I- tags do not open a sentence when no token feature says so.
+    """
+
+    def __init__(self, n_labels=None, n_features=None, transition_order=1,
+                 boundary_transitions=False):
+        super().__init__()
+        self.n_labels = n_labels
+        self.n_features = n_features
+        self.transition_order = transition_order
+        self.boundary_transitions = boundary_transitions
+        self.n_labels_ = None if n_labels is None else int(n_labels)
+        self.n_features_ = None if n_features is None else int(n_features)
+        self._validate_params()
+        self._set_size()
+
+    # ---------------------------------------------------------------- set-up
+    def _validate_params(self):
+        if self.transition_order not in (1, 2):
+            raise ValueError(f"transition_order must be 1 or 2, got {self.transition_order!r}")
+        for name in ("n_labels", "n_features"):
+            v = getattr(self, name)
+            if v is not None and (int(v) != v or v < 1):
+                raise ValueError(f"{name} must be a positive integer or None, got {v!r}")
+
+    def _set_size(self):
+        L, F = self.n_labels_, self.n_features_
+        if L is None or F is None:
+            self.size_joint_feature = None
+            return
+        d = L * F + L * L
+        if self.transition_order == 2:
+            d += L ** 3
+        if self.boundary_transitions:
+            d += 2 * L
+        self.size_joint_feature = d
+
+    def initialize(self, X, Y) -> None:
+        """Set n_labels_ / n_features_ from the data unless given, and size_joint_feature."""
+        self._validate_params()
+        if len(X) == 0:
+            raise ValueError("X is empty: no sequences to train on")
+        Y = [_as_labels(y, i) for i, y in enumerate(Y)]
+        top = max((int(y.max()) for y in Y if y.size), default=-1)
+        if self.n_labels is None:
+            self.n_labels_ = top + 1
+        else:
+            self.n_labels_ = int(self.n_labels)
+            if top >= self.n_labels_:
+                i = next(i for i, y in enumerate(Y) if y.size and y.max() >= self.n_labels_)
+                raise ValueError(f"Y[{i}]: label {int(Y[i].max())} out of range "
+                                 f"(n_labels={self.n_labels_})")
+        if self.n_features is None:
+            self.n_features_ = max(int(x.shape[1]) for x in X)
+        else:
+            self.n_features_ = int(self.n_features)
+        self._set_size()
+
+    def check_input(self, X, Y=None) -> None:
+        """ValueError naming the example: empty sequence, rows != len(y), non-finite feature,
+        non-integer or negative label.
+
+        Labels >= n_labels are refused by ``initialize`` (training) only: at test time a label
+        never seen in training is simply never predicted, so it counts as an error.
+        """
+        if Y is not None and len(X) != len(Y):
+            raise ValueError(f"X has {len(X)} sequences but Y has {len(Y)}")
+        for i, x in enumerate(X):
+            x = _as_csr(x, i)
+            if x.shape[0] == 0:
+                raise ValueError(f"X[{i}]: empty sequence (0 tokens); every sequence needs "
+                                 "at least one token")
+            if x.nnz and not np.all(np.isfinite(x.data)):
+                raise ValueError(f"X[{i}]: features contain NaN or infinity")
+            if Y is not None:
+                y = _as_labels(Y[i], i)
+                if y.shape[0] != x.shape[0]:
+                    raise ValueError(f"X[{i}] has {x.shape[0]} tokens (rows) but Y[{i}] has "
+                                     f"{y.shape[0]} labels")
+                if y.size and y.min() < 0:
+                    raise ValueError(f"Y[{i}]: negative label {int(y.min())}; labels are "
+                                     "0..n_labels-1")
+
+    def max_loss(self, y) -> float:
+        return float(len(y))
+
+    def get_state(self):
+        return {"n_labels_": self.n_labels_, "n_features_": self.n_features_}
+
+    def set_state(self, state) -> None:
+        self.n_labels_ = None if state.get("n_labels_") is None else int(state["n_labels_"])
+        self.n_features_ = None if state.get("n_features_") is None else int(state["n_features_"])
+        self._set_size()
+
+    # ---------------------------------------------------------------- weights
+    def _split_w(self, w):
+        """(WT, A, B, S, E): transposed emission (F x L), bigram (L x L), trigram (L,L,L),
+        start (L), end (L) views/copies of w (zeros for absent blocks)."""
+        L, F = self.n_labels_, self.n_features_
+        w = np.asarray(w, dtype=np.float64)
+        if w.shape != (self.size_joint_feature,):
+            raise ValueError(f"w has shape {w.shape}, expected ({self.size_joint_feature},)")
+        WT = np.ascontiguousarray(w[:L * F].reshape(L, F).T)
+        pos = L * F
+        A = np.ascontiguousarray(w[pos:pos + L * L].reshape(L, L))
+        pos += L * L
+        if self.transition_order == 2:
+            B = np.ascontiguousarray(w[pos:pos + L ** 3].reshape(L, L, L))
+            pos += L ** 3
+        else:
+            B = np.zeros((1, 1, 1))
+        if self.boundary_transitions:
+            S = np.ascontiguousarray(w[pos:pos + L])
+            E = np.ascontiguousarray(w[pos + L:pos + 2 * L])
+        else:
+            S = np.zeros(L)
+            E = np.zeros(L)
+        return WT, A, B, S, E
+
+    # ---------------------------------------------------------------- batches
+    def make_batch(self, X, Y=None) -> SequenceBatch:
+        """Stack X into one CSR (columns >= n_features_ dropped) and Y into one int array."""
+        F = self.n_features_
+        n = len(X)
+        lengths = np.empty(n, dtype=np.int64)
+        ptrs, inds, datas = [], [], []
+        nnz_total = 0
+        for i, x in enumerate(X):
+            x = _as_csr(x, i)
+            if F is not None and x.shape[1] > F:
+                x = x[:, :F]
+            if not x.has_canonical_format:
+                x = x.copy()
+                x.sum_duplicates()
+            lengths[i] = x.shape[0]
+            ptrs.append(x.indptr[1:].astype(np.int64) + nnz_total)
+            inds.append(x.indices)
+            datas.append(x.data)
+            nnz_total += x.nnz
+        if n and lengths.min() == 0:
+            raise ValueError(f"X[{int(np.argmin(lengths))}]: empty sequence (0 tokens)")
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        indptr = np.concatenate([np.zeros(1, np.int64)] + ptrs) if n else np.zeros(1, np.int64)
+        indices = (np.concatenate(inds).astype(np.int32, copy=False) if nnz_total
+                   else np.zeros(0, np.int32))
+        data = (np.concatenate(datas).astype(np.float64, copy=False) if nnz_total
+                else np.zeros(0))
+        y = Yl = None
+        if Y is not None:
+            Yl = [_as_labels(yi, i) for i, yi in enumerate(Y)]
+            y = np.concatenate(Yl) if n else np.zeros(0, np.int64)
+            if y.shape[0] != offsets[-1]:
+                raise ValueError("Y does not have one label per token of X")
+        return SequenceBatch(indptr, indices, data, offsets, F, y, Yl)
+
+    def _chunks(self, batch, n_jobs):
+        """Contiguous sequence ranges with about equal token counts, 4 per thread."""
+        n = len(batch)
+        jobs = _effective_jobs(n_jobs)
+        if jobs <= 1 or n < 2:
+            return [(0, n)]
+        k = min(n, 4 * jobs)
+        cuts = np.searchsorted(batch.offsets, np.linspace(0, batch.n_tokens, k + 1)[1:-1])
+        bounds = np.unique(np.concatenate([[0], np.clip(cuts, 0, n), [n]]))
+        return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+
+    def _run(self, func, chunks, n_jobs):
+        if len(chunks) == 1:
+            return [func(*chunks[0])]
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(max_workers=_effective_jobs(n_jobs)) as pool:
+            return list(pool.map(lambda c: func(*c), chunks))
+
+    def _decode(self, batch, w, augment, n_jobs):
+        WT, A, B, S, E = self._split_w(w)
+        out = np.empty(batch.n_tokens, dtype=np.int64)
+        y = batch.y if augment else np.zeros(1, np.int64)
+        order = int(self.transition_order)
+
+        def work(s0, s1):
+            return kernels.decode_chunk(batch.indptr, batch.indices, batch.data,
+                                        batch.offsets, s0, s1, WT, A, B, S, E, y,
+                                        augment, order, out)
+        self._run(work, self._chunks(batch, n_jobs), n_jobs)
+        return out
+
+    def batch_inference(self, batch, w, n_jobs: int = 1) -> list:
+        self.inference_calls += len(batch)
+        return batch.split(self._decode(batch, w, False, n_jobs))
+
+    def batch_loss_augmented_inference(self, batch, w, n_jobs: int = 1) -> np.ndarray:
+        """Flat int array of ŷ (all tokens, batch offsets): argmax Δ(y_i, ·) + w·Ψ(x_i, ·)."""
+        if batch.y is None:
+            raise ValueError("loss-augmented inference needs labels (batch built without Y)")
+        self.inference_calls += len(batch)
+        return self._decode(batch, w, True, n_jobs)
+
+    def _flat(self, batch, Y_hat) -> np.ndarray:
+        if isinstance(Y_hat, np.ndarray) and Y_hat.ndim == 1 and Y_hat.shape[0] == batch.n_tokens:
+            return Y_hat.astype(np.int64, copy=False)
+        return np.concatenate([np.asarray(y, dtype=np.int64) for y in Y_hat])
+
+    def batch_loss(self, batch, Y_hat) -> np.ndarray:
+        wrong = (batch.y != self._flat(batch, Y_hat)).astype(np.float64)
+        return np.add.reduceat(wrong, batch.offsets[:-1]) if len(batch) else np.zeros(0)
+
+    def batch_delta_joint_feature(self, batch, Y_hat, n_jobs: int = 1) -> sp.csr_matrix:
+        """n x d CSR, row i = Ψ(x_i, y_i) - Ψ(x_i, ŷ_i), built by the kernels from the tokens
+        and label n-grams where y and ŷ differ."""
+        L, F, d = self.n_labels_, self.n_features_, self.size_joint_feature
+        yh = self._flat(batch, Y_hat)
+        y = batch.y
+        if y.size and (y.max() >= L or yh.max() >= L or min(y.min(), yh.min()) < 0):
+            raise ValueError(f"labels out of range 0..{L - 1} in the δΨ of a training batch")
+        order = int(self.transition_order)
+        ub = bool(self.boundary_transitions)
+
+        def work(s0, s1):
+            counts = kernels.delta_psi_count(batch.indptr, batch.offsets, s0, s1, y, yh,
+                                             order, ub)
+            total = int(counts.sum())
+            bound = int(counts.max()) if counts.size else 0
+            ip = np.zeros(s1 - s0 + 1, dtype=np.int64)
+            ind = np.empty(total, dtype=np.int64)
+            dat = np.empty(total)
+            nnz = kernels.delta_psi_chunk(batch.indptr, batch.indices, batch.data,
+                                          batch.offsets, s0, s1, y, yh, L, F, order, ub,
+                                          max(bound, 1), ip, ind, dat)
+            return ip, ind[:nnz], dat[:nnz]
+        parts = self._run(work, self._chunks(batch, n_jobs), n_jobs)
+        if len(parts) == 1:
+            ip, ind, dat = parts[0]
+        else:
+            shift = np.cumsum([0] + [p[0][-1] for p in parts[:-1]])
+            ip = np.concatenate([np.zeros(1, np.int64)] + [p[0][1:] + s for p, s in zip(parts, shift)])
+            ind = np.concatenate([p[1] for p in parts])
+            dat = np.concatenate([p[2] for p in parts])
+        if d < np.iinfo(np.int32).max:
+            ind = ind.astype(np.int32)
+        return sp.csr_matrix((dat, ind, ip), shape=(len(batch), d))
+
+    # ---------------------------------------------------------------- single forms
+    def joint_feature(self, x, y) -> sp.csr_matrix:
+        """Ψ(x, y) as a 1 x d CSR row (layout in the class docstring)."""
+        L, F = self.n_labels_, self.n_features_
+        x = _as_csr(x, 0)
+        if x.shape[1] > F:
+            x = x[:, :F]
+        y = _as_labels(y, 0)
+        coo = x.tocoo()
+        cols = [y[coo.row] * F + coo.col]
+        vals = [coo.data.astype(np.float64)]
+        pos = L * F
+        T = len(y)
+        if T > 1:
+            cols.append(pos + y[:-1] * L + y[1:])
+            vals.append(np.ones(T - 1))
+        pos += L * L
+        if self.transition_order == 2:
+            if T > 2:
+                cols.append(pos + (y[:-2] * L + y[1:-1]) * L + y[2:])
+                vals.append(np.ones(T - 2))
+            pos += L ** 3
+        if self.boundary_transitions and T:
+            cols.append(np.array([pos + y[0], pos + L + y[-1]]))
+            vals.append(np.ones(2))
+        c = np.concatenate(cols)
+        v = np.concatenate(vals)
+        out = sp.csr_matrix((v, (np.zeros_like(c), c)), shape=(1, self.size_joint_feature))
+        out.sum_duplicates()
+        return out
+
+    def loss(self, y, y_hat) -> float:
+        """Hamming loss: the number of wrongly tagged tokens."""
+        return float(np.sum(np.asarray(y) != np.asarray(y_hat)))
+
+    def inference(self, x, w) -> np.ndarray:
+        return self.batch_inference(self.make_batch([x]), w)[0]
+
+    def loss_augmented_inference(self, x, y, w) -> np.ndarray:
+        b = self.make_batch([x], [y])
+        return self.batch_loss_augmented_inference(b, w)
