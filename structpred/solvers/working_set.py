@@ -36,6 +36,21 @@ def _combine(values, indices, starts, stops, coef, out):
     return out
 
 
+@njit(cache=True, nogil=True)
+def _nonzeros(dense):
+    count = 0
+    for j in range(dense.shape[0]):
+        if dense[j] != 0.0:
+            count += 1
+    out = np.empty(count, dtype=np.int64)
+    count = 0
+    for j in range(dense.shape[0]):
+        if dense[j] != 0.0:
+            out[count] = j
+            count += 1
+    return out
+
+
 class WorkingSet:
     """Constraints of the 1-slack dual: b, G, α, idle counters and the sparse a_k."""
 
@@ -77,7 +92,7 @@ class WorkingSet:
 
     def add(self, a_dense: np.ndarray, b: float) -> None:
         """Append the constraint (a, b), a given dense; extends G by one row and column."""
-        idx = np.flatnonzero(a_dense)
+        idx = _nonzeros(a_dense)
         g_new = _gram_row(self.values, self.indices, self.starts, self.stops, a_dense)
         need = self.used + idx.size
         if need > self.values.shape[0]:
