@@ -90,3 +90,19 @@ def test_fit_subgradient_direct_call():
     res = fit_subgradient(model, oracle, C=1.0, eps=1e-2, block_size=5, max_iter=50)
     assert res.extra["block_steps"] == res.n_iter * 4
     assert res.extra["warm_state"]["kind"] == "subgradient"
+
+
+def test_large_C_does_not_diverge():
+    """Regression: at C=1000 the lazily scaled iterate lost the precision of ‖v‖², the
+    projection stopped acting and the primal blew up to 1e71."""
+    import warnings
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 4, size=120)
+    X = np.eye(4)[y] + 0.5 * rng.normal(size=(120, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        svm = StructuredSVM(Multiclass(), C=1000.0, eps=1e-3, algorithm="subgradient",
+                            max_iter=30).fit(X, y)
+    primals = [r["primal"] for r in svm.history_]
+    assert np.all(np.isfinite(primals)) and max(primals) < 1e4
+    assert svm.primal_objective_ < 1000.0  # below w = 0, whose primal is C * mean loss

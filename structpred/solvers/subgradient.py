@@ -66,6 +66,10 @@ class _LazyAveragedIterate:
         if norm > radius > 0:
             self.a *= radius / norm
         self.A += t * self.a
+        if not 1e-3 < self.a < 1e3:
+            # fold the scale in before v grows so large that the running ‖v‖² loses its
+            # precision (a large C makes the first steps and projections extreme)
+            self.materialise()
 
     def average(self):
         T = 0.5 * self.t * (self.t + 1.0)
