@@ -10,7 +10,7 @@ import numpy as np
 
 logger = logging.getLogger("structpred")
 
-__all__ = ["Timers", "SolverResult", "Progress", "logger"]
+__all__ = ["Timers", "SolverResult", "Progress", "logger", "timed_oracle_call", "warn_interrupted"]
 
 
 class Timers:
@@ -96,3 +96,23 @@ class Progress:
                     timers.elapsed(), result.primal, result.dual, result.primal - result.dual,
                     result.n_oracle_calls, result.n_constraints)
         logger.info("time shares: %s", parts)
+
+
+def timed_oracle_call(timers: Timers, oracle, call, *args):
+    """Run ``call(*args)`` (a pass or a block of the oracle backend) and book its wall time
+    to the phases the backend reports in ``last_times`` ("oracle", "psi"), in proportion."""
+    t0 = timers.elapsed()
+    result = call(*args)
+    spent = timers.elapsed() - t0
+    split = getattr(oracle, "last_times", None) or {"oracle": spent}
+    known = sum(split.values())
+    for name, seconds in split.items():
+        timers.add(name, spent * seconds / known if known > 0 else spent / len(split))
+    return result
+
+
+def warn_interrupted():
+    """The Ctrl-C warning every solver gives before returning its best model so far."""
+    import warnings
+    warnings.warn("training interrupted (Ctrl-C): returning the model with the lowest primal "
+                  "objective seen so far", RuntimeWarning, stacklevel=4)

@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
-from .base import Progress, SolverResult, Timers
+from .base import Progress, SolverResult, Timers, timed_oracle_call, warn_interrupted
 from .cache import OutputCache, aggregate_rows, hinge, row_margins, scale
 from .qp import solve_nslack_blocks, solve_qp_active_set, solve_qp_cvxpy
 from .working_set import WorkingSet
@@ -30,14 +30,7 @@ class OracleWarning(UserWarning):
 
 def _call_oracle(oracle, w, timers):
     """One pass of the oracle backend at w: (δΨ rows D, losses L); times booked by phase."""
-    t0 = timers.elapsed()
-    D, L = oracle(w)
-    spent = timers.elapsed() - t0
-    split = getattr(oracle, "last_times", None) or {"oracle": spent}
-    known = sum(split.values())
-    for name, seconds in split.items():
-        timers.add(name, spent * seconds / known if known > 0 else spent / len(split))
-    return D, L
+    return timed_oracle_call(timers, oracle, oracle, w)
 
 
 def fit_one_slack(model, oracle, *, C, eps, rescaling="margin", max_iter=10000, cache_size=5,
@@ -142,8 +135,7 @@ def fit_one_slack(model, oracle, *, C, eps, rescaling="margin", max_iter=10000, 
                           RuntimeWarning, stacklevel=3)
     except KeyboardInterrupt:
         interrupted = True
-        warnings.warn("training interrupted (Ctrl-C): returning the model with the lowest primal "
-                      "objective seen so far", RuntimeWarning, stacklevel=3)
+        warn_interrupted()
     if interrupted:
         primal, w, dual = best
     elif not converged:
@@ -246,8 +238,7 @@ def fit_n_slack(model, oracle, *, C, eps, rescaling="margin", max_iter=1000,
                           RuntimeWarning, stacklevel=3)
     except KeyboardInterrupt:
         interrupted = True
-        warnings.warn("training interrupted (Ctrl-C): returning the model with the lowest primal "
-                      "objective seen so far", RuntimeWarning, stacklevel=3)
+        warn_interrupted()
     if interrupted:
         primal, w, dual = best
     elif not converged:

@@ -26,7 +26,7 @@ import warnings
 
 import numpy as np
 
-from .base import Progress, SolverResult, Timers
+from .base import Progress, SolverResult, Timers, timed_oracle_call, warn_interrupted
 from .cache import hinge as _hinge, scale as _scale
 from .cutting_plane import OracleWarning, _call_oracle
 
@@ -35,14 +35,7 @@ __all__ = ["fit_bcfw"]
 
 def call_block(oracle, w, k, timers):
     """(D_k, L_k) of block k at w, the time booked by phase like a full oracle pass."""
-    t0 = timers.elapsed()
-    D, L = oracle.call_block(w, k)
-    spent = timers.elapsed() - t0
-    split = getattr(oracle, "last_times", None) or {"oracle": spent}
-    known = sum(split.values())
-    for name, seconds in split.items():
-        timers.add(name, spent * seconds / known if known > 0 else spent / len(split))
-    return D, L
+    return timed_oracle_call(timers, oracle, oracle.call_block, w, k)
 
 
 def sparse_rows_sum(D, coef):
@@ -216,8 +209,7 @@ def fit_bcfw(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbos
                           f"max_iter={max_iter} passes", RuntimeWarning, stacklevel=3)
     except KeyboardInterrupt:
         interrupted = True
-        warnings.warn("training interrupted (Ctrl-C): returning the model with the lowest primal "
-                      "objective seen so far", RuntimeWarning, stacklevel=3)
+        warn_interrupted()
     if interrupted or not np.isfinite(primal):
         primal, w_out, dual = best
         if not np.isfinite(primal):

@@ -22,7 +22,7 @@ import warnings
 
 import numpy as np
 
-from .base import Progress, SolverResult, Timers
+from .base import Progress, SolverResult, Timers, warn_interrupted
 from .cache import hinge as _hinge, scale as _scale
 from .cutting_plane import _call_oracle
 from .frank_wolfe import call_block, sparse_rows_sum
@@ -167,8 +167,7 @@ def fit_subgradient(model, oracle, *, C, eps, rescaling="margin", max_iter=1000,
                           f"after max_iter={max_iter} passes", RuntimeWarning, stacklevel=3)
     except KeyboardInterrupt:
         interrupted = True
-        warnings.warn("training interrupted (Ctrl-C): returning the model with the lowest primal "
-                      "objective seen so far", RuntimeWarning, stacklevel=3)
+        warn_interrupted()
     primal, w_out, _ = best if (interrupted or best[0] < primal) else (primal, w_eval, np.nan)
     result = SolverResult(w=w_out, primal=primal, dual=np.nan, n_iter=epoch, converged=converged,
                           interrupted=interrupted, history=progress.history,
