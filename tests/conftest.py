@@ -1,7 +1,6 @@
 """Shared fixtures: the data home and a skip marker for real-data tests."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest

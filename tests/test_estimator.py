@@ -1,5 +1,4 @@
 """StructuredSVM: parameter checks, bad input, persistence, Ctrl-C, buggy-oracle warning."""
-import warnings
 
 import numpy as np
 import pytest

@@ -4,7 +4,6 @@ import pytest
 import scipy.sparse as sp
 
 from structpred import StructuredSVM
-from structpred.model import to_sparse_row
 from structpred.tasks import Multiclass
 from structpred.testing import (exhaustive_inference, exhaustive_loss_augmented_inference,
                                 exhaustive_slack_rescaled_inference)

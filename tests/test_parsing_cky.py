@@ -100,7 +100,6 @@ def test_oracles_match_enumeration(model):
         cands = all_derivations(model, x)
         if not cands:
             continue
-        y = TREES[0] if x == SENTS[0] else None
         for trial in range(4):
             w = rng.normal(size=model.size_joint_feature)
             d = model.predict_derivation(x, w)

@@ -1,6 +1,5 @@
 """Warm start (fit(..., warm_start=True)) and the regularisation path over C."""
 import inspect
-import warnings
 
 import numpy as np
 import pytest
