@@ -67,6 +67,7 @@ def regularization_path(estimator, X, Y, Cs, *, warm_start: bool = True,
         raise ValueError(f"Cs must be positive finite numbers, got {Cs.tolist()}")
     svm = copy.copy(estimator)
     svm.model = copy.deepcopy(estimator.model)
+    svm.keep_solver_state = True
     for attr in ("w_", "warm_state_"):
         if attr in svm.__dict__:
             del svm.__dict__[attr]

@@ -78,6 +78,11 @@ class StructuredSVM:
         ``averaging``, ``gap_every``, ``sample``, ``random_state``; for "subgradient"
         ``block_size``, ``averaging``, ``check_every``, ``tol``, ``random_state``.
         ``max_iter`` counts passes over the data for these two solvers.
+    keep_solver_state : bool
+        Keep the solver's state after fit (1-slack's working set, BCFW's dual variables) in
+        ``warm_state_`` so that ``fit(..., warm_start=True)`` resumes it rather than only
+        starting from ``w_``. It can take hundreds of MB on large tasks, hence off by default;
+        ``structpred.path.regularization_path`` turns it on.
 
     BCFW's units: the paper's λ/2‖w‖² + (1/n)Σ_i H_i(w) with λ = 1/C is our objective divided by
     C, so every objective and gap reported here is the paper's times C, and "bcfw" stops when
@@ -97,7 +102,7 @@ class StructuredSVM:
                  algorithm: str = "1-slack", rescaling: str = "margin", max_iter: int = 10000,
                  cache_size: int = 5, n_jobs: int = 1, qp: str = "active-set", inactive_window: int = 50,
                  verbose: int = 0, callback=None, backend: str = "local", client=None,
-                 solver_options: dict | None = None):
+                 solver_options: dict | None = None, keep_solver_state: bool = False):
         self.model = model
         self.C = C
         self.eps = eps
@@ -108,6 +113,7 @@ class StructuredSVM:
         self.n_jobs = n_jobs
         self.qp = qp
         self.inactive_window = inactive_window
+        self.keep_solver_state = keep_solver_state
         self.verbose = verbose
         self.callback = callback
         self.backend = backend
@@ -208,7 +214,7 @@ class StructuredSVM:
                             verbose=self.verbose, callback=self.callback, w0=w0, **options)
         finally:
             oracle.close()
-        self.warm_state_ = result.extra.get("warm_state")
+        self.warm_state_ = result.extra.get("warm_state") if self.keep_solver_state else None
         self.oracle_overhead_ = getattr(oracle, "overheads", None)
         self.w_ = result.w
         self.primal_objective_ = result.primal

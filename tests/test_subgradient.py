@@ -71,7 +71,8 @@ def test_lazy_average_matches_direct_average():
 
 def test_subgradient_stops_when_primal_stalls_and_warm_starts():
     X, y = _blobs(n=30, f=3, k=3, seed=6)
-    svm = StructuredSVM(Multiclass(), C=1.0, eps=1e-2, algorithm="subgradient", max_iter=500)
+    svm = StructuredSVM(Multiclass(), C=1.0, eps=1e-2, algorithm="subgradient", max_iter=500,
+                        keep_solver_state=True)
     svm.fit(X, y)
     assert svm.converged_ and svm.n_iter_ < 500
     first = svm.primal_objective_

@@ -22,7 +22,8 @@ def test_bcfw_warm_start_resumes_with_fewer_passes():
     X, y = _data()
     C = 2.0
     cold = StructuredSVM(Multiclass(), C=C, eps=1e-4, algorithm="bcfw", max_iter=3000).fit(X, y)
-    warm = StructuredSVM(Multiclass(), C=C, eps=1e-2, algorithm="bcfw", max_iter=3000).fit(X, y)
+    warm = StructuredSVM(Multiclass(), C=C, eps=1e-2, algorithm="bcfw", max_iter=3000,
+                         keep_solver_state=True).fit(X, y)
     first = warm.n_iter_
     warm.set_params(eps=1e-4)
     warm.fit(X, y, warm_start=True)
@@ -36,7 +37,7 @@ def test_bcfw_warm_start_resumes_with_fewer_passes():
 
 def test_bcfw_warm_start_across_C_rescales_the_dual():
     X, y = _data()
-    a = StructuredSVM(Multiclass(), C=1.0, eps=1e-3, algorithm="bcfw").fit(X, y)
+    a = StructuredSVM(Multiclass(), C=1.0, eps=1e-3, algorithm="bcfw", keep_solver_state=True).fit(X, y)
     a.set_params(C=2.0)
     a.fit(X, y, warm_start=True)
     b = StructuredSVM(Multiclass(), C=2.0, eps=1e-3, algorithm="bcfw").fit(X, y)
@@ -50,7 +51,7 @@ def test_bcfw_warm_start_across_C_rescales_the_dual():
 
 def test_bcfw_warm_state_from_other_data_is_ignored_with_warning():
     X, y = _data()
-    svm = StructuredSVM(Multiclass(), C=1.0, eps=1e-2, algorithm="bcfw").fit(X, y)
+    svm = StructuredSVM(Multiclass(), C=1.0, eps=1e-2, algorithm="bcfw", keep_solver_state=True).fit(X, y)
     with pytest.warns(RuntimeWarning, match="does not match"):
         svm.fit(X[:30], y[:30], warm_start=True)
     assert svm.converged_
@@ -58,7 +59,7 @@ def test_bcfw_warm_state_from_other_data_is_ignored_with_warning():
 
 def test_warm_start_false_is_a_fresh_fit():
     X, y = _data()
-    a = StructuredSVM(Multiclass(), C=1.0, eps=1e-3, algorithm="bcfw").fit(X, y)
+    a = StructuredSVM(Multiclass(), C=1.0, eps=1e-3, algorithm="bcfw", keep_solver_state=True).fit(X, y)
     w1 = a.w_.copy()
     a.fit(X, y)                                  # warm_start=False: same result again
     assert np.array_equal(a.w_, w1)
@@ -115,3 +116,10 @@ def test_path_input_checks():
         regularization_path(base, X, y, [])
     with pytest.raises(ValueError, match="positive"):
         regularization_path(base, X, y, [1.0, -2.0])
+
+
+def test_solver_state_is_dropped_unless_asked_for():
+    X, y = _data()
+    assert StructuredSVM(Multiclass(), C=1.0).fit(X, y).warm_state_ is None
+    kept = StructuredSVM(Multiclass(), C=1.0, keep_solver_state=True).fit(X, y)
+    assert kept.warm_state_ is not None and kept.warm_state_["kind"] == "1-slack"
