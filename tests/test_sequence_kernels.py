@@ -12,21 +12,6 @@ from structpred.testing import (exhaustive_inference, exhaustive_loss_augmented_
 CONFIGS = [(1, False), (1, True), (2, False), (2, True)]
 
 
-@pytest.fixture(autouse=True)
-def _scalar_score_output(monkeypatch):
-    """structpred.testing.score_output does float() of a shape-(1,) array, which numpy >= 2.4
-    refuses; until that is fixed upstream, score through the same joint_feature here."""
-    import structpred.testing as T
-    m = SequenceLabeling(n_labels=2, n_features=1)
-    try:
-        T.score_output(m, sp.csr_matrix(np.ones((1, 1))), np.array([0]), np.zeros(m.size_joint_feature))
-    except TypeError:
-        def score(model, x, y, w):
-            return float(np.ravel(model.joint_feature(x, y) @ np.asarray(w, dtype=np.float64))[0])
-        monkeypatch.setattr(T, "score_output", score)
-        monkeypatch.setitem(globals(), "score_output", score)
-
-
 def random_set(rng, n=6, L=3, F=5, max_len=4, density=0.5):
     X, Y = [], []
     for i in range(n):
