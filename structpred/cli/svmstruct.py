@@ -84,7 +84,7 @@ def learn_main(argv) -> int:
                         rescaling="margin" if args.rescaling == 2 else "slack",
                         max_iter=args.max_iter,
                         cache_size=args.cache if cache is None else cache,
-                        n_jobs=args.n_jobs, verbose=max(0, args.verbose - 1))
+                        n_jobs=args.n_jobs, verbose=args.verbose)
     t1 = time.perf_counter()
     try:
         svm.fit(data.X, data.Y)

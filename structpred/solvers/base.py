@@ -63,12 +63,14 @@ class Progress:
         self.name = name
         self.approximate = approximate
         self.history: list[dict] = []
-        if verbose and not logger.handlers and not logging.getLogger().handlers:
-            handler = logging.StreamHandler()
-            handler.setFormatter(logging.Formatter("%(message)s"))
-            logger.addHandler(handler)
-            logger.setLevel(logging.INFO)
-            logger.propagate = False
+        if verbose:
+            if not logger.handlers and not logging.getLogger().handlers:
+                handler = logging.StreamHandler()
+                handler.setFormatter(logging.Formatter("%(message)s"))
+                logger.addHandler(handler)
+                logger.propagate = False
+            if logger.getEffectiveLevel() > logging.INFO:
+                logger.setLevel(logging.INFO)  # asked for progress: show it
 
     def header(self, n, d, C, eps):
         if self.verbose:
