@@ -172,7 +172,7 @@ def _check_oracle(cache_best, h, xi, viol, scale_, it):
 
 
 def fit_n_slack(model, oracle, *, C, eps, rescaling="margin", max_iter=1000,
-                verbose=0, callback=None, w0=None, qp_tol=1e-9, **_ignored):
+                verbose=0, callback=None, w0=None, qp_tol=1e-10, **_ignored):
     """Train with the n-slack cutting-plane algorithm; returns a SolverResult."""
     n = oracle.n
     d = model.size_joint_feature
@@ -205,10 +205,12 @@ def fit_n_slack(model, oracle, *, C, eps, rescaling="margin", max_iter=1000,
             if primal < best[0]:
                 best = (primal, w.copy(), dual)
             add = np.flatnonzero(h > xi + eps)
-            if add.size == 0 and tol > qp_tol:
+            # the final QP need only be exact to a small share of the precision C·eps
+            final_tol = max(qp_tol, min(1e-6, 0.01 * C * eps / max(abs(primal), 1e-300)))
+            if add.size == 0 and tol > final_tol:
                 # no new cut, but the QP was solved loosely: finish it before concluding
                 with timers("qp"):
-                    tol = qp_tol
+                    tol = final_tol
                     alpha, w, dual, _, _ = solve_nslack_blocks(A, b, blocks, n, cap, alpha, rel_tol=tol)
                 continue
             if add.size == 0:
@@ -226,7 +228,7 @@ def fit_n_slack(model, oracle, *, C, eps, rescaling="margin", max_iter=1000,
             with timers("qp"):
                 # solve loosely while far from the optimum, tightly near it
                 rel_gap = (primal - dual) / max(abs(primal), 1e-300)
-                tol = max(qp_tol, min(1e-4, 0.01 * rel_gap))
+                tol = max(final_tol, min(1e-2, 0.1 * rel_gap))
                 alpha, w, dual, _, _ = solve_nslack_blocks(A, b, blocks, n, cap, alpha, rel_tol=tol)
             progress.record(iteration=it, time=timers.elapsed(), primal=primal, dual=dual,
                             gap=primal - dual, violation=float(h.max(initial=0.0)),
