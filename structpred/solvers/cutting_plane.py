@@ -18,7 +18,7 @@ import scipy.sparse as sp
 
 from .base import Progress, SolverResult, Timers, timed_oracle_call, warn_interrupted
 from .cache import OutputCache, aggregate_rows, hinge, row_margins, scale
-from .qp import solve_nslack_blocks, solve_qp_active_set, solve_qp_cvxpy
+from .qp import solve_nslack_blocks, solve_qp
 from .working_set import WorkingSet
 
 __all__ = ["fit_one_slack", "fit_n_slack", "OracleWarning"]
@@ -62,8 +62,7 @@ def fit_one_slack(model, oracle, *, C, eps, rescaling="margin", max_iter=10000, 
             ws.alpha = ws.alpha * min(1.0, C / max(float(ws.alpha.sum()), 1e-300))
             ws.idle[:] = 0
             with timers("qp"):
-                alpha, dual, _ = (solve_qp_cvxpy(ws.G, ws.b, C) if qp == "cvxpy"
-                                  else solve_qp_active_set(ws.G, ws.b, C, ws.alpha))
+                alpha, dual, _ = solve_qp(qp, ws.G, ws.b, C, ws.alpha)
             ws.update_alpha(alpha, C)
             w = ws.weights()
     primal = np.inf
@@ -115,10 +114,7 @@ def fit_one_slack(model, oracle, *, C, eps, rescaling="margin", max_iter=10000, 
             with timers("working_set"):
                 ws.add(a, b)
             with timers("qp"):
-                if qp == "cvxpy":
-                    alpha, dual, _ = solve_qp_cvxpy(ws.G, ws.b, C)
-                else:
-                    alpha, dual, _ = solve_qp_active_set(ws.G, ws.b, C, ws.alpha)
+                alpha, dual, _ = solve_qp(qp, ws.G, ws.b, C, ws.alpha)
             with timers("working_set"):
                 ws.update_alpha(alpha, C)
                 w = ws.weights()

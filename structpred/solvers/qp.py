@@ -8,11 +8,12 @@ n-slack working set, constraint k belonging to example (block) β(k):
 
     max_α  Σ_k α_k b_k - ½‖Σ_k α_k a_k‖²  s.t.  α >= 0,  Σ_{k: β(k)=i} α_k <= C/n for each i.
 
-Solvers: ``solve_qp_smo`` (fast path: SMO on the Gram matrix with the implicit slack variable
-α_0 = C - Σα whose gradient is 0, warm-started), ``solve_nslack_blocks`` (block-coordinate
-SMO in w-space, never forming the full Gram matrix), and ``solve_qp_cvxpy`` (reference, and
-selectable with ``qp="cvxpy"``). All stop on the certified QP gap
-C·max(0, max_k g_k) - Σ_k α_k g_k (g = ∇f), which bounds f(α*) - f(α).
+Solvers: ``solve_qp_active_set`` (fast path: a primal active-set method on the Gram matrix
+with the implicit slack variable α_0 = C - Σα whose gradient is 0, warm-started),
+``solve_nslack_blocks`` (block-coordinate SMO in w-space, never forming the full Gram
+matrix), and ``solve_qp_cvxpy`` (reference, selectable with ``qp="cvxpy"``); ``solve_qp``
+dispatches on the name. They stop on the certified QP gap C·max(0, max_k g_k) - Σ_k α_k g_k
+(g = ∇f, per block for n-slack), which bounds f(α*) - f(α).
 """
 from __future__ import annotations
 
