@@ -18,7 +18,6 @@ average is recorded next to every figure.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import sys
@@ -40,17 +39,10 @@ def load():
 
 def head_file(path, n_sentences):
     """Copy the first n sentences of an svm_hmm file (for --quick)."""
+    from structpred.datasets.svmhmm import copy_first_sequences
     out = tempfile.NamedTemporaryFile("w", suffix=".dat", delete=False)
-    qids = set()
-    with gzip.open(path, "rt") as src:
-        for line in src:
-            body = line.split("#", 1)[0].split()
-            if len(body) >= 2 and body[1].startswith("qid:"):
-                qids.add(body[1])
-                if len(qids) > n_sentences:
-                    break
-            out.write(line)
     out.close()
+    copy_first_sequences(path, out.name, n_sentences)
     return out.name
 
 

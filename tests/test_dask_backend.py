@@ -1,7 +1,6 @@
 """The Dask distributed oracle backend on a 2-worker LocalCluster: same (D, L) and the same w
 as the local backend (n_jobs=1 and 2), data kept on the workers, bcfw's gap passes on the
 cluster, errors. Skipped when dask.distributed is not installed."""
-import gzip
 import itertools
 
 import numpy as np
@@ -33,18 +32,10 @@ def client():
 def _chunking_subset(tmp_path_factory, n_sentences=120):
     """The first sentences of the svm_hmm CoNLL-2000 training file, columns renumbered to
     the features they use (so that d stays small)."""
-    from structpred.datasets.svmhmm import read_svmhmm
+    from structpred.datasets.svmhmm import copy_first_sequences, read_svmhmm
     path = data_file("conll2000/svmhmm/train.dat.gz")
     out = tmp_path_factory.mktemp("conll") / "head.dat"
-    qids = set()
-    with gzip.open(path, "rt") as src, open(out, "w") as dst:
-        for line in src:
-            body = line.split("#", 1)[0].split()
-            if len(body) >= 2 and body[1].startswith("qid:"):
-                qids.add(body[1])
-                if len(qids) > n_sentences:
-                    break
-            dst.write(line)
+    copy_first_sequences(path, out, n_sentences)
     data = read_svmhmm(out)
     used = np.unique(np.concatenate([x.indices for x in data.X]))
     remap = np.zeros(data.n_features, dtype=np.int64)

@@ -220,3 +220,17 @@ def write_svmhmm(path, X, Y, qids=None, comments=None) -> None:
                 if comments is not None:
                     line += " # " + comments[i][t]
                 fh.write(line + "\n")
+
+
+def copy_first_sequences(src, dst, n_sequences: int) -> None:
+    """Write the lines of the first ``n_sequences`` qids of svm_hmm file ``src`` (plain or
+    .gz) to ``dst``: a small file for quick runs and tests."""
+    qids = set()
+    with _open_text(src) as fin, open(dst, "w") as fout:
+        for line in fin:
+            body = line.split("#", 1)[0].split()
+            if len(body) >= 2 and body[1].startswith("qid:"):
+                qids.add(body[1])
+                if len(qids) > n_sequences:
+                    break
+            fout.write(line)
