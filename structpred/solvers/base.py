@@ -1,8 +1,36 @@
-"""What every solver shares: timers, progress lines, the result record, Ctrl-C handling."""
+"""The solver core: what every solver shares, so that a solver file holds only its algorithm.
+
+* ``SolverRun``: one training run's bookkeeping: timers, progress lines, oracle calls
+  (``full_pass``, ``block_pass``, timed and counted), the best iterate, the iteration loop
+  (``iterations``: max_iter and its warning), Ctrl-C (``interruptible``: stop and return the
+  best iterate), the callback stop, and the ``SolverResult`` with its summary line.
+* ``SolverResult``, ``Timers``, ``Progress``, ``OracleWarning``.
+
+A solver is ``fit_<name>(model, oracle, *, C, eps, rescaling, max_iter, verbose, callback, w0,
+[warm_state], <its own options>)``, all keyword-only after ``oracle``, no ``**kwargs``: its
+signature declares its options (see ``structpred.solvers.registry``). Its skeleton::
+
+    run = SolverRun("name", model, oracle, C=C, eps=eps, rescaling=rescaling,
+                    max_iter=max_iter, verbose=verbose, callback=callback)
+    with run.interruptible():
+        for it in run.iterations():
+            D, L = run.full_pass(w)                  # or run.block_pass(w, k)
+            p = primal(w, D, L, C, rescaling)        # structpred.solvers.objective
+            run.keep_best(p, w, dual)
+            ... the algorithm's step ...
+            run.record(primal=p, dual=dual, gap=p - dual, n_constraints=...)
+            if converged:
+                run.converged = True
+                break
+            if run.callback_stops(w):
+                break
+    return run.result(w, p, dual, n_constraints=...)
+"""
 from __future__ import annotations
 
 import logging
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -10,7 +38,12 @@ import numpy as np
 
 logger = logging.getLogger("structpred")
 
-__all__ = ["Timers", "SolverResult", "Progress", "logger", "timed_oracle_call", "warn_interrupted"]
+__all__ = ["SolverRun", "SolverResult", "Timers", "Progress", "OracleWarning", "logger",
+           "call_oracle", "call_block"]
+
+
+class OracleWarning(UserWarning):
+    """The oracle returned a constraint weaker than one already known: a sign of a bug."""
 
 
 class Timers:
@@ -100,7 +133,7 @@ class Progress:
         logger.info("time shares: %s", parts)
 
 
-def timed_oracle_call(timers: Timers, oracle, call, *args):
+def _timed(timers: Timers, oracle, call, *args):
     """Run ``call(*args)`` (a pass or a block of the oracle backend) and book its wall time
     to the phases the backend reports in ``last_times`` ("oracle", "psi"), in proportion."""
     t0 = timers.elapsed()
@@ -113,8 +146,125 @@ def timed_oracle_call(timers: Timers, oracle, call, *args):
     return result
 
 
-def warn_interrupted():
-    """The Ctrl-C warning every solver gives before returning its best model so far."""
-    import warnings
-    warnings.warn("training interrupted (Ctrl-C): returning the model with the lowest primal "
-                  "objective seen so far", RuntimeWarning, stacklevel=4)
+def call_oracle(oracle, w, timers: Timers):
+    """One full pass of the oracle backend at w: (δΨ rows D, losses L), time booked by phase."""
+    return _timed(timers, oracle, oracle, w)
+
+
+def call_block(oracle, w, k: int, timers: Timers):
+    """(D_k, L_k) of block k (``oracle.blocks(size)[k]``) at w, booked like a full pass."""
+    return _timed(timers, oracle, oracle.call_block, w, k)
+
+
+class _Interruptible:
+    """Context: Ctrl-C inside ends the loop; the run then returns its best iterate."""
+
+    def __init__(self, run: "SolverRun"):
+        self.run = run
+
+    def __enter__(self):
+        return self.run
+
+    def __exit__(self, kind, value, tb):
+        if kind is not None and issubclass(kind, KeyboardInterrupt):
+            self.run.interrupted = True
+            # stack: __exit__, the solver, StructuredSVM.fit, the user's call
+            warnings.warn("training interrupted (Ctrl-C): returning the model with the lowest "
+                          "primal objective seen so far", RuntimeWarning, stacklevel=4)
+            return True
+        return False
+
+
+class SolverRun:
+    """One training run's shared bookkeeping (see the module docstring for the skeleton).
+
+    Attributes a solver reads or sets: ``n``, ``d``, ``timers``, ``progress``,
+    ``oracle_calls`` (examples sent through the oracle so far), ``n_iter``, ``converged``
+    (set it before breaking out of ``iterations`` on convergence), ``interrupted``,
+    ``approximate`` (the task's oracle is approximate: skip exactness checks).
+    """
+
+    def __init__(self, name: str, model, oracle, *, C: float, eps: float, rescaling: str,
+                 max_iter: int, verbose: int = 0, callback=None, unit: str = "iterations"):
+        self.name = name
+        self.oracle = oracle
+        self.n = oracle.n
+        self.d = model.size_joint_feature
+        self.C, self.eps, self.rescaling = C, eps, rescaling
+        self.max_iter = int(max_iter)
+        self.unit = unit
+        self.callback = callback
+        self.approximate = bool(model.approximate_inference)
+        self.timers = Timers()
+        self.progress = Progress(verbose, name, self.approximate)
+        self.progress.header(self.n, self.d, C, eps)
+        self.oracle_calls = 0
+        self.n_iter = 0
+        self.converged = False
+        self.interrupted = False
+        self.best: tuple | None = None   # (primal, w, dual) with the lowest primal so far
+
+    # ------------------------------------------------------------ oracle
+    def full_pass(self, w):
+        """(D, L) of every example at w; counts n oracle calls."""
+        D, L = call_oracle(self.oracle, w, self.timers)
+        self.oracle_calls += self.n
+        return D, L
+
+    def block_pass(self, w, k: int):
+        """(D_k, L_k) of block k at w; counts the block's examples."""
+        D, L = call_block(self.oracle, w, k, self.timers)
+        self.oracle_calls += D.shape[0]
+        return D, L
+
+    # ------------------------------------------------------------ loop
+    def interruptible(self) -> _Interruptible:
+        """``with run.interruptible():`` around the loop: Ctrl-C sets ``interrupted``, warns and
+        leaves the block; ``result`` then returns the best iterate."""
+        return _Interruptible(self)
+
+    def iterations(self, warning: str | None = None):
+        """Yield 1..max_iter (kept in ``n_iter``). Running to the end without a ``break``
+        warns (RuntimeWarning) that the solver did not converge: ``warning`` or a default."""
+        for it in range(1, self.max_iter + 1):
+            self.n_iter = it
+            yield it
+        if warning is None:
+            warning = (f"{self.name} solver did not reach eps={self.eps} in "
+                       f"max_iter={self.max_iter} {self.unit}")
+        # stack: this generator, the solver, StructuredSVM.fit, the user's call
+        warnings.warn(warning, RuntimeWarning, stacklevel=4)
+
+    def keep_best(self, primal: float, w, dual: float) -> None:
+        """Remember (primal, a copy of w, dual) when primal is the lowest seen."""
+        if self.best is None or primal < self.best[0]:
+            self.best = (primal, np.array(w, dtype=np.float64, copy=True), dual)
+
+    def record(self, **row) -> dict:
+        """Append a progress record (iteration, time and oracle_calls filled in) and print it."""
+        full = {"iteration": self.n_iter, "time": self.timers.elapsed(), **row}
+        full.setdefault("oracle_calls", self.oracle_calls)
+        self.progress.record(**full)
+        return full
+
+    def callback_stops(self, w) -> bool:
+        """Call ``callback(iteration, w, last record)``; True when it returned False."""
+        return (self.callback is not None
+                and self.callback(self.n_iter, w, self.progress.history[-1]) is False)
+
+    # ------------------------------------------------------------ result
+    def result(self, w, primal: float, dual: float, *, n_constraints: int = 0,
+               extra: dict | None = None, return_best: bool = False) -> SolverResult:
+        """The SolverResult at (w, primal, dual), or at the best iterate when interrupted (or,
+        with ``return_best``, whenever the best iterate has the lower primal); logs the
+        summary."""
+        if self.best is not None and (self.interrupted or (return_best and self.best[0] < primal)):
+            primal, w, dual = self.best
+        result = SolverResult(w=w, primal=primal, dual=dual, n_iter=self.n_iter,
+                              converged=self.converged, interrupted=self.interrupted,
+                              history=self.progress.history,
+                              timings=dict(self.timers.totals, total=self.timers.elapsed()),
+                              n_oracle_calls=self.oracle_calls, n_constraints=n_constraints,
+                              extra=extra or {})
+        self.progress.summary(result, self.timers)
+        return result

@@ -18,51 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
-__all__ = ["OutputCache", "aggregate_rows", "row_margins", "hinge", "scale"]
-
-
-@njit(cache=True, nogil=True)
-def _row_margins(data, indices, indptr, w):
-    n = indptr.shape[0] - 1
-    out = np.empty(n)
-    for i in range(n):
-        s = 0.0
-        for p in range(indptr[i], indptr[i + 1]):
-            s += data[p] * w[indices[p]]
-        out[i] = s
-    return out
-
-
-@njit(cache=True, nogil=True)
-def _add_rows(data, indices, indptr, coef, out):
-    for i in range(coef.shape[0]):
-        c = coef[i]
-        if c != 0.0:
-            for p in range(indptr[i], indptr[i + 1]):
-                out[indices[p]] += c * data[p]
-
-
-def row_margins(D: sp.csr_matrix, w: np.ndarray) -> np.ndarray:
-    """[δΨ_i·w for each row i of D]."""
-    return _row_margins(D.data, D.indices, D.indptr, w)
-
-
-def aggregate_rows(D: sp.csr_matrix, coef: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """out += Dᵀ coef, touching only rows with a nonzero coefficient."""
-    _add_rows(D.data, D.indices, D.indptr, np.ascontiguousarray(coef, dtype=np.float64), out)
-    return out
-
-
-def hinge(L, margins, rescaling):
-    """Per-example violation of a candidate: Δ - w·δΨ (margin) or Δ(1 - w·δΨ) (slack)."""
-    if rescaling == "margin":
-        return L - margins
-    return L * (1.0 - margins)
-
-
-def scale(L, rescaling):
-    """s_i: 1 for margin rescaling, Δ_i for slack rescaling."""
-    return np.ones_like(L) if rescaling == "margin" else L
+__all__ = ["OutputCache"]
 
 
 @njit(cache=True, nogil=True)

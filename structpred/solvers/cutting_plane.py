@@ -13,44 +13,41 @@ the working set's slack by at most ε.
 from __future__ import annotations
 
 import warnings
+
 import numpy as np
 import scipy.sparse as sp
 
-from .base import Progress, SolverResult, Timers, timed_oracle_call, warn_interrupted
-from .cache import OutputCache, aggregate_rows, hinge, row_margins, scale
+from . import objective
+from .base import OracleWarning, SolverRun
+from .cache import OutputCache
+from .objective import aggregate_rows, hinge, primal_of_hinge, row_margins, scale
 from .qp import solve_nslack_blocks, solve_qp
 from .working_set import WorkingSet
 
-__all__ = ["fit_one_slack", "fit_n_slack", "OracleWarning"]
+__all__ = ["fit_one_slack", "fit_n_slack"]
 
 
-class OracleWarning(UserWarning):
-    """The oracle returned a constraint weaker than one already known: a sign of a bug."""
-
-
-def _call_oracle(oracle, w, timers):
-    """One pass of the oracle backend at w: (δΨ rows D, losses L); times booked by phase."""
-    return timed_oracle_call(timers, oracle, oracle, w)
-
-
-def fit_one_slack(model, oracle, *, C, eps, rescaling="margin", max_iter=10000, cache_size=5,
-                  qp="active-set", inactive_window=50, verbose=0, callback=None, w0=None,
-                  check_oracle=True, warm_state=None, **_ignored):
+def fit_one_slack(model, oracle, *, C, eps, rescaling="margin", max_iter=10000, verbose=0,
+                  callback=None, w0=None, warm_state=None, cache_size=5, qp="active-set",
+                  inactive_window=50, check_oracle=True):
     """Train with the 1-slack cutting-plane algorithm; returns a SolverResult.
 
     ``oracle(w) -> (D, L)`` is an oracle backend (see ``structpred.solvers.oracle``). Each
     iteration first tries the cache: if its aggregated constraint is violated by more than
     ξ + ε it is added without calling the oracle (SVM-struct ``-w 4``).
 
+    Options: ``cache_size`` answers cached per example (0: no cache), ``qp`` the dual QP
+    solver ("active-set" or "cvxpy"), ``inactive_window`` (drop constraints inactive that many
+    iterations; 0 keeps all), ``check_oracle`` (warn, OracleWarning, when an exact oracle
+    returns a constraint weaker than a known one).
+
     ``warm_state`` (``result.extra["warm_state"]`` of an earlier 1-slack fit on the same
     training set, any C) reuses its working set: the constraints (a_k, b_k)
     do not depend on C, so α is scaled into Σα <= C and the dual QP re-solved for this C
     before the first iteration (w0 is then ignored)."""
-    n = oracle.n
-    d = model.size_joint_feature
-    timers = Timers()
-    progress = Progress(verbose, "1-slack", model.approximate_inference)
-    progress.header(n, d, C, eps)
+    run = SolverRun("1-slack", model, oracle, C=C, eps=eps, rescaling=rescaling,
+                    max_iter=max_iter, verbose=verbose, callback=callback)
+    n, d, timers = run.n, run.d, run.timers
     ws = WorkingSet(d)
     cache = OutputCache(cache_size, n, d, rescaling)
     w = np.zeros(d) if w0 is None else np.array(w0, dtype=np.float64)
@@ -66,14 +63,11 @@ def fit_one_slack(model, oracle, *, C, eps, rescaling="margin", max_iter=10000, 
             ws.update_alpha(alpha, C)
             w = ws.weights()
     primal = np.inf
-    best = (np.inf, w.copy(), 0.0)
-    oracle_calls = 0
-    converged = interrupted = False
-    it = 0
+    run.keep_best(primal, w, 0.0)
     scale_ = 1.0
     eps_est = 0.0  # precision of the last oracle pass: violation minus the working set's slack
-    try:
-        for it in range(1, max_iter + 1):
+    with run.interruptible():
+        for it in run.iterations():
             xi = ws.slack()
             cached = False
             cache_best = None
@@ -88,28 +82,25 @@ def fit_one_slack(model, oracle, *, C, eps, rescaling="margin", max_iter=10000, 
                     if cached:
                         a, b = cache.constraint(choice, include, d)
             if not cached:
-                D, L = _call_oracle(oracle, w, timers)
-                oracle_calls += n
+                D, L = run.full_pass(w)
                 with timers("psi"):
                     h = hinge(L, row_margins(D, w), rescaling)
                     a = aggregate_rows(D, scale(L, rescaling) / n, np.zeros(d))
                     b = float(L.mean())
                     viol = float(h.mean())
-                primal = 0.5 * float(w @ w) + C * max(0.0, viol)
+                primal = primal_of_hinge(w, h, C)
                 eps_est = viol - xi
                 scale_ = max(scale_, abs(primal))
-                if check_oracle and not model.approximate_inference:
+                if check_oracle and not run.approximate:
                     _check_oracle(cache_best, h, xi, viol, scale_, it)
                 with timers("cache"):
                     known = cache_best if cache_best is not None else 0.0
                     cache.insert(D, L, keep=h > known + 1e-4 * eps)
-                if primal < best[0]:
-                    best = (primal, w.copy(), dual)
+                run.keep_best(primal, w, dual)
                 if viol <= xi + eps:
-                    converged = True
-                    progress.record(iteration=it, time=timers.elapsed(), primal=primal, dual=dual,
-                                    gap=primal - dual, violation=viol, xi=xi, n_constraints=len(ws),
-                                    oracle_calls=oracle_calls, cached=False)
+                    run.converged = True
+                    run.record(primal=primal, dual=dual, gap=primal - dual, violation=viol, xi=xi,
+                               n_constraints=len(ws), cached=False)
                     break
             with timers("working_set"):
                 ws.add(a, b)
@@ -120,33 +111,17 @@ def fit_one_slack(model, oracle, *, C, eps, rescaling="margin", max_iter=10000, 
                 w = ws.weights()
                 if inactive_window:
                     ws.drop_idle(inactive_window)
-            progress.record(iteration=it, time=timers.elapsed(),
-                            primal=np.nan if cached else primal, dual=dual,
-                            gap=np.nan if cached else primal - dual, violation=viol, xi=xi,
-                            n_constraints=len(ws), oracle_calls=oracle_calls, cached=cached)
-            if callback is not None and callback(it, w, progress.history[-1]) is False:
+            run.record(primal=np.nan if cached else primal, dual=dual,
+                       gap=np.nan if cached else primal - dual, violation=viol, xi=xi,
+                       n_constraints=len(ws), cached=cached)
+            if run.callback_stops(w):
                 break
-        else:
-            warnings.warn(f"1-slack solver did not reach eps={eps} in max_iter={max_iter} iterations",
-                          RuntimeWarning, stacklevel=3)
-    except KeyboardInterrupt:
-        interrupted = True
-        warn_interrupted()
-    if interrupted:
-        primal, w, dual = best
-    elif not converged:
-        D, L = _call_oracle(oracle, w, timers)
-        oracle_calls += n
-        primal = 0.5 * float(w @ w) + C * max(0.0, float(hinge(L, row_margins(D, w), rescaling).mean()))
-    n_constraints, ws_bytes = len(ws), ws.nbytes()
-    result = SolverResult(w=w, primal=primal, dual=dual, n_iter=it, converged=converged,
-                          interrupted=interrupted, history=progress.history,
-                          timings=dict(timers.totals, total=timers.elapsed()),
-                          n_oracle_calls=oracle_calls, n_constraints=n_constraints,
-                          extra={"working_set_nnz": ws.nnz(), "working_set_bytes": ws_bytes,
-                                 "warm_state": {"kind": "1-slack", "n": n, "working_set": ws}})
-    progress.summary(result, timers)
-    return result
+    if not (run.interrupted or run.converged):
+        D, L = run.full_pass(w)   # the primal at the w we return
+        primal = objective.primal(w, D, L, C, rescaling)
+    return run.result(w, primal, dual, n_constraints=len(ws),
+                      extra={"working_set_nnz": ws.nnz(), "working_set_bytes": ws.nbytes(),
+                             "warm_state": {"kind": "1-slack", "n": n, "working_set": ws}})
 
 
 def _check_oracle(cache_best, h, xi, viol, scale_, it):
@@ -167,15 +142,16 @@ def _check_oracle(cache_best, h, xi, viol, scale_, it):
                           stacklevel=4)
 
 
-def fit_n_slack(model, oracle, *, C, eps, rescaling="margin", max_iter=1000,
-                verbose=0, callback=None, w0=None, qp_tol=1e-10, **_ignored):
-    """Train with the n-slack cutting-plane algorithm; returns a SolverResult."""
-    n = oracle.n
-    d = model.size_joint_feature
+def fit_n_slack(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose=0,
+                callback=None, w0=None, qp_tol=1e-10):
+    """Train with the n-slack cutting-plane algorithm; returns a SolverResult.
+
+    Option: ``qp_tol``, the relative precision of the final dual QP (earlier QPs are solved
+    more loosely while the gap is large)."""
+    run = SolverRun("n-slack", model, oracle, C=C, eps=eps, rescaling=rescaling,
+                    max_iter=max_iter, verbose=verbose, callback=callback)
+    n, d, timers = run.n, run.d, run.timers
     cap = C / n
-    timers = Timers()
-    progress = Progress(verbose, "n-slack", model.approximate_inference)
-    progress.header(n, d, C, eps)
     A = sp.csr_matrix((0, d))
     b = np.zeros(0)
     blocks = np.zeros(0, dtype=np.int64)
@@ -183,23 +159,18 @@ def fit_n_slack(model, oracle, *, C, eps, rescaling="margin", max_iter=1000,
     w = np.zeros(d) if w0 is None else np.array(w0, dtype=np.float64)
     dual = 0.0
     primal = np.inf
-    best = (np.inf, w.copy(), 0.0)
-    oracle_calls = 0
-    converged = interrupted = False
-    it = 0
+    run.keep_best(primal, w, dual)
     tol = qp_tol
-    try:
-        for it in range(1, max_iter + 1):
-            D, L = _call_oracle(oracle, w, timers)
-            oracle_calls += n
+    with run.interruptible():
+        for it in run.iterations():
+            D, L = run.full_pass(w)
             with timers("psi"):
                 h = hinge(L, D @ w, rescaling)
                 xi = np.zeros(n)
                 if len(b):
                     np.maximum.at(xi, blocks, b - A @ w)
-            primal = 0.5 * float(w @ w) + cap * float(np.maximum(h, 0.0).sum())
-            if primal < best[0]:
-                best = (primal, w.copy(), dual)
+            primal = primal_of_hinge(w, h, C)
+            run.keep_best(primal, w, dual)
             add = np.flatnonzero(h > xi + eps)
             # the final QP need only be exact to a small share of the precision C·eps
             final_tol = max(qp_tol, min(1e-6, 0.01 * C * eps / max(abs(primal), 1e-300)))
@@ -210,10 +181,9 @@ def fit_n_slack(model, oracle, *, C, eps, rescaling="margin", max_iter=1000,
                     alpha, w, dual, _, _ = solve_nslack_blocks(A, b, blocks, n, cap, alpha, rel_tol=tol)
                 continue
             if add.size == 0:
-                converged = True
-                progress.record(iteration=it, time=timers.elapsed(), primal=primal, dual=dual,
-                                gap=primal - dual, violation=float(h.max(initial=0.0)),
-                                n_constraints=len(b), oracle_calls=oracle_calls)
+                run.converged = True
+                run.record(primal=primal, dual=dual, gap=primal - dual,
+                           violation=float(h.max(initial=0.0)), n_constraints=len(b))
                 break
             with timers("psi"):
                 new = sp.diags(scale(L[add], rescaling)) @ D[add]
@@ -226,26 +196,12 @@ def fit_n_slack(model, oracle, *, C, eps, rescaling="margin", max_iter=1000,
                 rel_gap = (primal - dual) / max(abs(primal), 1e-300)
                 tol = max(final_tol, min(1e-2, 0.1 * rel_gap))
                 alpha, w, dual, _, _ = solve_nslack_blocks(A, b, blocks, n, cap, alpha, rel_tol=tol)
-            progress.record(iteration=it, time=timers.elapsed(), primal=primal, dual=dual,
-                            gap=primal - dual, violation=float(h.max(initial=0.0)),
-                            n_constraints=len(b), oracle_calls=oracle_calls, added=int(add.size))
-            if callback is not None and callback(it, w, progress.history[-1]) is False:
+            run.record(primal=primal, dual=dual, gap=primal - dual,
+                       violation=float(h.max(initial=0.0)), n_constraints=len(b),
+                       added=int(add.size))
+            if run.callback_stops(w):
                 break
-        else:
-            warnings.warn(f"n-slack solver did not reach eps={eps} in max_iter={max_iter} iterations",
-                          RuntimeWarning, stacklevel=3)
-    except KeyboardInterrupt:
-        interrupted = True
-        warn_interrupted()
-    if interrupted:
-        primal, w, dual = best
-    elif not converged:
-        D, L = _call_oracle(oracle, w, timers)
-        oracle_calls += n
-        primal = 0.5 * float(w @ w) + cap * float(np.maximum(hinge(L, D @ w, rescaling), 0).sum())
-    result = SolverResult(w=w, primal=primal, dual=dual, n_iter=it, converged=converged,
-                          interrupted=interrupted, history=progress.history,
-                          timings=dict(timers.totals, total=timers.elapsed()),
-                          n_oracle_calls=oracle_calls, n_constraints=len(b))
-    progress.summary(result, timers)
-    return result
+    if not (run.interrupted or run.converged):
+        D, L = run.full_pass(w)   # the primal at the w we return
+        primal = objective.primal(w, D, L, C, rescaling)
+    return run.result(w, primal, dual, n_constraints=len(b))

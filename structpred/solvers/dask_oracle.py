@@ -61,6 +61,7 @@ class DaskOracle(BlockOracleMixin):
     """``oracle(w) -> (D, L)`` computed on the workers of a Dask cluster."""
 
     def __init__(self, model, X, Y, rescaling="margin", client=None, n_partitions=None):
+        model.check_rescaling(rescaling)
         self.client, self._owns_client = _resolve_client(client)
         self.model = model
         self.rescaling = rescaling

@@ -26,27 +26,10 @@ import warnings
 
 import numpy as np
 
-from .base import Progress, SolverResult, Timers, timed_oracle_call, warn_interrupted
-from .cache import hinge as _hinge, scale as _scale
-from .cutting_plane import OracleWarning, _call_oracle
+from .base import OracleWarning, SolverRun
+from .objective import primal as primal_value, scale, sparse_rows_sum
 
 __all__ = ["fit_bcfw"]
-
-
-def call_block(oracle, w, k, timers):
-    """(D_k, L_k) of block k at w, the time booked by phase like a full oracle pass."""
-    return timed_oracle_call(timers, oracle, oracle.call_block, w, k)
-
-
-def sparse_rows_sum(D, coef):
-    """Σ_r coef_r D_r as (sorted unique indices, values): the block's corner, kept sparse."""
-    nnz_per_row = np.diff(D.indptr)
-    idx = np.asarray(D.indices, dtype=np.int64)
-    val = D.data * np.repeat(coef, nnz_per_row)
-    if D.shape[0] == 1 and (idx.size < 2 or np.all(idx[1:] > idx[:-1])):
-        return idx, val
-    u, inv = np.unique(idx, return_inverse=True)
-    return u, np.bincount(inv, weights=val, minlength=u.size)
 
 
 def _merge(idx_a, val_a, idx_b, val_b):
@@ -85,26 +68,26 @@ def _resume(warm_state, C, n, ranges, d):
 
 def fit_bcfw(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose=0,
              callback=None, w0=None, warm_state=None, block_size=1, line_search=True,
-             averaging=True, gap_every=1, sample="perm", random_state=0, **_ignored):
+             averaging=True, gap_every=1, sample="perm", random_state=0):
     """Train with Block-Coordinate Frank-Wolfe; returns a SolverResult.
 
     ``max_iter`` counts passes over the data (n/block_size block steps each). Every
     ``gap_every`` passes (and at the last) a full oracle pass at the iterate, and one at the
     weighted average if ``averaging``, give P, D and the certified gap of each; the point
-    with the smaller gap is kept, and training stops when that gap <= C·eps. ``sample``: "perm" (a random permutation of the blocks each pass) or
-    "uniform" (blocks drawn with replacement, as in the paper's analysis). ``warm_state``
+    with the smaller gap is kept, and training stops when that gap <= C·eps. ``line_search``
+    (else the paper's step 2n/(t+2n)); ``sample``: "perm" (a random permutation of the blocks
+    each pass) or "uniform" (blocks drawn with replacement, as in the paper's analysis);
+    ``random_state`` seeds it. ``warm_state``
     (``result.extra["warm_state"]`` of a previous fit on the same data, any C) resumes from
     its dual variables, rescaled to this C; a bare ``w0`` cannot be used (w must equal the
     dual's Aα) and is ignored.
     """
-    n = oracle.n
-    d = model.size_joint_feature
     if sample not in ("perm", "uniform"):
         raise ValueError(f"sample must be 'perm' or 'uniform', got {sample!r}")
-    timers = Timers()
     name = "bcfw" + ("" if int(block_size) == 1 else f" (blocks of {int(block_size)})")
-    progress = Progress(verbose, name, model.approximate_inference)
-    progress.header(n, d, C, eps)
+    run = SolverRun(name, model, oracle, C=C, eps=eps, rescaling=rescaling, max_iter=max_iter,
+                    verbose=verbose, callback=callback)
+    n, d, timers = run.n, run.d, run.timers
     ranges = oracle.blocks(block_size)
     n_blocks = len(ranges)
     cn = C / n
@@ -126,22 +109,16 @@ def fit_bcfw(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbos
     ell_bar = ell
     t = 0
     rng = np.random.default_rng(random_state)
-    best = (np.inf, w.copy(), -np.inf)
-    primal = np.inf
-    dual = ell - 0.5 * float(w @ w)
-    oracle_calls = 0
-    converged = interrupted = False
-    epoch = 0
+    primal, dual, w_eval = np.inf, -np.inf, None
     min_gap = np.inf
-    approx = model.approximate_inference
-    try:
-        for epoch in range(1, max_iter + 1):
+    with run.interruptible():
+        for epoch in run.iterations(f"bcfw did not reach a duality gap of C*eps={C * eps:g} in "
+                                    f"max_iter={max_iter} passes"):
             order = rng.permutation(n_blocks) if sample == "perm" else rng.integers(0, n_blocks, n_blocks)
             for k in order:
-                D, L = call_block(oracle, w, k, timers)
-                oracle_calls += D.shape[0]
+                D, L = run.block_pass(w, k)
                 with timers("update"):
-                    idx_s, val_s = sparse_rows_sum(D, cn * _scale(L, rescaling))
+                    idx_s, val_s = sparse_rows_sum(D, cn * scale(L, rescaling))
                     ell_s = cn * float(L.sum())
                     u, a, b = _merge(bidx[k], bval[k], idx_s, val_s)
                     diff = b - a
@@ -179,49 +156,28 @@ def fit_bcfw(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbos
                     points.insert(0, (w - U / _tri(t), ell_bar, "average"))
             checked = []
             for w_c, ell_c, label in points:
-                D, L = _call_oracle(oracle, w_c, timers)
-                oracle_calls += n
+                D, L = run.full_pass(w_c)
                 with timers("psi"):
-                    h = _hinge(L, D @ w_c, rescaling)
-                    ww = float(w_c @ w_c)
-                    p_c = 0.5 * ww + cn * float(np.maximum(h, 0.0).sum())
-                    d_c = ell_c - 0.5 * ww
+                    p_c = primal_value(w_c, D, L, C, rescaling)
+                    d_c = ell_c - 0.5 * float(w_c @ w_c)
                 checked.append((p_c - d_c, p_c, d_c, w_c, label))
             gaps = {c[4]: c[0] for c in checked}
             gap, primal, dual, w_eval, label = min(checked, key=lambda c: c[0])
             min_gap = min(min_gap, gap)
-            if gap < -1e-9 * max(1.0, abs(primal)) and not approx:
+            if gap < -1e-9 * max(1.0, abs(primal)) and not run.approximate:
                 warnings.warn(f"bcfw pass {epoch}: negative duality gap {gap:.3g}: the oracle "
                               "did not return the most violated output", OracleWarning,
                               stacklevel=3)
-            if primal < best[0]:
-                best = (primal, w_eval.copy(), dual)
-            progress.record(iteration=epoch, time=timers.elapsed(), primal=primal, dual=dual,
-                            gap=gap, n_constraints=n_blocks, oracle_calls=oracle_calls,
-                            steps=t, point=label, **{f"gap_{k}": v for k, v in gaps.items()})
+            run.keep_best(primal, w_eval, dual)
+            run.record(primal=primal, dual=dual, gap=gap, n_constraints=n_blocks, steps=t,
+                       point=label, **{f"gap_{k}": v for k, v in gaps.items()})
             if gap <= C * eps:
-                converged = True
+                run.converged = True
                 break
-            if callback is not None and callback(epoch, w_eval, progress.history[-1]) is False:
+            if run.callback_stops(w_eval):
                 break
-        else:
-            warnings.warn(f"bcfw did not reach a duality gap of C*eps={C * eps:g} in "
-                          f"max_iter={max_iter} passes", RuntimeWarning, stacklevel=3)
-    except KeyboardInterrupt:
-        interrupted = True
-        warn_interrupted()
-    if interrupted or not np.isfinite(primal):
-        primal, w_out, dual = best
-        if not np.isfinite(primal):
-            w_out = w.copy()
-    else:
-        w_out = w_eval
     state = {"kind": "bcfw", "C": C, "n": n, "d": d, "ranges": ranges, "idx": bidx,
              "val": bval, "ell": bell.copy()}
-    result = SolverResult(w=w_out, primal=primal, dual=dual, n_iter=epoch, converged=converged,
-                          interrupted=interrupted, history=progress.history,
-                          timings=dict(timers.totals, total=timers.elapsed()),
-                          n_oracle_calls=oracle_calls, n_constraints=n_blocks,
-                          extra={"warm_state": state, "block_steps": t, "min_gap": min_gap})
-    progress.summary(result, timers)
-    return result
+    return run.result(w.copy() if w_eval is None else w_eval, primal, dual,
+                      n_constraints=n_blocks,
+                      extra={"warm_state": state, "block_steps": t, "min_gap": min_gap})

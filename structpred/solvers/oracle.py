@@ -17,17 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import scipy.sparse as sp
 
-from ..model import _effective_jobs
+from ..parallel import chunk_bounds, effective_jobs
 
 __all__ = ["LocalOracle", "BlockOracleMixin", "chunk_bounds", "block_bounds", "slice_examples",
            "run_oracle"]
-
-
-def chunk_bounds(n: int, n_chunks: int) -> list[tuple[int, int]]:
-    """Contiguous (start, stop) ranges covering range(n) in n_chunks near-equal parts."""
-    n_chunks = max(1, min(n_chunks, n))
-    edges = np.linspace(0, n, n_chunks + 1).round().astype(int)
-    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
 
 def block_bounds(n: int, block_size: int) -> list[tuple[int, int]]:
@@ -93,10 +86,11 @@ class LocalOracle(BlockOracleMixin):
         self.X = X
         self.Y = Y
         self.n = len(X)
-        self.n_jobs = _effective_jobs(n_jobs)
+        self.n_jobs = effective_jobs(n_jobs)
         self.bounds = chunk_bounds(self.n, self.n_jobs)
         self.batches = [model.make_batch(slice_examples(X, a, b), slice_examples(Y, a, b))
                         for a, b in self.bounds]
+        model.check_rescaling(rescaling, self.batches[0] if self.batches else None)
         self._pool = ThreadPoolExecutor(self.n_jobs) if len(self.batches) > 1 else None
         self.last_times = {"oracle": 0.0, "psi": 0.0}
 

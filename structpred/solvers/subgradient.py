@@ -18,14 +18,11 @@ by less than C·eps/10 over the last check (``tol`` overrides), or at ``max_iter
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 
-from .base import Progress, SolverResult, Timers, warn_interrupted
-from .cache import hinge as _hinge, scale as _scale
-from .cutting_plane import _call_oracle
-from .frank_wolfe import call_block, sparse_rows_sum
+from .base import SolverRun
+from .objective import hinge, primal as primal_value, scale, sparse_rows_sum
 
 __all__ = ["fit_subgradient"]
 
@@ -89,18 +86,18 @@ class _LazyAveragedIterate:
 
 def fit_subgradient(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose=0,
                     callback=None, w0=None, warm_state=None, block_size=1, averaging=True,
-                    check_every=1, tol=None, random_state=0, **_ignored):
+                    check_every=1, tol=None, random_state=0):
     """Train with stochastic subgradient descent; returns a SolverResult (dual = nan).
 
-    ``max_iter`` counts passes (n/block_size steps each). A warm start (``warm_state`` of a
+    ``max_iter`` counts passes (n/block_size steps each); ``averaging`` returns the weighted
+    average rather than the last iterate; ``check_every``, ``tol``: the stopping rule above;
+    ``random_state`` seeds the order of the blocks. A warm start (``warm_state`` of a
     previous subgradient fit, or ``w0``) continues the step-size schedule where it would be
     after the previous passes (one pass for a bare ``w0``)."""
-    n = oracle.n
-    d = model.size_joint_feature
+    run = SolverRun("subgradient", model, oracle, C=C, eps=eps, rescaling=rescaling,
+                    max_iter=max_iter, verbose=verbose, callback=callback)
+    n, d, timers = run.n, run.d, run.timers
     tol = C * eps / 10.0 if tol is None else float(tol)
-    timers = Timers()
-    progress = Progress(verbose, "subgradient", model.approximate_inference)
-    progress.header(n, d, C, eps)
     ranges = oracle.blocks(block_size)
     n_blocks = len(ranges)
     t = 0
@@ -113,32 +110,27 @@ def fit_subgradient(model, oracle, *, C, eps, rescaling="margin", max_iter=1000,
     else:
         w_start = np.zeros(d)
     rng = np.random.default_rng(random_state)
-    oracle_calls = 0
     # the radius from the starting point's primal
-    D, L = _call_oracle(oracle, w_start, timers)
-    oracle_calls += n
-    h = _hinge(L, D @ w_start, rescaling)
-    primal = 0.5 * float(w_start @ w_start) + C / n * float(np.maximum(h, 0).sum())
+    D, L = run.full_pass(w_start)
+    primal = primal_value(w_start, D, L, C, rescaling)
     radius = math.sqrt(2.0 * primal) if primal > 0 else 0.0
     state = _LazyAveragedIterate(w_start)
     state.t = t
     state.S0 = 0.5 * t * (t + 1.0) * w_start      # as if the past average were w_start
-    best = (primal, w_start.copy(), np.nan)
+    run.keep_best(primal, w_start, np.nan)
     history_primal = [primal]
-    converged = interrupted = False
-    epoch = 0
     w_eval = w_start
-    try:
-        for epoch in range(1, max_iter + 1):
+    with run.interruptible():
+        for epoch in run.iterations(f"subgradient: primal still decreasing by more than {tol:g} "
+                                    f"per check after max_iter={max_iter} passes"):
             for k in rng.permutation(n_blocks):
                 with timers("update"):
                     wk = state.w()
-                D, L = call_block(oracle, wk, k, timers)
-                oracle_calls += D.shape[0]
+                D, L = run.block_pass(wk, k)
                 with timers("update"):
                     t += 1
-                    h = _hinge(L, D @ wk, rescaling)
-                    coef = np.where(h > 0, _scale(L, rescaling), 0.0) * (C / t / D.shape[0])
+                    h = hinge(L, D @ wk, rescaling)
+                    coef = np.where(h > 0, scale(L, rescaling), 0.0) * (C / t / D.shape[0])
                     idx, val = sparse_rows_sum(D, coef)
                     state.step(t, 1.0 - 1.0 / t, idx, val, radius)
             if epoch % max(1, int(check_every)) and epoch != max_iter:
@@ -146,34 +138,18 @@ def fit_subgradient(model, oracle, *, C, eps, rescaling="margin", max_iter=1000,
             with timers("update"):
                 w_eval = state.average() if averaging else state.w()
                 state.materialise()
-            D, L = _call_oracle(oracle, w_eval, timers)
-            oracle_calls += n
+            D, L = run.full_pass(w_eval)
             with timers("psi"):
-                h = _hinge(L, D @ w_eval, rescaling)
-                primal = 0.5 * float(w_eval @ w_eval) + C / n * float(np.maximum(h, 0).sum())
-            if primal < best[0]:
-                best = (primal, w_eval.copy(), np.nan)
-            progress.record(iteration=epoch, time=timers.elapsed(), primal=primal, dual=np.nan,
-                            gap=np.nan, n_constraints=n_blocks, oracle_calls=oracle_calls, steps=t)
+                primal = primal_value(w_eval, D, L, C, rescaling)
+            run.keep_best(primal, w_eval, np.nan)
+            run.record(primal=primal, dual=np.nan, gap=np.nan, n_constraints=n_blocks, steps=t)
             decrease = history_primal[-1] - primal
             history_primal.append(primal)
             if 0 <= decrease < tol:
-                converged = True
+                run.converged = True
                 break
-            if callback is not None and callback(epoch, w_eval, progress.history[-1]) is False:
+            if run.callback_stops(w_eval):
                 break
-        else:
-            warnings.warn(f"subgradient: primal still decreasing by more than {tol:g} per check "
-                          f"after max_iter={max_iter} passes", RuntimeWarning, stacklevel=3)
-    except KeyboardInterrupt:
-        interrupted = True
-        warn_interrupted()
-    primal, w_out, _ = best if (interrupted or best[0] < primal) else (primal, w_eval, np.nan)
-    result = SolverResult(w=w_out, primal=primal, dual=np.nan, n_iter=epoch, converged=converged,
-                          interrupted=interrupted, history=progress.history,
-                          timings=dict(timers.totals, total=timers.elapsed()),
-                          n_oracle_calls=oracle_calls, n_constraints=n_blocks,
-                          extra={"warm_state": {"kind": "subgradient", "d": d, "t": t,
-                                                "w": state.w().copy()}, "block_steps": t})
-    progress.summary(result, timers)
-    return result
+    return run.result(w_eval, primal, np.nan, n_constraints=n_blocks, return_best=True,
+                      extra={"warm_state": {"kind": "subgradient", "d": d, "t": t,
+                                            "w": state.w().copy()}, "block_steps": t})

@@ -125,11 +125,9 @@ class Multiclass(StructuredModel):
         return _DenseBatch(self._as_matrix(X), None if Y is None else self._as_labels(Y))
 
     def batch_inference(self, batch, w, n_jobs=1):
-        self.inference_calls += len(batch)
         return [int(v) for v in np.argmax(self._scores(batch.X, w), axis=1)]
 
     def batch_loss_augmented_inference(self, batch, w, n_jobs=1):
-        self.inference_calls += len(batch)
         scores = self._scores(batch.X, w) + 1.0
         scores[np.arange(len(batch)), batch.Y] -= 1.0
         return np.argmax(scores, axis=1)
@@ -142,7 +140,6 @@ class Multiclass(StructuredModel):
         return np.argmax(value, axis=1)
 
     def batch_slack_rescaled_inference(self, batch, w, n_jobs=1):
-        self.inference_calls += len(batch)
         return self._slack_oracle(batch, w)
 
     def batch_loss(self, batch, Y_hat):

@@ -34,7 +34,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ...metrics.subtopics import as_topic_matrix, greedy_subtopic_cover, weighted_subtopic_loss
-from ...model import StructuredModel, _effective_jobs
+from ...model import StructuredModel
+from ...parallel import effective_jobs
 from .features import CandidateSet
 from .greedy import greedy_batch, psi_batch, row_scores, subset_loss_batch
 
@@ -299,7 +300,7 @@ class DiverseSubset(StructuredModel):
                          float(loss_scale), max_swaps, res)
             return ex, res
 
-        chunks = np.array_split(np.arange(n, dtype=np.int64), max(1, _effective_jobs(n_jobs)))
+        chunks = np.array_split(np.arange(n, dtype=np.int64), max(1, effective_jobs(n_jobs)))
         chunks = [c for c in chunks if c.size]
         if len(chunks) > 1:
             with ThreadPoolExecutor(max_workers=len(chunks)) as pool:
@@ -308,7 +309,6 @@ class DiverseSubset(StructuredModel):
             results = [work(c) for c in chunks]
         for ex, res in results:
             out[ex] = res
-        self.inference_calls += n
         return out
 
     def batch_inference(self, batch, w, n_jobs=1):

@@ -41,7 +41,8 @@ from collections import Counter
 import numpy as np
 import scipy.sparse as sp
 
-from ...model import StructuredModel, _effective_jobs
+from ...model import StructuredModel
+from ...parallel import map_threads
 from .cky import cky, n_spans, span_id
 from .features import (anchored_scores, collect_pairs, derivation_feature_ids, n_span_values,
                        n_split_values, symbol_scores)
@@ -511,17 +512,14 @@ class ConstituencyParsing(StructuredModel):
         return _Batch(X, None if Y is None else list(Y), enc, gold)
 
     def _map(self, func, n, n_jobs):
-        from ...model import _map_threads
-        return _map_threads(func, list(range(n)), _effective_jobs(n_jobs))
+        return map_threads(func, range(n), n_jobs)
 
     def batch_inference(self, batch, w, n_jobs: int = 1) -> list:
-        self.inference_calls += len(batch)
         wparts = self._weights(w)
         ds = self._map(lambda i: self._predict_one(batch.X[i], batch.enc[i], wparts), len(batch), n_jobs)
         return [self.derivation_to_tree(x, d) for x, d in zip(batch.X, ds)]
 
     def batch_loss_augmented_inference(self, batch, w, n_jobs: int = 1):
-        self.inference_calls += len(batch)
         wparts = self._weights(w)
         return self._map(lambda i: self._augmented_one(batch.enc[i], batch.gold[i], wparts)[0],
                          len(batch), n_jobs)

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ...model import StructuredModel, _effective_jobs
+from ...model import StructuredModel
+from ...parallel import balanced_bounds, effective_jobs, map_chunks
 from . import kernels
 
 __all__ = ["SequenceLabeling", "SequenceBatch"]
@@ -258,21 +259,8 @@ class SequenceLabeling(StructuredModel):
 
     def _chunks(self, batch, n_jobs):
         """Contiguous sequence ranges with about equal token counts, 4 per thread."""
-        n = len(batch)
-        jobs = _effective_jobs(n_jobs)
-        if jobs <= 1 or n < 2:
-            return [(0, n)]
-        k = min(n, 4 * jobs)
-        cuts = np.searchsorted(batch.offsets, np.linspace(0, batch.n_tokens, k + 1)[1:-1])
-        bounds = np.unique(np.concatenate([[0], np.clip(cuts, 0, n), [n]]))
-        return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
-
-    def _run(self, func, chunks, n_jobs):
-        if len(chunks) == 1:
-            return [func(*chunks[0])]
-        from concurrent.futures import ThreadPoolExecutor
-        with ThreadPoolExecutor(max_workers=_effective_jobs(n_jobs)) as pool:
-            return list(pool.map(lambda c: func(*c), chunks))
+        jobs = effective_jobs(n_jobs)
+        return balanced_bounds(batch.offsets, 4 * jobs if jobs > 1 else 1)
 
     def _decode(self, batch, w, augment, n_jobs):
         WT, A, B, S, E = self._split_w(w)
@@ -284,18 +272,16 @@ class SequenceLabeling(StructuredModel):
             return kernels.decode_chunk(batch.indptr, batch.indices, batch.data,
                                         batch.offsets, s0, s1, WT, A, B, S, E, y,
                                         augment, order, out)
-        self._run(work, self._chunks(batch, n_jobs), n_jobs)
+        map_chunks(work, self._chunks(batch, n_jobs), n_jobs)
         return out
 
     def batch_inference(self, batch, w, n_jobs: int = 1) -> list:
-        self.inference_calls += len(batch)
         return batch.split(self._decode(batch, w, False, n_jobs))
 
     def batch_loss_augmented_inference(self, batch, w, n_jobs: int = 1) -> np.ndarray:
         """Flat int array of ŷ (all tokens, batch offsets): argmax Δ(y_i, ·) + w·Ψ(x_i, ·)."""
         if batch.y is None:
             raise ValueError("loss-augmented inference needs labels (batch built without Y)")
-        self.inference_calls += len(batch)
         return self._decode(batch, w, True, n_jobs)
 
     def _flat(self, batch, Y_hat) -> np.ndarray:
@@ -330,7 +316,7 @@ class SequenceLabeling(StructuredModel):
                                           batch.offsets, s0, s1, y, yh, L, F, order, ub,
                                           max(bound, 1), ip, ind, dat)
             return ip, ind[:nnz], dat[:nnz]
-        parts = self._run(work, self._chunks(batch, n_jobs), n_jobs)
+        parts = map_chunks(work, self._chunks(batch, n_jobs), n_jobs)
         if len(parts) == 1:
             ip, ind, dat = parts[0]
         else:
