@@ -23,8 +23,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from structpred import StructuredSVM  # noqa: E402
 from structpred.datasets.diversity import load_ambient, make_synthetic_diversity  # noqa: E402
-from structpred.tasks.diversity import DiverseSubset, DiversityFeaturizer  # noqa: E402
+from structpred.tasks.diversity import CandidateSet, DiverseSubset, DiversityFeaturizer  # noqa: E402
 from structpred.tasks.diversity.evaluate import METHODS, cross_validate, format_table  # noqa: E402
 
 SEED = 0
@@ -47,7 +48,6 @@ def _timing_lines(res):
 
 def oracle_speed(data, C=1.0):
     """Loss-augmented oracle calls/s on the whole data set with a trained w, 1 and 2 threads."""
-    from structpred import StructuredSVM
     feat = DiversityFeaturizer()
     X = feat.transform_many(data.queries, data.documents, data.ranks)
     m = DiverseSubset(k=K)
@@ -74,7 +74,6 @@ def oracle_speed(data, C=1.0):
 
 def greedy_vs_exhaustive(n_instances=300, seed=0):
     """Fraction optimal and worst ratio of greedy / loss-augmented greedy on tiny instances."""
-    from structpred.tasks.diversity import CandidateSet
     rng = np.random.default_rng(seed)
     stats = {"inference": [], "loss-augmented (greedy + local search)": [],
              "loss-augmented (plain greedy)": []}

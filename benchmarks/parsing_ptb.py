@@ -13,6 +13,10 @@ import argparse
 import json
 import time
 
+from structpred import StructuredSVM
+from structpred.datasets import load_ptb_sample
+from structpred.metrics.brackets import bracket_scores, sentence_length
+from structpred.tasks.parsing import ConstituencyParsing, sentence
 
 
 def main(argv=None):
@@ -25,11 +29,6 @@ def main(argv=None):
     p.add_argument("--n-jobs", type=int, default=2)
     p.add_argument("--json", default=None, help="write the results here")
     args = p.parse_args(argv)
-
-    from structpred import StructuredSVM
-    from structpred.datasets import load_ptb_sample
-    from structpred.metrics.brackets import bracket_scores, sentence_length
-    from structpred.tasks.parsing import ConstituencyParsing, sentence
 
     d = load_ptb_sample()
     lengths = (10, 15, 25)

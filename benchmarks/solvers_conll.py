@@ -23,12 +23,23 @@ import os
 import sys
 import tempfile
 import time
-import warnings
 
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
+
+from structpred import StructuredSVM  # noqa: E402
+from structpred.bench.runner import fit_measured, history_records  # noqa: E402
+from structpred.datasets import load_digits, load_ptb_sample  # noqa: E402
+from structpred.datasets.home import get_data_home  # noqa: E402
+from structpred.datasets.svmhmm import copy_first_sequences, read_svmhmm  # noqa: E402
+from structpred.metrics.brackets import sentence_length  # noqa: E402
+from structpred.solvers.dask_oracle import DaskOracle  # noqa: E402
+from structpred.solvers.oracle import LocalOracle  # noqa: E402
+from structpred.tasks import Multiclass  # noqa: E402
+from structpred.tasks.parsing import ConstituencyParsing, sentence  # noqa: E402
+from structpred.tasks.sequence import SequenceLabeling  # noqa: E402
 
 SVMHMM_SECONDS = {10.0: 56.5, 100.0: 65.2, 1000.0: 97.4}
 
@@ -39,32 +50,26 @@ def load():
 
 def head_file(path, n_sentences):
     """Copy the first n sentences of an svm_hmm file (for --quick)."""
-    from structpred.datasets.svmhmm import copy_first_sequences
     out = tempfile.NamedTemporaryFile("w", suffix=".dat", delete=False)
     out.close()
     copy_first_sequences(path, out.name, n_sentences)
     return out.name
 
 
-def run_solver(make_model, X, Y, algorithm, C, eps, n_jobs, options, max_iter, verbose):
-    from structpred import StructuredSVM
+def fit_solver(make_model, X, Y, algorithm, C, eps, n_jobs, options, max_iter, verbose):
+    """Fit one solver (``structpred.bench.runner.fit_measured``); returns (svm, record)."""
     svm = StructuredSVM(make_model(), C=C, eps=eps, algorithm=algorithm, n_jobs=n_jobs,
                         max_iter=max_iter, solver_options=options or None, verbose=verbose)
     rec = {"algorithm": algorithm, "options": options, "load_start": load()}
-    t = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        svm.fit(X, Y)
-    rec["fit_s"] = round(time.perf_counter() - t, 2)
+    fit = fit_measured(svm, X, Y)
+    rec["fit_s"] = round(fit["wall_s"], 2)
     rec.update(primal=svm.primal_objective_, dual=svm.dual_objective_,
-               converged=bool(svm.converged_), n_iter=svm.n_iter_,
-               oracle_calls=svm.n_oracle_calls_, load_end=load(),
-               timings={k: round(v, 2) for k, v in svm.timings_.items()})
-    keep = ("iteration", "time", "primal", "dual", "gap", "oracle_calls", "gap_iterate",
-            "gap_average")
-    rec["history"] = [{k: (None if isinstance(v, float) and not np.isfinite(v) else v)
-                       for k, v in h.items() if k in keep} for h in svm.history_]
-    gaps = [h["gap"] for h in svm.history_ if h.get("gap") is not None and np.isfinite(h["gap"])]
+               converged=fit["converged"], n_iter=fit["n_iter"],
+               oracle_calls=fit["oracle_calls"], load_end=load(),
+               timings={k: round(v, 2) for k, v in fit["timings"].items()})
+    rec["history"] = history_records(svm, ("iteration", "time", "primal", "dual", "gap",
+                                           "oracle_calls", "gap_iterate", "gap_average"))
+    gaps = [h["gap"] for h in rec["history"] if h.get("gap") is not None]
     rec["min_gap"] = min(gaps) if gaps else None
     rec["all_gaps_nonnegative"] = bool(all(g >= -1e-9 * max(1.0, abs(rec["primal"])) for g in gaps))
     if algorithm == "bcfw":
@@ -115,7 +120,7 @@ def solver_suite(name, make_model, X, Y, C, eps, solvers, args, previous=None):
         elif algorithm == "n-slack":
             max_iter = args.nslack_iter
         print(f"[{name}] {algorithm} {options} (load {load()})", flush=True)
-        svm, rec = run_solver(make_model, X, Y, algorithm, C, eps, args.n_jobs, options,
+        svm, rec = fit_solver(make_model, X, Y, algorithm, C, eps, args.n_jobs, options,
                               max_iter, args.verbose)
         print(f"[{name}] {algorithm}: {rec['fit_s']} s, primal {rec['primal']:.6g}, "
               f"dual {rec['dual']:.6g}, iters {rec['n_iter']}, converged {rec['converged']}",
@@ -147,24 +152,6 @@ def oracle_speedup(make_model, X, Y, w, repeat):
     a machine shared with other jobs the wall-clock speed-up is capped by the cores this
     process actually gets (process CPU / wall), while the per-thread CPU shows how evenly
     the work splits (serial CPU / slowest thread = the speed-up on 2 free cores)."""
-    from structpred.solvers import oracle as oracle_module
-    from structpred.solvers.oracle import LocalOracle
-    chunk_cpu = []
-    original = oracle_module.run_oracle
-
-    def timed(*a):
-        t = time.thread_time()
-        out = original(*a)
-        chunk_cpu.append(time.thread_time() - t)
-        return out
-    oracle_module.run_oracle = timed
-    try:
-        return _oracle_speedup(make_model, X, Y, w, repeat, LocalOracle, chunk_cpu)
-    finally:
-        oracle_module.run_oracle = original
-
-
-def _oracle_speedup(make_model, X, Y, w, repeat, LocalOracle, chunk_cpu):
     model = make_model()
     model.initialize(X, Y)
     oracles = {nj: LocalOracle(model, X, Y, n_jobs=nj) for nj in (1, 2)}
@@ -177,12 +164,11 @@ def _oracle_speedup(make_model, X, Y, w, repeat, LocalOracle, chunk_cpu):
         outs[nj] = oracles[nj](w)           # warm-up (numba cache load)
     for _ in range(repeat):
         for nj in (1, 2):
-            chunk_cpu.clear()
             p0 = time.process_time()
             t = time.perf_counter()
             oracles[nj](w)
             times[nj].append(time.perf_counter() - t)
-            cpus[nj].append((time.process_time() - p0, list(chunk_cpu)))
+            cpus[nj].append((time.process_time() - p0, list(oracles[nj].last_chunk_cpu)))
             phases[nj].append(dict(oracles[nj].last_times))
     for nj in (1, 2):
         oracles[nj].close()
@@ -209,9 +195,7 @@ def _oracle_speedup(make_model, X, Y, w, repeat, LocalOracle, chunk_cpu):
 
 
 def dask_overhead(make_model, X, Y, w, repeat):
-    import distributed
-    from structpred.solvers.dask_oracle import DaskOracle
-    from structpred.solvers.oracle import LocalOracle
+    import distributed   # optional: the caller turns its ImportError into a skip
     model = make_model()
     model.initialize(X, Y)
     local = LocalOracle(model, X, Y, n_jobs=2)
@@ -339,11 +323,6 @@ def main(argv=None):
     ap.add_argument("--out-dir", default=os.path.join(HERE, "results"))
     args = ap.parse_args(argv)
 
-    from structpred.datasets.home import get_data_home
-    from structpred.datasets.svmhmm import read_svmhmm
-    from structpred.tasks import Multiclass
-    from structpred.tasks.sequence import SequenceLabeling
-
     os.makedirs(args.out_dir, exist_ok=True)
     if args.plot_only:
         with open(os.path.join(args.out_dir, "solvers_conll.json")) as fh:
@@ -403,7 +382,7 @@ def main(argv=None):
         save()
         w_ref = next(iter(svms.values())).w_
         if args.compare_jobs and "1-slack" in svms:
-            svm1, rec1 = run_solver(make_seq, X, Y, "1-slack", args.C, args.eps, 1, {}, 100000, 0)
+            svm1, rec1 = fit_solver(make_seq, X, Y, "1-slack", args.C, args.eps, 1, {}, 100000, 0)
             results["conll"]["jobs1_vs_jobs2"] = {
                 "fit_s_jobs1": rec1["fit_s"], "fit_s_jobs2": suite["solvers"]["1-slack"]["fit_s"],
                 "max_abs_w_difference": float(np.max(np.abs(svm1.w_ - svms["1-slack"].w_))),
@@ -424,16 +403,12 @@ def main(argv=None):
             results["dask"] = {"skipped": str(exc)}
         save()
     if not args.skip_digits:
-        from structpred.datasets import load_digits
         Xd, yd = load_digits(args.data_home)
         results["digits"], _ = solver_suite("digits", Multiclass, Xd, yd, args.digits_C,
                                             args.digits_eps, ["1-slack", "n-slack", "bcfw",
                                                               "subgradient"], args)
         save()
     if not args.skip_parsing:
-        from structpred.datasets import load_ptb_sample
-        from structpred.metrics.brackets import sentence_length
-        from structpred.tasks.parsing import ConstituencyParsing, sentence
         ptb = load_ptb_sample(args.data_home)
         trees = [t for t in ptb["train"] if sentence_length(t) <= args.parsing_len]
         if args.quick:

@@ -26,6 +26,13 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
+from structpred import StructuredSVM  # noqa: E402
+from structpred.cli.svmstruct import read_tag_names  # noqa: E402  (belongs in datasets.svmhmm)
+from structpred.datasets.home import get_data_home  # noqa: E402
+from structpred.datasets.svmhmm import read_svmhmm  # noqa: E402
+from structpred.metrics.chunking import chunk_scores  # noqa: E402
+from structpred.tasks.sequence import SequenceLabeling  # noqa: E402
+
 SVMHMM_REF = {10.0: dict(time=56.5, iterations=127, f1=88.91),
               100.0: dict(time=65.2, iterations=243, f1=91.98),
               1000.0: dict(time=97.4, iterations=481, primal=1775.22, f1=93.56, accuracy=95.91)}
@@ -92,13 +99,6 @@ def main(argv=None):
     ap.add_argument("--skip-kernels", action="store_true")
     ap.add_argument("--verbose", type=int, default=1)
     args = ap.parse_args(argv)
-
-    from structpred import StructuredSVM
-    from structpred.cli.svmstruct import read_tag_names
-    from structpred.datasets.home import get_data_home
-    from structpred.datasets.svmhmm import read_svmhmm
-    from structpred.metrics.chunking import chunk_scores
-    from structpred.tasks.sequence import SequenceLabeling
 
     folder = get_data_home(args.data_home) / "conll2000" / "svmhmm"
     if not (folder / "train.dat.gz").exists():

@@ -6,11 +6,12 @@ Define a task by subclassing :class:`StructuredModel`, train it with :class:`Str
 __version__ = "0.1.0"
 
 from .model import ExampleBatch, StructuredModel
+from .path import RegularizationPath, regularization_path
 from .persistence import load
 from .svm import StructuredSVM
 
 __all__ = ["StructuredModel", "ExampleBatch", "StructuredSVM", "load", "DiversifiedRanker",
-           "__version__"]
+           "regularization_path", "RegularizationPath", "__version__"]
 
 
 def __getattr__(name):

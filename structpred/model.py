@@ -14,7 +14,11 @@ A subclass must implement ``joint_feature``, ``loss``, ``inference`` and
 the *batch* forms: the solvers only ever call those, on a batch built once per fit by
 ``make_batch``, so a task can stack its data into contiguous arrays for numba kernels and
 return its predictions in any internal form (``Y_hat`` is handed back unchanged to
-``batch_loss`` and ``batch_delta_joint_feature``).
+``batch_loss`` and ``batch_delta_joint_feature``). The default batch forms run the
+single-example methods over ``batch.X`` and ``batch.Y`` (an ``ExampleBatch``); a task whose
+``make_batch`` returns another class overrides the batch forms it uses, else they raise
+NotImplementedError naming the method. ``check_rescaling`` (called when an oracle backend is
+built, before training) refuses a rescaling the task has no oracle for.
 
 Persistence: constructor parameters (``get_params``) are saved as JSON, so keep them JSON-able
 (numbers, strings, lists, dicts). State learnt by ``initialize`` that is not a constructor
@@ -37,7 +41,8 @@ class ExampleBatch:
     """A training or test set as the batch methods see it: here, two plain lists.
 
     Tasks may return their own batch class from ``make_batch`` (stacked CSR + offsets, ...);
-    it must support ``len()`` and carry ``Y`` (None for prediction).
+    it must support ``len()``; the default batch forms read ``X`` and ``Y`` (None for
+    prediction), so a batch class without them goes with the task's own batch forms.
     """
 
     def __init__(self, X: Sequence, Y: Sequence | None = None):

