@@ -39,7 +39,8 @@ class StructuredSVM:
     eps : float
         Precision: stop when the most violated constraint exceeds the working set's slack by
         at most eps (SVM-struct ``-e``).
-    algorithm : {"1-slack", "n-slack"} (and "bcfw", "subgradient" where installed)
+    algorithm : {"1-slack", "n-slack", "bcfw", "subgradient"}
+        Any name registered in ``structpred.solvers.SOLVERS``.
     rescaling : {"margin", "slack"}
     max_iter : int
     cache_size : int
@@ -65,7 +66,9 @@ class StructuredSVM:
         Extra keyword arguments of the chosen solver, e.g. for "bcfw" ``block_size``,
         ``averaging``, ``gap_every``, ``sample``, ``random_state``; for "subgradient"
         ``block_size``, ``averaging``, ``check_every``, ``tol``, ``random_state``.
-        ``max_iter`` counts passes over the data for these two solvers.
+        ``max_iter`` counts passes over the data for these two solvers. An option the solver
+        does not declare raises TypeError naming it, and so do ``cache_size``, ``qp`` and
+        ``inactive_window`` set (to other than their default or 0) for a solver without them.
     keep_solver_state : bool
         Keep the solver's state after fit (1-slack's working set, BCFW's dual variables) in
         ``warm_state_`` so that ``fit(..., warm_start=True)`` resumes it rather than only
