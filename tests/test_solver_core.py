@@ -77,7 +77,8 @@ def test_n_slack_rejects_one_slack_options_set_explicitly():
 
 def test_solver_options_are_declared_by_signature():
     assert set(solver_options("1-slack")) == {"cache_size", "qp", "inactive_window", "check_oracle"}
-    assert set(solver_options("n-slack")) == {"qp_tol"}
+    assert set(solver_options("bcfw")) == {"block_size", "line_search", "averaging", "gap_every",
+                                            "sample", "random_state"}
     for name in SOLVERS:
         params = __import__("inspect").signature(get_solver(name)).parameters
         assert not any(p.kind is p.VAR_KEYWORD for p in params.values()), name

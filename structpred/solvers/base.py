@@ -39,7 +39,7 @@ import numpy as np
 logger = logging.getLogger("structpred")
 
 __all__ = ["SolverRun", "SolverResult", "Timers", "Progress", "OracleWarning", "logger",
-           "call_oracle", "call_block"]
+           "call_oracle", "call_block", "timed_oracle_call", "warn_interrupted"]
 
 
 class OracleWarning(UserWarning):
@@ -133,9 +133,10 @@ class Progress:
         logger.info("time shares: %s", parts)
 
 
-def _timed(timers: Timers, oracle, call, *args):
-    """Run ``call(*args)`` (a pass or a block of the oracle backend) and book its wall time
-    to the phases the backend reports in ``last_times`` ("oracle", "psi"), in proportion."""
+def timed_oracle_call(timers: Timers, oracle, call, *args):
+    """Run ``call(*args)`` (a pass, a block or any other call of the oracle backend) and book
+    its wall time to the phases the backend reports in ``last_times`` ("oracle", "psi"), in
+    proportion."""
     t0 = timers.elapsed()
     result = call(*args)
     spent = timers.elapsed() - t0
@@ -148,12 +149,19 @@ def _timed(timers: Timers, oracle, call, *args):
 
 def call_oracle(oracle, w, timers: Timers):
     """One full pass of the oracle backend at w: (δΨ rows D, losses L), time booked by phase."""
-    return _timed(timers, oracle, oracle, w)
+    return timed_oracle_call(timers, oracle, oracle, w)
 
 
 def call_block(oracle, w, k: int, timers: Timers):
     """(D_k, L_k) of block k (``oracle.blocks(size)[k]``) at w, booked like a full pass."""
-    return _timed(timers, oracle, oracle.call_block, w, k)
+    return timed_oracle_call(timers, oracle, oracle.call_block, w, k)
+
+
+def warn_interrupted(stacklevel: int = 3) -> None:
+    """The Ctrl-C warning: training stopped, the model returned is the best seen so far.
+    ``stacklevel`` counts from the caller (3: a solver called by StructuredSVM.fit)."""
+    warnings.warn("training interrupted (Ctrl-C): returning the model with the lowest primal "
+                  "objective seen so far", RuntimeWarning, stacklevel=stacklevel + 1)
 
 
 class _Interruptible:
@@ -168,9 +176,7 @@ class _Interruptible:
     def __exit__(self, kind, value, tb):
         if kind is not None and issubclass(kind, KeyboardInterrupt):
             self.run.interrupted = True
-            # stack: __exit__, the solver, StructuredSVM.fit, the user's call
-            warnings.warn("training interrupted (Ctrl-C): returning the model with the lowest "
-                          "primal objective seen so far", RuntimeWarning, stacklevel=4)
+            warn_interrupted(4)   # stack: __exit__, the solver, StructuredSVM.fit, the user's call
             return True
         return False
 
@@ -216,6 +222,13 @@ class SolverRun:
         D, L = call_block(self.oracle, w, k, self.timers)
         self.oracle_calls += D.shape[0]
         return D, L
+
+    def timed(self, oracle, call, *args):
+        """Any other oracle call (e.g. a subset of rows), timed like a pass; returns what
+        ``call(*args)`` returns and counts the rows of its first result (D)."""
+        out = timed_oracle_call(self.timers, oracle, call, *args)
+        self.oracle_calls += out[0].shape[0]
+        return out
 
     # ------------------------------------------------------------ loop
     def interruptible(self) -> _Interruptible:
