@@ -3,7 +3,7 @@
 Define a task by subclassing :class:`StructuredModel`, train it with :class:`StructuredSVM`
 (1-slack or n-slack cutting planes, margin or slack rescaling), save and :func:`load` it.
 """
-__version__ = "0.1.0"
+from .version import __version__
 
 from .model import ExampleBatch, StructuredModel
 from .persistence import load
