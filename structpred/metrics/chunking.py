@@ -84,6 +84,7 @@ def _prf(correct, guessed, true):
 
 def chunk_scores(y_true, y_pred) -> ChunkScore:
     """conlleval on lists of sentences of string tags (y_true[i][t], y_pred[i][t])."""
+    y_true, y_pred = list(y_true), list(y_pred)
     if len(y_true) != len(y_pred):
         raise ValueError(f"y_true has {len(y_true)} sentences but y_pred has {len(y_pred)}")
     n_tokens = n_ok = 0
@@ -115,6 +116,9 @@ def chunk_scores(y_true, y_pred) -> ChunkScore:
 
 def token_accuracy(y_true, y_pred) -> float:
     """Fraction (0..1) of tokens whose predicted tag equals the true one."""
+    y_true, y_pred = list(y_true), list(y_pred)
+    if len(y_true) != len(y_pred):
+        raise ValueError(f"y_true has {len(y_true)} sentences but y_pred has {len(y_pred)}")
     n = ok = 0
     for i, (ts, ps) in enumerate(zip(y_true, y_pred)):
         if len(ts) != len(ps):
