@@ -41,12 +41,13 @@ from collections import Counter
 import numpy as np
 import scipy.sparse as sp
 
+from ...errors import InvalidInputError
 from ...model import StructuredModel, _effective_jobs
 from .cky import cky, n_spans, span_id
 from .features import (anchored_scores, collect_pairs, derivation_feature_ids, n_span_values,
                        n_split_values, symbol_scores)
 from .grammar import Grammar, symbol_brackets
-from .trees import ROOT, Tree, binarize, unbinarize
+from .trees import MAX_TREE_DEPTH, ROOT, Tree, binarize, tree_depth, unbinarize
 
 __all__ = ["ConstituencyParsing", "Derivation", "sentence", "word_signature", "tree_brackets"]
 
@@ -259,34 +260,38 @@ class ConstituencyParsing(StructuredModel):
 
     # ------------------------------------------------------------------ input checks
     def check_input(self, X, Y=None) -> None:
-        """ValueError naming the example when a sentence or tree is malformed."""
+        """InvalidInputError (a ValueError) naming the example when a sentence or tree is
+        malformed (every example is checked)."""
         if Y is not None and len(X) != len(Y):
-            raise ValueError(f"X has {len(X)} sentences but Y has {len(Y)} trees")
+            raise InvalidInputError(f"X has {len(X)} sentences but Y has {len(Y)} trees")
         for idx, x in enumerate(X):
             try:
                 n = len(x)
             except TypeError:
-                raise ValueError(f"sentence {idx}: expected a sequence of (word, tag) pairs, "
+                raise InvalidInputError(f"sentence {idx}: expected a sequence of (word, tag) pairs, "
                                  f"got {type(x).__name__}") from None
             if n == 0:
-                raise ValueError(f"sentence {idx} is empty")
+                raise InvalidInputError(f"sentence {idx} is empty")
             for p, tok in enumerate(x):
                 if (not isinstance(tok, (tuple, list)) or len(tok) != 2
                         or not all(isinstance(s, str) and s for s in tok)):
-                    raise ValueError(f"sentence {idx}, token {p}: expected a (word, tag) pair of "
+                    raise InvalidInputError(f"sentence {idx}, token {p}: expected a (word, tag) pair of "
                                      f"non-empty strings, got {tok!r}")
             if Y is not None:
                 y = Y[idx]
                 if not isinstance(y, Tree):
-                    raise ValueError(f"tree {idx}: expected a Tree, got {type(y).__name__}")
+                    raise InvalidInputError(f"tree {idx}: expected a Tree, got {type(y).__name__}")
+                if tree_depth(y) > MAX_TREE_DEPTH:
+                    raise InvalidInputError(f"tree {idx}: nested deeper than MAX_TREE_DEPTH="
+                                            f"{MAX_TREE_DEPTH}", idx)
                 if y.label != ROOT or y.is_preterminal():
-                    raise ValueError(f"tree {idx}: root label is {y.label!r}, not {ROOT!r}; "
+                    raise InvalidInputError(f"tree {idx}: root label is {y.label!r}, not {ROOT!r}; "
                                      "pass trees through structpred.tasks.parsing.normalize")
                 pos = [tuple(t) for t in y.pos()]
                 if pos != [tuple(t) for t in x]:
-                    raise ValueError(f"tree {idx}: its (word, tag) leaves differ from sentence {idx}")
+                    raise InvalidInputError(f"tree {idx}: its (word, tag) leaves differ from sentence {idx}")
                 if any(t == "-NONE-" for _, t in pos):
-                    raise ValueError(f"tree {idx} has -NONE- leaves; normalize it first")
+                    raise InvalidInputError(f"tree {idx} has -NONE- leaves; normalize it first")
 
     # ------------------------------------------------------------------ encoding
     def _word_value(self, word, first):
