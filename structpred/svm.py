@@ -185,6 +185,9 @@ class StructuredSVM:
         C changed), which must come from a fit on the same training set."""
         self._check_params()
         n, n_y = _n_examples(X, "X"), _n_examples(Y, "Y")
+        if hasattr(X, "tocsr"):
+            raise InvalidInputError("X is a scipy sparse matrix: fit needs a sequence of "
+                                    "examples (a dense array or a list); predict accepts it")
         if n != n_y:
             raise InvalidInputError(f"X and Y have different lengths: len(X)={n}, len(Y)={n_y}")
         if n == 0:

@@ -31,7 +31,7 @@ def _read_csv(path, skiprows: int):
     bad = np.flatnonzero((labels != np.round(labels)) | (labels < 0) | (labels > 2 ** 31))
     if bad.size:
         line = int(bad[0]) + 1 + skiprows
-        raise DataFormatError(f"{path}, line {line}: label {labels[bad[0]]!r} is not a "
+        raise DataFormatError(f"{path}, line {line}: label {float(labels[bad[0]])!r} is not a "
                               "non-negative integer", path, line)
     return data[:, :-1], labels.astype(np.int64)
 

@@ -143,8 +143,10 @@ def _scan(buf, pow10, tags, qids, linenos, ptr, fids, vals, slow):
         start = pos
         qid = 0
         while pos < n and buf[pos] >= 48 and buf[pos] <= 57:
-            if qid <= 1000000000000000000:
+            if qid <= 100000000000000000:
                 qid = qid * 10 + (buf[pos] - 48)
+            else:
+                qid = 1000000000000000001   # too large; never overflow int64
             pos += 1
         if pos == start or (pos < n and not (buf[pos] == 32 or (buf[pos] >= 9 and buf[pos] <= 13))
                             and buf[pos] != 35):
@@ -231,11 +233,7 @@ def _scan(buf, pow10, tags, qids, linenos, ptr, fids, vals, slow):
                 if eneg:
                     exp = -exp
             if pos < n and not (buf[pos] == 32 or (buf[pos] >= 9 and buf[pos] <= 13)) and buf[pos] != 35:
-                c = buf[pos]
-                if c == 58 or (c >= 48 and c <= 57) or c == 43 or c == 45 or c == 46 \
-                        or c == 69 or c == 101:
-                    return nl, ne, 11, line, start
-                return nl, ne, 1, line, pos
+                return nl, ne, 11, line, start
             scale = exp - frac
             fids[ne] = fid
             slow[ne] = False
@@ -331,7 +329,7 @@ def read_svmhmm(path, n_features: int | None = None) -> SvmHmmData:
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
         row = int(np.searchsorted(ptr, k, side="right")) - 1
-        _fail(path, int(linenos[row]), f"feature {int(fids[k])}: value {vals[k]!r} is infinite "
+        _fail(path, int(linenos[row]), f"feature {int(fids[k])}: value {float(vals[k])!r} is infinite "
               f"or beyond +-{MAX_ABS_FEATURE:g} (structpred.errors.MAX_ABS_FEATURE)")
     max_tag = int(tags.max())
     n_distinct = int(np.unique(tags).size)

@@ -111,7 +111,8 @@ class Multiclass(StructuredModel):
             ok = ok & (arr == np.round(arr)) if arr.dtype.kind == "f" else np.zeros(arr.shape, bool)
             if not np.all(ok):
                 bad = int(np.flatnonzero(~ok)[0])
-                raise InvalidInputError(f"Y must hold integer labels; example {bad} has {arr[bad]!r}", bad)
+                raise InvalidInputError(f"Y must hold integer labels; example {bad} has "
+                                        f"{arr[bad].tolist()!r}", bad)
         if arr.size and arr.dtype.kind == "u" and arr.max() > 2 ** 31:
             bad = int(np.argmax(arr))
             raise InvalidInputError(f"label {arr[bad]} of example {bad} is out of range", bad)
@@ -141,7 +142,7 @@ class Multiclass(StructuredModel):
     # ------------------------------------------------------------- single-example forms
     def joint_feature(self, x, y):
         psi = np.zeros((self.n_classes, self.n_features))
-        psi[int(y)] = np.asarray(x, dtype=np.float64).ravel()
+        psi[int(y)] = (x.toarray() if sp.issparse(x) else np.asarray(x, dtype=np.float64)).ravel()
         return psi.ravel()
 
     def loss(self, y, y_hat):

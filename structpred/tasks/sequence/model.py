@@ -262,7 +262,7 @@ class SequenceLabeling(StructuredModel):
             if bad.any():
                 k = int(np.flatnonzero(bad)[0])
                 i = int(np.searchsorted(np.cumsum(nnz), k, side="right"))
-                raise InvalidInputError(f"X[{i}]: feature value {data[k]!r} is NaN, infinity or "
+                raise InvalidInputError(f"X[{i}]: feature value {float(data[k])!r} is NaN, infinity or "
                                         f"beyond +-{MAX_ABS_FEATURE:g}", i)
         if Y is None:
             return
