@@ -510,7 +510,8 @@ def test_user_task_needs_tasks_argument(tmp_path):
     class Ordinal(Multiclass):
         pass
     rng = np.random.default_rng(5)
-    X, y = rng.random((20, 3)), rng.integers(0, 3, 20)
+    X = rng.normal(size=(20, 3))
+    y = np.argmax(X, axis=1)
     StructuredSVM(Ordinal()).fit(X, y).save(tmp_path / "u.npz")
     raises(ModelFileError, r"unknown task '.*Ordinal'.*tasks=\[MyTask\]", structpred.load, tmp_path / "u.npz")
     assert type(structpred.load(tmp_path / "u.npz", tasks=[Ordinal]).model) is Ordinal
@@ -560,6 +561,8 @@ def test_cli_learn_and_classify_name_the_culprit(tmp_path):
     (tmp_path / "train.dat").write_text("1 qid:1 1:1\n2 qid:1 2:1\n1 qid:2 1:1\n2 qid:2 2:1\n")
     out = _cli(["learn", "-c", "1", "train.dat", "m.npz"], tmp_path)
     assert out.returncode == 0, out.stderr
+    out = _cli(["learn", "-c", "1", "-o", "1", "train.dat", "m1.npz"], tmp_path)
+    assert out.returncode == 2 and "no slack-rescaling oracle" in out.stderr and "Traceback" not in out.stderr
     good = gzip.compress(b"1 qid:1 1:1\n" * 300)
     (tmp_path / "cut.dat.gz").write_bytes(good[:30])
     out = _cli(["classify", "cut.dat.gz", "m.npz", "o.txt"], tmp_path)

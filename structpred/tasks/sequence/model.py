@@ -390,6 +390,11 @@ class SequenceLabeling(StructuredModel):
         self.inference_calls += len(batch)
         return self._decode(batch, w, True, n_jobs)
 
+    def batch_slack_rescaled_inference(self, batch, w, n_jobs: int = 1):
+        raise NotImplementedError(
+            "SequenceLabeling has no slack-rescaling oracle (svm_hmm has none either): use "
+            "rescaling='margin' (structpred learn -o 2, the default)")
+
     def _flat(self, batch, Y_hat) -> np.ndarray:
         if isinstance(Y_hat, np.ndarray) and Y_hat.ndim == 1 and Y_hat.shape[0] == batch.n_tokens:
             return Y_hat.astype(np.int64, copy=False)
