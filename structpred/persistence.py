@@ -179,6 +179,22 @@ def _kwargs(path, what, cls_name, params, signature_of, skip=()):
     return params
 
 
+_ESTIMATOR_TYPES = {"C": _FLOAT, "eps": _FLOAT, "max_iter": _INT, "cache_size": _INT,
+                    "n_jobs": _INT, "inactive_window": _INT, "verbose": _INT,
+                    "algorithm": (str,), "rescaling": (str,), "qp": (str,), "backend": (str,),
+                    "keep_solver_state": _BOOL, "solver_options": (dict,)}
+
+
+def _check_estimator_types(path, params):
+    for key, value in params.items():
+        types = _ESTIMATOR_TYPES.get(key)
+        if types is None or value is None and key == "solver_options":
+            continue
+        if not isinstance(value, types) or (types is not _BOOL and isinstance(value, bool)):
+            raise ModelFileError(f"{path}: estimator parameter {key!r} = {value!r} has the wrong "
+                                 "type", path)
+
+
 def _check_state_keys(path, cls, state):
     for key in state:
         if not key.isidentifier() or key.startswith("__"):
@@ -268,6 +284,7 @@ def load(path, tasks=None, estimator_class=None):
         params = _kwargs(path, "task parameter", cls.__name__, header.get("model_params", {}), cls)
         est_params = _kwargs(path, "estimator parameter", estimator_class.__name__,
                              header.get("estimator_params", {}), estimator_class, skip=_NOT_SAVED)
+        _check_estimator_types(path, est_params)
         state = dict(header.get("model_state", {}))
         for name in archive.files:
             if name.startswith("state."):
@@ -282,7 +299,8 @@ def load(path, tasks=None, estimator_class=None):
                 model.set_state(state)
             estimator = estimator_class(model, **est_params)
             estimator._check_params()
-        except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError,
+                RecursionError) as exc:
             raise ModelFileError(f"{path}: the task or estimator cannot be rebuilt from the "
                                  f"header ({type(exc).__name__}: {exc})", path) from None
         d = model.size_joint_feature

@@ -260,6 +260,9 @@ class StructuredSVM:
     def primal_objective(self, X, Y, w=None) -> float:
         """½‖w‖² + (C/n) Σ_i max_ŷ [Δ(y_i, ŷ) - w·δΨ_i(ŷ)]⁺ (margin rescaling), from the oracle."""
         from .solvers.cache import hinge
+        if _n_examples(X, "X") != _n_examples(Y, "Y"):
+            raise InvalidInputError(f"X and Y have different lengths: len(X)={len(X)}, len(Y)={len(Y)}")
+        self.model.check_input(X, Y)
         w = self.w_ if w is None else np.asarray(w, dtype=np.float64)
         oracle = LocalOracle(self.model, X, Y, rescaling=self.rescaling, n_jobs=self.n_jobs)
         try:

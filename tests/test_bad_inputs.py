@@ -391,6 +391,8 @@ MODEL_BAD = [  # (name, header edit, arrays, drop, pattern)
     ("estimator-unknown", lambda h: h["estimator_params"].update(callback="os.system"), None, (),
      r"estimator parameter 'callback'"),
     ("estimator-C-nan", lambda h: h["estimator_params"].update(C=float("nan")), None, (), r"C must be a positive"),
+    ("estimator-n_jobs-str", lambda h: h["estimator_params"].update(n_jobs="all"), None, (), r"'n_jobs' = 'all' has the wrong"),
+    ("params-overflow", lambda h: h["model_params"].update(n_classes=1e400), None, (), r"cannot be rebuilt|n_classes"),
     ("state-shadows-method", lambda h: h["model_state"].update(loss=1), None, (), r"state key 'loss' would replace"),
     ("state-dunder", lambda h: h["model_state"].update(__class__=1), None, (), r"'__class__' is not a plain"),
     ("version-newer", lambda h: h.update(version=999), None, (), r"version 999 is newer"),
