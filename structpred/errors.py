@@ -12,7 +12,11 @@ message names the culprit:
                             (``X[i]``, ``Y[i]``, ``example i``) and what is wrong
 ``ModelFileError``          a model file that is foreign, damaged, from a newer structpred, or
                             whose header or arrays fail validation: the message names the file
+``NotFittedError``          predict/save before fit or load (also a RuntimeError)
 ==========================  ===============================================================
+
+``ModelQualityWarning`` (a RuntimeWarning) is emitted when a loaded model was trained by an
+interrupted run or is no better than w = 0.
 
 Files that cannot be opened at all (missing, a directory, no permission) raise the usual
 ``OSError`` subclasses (``FileNotFoundError``, ``IsADirectoryError``, ``PermissionError``).
@@ -24,7 +28,7 @@ import os
 import zlib
 
 __all__ = ["StructpredError", "DataFormatError", "InvalidInputError", "ModelFileError",
-           "ModelQualityWarning", "read_text", "MAX_ABS_FEATURE"]
+           "NotFittedError", "ModelQualityWarning", "read_text", "MAX_ABS_FEATURE"]
 
 #: Largest accepted |feature value| (readers and ``check_input``). Beyond it squared norms and
 #: the QP's Gram matrix can overflow float64 (|x|² summed over tokens and examples), so such
@@ -61,6 +65,10 @@ class ModelFileError(StructpredError):
         self.path = None if path is None else os.fspath(path)
 
 
+class NotFittedError(StructpredError, RuntimeError):
+    """predict/score/save on an estimator that was neither fitted nor loaded."""
+
+
 class ModelQualityWarning(RuntimeWarning):
     """A loaded model whose training was interrupted or that is no better than w = 0."""
 
@@ -78,7 +86,7 @@ def read_text(path, encoding: str = "utf-8", errors: str = "strict", gz: bool | 
     A truncated or corrupt gzip stream or undecodable bytes raise DataFormatError naming
     the file; OSError (missing file, directory, permissions) passes through unchanged.
     """
-    path = os.fspath(path)
+    path = os.fsdecode(path)
     with open(path, "rb") as fh:
         raw = fh.read()
     if gz is None:

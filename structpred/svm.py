@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InvalidInputError
+from .errors import InvalidInputError, NotFittedError
 from .model import StructuredModel
 from .solvers.cutting_plane import fit_n_slack, fit_one_slack
 from .solvers.oracle import LocalOracle
@@ -235,7 +235,7 @@ class StructuredSVM:
 
     def _check_fitted(self):
         if getattr(self, "w_", None) is None:
-            raise RuntimeError("this StructuredSVM is not fitted yet: call fit(X, Y) or structpred.load(path)")
+            raise NotFittedError("this StructuredSVM is not fitted yet: call fit(X, Y) or structpred.load(path)")
 
     # ---------------------------------------------------------------- prediction
     def predict(self, X) -> list:

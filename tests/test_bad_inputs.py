@@ -573,3 +573,21 @@ def test_cli_learn_and_classify_name_the_culprit(tmp_path):
     _doctor(tmp_path / "m.npz", tmp_path / "m_nan.npz", None, {"w": np.full(np.load(tmp_path / "m.npz")["w"].size, np.nan)})
     out = _cli(["classify", "train.dat", "m_nan.npz", "o.txt"], tmp_path)
     assert out.returncode == 1 and "m_nan.npz: w has" in out.stderr and "non-finite" in out.stderr
+
+
+# ============================================================================ odds and ends
+def test_more_edges(tmp_path):
+    from structpred.errors import NotFittedError
+    p = tmp_path / "s.dat"
+    p.write_bytes(b"\xef\xbb\xbf1 qid:1 1:1\n")                 # a UTF-8 BOM is not a tag
+    raises(SvmHmmFormatError, r"s\.dat, line 1: tag", read_svmhmm, p)
+    p.write_bytes(b"1 qid:1 1:1\x00\n")
+    raises(SvmHmmFormatError, r"s\.dat, line 1: feature value in '1:1\x00'", read_svmhmm, p)
+    (tmp_path / "t.gz").write_bytes(gzip.compress(b"1 qid:1 1:1\n") + b"garbage")
+    raises(DataFormatError, r"t\.gz: corrupt", read_svmhmm, tmp_path / "t.gz")
+    (tmp_path / "m.gz").write_bytes(gzip.compress(b"1 qid:1 1:1\n") + gzip.compress(b"2 qid:2 2:1\n"))
+    assert len(read_svmhmm(os.fsencode(tmp_path / "m.gz")).X) == 2   # multi-member gzip, bytes path
+    raises(NotFittedError, r"not fitted yet", StructuredSVM(SequenceLabeling()).predict, [np.ones((1, 2))])
+    raises(ValueError, r"n_labels must be a positive integer or None, got nan", SequenceLabeling, float("nan"))
+    raises(ValueError, r"y_true\[0\]: chunk tags must be strings", chunk_scores, [[1, 2]], [[1, 2]])
+    raises(ValueError, r"sentence 0: gold and test must be Trees", bracket_scores, ["(S a)"], ["(S a)"])

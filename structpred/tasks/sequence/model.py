@@ -169,9 +169,9 @@ class SequenceLabeling(StructuredModel):
         self.n_features = n_features
         self.transition_order = transition_order
         self.boundary_transitions = boundary_transitions
+        self._validate_params()
         self.n_labels_ = None if n_labels is None else int(n_labels)
         self.n_features_ = None if n_features is None else int(n_features)
-        self._validate_params()
         self._set_size()
 
     # ---------------------------------------------------------------- set-up
