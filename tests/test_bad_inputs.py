@@ -582,7 +582,7 @@ def test_more_edges(tmp_path):
     p.write_bytes(b"\xef\xbb\xbf1 qid:1 1:1\n")                 # a UTF-8 BOM is not a tag
     raises(SvmHmmFormatError, r"s\.dat, line 1: tag", read_svmhmm, p)
     p.write_bytes(b"1 qid:1 1:1\x00\n")
-    raises(SvmHmmFormatError, r"s\.dat, line 1: feature value in '1:1\x00'", read_svmhmm, p)
+    raises(SvmHmmFormatError, r"s\.dat, line 1: feature value in '1:1.x00'", read_svmhmm, p)
     (tmp_path / "t.gz").write_bytes(gzip.compress(b"1 qid:1 1:1\n") + b"garbage")
     raises(DataFormatError, r"t\.gz: corrupt", read_svmhmm, tmp_path / "t.gz")
     (tmp_path / "m.gz").write_bytes(gzip.compress(b"1 qid:1 1:1\n") + gzip.compress(b"2 qid:2 2:1\n"))
