@@ -591,3 +591,27 @@ def test_more_edges(tmp_path):
     raises(ValueError, r"n_labels must be a positive integer or None, got nan", SequenceLabeling, float("nan"))
     raises(ValueError, r"y_true\[0\]: chunk tags must be strings", chunk_scores, [[1, 2]], [[1, 2]])
     raises(ValueError, r"sentence 0: gold and test must be Trees", bracket_scores, ["(S a)"], ["(S a)"])
+
+
+def test_parsing_model_file_cannot_index_outside_its_grammar(tmp_path):
+    from structpred.tasks.parsing import ConstituencyParsing
+    trees = [normalize(parse_tree(t)) for t in (
+        "( (S (NP (DT the) (NN dog)) (VP (VBZ barks))) )",
+        "( (S (NP (DT a) (NN cat)) (VP (VBZ sleeps) (ADVP (RB here)))) )",
+        "( (S (NP (NN dog)) (VP (VBZ runs))) )")]
+    svm = StructuredSVM(ConstituencyParsing(min_word_count=1), C=10.0, eps=1e-4, max_iter=20)
+    svm.fit([t.pos() for t in trees], trees)
+    svm.save(tmp_path / "p.npz")
+    import warnings
+    with warnings.catch_warnings():   # this grammar parses only the gold trees: w = 0 is optimal
+        warnings.simplefilter("ignore", ModelQualityWarning)
+        assert structpred.load(tmp_path / "p.npz").predict([trees[0].pos()])[0].pos() == trees[0].pos()
+    bad = _doctor(tmp_path / "p.npz", tmp_path / "bad.npz",
+                  lambda h: h["model_state"]["grammar"]["binary"].append([999, 0, 0, 1.0]))
+    raises(ModelFileError, r"bad\.npz.*symbol ids must lie in \[0, \d+\)", structpred.load, bad)
+    with np.load(tmp_path / "p.npz") as f:
+        pairs = f["state.span_pairs"].copy()
+    if pairs.size:
+        pairs[0, 0] = -1
+        bad = _doctor(tmp_path / "p.npz", tmp_path / "bad2.npz", None, {"state.span_pairs": pairs})
+        raises(ModelFileError, r"bad2\.npz.*span_pairs: an index is outside", structpred.load, bad)

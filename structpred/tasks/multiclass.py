@@ -40,6 +40,9 @@ class Multiclass(StructuredModel):
 
     def __init__(self, n_classes: int | None = None, n_features: int | None = None):
         super().__init__()
+        for name, v in (("n_classes", n_classes), ("n_features", n_features)):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1):
+                raise ValueError(f"{name} must be a positive integer or None, got {v!r}")
         self.n_classes = n_classes
         self.n_features = n_features
         self._set_size()
