@@ -41,8 +41,49 @@ class SequenceBatch:
         return np.split(np.asarray(flat), self.offsets[1:-1])
 
 
-def _as_csr(x, index: int) -> sp.csr_matrix:
-    """x as a CSR matrix whose index arrays are checked (safe for scipy and the kernels)."""
+def _as_csrs(X) -> list:
+    """[_as_csr(x, i)] with the CSR index arrays of all examples checked in one vectorised
+    pass (what every entry point runs before scipy or a numba kernel sees them)."""
+    mats = [_as_csr(x, i, check=False) for i, x in enumerate(X)]
+    csr = [i for i, x in enumerate(X) if sp.issparse(x) and x.format == "csr"]
+    if not csr:
+        return mats
+    for i in csr:   # O(1) per example: array ranks, lengths and kinds
+        m = mats[i]
+        ptr, ind = m.indptr, m.indices
+        if ptr.ndim != 1 or ptr.shape[0] != m.shape[0] + 1 or ind.ndim != 1 \
+                or m.data.shape != ind.shape or ptr.dtype.kind not in "iu" or ind.dtype.kind not in "iu":
+            raise InvalidInputError(f"X[{i}]: malformed CSR matrix (indptr, indices and data "
+                                    "do not fit its shape)", i)
+    ptrs = [mats[i].indptr for i in csr]
+    lens = np.fromiter((p.shape[0] for p in ptrs), np.int64, len(ptrs))
+    flat = np.concatenate(ptrs).astype(np.int64, copy=False)
+    starts = np.cumsum(lens) - lens
+    nnz = np.fromiter((mats[i].indices.shape[0] for i in csr), np.int64, len(csr))
+    bad = (flat[starts] != 0) | (flat[starts + lens - 1] != nnz)
+    step = np.diff(flat) < 0
+    step[(starts + lens - 1)[:-1]] = False          # boundaries between examples
+    if step.any():
+        bad |= np.add.reduceat(np.r_[step, False], starts) > 0
+    if bad.any():
+        i = csr[int(np.flatnonzero(bad)[0])]
+        raise InvalidInputError(f"X[{i}]: malformed CSR row pointer (indptr must rise from 0 "
+                                f"to nnz={mats[i].indices.shape[0]})", i)
+    if nnz.sum():
+        ind = np.concatenate([mats[i].indices for i in csr]).astype(np.int64, copy=False)
+        width = np.repeat(np.fromiter((mats[i].shape[1] for i in csr), np.int64, len(csr)), nnz)
+        out = (ind < 0) | (ind >= width)
+        if out.any():
+            k = int(np.flatnonzero(out)[0])
+            i = csr[int(np.searchsorted(np.cumsum(nnz), k, side="right"))]
+            raise InvalidInputError(f"X[{i}]: column index {int(ind[k])} outside the matrix's "
+                                    f"{mats[i].shape[1]} columns", i)
+    return mats
+
+
+def _as_csr(x, index: int, check: bool = True) -> sp.csr_matrix:
+    """x as a CSR matrix whose index arrays are checked (safe for scipy and the kernels);
+    ``check=False`` leaves the CSR index check to the caller (``_as_csrs``)."""
     if sp.issparse(x):
         if x.ndim != 2:
             raise InvalidInputError(f"X[{index}]: expected a 2-D (tokens x features) matrix", index)
@@ -50,7 +91,9 @@ def _as_csr(x, index: int) -> sp.csr_matrix:
             raise InvalidInputError(f"X[{index}]: features must be real numbers, got dtype "
                                     f"{x.dtype}", index)
         if x.format == "csr":
-            _check_csr_structure(x, index)
+            if check:
+                _check_csr_structure(x, index)
+            return x
         else:
             _check_sparse_other(x, index)
         x = x.tocsr()
@@ -203,7 +246,7 @@ class SequenceLabeling(StructuredModel):
             raise InvalidInputError("X is empty: no sequences to train on")
         if len(X) != len(Y):
             raise InvalidInputError(f"X has {len(X)} sequences but Y has {len(Y)}")
-        X = [_as_csr(x, i) for i, x in enumerate(X)]
+        X = _as_csrs(X)
         Y = [_as_labels(y, i) for i, y in enumerate(Y)]
         neg = next((i for i, y in enumerate(Y) if y.size and y.min() < 0), None)
         if neg is not None:
@@ -247,7 +290,7 @@ class SequenceLabeling(StructuredModel):
         """
         if Y is not None and len(X) != len(Y):
             raise InvalidInputError(f"X has {len(X)} sequences but Y has {len(Y)}")
-        mats = [_as_csr(x, i) for i, x in enumerate(X)]
+        mats = _as_csrs(X)
         if not mats:
             return
         rows = np.fromiter((m.shape[0] for m in mats), dtype=np.int64, count=len(mats))
@@ -319,8 +362,7 @@ class SequenceLabeling(StructuredModel):
         lengths = np.empty(n, dtype=np.int64)
         ptrs, inds, datas = [], [], []
         nnz_total = 0
-        for i, x in enumerate(X):
-            x = _as_csr(x, i)
+        for i, x in enumerate(_as_csrs(X)):
             if F is not None and x.shape[1] > F:
                 x = x[:, :F]
             if not x.has_canonical_format:
