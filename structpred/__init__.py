@@ -3,12 +3,11 @@
 Define a task by subclassing :class:`StructuredModel`, train it with :class:`StructuredSVM`
 (1-slack or n-slack cutting planes, margin or slack rescaling), save and :func:`load` it.
 """
-__version__ = "0.1.0"
+from .version import __version__
 
 from .model import ExampleBatch, StructuredModel
 from .path import RegularizationPath, regularization_path
-from .persistence import load
-from .svm import StructuredSVM
+from .svm import StructuredSVM, load
 
 __all__ = ["StructuredModel", "ExampleBatch", "StructuredSVM", "load", "DiversifiedRanker",
            "regularization_path", "RegularizationPath", "__version__"]

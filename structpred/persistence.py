@@ -1,30 +1,64 @@
 """Model files: one ``.npz`` (read with ``allow_pickle=False``) holding a JSON header and arrays.
 
-Header (JSON, key ``__structpred__``): format name and version, the task's class path, its
-constructor parameters and its JSON-able state, the estimator's parameters and fitted
-scalars. Arrays: ``w`` and ``state.<name>`` for array-valued task state. The version is checked
-on read; a task class is imported only from the path recorded in the header and must be a
-``StructuredModel`` subclass.
+Header (JSON, array ``__structpred__``): ``format``, ``version``, ``task`` (the task's
+registry name), its constructor parameters and JSON-able state, the estimator's parameters
+and its fitted scalars, among them the training outcome (``converged_``, ``interrupted_``,
+``n_iter_``, ``duality_gap_``, ``primal_objective_`` and ``primal_at_zero_``, the primal
+objective of w = 0). Arrays: ``w`` and ``state.<name>`` for array-valued task state.
+
+Loading trusts nothing in the file:
+
+* the task class comes from a registry: structpred's built-in tasks, plus the classes the
+  caller passes as ``load(path, tasks=[MyTask])`` or ``tasks={"name": MyTask}``. Nothing is
+  ever imported because a file names it;
+* constructor parameters must be parameters of that class, state keys may not shadow
+  methods or properties, arrays must be plain numeric (no objects: no pickle);
+* only the known fitted scalars are restored, each checked for its type; ``w`` must be a
+  finite float vector of exactly ``size_joint_feature`` entries;
+* every fault raises :class:`structpred.errors.ModelFileError` (a ValueError) naming the file.
+
+A model whose training was interrupted, or whose primal objective is no better than that of
+w = 0, loads with a :class:`~structpred.errors.ModelQualityWarning` saying so.
+
+Versions: 2 (structpred 0.1.0 on) records the task by registry name and the training
+outcome; version-1 files (``model_class`` = ``module:Class``) still load, their class path
+being looked up in the same registry (never imported).
 """
 from __future__ import annotations
 
-import importlib
+import inspect
 import io
 import json
+import math
+import warnings
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
+from .errors import ModelFileError, ModelQualityWarning
 from .model import StructuredModel
 
 FORMAT = "structpred-model"
-VERSION = 1
+VERSION = 2
 
-__all__ = ["save", "load", "FORMAT", "VERSION"]
+__all__ = ["save", "load", "describe_training", "BUILTIN_TASKS", "FORMAT", "VERSION"]
 
-_FITTED_SCALARS = ("primal_objective_", "dual_objective_", "duality_gap_", "n_iter_",
-                   "n_oracle_calls_", "converged_", "n_constraints_")
+#: Registry name -> (module, class name) of structpred's own tasks; imported on first use.
+BUILTIN_TASKS = {
+    "SequenceLabeling": ("structpred.tasks.sequence.model", "SequenceLabeling"),
+    "Multiclass": ("structpred.tasks.multiclass", "Multiclass"),
+    "ConstituencyParsing": ("structpred.tasks.parsing.model", "ConstituencyParsing"),
+    "DiverseSubset": ("structpred.tasks.diversity.model", "DiverseSubset"),
+}
+
+# fitted attribute -> accepted Python types (after JSON decoding); None is always accepted
+_FLOAT, _INT, _BOOL = (int, float), (int,), (bool,)
+_FITTED = {"primal_objective_": _FLOAT, "dual_objective_": _FLOAT, "duality_gap_": _FLOAT,
+           "primal_at_zero_": _FLOAT, "n_iter_": _INT, "n_oracle_calls_": _INT,
+           "n_constraints_": _INT, "converged_": _BOOL, "interrupted_": _BOOL}
+_NOT_SAVED = ("model", "callback", "client")
 
 
 def _jsonable(value):
@@ -37,9 +71,23 @@ def _jsonable(value):
     return value
 
 
+def _builtin_class(name):
+    from importlib import import_module
+    module, attr = BUILTIN_TASKS[name]
+    return getattr(import_module(module), attr)
+
+
+def _task_name(model) -> str:
+    cls = type(model)
+    for name, (module, attr) in BUILTIN_TASKS.items():
+        if cls.__module__ == module and cls.__qualname__ == attr:
+            return name
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
 def save(estimator, path) -> None:
-    """Save a fitted StructuredSVM."""
-    from . import __version__
+    """Save a fitted StructuredSVM to ``path`` (format above)."""
+    from .version import __version__
     estimator._check_fitted()
     model = estimator.model
     state_json, arrays = {}, {"w": np.asarray(estimator.w_, dtype=np.float64)}
@@ -48,16 +96,16 @@ def save(estimator, path) -> None:
             arrays[f"state.{key}"] = value
         else:
             state_json[key] = _jsonable(value)
-    params = {k: v for k, v in estimator.get_params().items() if k not in ("model", "callback", "client")}
+    params = {k: v for k, v in estimator.get_params().items() if k not in _NOT_SAVED}
     header = {
         "format": FORMAT,
         "version": VERSION,
         "structpred_version": __version__,
-        "model_class": f"{type(model).__module__}:{type(model).__qualname__}",
+        "task": _task_name(model),
         "model_params": _jsonable(model.get_params()),
         "model_state": state_json,
         "estimator_params": _jsonable(params),
-        "fitted": {k: _jsonable(getattr(estimator, k, None)) for k in _FITTED_SCALARS},
+        "fitted": {k: _jsonable(getattr(estimator, k, None)) for k in _FITTED},
     }
     try:
         text = json.dumps(header, allow_nan=True)
@@ -70,46 +118,252 @@ def save(estimator, path) -> None:
     Path(path).write_bytes(buffer.getvalue())
 
 
-def _import_class(spec: str):
-    module_name, _, qualname = spec.partition(":")
-    obj = importlib.import_module(module_name)
-    for part in qualname.split("."):
-        obj = getattr(obj, part)
-    return obj
+# ------------------------------------------------------------------------------- loading
+def _resolve_task(path, header, tasks):
+    """The task class named by the header, from the registry or the caller's ``tasks``."""
+    version = header["version"]
+    key = "task" if version >= 2 else "model_class"
+    name = header.get(key)
+    if not isinstance(name, str) or not name:
+        raise ModelFileError(f"{path}: header field {key!r} is missing or not a string", path)
+    user = {}
+    if tasks is not None:
+        items = tasks.items() if isinstance(tasks, dict) else ((None, c) for c in tasks)
+        for alias, cls in items:
+            if not (isinstance(cls, type) and issubclass(cls, StructuredModel)):
+                raise TypeError(f"tasks: {cls!r} is not a StructuredModel subclass")
+            for n in (alias, cls.__name__, cls.__qualname__, f"{cls.__module__}:{cls.__qualname__}"):
+                if n is not None:
+                    user[n] = cls
+    if name in user:
+        return user[name]
+    if name in BUILTIN_TASKS:
+        return _builtin_class(name)
+    for builtin, (module, attr) in BUILTIN_TASKS.items():  # version-1 class paths
+        if name == f"{module}:{attr}":
+            return _builtin_class(builtin)
+    raise ModelFileError(
+        f"{path}: unknown task {name!r}. Only structpred's built-in tasks "
+        f"({', '.join(BUILTIN_TASKS)}) load by default; for your own task class pass it: "
+        f"structpred.load(path, tasks=[MyTask]) (nothing named in a model file is imported)", path)
 
 
-def load(path):
-    """Load a StructuredSVM saved with ``save``; raises ValueError on a foreign or newer file."""
-    from .svm import StructuredSVM
-    path = Path(path)
+def _check_header(path, header):
+    if not isinstance(header, dict):
+        raise ModelFileError(f"{path}: the header is not a JSON object", path)
+    if header.get("format") != FORMAT:
+        raise ModelFileError(f"{path}: not a structpred model file (format "
+                             f"{header.get('format')!r})", path)
+    version = header.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ModelFileError(f"{path}: header field 'version' is {version!r}, not a positive "
+                             "integer", path)
+    if version > VERSION:
+        raise ModelFileError(f"{path}: model file version {version} is newer than this "
+                             f"structpred reads ({VERSION}); upgrade structpred", path)
+    for key in ("model_params", "model_state", "estimator_params", "fitted"):
+        if not isinstance(header.get(key, {}), dict):
+            raise ModelFileError(f"{path}: header field {key!r} is not a JSON object", path)
+
+
+def _kwargs(path, what, cls_name, params, signature_of, skip=()):
+    """Check that ``params`` only names parameters of ``signature_of``'s __init__."""
+    sig = inspect.signature(signature_of.__init__).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in sig.values()):
+        allowed = None
+    else:
+        allowed = {n for n, p in sig.items() if n != "self" and p.kind is not p.VAR_POSITIONAL}
+    for key in params:
+        if key in skip or (allowed is not None and key not in allowed):
+            raise ModelFileError(f"{path}: {what} {key!r} is not a parameter of {cls_name}", path)
+    return params
+
+
+_ESTIMATOR_TYPES = {"C": _FLOAT, "eps": _FLOAT, "max_iter": _INT, "cache_size": _INT,
+                    "n_jobs": _INT, "inactive_window": _INT, "verbose": _INT,
+                    "algorithm": (str,), "rescaling": (str,), "qp": (str,), "backend": (str,),
+                    "keep_solver_state": _BOOL, "solver_options": (dict,)}
+
+
+def _check_estimator_types(path, params):
+    for key, value in params.items():
+        types = _ESTIMATOR_TYPES.get(key)
+        if types is None or value is None and key == "solver_options":
+            continue
+        if not isinstance(value, types) or (types is not _BOOL and isinstance(value, bool)):
+            raise ModelFileError(f"{path}: estimator parameter {key!r} = {value!r} has the wrong "
+                                 "type", path)
+
+
+def _check_state_keys(path, cls, state):
+    for key in state:
+        if not key.isidentifier() or key.startswith("__"):
+            raise ModelFileError(f"{path}: task state key {key!r} is not a plain attribute name", path)
+        attr = inspect.getattr_static(cls, key, None)
+        if callable(attr) or isinstance(attr, (property, staticmethod, classmethod)) \
+                or hasattr(attr, "__get__") and hasattr(attr, "__set__"):
+            raise ModelFileError(f"{path}: task state key {key!r} would replace "
+                                 f"{cls.__name__}.{key}", path)
+
+
+def _array(path, archive, name):
+    try:
+        arr = archive[name]
+    except (ValueError, OSError, EOFError, zlib.error, zipfile.BadZipFile, KeyError) as exc:
+        raise ModelFileError(f"{path}: array {name!r} is damaged or truncated ({exc})", path) from None
+    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biufU":
+        raise ModelFileError(f"{path}: array {name!r} has dtype {getattr(arr, 'dtype', '?')}, "
+                             "not a plain numeric one", path)
+    return arr
+
+
+def _fitted(path, fitted):
+    out = {}
+    for key, value in fitted.items():
+        if key not in _FITTED:
+            raise ModelFileError(f"{path}: unknown fitted attribute {key!r} in the header "
+                                 f"(known: {', '.join(_FITTED)})", path)
+        types = _FITTED[key]
+        ok = value is None or (isinstance(value, types)
+                               and (types is _BOOL or not isinstance(value, bool)))
+        if ok and types is _INT and value is not None and value < 0:
+            ok = False
+        if not ok:
+            raise ModelFileError(f"{path}: fitted attribute {key!r} = {value!r} is not "
+                                 f"{'a bool' if types is _BOOL else 'a number'}", path)
+        out[key] = float(value) if types is _FLOAT and value is not None else value
+    return out
+
+
+def _open(path):
     try:
         archive = np.load(path, allow_pickle=False)
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise ValueError(f"{path} is not a structpred model file ({exc})") from None
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        raise
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, zlib.error) as exc:
+        raise ModelFileError(f"{path} is not a structpred model file ({exc})", path) from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ModelFileError(f"{path} is not a structpred model file (a bare .npy array, "
+                             "not an .npz archive)", path)
+    return archive
+
+
+def load(path, tasks=None, estimator_class=None):
+    """Load a StructuredSVM saved with ``save``.
+
+    Parameters
+    ----------
+    path : str or path-like
+    tasks : list of StructuredModel subclasses, or dict name -> class, optional
+        Task classes outside structpred that the file may name (matched by class name,
+        ``module:qualname`` or the dict key). structpred's built-in tasks are always known.
+    estimator_class : StructuredSVM or a subclass (required here; ``structpred.load``
+        and ``StructuredSVM.load`` pass it, so that this module never imports the estimator)
+
+    Raises
+    ------
+    ModelFileError (a ValueError) naming the file: not an .npz model, damaged or truncated,
+    newer version, unknown task, bad header field, weights not finite or of the wrong length.
+    OSError when the file cannot be opened.
+    """
+    if estimator_class is None:
+        raise TypeError("persistence.load needs estimator_class (the estimator to build); "
+                        "use structpred.load(path) or StructuredSVM.load(path)")
+    path = Path(path)
+    archive = _open(path)
     with archive:
         if "__structpred__" not in archive.files:
-            raise ValueError(f"{path} is not a structpred model file (no header)")
-        header = json.loads(archive["__structpred__"].tobytes().decode("utf-8"))
-        if header.get("format") != FORMAT:
-            raise ValueError(f"{path}: unknown format {header.get('format')!r}")
-        if not isinstance(header.get("version"), int) or header["version"] > VERSION:
-            raise ValueError(f"{path}: model file version {header.get('version')!r} is newer than "
-                             f"this structpred reads ({VERSION}); upgrade structpred")
-        cls = _import_class(header["model_class"])
-        if not (isinstance(cls, type) and issubclass(cls, StructuredModel)):
-            raise ValueError(f"{path}: {header['model_class']} is not a StructuredModel")
-        model = cls(**header["model_params"])
-        state = dict(header["model_state"])
+            raise ModelFileError(f"{path} is not a structpred model file (no header)", path)
+        raw = _array(path, archive, "__structpred__")
+        if raw.dtype != np.uint8 or raw.ndim != 1:
+            raise ModelFileError(f"{path}: the header is not a byte string", path)
+        try:
+            header = json.loads(raw.tobytes().decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            raise ModelFileError(f"{path}: the header is not valid JSON ({exc})", path) from None
+        _check_header(path, header)
+        cls = _resolve_task(path, header, tasks)
+        params = _kwargs(path, "task parameter", cls.__name__, header.get("model_params", {}), cls)
+        est_params = _kwargs(path, "estimator parameter", estimator_class.__name__,
+                             header.get("estimator_params", {}), estimator_class, skip=_NOT_SAVED)
+        _check_estimator_types(path, est_params)
+        state = dict(header.get("model_state", {}))
         for name in archive.files:
             if name.startswith("state."):
-                state[name[len("state."):]] = archive[name]
-        if state:
-            model.set_state(state)
-        estimator = StructuredSVM(model, **header["estimator_params"])
-        estimator.w_ = archive["w"]
-    for key, value in header["fitted"].items():
+                state[name[len("state."):]] = _array(path, archive, name)
+            elif name not in ("w", "__structpred__"):
+                raise ModelFileError(f"{path}: unexpected array {name!r} in the archive", path)
+        _check_state_keys(path, cls, state)
+        fitted = _fitted(path, header.get("fitted", {}))
+        try:
+            model = cls(**params)
+            if state:
+                model.set_state(state)
+            estimator = estimator_class(model, **est_params)
+            estimator._check_params()
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError,
+                RecursionError) as exc:
+            raise ModelFileError(f"{path}: the task or estimator cannot be rebuilt from the "
+                                 f"header ({type(exc).__name__}: {exc})", path) from None
+        d = model.size_joint_feature
+        if not isinstance(d, (int, np.integer)) or d < 1:
+            raise ModelFileError(f"{path}: the {cls.__name__} rebuilt from the header has no "
+                                 "size_joint_feature", path)
+        if "w" not in archive.files:
+            raise ModelFileError(f"{path}: no weight vector 'w'", path)
+        info = archive.zip.getinfo("w.npy")
+        if info.file_size > 8 * int(d) + 4096:  # refuse to inflate a bomb before reading it
+            raise ModelFileError(f"{path}: 'w' holds {info.file_size} bytes, more than the "
+                                 f"{d} weights the task needs", path)
+        w = _array(path, archive, "w")
+    if w.ndim != 1 or w.dtype.kind not in "iuf":
+        raise ModelFileError(f"{path}: w must be a 1-D float vector, got shape {w.shape}, "
+                             f"dtype {w.dtype}", path)
+    if w.shape[0] != d:
+        raise ModelFileError(f"{path}: w has length {w.shape[0]} but the task expects {d}", path)
+    w = w.astype(np.float64)
+    bad = np.flatnonzero(~np.isfinite(w))
+    if bad.size:
+        raise ModelFileError(f"{path}: w has {bad.size} non-finite weights (first at index "
+                             f"{int(bad[0])}: {w[bad[0]]})", path)
+    estimator.w_ = w
+    for key, value in fitted.items():
         setattr(estimator, key, value)
-    if model.size_joint_feature is not None and estimator.w_.shape[0] != model.size_joint_feature:
-        raise ValueError(f"{path}: w has length {estimator.w_.shape[0]} but the task expects "
-                         f"{model.size_joint_feature}")
+    _warn_quality(path, estimator)
     return estimator
+
+
+# ------------------------------------------------------------------------------- outcome
+def no_better_than_zero(estimator) -> bool:
+    """True when w_ is all zeros or its primal objective is not below that of w = 0."""
+    w = getattr(estimator, "w_", None)
+    if w is not None and not np.any(w):
+        return True
+    p, p0 = getattr(estimator, "primal_objective_", None), getattr(estimator, "primal_at_zero_", None)
+    if p is None or p0 is None or not (math.isfinite(p) and math.isfinite(p0)):
+        return False
+    return p >= p0 * (1 - 1e-12)
+
+
+def describe_training(estimator) -> str:
+    """One line on how training ended: converged / interrupted / stopped, iterations, gap,
+    and a plain warning when the model is no better than w = 0."""
+    conv, intr = getattr(estimator, "converged_", None), getattr(estimator, "interrupted_", None)
+    state = ("converged" if conv else "interrupted (Ctrl-C)" if intr
+             else "stopped before converging" if conv is False else "training outcome not recorded")
+    parts = [state]
+    if getattr(estimator, "n_iter_", None) is not None:
+        parts.append(f"after {estimator.n_iter_} iterations")
+    gap = getattr(estimator, "duality_gap_", None)
+    if gap is not None and math.isfinite(gap):
+        parts.append(f"duality gap {gap:.4g}")
+    text = ", ".join(parts)
+    if no_better_than_zero(estimator):
+        text += ("; its primal objective is no better than that of w = 0: this model is no "
+                 "better than an untrained one")
+    return text
+
+
+def _warn_quality(path, estimator):
+    if getattr(estimator, "interrupted_", False) or no_better_than_zero(estimator):
+        warnings.warn(f"{path}: {describe_training(estimator)}", ModelQualityWarning, stacklevel=3)

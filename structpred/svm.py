@@ -13,12 +13,14 @@ from typing import Any
 
 import numpy as np
 
+from .errors import InvalidInputError, NotFittedError
+from . import persistence
 from .model import StructuredModel
 from .solvers import objective
 from .solvers.oracle import LocalOracle
 from .solvers.registry import SOLVERS, accepts_warm_state, check_options, get_solver, solver_options
 
-__all__ = ["StructuredSVM", "ALGORITHMS"]
+__all__ = ["StructuredSVM", "ALGORITHMS", "load"]
 
 ALGORITHMS = SOLVERS  # algorithm name -> solver (structpred.solvers.registry)
 
@@ -184,14 +186,14 @@ class StructuredSVM:
         accept it (bcfw, subgradient), its solver state (BCFW's dual variables, rescaled when
         C changed), which must come from a fit on the same training set."""
         self._check_params()
-        try:
-            n, n_y = len(X), len(Y)
-        except TypeError:
-            raise TypeError("X and Y must be sequences of examples (list, array, ...)") from None
+        n, n_y = _n_examples(X, "X"), _n_examples(Y, "Y")
+        if hasattr(X, "tocsr"):
+            raise InvalidInputError("X is a scipy sparse matrix: fit needs a sequence of "
+                                    "examples (a dense array or a list); predict accepts it")
         if n != n_y:
-            raise ValueError(f"X and Y have different lengths: len(X)={n}, len(Y)={n_y}")
+            raise InvalidInputError(f"X and Y have different lengths: len(X)={n}, len(Y)={n_y}")
         if n == 0:
-            raise ValueError("empty training set: X and Y have no examples")
+            raise InvalidInputError("empty training set: X and Y have no examples")
         model = self.model
         if initialize:
             model.initialize(X, Y)
@@ -224,6 +226,9 @@ class StructuredSVM:
         self.n_oracle_calls_ = result.n_oracle_calls
         self.converged_ = result.converged
         self.interrupted_ = result.interrupted
+        first = result.history[0] if result.history and w0 is None and "warm_state" not in options else {}
+        p0 = first.get("primal") if first.get("iteration") == 1 and not first.get("cached") else None
+        self.primal_at_zero_ = float(p0) if p0 is not None and math.isfinite(p0) else None
         self.history_ = result.history
         self.timings_ = result.timings
         self.n_constraints_ = result.n_constraints
@@ -231,22 +236,23 @@ class StructuredSVM:
 
     def _check_fitted(self):
         if getattr(self, "w_", None) is None:
-            raise RuntimeError("this StructuredSVM is not fitted yet: call fit(X, Y) or structpred.load(path)")
+            raise NotFittedError("this StructuredSVM is not fitted yet: call fit(X, Y) or structpred.load(path)")
 
     # ---------------------------------------------------------------- prediction
     def predict(self, X) -> list:
         """[argmax_y w·Ψ(x, y) for x in X]."""
         self._check_fitted()
+        n = _n_examples(X, "X")
         self.model.check_input(X)
-        if len(X) == 0:
+        if n == 0:
             return []
         batch = self.model.make_batch(X)
         return self.model.batch_inference(batch, self.w_, n_jobs=self.n_jobs)
 
     def score(self, X, Y) -> float:
         """1 - Σ_i Δ(y_i, ŷ_i) / Σ_i max_loss(y_i)  (accuracy for 0/1 loss)."""
-        if len(X) != len(Y):
-            raise ValueError(f"X and Y have different lengths: len(X)={len(X)}, len(Y)={len(Y)}")
+        if _n_examples(X, "X") != _n_examples(Y, "Y"):
+            raise InvalidInputError(f"X and Y have different lengths: len(X)={len(X)}, len(Y)={len(Y)}")
         Y_pred = self.predict(X)
         losses = sum(self.model.loss(y, yp) for y, yp in zip(Y, Y_pred))
         worst = sum(self.model.max_loss(y) for y in Y)
@@ -254,6 +260,9 @@ class StructuredSVM:
 
     def primal_objective(self, X, Y, w=None) -> float:
         """½‖w‖² + (C/n) Σ_i max_ŷ [Δ(y_i, ŷ) - w·δΨ_i(ŷ)]⁺ (margin rescaling), from the oracle."""
+        if _n_examples(X, "X") != _n_examples(Y, "Y"):
+            raise InvalidInputError(f"X and Y have different lengths: len(X)={len(X)}, len(Y)={len(Y)}")
+        self.model.check_input(X, Y)
         w = self.w_ if w is None else np.asarray(w, dtype=np.float64)
         oracle = LocalOracle(self.model, X, Y, rescaling=self.rescaling, n_jobs=self.n_jobs)
         try:
@@ -265,5 +274,32 @@ class StructuredSVM:
     # ---------------------------------------------------------------- persistence
     def save(self, path) -> None:
         """Write the fitted estimator (task, parameters, w) to ``path`` (.npz, no pickle)."""
-        from .persistence import save
-        save(self, path)
+        persistence.save(self, path)
+
+    @classmethod
+    def load(cls, path, tasks=None) -> "StructuredSVM":
+        """Read a model file written by ``save`` (see :func:`structpred.persistence.load`;
+        ``tasks`` lists task classes from outside structpred that the file may name)."""
+        return persistence.load(path, tasks=tasks, estimator_class=cls)
+
+
+def _n_examples(X, name: str) -> int:
+    """len(X) (rows of a 2-D array or sparse matrix); InvalidInputError when X has none."""
+    shape = getattr(X, "shape", None)
+    if shape is not None and hasattr(X, "tocsr"):  # scipy sparse: len() is ambiguous
+        return int(shape[0])
+    if isinstance(X, (str, bytes, dict, set)) or not hasattr(X, "__len__") \
+            or not hasattr(X, "__getitem__"):
+        raise InvalidInputError(f"{name} must be a sequence of examples (list, tuple, array), "
+                                f"got {type(X).__name__}")
+    try:
+        return len(X)
+    except TypeError:  # 0-d numpy array
+        raise InvalidInputError(f"{name} must be a sequence of examples, got a scalar "
+                                f"{type(X).__name__}") from None
+
+
+def load(path, tasks=None) -> StructuredSVM:
+    """Read a model file written by ``StructuredSVM.save``; ``tasks`` lists task classes from
+    outside structpred that the file may name (nothing a file names is ever imported)."""
+    return StructuredSVM.load(path, tasks=tasks)

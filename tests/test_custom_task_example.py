@@ -54,7 +54,9 @@ def test_save_load_user_task(example, tmp_path):
     X, Y = example.make_data(60, seed=6)
     svm = StructuredSVM(example.OrdinalRegression(5, X.shape[1]), C=10.0).fit(X, Y)
     svm.save(tmp_path / "ordinal.npz")
-    loaded = structpred.load(tmp_path / "ordinal.npz")
+    with pytest.raises(ValueError, match="unknown task .*OrdinalRegression.*tasks="):
+        structpred.load(tmp_path / "ordinal.npz")      # never imported from the file
+    loaded = structpred.load(tmp_path / "ordinal.npz", tasks=[example.OrdinalRegression])
     assert loaded.model.n_grades == 5
     assert np.array_equal(loaded.predict(X), svm.predict(X))
 

@@ -2,9 +2,9 @@
 between sentences) and the CoNLL-2000 chunking corpus (``WORD POS CHUNK``, IOB2)."""
 from __future__ import annotations
 
-import gzip
 import os
 
+from ..errors import format_error, read_text
 from .home import require_file
 
 __all__ = ["read_conll", "load_conll2000"]
@@ -16,28 +16,32 @@ CONLL2000_SOURCE = ("the CoNLL-2000 shared task (Tjong Kim Sang & Buchholz 2000)
 
 def read_conll(path, n_columns: int | None = None):
     """Sentences of a CoNLL column file: a list of sentences, each a list of token tuples
-    (one string per column). ``.gz`` files are read through gzip. Lines starting with
-    ``-DOCSTART-`` are skipped. Raises ValueError naming the file and line when a token has
-    a number of columns different from the first token's (or from ``n_columns``)."""
+    (one string per column). ``.gz`` files (or gzip magic) are read through gzip. Lines
+    starting with ``-DOCSTART-`` are skipped. Raises DataFormatError (a ValueError) naming
+    the file and line when a token has a number of columns different from the first token's
+    (or from ``n_columns``) or the text is not UTF-8, and naming the file for a truncated or
+    corrupt gzip stream."""
     path = os.fspath(path)
-    opener = gzip.open if path.endswith(".gz") else open
+    if n_columns is not None and (isinstance(n_columns, bool) or not isinstance(n_columns, int)
+                                  or n_columns < 1):
+        raise ValueError(f"n_columns must be a positive integer or None, got {n_columns!r}")
+    text = read_text(path, encoding="utf-8")
     sentences, current = [], []
     width = n_columns
-    with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
-        for lineno, line in enumerate(fh, 1):
-            parts = line.split()
-            if not parts:
-                if current:
-                    sentences.append(current)
-                    current = []
-                continue
-            if parts[0] == "-DOCSTART-":
-                continue
-            if width is None:
-                width = len(parts)
-            elif len(parts) != width:
-                raise ValueError(f"{path}, line {lineno}: {len(parts)} columns, expected {width}")
-            current.append(tuple(parts))
+    for lineno, line in enumerate(text.split("\n"), 1):
+        parts = line.split()
+        if not parts:
+            if current:
+                sentences.append(current)
+                current = []
+            continue
+        if parts[0] == "-DOCSTART-":
+            continue
+        if width is None:
+            width = len(parts)
+        elif len(parts) != width:
+            raise format_error(path, lineno, f"{len(parts)} columns, expected {width}")
+        current.append(tuple(parts))
     if current:
         sentences.append(current)
     return sentences

@@ -8,11 +8,11 @@ each candidate (1 = top; None when unknown) and the n x m boolean subtopic matri
 """
 from __future__ import annotations
 
-import gzip
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import DataFormatError, read_text
 from .home import require_file
 
 __all__ = ["DiversityData", "load_ambient", "read_ambient_folder", "load_trec_aspects",
@@ -49,9 +49,10 @@ class DiversityData:
                              pick(self.doc_ids), pick(self.subtopic_ids), dict(self.extra))
 
 
-def _read_tsv(path, opener=open):
-    with opener(path, "rt", encoding="utf-8", newline="") as fh:
-        lines = fh.read().replace("\r\n", "\n").split("\n")
+def _read_tsv(path, opener=None):
+    """(line number, tab-separated fields) of each non-blank line after the header; plain or
+    gzip; DataFormatError naming the file for a truncated/corrupt gzip or non-UTF-8 bytes."""
+    lines = read_text(path, encoding="utf-8").replace("\r\n", "\n").split("\n")
     out = []
     for lineno, line in enumerate(lines[1:], start=2):   # skip the header
         if line.strip():
@@ -92,12 +93,14 @@ def read_ambient_folder(folder) -> DiversityData:
             raise FileNotFoundError(f"{p} not found (AMBIENT-format folder {folder})")
     if p_rel.exists() and not p_sub.exists():
         raise FileNotFoundError(f"{p_sub} not found: STRel.txt needs subTopics.txt")
-    opener = gzip.open if p_res.suffix == ".gz" else open
+    opener = None
 
     query_ids, queries = [], []
     for lineno, f in _read_tsv(p_topics):
         if len(f) < 2:
-            raise ValueError(f"{p_topics}:{lineno}: expected 'ID<TAB>description'")
+            raise DataFormatError(f"{p_topics}:{lineno}: expected 'ID<TAB>description'")
+        if f[0].strip() in query_ids:
+            raise DataFormatError(f"{p_topics}:{lineno}: duplicate topic id {f[0].strip()!r}")
         query_ids.append(f[0].strip())
         queries.append(f[1].strip())
     qpos = {q: i for i, q in enumerate(query_ids)}
@@ -109,7 +112,9 @@ def read_ambient_folder(folder) -> DiversityData:
         sid = f[0].strip()
         q = sid.split(".")[0]
         if len(f) < 2 or "." not in sid or q not in qpos:
-            raise ValueError(f"{p_sub}:{lineno}: bad subtopic line (unknown topic id in {sid!r})")
+            raise DataFormatError(f"{p_sub}:{lineno}: bad subtopic line (unknown topic id in {sid!r})")
+        if sid in sub_index:
+            raise DataFormatError(f"{p_sub}:{lineno}: duplicate subtopic id {sid!r}")
         sub_index[sid] = (qpos[q], len(subtopics[qpos[q]]))
         subtopics[qpos[q]].append(sid)
         sub_desc[qpos[q]].append(f[1].strip())
@@ -122,9 +127,9 @@ def read_ambient_folder(folder) -> DiversityData:
         rid = f[0].strip()
         q, _, r = rid.partition(".")
         if rid in doc_index:
-            raise ValueError(f"{p_res}:{lineno}: duplicate result id {rid!r}")
-        if len(f) < 4 or q not in qpos or not r.isdigit() or int(r) < 1:
-            raise ValueError(f"{p_res}:{lineno}: bad result line (expected 'topic.rank<TAB>url"
+            raise DataFormatError(f"{p_res}:{lineno}: duplicate result id {rid!r}")
+        if len(f) < 4 or q not in qpos or not (r.isascii() and r.isdigit()) or int(r) < 1:
+            raise DataFormatError(f"{p_res}:{lineno}: bad result line (expected 'topic.rank<TAB>url"
                              f"<TAB>title<TAB>snippet', got id {rid!r})")
         i = qpos[q]
         doc_index[rid] = (i, len(documents[i]))
@@ -136,16 +141,16 @@ def read_ambient_folder(folder) -> DiversityData:
     pairs = [[] for _ in query_ids]
     for lineno, f in (_read_tsv(p_rel) if p_rel.exists() else []):
         if len(f) < 2:
-            raise ValueError(f"{p_rel}:{lineno}: expected 'subTopicID<TAB>resultID'")
+            raise DataFormatError(f"{p_rel}:{lineno}: expected 'subTopicID<TAB>resultID'")
         sid, rid = f[0].strip(), f[1].strip()
         if sid not in sub_index:
-            raise ValueError(f"{p_rel}:{lineno}: unknown subtopic id {sid!r}")
+            raise DataFormatError(f"{p_rel}:{lineno}: unknown subtopic id {sid!r}")
         if rid not in doc_index:
-            raise ValueError(f"{p_rel}:{lineno}: unknown result id {rid!r}")
+            raise DataFormatError(f"{p_rel}:{lineno}: unknown result id {rid!r}")
         qi, t = sub_index[sid]
         qd, d = doc_index[rid]
         if qi != qd:
-            raise ValueError(f"{p_rel}:{lineno}: subtopic {sid!r} and result {rid!r} belong to "
+            raise DataFormatError(f"{p_rel}:{lineno}: subtopic {sid!r} and result {rid!r} belong to "
                              "different topics")
         pairs[qi].append((d, t))
 
@@ -194,29 +199,28 @@ def load_trec_aspects(data_home=None, queries: str = "yue") -> DiversityData:
     if queries not in ("yue", "all"):
         raise ValueError(f"queries must be 'yue' or 'all', got {queries!r}")
     order, rows = [], {}
-    with open(p_asp, encoding="latin-1") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            f = line.split()
-            if not f:
-                continue
-            if len(f) != 3 or set(f[2]) - {"0", "1"}:
-                raise ValueError(f"{p_asp}:{lineno}: expected 'QUERY DOCNO BITS', got {line!r}")
-            q, doc, bits = f
-            if q not in rows:
-                order.append(q)
-                rows[q] = []
-            if rows[q] and len(rows[q][0][1]) != len(bits):
-                raise ValueError(f"{p_asp}:{lineno}: query {q} has {len(rows[q][0][1])} aspects "
-                                 f"on earlier lines but {len(bits)} here")
-            if any(doc == d for d, _ in rows[q]):
-                raise ValueError(f"{p_asp}:{lineno}: duplicate document {doc} for query {q}")
-            rows[q].append((doc, bits))
+    for lineno, line in enumerate(read_text(p_asp, encoding="latin-1").split("\n"), start=1):
+        f = line.split()
+        if not f:
+            continue
+        if len(f) != 3 or set(f[2]) - {"0", "1"}:
+            raise DataFormatError(f"{p_asp}:{lineno}: expected 'QUERY DOCNO BITS', got {line!r}")
+        q, doc, bits = f
+        if q not in rows:
+            order.append(q)
+            rows[q] = []
+        if rows[q] and len(rows[q][0][1]) != len(bits):
+            raise DataFormatError(f"{p_asp}:{lineno}: query {q} has {len(rows[q][0][1])} aspects "
+                             f"on earlier lines but {len(bits)} here")
+        if any(doc == d for d, _ in rows[q]):
+            raise DataFormatError(f"{p_asp}:{lineno}: duplicate document {doc} for query {q}")
+        rows[q].append((doc, bits))
     if queries == "yue":
         p_q = require_file(data_home, base + "Trec68Queries.txt", TREC_SOURCE)
         wanted = [ln.strip() for ln in p_q.read_text(encoding="latin-1").splitlines() if ln.strip()]
         for q in wanted:
             if q not in rows:
-                raise ValueError(f"{p_q}: query {q} has no judgments in {p_asp.name}")
+                raise DataFormatError(f"{p_q}: query {q} has no judgments in {p_asp.name}")
         order = wanted
     titles = {}
     try:

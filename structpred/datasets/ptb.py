@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import read_text
 from .home import get_data_home, require_file
 
 __all__ = ["load_ptb_sample", "read_mrg_file", "PTB_SOURCE"]
@@ -13,10 +14,14 @@ N_TRAIN = 3000
 
 
 def read_mrg_file(path) -> list:
-    """All trees of one .mrg file, raw (function tags and -NONE- kept)."""
+    """All trees of one .mrg file (plain or gzip), raw (function tags and -NONE- kept).
+
+    Raises TreeError (a :class:`structpred.errors.DataFormatError`) naming the file and line
+    for unbalanced brackets, empty brackets, text outside brackets, a node mixing words and
+    subtrees, nesting deeper than ``MAX_TREE_DEPTH`` or bytes that are not UTF-8."""
     from ..tasks.parsing.trees import read_trees
     path = Path(path)
-    return list(read_trees(path.read_text(encoding="utf-8", errors="strict"), source=str(path)))
+    return list(read_trees(read_text(path, encoding="utf-8"), source=str(path)))
 
 
 def load_ptb_sample(data_home=None, normalized: bool = True) -> dict:

@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import gzip
 import os
-import warnings
 from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
+from numba import njit
+
+from ..errors import MAX_ABS_FEATURE, DataFormatError, read_text
 
 __all__ = ["read_svmhmm", "write_svmhmm", "SvmHmmData", "SvmHmmFormatError"]
 
 
-class SvmHmmFormatError(ValueError):
+class SvmHmmFormatError(DataFormatError):
     """A malformed svm_hmm file; the message names the file and the line."""
 
 
@@ -52,141 +54,333 @@ def _open_text(path):
 
 
 def _fail(path, lineno, msg):
-    raise SvmHmmFormatError(f"{os.fspath(path)}, line {lineno}: {msg}")
+    raise SvmHmmFormatError(f"{os.fspath(path)}, line {lineno}: {msg}", path, lineno)
 
 
-def _parse_features_slow(path, lineno, toks):
-    """Parse 'fid:val' tokens of one line with full checks (the slow, exact path)."""
-    fids, vals = [], []
-    prev = 0
-    for tok in toks:
-        f, sep, v = tok.partition(":")
-        if not sep:
-            _fail(path, lineno, f"feature {tok!r} is not of the form fid:value")
-        try:
-            fid = int(f)
-        except ValueError:
-            _fail(path, lineno, f"feature id {f!r} in {tok!r} is not an integer")
-        try:
-            val = float(v)
-        except ValueError:
-            _fail(path, lineno, f"feature value {v!r} in {tok!r} is not a number")
-        if not np.isfinite(val):
-            _fail(path, lineno, f"feature value {v!r} in {tok!r} is not finite")
-        if fid < 1:
-            _fail(path, lineno, f"feature id {fid} must be >= 1")
-        if fid <= prev:
-            _fail(path, lineno, f"feature ids must be in increasing order ({fid} after {prev})")
-        prev = fid
-        fids.append(fid)
-        vals.append(val)
-    return fids, vals
+#: Largest tag and feature id (svm_light keeps feature numbers in 32-bit ints).
+MAX_ID = 2 ** 31 - 1
+#: Largest qid.
+MAX_QID = 10 ** 18
+#: Content-relative limits (see ``read_svmhmm``): the highest tag may be at most
+#: max(TAG_FLOOR, 4 x the number of distinct tags), the highest feature id at most
+#: max(FEATURE_FLOOR, 64 x the number of fid:value entries) when no n_features is given.
+TAG_FLOOR = 1024
+FEATURE_FLOOR = 2 ** 22
+
+# error codes of the scanner
+_E_CHAR, _E_TAG, _E_TAG_RANGE, _E_NEED_QID, _E_QID, _E_QID_RANGE, _E_QID_ORDER, _E_FID, \
+    _E_FID_RANGE, _E_FID_ORDER, _E_VALUE, _E_SEP = range(1, 13)
+_MESSAGES = {
+    _E_CHAR: "unexpected character {char!r} (only ASCII digits, '.', '+', '-', 'e', ':', "
+             "spaces and tabs may appear before a '#' comment)",
+    _E_TAG: "tag {token!r} is not an integer (token label IDs must be >= 1, plain decimal "
+            "digits)",
+    _E_TAG_RANGE: "tag {token}: token label IDs must be >= 1 and <= 2**31-1",
+    _E_NEED_QID: "missing qid:N after the tag (got {token!r})",
+    _E_QID: "qid {token!r} is not a non-negative decimal integer",
+    _E_QID_RANGE: "qid {token!r} is too large (at most 10**18)",
+    _E_QID_ORDER: "qid {token!r} is smaller than the previous line's: qids must not decrease "
+                  "(all tokens of a sequence must be consecutive lines)",
+    _E_FID: "feature {token!r}: its id is not an integer, or it is not of the form fid:value",
+    _E_FID_RANGE: "feature id {fid} must be >= 1 and <= 2**31-1 (in {token!r})",
+    _E_FID_ORDER: "feature ids must be in increasing order ({fid} after {prev})",
+    _E_VALUE: "feature value in {token!r} is not a number, or not finite (a decimal such as "
+              "1, -0.5, 2e-3)",
+    _E_SEP: "{token!r}: features must be separated by whitespace",
+}
+
+_POW10 = np.array([10.0 ** k for k in range(23)])
+
+
+@njit(cache=True, nogil=True)
+def _scan(buf, pow10, tags, qids, linenos, ptr, fids, vals, slow):
+    """Parse an svm_hmm file (bytes) in one pass, checking its grammar exactly.
+
+    Line: WS* [TAG WS+ 'qid:' QID (WS+ FID ':' VALUE)* WS*] ['#' anything]; WS is space,
+    \t, \v, \f or \r; TAG, QID, FID are decimal digits; VALUE is
+    [+-]?(D+(.D*)?|.D+)([eE][+-]?D+)?. Tags and fids must be in 1..2**31-1, fids increasing
+    within a line, qids non-decreasing. Values with at most 15 significant digits and a
+    decimal exponent within +-22 are computed exactly here (one correctly rounded IEEE
+    operation, so equal to strtod); the others are flagged in ``slow`` for the caller.
+
+    Returns (n_token_lines, n_entries, error_code, error_line, error_offset).
+    """
+    n = buf.shape[0]
+    pos = 0
+    line = 0
+    nl = 0
+    ne = 0
+    prev_qid = -1
+    while pos < n:
+        line += 1
+        # ---------------------------------------------------------------- line start
+        while pos < n and (buf[pos] == 32 or (buf[pos] >= 9 and buf[pos] <= 13 and buf[pos] != 10)):
+            pos += 1
+        if pos >= n or buf[pos] == 10 or buf[pos] == 35:
+            while pos < n and buf[pos] != 10:
+                pos += 1
+            pos += 1
+            continue
+        # ---------------------------------------------------------------- tag
+        start = pos
+        tag = 0
+        while pos < n and buf[pos] >= 48 and buf[pos] <= 57:
+            if tag <= 2147483647:
+                tag = tag * 10 + (buf[pos] - 48)
+            pos += 1
+        if pos == start or (pos < n and not (buf[pos] == 32 or (buf[pos] >= 9 and buf[pos] <= 13))
+                            and buf[pos] != 35):
+            return nl, ne, 2, line, start
+        if tag < 1 or tag > 2147483647:
+            return nl, ne, 3, line, start
+        # ---------------------------------------------------------------- qid
+        while pos < n and (buf[pos] == 32 or (buf[pos] >= 9 and buf[pos] <= 13 and buf[pos] != 10)):
+            pos += 1
+        if not (pos + 4 <= n and buf[pos] == 113 and buf[pos + 1] == 105 and buf[pos + 2] == 100
+                and buf[pos + 3] == 58):
+            return nl, ne, 4, line, pos
+        pos += 4
+        start = pos
+        qid = 0
+        while pos < n and buf[pos] >= 48 and buf[pos] <= 57:
+            if qid <= 100000000000000000:
+                qid = qid * 10 + (buf[pos] - 48)
+            else:
+                qid = 1000000000000000001   # too large; never overflow int64
+            pos += 1
+        if pos == start or (pos < n and not (buf[pos] == 32 or (buf[pos] >= 9 and buf[pos] <= 13))
+                            and buf[pos] != 35):
+            return nl, ne, 5, line, start - 4
+        if qid > 1000000000000000000:
+            return nl, ne, 6, line, start - 4
+        if qid < prev_qid:
+            return nl, ne, 7, line, start - 4
+        prev_qid = qid
+        tags[nl] = tag
+        qids[nl] = qid
+        linenos[nl] = line
+        prev_fid = 0
+        # ---------------------------------------------------------------- features
+        while True:
+            while pos < n and (buf[pos] == 32 or (buf[pos] >= 9 and buf[pos] <= 13 and buf[pos] != 10)):
+                pos += 1
+            if pos >= n or buf[pos] == 10 or buf[pos] == 35:
+                break
+            start = pos
+            fid = 0
+            while pos < n and buf[pos] >= 48 and buf[pos] <= 57:
+                if fid <= 2147483647:
+                    fid = fid * 10 + (buf[pos] - 48)
+                pos += 1
+            if pos == start or pos >= n or buf[pos] != 58:
+                return nl, ne, 8, line, start
+            if fid < 1 or fid > 2147483647:
+                return nl, ne, 9, line, start
+            if fid <= prev_fid:
+                return nl, ne, 10, line, start
+            prev_fid = fid
+            pos += 1
+            # value
+            neg = False
+            if pos < n and (buf[pos] == 43 or buf[pos] == 45):
+                neg = buf[pos] == 45
+                pos += 1
+            m = 0
+            nd = 0
+            n_int = 0
+            n_frac = 0
+            frac = 0
+            while pos < n and buf[pos] >= 48 and buf[pos] <= 57:
+                d = buf[pos] - 48
+                if m > 0 or d > 0:
+                    nd += 1
+                    if nd <= 15:
+                        m = m * 10 + d
+                    else:
+                        frac -= 1           # digit dropped from the mantissa: scale up
+                pos += 1
+                n_int += 1
+            if pos < n and buf[pos] == 46:
+                pos += 1
+                while pos < n and buf[pos] >= 48 and buf[pos] <= 57:
+                    d = buf[pos] - 48
+                    if m > 0 or d > 0:
+                        nd += 1
+                        if nd <= 15:
+                            m = m * 10 + d
+                            frac += 1
+                    else:
+                        frac += 1
+                    pos += 1
+                    n_frac += 1
+            if n_int + n_frac == 0:
+                return nl, ne, 11, line, start
+            exp = 0
+            exp_digits = 0
+            if pos < n and (buf[pos] == 101 or buf[pos] == 69):
+                pos += 1
+                eneg = False
+                if pos < n and (buf[pos] == 43 or buf[pos] == 45):
+                    eneg = buf[pos] == 45
+                    pos += 1
+                while pos < n and buf[pos] >= 48 and buf[pos] <= 57:
+                    if exp < 100000:
+                        exp = exp * 10 + (buf[pos] - 48)
+                    pos += 1
+                    exp_digits += 1
+                if exp_digits == 0:
+                    return nl, ne, 11, line, start
+                if eneg:
+                    exp = -exp
+            if pos < n and not (buf[pos] == 32 or (buf[pos] >= 9 and buf[pos] <= 13)) and buf[pos] != 35:
+                return nl, ne, 11, line, start
+            scale = exp - frac
+            fids[ne] = fid
+            slow[ne] = False
+            if m == 0:
+                v = 0.0
+            elif nd <= 15 and scale >= 0 and scale <= 22:
+                v = m * pow10[scale]
+            elif nd <= 15 and scale < 0 and scale >= -22:
+                v = m / pow10[-scale]
+            else:
+                v = 0.0
+                slow[ne] = True
+            vals[ne] = -v if neg else v
+            ne += 1
+        ptr[nl + 1] = ne
+        nl += 1
+        while pos < n and buf[pos] != 10:   # rest of the line is a comment
+            pos += 1
+        pos += 1
+    return nl, ne, 0, line, 0
+
+
+def _token_at(line_text: str, offset: int) -> str:
+    end = offset
+    while end < len(line_text) and not line_text[end].isspace() and line_text[end] != "#":
+        end += 1
+    return line_text[offset:max(end, offset + 1)]
 
 
 def read_svmhmm(path, n_features: int | None = None) -> SvmHmmData:
     """Read an svm_hmm file into per-sequence CSR matrices and 0-based labels.
 
+    Grammar (svm_hmm 3.10's): ``TAG qid:QID FID:VALUE ... # comment`` per token line, blank
+    and comment lines ignored; TAG, QID and FID are plain decimal integers (no sign,
+    exponent, underscore or ``inf``), tags and feature ids in 1..2**31-1, feature ids
+    increasing within a line, qids non-decreasing; VALUE is a decimal number
+    ``[+-]?(D+[.D*]|.D+)[(e|E)[+-]D+]``, finite and at most
+    ``structpred.errors.MAX_ABS_FEATURE`` in magnitude.
+
+    Content-relative limits, so that one line cannot make a model of many GiB: the highest
+    tag may be at most max(1024, 4 x the number of distinct tags in the file); without
+    ``n_features``, the highest feature id at most max(2**22, 64 x the file's fid:value
+    entries).
+
     Parameters
     ----------
-    path : str or path-like (``.gz`` read through gzip)
+    path : str or path-like (``.gz`` or gzip magic: read through gzip)
     n_features : int, optional
         Keep only feature ids <= n_features (svm_hmm drops test features above the
         training maximum); by default the highest id in the file.
 
     Raises
     ------
-    SvmHmmFormatError (a ValueError) naming the file and line: missing qid, tag < 1 or not
-    an integer, qid smaller than the previous line's (a token of another sequence in the
-    middle), feature ids not >= 1 and increasing, non-numeric values, no token lines at all.
+    SvmHmmFormatError (a :class:`structpred.errors.DataFormatError`, a ValueError) naming the
+    file and line for every violation above, a truncated or corrupt gzip stream, or a file
+    with no token line; OSError when the file cannot be opened.
     """
-    tags, qids, counts, rests, linenos = [], [], [], [], []
-    prev_qid = None
-    with _open_text(path) as fh:
-        for lineno, line in enumerate(fh, 1):
-            h = line.find("#")
-            if h >= 0:
-                line = line[:h]
-            parts = line.split(None, 2)
-            if not parts:
-                continue
-            try:
-                tag = int(parts[0])
-            except ValueError:
-                _fail(path, lineno, f"tag {parts[0]!r} is not an integer")
-            if tag < 1:
-                _fail(path, lineno, f"tag {tag}: token label IDs must be >= 1")
-            if len(parts) < 2 or not parts[1].startswith("qid:"):
-                _fail(path, lineno, "missing qid:N after the tag")
-            try:
-                qid = int(parts[1][4:])
-            except ValueError:
-                _fail(path, lineno, f"qid {parts[1][4:]!r} is not an integer")
-            if prev_qid is not None and qid < prev_qid:
-                _fail(path, lineno, f"qid {qid} after qid {prev_qid}: qids must not decrease "
-                      "(all tokens of a sequence must be consecutive lines)")
-            prev_qid = qid
-            rest = parts[2] if len(parts) > 2 else ""
-            n = rest.count(":")
-            tags.append(tag)
-            qids.append(qid)
-            counts.append(n)
-            rests.append(rest)
-            linenos.append(lineno)
-    if not tags:
-        raise SvmHmmFormatError(f"{os.fspath(path)}: empty file (no token lines)")
-    counts = np.asarray(counts, dtype=np.int64)
-    total = int(counts.sum())
-    flat = None
-    text = " ".join(rests).replace(":", " ")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            flat = np.fromstring(text, dtype=np.float64, sep=" ") if text.strip() else np.zeros(0)
-        except ValueError:
-            flat = None
-    ok = flat is not None and flat.shape[0] == 2 * total
-    if ok:
-        pairs = flat.reshape(-1, 2)
-        fids = pairs[:, 0]
-        vals = pairs[:, 1]
-        line_of = np.repeat(np.arange(len(tags)), counts)
-        bad = ~np.isfinite(vals) | (fids < 1) | (fids != np.floor(fids))
-        if total > 1:
-            same = line_of[1:] == line_of[:-1]
-            bad[1:] |= same & (fids[1:] <= fids[:-1])
-        # every token of every line must be exactly one fid:value pair
-        ok = not bad.any() and all(len(r.split()) == c for r, c in zip(rests, counts))
-    if not ok:  # locate the first bad line with the exact per-line parser
-        fid_list, val_list = [], []
-        for rest, lineno in zip(rests, linenos):
-            f, v = _parse_features_slow(path, lineno, rest.split())
-            fid_list.extend(f)
-            val_list.extend(v)
-        fids = np.asarray(fid_list, dtype=np.float64)
-        vals = np.asarray(val_list, dtype=np.float64)
-    fids = fids.astype(np.int64)
+    if n_features is not None:
+        if isinstance(n_features, bool) or not isinstance(n_features, (int, np.integer)) \
+                or n_features < 1:
+            raise ValueError(f"n_features must be a positive integer or None, got {n_features!r}")
+    text = read_text(path, encoding="latin-1")
+    buf = np.frombuffer(text.encode("latin-1"), dtype=np.uint8)
+    n_lines = text.count("\n") + 1
+    n_colons = text.count(":")
+    tags = np.empty(n_lines, np.int64)
+    qids = np.empty(n_lines, np.int64)
+    linenos = np.empty(n_lines, np.int64)
+    ptr = np.zeros(n_lines + 1, np.int64)
+    fids = np.empty(n_colons, np.int64)
+    vals = np.empty(n_colons, np.float64)
+    slow = np.empty(n_colons, np.bool_)
+    nl, ne, code, err_line, err_off = _scan(buf, _POW10, tags, qids, linenos, ptr, fids, vals, slow)
+    if code:
+        line_start = text.rfind("\n", 0, err_off) + 1
+        line_text = text[line_start:text.find("\n", err_off) if "\n" in text[err_off:] else len(text)]
+        local = err_off - line_start
+        token = _token_at(line_text, local)
+        prev = ""
+        if code == _E_FID_ORDER:
+            before = line_text[:local].split("#", 1)[0].split()
+            prev = before[-1].partition(":")[0] if len(before) > 2 else "?"
+        _fail(path, err_line, _MESSAGES[code].format(
+            token=token, char=line_text[local:local + 1], fid=token.partition(":")[0], prev=prev))
+    if nl == 0:
+        raise SvmHmmFormatError(f"{os.fspath(path)}: empty file (no token lines)", path)
+    tags, qids, linenos, ptr = tags[:nl], qids[:nl], linenos[:nl], ptr[:nl + 1]
+    fids, vals, slow = fids[:ne], vals[:ne], slow[:ne]
+    counts = np.diff(ptr)
+    if slow.any():
+        _slow_values(text, buf, linenos, ptr, slow, vals)
+    bad = ~(np.abs(vals) <= MAX_ABS_FEATURE)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        row = int(np.searchsorted(ptr, k, side="right")) - 1
+        _fail(path, int(linenos[row]), f"feature {int(fids[k])}: value {float(vals[k])!r} is infinite "
+              f"or beyond +-{MAX_ABS_FEATURE:g} (structpred.errors.MAX_ABS_FEATURE)")
+    max_tag = int(tags.max())
+    n_distinct = int(np.unique(tags).size)
+    if max_tag > max(TAG_FLOOR, 4 * n_distinct):
+        row = int(np.argmax(tags))
+        _fail(path, int(linenos[row]), f"tag {max_tag} is far above the {n_distinct} distinct "
+              f"tags of the file (limit max({TAG_FLOOR}, 4 x distinct tags)): a model needs "
+              "max_tag**2 transition weights; number the tags densely from 1")
     max_fid = int(fids.max()) if fids.size else 0
+    if n_features is None and max_fid > max(FEATURE_FLOOR, 64 * ne):
+        k = int(np.argmax(fids))
+        row = int(np.searchsorted(ptr, k, side="right")) - 1
+        _fail(path, int(linenos[row]), f"feature id {max_fid} is far above what the file's {ne} "
+              f"fid:value entries need (limit max(2**22, 64 x entries)): a model needs "
+              "max_tag x max_fid weights; number the features densely from 1, or pass n_features")
     n_cols = max_fid if n_features is None else int(n_features)
-    indptr = np.zeros(len(tags) + 1, dtype=np.int64)
-    np.cumsum(counts, out=indptr[1:])
+    indptr = ptr.copy()
     if n_features is not None and max_fid > n_cols:
         keep = fids <= n_cols
-        line_of = np.repeat(np.arange(len(tags)), counts)
-        kept_counts = np.bincount(line_of[keep], minlength=len(tags))
+        line_of = np.repeat(np.arange(nl), counts)
+        kept_counts = np.bincount(line_of[keep], minlength=nl)
         indptr[1:] = np.cumsum(kept_counts)
         fids, vals = fids[keep], vals[keep]
     cols = (fids - 1).astype(np.int32)
-    tags_arr = np.asarray(tags, dtype=np.int64)
-    qids_arr = np.asarray(qids, dtype=np.int64)
-    starts = np.flatnonzero(np.r_[True, qids_arr[1:] != qids_arr[:-1]])
-    ends = np.r_[starts[1:], len(tags)]
+    starts = np.flatnonzero(np.r_[True, qids[1:] != qids[:-1]])
+    ends = np.r_[starts[1:], nl]
     X = []
     for a, b in zip(starts, ends):  # views into the stacked arrays (no O(n_rows) slicing)
         lo, hi = indptr[a], indptr[b]
         X.append(sp.csr_matrix((vals[lo:hi], cols[lo:hi], indptr[a:b + 1] - lo),
                                shape=(b - a, n_cols)))
-    Y = [tags_arr[a:b] - 1 for a, b in zip(starts, ends)]
-    return SvmHmmData(X, Y, qids_arr[starts], n_cols, int(tags_arr.max()))
+    Y = [tags[a:b] - 1 for a, b in zip(starts, ends)]
+    return SvmHmmData(X, Y, qids[starts], n_cols, max_tag)
+
+
+def _slow_values(text, buf, linenos, ptr, slow, vals):
+    """Values the scanner could not compute exactly: re-read their lines with float()
+    (correctly rounded, as strtod; the grammar was already checked)."""
+    rows = np.unique(np.searchsorted(ptr, np.flatnonzero(slow), side="right") - 1)
+    line_starts = None
+    for row in rows:
+        if line_starts is None:
+            nl_pos = np.flatnonzero(buf == 10)
+            line_starts = np.r_[0, nl_pos + 1]
+        lineno = int(linenos[row])
+        a = int(line_starts[lineno - 1])
+        b = int(line_starts[lineno]) - 1 if lineno < len(line_starts) else len(text)
+        body = text[a:b].split("#", 1)[0].split()
+        for k, tok in zip(range(int(ptr[row]), int(ptr[row + 1])), body[2:]):
+            if slow[k]:
+                vals[k] = float(tok.partition(":")[2])
 
 
 def write_svmhmm(path, X, Y, qids=None, comments=None) -> None:

@@ -5,8 +5,9 @@ What is counted (evalb, COLLINS.prm):
 * words tagged ``-NONE-`` and the punctuation tags ``,`` ``:`` `````` ``''`` ``.`` are deleted
   (DELETE_LABEL); bracket spans are measured over the remaining words, and a bracket left
   spanning no word is dropped. Other punctuation (``-LRB-``, ``$``, ``#``) is kept;
-* preterminals (POS tags) are not brackets; the root bracket (``TOP`` or the unlabeled outer
-  bracket of .mrg files) is deleted (DELETE_LABEL TOP);
+* preterminals (POS tags) are not brackets; the root bracket is deleted only when it is the
+  ``TOP`` wrapper or the unlabeled outer bracket of .mrg files (DELETE_LABEL TOP); a tree
+  without a wrapper keeps its root (S) bracket;
 * labels are cut at the first ``-`` or ``=`` (``NP-SBJ-1`` -> ``NP``), ``ADVP`` equals ``PRT``
   (EQ_LABEL ADVP PRT);
 * matching is one-to-one over multisets of (label, start, end);
@@ -42,33 +43,53 @@ def sentence_length(tree) -> int:
 
 
 def evalb_brackets(tree) -> tuple:
-    """(Counter of (label, start, end), words kept): the brackets evalb scores."""
+    """(Counter of (label, start, end), words kept): the brackets evalb scores.
+
+    Brackets labeled ``TOP`` and the unlabeled outer bracket of .mrg files are deleted; any
+    other root (a tree ``(S ...)`` without a wrapper) keeps its bracket, as in evalb.
+    Iterative, so any depth works.
+    """
     out: Counter = Counter()
     words = []
-
-    def rec(t, is_root):
+    stack = [(tree, False, 0)]   # (node, children_done, start)
+    while stack:
+        t, done, start = stack.pop()
         if t.is_preterminal():
             if t.label not in DELETE_TAGS:
                 words.append(t.children[0])
-            return
-        start = len(words)
-        for c in t.children:
-            rec(c, False)
+            continue
+        if not done:
+            stack.append((t, True, len(words)))
+            stack.extend((c, False, 0) for c in reversed(t.children) if not isinstance(c, str))
+            continue
         end = len(words)
         lab = _label(t.label)
-        if not is_root and end > start and lab != "TOP" and lab:
+        if end > start and lab and lab != "TOP":
             out[(lab, start, end)] += 1
-    rec(tree, True)
     return out, words
+
+
+def _check_pairs(gold, test, what="trees"):
+    gold, test = list(gold), list(test)
+    if len(gold) != len(test):
+        raise ValueError(f"gold has {len(gold)} {what} but test has {len(test)}: the lists must "
+                         "pair one to one")
+    return gold, test
 
 
 def bracket_scores(gold_trees: Iterable, test_trees: Iterable) -> dict:
     """Corpus evalb scores: precision, recall, f1 (percent), counts, sentences, exact match.
 
-    Raises ValueError naming the sentence when the kept words of gold and test differ.
+    Raises ValueError when the two lists have different lengths, and naming the sentence
+    when the kept words of gold and test differ.
     """
+    gold_trees, test_trees = _check_pairs(gold_trees, test_trees)
     match = n_gold = n_test = n = exact = 0
+    from ..tasks.parsing.trees import Tree
     for idx, (g, t) in enumerate(zip(gold_trees, test_trees)):
+        if not (isinstance(g, Tree) and isinstance(t, Tree)):
+            raise ValueError(f"sentence {idx}: gold and test must be Trees, got "
+                             f"{type(g).__name__} and {type(t).__name__}")
         gb, gw = evalb_brackets(g)
         tb, tw = evalb_brackets(t)
         if gw != tw:

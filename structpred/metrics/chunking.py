@@ -16,6 +16,20 @@ from dataclasses import dataclass, field
 __all__ = ["ChunkScore", "chunk_scores", "token_accuracy", "iob1_to_iob2", "get_chunks"]
 
 
+def _sequence(seq, i, name):
+    if isinstance(seq, (str, bytes)) or not hasattr(seq, "__len__"):
+        raise ValueError(f"{name}[{i}] must be a sequence of tags, got {type(seq).__name__}")
+    return list(seq)
+
+
+def _tags(seq, i, name):
+    seq = _sequence(seq, i, name)
+    bad = next((t for t in seq if not isinstance(t, str)), None)
+    if bad is not None:
+        raise ValueError(f"{name}[{i}]: chunk tags must be strings such as 'B-NP', got {bad!r}")
+    return seq
+
+
 def _split(tag: str):
     prefix, sep, typ = tag.partition("-")
     return (prefix, typ) if sep else (tag, "")
@@ -84,12 +98,13 @@ def _prf(correct, guessed, true):
 
 def chunk_scores(y_true, y_pred) -> ChunkScore:
     """conlleval on lists of sentences of string tags (y_true[i][t], y_pred[i][t])."""
+    y_true, y_pred = list(y_true), list(y_pred)
     if len(y_true) != len(y_pred):
         raise ValueError(f"y_true has {len(y_true)} sentences but y_pred has {len(y_pred)}")
     n_tokens = n_ok = 0
     true_c, guess_c, ok_c = {}, {}, {}
     for i, (ts, ps) in enumerate(zip(y_true, y_pred)):
-        ts, ps = list(ts), list(ps)
+        ts, ps = _tags(ts, i, "y_true"), _tags(ps, i, "y_pred")
         if len(ts) != len(ps):
             raise ValueError(f"sentence {i}: {len(ts)} true tags but {len(ps)} predicted")
         n_tokens += len(ts)
@@ -115,8 +130,12 @@ def chunk_scores(y_true, y_pred) -> ChunkScore:
 
 def token_accuracy(y_true, y_pred) -> float:
     """Fraction (0..1) of tokens whose predicted tag equals the true one."""
+    y_true, y_pred = list(y_true), list(y_pred)
+    if len(y_true) != len(y_pred):
+        raise ValueError(f"y_true has {len(y_true)} sentences but y_pred has {len(y_pred)}")
     n = ok = 0
     for i, (ts, ps) in enumerate(zip(y_true, y_pred)):
+        ts, ps = _sequence(ts, i, "y_true"), _sequence(ps, i, "y_pred")
         if len(ts) != len(ps):
             raise ValueError(f"sentence {i}: {len(ts)} true tags but {len(ps)} predicted")
         n += len(ts)

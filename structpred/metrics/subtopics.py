@@ -29,14 +29,27 @@ def as_topic_matrix(topics, n_docs: int | None = None) -> np.ndarray:
     if isinstance(topics, np.ndarray) and topics.ndim == 2:
         T = np.ascontiguousarray(topics != 0)
     else:
+        if isinstance(topics, np.ndarray) and topics.ndim != 1:
+            raise ValueError(f"topics must be a 2-D matrix or one list of subtopic indices per "
+                             f"document, got an array of shape {topics.shape}")
         rows = list(topics)
         idx = []
         for d, r in enumerate(rows):
-            r = sorted({int(t) for t in np.asarray(r).ravel()}) if np.size(r) else []
+            a = np.asarray(r).ravel() if np.size(r) else np.zeros(0, np.int64)
+            if a.size and (a.dtype.kind not in "iuf" or not np.all(np.isfinite(a))
+                           or np.any(a != np.round(a))):
+                raise ValueError(f"document {d}: subtopic indices must be integers, got {r!r}")
+            r = sorted({int(t) for t in a})
             if r and r[0] < 0:
                 raise ValueError(f"document {d}: negative subtopic index {r[0]}")
             idx.append(r)
         m = max((r[-1] + 1 for r in idx if r), default=0)
+        n_entries = sum(len(r) for r in idx)
+        if m > 1024 + 16 * n_entries:   # one huge index must not allocate n x index bytes
+            d = next(d for d, r in enumerate(idx) if r and r[-1] + 1 == m)
+            raise ValueError(f"document {d}: subtopic index {m - 1} is far above the "
+                             f"{n_entries} subtopic labels given (limit 1024 + 16 x labels); "
+                             "number subtopics densely from 0")
         T = np.zeros((len(idx), m), dtype=bool)
         for d, r in enumerate(idx):
             T[d, r] = True
@@ -51,8 +64,20 @@ def subtopic_weights(topics) -> np.ndarray:
     return T.sum(axis=0).astype(np.float64)
 
 
+def _check_weights(weights, m: int) -> np.ndarray:
+    u = np.asarray(weights, dtype=np.float64).ravel()
+    if u.shape != (m,) or not np.all(np.isfinite(u)) or np.any(u < 0):
+        raise ValueError(f"weights must be {m} finite non-negative numbers (one per subtopic), "
+                         f"got {u.shape[0]} values")
+    return u
+
+
 def _check_subset(subset, n: int) -> np.ndarray:
-    s = np.asarray(subset, dtype=np.int64).ravel()
+    raw = np.asarray(subset).ravel()
+    if raw.size and (raw.dtype.kind not in "iu" and not (
+            raw.dtype.kind == "f" and np.all(np.isfinite(raw)) and np.all(raw == np.round(raw)))):
+        raise ValueError(f"subset must hold integer document indices, got {raw.tolist()}")
+    s = raw.astype(np.int64)
     if s.size and (s.min() < 0 or s.max() >= n):
         raise ValueError(f"subset has document index out of range [0, {n}): {s.tolist()}")
     return s
@@ -66,7 +91,7 @@ def weighted_subtopic_loss(topics, subset, weights=None) -> float:
     """
     T = as_topic_matrix(topics)
     s = _check_subset(subset, T.shape[0])
-    u = T.sum(axis=0).astype(np.float64) if weights is None else np.asarray(weights, float)
+    u = T.sum(axis=0).astype(np.float64) if weights is None else _check_weights(weights, T.shape[1])
     total = u.sum()
     if total <= 0:
         return 0.0
@@ -85,7 +110,7 @@ def greedy_subtopic_cover(topics, k: int, weights=None) -> np.ndarray:
     """
     T = as_topic_matrix(topics)
     n = T.shape[0]
-    u = T.sum(axis=0).astype(np.float64) if weights is None else np.asarray(weights, float)
+    u = T.sum(axis=0).astype(np.float64) if weights is None else _check_weights(weights, T.shape[1])
     return coverage_gain_order(T, u, min(int(k), n))
 
 

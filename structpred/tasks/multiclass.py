@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ..errors import MAX_ABS_FEATURE, InvalidInputError
 from ..model import StructuredModel
 
 __all__ = ["Multiclass"]
@@ -34,8 +35,14 @@ class Multiclass(StructuredModel):
         Read off the training data by ``initialize`` when None.
     """
 
+    #: Largest size_joint_feature accepted (2 GiB of float64 weights).
+    max_weights = 2 ** 28
+
     def __init__(self, n_classes: int | None = None, n_features: int | None = None):
         super().__init__()
+        for name, v in (("n_classes", n_classes), ("n_features", n_features)):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1):
+                raise ValueError(f"{name} must be a positive integer or None, got {v!r}")
         self.n_classes = n_classes
         self.n_features = n_features
         self._set_size()
@@ -50,56 +57,95 @@ class Multiclass(StructuredModel):
         labels = self._as_labels(Y)
         if self.n_features is None:
             self.n_features = int(X.shape[1])
+        if labels.size and labels.min() < 0:
+            bad = int(np.argmin(labels))
+            raise InvalidInputError(f"label {labels[bad]} of example {bad} is negative", bad)
         if self.n_classes is None:
             self.n_classes = int(labels.max()) + 1 if labels.size else 0
+        if self.n_classes * max(int(self.n_features), 1) > self.max_weights:
+            bad = int(np.argmax(labels)) if labels.size else 0
+            raise InvalidInputError(
+                f"the model would need {self.n_classes} classes x {self.n_features} features "
+                f"weights, more than max_weights={self.max_weights:,} (largest label "
+                f"{int(labels.max()) if labels.size else 0} in example {bad}); number the "
+                "classes densely from 0", bad)
         self._set_size()
 
     @staticmethod
     def _as_matrix(X) -> np.ndarray:
         if sp.issparse(X):
+            if X.ndim != 2 or X.shape[0] * X.shape[1] > Multiclass.max_weights:
+                raise InvalidInputError(f"sparse X of shape {X.shape} is too large to densify")
             X = X.toarray()
         if isinstance(X, np.ndarray) and X.ndim == 2:
+            if X.dtype.kind not in "biuf":
+                raise InvalidInputError(f"X must hold real numbers, got dtype {X.dtype}")
             return np.ascontiguousarray(X, dtype=np.float64)
-        rows = [np.asarray(x, dtype=np.float64).ravel() for x in X]
+        if isinstance(X, np.ndarray) and X.ndim != 1 and X.dtype != object:
+            raise InvalidInputError(f"X must be 2-D (examples x features), got shape {X.shape}")
+        rows = []
+        for i, x in enumerate(X):
+            try:
+                r = np.asarray(x)
+            except (ValueError, TypeError) as exc:
+                raise InvalidInputError(f"example {i}: not a feature vector ({exc})", i) from None
+            if r.dtype.kind not in "biuf" or r.ndim > 1 and sum(d > 1 for d in r.shape) > 1:
+                raise InvalidInputError(f"example {i}: expected a vector of real numbers, got "
+                                        f"dtype {r.dtype}, shape {r.shape}", i)
+            rows.append(r.astype(np.float64).ravel())
         lengths = {r.shape[0] for r in rows}
         if len(lengths) > 1:
             first = rows[0].shape[0]
             bad = next(i for i, r in enumerate(rows) if r.shape[0] != first)
-            raise ValueError(f"ragged X: example {bad} has {rows[bad].shape[0]} features, "
-                             f"example 0 has {first}")
+            raise InvalidInputError(f"ragged X: example {bad} has {rows[bad].shape[0]} features, "
+                                    f"example 0 has {first}", bad)
         return np.vstack(rows) if rows else np.zeros((0, 0))
 
     @staticmethod
     def _as_labels(Y) -> np.ndarray:
-        arr = np.asarray(Y)
+        try:
+            arr = np.asarray(Y)
+        except (ValueError, TypeError) as exc:
+            raise InvalidInputError(f"Y must be a 1-D sequence of integer labels ({exc})") from None
         if arr.ndim != 1:
-            raise ValueError(f"Y must be a 1-D sequence of integer labels, got shape {arr.shape}")
-        if arr.size and not np.issubdtype(arr.dtype, np.integer):
-            as_int = arr.astype(np.int64) if np.issubdtype(arr.dtype, np.number) else None
-            if as_int is None or not np.array_equal(as_int, arr):
-                bad = 0 if as_int is None else int(np.flatnonzero(as_int != arr)[0])
-                raise ValueError(f"Y must hold integer labels; example {bad} has {arr[bad]!r}")
-            arr = as_int
+            raise InvalidInputError(f"Y must be a 1-D sequence of integer labels, got shape {arr.shape}")
+        if arr.size and arr.dtype.kind not in "iu":
+            ok = arr.dtype.kind == "f" and np.isfinite(arr) & (np.abs(arr) <= 2 ** 31)
+            ok = ok & (arr == np.round(arr)) if arr.dtype.kind == "f" else np.zeros(arr.shape, bool)
+            if not np.all(ok):
+                bad = int(np.flatnonzero(~ok)[0])
+                raise InvalidInputError(f"Y must hold integer labels; example {bad} has "
+                                        f"{arr[bad].tolist()!r}", bad)
+        if arr.size and arr.dtype.kind == "u" and arr.max() > 2 ** 31:
+            bad = int(np.argmax(arr))
+            raise InvalidInputError(f"label {arr[bad]} of example {bad} is out of range", bad)
         return arr.astype(np.int64)
 
     def check_input(self, X, Y=None):
+        """InvalidInputError naming the example: not a real vector, ragged rows, a width other
+        than n_features, NaN/inf or |value| > MAX_ABS_FEATURE, a label outside [0, n_classes)."""
         X = self._as_matrix(X)
         if self.n_features is not None and X.shape[0] and X.shape[1] != self.n_features:
-            raise ValueError(f"X has {X.shape[1]} features per example, the task expects {self.n_features}")
-        finite = np.isfinite(X).all(axis=1)
+            raise InvalidInputError(f"X has {X.shape[1]} features per example, the task expects "
+                                    f"{self.n_features}")
+        finite = (np.abs(X) <= MAX_ABS_FEATURE).all(axis=1)
         if not finite.all():
-            raise ValueError(f"X has NaN or infinite features in example {int(np.flatnonzero(~finite)[0])}")
+            i = int(np.flatnonzero(~finite)[0])
+            raise InvalidInputError(f"X has NaN, infinite or too large (> {MAX_ABS_FEATURE:g}) "
+                                    f"features in example {i}", i)
         if Y is not None:
             labels = self._as_labels(Y)
+            if labels.shape[0] != X.shape[0]:
+                raise InvalidInputError(f"X has {X.shape[0]} examples but Y has {labels.shape[0]}")
             bad = np.flatnonzero((labels < 0) | (labels >= self.n_classes))
             if bad.size:
-                raise ValueError(f"label {labels[bad[0]]} of example {int(bad[0])} is outside "
-                                 f"[0, {self.n_classes})")
+                raise InvalidInputError(f"label {labels[bad[0]]} of example {int(bad[0])} is "
+                                        f"outside [0, {self.n_classes})", int(bad[0]))
 
     # ------------------------------------------------------------- single-example forms
     def joint_feature(self, x, y):
         psi = np.zeros((self.n_classes, self.n_features))
-        psi[int(y)] = np.asarray(x, dtype=np.float64).ravel()
+        psi[int(y)] = (x.toarray() if sp.issparse(x) else np.asarray(x, dtype=np.float64)).ravel()
         return psi.ravel()
 
     def loss(self, y, y_hat):

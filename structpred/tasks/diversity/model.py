@@ -34,6 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ...metrics.subtopics import as_topic_matrix, greedy_subtopic_cover, weighted_subtopic_loss
+from ...errors import MAX_ABS_FEATURE, InvalidInputError
 from ...model import StructuredModel
 from ...parallel import effective_jobs
 from .features import CandidateSet
@@ -77,22 +78,28 @@ def _ranking(y) -> np.ndarray:
 def _check_structure(x, i):
     """ValueError unless x's arrays are safe for the kernels (run before any numba call)."""
     if not isinstance(x, CandidateSet):
-        raise ValueError(f"example {i}: expected a CandidateSet (use "
+        raise InvalidInputError(f"example {i}: expected a CandidateSet (use "
                          f"DiversityFeaturizer.transform), got {type(x).__name__}")
     if x.n_docs < 1:
-        raise ValueError(f"example {i}: empty candidate set")
+        raise InvalidInputError(f"example {i}: empty candidate set")
+    if not isinstance(x.phi, np.ndarray) or not isinstance(x.doc_feats, np.ndarray) \
+            or x.phi.dtype.kind not in "biuf" or x.doc_feats.dtype.kind not in "biuf":
+        raise InvalidInputError(f"example {i}: phi and doc_feats must be real numpy arrays", i)
     if x.phi.ndim != 2 or x.doc_feats.ndim != 2 or x.doc_feats.shape[0] != x.n_docs \
             or not x.cover:
-        raise ValueError(f"example {i}: inconsistent CandidateSet shapes")
+        raise InvalidInputError(f"example {i}: inconsistent CandidateSet shapes", i)
     for lvl, (ptr, idx) in enumerate(x.cover):
         ptr = np.asarray(ptr)
         idx = np.asarray(idx)
+        if ptr.dtype.kind not in "iu" or idx.dtype.kind not in "iu":
+            raise InvalidInputError(f"example {i}: coverage level {lvl + 1} has non-integer "
+                                    "index arrays", i)
         if ptr.shape != (x.n_docs + 1,) or ptr[0] != 0 or np.any(np.diff(ptr) < 0) \
                 or ptr[-1] != idx.size:
-            raise ValueError(f"example {i}: coverage level {lvl + 1} has a malformed row "
+            raise InvalidInputError(f"example {i}: coverage level {lvl + 1} has a malformed row "
                              "pointer (need n_docs + 1 non-decreasing offsets from 0 to nnz)")
         if idx.size and (idx.min() < 0 or idx.max() >= x.n_words):
-            raise ValueError(f"example {i}: coverage level {lvl + 1} names a word outside "
+            raise InvalidInputError(f"example {i}: coverage level {lvl + 1} names a word outside "
                              f"[0, {x.n_words})")
 
 
@@ -243,28 +250,30 @@ class DiverseSubset(StructuredModel):
             if self.n_levels_ is not None and (
                     x.n_levels != self.n_levels_ or x.phi.shape[1] != self.n_word_features_
                     or x.doc_feats.shape[1] != self.n_doc_features_):
-                raise ValueError(
+                raise InvalidInputError(
                     f"example {i}: {x.n_levels} coverage levels, {x.phi.shape[1]} word and "
                     f"{x.doc_feats.shape[1]} document features; the model expects "
                     f"{self.n_levels_}, {self.n_word_features_} and {self.n_doc_features_} "
                     "(use the same featurizer settings)")
-            if not (np.all(np.isfinite(x.phi)) and np.all(np.isfinite(x.doc_feats))):
-                raise ValueError(f"example {i}: non-finite features")
+            if not (np.all(np.abs(x.phi) <= MAX_ABS_FEATURE)
+                    and np.all(np.abs(x.doc_feats) <= MAX_ABS_FEATURE)):
+                raise InvalidInputError(f"example {i}: non-finite features (NaN, inf or |value| > "
+                                        f"{MAX_ABS_FEATURE:g})", i)
         if Y is not None:
             if len(Y) != len(X):
-                raise ValueError(f"{len(X)} inputs but {len(Y)} labels")
+                raise InvalidInputError(f"{len(X)} inputs but {len(Y)} labels")
             for i, (x, y) in enumerate(zip(X, Y)):
                 if not isinstance(y, SubsetLabel):
-                    raise ValueError(f"example {i}: training labels must be SubsetLabel "
+                    raise InvalidInputError(f"example {i}: training labels must be SubsetLabel "
                                      "(use DiverseSubset.make_label(topics))")
                 if y.topics.shape[0] != x.n_docs:
-                    raise ValueError(f"example {i}: label has {y.topics.shape[0]} documents, "
+                    raise InvalidInputError(f"example {i}: label has {y.topics.shape[0]} documents, "
                                      f"the candidate set {x.n_docs}")
                 if y.weights.sum() <= 0:
-                    raise ValueError(f"example {i}: the query has no labelled subtopic "
+                    raise InvalidInputError(f"example {i}: the query has no labelled subtopic "
                                      "(no candidate covers any subtopic); drop it from training")
                 if y.ranking.size > self.k:
-                    raise ValueError(f"example {i}: label ranks {y.ranking.size} > k={self.k} "
+                    raise InvalidInputError(f"example {i}: label ranks {y.ranking.size} > k={self.k} "
                                      "documents")
 
     # ----------------------------------------------------------------- batch forms

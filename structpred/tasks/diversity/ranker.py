@@ -175,7 +175,7 @@ class DiversifiedRanker:
     @classmethod
     def load(cls, path) -> "DiversifiedRanker":
         """Read a model written by ``save``."""
-        from ...persistence import load
+        from ...svm import load
         svm = load(path)
         model = svm.model
         if not isinstance(model, DiverseSubset):

@@ -41,13 +41,14 @@ from collections import Counter
 import numpy as np
 import scipy.sparse as sp
 
+from ...errors import InvalidInputError
 from ...model import StructuredModel
 from ...parallel import map_threads
 from .cky import cky, n_spans, span_id
 from .features import (anchored_scores, collect_pairs, derivation_feature_ids, n_span_values,
                        n_split_values, symbol_scores)
 from .grammar import Grammar, symbol_brackets
-from .trees import ROOT, Tree, binarize, unbinarize
+from .trees import MAX_TREE_DEPTH, ROOT, Tree, binarize, tree_depth, unbinarize
 
 __all__ = ["ConstituencyParsing", "Derivation", "sentence", "word_signature", "tree_brackets"]
 
@@ -138,6 +139,28 @@ class _Batch:
         return len(self.X)
 
 
+def _check_grammar_state(state):
+    """ValueError unless a saved grammar (from a model file) only names its own symbols:
+    the CKY kernels index tables with these numbers unchecked."""
+    g = state["grammar"]
+    symbols = g["symbols"]
+    if not isinstance(symbols, list) or not all(isinstance(x, str) and x for x in symbols):
+        raise ValueError("grammar symbols must be non-empty strings")
+    if not all(isinstance(t, str) and t in set(symbols) for t in g["tags"]):
+        raise ValueError("grammar tags must be grammar symbols")
+    n = len(symbols)
+    for kind, rows, width in (("binary", g["binary"], 4), ("unary", g["unary"], 3)):
+        for row in rows:
+            ids, count = row[:-1], row[-1]
+            if len(row) != width or not all(isinstance(i, int) and not isinstance(i, bool)
+                                            and 0 <= i < n for i in ids) \
+                    or not isinstance(count, (int, float)) or not count > 0 or count == float("inf"):
+                raise ValueError(f"grammar {kind} rule {row!r}: symbol ids must lie in [0, {n}) "
+                                 "and the count be a positive number")
+    if not all(isinstance(v, str) for v in state["vocab"]) or state["fallback_label"] not in symbols:
+        raise ValueError("vocab must be strings and fallback_label a grammar symbol")
+
+
 class ConstituencyParsing(StructuredModel):
     """Weighted-CFG constituency parser trained as a structural SVM (SVM-cfg).
 
@@ -224,6 +247,12 @@ class ConstituencyParsing(StructuredModel):
         off = g.n_binary + g.n_unary
         self.span_pairs_ = np.zeros((0, 2), np.int64) if span_pairs is None else np.asarray(span_pairs, np.int64).reshape(-1, 2)
         self.split_pairs_ = np.zeros((0, 2), np.int64) if split_pairs is None else np.asarray(split_pairs, np.int64).reshape(-1, 2)
+        for name, pairs, rows in (("span_pairs", self.span_pairs_, n_span_values(self.T_, self.V_)),
+                                  ("split_pairs", self.split_pairs_, n_split_values(self.T_, self.V_))):
+            if self.features == "rich" and pairs.size and (
+                    pairs.min() < 0 or pairs[:, 0].max() >= rows or pairs[:, 1].max() >= self.n_coarse_):
+                raise ValueError(f"{name}: an index is outside the feature tables "
+                                 f"({rows} x {self.n_coarse_})")
         if self.features == "rich":
             self._span_table = np.full((n_span_values(self.T_, self.V_), self.n_coarse_), -1, np.int64)
             self._span_table[self.span_pairs_[:, 0], self.span_pairs_[:, 1]] = off + np.arange(len(self.span_pairs_))
@@ -249,6 +278,7 @@ class ConstituencyParsing(StructuredModel):
     def set_state(self, state):
         if not state:
             return
+        _check_grammar_state(state)
         self.grammar_ = Grammar.from_state(state["grammar"])
         self._set_tables(state["vocab"], state["fallback_label"],
                          np.asarray(state["span_pairs"]), np.asarray(state["split_pairs"]))
@@ -260,34 +290,38 @@ class ConstituencyParsing(StructuredModel):
 
     # ------------------------------------------------------------------ input checks
     def check_input(self, X, Y=None) -> None:
-        """ValueError naming the example when a sentence or tree is malformed."""
+        """InvalidInputError (a ValueError) naming the example when a sentence or tree is
+        malformed (every example is checked)."""
         if Y is not None and len(X) != len(Y):
-            raise ValueError(f"X has {len(X)} sentences but Y has {len(Y)} trees")
+            raise InvalidInputError(f"X has {len(X)} sentences but Y has {len(Y)} trees")
         for idx, x in enumerate(X):
             try:
                 n = len(x)
             except TypeError:
-                raise ValueError(f"sentence {idx}: expected a sequence of (word, tag) pairs, "
+                raise InvalidInputError(f"sentence {idx}: expected a sequence of (word, tag) pairs, "
                                  f"got {type(x).__name__}") from None
             if n == 0:
-                raise ValueError(f"sentence {idx} is empty")
+                raise InvalidInputError(f"sentence {idx} is empty")
             for p, tok in enumerate(x):
                 if (not isinstance(tok, (tuple, list)) or len(tok) != 2
                         or not all(isinstance(s, str) and s for s in tok)):
-                    raise ValueError(f"sentence {idx}, token {p}: expected a (word, tag) pair of "
+                    raise InvalidInputError(f"sentence {idx}, token {p}: expected a (word, tag) pair of "
                                      f"non-empty strings, got {tok!r}")
             if Y is not None:
                 y = Y[idx]
                 if not isinstance(y, Tree):
-                    raise ValueError(f"tree {idx}: expected a Tree, got {type(y).__name__}")
+                    raise InvalidInputError(f"tree {idx}: expected a Tree, got {type(y).__name__}")
+                if tree_depth(y) > MAX_TREE_DEPTH:
+                    raise InvalidInputError(f"tree {idx}: nested deeper than MAX_TREE_DEPTH="
+                                            f"{MAX_TREE_DEPTH}", idx)
                 if y.label != ROOT or y.is_preterminal():
-                    raise ValueError(f"tree {idx}: root label is {y.label!r}, not {ROOT!r}; "
+                    raise InvalidInputError(f"tree {idx}: root label is {y.label!r}, not {ROOT!r}; "
                                      "pass trees through structpred.tasks.parsing.normalize")
                 pos = [tuple(t) for t in y.pos()]
                 if pos != [tuple(t) for t in x]:
-                    raise ValueError(f"tree {idx}: its (word, tag) leaves differ from sentence {idx}")
+                    raise InvalidInputError(f"tree {idx}: its (word, tag) leaves differ from sentence {idx}")
                 if any(t == "-NONE-" for _, t in pos):
-                    raise ValueError(f"tree {idx} has -NONE- leaves; normalize it first")
+                    raise InvalidInputError(f"tree {idx} has -NONE- leaves; normalize it first")
 
     # ------------------------------------------------------------------ encoding
     def _word_value(self, word, first):

@@ -27,9 +27,11 @@ from __future__ import annotations
 import re
 from typing import Iterator, List, Optional, Union
 
+from ...errors import DataFormatError
+
 __all__ = ["Tree", "TreeError", "read_trees", "parse_tree", "normalize", "strip_label",
            "remove_empty", "binarize", "unbinarize", "collapse_unary", "expand_unary",
-           "ROOT", "CHAIN_SEP", "INTERMEDIATE", "PARENT_SEP"]
+           "ROOT", "CHAIN_SEP", "INTERMEDIATE", "PARENT_SEP", "MAX_TREE_DEPTH", "tree_depth"]
 
 ROOT = "TOP"
 CHAIN_SEP = "+"
@@ -38,8 +40,26 @@ PARENT_SEP = "^"
 _KEEP = {"-NONE-", "-LRB-", "-RRB-"}
 
 
-class TreeError(ValueError):
-    """A malformed bracketed tree (unbalanced brackets, empty tree, bad label)."""
+class TreeError(DataFormatError):
+    """A malformed bracketed tree (unbalanced brackets, empty tree, bad label, nesting deeper
+    than MAX_TREE_DEPTH); a :class:`structpred.errors.DataFormatError`, so a ValueError."""
+
+
+#: Deepest nesting accepted (the WSJ sample's deepest tree has 30 levels): the tree
+#: transforms recurse once per level, so deeper input is refused instead of ending in a
+#: RecursionError.
+MAX_TREE_DEPTH = 200
+
+
+def tree_depth(tree) -> int:
+    """Nesting depth of a tree (a preterminal has depth 1), computed without recursion."""
+    best, stack = 0, [(tree, 1)]
+    while stack:
+        node, k = stack.pop()
+        if k > best:
+            best = k
+        stack.extend((c, k + 1) for c in node.children if not isinstance(c, str))
+    return best
 
 
 class Tree:
@@ -147,6 +167,9 @@ def read_trees(text: str, source: str = "<string>") -> Iterator[Tree]:
             if stack:
                 stack[-1].children.append(node)
             stack.append(node)
+            if len(stack) > MAX_TREE_DEPTH:
+                raise TreeError(f"{source}, line {line}: brackets nested deeper than "
+                                f"MAX_TREE_DEPTH={MAX_TREE_DEPTH} (tree starting at line {start_line})")
             expect_label = True
         elif tok == ")":
             if not stack:
@@ -211,6 +234,10 @@ def normalize(tree: Tree, index: Optional[int] = None) -> Tree:
     when every leaf is ``-NONE-`` (``index`` names the tree in the message).
     """
     where = f"tree {index}" if index is not None else "tree"
+    if not isinstance(tree, Tree):
+        raise TreeError(f"{where}: expected a Tree, got {type(tree).__name__}")
+    if tree_depth(tree) > MAX_TREE_DEPTH:
+        raise TreeError(f"{where}: nested deeper than MAX_TREE_DEPTH={MAX_TREE_DEPTH}")
     kept = remove_empty(tree)
     if kept is None:
         raise TreeError(f"{where}: every leaf is -NONE- (nothing left after removing empty elements)")

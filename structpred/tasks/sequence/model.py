@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ...errors import MAX_ABS_FEATURE, InvalidInputError
 from ...model import StructuredModel
 from ...parallel import balanced_bounds, effective_jobs, map_chunks
 from . import kernels
@@ -41,31 +42,127 @@ class SequenceBatch:
         return np.split(np.asarray(flat), self.offsets[1:-1])
 
 
-def _as_csr(x, index: int) -> sp.csr_matrix:
+def _as_csrs(X) -> list:
+    """[_as_csr(x, i)] with the CSR index arrays of all examples checked in one vectorised
+    pass (what every entry point runs before scipy or a numba kernel sees them)."""
+    mats = [_as_csr(x, i, check=False) for i, x in enumerate(X)]
+    csr = [i for i, x in enumerate(X) if sp.issparse(x) and x.format == "csr"]
+    if not csr:
+        return mats
+    for i in csr:   # O(1) per example: array ranks, lengths and kinds
+        m = mats[i]
+        ptr, ind = m.indptr, m.indices
+        if ptr.ndim != 1 or ptr.shape[0] != m.shape[0] + 1 or ind.ndim != 1 \
+                or m.data.shape != ind.shape or ptr.dtype.kind not in "iu" or ind.dtype.kind not in "iu":
+            raise InvalidInputError(f"X[{i}]: malformed CSR matrix (indptr, indices and data "
+                                    "do not fit its shape)", i)
+    ptrs = [mats[i].indptr for i in csr]
+    lens = np.fromiter((p.shape[0] for p in ptrs), np.int64, len(ptrs))
+    flat = np.concatenate(ptrs).astype(np.int64, copy=False)
+    starts = np.cumsum(lens) - lens
+    nnz = np.fromiter((mats[i].indices.shape[0] for i in csr), np.int64, len(csr))
+    bad = (flat[starts] != 0) | (flat[starts + lens - 1] != nnz)
+    step = np.diff(flat) < 0
+    step[(starts + lens - 1)[:-1]] = False          # boundaries between examples
+    if step.any():
+        bad |= np.add.reduceat(np.r_[step, False], starts) > 0
+    if bad.any():
+        i = csr[int(np.flatnonzero(bad)[0])]
+        raise InvalidInputError(f"X[{i}]: malformed CSR row pointer (indptr must rise from 0 "
+                                f"to nnz={mats[i].indices.shape[0]})", i)
+    if nnz.sum():
+        ind = np.concatenate([mats[i].indices for i in csr]).astype(np.int64, copy=False)
+        width = np.repeat(np.fromiter((mats[i].shape[1] for i in csr), np.int64, len(csr)), nnz)
+        out = (ind < 0) | (ind >= width)
+        if out.any():
+            k = int(np.flatnonzero(out)[0])
+            i = csr[int(np.searchsorted(np.cumsum(nnz), k, side="right"))]
+            raise InvalidInputError(f"X[{i}]: column index {int(ind[k])} outside the matrix's "
+                                    f"{mats[i].shape[1]} columns", i)
+    return mats
+
+
+def _as_csr(x, index: int, check: bool = True) -> sp.csr_matrix:
+    """x as a CSR matrix whose index arrays are checked (safe for scipy and the kernels);
+    ``check=False`` leaves the CSR index check to the caller (``_as_csrs``)."""
     if sp.issparse(x):
+        if x.ndim != 2:
+            raise InvalidInputError(f"X[{index}]: expected a 2-D (tokens x features) matrix", index)
+        if x.dtype.kind not in "biuf":
+            raise InvalidInputError(f"X[{index}]: features must be real numbers, got dtype "
+                                    f"{x.dtype}", index)
+        if x.format == "csr":
+            if check:
+                _check_csr_structure(x, index)
+            return x
+        else:
+            _check_sparse_other(x, index)
         x = x.tocsr()
     else:
-        arr = np.asarray(x)
+        try:
+            arr = np.asarray(x)
+        except (ValueError, TypeError) as exc:
+            raise InvalidInputError(f"X[{index}]: not a (tokens x features) matrix ({exc})",
+                                    index) from None
         if arr.ndim != 2:
-            raise ValueError(f"X[{index}]: expected a 2-D (tokens x features) matrix, "
-                             f"got an array of shape {arr.shape}")
-        if not np.issubdtype(arr.dtype, np.number):
-            raise ValueError(f"X[{index}]: features must be numeric, got dtype {arr.dtype}")
+            raise InvalidInputError(f"X[{index}]: expected a 2-D (tokens x features) matrix, "
+                                    f"got an array of shape {arr.shape}", index)
+        if arr.dtype.kind not in "biuf":
+            raise InvalidInputError(f"X[{index}]: features must be real numbers, got dtype "
+                                    f"{arr.dtype}", index)
         x = sp.csr_matrix(arr.astype(np.float64))
-    if x.ndim != 2:
-        raise ValueError(f"X[{index}]: expected a 2-D (tokens x features) matrix")
     return x
 
 
+def _check_csr_structure(x, index: int) -> None:
+    """InvalidInputError unless indptr/indices describe a valid CSR (columns in range)."""
+    n_rows, n_cols = x.shape
+    ptr, ind = x.indptr, x.indices
+    if ptr.ndim != 1 or ptr.shape[0] != n_rows + 1 or ind.ndim != 1 \
+            or x.data.shape != ind.shape or ptr.dtype.kind not in "iu" or ind.dtype.kind not in "iu":
+        raise InvalidInputError(f"X[{index}]: malformed CSR matrix (indptr, indices and data "
+                                "do not fit its shape)", index)
+    if ptr[0] != 0 or ptr[-1] != ind.shape[0] or (n_rows and np.any(ptr[1:] < ptr[:-1])):
+        raise InvalidInputError(f"X[{index}]: malformed CSR row pointer (indptr must rise "
+                                f"from 0 to nnz={ind.shape[0]})", index)
+    if ind.size:
+        lo, hi = int(ind.min()), int(ind.max())
+        if lo < 0 or hi >= n_cols:
+            bad = lo if lo < 0 else hi
+            raise InvalidInputError(f"X[{index}]: column index {bad} outside the matrix's "
+                                    f"{n_cols} columns", index)
+
+
+def _check_sparse_other(x, index: int) -> None:
+    """Column/row range check of COO (and other) sparse formats before conversion."""
+    try:
+        coo = x.tocoo(copy=False) if x.format != "coo" else x
+    except (ValueError, IndexError) as exc:
+        raise InvalidInputError(f"X[{index}]: malformed sparse matrix ({exc})", index) from None
+    for name, arr, size in (("row", coo.row, x.shape[0]), ("column", coo.col, x.shape[1])):
+        if arr.size and (arr.min() < 0 or arr.max() >= size):
+            raise InvalidInputError(f"X[{index}]: {name} index outside the matrix's shape "
+                                    f"{x.shape}", index)
+
+
 def _as_labels(y, index: int) -> np.ndarray:
-    arr = np.asarray(y)
+    try:
+        arr = np.asarray(y)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInputError(f"Y[{index}]: not an array of labels ({exc})", index) from None
     if arr.ndim != 1:
-        raise ValueError(f"Y[{index}]: expected a 1-D array of labels, got shape {arr.shape}")
-    if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        if not np.issubdtype(arr.dtype, np.floating) or np.any(arr != np.round(arr)):
-            raise ValueError(f"Y[{index}]: labels must be integers 0..n_labels-1, "
-                             f"got dtype {arr.dtype}")
+        raise InvalidInputError(f"Y[{index}]: expected a 1-D array of labels, got shape "
+                                f"{arr.shape}", index)
+    if arr.size and arr.dtype.kind not in "iub":
+        if arr.dtype.kind != "f" or not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
+            raise InvalidInputError(f"Y[{index}]: labels must be integers 0..n_labels-1, "
+                                    f"got dtype {arr.dtype}", index)
+    if arr.size and arr.dtype.kind in "uf" and arr.max() > _MAX_LABEL:
+        raise InvalidInputError(f"Y[{index}]: label {arr.max()} is out of range", index)
     return arr.astype(np.int64)
+
+
+_MAX_LABEL = 2 ** 31 - 1
 
 
 class SequenceLabeling(StructuredModel):
@@ -105,6 +202,10 @@ class SequenceLabeling(StructuredModel):
         that I- tags do not open a sentence when no token feature says so.
     """
 
+    #: Largest size_joint_feature ``initialize`` accepts (2 GiB of float64 weights): one bad
+    #: label or column index must not make the solver allocate many GiB.
+    max_weights = 2 ** 28
+
     def __init__(self, n_labels=None, n_features=None, transition_order=1,
                  boundary_transitions=False):
         super().__init__()
@@ -112,9 +213,9 @@ class SequenceLabeling(StructuredModel):
         self.n_features = n_features
         self.transition_order = transition_order
         self.boundary_transitions = boundary_transitions
+        self._validate_params()
         self.n_labels_ = None if n_labels is None else int(n_labels)
         self.n_features_ = None if n_features is None else int(n_features)
-        self._validate_params()
         self._set_size()
 
     # ---------------------------------------------------------------- set-up
@@ -123,7 +224,8 @@ class SequenceLabeling(StructuredModel):
             raise ValueError(f"transition_order must be 1 or 2, got {self.transition_order!r}")
         for name in ("n_labels", "n_features"):
             v = getattr(self, name)
-            if v is not None and (int(v) != v or v < 1):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer, float))
+                                  or not np.isfinite(v) or int(v) != v or v < 1):
                 raise ValueError(f"{name} must be a positive integer or None, got {v!r}")
 
     def _set_size(self):
@@ -142,8 +244,15 @@ class SequenceLabeling(StructuredModel):
         """Set n_labels_ / n_features_ from the data unless given, and size_joint_feature."""
         self._validate_params()
         if len(X) == 0:
-            raise ValueError("X is empty: no sequences to train on")
+            raise InvalidInputError("X is empty: no sequences to train on")
+        if len(X) != len(Y):
+            raise InvalidInputError(f"X has {len(X)} sequences but Y has {len(Y)}")
+        X = _as_csrs(X)
         Y = [_as_labels(y, i) for i, y in enumerate(Y)]
+        neg = next((i for i, y in enumerate(Y) if y.size and y.min() < 0), None)
+        if neg is not None:
+            raise InvalidInputError(f"Y[{neg}]: negative label {int(Y[neg].min())}; labels are "
+                                    "0..n_labels-1", neg)
         top = max((int(y.max()) for y in Y if y.size), default=-1)
         if self.n_labels is None:
             self.n_labels_ = top + 1
@@ -151,38 +260,64 @@ class SequenceLabeling(StructuredModel):
             self.n_labels_ = int(self.n_labels)
             if top >= self.n_labels_:
                 i = next(i for i, y in enumerate(Y) if y.size and y.max() >= self.n_labels_)
-                raise ValueError(f"Y[{i}]: label {int(Y[i].max())} out of range "
-                                 f"(n_labels={self.n_labels_})")
+                raise InvalidInputError(f"Y[{i}]: label {int(Y[i].max())} out of range "
+                                        f"(n_labels={self.n_labels_})", i)
         if self.n_features is None:
             self.n_features_ = max(int(x.shape[1]) for x in X)
         else:
             self.n_features_ = int(self.n_features)
         self._set_size()
+        if self.size_joint_feature > self.max_weights:
+            L, F = self.n_labels_, self.n_features_
+            i = next((i for i, y in enumerate(Y) if y.size and y.max() == L - 1), 0)
+            j = next((j for j, x in enumerate(X) if x.shape[1] == F), 0)
+            raise InvalidInputError(
+                f"the model would need {self.size_joint_feature:,} weights "
+                f"(n_labels={L} x n_features={F} + transitions), more than max_weights="
+                f"{self.max_weights:,}; the largest label is in Y[{i}], the widest matrix is "
+                f"X[{j}]. Renumber labels and features densely (or raise "
+                "SequenceLabeling.max_weights)", i)
 
     def check_input(self, X, Y=None) -> None:
-        """ValueError naming the example: empty sequence, rows != len(y), non-finite feature,
-        non-integer or negative label.
+        """InvalidInputError (a ValueError) naming the example: not a 2-D matrix (a list of
+        lists is fine), a malformed sparse matrix or a column index outside it, non-real
+        dtype, an empty sequence, a feature that is NaN, infinite or larger in magnitude
+        than ``structpred.errors.MAX_ABS_FEATURE``; rows != len(y), non-integer or negative
+        label. Labels >= n_labels are refused by ``initialize`` (training) only: at test time
+        a label never seen in training is simply never predicted, so it counts as an error.
 
-        Labels >= n_labels are refused by ``initialize`` (training) only: at test time a label
-        never seen in training is simply never predicted, so it counts as an error.
+        All examples are checked, with one vectorised pass over the stacked values, so that
+        the numba kernels never read an unchecked index.
         """
         if Y is not None and len(X) != len(Y):
-            raise ValueError(f"X has {len(X)} sequences but Y has {len(Y)}")
-        for i, x in enumerate(X):
-            x = _as_csr(x, i)
-            if x.shape[0] == 0:
-                raise ValueError(f"X[{i}]: empty sequence (0 tokens); every sequence needs "
-                                 "at least one token")
-            if x.nnz and not np.all(np.isfinite(x.data)):
-                raise ValueError(f"X[{i}]: features contain NaN or infinity")
-            if Y is not None:
-                y = _as_labels(Y[i], i)
-                if y.shape[0] != x.shape[0]:
-                    raise ValueError(f"X[{i}] has {x.shape[0]} tokens (rows) but Y[{i}] has "
-                                     f"{y.shape[0]} labels")
-                if y.size and y.min() < 0:
-                    raise ValueError(f"Y[{i}]: negative label {int(y.min())}; labels are "
-                                     "0..n_labels-1")
+            raise InvalidInputError(f"X has {len(X)} sequences but Y has {len(Y)}")
+        mats = _as_csrs(X)
+        if not mats:
+            return
+        rows = np.fromiter((m.shape[0] for m in mats), dtype=np.int64, count=len(mats))
+        if rows.min() == 0:
+            i = int(np.argmin(rows))
+            raise InvalidInputError(f"X[{i}]: empty sequence (0 tokens); every sequence needs "
+                                    "at least one token", i)
+        nnz = np.fromiter((m.nnz for m in mats), dtype=np.int64, count=len(mats))
+        if nnz.sum():
+            data = np.concatenate([m.data for m in mats])
+            bad = ~(np.abs(data) <= MAX_ABS_FEATURE)  # also catches NaN
+            if bad.any():
+                k = int(np.flatnonzero(bad)[0])
+                i = int(np.searchsorted(np.cumsum(nnz), k, side="right"))
+                raise InvalidInputError(f"X[{i}]: feature value {float(data[k])!r} is NaN, infinity or "
+                                        f"beyond +-{MAX_ABS_FEATURE:g}", i)
+        if Y is None:
+            return
+        for i, (m, yi) in enumerate(zip(mats, Y)):
+            y = _as_labels(yi, i)
+            if y.shape[0] != m.shape[0]:
+                raise InvalidInputError(f"X[{i}] has {m.shape[0]} tokens (rows) but Y[{i}] has "
+                                        f"{y.shape[0]} labels", i)
+            if y.min() < 0:
+                raise InvalidInputError(f"Y[{i}]: negative label {int(y.min())}; labels are "
+                                        "0..n_labels-1", i)
 
     def max_loss(self, y) -> float:
         return float(len(y))
@@ -228,8 +363,7 @@ class SequenceLabeling(StructuredModel):
         lengths = np.empty(n, dtype=np.int64)
         ptrs, inds, datas = [], [], []
         nnz_total = 0
-        for i, x in enumerate(X):
-            x = _as_csr(x, i)
+        for i, x in enumerate(_as_csrs(X)):
             if F is not None and x.shape[1] > F:
                 x = x[:, :F]
             if not x.has_canonical_format:

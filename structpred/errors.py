@@ -1,0 +1,106 @@
+"""The exceptions structpred raises at its trust boundaries (readers, fit/predict, model files).
+
+Every rejection of bad data is a :class:`StructpredError`, a ``ValueError`` subclass, so
+``except ValueError`` keeps working; the subclass says where the bad data came from and the
+message names the culprit:
+
+==========================  ===============================================================
+``DataFormatError``         a data file (svm_hmm, CoNLL, .mrg, AMBIENT, TREC, CSV): the
+                            message starts with ``<file>, line <n>:`` (or ``<file>:`` for a
+                            whole-file fault such as a truncated or corrupt gzip stream)
+``InvalidInputError``       ``fit`` / ``predict`` arguments: the message names the example
+                            (``X[i]``, ``Y[i]``, ``example i``) and what is wrong
+``ModelFileError``          a model file that is foreign, damaged, from a newer structpred, or
+                            whose header or arrays fail validation: the message names the file
+``NotFittedError``          predict/save before fit or load (also a RuntimeError)
+==========================  ===============================================================
+
+``ModelQualityWarning`` (a RuntimeWarning) is emitted when a loaded model was trained by an
+interrupted run or is no better than w = 0.
+
+Files that cannot be opened at all (missing, a directory, no permission) raise the usual
+``OSError`` subclasses (``FileNotFoundError``, ``IsADirectoryError``, ``PermissionError``).
+"""
+from __future__ import annotations
+
+import gzip
+import os
+import zlib
+
+__all__ = ["StructpredError", "DataFormatError", "InvalidInputError", "ModelFileError",
+           "NotFittedError", "ModelQualityWarning", "read_text", "MAX_ABS_FEATURE"]
+
+#: Largest accepted |feature value| (readers and ``check_input``). Beyond it squared norms and
+#: the QP's Gram matrix can overflow float64 (|x|² summed over tokens and examples), so such
+#: values are refused at the boundary instead of ending as inf/NaN inside the solver.
+MAX_ABS_FEATURE = 1e50
+
+
+class StructpredError(ValueError):
+    """Base class of structpred's input errors (a ValueError)."""
+
+
+class DataFormatError(StructpredError):
+    """A malformed data file; ``path`` and ``lineno`` (None for whole-file faults) say where."""
+
+    def __init__(self, message: str, path=None, lineno: int | None = None):
+        super().__init__(message)
+        self.path = None if path is None else os.fspath(path)
+        self.lineno = lineno
+
+
+class InvalidInputError(StructpredError):
+    """Bad ``fit``/``predict`` input; ``index`` is the offending example (None if global)."""
+
+    def __init__(self, message: str, index: int | None = None):
+        super().__init__(message)
+        self.index = index
+
+
+class ModelFileError(StructpredError):
+    """A model file that cannot be trusted or read; ``path`` names it."""
+
+    def __init__(self, message: str, path=None):
+        super().__init__(message)
+        self.path = None if path is None else os.fspath(path)
+
+
+class NotFittedError(StructpredError, RuntimeError):
+    """predict/score/save on an estimator that was neither fitted nor loaded."""
+
+
+class ModelQualityWarning(RuntimeWarning):
+    """A loaded model whose training was interrupted or that is no better than w = 0."""
+
+
+def format_error(path, lineno, msg) -> DataFormatError:
+    """A DataFormatError whose message starts with ``<path>, line <lineno>:``."""
+    where = os.fspath(path) if lineno is None else f"{os.fspath(path)}, line {lineno}"
+    return DataFormatError(f"{where}: {msg}", path, lineno)
+
+
+def read_text(path, encoding: str = "utf-8", errors: str = "strict", gz: bool | None = None) -> str:
+    """The whole text of a plain or gzip file (gzip when ``gz``, or by default when the name
+    ends in ``.gz`` or the file starts with the gzip magic).
+
+    A truncated or corrupt gzip stream or undecodable bytes raise DataFormatError naming
+    the file; OSError (missing file, directory, permissions) passes through unchanged.
+    """
+    path = os.fsdecode(path)
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    if gz is None:
+        gz = raw[:2] == b"\x1f\x8b" or path.endswith(".gz")
+    if gz:
+        try:
+            raw = gzip.decompress(raw)
+        except (EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
+            kind = "truncated" if isinstance(exc, EOFError) else "corrupt"
+            raise DataFormatError(f"{path}: {kind} or unreadable gzip data ({exc or type(exc).__name__})",
+                                  path) from None
+    try:
+        return raw.decode(encoding, errors)
+    except UnicodeDecodeError as exc:
+        lineno = raw.count(b"\n", 0, exc.start) + 1
+        raise format_error(path, lineno, f"bytes that are not valid {encoding} "
+                           f"({exc.reason} at byte {exc.start})") from None
