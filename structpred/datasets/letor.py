@@ -1,0 +1,339 @@
+"""svm_rank / LETOR files and svm_proprank click files.
+
+svm_rank / LETOR (one document per line, lines of a query contiguous, qids ascending):
+
+    TARGET qid:N fid:val fid:val ... # comment
+
+svm_proprank (Joachims et al., WSDM 2017): one qid group per click; the clicked document has
+TARGET 1 and ``cost:W`` right after ``qid:N`` (W = the click's inverse propensity), the other
+shown documents TARGET 0:
+
+    1 qid:7 cost:2.5 1:0.3 4:1 ...
+    0 qid:7 1:0.1 2:0.7 ...
+
+Rules checked (each violation raises ``LetorFormatError`` naming the file and line): TARGET a
+number; ``qid:N`` a non-negative integer, never smaller than the previous line's (a qid that
+comes back after another query is a duplicate); feature ids integers >= 1, strictly
+increasing within a line; values finite numbers; ``cost:`` only right after ``qid:``, a
+positive finite number. Proprank groups: TARGET 0 or 1, exactly one clicked line, which must
+carry ``cost:``. Lines starting with ``#`` and blank lines are skipped. ``.gz`` files (or gzip
+magic) are read through gzip.
+
+Queries without preference pairs (one document, or all documents of one grade) are kept and
+counted by default (``pairless="keep"``): they add nothing to the ranking loss but count in n,
+as in svm_rank, so C keeps svm_rank's meaning; ``pairless="skip"`` drops them (counted in
+``n_skipped``) and ``pairless="error"`` rejects them.
+
+In memory, feature id f becomes column f - 1.
+"""
+from __future__ import annotations
+
+import gzip
+import math
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from .home import require_file
+
+__all__ = ["load_letor", "write_letor", "LetorData", "LetorFormatError", "load_mq2008",
+           "load_lightgbm_rank", "MQ2008_SOURCE", "LIGHTGBM_SOURCE"]
+
+MQ2008_SOURCE = ("LETOR 4.0 MQ2008, QueryLevelNorm (T. Qin and T.-Y. Liu, 'Introducing LETOR 4.0 "
+                 "Datasets', arXiv:1306.2597; Microsoft Research LETOR 4.0 download page)")
+LIGHTGBM_SOURCE = ("LightGBM's examples/lambdarank (github.com/microsoft/LightGBM, "
+                   "examples/lambdarank/rank.{train,test}[.query])")
+
+
+class LetorFormatError(ValueError):
+    """A malformed svm_rank / LETOR / svm_proprank file; the message names file and line."""
+
+
+@dataclass
+class LetorData:
+    """What ``load_letor`` returns.
+
+    X : list of per-query matrices (documents x n_features): ndarray, or CSR when ``dense``
+        is False. y : list of float arrays, the TARGET of each document. qids : int64 array,
+        one per query. lines : int64 array, the line number of each query's first document.
+    costs : float array (one per query: the click's cost, proprank files) or None.
+    n_features : number of columns. n_pairless : queries without preference pairs kept;
+    n_skipped : such queries dropped (``pairless="skip"``).
+    """
+    X: list
+    y: list
+    qids: np.ndarray
+    lines: np.ndarray
+    n_features: int
+    costs: np.ndarray | None = None
+    n_pairless: int = 0
+    n_skipped: int = 0
+    path: str = ""
+    comments: list = field(default_factory=list)
+
+    def __len__(self):
+        return len(self.X)
+
+    def clicks(self):
+        """Propensity SVM-rank labels: [Click(clicked index, cost)] (proprank files)."""
+        from ..tasks.ranking import Click
+        if self.costs is None:
+            raise ValueError(f"{self.path}: not an svm_proprank file (no cost: tokens)")
+        return [Click(int(np.argmax(g)), float(c)) for g, c in zip(self.y, self.costs)]
+
+
+def _open_text(path):
+    path = os.fspath(path)
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    if magic == b"\x1f\x8b" or path.endswith(".gz"):
+        return gzip.open(path, "rt", encoding="ascii", errors="replace")
+    return open(path, "rt", encoding="ascii", errors="replace")
+
+
+def _parse_line(fail, toks, want_qid):
+    """(target, qid, cost, fids, vals) of one line's tokens (comment already cut)."""
+    try:
+        target = float(toks[0])
+    except ValueError:
+        fail(f"TARGET {toks[0]!r} is not a number")
+    if not math.isfinite(target):
+        fail(f"TARGET {toks[0]!r} is not finite")
+    pos = 1
+    qid = None
+    if pos < len(toks) and toks[pos].startswith("qid:"):
+        text = toks[pos][4:]
+        try:
+            qid = int(text)
+        except ValueError:
+            fail(f"qid {text!r} is not an integer")
+        if qid < 0:
+            fail(f"qid {qid} is negative")
+        pos += 1
+    elif want_qid:
+        fail("missing qid:N after the TARGET")
+    cost = None
+    if pos < len(toks) and toks[pos].startswith("cost:"):
+        if qid is None:
+            fail("cost: must come right after qid:N")
+        text = toks[pos][5:]
+        try:
+            cost = float(text)
+        except ValueError:
+            fail(f"cost {text!r} is not a number")
+        if not math.isfinite(cost) or cost <= 0:
+            fail(f"cost {text!r} must be a positive finite number (the click's inverse propensity)")
+        pos += 1
+    fids, vals = [], []
+    prev = 0
+    for tok in toks[pos:]:
+        f, sep, v = tok.partition(":")
+        if not sep:
+            fail(f"feature {tok!r} is not of the form fid:value")
+        if f in ("qid", "cost"):
+            fail(f"{f}: must come right after the TARGET{' and qid' if f == 'cost' else ''}")
+        try:
+            fid = int(f)
+        except ValueError:
+            fail(f"feature id {f!r} in {tok!r} is not an integer")
+        try:
+            val = float(v)
+        except ValueError:
+            fail(f"feature value {v!r} in {tok!r} is not a number")
+        if not math.isfinite(val):
+            fail(f"feature value {v!r} in {tok!r} is not finite")
+        if fid < 1:
+            fail(f"feature id {fid} must be >= 1")
+        if fid <= prev:
+            fail(f"feature ids must be in increasing order ({fid} after {prev})")
+        prev = fid
+        fids.append(fid)
+        vals.append(val)
+    return target, qid, cost, fids, vals
+
+
+def load_letor(path, *, n_features: int | None = None, kind: str = "auto",
+               pairless: str = "keep", dense: bool | None = None,
+               group_sizes=None) -> LetorData:
+    """Read an svm_rank / LETOR file (or an svm_proprank click file) into per-query matrices.
+
+    Parameters
+    ----------
+    path : str or path-like (``.gz`` read through gzip)
+    n_features : int, optional
+        Keep feature ids <= n_features (svm_rank_classify drops test features above the
+        model's); default: the highest id in the file.
+    kind : {"auto", "rank", "proprank"}
+        "auto": proprank when any line carries ``cost:``.
+    pairless : {"keep", "skip", "error"}
+        What to do with queries that carry no preference pair (see the module docstring).
+    dense : bool, optional
+        Dense ndarray per query (default when n_features <= 1000) or CSR.
+    group_sizes : sequence of int, optional
+        For files without qids (LightGBM's ``.query`` files): the sizes of consecutive groups.
+
+    Raises
+    ------
+    LetorFormatError naming the file and line; FileNotFoundError.
+    """
+    if kind not in ("auto", "rank", "proprank"):
+        raise ValueError(f"kind must be 'auto', 'rank' or 'proprank', got {kind!r}")
+    if pairless not in ("keep", "skip", "error"):
+        raise ValueError(f"pairless must be 'keep', 'skip' or 'error', got {pairless!r}")
+    name = os.fspath(path)
+    targets, qids, costs, linenos, comments = [], [], [], [], []
+    indptr, cols, vals = [0], [], []
+    prev_qid = None
+    with _open_text(path) as fh:
+        for lineno, line in enumerate(fh, 1):
+            body, hsh, comment = line.partition("#")
+            toks = body.split()
+            if not toks:
+                continue
+
+            def fail(msg, _l=lineno):
+                raise LetorFormatError(f"{name}, line {_l}: {msg}")
+
+            target, qid, cost, f, v = _parse_line(fail, toks, group_sizes is None)
+            if qid is not None and prev_qid is not None and qid < prev_qid:
+                fail(f"qid {qid} after qid {prev_qid}: qids must be in ascending order, with "
+                     "all lines of a query contiguous (a qid may not come back)")
+            if qid is not None:
+                prev_qid = qid
+            if cost is not None and kind == "rank":
+                fail("cost: in a file read as svm_rank (kind='rank'); read it with kind='proprank'")
+            targets.append(target)
+            qids.append(qid)
+            costs.append(cost)
+            linenos.append(lineno)
+            comments.append(comment.strip() if hsh else "")
+            cols.extend(f)
+            vals.extend(v)
+            indptr.append(len(cols))
+    if not targets:
+        raise LetorFormatError(f"{name}: empty file (no document lines)")
+    N = len(targets)
+    if group_sizes is not None:
+        sizes = np.asarray(group_sizes, dtype=np.int64)
+        if sizes.sum() != N or np.any(sizes < 1):
+            raise LetorFormatError(f"{name}: the group sizes sum to {int(sizes.sum())} but the file "
+                                   f"has {N} document lines")
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        qid_arr = np.repeat(np.arange(1, len(sizes) + 1), sizes)
+    else:
+        qid_arr = np.asarray(qids, dtype=np.int64)
+        starts = np.flatnonzero(np.r_[True, qid_arr[1:] != qid_arr[:-1]])
+    ends = np.r_[starts[1:], N]
+    is_prop = kind == "proprank" or (kind == "auto" and any(c is not None for c in costs))
+    fid_arr = np.asarray(cols, dtype=np.int64)
+    val_arr = np.asarray(vals, dtype=np.float64)
+    ptr = np.asarray(indptr, dtype=np.int64)
+    max_fid = int(fid_arr.max()) if fid_arr.size else 0
+    n_cols = max_fid if n_features is None else int(n_features)
+    if n_features is not None and max_fid > n_cols:
+        keep = fid_arr <= n_cols
+        counts = np.bincount(np.repeat(np.arange(N), np.diff(ptr))[keep], minlength=N)
+        ptr = np.concatenate([[0], np.cumsum(counts)])
+        fid_arr, val_arr = fid_arr[keep], val_arr[keep]
+    M = sp.csr_matrix((val_arr, (fid_arr - 1).astype(np.int32), ptr), shape=(N, n_cols))
+    if dense is None:
+        dense = n_cols <= 1000
+    t_arr = np.asarray(targets)
+    X, Y, Q, L, C, com = [], [], [], [], [], []
+    n_pairless = n_skipped = 0
+    for a, b in zip(starts, ends):
+        g = t_arr[a:b]
+        first = linenos[a]
+        if is_prop:
+            _check_click_group(name, g, costs[a:b], linenos[a:b])
+        if b - a < 2 or np.all(g == g[0]):
+            why = "has one document" if b - a < 2 else f"has all {b - a} documents of grade {g[0]:g}"
+            if pairless == "error":
+                raise LetorFormatError(f"{name}, line {first}: query qid:{qid_arr[a]} {why}, so "
+                                       "it carries no preference pair")
+            if pairless == "skip":
+                n_skipped += 1
+                continue
+            n_pairless += 1
+        block = M[a:b]
+        X.append(block.toarray() if dense else block)
+        Y.append(g.astype(np.float64))
+        Q.append(int(qid_arr[a]))
+        L.append(first)
+        com.append(comments[a:b])
+        if is_prop:
+            C.append(next(c for c, t in zip(costs[a:b], g) if t == 1))
+    return LetorData(X, Y, np.asarray(Q, dtype=np.int64), np.asarray(L, dtype=np.int64), n_cols,
+                     np.asarray(C, dtype=np.float64) if is_prop else None, n_pairless, n_skipped,
+                     name, com)
+
+
+def _check_click_group(name, g, costs, linenos):
+    clicked = [k for k, t in enumerate(g) if t == 1]
+    for t, c, ln in zip(g, costs, linenos):
+        if t not in (0.0, 1.0):
+            raise LetorFormatError(f"{name}, line {ln}: TARGET {t:g} in an svm_proprank file "
+                                   "(1 = the clicked document, 0 = another shown one)")
+    if not clicked:
+        raise LetorFormatError(f"{name}, line {linenos[0]}: svm_proprank group with no clicked "
+                               "document (TARGET 1)")
+    if len(clicked) > 1:
+        raise LetorFormatError(f"{name}, line {linenos[clicked[1]]}: svm_proprank group with two "
+                               f"clicked documents (lines {linenos[clicked[0]]} and "
+                               f"{linenos[clicked[1]]}); write one qid group per click")
+    k = clicked[0]
+    if costs[k] is None:
+        raise LetorFormatError(f"{name}, line {linenos[k]}: the clicked document has no cost:W "
+                               "token (W = inverse propensity, right after qid:N)")
+    for c, ln, t in zip(costs, linenos, g):
+        if c is not None and t == 0 and c != costs[k]:
+            raise LetorFormatError(f"{name}, line {ln}: cost:{c:g} on a non-clicked document "
+                                   f"differs from the click's cost:{costs[k]:g}")
+
+
+def write_letor(path, X, y, qids=None, costs=None) -> None:
+    """Write queries in svm_rank format (or svm_proprank's when ``costs`` is given: the cost
+    goes on the line whose TARGET is 1). Zeros are omitted; ``.gz`` paths are gzipped."""
+    path = os.fspath(path)
+    qids = np.arange(1, len(X) + 1) if qids is None else np.asarray(qids)
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "wt", encoding="ascii") as fh:
+        for q, (x, g) in enumerate(zip(X, y)):
+            M = sp.csr_matrix(x)
+            for i in range(M.shape[0]):
+                lo, hi = M.indptr[i], M.indptr[i + 1]
+                feats = " ".join(f"{c + 1}:{v:.17g}" for c, v in zip(M.indices[lo:hi], M.data[lo:hi]) if v != 0)
+                cost = f" cost:{costs[q]:.17g}" if costs is not None and g[i] == 1 else ""
+                fh.write(f"{g[i]:g} qid:{int(qids[q])}{cost} {feats}\n")
+
+
+def load_mq2008(fold: int = 1, split: str = "train", data_home=None, **kwargs) -> LetorData:
+    """LETOR 4.0 MQ2008 (QueryLevelNorm), ``ranking/mq2008/Fold{fold}/{split}.txt.gz`` under the
+    data home. split: "train", "vali" or "test"."""
+    if fold not in (1, 2, 3, 4, 5):
+        raise ValueError(f"fold must be 1..5, got {fold!r}")
+    if split not in ("train", "vali", "test"):
+        raise ValueError(f"split must be 'train', 'vali' or 'test', got {split!r}")
+    path = require_file(data_home, f"ranking/mq2008/Fold{fold}/{split}.txt.gz", MQ2008_SOURCE)
+    return load_letor(path, **kwargs)
+
+
+def load_lightgbm_rank(split: str = "train", data_home=None, **kwargs) -> LetorData:
+    """LightGBM's lambdarank sample (5 grades, sparse, no qids: groups from the .query file)."""
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    data = f"ranking/lightgbm_lambdarank/rank.{split}" + (".gz" if split == "train" else "")
+    path = require_file(data_home, data, LIGHTGBM_SOURCE)
+    qpath = require_file(data_home, f"ranking/lightgbm_lambdarank/rank.{split}.query", LIGHTGBM_SOURCE)
+    sizes = []
+    with open(qpath, encoding="ascii") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if line.strip():
+                try:
+                    sizes.append(int(line))
+                except ValueError:
+                    raise LetorFormatError(f"{qpath}, line {lineno}: {line.strip()!r} is not an "
+                                           "integer group size") from None
+    return load_letor(path, group_sizes=sizes, **kwargs)
