@@ -100,26 +100,39 @@ def simulate_sessions(model: PositionBasedClickModel, Y, rankers, n_sessions: in
                       cat(docs, np.int64), cat(pos, np.int64), cat(clicks, bool))
 
 
-def click_examples(log: SessionLog, X, propensities=None, clip: float | None = None):
+def click_examples(log: SessionLog, X, propensities=None, clip: float | None = None,
+                   merge: bool = True):
     """Propensity SVM-rank training examples from a log: one per click, x = the documents
     shown in that session, y = Click(clicked row, 1/p_rank) (weight 1 when ``propensities`` is
-    None: the naive, biased ranker). ``propensities[r - 1]`` is p_r. Returns (Xc, Yc)."""
-    Xc, Yc = [], []
+    None: the naive, biased ranker). ``propensities[r - 1]`` is p_r; ``clip`` caps 1/p_r.
+
+    With ``merge`` (default), clicks on the same document of the same query under the same
+    ranker (same candidates, same rank) become one example whose weight is the sum of
+    theirs: Σ_j ω_j hinge_j is unchanged, so training on the n' merged examples with
+    C' = C n'/n gives the solution of C on the n clicks. Returns (Xc, Yc, n_clicks).
+    """
     p = None if propensities is None else np.asarray(propensities, dtype=np.float64)
+    merged, Xc, Yc, n_clicks = {}, [], [], 0
     for s in range(log.n_sessions):
         a, b = log.offsets[s], log.offsets[s + 1]
         hit = np.flatnonzero(log.click[a:b])
         if hit.size == 0 or b - a < 2:
             continue
         shown = log.doc[a:b]
-        xq = X[log.query[s]][shown]
         for h in hit:
+            n_clicks += 1
             wgt = 1.0 if p is None else 1.0 / p[log.position[a + h] - 1]
             if clip is not None:
                 wgt = min(wgt, clip)
-            Xc.append(xq)
+            key = (int(log.query[s]), int(log.ranker[s]), int(shown[h]))
+            if merge and key in merged:
+                j = merged[key]
+                Yc[j] = Click(Yc[j].index, Yc[j].weight + wgt)
+                continue
+            merged[key] = len(Yc)
+            Xc.append(X[log.query[s]][shown])
             Yc.append(Click(int(h), float(wgt)))
-    return Xc, Yc
+    return Xc, Yc, n_clicks
 
 
 def swap_intervention(model: PositionBasedClickModel, Y, scores, n_sessions: int,
