@@ -72,8 +72,7 @@ BAD = [
     ("x qid:1 1:1\n", 1, "TARGET 'x' is not a number"),
     ("1 1:1\n", 1, "missing qid"),
     ("1 qid:a 1:1\n", 1, "qid 'a' is not an integer"),
-    ("1 qid:2 1:1\n0 qid:2 1:0\n1 qid:1 1:1\n", 3, "qids must be in ascending order"),
-    ("1 qid:1 1:1\n0 qid:2 1:1\n0 qid:1 1:2\n", 3, "a qid may not come back"),
+    ("1 qid:1 1:1\n0 qid:2 1:1\n0 qid:1 1:2\n", 3, "qid 1 comes back after qid 2 .first seen at line 1"),
     ("1 qid:1 2:1 1:1\n", 1, "increasing order"),
     ("1 qid:1 0:1\n", 1, "must be >= 1"),
     ("1 qid:1 1:nan\n", 1, "not finite"),
@@ -111,6 +110,13 @@ def test_bad_proprank_input_names_file_and_line(tmp_path, text, line, msg):
     with pytest.raises(LetorFormatError, match=msg) as exc:
         load_letor(p, kind="proprank")
     assert f"{p}, line {line}:" in str(exc.value)
+
+
+def test_qid_order(tmp_path):
+    p = _write(tmp_path, "1 qid:2 1:1\n0 qid:2 1:0\n1 qid:1 1:1\n0 qid:1 1:3\n")
+    assert list(load_letor(p).qids) == [2, 1]          # contiguous, not ascending: accepted
+    with pytest.raises(LetorFormatError, match=rf"{p}, line 3: qid 1 after qid 2: qids must be in ascending"):
+        load_letor(p, strict_order=True)
 
 
 def test_cost_in_a_rank_file_is_rejected(tmp_path):

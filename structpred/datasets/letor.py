@@ -12,8 +12,9 @@ shown documents TARGET 0:
     0 qid:7 1:0.1 2:0.7 ...
 
 Rules checked (each violation raises ``LetorFormatError`` naming the file and line): TARGET a
-number; ``qid:N`` a non-negative integer, never smaller than the previous line's (a qid that
-comes back after another query is a duplicate); feature ids integers >= 1, strictly
+number; ``qid:N`` a non-negative integer, the lines of a query contiguous (a qid that comes
+back after another query is a duplicate; ``strict_order=True`` also demands ascending qids,
+as svm_rank does); feature ids integers >= 1, strictly
 increasing within a line; values finite numbers; ``cost:`` only right after ``qid:``, a
 positive finite number. Proprank groups: TARGET 0 or 1, exactly one clicked line, which must
 carry ``cost:``. Lines starting with ``#`` and blank lines are skipped. ``.gz`` files (or gzip
@@ -31,6 +32,8 @@ from __future__ import annotations
 import gzip
 import math
 import os
+import re
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -91,6 +94,78 @@ def _open_text(path):
     if magic == b"\x1f\x8b" or path.endswith(".gz"):
         return gzip.open(path, "rt", encoding="ascii", errors="replace")
     return open(path, "rt", encoding="ascii", errors="replace")
+
+
+_CHUNK = 20000
+_PAIRS = re.compile(r"(?:[^\s:]+:[^\s:]+ )*(?:[^\s:]+:[^\s:]+)?")
+
+
+def _parse_head(fail, toks, want_qid):
+    """(target, qid, cost, index of the first feature token) of one line."""
+    try:
+        target = float(toks[0])
+    except ValueError:
+        fail(f"TARGET {toks[0]!r} is not a number")
+    if not math.isfinite(target):
+        fail(f"TARGET {toks[0]!r} is not finite")
+    pos = 1
+    qid = None
+    if pos < len(toks) and toks[pos].startswith("qid:"):
+        text = toks[pos][4:]
+        try:
+            qid = int(text)
+        except ValueError:
+            fail(f"qid {text!r} is not an integer")
+        if qid < 0:
+            fail(f"qid {qid} is negative")
+        pos += 1
+    elif want_qid:
+        fail("missing qid:N after the TARGET")
+    cost = None
+    if pos < len(toks) and toks[pos].startswith("cost:"):
+        text = toks[pos][5:]
+        try:
+            cost = float(text)
+        except ValueError:
+            fail(f"cost {text!r} is not a number")
+        if not math.isfinite(cost) or cost <= 0:
+            fail(f"cost {text!r} must be a positive finite number (the click's inverse propensity)")
+        pos += 1
+    return target, qid, cost, pos
+
+
+def _parse_chunk(name, chunk_tokens, chunk_lines, want_qid):
+    """(fids, values) of a chunk of lines: one vectorised parse, checked; on any doubt the
+    exact per-line parser finds and reports the first bad line."""
+    counts = np.fromiter((len(t) for t in chunk_tokens), dtype=np.int64, count=len(chunk_tokens))
+    joined = " ".join(" ".join(t) for t in chunk_tokens if t)
+    ok = _PAIRS.fullmatch(joined) is not None
+    if ok:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                text = joined.replace(":", " ")
+                flat = np.fromstring(text, dtype=np.float64, sep=" ") if text else np.zeros(0)
+            except ValueError:
+                flat = None
+        total = int(counts.sum())
+        ok = flat is not None and flat.shape[0] == 2 * total
+    if ok:
+        pairs = flat.reshape(-1, 2)
+        fids, vals = pairs[:, 0], pairs[:, 1]
+        bad = ~np.isfinite(vals) | (fids < 1) | (fids != np.floor(fids)) | (fids > 2 ** 31)
+        if total > 1:
+            line_of = np.repeat(np.arange(len(chunk_tokens)), counts)
+            bad[1:] |= (line_of[1:] == line_of[:-1]) & (fids[1:] <= fids[:-1])
+        ok = not bad.any()
+    if ok:
+        return fids.astype(np.int64), vals
+    for lineno, toks in chunk_lines:
+        def fail(msg, _l=lineno):
+            raise LetorFormatError(f"{name}, line {_l}: {msg}")
+        _parse_line(fail, toks, want_qid)
+    raise LetorFormatError(f"{name}: unreadable feature list (lines {chunk_lines[0][0]}-"
+                           f"{chunk_lines[-1][0]})")
 
 
 def _parse_line(fail, toks, want_qid):
@@ -156,7 +231,7 @@ def _parse_line(fail, toks, want_qid):
 
 def load_letor(path, *, n_features: int | None = None, kind: str = "auto",
                pairless: str = "keep", dense: bool | None = None,
-               group_sizes=None) -> LetorData:
+               group_sizes=None, strict_order: bool = False) -> LetorData:
     """Read an svm_rank / LETOR file (or an svm_proprank click file) into per-query matrices.
 
     Parameters
@@ -170,9 +245,13 @@ def load_letor(path, *, n_features: int | None = None, kind: str = "auto",
     pairless : {"keep", "skip", "error"}
         What to do with queries that carry no preference pair (see the module docstring).
     dense : bool, optional
-        Dense ndarray per query (default when n_features <= 1000) or CSR.
+        Dense ndarray per query or CSR; default: dense when at least ~30% of the\n        entries are listed (LETOR files list every feature).
     group_sizes : sequence of int, optional
         For files without qids (LightGBM's ``.query`` files): the sizes of consecutive groups.
+    strict_order : bool
+        Also reject a qid smaller than the previous one (svm_rank's rule). By default only a
+        qid that comes back after another query is an error: LETOR's own fold files (e.g.
+        MQ2008 Fold4/train = S3+S4+S5) are contiguous per query but not ascending.
 
     Raises
     ------
@@ -184,8 +263,19 @@ def load_letor(path, *, n_features: int | None = None, kind: str = "auto",
         raise ValueError(f"pairless must be 'keep', 'skip' or 'error', got {pairless!r}")
     name = os.fspath(path)
     targets, qids, costs, linenos, comments = [], [], [], [], []
-    indptr, cols, vals = [0], [], []
+    parts_f, parts_v, counts = [], [], []
+    chunk_tokens, chunk_lines = [], []
     prev_qid = None
+    seen = {}
+    want_qid = group_sizes is None
+
+    def flush():
+        f, v = _parse_chunk(name, chunk_tokens, chunk_lines, want_qid)
+        parts_f.append(f)
+        parts_v.append(v)
+        chunk_tokens.clear()
+        chunk_lines.clear()
+
     with _open_text(path) as fh:
         for lineno, line in enumerate(fh, 1):
             body, hsh, comment = line.partition("#")
@@ -196,11 +286,15 @@ def load_letor(path, *, n_features: int | None = None, kind: str = "auto",
             def fail(msg, _l=lineno):
                 raise LetorFormatError(f"{name}, line {_l}: {msg}")
 
-            target, qid, cost, f, v = _parse_line(fail, toks, group_sizes is None)
-            if qid is not None and prev_qid is not None and qid < prev_qid:
-                fail(f"qid {qid} after qid {prev_qid}: qids must be in ascending order, with "
-                     "all lines of a query contiguous (a qid may not come back)")
-            if qid is not None:
+            target, qid, cost, pos = _parse_head(fail, toks, want_qid)
+            if qid is not None and qid != prev_qid:
+                if qid in seen:
+                    fail(f"qid {qid} comes back after qid {prev_qid} (first seen at line "
+                         f"{seen[qid]}): the lines of a query must be contiguous")
+                if strict_order and prev_qid is not None and qid < prev_qid:
+                    fail(f"qid {qid} after qid {prev_qid}: qids must be in ascending order "
+                         "(strict_order=True, svm_rank's rule)")
+                seen[qid] = lineno
                 prev_qid = qid
             if cost is not None and kind == "rank":
                 fail("cost: in a file read as svm_rank (kind='rank'); read it with kind='proprank'")
@@ -209,9 +303,13 @@ def load_letor(path, *, n_features: int | None = None, kind: str = "auto",
             costs.append(cost)
             linenos.append(lineno)
             comments.append(comment.strip() if hsh else "")
-            cols.extend(f)
-            vals.extend(v)
-            indptr.append(len(cols))
+            counts.append(len(toks) - pos)
+            chunk_tokens.append(toks[pos:])
+            chunk_lines.append((lineno, toks))
+            if len(chunk_lines) >= _CHUNK:
+                flush()
+    if chunk_lines:
+        flush()
     if not targets:
         raise LetorFormatError(f"{name}: empty file (no document lines)")
     N = len(targets)
@@ -227,9 +325,10 @@ def load_letor(path, *, n_features: int | None = None, kind: str = "auto",
         starts = np.flatnonzero(np.r_[True, qid_arr[1:] != qid_arr[:-1]])
     ends = np.r_[starts[1:], N]
     is_prop = kind == "proprank" or (kind == "auto" and any(c is not None for c in costs))
-    fid_arr = np.asarray(cols, dtype=np.int64)
-    val_arr = np.asarray(vals, dtype=np.float64)
-    ptr = np.asarray(indptr, dtype=np.int64)
+    fid_arr = np.concatenate(parts_f) if parts_f else np.zeros(0, np.int64)
+    val_arr = np.concatenate(parts_v) if parts_v else np.zeros(0)
+    ptr = np.zeros(N + 1, dtype=np.int64)
+    np.cumsum(counts, out=ptr[1:])
     max_fid = int(fid_arr.max()) if fid_arr.size else 0
     n_cols = max_fid if n_features is None else int(n_features)
     if n_features is not None and max_fid > n_cols:
@@ -238,8 +337,8 @@ def load_letor(path, *, n_features: int | None = None, kind: str = "auto",
         ptr = np.concatenate([[0], np.cumsum(counts)])
         fid_arr, val_arr = fid_arr[keep], val_arr[keep]
     M = sp.csr_matrix((val_arr, (fid_arr - 1).astype(np.int32), ptr), shape=(N, n_cols))
-    if dense is None:
-        dense = n_cols <= 1000
+    if dense is None:   # dense when it takes less memory than CSR (about 40% non-zeros)
+        dense = n_cols <= 5000 and fid_arr.size * 12 >= 0.3 * N * n_cols * 8
     t_arr = np.asarray(targets)
     X, Y, Q, L, C, com = [], [], [], [], [], []
     n_pairless = n_skipped = 0
