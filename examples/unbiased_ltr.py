@@ -79,7 +79,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sessions", type=int, default=100000)
     ap.add_argument("--eta", type=float, default=1.0)
-    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--seeds", type=int, default=1)
     ap.add_argument("--data_home", default=None)
     args = ap.parse_args(argv)
     train, vali, test = (load_mq2008(1, s, data_home=args.data_home) for s in ("train", "vali", "test"))

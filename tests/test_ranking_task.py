@@ -245,3 +245,47 @@ def test_save_load_roundtrip(tmp_path):
     back = load(tmp_path / "m.npz")
     assert isinstance(back.model, Ranking) and back.model.loss_type == "fraction"
     assert np.array_equal(back.w_, svm.w_)
+
+
+@pytest.mark.realdata
+def test_mq2008_fold1_matches_an_independent_pairwise_ranksvm():
+    """The bar: full-information NDCG@10 (C from vali) no lower than scikit-learn's pairwise
+    RankSVM's minus 0.01, and the same objective at the same C."""
+    from conftest import data_file
+    from sklearn.svm import LinearSVC
+
+    from structpred.datasets.letor import load_mq2008
+    from structpred.metrics.ranking import ndcg
+
+    data_file("ranking/mq2008/Fold1/train.txt.gz")
+    tr, va, te = (load_mq2008(1, s) for s in ("train", "vali", "test"))
+    D, s = [], []
+    for x, g in zip(tr.X, tr.y):
+        i, j = np.nonzero(g[:, None] > g[None, :])
+        D.append(x[i] - x[j])
+    D = np.vstack(D)
+    s = np.where(np.arange(D.shape[0]) % 2 == 0, 1.0, -1.0)
+    D *= s[:, None]
+    n = len(tr.X)
+
+    def pick(fit):
+        best = max((ndcg(va.y, [x @ w for x in va.X], 10), C, w) for C, w in
+                   ((C, fit(C)) for C in (0.1, 1.0, 10.0)))
+        return best[1], best[2]
+
+    C_sp, w_sp = pick(lambda C: StructuredSVM(Ranking(), C=C, eps=0.001).fit(tr.X, tr.y).w_)
+    C_sk, w_sk = pick(lambda C: LinearSVC(loss="hinge", fit_intercept=False, C=C / n, tol=1e-6,
+                                          max_iter=200000).fit(D, s).coef_.ravel())
+    nd_sp = ndcg(te.y, [x @ w_sp for x in te.X], 10)
+    nd_sk = ndcg(te.y, [x @ w_sk for x in te.X], 10)
+    assert nd_sp >= nd_sk - 0.01
+    # same objective ½‖w‖² + (C/n) Σ_pairs hinge at C = 1, evaluated at both solutions
+    svm = StructuredSVM(Ranking(), C=1.0, eps=1e-4).fit(tr.X, tr.y)
+    w_ref = LinearSVC(loss="hinge", fit_intercept=False, C=1.0 / n, tol=1e-8,
+                      max_iter=500000).fit(D, s).coef_.ravel()
+    hinge = lambda w: np.maximum(0, 1 - s * (D @ w)).sum()  # noqa: E731
+    o_sp = 0.5 * svm.w_ @ svm.w_ + 1.0 / n * hinge(svm.w_)
+    o_sk = 0.5 * w_ref @ w_ref + 1.0 / n * hinge(w_ref)
+    assert o_sp == pytest.approx(svm.primal_objective(tr.X, tr.y), rel=1e-6)
+    assert o_sp <= o_sk * (1 + 1e-3)
+    assert o_sp >= o_sk * (1 - 1e-3) - 1e-4
