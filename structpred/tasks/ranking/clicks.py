@@ -103,7 +103,7 @@ def simulate_sessions(model: PositionBasedClickModel, Y, rankers, n_sessions: in
 def click_examples(log: SessionLog, X, propensities=None, clip: float | None = None,
                    merge: bool = True):
     """Propensity SVM-rank training examples from a log: one per click, x = the documents
-    shown in that session, y = Click(clicked row, 1/p_rank) (weight 1 when ``propensities`` is
+    shown in that session (the query's own matrix, not a copy, when all were shown), y = Click(clicked row, 1/p_rank) (weight 1 when ``propensities`` is
     None: the naive, biased ranker). ``propensities[r - 1]`` is p_r; ``clip`` caps 1/p_r.
 
     With ``merge`` (default), clicks on the same document of the same query under the same
@@ -130,8 +130,13 @@ def click_examples(log: SessionLog, X, propensities=None, clip: float | None = N
                 Yc[j] = Click(Yc[j].index, Yc[j].weight + wgt)
                 continue
             merged[key] = len(Yc)
-            Xc.append(X[log.query[s]][shown])
-            Yc.append(Click(int(h), float(wgt)))
+            xq = X[log.query[s]]
+            if shown.shape[0] == xq.shape[0]:   # every document shown: the row order does
+                Xc.append(xq)                   # not matter, so share the query's matrix
+                Yc.append(Click(int(shown[h]), float(wgt)))
+            else:
+                Xc.append(xq[shown])
+                Yc.append(Click(int(h), float(wgt)))
     return Xc, Yc, n_clicks
 
 
