@@ -289,3 +289,15 @@ def test_mq2008_fold1_matches_an_independent_pairwise_ranksvm():
     assert o_sp == pytest.approx(svm.primal_objective(tr.X, tr.y), rel=1e-6)
     assert o_sp <= o_sk * (1 + 1e-3)
     assert o_sp >= o_sk * (1 - 1e-3) - 1e-4
+
+
+def test_swapped_pairs_counts_like_the_double_loop():
+    from structpred.tasks.ranking.model import swapped_pairs
+    rng = np.random.default_rng(10)
+    for _ in range(50):
+        m = int(rng.integers(1, 12))
+        g = rng.integers(0, 4, size=m).astype(float)
+        r = rng.integers(0, 5, size=m).astype(float)      # many ties
+        ref = sum((1.0 if r[i] < r[j] else 0.5 if r[i] == r[j] else 0.0)
+                  for i in range(m) for j in range(m) if g[i] > g[j])
+        assert swapped_pairs(g, r) == pytest.approx(ref)

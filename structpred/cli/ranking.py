@@ -159,6 +159,7 @@ def classify_ranking(argv) -> int:
     from .. import load
     from ..datasets.letor import load_letor
     from ..metrics.ranking import mean_average_precision, ndcg
+    from ..tasks.ranking.model import swapped_pairs
 
     args = _classify_parser().parse_args(list(argv))
     try:
@@ -178,10 +179,8 @@ def classify_ranking(argv) -> int:
     if args.verbose:
         swapped = total = 0.0
         for y, s in zip(data.y, scores):
-            better = y[:, None] > y[None, :]
-            d = np.sign(s[:, None] - s[None, :])[better]
-            swapped += float(np.sum((1 - d) / 2))
-            total += d.size
+            swapped += swapped_pairs(y, s)
+            total += (y.size ** 2 - np.sum(np.unique(y, return_counts=True)[1] ** 2)) / 2
         print(f"Classified {sum(s.size for s in scores)} documents of {len(scores)} queries; "
               f"scores written to {args.output_file}")
         if total:

@@ -38,7 +38,7 @@ def _fenwick_prefix(tree, i):
 
 
 @njit(cache=True, nogil=True)
-def rank_oracle(scores, grade_rank, offsets, n_grades, scale, coef_out, loss_out):
+def rank_oracle(scores, grade_rank, offsets, n_grades, scale, coef_out, loss_out, margin=1.0):
     """Most violated pair labelling of every query (margin rescaling).
 
     scores, grade_rank : (N,) stacked over the queries; grade_rank is the dense rank of each
@@ -48,6 +48,8 @@ def rank_oracle(scores, grade_rank, offsets, n_grades, scale, coef_out, loss_out
     scale : (n,) per-query factor (weight / Z) applied to both δΨ and Δ.
     coef_out : (N,) receives the per-document coefficients of δΨ.
     loss_out : (n,) receives Δ.
+    margin : a pair counts as swapped when s_i - s_j < margin (1 for the oracle; 0 counts the
+        pairs a ranking strictly inverts).
     """
     n = offsets.shape[0] - 1
     for q in range(n):
@@ -69,7 +71,7 @@ def rank_oracle(scores, grade_rank, offsets, n_grades, scale, coef_out, loss_out
         p = m - 1
         for t in range(m - 1, -1, -1):
             k = order[t]
-            thr = s[k] - 1.0
+            thr = s[k] - margin
             while p >= 0 and s[order[p]] > thr:
                 _fenwick_add(tree, g[order[p]], 1)
                 p -= 1
@@ -80,7 +82,7 @@ def rank_oracle(scores, grade_rank, offsets, n_grades, scale, coef_out, loss_out
         swapped = 0
         for t in range(m):
             k = order[t]
-            thr = s[k] + 1.0
+            thr = s[k] + margin
             while p < m and s[order[p]] < thr:
                 _fenwick_add(tree, g[order[p]], 1)
                 total += 1

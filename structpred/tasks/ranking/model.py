@@ -33,7 +33,7 @@ from ...model import StructuredModel
 from .kernels import pair_counts, rank_oracle
 
 __all__ = ["Ranking", "PropensityRanking", "PairLabelling", "Click", "RankingBatch",
-           "stack_queries"]
+           "stack_queries", "swapped_pairs"]
 
 LOSSES = ("pairs", "fraction")
 
@@ -63,6 +63,22 @@ def stack_queries(X):
     else:
         Xs = np.zeros((0, 0))
     return Xs, offsets
+
+
+def swapped_pairs(grades, r) -> float:
+    """#{(i, j): g_i > g_j, r_i < r_j} + ½ #{(i, j): g_i > g_j, r_i = r_j}, in O(m log m)."""
+    g = np.asarray(grades, dtype=np.float64)
+    r = np.ascontiguousarray(r, dtype=np.float64)
+    rank, G = _dense_ranks(g)
+    offsets = np.array([0, g.shape[0]], dtype=np.int64)
+    coef, loss = np.zeros(g.shape[0]), np.zeros(1)
+    rank_oracle(r, rank, offsets, np.array([G], dtype=np.int64), np.ones(1), coef, loss, 0.0)
+    ties = 0.0
+    _, inv = np.unique(r, return_inverse=True)
+    for t in np.flatnonzero(np.bincount(inv) > 1):
+        counts = np.unique(g[inv == t], return_counts=True)[1]
+        ties += (counts.sum() ** 2 - np.sum(counts ** 2)) / 2.0
+    return float(loss[0] + 0.5 * ties)
 
 
 def _dense_ranks(values):
@@ -208,6 +224,7 @@ class Ranking(StructuredModel):
         return self.labelling(y, np.sign(r[:, None] - r[None, :]))
 
     def loss(self, y, y_hat):
+        """Δ(y, ŷ) for a PairLabelling, or for a ranking vector r (ties count half a swap)."""
         if isinstance(y_hat, PairLabelling):
             return float(y_hat.loss)
         r = np.asarray(y_hat, dtype=np.float64).ravel()
@@ -215,9 +232,7 @@ class Ranking(StructuredModel):
         if r.shape[0] != grades.shape[0]:
             raise ValueError(f"a ranking of {r.shape[0]} documents for a query of {grades.shape[0]}")
         _, _, _, scale, _, _, _ = self._query_arrays(y, grades.shape[0])
-        better = grades[:, None] > grades[None, :]
-        diff = np.sign(r[:, None] - r[None, :])[better]
-        return float(scale * np.sum((1.0 - diff) / 2.0))
+        return float(scale * swapped_pairs(grades, r))
 
     def inference(self, x, w):
         return np.asarray(x @ np.asarray(w, dtype=np.float64)).ravel()
