@@ -146,6 +146,7 @@ def _classify_parser():
                                 description="Apply a ranking model: one score per test line, "
                                             "as svm_rank_classify writes them.")
     p.add_argument("-v", dest="verbose", type=int, default=1)
+    p.add_argument("--n_jobs", type=int, default=1, help="accepted for compatibility (unused)")
     p.add_argument("test_file")
     p.add_argument("model_file")
     p.add_argument("output_file")
