@@ -301,3 +301,27 @@ def test_swapped_pairs_counts_like_the_double_loop():
         ref = sum((1.0 if r[i] < r[j] else 0.5 if r[i] == r[j] else 0.0)
                   for i in range(m) for j in range(m) if g[i] > g[j])
         assert swapped_pairs(g, r) == pytest.approx(ref)
+
+
+def test_oracle_is_consistent_at_the_margin():
+    """Scores exactly one apart (support vectors at the optimum): every pair must be counted
+    on both of its sides (Σ δΨ coefficients = 0) and the violation must equal the pairwise
+    hinge, whatever the rounding of s - 1 and s + 1."""
+    from structpred.tasks.ranking.kernels import rank_oracle
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        m = int(rng.integers(2, 9))
+        s = rng.uniform(-3, 3, size=m)
+        for _ in range(m):   # pairs one apart to rounding: s_i = s_j + (1 - ulp) or + 1
+            i, j = rng.integers(m, size=2)
+            s[i] = s[j] + rng.choice([np.nextafter(1.0, 0.0), 1.0])
+        g = rng.integers(0, 3, size=m).astype(float)
+        task = Ranking(n_features=1)
+        batch = task.make_batch([np.zeros((m, 1))], [g])
+        coef, loss = np.zeros(m), np.zeros(1)
+        rank_oracle(np.ascontiguousarray(s), batch.grade_rank, batch.offsets, batch.n_grades,
+                    batch.scale, coef, loss, 1.0)
+        assert abs(coef.sum()) < 1e-12
+        i, j = np.nonzero(g[:, None] > g[None, :])
+        hinge = np.maximum(0.0, 1.0 - (s[i] - s[j])).sum()
+        assert loss[0] - coef @ s == pytest.approx(hinge, abs=1e-9)

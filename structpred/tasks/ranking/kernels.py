@@ -64,32 +64,35 @@ def rank_oracle(scores, grade_rank, offsets, n_grades, scale, coef_out, loss_out
             continue
         s = scores[a:b]
         g = grade_rank[a:b]
-        order = np.argsort(s)  # ascending
+        # one predicate for both sides of every pair: (i, j) swapped iff qk[i] < s[j] with
+        # qk = s - margin computed once (s_j > s_i - margin and s_i < s_j + margin can round
+        # differently at the margin, which would count a pair on one side only)
+        qk = s - margin
+        order = np.argsort(s)  # ascending; qk is ascending in the same order
         tree = np.zeros(G + 1, dtype=np.int64)
         up = np.zeros(m, dtype=np.int64)
-        # up_k: sweep k by descending s_k - 1, add data j while s_j > s_k - 1
+        # up_i: lower-grade j with s_j > qk_i; i by descending qk, j added by descending s
         p = m - 1
         for t in range(m - 1, -1, -1):
-            k = order[t]
-            thr = s[k] - margin
-            while p >= 0 and s[order[p]] > thr:
+            i = order[t]
+            while p >= 0 and s[order[p]] > qk[i]:
                 _fenwick_add(tree, g[order[p]], 1)
                 p -= 1
-            up[k] = _fenwick_prefix(tree, g[k])
+            up[i] = _fenwick_prefix(tree, g[i])
         tree[:] = 0
         total = 0
         p = 0
         swapped = 0
+        # down_j: higher-grade i with qk_i < s_j; j by ascending s, i added by ascending qk
         for t in range(m):
-            k = order[t]
-            thr = s[k] + margin
-            while p < m and s[order[p]] < thr:
+            j = order[t]
+            while p < m and qk[order[p]] < s[j]:
                 _fenwick_add(tree, g[order[p]], 1)
                 total += 1
                 p += 1
-            down = total - _fenwick_prefix(tree, g[k] + 1)
-            coef_out[a + k] = scale[q] * (up[k] - down)
-            swapped += up[k]
+            down = total - _fenwick_prefix(tree, g[j] + 1)
+            coef_out[a + j] = scale[q] * (up[j] - down)
+            swapped += up[j]
         loss_out[q] = scale[q] * swapped
 
 
