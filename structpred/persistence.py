@@ -51,6 +51,8 @@ BUILTIN_TASKS = {
     "Multiclass": ("structpred.tasks.multiclass", "Multiclass"),
     "ConstituencyParsing": ("structpred.tasks.parsing.model", "ConstituencyParsing"),
     "DiverseSubset": ("structpred.tasks.diversity.model", "DiverseSubset"),
+    "Ranking": ("structpred.tasks.ranking.model", "Ranking"),
+    "PropensityRanking": ("structpred.tasks.ranking.model", "PropensityRanking"),
 }
 
 # fitted attribute -> accepted Python types (after JSON decoding); None is always accepted

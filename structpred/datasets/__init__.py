@@ -9,6 +9,8 @@ _LAZY = {
     "load_ptb_sample": ".ptb",
     "load_ambient": ".diversity", "load_trec_aspects": ".diversity",
     "make_synthetic_diversity": ".diversity",
+    "load_letor": ".letor", "write_letor": ".letor", "load_mq2008": ".letor",
+    "load_lightgbm_rank": ".letor",
 }
 
 __all__ = ["get_data_home", "require_file", *_LAZY]

@@ -6,6 +6,7 @@ _LAZY = {
     "SequenceLabeling": ".sequence",
     "DiverseSubset": ".diversity",
     "ConstituencyParsing": ".parsing",
+    "Ranking": ".ranking", "PropensityRanking": ".ranking",
 }
 
 __all__ = list(_LAZY)

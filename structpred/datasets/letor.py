@@ -1,0 +1,467 @@
+"""svm_rank / LETOR files and svm_proprank click files.
+
+svm_rank / LETOR (one document per line, lines of a query contiguous, qids ascending):
+
+    TARGET qid:N fid:val fid:val ... # comment
+
+svm_proprank (Joachims et al., WSDM 2017): one qid group per click; the clicked document has
+TARGET 1 and ``cost:W`` right after ``qid:N`` (W = the click's inverse propensity), the other
+shown documents TARGET 0:
+
+    1 qid:7 cost:2.5 1:0.3 4:1 ...
+    0 qid:7 1:0.1 2:0.7 ...
+
+Rules checked (each violation raises ``LetorFormatError`` naming the file and line): TARGET a
+number; ``qid:N`` a non-negative integer, the lines of a query contiguous (a qid that comes
+back after another query is a duplicate; ``strict_order=True`` also demands ascending qids,
+as svm_rank does); feature ids integers >= 1, strictly
+increasing within a line; values finite numbers; ``cost:`` only right after ``qid:``, a
+positive finite number. Proprank groups: TARGET 0 or 1, exactly one clicked line, which must
+carry ``cost:``. Lines starting with ``#`` and blank lines are skipped. ``.gz`` files (or gzip
+magic) are read through gzip.
+
+Queries without preference pairs (one document, or all documents of one grade) are kept and
+counted by default (``pairless="keep"``): they add nothing to the ranking loss but count in n,
+as in svm_rank, so C keeps svm_rank's meaning; ``pairless="skip"`` drops them (counted in
+``n_skipped``) and ``pairless="error"`` rejects them.
+
+In memory, feature id f becomes column f - 1.
+"""
+from __future__ import annotations
+
+import gzip
+import math
+import os
+import re
+import warnings
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..errors import MAX_ABS_FEATURE, DataFormatError
+from .home import require_file
+
+__all__ = ["load_letor", "write_letor", "LetorData", "LetorFormatError", "load_mq2008",
+           "load_lightgbm_rank", "MQ2008_SOURCE", "LIGHTGBM_SOURCE"]
+
+MQ2008_SOURCE = ("LETOR 4.0 MQ2008, QueryLevelNorm (T. Qin and T.-Y. Liu, 'Introducing LETOR 4.0 "
+                 "Datasets', arXiv:1306.2597; Microsoft Research LETOR 4.0 download page)")
+LIGHTGBM_SOURCE = ("LightGBM's examples/lambdarank (github.com/microsoft/LightGBM, "
+                   "examples/lambdarank/rank.{train,test}[.query])")
+
+
+class LetorFormatError(DataFormatError):
+    """A malformed svm_rank / LETOR / svm_proprank file; the message names file and line
+    (a :class:`structpred.errors.DataFormatError`, so a ValueError)."""
+
+
+@dataclass
+class LetorData:
+    """What ``load_letor`` returns.
+
+    X : list of per-query matrices (documents x n_features): ndarray, or CSR when ``dense``
+        is False. y : list of float arrays, the TARGET of each document. qids : int64 array,
+        one per query. lines : int64 array, the line number of each query's first document.
+    costs : float array (one per query: the click's cost, proprank files) or None.
+    n_features : number of columns. n_pairless : queries without preference pairs kept;
+    n_skipped : such queries dropped (``pairless="skip"``).
+    """
+    X: list
+    y: list
+    qids: np.ndarray
+    lines: np.ndarray
+    n_features: int
+    costs: np.ndarray | None = None
+    n_pairless: int = 0
+    n_skipped: int = 0
+    path: str = ""
+    comments: list = field(default_factory=list)
+
+    def __len__(self):
+        return len(self.X)
+
+    def clicks(self):
+        """Propensity SVM-rank labels: [Click(clicked index, cost)] (proprank files)."""
+        from ..tasks.ranking import Click
+        if self.costs is None:
+            raise ValueError(f"{self.path}: not an svm_proprank file (no cost: tokens)")
+        return [Click(int(np.argmax(g)), float(c)) for g, c in zip(self.y, self.costs)]
+
+
+def _numbered_lines(fh, name):
+    """enumerate(fh, 1), with a truncated or corrupt gzip stream reported as LetorFormatError."""
+    try:
+        yield from enumerate(fh, 1)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise LetorFormatError(f"{name}: truncated or corrupt gzip data "
+                               f"({exc or type(exc).__name__})", name) from None
+
+
+def _open_text(path):
+    path = os.fspath(path)
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    if magic == b"\x1f\x8b" or path.endswith(".gz"):
+        return gzip.open(path, "rt", encoding="ascii", errors="replace")
+    return open(path, "rt", encoding="ascii", errors="replace")
+
+
+_CHUNK = 20000
+_PAIRS = re.compile(r"(?:[0-9]+:[^\s:]+ )*(?:[0-9]+:[^\s:]+)?")
+#: Largest feature id (svm_rank reads int32 ids); without ``n_features`` the highest id may be
+#: at most max(FEATURE_FLOOR, 64 x the file's fid:value entries), so one line cannot ask for
+#: a multi-GiB weight vector.
+MAX_FID = 2 ** 31 - 1
+FEATURE_FLOOR = 2 ** 22
+
+
+def _number(text: str) -> float:
+    """float(text) without Python's extras that C's strtod does not read (``1_0``)."""
+    if "_" in text:
+        raise ValueError(text)
+    return float(text)
+
+
+def _parse_head(fail, toks, want_qid):
+    """(target, qid, cost, index of the first feature token) of one line."""
+    try:
+        target = _number(toks[0])
+    except ValueError:
+        fail(f"TARGET {toks[0]!r} is not a number")
+    if not math.isfinite(target):
+        fail(f"TARGET {toks[0]!r} is not finite")
+    pos = 1
+    qid = None
+    if pos < len(toks) and toks[pos].startswith("qid:"):
+        text = toks[pos][4:]
+        if not (text.isascii() and text.isdigit()) or len(text) > 18:
+            fail(f"qid {text!r} is not a decimal integer (digits only, at most 18)")
+        qid = int(text)
+        if qid < 0:
+            fail(f"qid {qid} is negative")
+        pos += 1
+    elif want_qid:
+        fail("missing qid:N after the TARGET")
+    cost = None
+    if pos < len(toks) and toks[pos].startswith("cost:"):
+        text = toks[pos][5:]
+        try:
+            cost = _number(text)
+        except ValueError:
+            fail(f"cost {text!r} is not a number")
+        if not math.isfinite(cost) or cost <= 0:
+            fail(f"cost {text!r} must be a positive finite number (the click's inverse propensity)")
+        pos += 1
+    return target, qid, cost, pos
+
+
+def _parse_chunk(name, chunk_tokens, chunk_lines, want_qid):
+    """(fids, values) of a chunk of lines: one vectorised parse, checked; on any doubt the
+    exact per-line parser finds and reports the first bad line."""
+    counts = np.fromiter((len(t) for t in chunk_tokens), dtype=np.int64, count=len(chunk_tokens))
+    joined = " ".join(" ".join(t) for t in chunk_tokens if t)
+    ok = _PAIRS.fullmatch(joined) is not None
+    if ok:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                text = joined.replace(":", " ")
+                flat = np.fromstring(text, dtype=np.float64, sep=" ") if text else np.zeros(0)
+            except ValueError:
+                flat = None
+        total = int(counts.sum())
+        ok = flat is not None and flat.shape[0] == 2 * total
+    if ok:
+        pairs = flat.reshape(-1, 2)
+        fids, vals = pairs[:, 0], pairs[:, 1]
+        bad = ~(np.abs(vals) <= MAX_ABS_FEATURE) | (fids < 1) | (fids != np.floor(fids)) | (fids > MAX_FID)
+        if total > 1:
+            line_of = np.repeat(np.arange(len(chunk_tokens)), counts)
+            bad[1:] |= (line_of[1:] == line_of[:-1]) & (fids[1:] <= fids[:-1])
+        ok = not bad.any()
+    if ok:
+        return fids.astype(np.int64), vals
+    for lineno, toks in chunk_lines:
+        def fail(msg, _l=lineno):
+            raise LetorFormatError(f"{name}, line {_l}: {msg}")
+        _parse_line(fail, toks, want_qid)
+    raise LetorFormatError(f"{name}: unreadable feature list (lines {chunk_lines[0][0]}-"
+                           f"{chunk_lines[-1][0]})")
+
+
+def _parse_line(fail, toks, want_qid):
+    """(target, qid, cost, fids, vals) of one line's tokens (comment already cut)."""
+    try:
+        target = _number(toks[0])
+    except ValueError:
+        fail(f"TARGET {toks[0]!r} is not a number")
+    if not math.isfinite(target):
+        fail(f"TARGET {toks[0]!r} is not finite")
+    pos = 1
+    qid = None
+    if pos < len(toks) and toks[pos].startswith("qid:"):
+        text = toks[pos][4:]
+        if not (text.isascii() and text.isdigit()) or len(text) > 18:
+            fail(f"qid {text!r} is not a decimal integer (digits only, at most 18)")
+        qid = int(text)
+        if qid < 0:
+            fail(f"qid {qid} is negative")
+        pos += 1
+    elif want_qid:
+        fail("missing qid:N after the TARGET")
+    cost = None
+    if pos < len(toks) and toks[pos].startswith("cost:"):
+        if qid is None:
+            fail("cost: must come right after qid:N")
+        text = toks[pos][5:]
+        try:
+            cost = _number(text)
+        except ValueError:
+            fail(f"cost {text!r} is not a number")
+        if not math.isfinite(cost) or cost <= 0:
+            fail(f"cost {text!r} must be a positive finite number (the click's inverse propensity)")
+        pos += 1
+    fids, vals = [], []
+    prev = 0
+    for tok in toks[pos:]:
+        f, sep, v = tok.partition(":")
+        if not sep:
+            fail(f"feature {tok!r} is not of the form fid:value")
+        if f in ("qid", "cost"):
+            fail(f"{f}: must come right after the TARGET{' and qid' if f == 'cost' else ''}")
+        if not (f.isascii() and f.isdigit()) or len(f) > 10 or int(f) > MAX_FID:
+            fail(f"feature id {f!r} in {tok!r} is not a decimal integer in 1..{MAX_FID}")
+        fid = int(f)
+        try:
+            val = _number(v)
+        except ValueError:
+            fail(f"feature value {v!r} in {tok!r} is not a number")
+        if not abs(val) <= MAX_ABS_FEATURE:
+            fail(f"feature value {v!r} in {tok!r} is not finite or beyond +-{MAX_ABS_FEATURE:g} "
+                 "(structpred.errors.MAX_ABS_FEATURE)")
+        if fid < 1:
+            fail(f"feature id {fid} must be >= 1")
+        if fid <= prev:
+            fail(f"feature ids must be in increasing order ({fid} after {prev})")
+        prev = fid
+        fids.append(fid)
+        vals.append(val)
+    return target, qid, cost, fids, vals
+
+
+def load_letor(path, *, n_features: int | None = None, kind: str = "auto",
+               pairless: str = "keep", dense: bool | None = None,
+               group_sizes=None, strict_order: bool = False) -> LetorData:
+    """Read an svm_rank / LETOR file (or an svm_proprank click file) into per-query matrices.
+
+    Parameters
+    ----------
+    path : str or path-like (``.gz`` read through gzip)
+    n_features : int, optional
+        Keep feature ids <= n_features (svm_rank_classify drops test features above the
+        model's); default: the highest id in the file.
+    kind : {"auto", "rank", "proprank"}
+        "auto": proprank when any line carries ``cost:``.
+    pairless : {"keep", "skip", "error"}
+        What to do with queries that carry no preference pair (see the module docstring).
+    dense : bool, optional
+        Dense ndarray per query or CSR; default: dense when at least ~30% of the\n        entries are listed (LETOR files list every feature).
+    group_sizes : sequence of int, optional
+        For files without qids (LightGBM's ``.query`` files): the sizes of consecutive groups.
+    strict_order : bool
+        Also reject a qid smaller than the previous one (svm_rank's rule). By default only a
+        qid that comes back after another query is an error: LETOR's own fold files (e.g.
+        MQ2008 Fold4/train = S3+S4+S5) are contiguous per query but not ascending.
+
+    Raises
+    ------
+    LetorFormatError naming the file and line; FileNotFoundError.
+    """
+    if kind not in ("auto", "rank", "proprank"):
+        raise ValueError(f"kind must be 'auto', 'rank' or 'proprank', got {kind!r}")
+    if pairless not in ("keep", "skip", "error"):
+        raise ValueError(f"pairless must be 'keep', 'skip' or 'error', got {pairless!r}")
+    name = os.fspath(path)
+    targets, qids, costs, linenos, comments = [], [], [], [], []
+    parts_f, parts_v, counts = [], [], []
+    chunk_tokens, chunk_lines = [], []
+    prev_qid = None
+    seen = {}
+    want_qid = group_sizes is None
+
+    def flush():
+        f, v = _parse_chunk(name, chunk_tokens, chunk_lines, want_qid)
+        parts_f.append(f)
+        parts_v.append(v)
+        chunk_tokens.clear()
+        chunk_lines.clear()
+
+    with _open_text(path) as fh:
+        for lineno, line in _numbered_lines(fh, name):
+            body, hsh, comment = line.partition("#")
+            toks = body.split()
+            if not toks:
+                continue
+
+            def fail(msg, _l=lineno):
+                raise LetorFormatError(f"{name}, line {_l}: {msg}")
+
+            target, qid, cost, pos = _parse_head(fail, toks, want_qid)
+            if qid is not None and qid != prev_qid:
+                if qid in seen:
+                    fail(f"qid {qid} comes back after qid {prev_qid} (first seen at line "
+                         f"{seen[qid]}): the lines of a query must be contiguous")
+                if strict_order and prev_qid is not None and qid < prev_qid:
+                    fail(f"qid {qid} after qid {prev_qid}: qids must be in ascending order "
+                         "(strict_order=True, svm_rank's rule)")
+                seen[qid] = lineno
+                prev_qid = qid
+            if cost is not None and kind == "rank":
+                fail("cost: in a file read as svm_rank (kind='rank'); read it with kind='proprank'")
+            targets.append(target)
+            qids.append(qid)
+            costs.append(cost)
+            linenos.append(lineno)
+            comments.append(comment.strip() if hsh else "")
+            counts.append(len(toks) - pos)
+            chunk_tokens.append(toks[pos:])
+            chunk_lines.append((lineno, toks))
+            if len(chunk_lines) >= _CHUNK:
+                flush()
+    if chunk_lines:
+        flush()
+    if not targets:
+        raise LetorFormatError(f"{name}: empty file (no document lines)")
+    N = len(targets)
+    if group_sizes is not None:
+        sizes = np.asarray(group_sizes, dtype=np.int64)
+        if sizes.sum() != N or np.any(sizes < 1):
+            raise LetorFormatError(f"{name}: the group sizes sum to {int(sizes.sum())} but the file "
+                                   f"has {N} document lines")
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        qid_arr = np.repeat(np.arange(1, len(sizes) + 1), sizes)
+    else:
+        qid_arr = np.asarray(qids, dtype=np.int64)
+        starts = np.flatnonzero(np.r_[True, qid_arr[1:] != qid_arr[:-1]])
+    ends = np.r_[starts[1:], N]
+    is_prop = kind == "proprank" or (kind == "auto" and any(c is not None for c in costs))
+    fid_arr = np.concatenate(parts_f) if parts_f else np.zeros(0, np.int64)
+    val_arr = np.concatenate(parts_v) if parts_v else np.zeros(0)
+    ptr = np.zeros(N + 1, dtype=np.int64)
+    np.cumsum(counts, out=ptr[1:])
+    max_fid = int(fid_arr.max()) if fid_arr.size else 0
+    if n_features is None and max_fid > max(FEATURE_FLOOR, 64 * fid_arr.size):
+        k = int(np.argmax(fid_arr))
+        row = int(np.searchsorted(ptr, k, side="right")) - 1
+        raise LetorFormatError(
+            f"{name}, line {linenos[row]}: feature id {max_fid} is far above what the file's "
+            f"{fid_arr.size} fid:value entries need (limit max(2**22, 64 x entries)): number the "
+            "features densely from 1, or pass n_features", name, linenos[row])
+    n_cols = max_fid if n_features is None else int(n_features)
+    if n_features is not None and max_fid > n_cols:
+        keep = fid_arr <= n_cols
+        counts = np.bincount(np.repeat(np.arange(N), np.diff(ptr))[keep], minlength=N)
+        ptr = np.concatenate([[0], np.cumsum(counts)])
+        fid_arr, val_arr = fid_arr[keep], val_arr[keep]
+    M = sp.csr_matrix((val_arr, (fid_arr - 1).astype(np.int32), ptr), shape=(N, n_cols))
+    if dense is None:   # dense when it takes less memory than CSR (about 40% non-zeros)
+        dense = n_cols <= 5000 and fid_arr.size * 12 >= 0.3 * N * n_cols * 8
+    t_arr = np.asarray(targets)
+    X, Y, Q, L, C, com = [], [], [], [], [], []
+    n_pairless = n_skipped = 0
+    for a, b in zip(starts, ends):
+        g = t_arr[a:b]
+        first = linenos[a]
+        if is_prop:
+            _check_click_group(name, g, costs[a:b], linenos[a:b])
+        if b - a < 2 or np.all(g == g[0]):
+            why = "has one document" if b - a < 2 else f"has all {b - a} documents of grade {g[0]:g}"
+            if pairless == "error":
+                raise LetorFormatError(f"{name}, line {first}: query qid:{qid_arr[a]} {why}, so "
+                                       "it carries no preference pair")
+            if pairless == "skip":
+                n_skipped += 1
+                continue
+            n_pairless += 1
+        block = M[a:b]
+        X.append(block.toarray() if dense else block)
+        Y.append(g.astype(np.float64))
+        Q.append(int(qid_arr[a]))
+        L.append(first)
+        com.append(comments[a:b])
+        if is_prop:
+            C.append(next(c for c, t in zip(costs[a:b], g) if t == 1))
+    return LetorData(X, Y, np.asarray(Q, dtype=np.int64), np.asarray(L, dtype=np.int64), n_cols,
+                     np.asarray(C, dtype=np.float64) if is_prop else None, n_pairless, n_skipped,
+                     name, com)
+
+
+def _check_click_group(name, g, costs, linenos):
+    clicked = [k for k, t in enumerate(g) if t == 1]
+    for t, c, ln in zip(g, costs, linenos):
+        if t not in (0.0, 1.0):
+            raise LetorFormatError(f"{name}, line {ln}: TARGET {t:g} in an svm_proprank file "
+                                   "(1 = the clicked document, 0 = another shown one)")
+    if not clicked:
+        raise LetorFormatError(f"{name}, line {linenos[0]}: svm_proprank group with no clicked "
+                               "document (TARGET 1)")
+    if len(clicked) > 1:
+        raise LetorFormatError(f"{name}, line {linenos[clicked[1]]}: svm_proprank group with two "
+                               f"clicked documents (lines {linenos[clicked[0]]} and "
+                               f"{linenos[clicked[1]]}); write one qid group per click")
+    k = clicked[0]
+    if costs[k] is None:
+        raise LetorFormatError(f"{name}, line {linenos[k]}: the clicked document has no cost:W "
+                               "token (W = inverse propensity, right after qid:N)")
+    for c, ln, t in zip(costs, linenos, g):
+        if c is not None and t == 0 and c != costs[k]:
+            raise LetorFormatError(f"{name}, line {ln}: cost:{c:g} on a non-clicked document "
+                                   f"differs from the click's cost:{costs[k]:g}")
+
+
+def write_letor(path, X, y, qids=None, costs=None) -> None:
+    """Write queries in svm_rank format (or svm_proprank's when ``costs`` is given: the cost
+    goes on the line whose TARGET is 1). Zeros are omitted; ``.gz`` paths are gzipped."""
+    path = os.fspath(path)
+    qids = np.arange(1, len(X) + 1) if qids is None else np.asarray(qids)
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "wt", encoding="ascii") as fh:
+        for q, (x, g) in enumerate(zip(X, y)):
+            M = sp.csr_matrix(x)
+            for i in range(M.shape[0]):
+                lo, hi = M.indptr[i], M.indptr[i + 1]
+                feats = " ".join(f"{c + 1}:{v:.17g}" for c, v in zip(M.indices[lo:hi], M.data[lo:hi]) if v != 0)
+                cost = f" cost:{costs[q]:.17g}" if costs is not None and g[i] == 1 else ""
+                fh.write(f"{g[i]:g} qid:{int(qids[q])}{cost} {feats}\n")
+
+
+def load_mq2008(fold: int = 1, split: str = "train", data_home=None, **kwargs) -> LetorData:
+    """LETOR 4.0 MQ2008 (QueryLevelNorm), ``ranking/mq2008/Fold{fold}/{split}.txt.gz`` under the
+    data home. split: "train", "vali" or "test"."""
+    if fold not in (1, 2, 3, 4, 5):
+        raise ValueError(f"fold must be 1..5, got {fold!r}")
+    if split not in ("train", "vali", "test"):
+        raise ValueError(f"split must be 'train', 'vali' or 'test', got {split!r}")
+    path = require_file(data_home, f"ranking/mq2008/Fold{fold}/{split}.txt.gz", MQ2008_SOURCE)
+    return load_letor(path, **kwargs)
+
+
+def load_lightgbm_rank(split: str = "train", data_home=None, **kwargs) -> LetorData:
+    """LightGBM's lambdarank sample (5 grades, sparse, no qids: groups from the .query file)."""
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    data = f"ranking/lightgbm_lambdarank/rank.{split}" + (".gz" if split == "train" else "")
+    path = require_file(data_home, data, LIGHTGBM_SOURCE)
+    qpath = require_file(data_home, f"ranking/lightgbm_lambdarank/rank.{split}.query", LIGHTGBM_SOURCE)
+    sizes = []
+    with open(qpath, encoding="ascii") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if line.strip():
+                try:
+                    sizes.append(int(line))
+                except ValueError:
+                    raise LetorFormatError(f"{qpath}, line {lineno}: {line.strip()!r} is not an "
+                                           "integer group size") from None
+    return load_letor(path, group_sizes=sizes, **kwargs)

@@ -1,0 +1,211 @@
+"""Click simulation and propensity estimation for unbiased learning to rank.
+
+Position-based click model (Joachims, Swaminathan & Schnabel, WSDM 2017, Sec. 7): a user
+shown a ranking examines the document at rank r with probability p_r = (1/r)^η and clicks an
+examined document with probability ε+ if it is relevant (grade >= ``relevant``) and ε-
+(noise) otherwise; ``graded=True`` uses ε- + (ε+ - ε-)(2^g - 1)/(2^g_max - 1) instead.
+
+Propensity estimates, both relative to p_1 = 1:
+
+* ``estimate_propensities_swap``: randomised swap interventions (WSDM 2017, Sec. 6): each
+  session swaps the documents at ranks 1 and k, k uniform in 1..K; the click rate of the
+  swapped-in document at rank k over the click rate at rank 1 without swap is p_k/p_1.
+* ``estimate_propensities_harvest``: intervention harvesting (Agarwal, Zaitsev, Wang, Li,
+  Najork & Joachims, WSDM 2019): logs of several deterministic rankers put the same
+  (query, document) at different ranks; for each rank pair (k, k') the documents seen at both
+  give Σ c_k/n_k ≈ p_k Σ rel and Σ c_k'/n_k' ≈ p_k' Σ rel, and log p is the weighted
+  least-squares fit of all the pairwise log ratios (a simple variant of their AllPairs
+  estimator, without its likelihood weighting).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .model import Click
+
+__all__ = ["PositionBasedClickModel", "SessionLog", "simulate_sessions", "click_examples",
+           "swap_intervention", "estimate_propensities_swap", "estimate_propensities_harvest"]
+
+
+@dataclass
+class PositionBasedClickModel:
+    """Examination (1/r)^eta times click-given-examination (relevance, noise)."""
+    eta: float = 1.0
+    epsilon_plus: float = 1.0
+    epsilon_minus: float = 0.1
+    relevant: float = 1.0
+    graded: bool = False
+    max_grade: float = 2.0
+
+    def examination(self, n: int) -> np.ndarray:
+        """True propensities p_r = (1/r)^η for r = 1..n."""
+        return (1.0 / np.arange(1, n + 1)) ** self.eta
+
+    def click_given_examined(self, grades) -> np.ndarray:
+        g = np.asarray(grades, dtype=np.float64)
+        if self.graded:
+            frac = (2.0 ** g - 1.0) / (2.0 ** self.max_grade - 1.0)
+            return self.epsilon_minus + (self.epsilon_plus - self.epsilon_minus) * frac
+        return np.where(g >= self.relevant, self.epsilon_plus, self.epsilon_minus)
+
+    def sample(self, grades_in_order, rng) -> np.ndarray:
+        """Clicks (bool array) on a ranking whose documents have these grades, top first."""
+        g = np.asarray(grades_in_order, dtype=np.float64)
+        p = self.examination(g.shape[0]) * self.click_given_examined(g)
+        return rng.random(g.shape[0]) < p
+
+
+@dataclass
+class SessionLog:
+    """Logged sessions, flattened: session s showed doc[offsets[s]:offsets[s+1]] (indices
+    into its query's documents) at positions 1.., with the recorded clicks."""
+    query: np.ndarray
+    ranker: np.ndarray
+    offsets: np.ndarray
+    doc: np.ndarray
+    position: np.ndarray
+    click: np.ndarray
+
+    @property
+    def n_sessions(self):
+        return self.query.shape[0]
+
+
+def _ranking(scores):
+    return np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
+
+
+def simulate_sessions(model: PositionBasedClickModel, Y, rankers, n_sessions: int, rng,
+                      cutoff: int | None = None, queries=None) -> SessionLog:
+    """Sessions: a query drawn uniformly (from ``queries`` or all), a ranker drawn uniformly
+    from ``rankers`` (a list of per-query score lists), its top ``cutoff`` shown, clicks drawn.
+    """
+    rng = np.random.default_rng(rng)
+    queries = np.arange(len(Y)) if queries is None else np.asarray(queries)
+    orders = [[_ranking(r[q])[:cutoff] for q in range(len(Y))] for r in rankers]
+    qs = rng.choice(queries, size=n_sessions)
+    rs = rng.integers(0, len(rankers), size=n_sessions)
+    docs, pos, clicks, offsets = [], [], [], [0]
+    for q, r in zip(qs, rs):
+        order = orders[r][q]
+        c = model.sample(np.asarray(Y[q])[order], rng)
+        docs.append(order)
+        pos.append(np.arange(1, order.shape[0] + 1))
+        clicks.append(c)
+        offsets.append(offsets[-1] + order.shape[0])
+    cat = (lambda a, dt: np.concatenate(a).astype(dt) if a else np.zeros(0, dt))
+    return SessionLog(qs.astype(np.int64), rs.astype(np.int64), np.asarray(offsets, dtype=np.int64),
+                      cat(docs, np.int64), cat(pos, np.int64), cat(clicks, bool))
+
+
+def click_examples(log: SessionLog, X, propensities=None, clip: float | None = None,
+                   merge: bool = True):
+    """Propensity SVM-rank training examples from a log: one per click, x = the documents
+    shown in that session (the query's own matrix, not a copy, when all were shown), y = Click(clicked row, 1/p_rank) (weight 1 when ``propensities`` is
+    None: the naive, biased ranker). ``propensities[r - 1]`` is p_r; ``clip`` caps 1/p_r.
+
+    With ``merge`` (default), clicks on the same document of the same query under the same
+    ranker (same candidates, same rank) become one example whose weight is the sum of
+    theirs: Σ_j ω_j hinge_j is unchanged, so training on the n' merged examples with
+    C' = C n'/n gives the solution of C on the n clicks. Returns (Xc, Yc, n_clicks).
+    """
+    p = None if propensities is None else np.asarray(propensities, dtype=np.float64)
+    merged, Xc, Yc, n_clicks = {}, [], [], 0
+    for s in range(log.n_sessions):
+        a, b = log.offsets[s], log.offsets[s + 1]
+        hit = np.flatnonzero(log.click[a:b])
+        if hit.size == 0 or b - a < 2:
+            continue
+        shown = log.doc[a:b]
+        for h in hit:
+            n_clicks += 1
+            wgt = 1.0 if p is None else 1.0 / p[log.position[a + h] - 1]
+            if clip is not None:
+                wgt = min(wgt, clip)
+            key = (int(log.query[s]), int(log.ranker[s]), int(shown[h]))
+            if merge and key in merged:
+                j = merged[key]
+                Yc[j] = Click(Yc[j].index, Yc[j].weight + wgt)
+                continue
+            merged[key] = len(Yc)
+            xq = X[log.query[s]]
+            if shown.shape[0] == xq.shape[0]:   # every document shown: the row order does
+                Xc.append(xq)                   # not matter, so share the query's matrix
+                Yc.append(Click(int(shown[h]), float(wgt)))
+            else:
+                Xc.append(xq[shown])
+                Yc.append(Click(int(h), float(wgt)))
+    return Xc, Yc, n_clicks
+
+
+def swap_intervention(model: PositionBasedClickModel, Y, scores, n_sessions: int,
+                      max_rank: int, rng):
+    """Randomised swap experiment: (k per session, click on the swapped-in rank-1 document)."""
+    rng = np.random.default_rng(rng)
+    eligible = np.array([q for q in range(len(Y)) if len(Y[q]) >= max_rank])
+    if eligible.size == 0:
+        raise ValueError(f"no query has {max_rank} documents to swap")
+    ks = rng.integers(1, max_rank + 1, size=n_sessions)
+    qs = rng.choice(eligible, size=n_sessions)
+    clicked = np.zeros(n_sessions, dtype=bool)
+    for s, (q, k) in enumerate(zip(qs, ks)):
+        order = _ranking(scores[q]).copy()
+        order[[0, k - 1]] = order[[k - 1, 0]]
+        c = model.sample(np.asarray(Y[q])[order], rng)
+        clicked[s] = c[k - 1]
+    return ks, clicked
+
+
+def estimate_propensities_swap(ks, clicked, max_rank: int) -> np.ndarray:
+    """p̂_k / p̂_1 = (click rate of the swapped-in document at k) / (click rate at 1)."""
+    ks = np.asarray(ks)
+    clicked = np.asarray(clicked, dtype=np.float64)
+    rate = np.array([clicked[ks == k].mean() if np.any(ks == k) else np.nan
+                     for k in range(1, max_rank + 1)])
+    if not rate[0] > 0:
+        raise ValueError("no click at rank 1 without swap: cannot normalise the estimates")
+    return rate / rate[0]
+
+
+def estimate_propensities_harvest(log: SessionLog, max_rank: int) -> np.ndarray:
+    """Intervention harvesting across the logged rankers (see the module docstring)."""
+    keep = log.position <= max_rank
+    sess = np.repeat(np.arange(log.n_sessions), np.diff(log.offsets))[keep]
+    q = log.query[sess]
+    d = log.doc[keep]
+    k = log.position[keep] - 1
+    pair = q * (int(d.max()) + 1 if d.size else 1) + d
+    uniq, qd = np.unique(pair, return_inverse=True)
+    shape = (uniq.shape[0], max_rank)
+    n = np.zeros(shape)
+    c = np.zeros(shape)
+    np.add.at(n, (qd, k), 1.0)
+    np.add.at(c, (qd, k), log.click[keep].astype(np.float64))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(n > 0, c / n, np.nan)
+    rows, target, weight = [], [], []
+    for a in range(max_rank):
+        for b in range(a + 1, max_rank):
+            both = ~np.isnan(rate[:, a]) & ~np.isnan(rate[:, b])
+            A, B = rate[both, a].sum(), rate[both, b].sum()
+            if A > 0 and B > 0:
+                row = np.zeros(max_rank)
+                row[b], row[a] = 1.0, -1.0
+                rows.append(row)
+                target.append(np.log(B / A))
+                weight.append(np.sqrt(both.sum()))
+    if not rows:
+        raise ValueError("no (query, document) was shown at two different ranks: the logged "
+                         "rankers must differ to harvest interventions")
+    M = np.asarray(rows)[:, 1:] * np.asarray(weight)[:, None]   # log p_1 = 0
+    t = np.asarray(target) * np.asarray(weight)
+    sol, *_ = np.linalg.lstsq(M, t, rcond=None)
+    est = np.exp(np.concatenate([[0.0], sol]))
+    reached = np.zeros(max_rank, dtype=bool)
+    reached[0] = True
+    for row in rows:
+        reached[np.flatnonzero(row)] = True
+    est[~reached] = np.nan
+    return est

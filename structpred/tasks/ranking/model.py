@@ -1,0 +1,373 @@
+"""SVM-rank and Propensity SVM-rank as structural SVMs (Joachims KDD 2002 / KDD 2006; WSDM 2017).
+
+An example is one query: x is its documents' feature matrix (m x f, dense or CSR), y their
+relevance grades (any real numbers; only their order matters). The preference pairs are
+P = {(i, j): g_i > g_j}; an output ŷ labels every pair ŷ_ij = +1 (kept) or -1 (swapped).
+
+    Ψ(x, ŷ) = (ω/2Z) Σ_{(i,j)∈P} ŷ_ij (x_i - x_j)        Δ(y, ŷ) = (ω/Z) Σ_{(i,j)∈P} (1 - ŷ_ij)/2
+
+with ω = 1 (SVM-rank) or the click's inverse propensity (Propensity SVM-rank), and Z = 1 for
+``loss="pairs"`` (number of swapped pairs, svm_rank ``-l 1``, its default) or Z = |P| for
+``loss="fraction"`` (fraction of swapped pairs, svm_rank ``-l 2``). This is svm_rank's Ψ
+(factor ±½ per pair) and loss. A ranking r (e.g. the scores Xw) stands for ŷ_ij = sign(r_i -
+r_j); a tie counts as half a swap. Margin rescaling turns the 1-slack objective into
+
+    ½‖w‖² + (C/n) Σ_q (ω_q/Z_q) Σ_{(i,j)∈P_q} max(0, 1 - w·(x_i - x_j)),
+
+the pairwise RankSVM: with ``loss="pairs"`` it is SVM-light ``-z p`` with C_light = C/n (and
+scikit-learn's LinearSVC(loss="hinge", fit_intercept=False) on the pair differences with
+C_sklearn = C/n). n counts every query, including queries without pairs (they add 0), as in
+svm_rank, so structpred's C is svm_rank's ``-c``.
+
+Inference: sort by score (``inference`` returns the scores s = Xw; rank = order of -s).
+Oracle: the O(m log m) sweep of ``kernels.rank_oracle``.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+
+from ...model import StructuredModel
+from .kernels import pair_counts, rank_oracle
+
+__all__ = ["Ranking", "PropensityRanking", "PairLabelling", "Click", "RankingBatch",
+           "stack_queries", "swapped_pairs"]
+
+LOSSES = ("pairs", "fraction")
+
+
+class PairLabelling(NamedTuple):
+    """An output ŷ of one query, by what the solvers need: Ψ(x, ŷ) = coefᵀ X and Δ(y, ŷ)."""
+    coef: np.ndarray
+    loss: float
+
+
+class Click(NamedTuple):
+    """A Propensity SVM-rank label: the clicked document (row index among the shown
+    candidates) and the click's weight, its inverse propensity 1/Q(o = 1 | rank)."""
+    index: int
+    weight: float = 1.0
+
+
+def stack_queries(X):
+    """(stacked documents x features matrix, offsets): CSR when any query is sparse."""
+    sizes = [x.shape[0] for x in X]
+    offsets = np.zeros(len(X) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    if any(sp.issparse(x) for x in X):
+        Xs = sp.vstack([sp.csr_matrix(x, dtype=np.float64) for x in X], format="csr")
+    elif X:
+        Xs = np.ascontiguousarray(np.vstack([np.asarray(x, dtype=np.float64) for x in X]))
+    else:
+        Xs = np.zeros((0, 0))
+    return Xs, offsets
+
+
+def swapped_pairs(grades, r) -> float:
+    """#{(i, j): g_i > g_j, r_i < r_j} + ½ #{(i, j): g_i > g_j, r_i = r_j}, in O(m log m)."""
+    g = np.asarray(grades, dtype=np.float64)
+    r = np.ascontiguousarray(r, dtype=np.float64)
+    rank, G = _dense_ranks(g)
+    offsets = np.array([0, g.shape[0]], dtype=np.int64)
+    coef, loss = np.zeros(g.shape[0]), np.zeros(1)
+    rank_oracle(r, rank, offsets, np.array([G], dtype=np.int64), np.ones(1), coef, loss, 0.0)
+    ties = 0.0
+    _, inv = np.unique(r, return_inverse=True)
+    for t in np.flatnonzero(np.bincount(inv) > 1):
+        counts = np.unique(g[inv == t], return_counts=True)[1]
+        ties += (counts.sum() ** 2 - np.sum(counts ** 2)) / 2.0
+    return float(loss[0] + 0.5 * ties)
+
+
+def _dense_ranks(values):
+    """Dense rank of each value among the distinct values (0 = lowest) and their number."""
+    uniq, inv = np.unique(values, return_inverse=True)
+    return inv.astype(np.int64), len(uniq)
+
+
+class RankingBatch:
+    """Queries stacked into contiguous arrays: X (N x f), offsets (n+1), and for training
+    grade ranks, per-query grade counts and scale ω/Z."""
+
+    def __init__(self, X, offsets, Y=None, grade_rank=None, n_grades=None, scale=None,
+                 truth_coef=None):
+        self.X = X
+        self.offsets = offsets
+        self.Y = Y
+        self.grade_rank = grade_rank
+        self.n_grades = n_grades
+        self.scale = scale
+        self.truth_coef = truth_coef
+
+    def __len__(self):
+        return self.offsets.shape[0] - 1
+
+
+class _Answer:
+    """Oracle answers of a batch: per-document δΨ coefficients and per-query losses."""
+
+    def __init__(self, delta_coef, loss):
+        self.delta_coef = delta_coef
+        self.loss = loss
+
+
+class Ranking(StructuredModel):
+    """SVM-rank: a linear scoring function w·x trained on within-query preference pairs.
+
+    Parameters
+    ----------
+    n_features : int or None
+        Read off the training data by ``initialize`` when None (w has this length).
+    loss : {"pairs", "fraction"}
+        Δ = number of swapped pairs (svm_rank ``-l 1``, default) or their fraction of |P|
+        (``-l 2``). See the module docstring for Ψ and the C convention.
+    """
+
+    def __init__(self, n_features: int | None = None, loss: str = "pairs"):
+        super().__init__()
+        if loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+        self.n_features = n_features
+        self.loss_type = loss
+        self.size_joint_feature = None if n_features is None else int(n_features)
+
+    def get_params(self):
+        return {"n_features": self.n_features, "loss": self.loss_type}
+
+    # ------------------------------------------------------------- labels
+    def grades_and_weight(self, y, m: int):
+        """(grades array of length m, weight ω) of a label."""
+        return np.asarray(y, dtype=np.float64).ravel(), 1.0
+
+    def _query_arrays(self, y, m):
+        grades, weight = self.grades_and_weight(y, m)
+        rank, G = _dense_ranks(grades)
+        offsets = np.array([0, m], dtype=np.int64)
+        lower = np.zeros(m, dtype=np.int64)
+        higher = np.zeros(m, dtype=np.int64)
+        pairs = np.zeros(1, dtype=np.int64)
+        pair_counts(rank, offsets, np.array([G], dtype=np.int64), lower, higher, pairs)
+        Z = 1.0 if self.loss_type == "pairs" else float(pairs[0])
+        scale = weight / Z if Z > 0 else 0.0
+        return grades, rank, G, scale, lower, higher, int(pairs[0])
+
+    # ------------------------------------------------------------- set-up and checks
+    def initialize(self, X, Y):
+        if self.n_features is None and len(X):
+            self.n_features = int(X[0].shape[1])
+        if self.n_features is not None:
+            self.size_joint_feature = int(self.n_features)
+
+    def check_input(self, X, Y=None):
+        for i, x in enumerate(X):
+            if not hasattr(x, "shape") or len(x.shape) != 2:
+                raise ValueError(f"query {i}: x must be a 2-D documents x features matrix")
+            if x.shape[0] < 1:
+                raise ValueError(f"query {i} has no documents")
+            if self.n_features is not None and x.shape[1] != self.n_features:
+                raise ValueError(f"query {i} has {x.shape[1]} features, the task expects "
+                                 f"{self.n_features}")
+            data = x.data if sp.issparse(x) else np.asarray(x, dtype=np.float64)
+            if not np.all(np.isfinite(data)):
+                raise ValueError(f"query {i} has NaN or infinite features")
+        if Y is not None:
+            for i, (x, y) in enumerate(zip(X, Y)):
+                self._check_label(i, y, x.shape[0])
+
+    def _check_label(self, i, y, m):
+        g = np.asarray(y)
+        if g.ndim != 1 or g.shape[0] != m:
+            raise ValueError(f"query {i}: y must hold one grade per document ({m}), got shape "
+                             f"{g.shape}")
+        if not np.issubdtype(g.dtype, np.number) or not np.all(np.isfinite(g)):
+            raise ValueError(f"query {i}: grades must be finite numbers")
+
+    def max_loss(self, y):
+        """Δ of the fully reversed ranking: ω |P| / Z."""
+        _, _, _, scale, _, _, pairs = self._query_arrays(y, len(np.asarray(y).ravel()))
+        return scale * pairs
+
+    # ------------------------------------------------------------- single-example forms
+    def _truth_coef(self, y, m):
+        _, _, _, scale, lower, higher, _ = self._query_arrays(y, m)
+        return 0.5 * scale * (lower - higher).astype(np.float64)
+
+    def joint_feature(self, x, y):
+        """Ψ(x, ŷ) for a PairLabelling; for a label (grades / Click): Ψ of the all-correct
+        labelling of its pairs, (ω/2Z) Σ_P (x_i - x_j)."""
+        coef = y.coef if isinstance(y, PairLabelling) else self._truth_coef(y, x.shape[0])
+        out = x.T @ coef if sp.issparse(x) else np.asarray(x, dtype=np.float64).T @ coef
+        return np.asarray(out).ravel()
+
+    def labelling(self, y, signs) -> PairLabelling:
+        """The output ŷ_ij = signs[i, j] (±1, 0 for a tie) on the pairs of y (plain Python;
+        for tests and references). ``signs`` is an m x m array read at the pairs g_i > g_j."""
+        m = len(signs)
+        grades, _ = self.grades_and_weight(y, m)
+        _, _, _, scale, _, _, _ = self._query_arrays(y, m)
+        coef = np.zeros(m)
+        loss = 0.0
+        for i in range(m):
+            for j in range(m):
+                if grades[i] > grades[j]:
+                    sgn = float(signs[i][j])
+                    coef[i] += 0.5 * scale * sgn
+                    coef[j] -= 0.5 * scale * sgn
+                    loss += scale * (1.0 - sgn) / 2.0
+        return PairLabelling(coef, loss)
+
+    def labelling_from_ranking(self, y, r) -> PairLabelling:
+        """The output induced by a ranking vector r: ŷ_ij = sign(r_i - r_j)."""
+        r = np.asarray(r, dtype=np.float64)
+        return self.labelling(y, np.sign(r[:, None] - r[None, :]))
+
+    def loss(self, y, y_hat):
+        """Δ(y, ŷ) for a PairLabelling, or for a ranking vector r (ties count half a swap)."""
+        if isinstance(y_hat, PairLabelling):
+            return float(y_hat.loss)
+        r = np.asarray(y_hat, dtype=np.float64).ravel()
+        grades, _ = self.grades_and_weight(y, r.shape[0])
+        if r.shape[0] != grades.shape[0]:
+            raise ValueError(f"a ranking of {r.shape[0]} documents for a query of {grades.shape[0]}")
+        _, _, _, scale, _, _, _ = self._query_arrays(y, grades.shape[0])
+        return float(scale * swapped_pairs(grades, r))
+
+    def inference(self, x, w):
+        return np.asarray(x @ np.asarray(w, dtype=np.float64)).ravel()
+
+    def loss_augmented_inference(self, x, y, w):
+        batch = self.make_batch([x], [y])
+        ans = self.batch_loss_augmented_inference(batch, w)
+        return PairLabelling(batch.truth_coef - ans.delta_coef, float(ans.loss[0]))
+
+    # ------------------------------------------------------------- batch forms
+    def make_batch(self, X, Y=None):
+        Xs, offsets = stack_queries(list(X))
+        if Y is None:
+            return RankingBatch(Xs, offsets)
+        n = len(offsets) - 1
+        N = int(offsets[-1])
+        grade_rank = np.zeros(N, dtype=np.int64)
+        n_grades = np.zeros(n, dtype=np.int64)
+        scale = np.zeros(n)
+        truth = np.zeros(N)
+        for q, y in enumerate(Y):
+            a, b = offsets[q], offsets[q + 1]
+            _, rank, G, sc, lower, higher, _ = self._query_arrays(y, b - a)
+            grade_rank[a:b] = rank
+            n_grades[q] = G
+            scale[q] = sc
+            truth[a:b] = 0.5 * sc * (lower - higher)
+        return RankingBatch(Xs, offsets, list(Y), grade_rank, n_grades, scale, truth)
+
+    def _scores(self, batch, w):
+        w = np.ascontiguousarray(w, dtype=np.float64)
+        return np.ascontiguousarray(np.asarray(batch.X @ w, dtype=np.float64).ravel())
+
+    def batch_inference(self, batch, w, n_jobs=1):
+        s = self._scores(batch, w)
+        o = batch.offsets
+        return [s[o[q]:o[q + 1]].copy() for q in range(len(batch))]
+
+    def batch_loss_augmented_inference(self, batch, w, n_jobs=1):
+        s = self._scores(batch, w)
+        coef = np.zeros(s.shape[0])
+        loss = np.zeros(len(batch))
+        rank_oracle(s, batch.grade_rank, batch.offsets, batch.n_grades, batch.scale, coef, loss)
+        return _Answer(coef, loss)
+
+    def batch_loss(self, batch, Y_hat):
+        if isinstance(Y_hat, _Answer):
+            return Y_hat.loss.copy()
+        return super().batch_loss(batch, Y_hat)
+
+    def _block_rows(self, batch, coef):
+        """n x N CSR with row q = coef restricted to query q's documents."""
+        n = len(batch)
+        N = int(batch.offsets[-1])
+        return sp.csr_matrix((coef, np.arange(N, dtype=np.int64), batch.offsets.copy()),
+                             shape=(n, N))
+
+    def batch_delta_joint_feature(self, batch, Y_hat):
+        if not isinstance(Y_hat, _Answer):
+            coef = np.concatenate([batch.truth_coef[batch.offsets[q]:batch.offsets[q + 1]]
+                                   - np.asarray(yh.coef) if isinstance(yh, PairLabelling) else
+                                   batch.truth_coef[batch.offsets[q]:batch.offsets[q + 1]]
+                                   - self.labelling_from_ranking(batch.Y[q], yh).coef
+                                   for q, yh in enumerate(Y_hat)])
+        else:
+            coef = Y_hat.delta_coef
+        D = self._block_rows(batch, coef) @ batch.X
+        D = sp.csr_matrix(D, dtype=np.float64)
+        D.eliminate_zeros()
+        return D
+
+    def batch_joint_feature(self, X, Y):
+        batch = self.make_batch(X, Y)
+        return np.asarray(batch.truth_coef @ batch.X).ravel()
+
+
+class PropensityRanking(Ranking):
+    """Propensity SVM-rank (Joachims, Swaminathan & Schnabel, WSDM 2017).
+
+    Each example is one click: x holds the candidates shown for the query, y = Click(index,
+    weight) names the clicked one and its inverse propensity ω = 1/Q(o = 1 | rank). The pairs
+    are (clicked, every other candidate), so Δ(y, ŷ) = ω (rank(clicked | ŷ) - 1) and the
+    margin-rescaling hinge is ω Σ_{d ≠ clicked} max(0, 1 - w·(x_clicked - x_d)), the hinge
+    bound on the clicked document's rank. Objective:
+        ½‖w‖² + (C/n) Σ_j ω_j Σ_{d ≠ c_j} max(0, 1 - w·(x_{c_j} - x_d)),
+    n = the number of clicks, i.e. svm_proprank's with the same C (``loss="pairs"``).
+
+    Parameters
+    ----------
+    n_features : int or None
+    clip : float or None
+        Clip the weights at this value (ω ← min(ω, clip)), trading bias for variance.
+    """
+
+    def __init__(self, n_features: int | None = None, clip: float | None = None):
+        super().__init__(n_features=n_features, loss="pairs")
+        if clip is not None and not (np.isfinite(clip) and clip > 0):
+            raise ValueError(f"clip must be a positive number or None, got {clip!r}")
+        self.clip = clip
+
+    def get_params(self):
+        return {"n_features": self.n_features, "clip": self.clip}
+
+    def grades_and_weight(self, y, m):
+        c = y if isinstance(y, Click) else Click(*y)
+        grades = np.zeros(m)
+        grades[int(c.index)] = 1.0
+        weight = float(c.weight)
+        if self.clip is not None:
+            weight = min(weight, float(self.clip))
+        return grades, weight
+
+    def _check_label(self, i, y, m):
+        try:
+            c = y if isinstance(y, Click) else Click(*y)
+            idx, weight = int(c.index), float(c.weight)
+        except (TypeError, ValueError):
+            raise ValueError(f"click {i}: y must be a Click(index, weight), got {y!r}") from None
+        if not 0 <= idx < m:
+            raise ValueError(f"click {i}: clicked index {idx} is outside the {m} candidates")
+        if not (np.isfinite(weight) and weight > 0):
+            raise ValueError(f"click {i}: weight (inverse propensity) must be a positive "
+                             f"finite number, got {weight!r}")
+
+    def max_loss(self, y):
+        raise NotImplementedError("PropensityRanking.max_loss needs the number of candidates; "
+                                  "evaluate with structpred.metrics.ranking instead")
+
+    def loss(self, y, y_hat):
+        """ω (rank of the clicked document - 1) under a PairLabelling or a ranking vector
+        (ties count half)."""
+        if isinstance(y_hat, PairLabelling):
+            return float(y_hat.loss)
+        r = np.asarray(y_hat, dtype=np.float64).ravel()
+        grades, weight = self.grades_and_weight(y, r.shape[0])
+        c = int(np.argmax(grades))
+        others = np.delete(r, c)
+        return float(weight * (np.sum(others > r[c]) + 0.5 * np.sum(others == r[c])))
