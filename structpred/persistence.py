@@ -48,7 +48,7 @@ def save(estimator, path) -> None:
             arrays[f"state.{key}"] = value
         else:
             state_json[key] = _jsonable(value)
-    params = {k: v for k, v in estimator.get_params().items() if k not in ("model", "callback", "client")}
+    params = {k: v for k, v in estimator.get_params(deep=False).items() if k not in ("model", "callback", "client")}
     header = {
         "format": FORMAT,
         "version": VERSION,
