@@ -1,9 +1,9 @@
-"""``structpred parse``: train a constituency parser on .mrg files, or apply one.
+"""structpred parse: train a constituency parser on .mrg files, or apply one.
 
   structpred parse train MODEL FILE.mrg... [-c C] [-e EPS] [--max-len N] [--horizontal H] [--unary merge|chain]
   structpred parse apply MODEL FILE.mrg... [-o OUT] [--pcfg]
 
-Trees are normalised (empty elements and function tags removed). ``apply`` writes one
+Trees are normalised (empty elements and function tags removed). apply writes one
 predicted tree per line (gold POS tags are read from the input trees) and prints evalb
 (COLLINS.prm) precision / recall / F1 against the input trees.
 """
@@ -27,7 +27,7 @@ def _read(files):
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="structpred parse", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="structpred parse", description=__doc__.split("\n")[0].split(": ", 1)[1])
     sub = p.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train", help="train an SSVM parser")
     t.add_argument("model")
