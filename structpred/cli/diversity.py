@@ -108,7 +108,7 @@ def _parser():
 
 
 def main(argv=None) -> int:
-    from ..tasks.diversity.ranker import DiversifiedRanker
+    from ..apps.diversity import DiversifiedRanker
     from ..metrics.subtopics import weighted_subtopic_loss
     args = _parser().parse_args(argv)
     try:

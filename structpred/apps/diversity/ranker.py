@@ -17,8 +17,8 @@ import warnings
 import numpy as np
 
 from ...metrics.subtopics import as_topic_matrix, weighted_subtopic_loss
-from .features import DiversityFeaturizer
-from .model import DiverseSubset
+from ...tasks.diversity.features import DiversityFeaturizer
+from ...tasks.diversity.model import DiverseSubset
 
 __all__ = ["DiversifiedRanker"]
 
