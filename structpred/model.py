@@ -269,5 +269,14 @@ def _repr_changed(obj) -> str:
         except (ValueError, TypeError):   # arrays and other values without a plain ==
             same = False
         if not same:
-            parts.append(f"{name}={value!r}")
+            parts.append(f"{name}={_short_repr(value)}")
     return f"{type(obj).__name__}({', '.join(parts)})"
+
+
+def _short_repr(value, limit: int = 200) -> str:
+    """repr, with long lists / arrays (e.g. thousands of grammar trees) summarised."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    size = getattr(value, "shape", None) or (len(value) if hasattr(value, "__len__") else None)
+    return f"<{type(value).__name__} of {size}>" if size is not None else text[:limit] + "..."
