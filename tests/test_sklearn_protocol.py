@@ -181,3 +181,17 @@ NOT_APPLICABLE = {
                          expected_failed_checks=lambda est: NOT_APPLICABLE)
 def test_sklearn_check_estimator(estimator, check):
     check(estimator)
+
+
+def test_every_task_clones_with_its_parameters_kept():
+    from structpred.tasks import ConstituencyParsing, DiverseSubset
+    tasks = [Multiclass(n_classes=np.int64(3)), SequenceLabeling(n_labels=4, transition_order=2),
+             ConstituencyParsing(horizontal=2, grammar_trees=["(TOP (S (NN a)))"]),
+             DiverseSubset(k=np.int64(4), redundancy=True)]
+    for task in tasks:
+        est = StructuredSVM(task, C=2.0)
+        copy = clone(est)
+        assert type(copy.model) is type(task) and copy.model is not task
+        assert copy.model.get_params() == task.get_params()
+        # learnt state lives in attributes ending in "_" and is not a parameter
+        assert not any(k.endswith("_") for k in task.get_params())
