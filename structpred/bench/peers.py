@@ -172,8 +172,8 @@ def crfsuite_peer(task, ctx):
 
     out = [record({"c1": 0.0, "c2": c2, "max_iterations": max_iter}, "same objective",
                   f"c2 = n / (2C), max {max_iter} iterations"),
-           record({"c1": 0.0, "c2": 1.0}, "CRFsuite defaults", "c2 = 1 (its default), "
-                  "its own stopping rule")]
+           record({"c1": 0.0, "c2": 1.0}, "CRFsuite defaults", "CRFsuite's default c2, its "
+                  "own stopping rule")]
     tr, held = _held_out_split(n)
     sub_items = [train_items[i] for i in tr]
     sub_y = [task.Y_train[i] for i in tr]
