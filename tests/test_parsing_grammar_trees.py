@@ -1,5 +1,6 @@
-"""ConstituencyParsing(grammar_trees=...): rules read off more trees than the SSVM trains on,
-so that fewer sentences come back as flat fallback trees; the count is reported."""
+"""ConstituencyParsing(grammar_trees=..., smoothing=...): rules read off more trees than the
+SSVM trains on, and glue rules for sentences no rule sequence covers, so that fewer
+sentences come back as flat fallback trees; the count is reported."""
 from __future__ import annotations
 
 import numpy as np
@@ -60,6 +61,36 @@ def test_bad_grammar_trees_named(bad, match):
         _fit(grammar_trees=bad)
 
 
+def test_smoothing_glues_constituents_instead_of_a_flat_tree():
+    # all tags are known, but no rule puts VP before NP under S
+    test = parse_tree("(TOP (S (VP (VBD slept)) (NP (DT the) (NN cat)) (NP (PRP it))))")
+    flat = _fit()
+    (pred,) = flat.predict([sentence(test)])
+    assert flat.model.fallback_count_ == 1 and str(pred) == "(TOP (S (VBD slept) (DT the) (NN cat) (PRP it)))"
+    Y = [parse_tree(t) for t in TRAIN]
+    X = [sentence(t) for t in Y]
+    glued = StructuredSVM(ConstituencyParsing(smoothing=0.01), C=10.0, eps=0.01).fit(X, Y)
+    (pred,) = glued.predict([sentence(test)])
+    assert glued.model.fallback_count_ == 0
+    assert str(pred) == "(TOP (S (VP (VBD slept)) (NP (DT the) (NN cat)) (PRP it)))"
+    assert glued.score(X, Y) == 1.0                  # training trees still parse exactly
+    g, base = glued.model.grammar_, flat.model.grammar_
+    assert "@S|*" in g.symbols and g.n_binary > base.n_binary and g.n_unary > base.n_unary
+    # additive smoothing: glue rules carry the pseudo-count, PCFG weights stay finite
+    bw, uw = g.pcfg_log_weights()
+    assert np.all(np.isfinite(bw)) and np.all(np.isfinite(uw))
+    glue = g.index["@S|*"]
+    assert np.all(g.bin_count[g.bin_parent == glue] == 0.01)
+    # every original rule keeps its count
+    orig = {(base.symbols[p], base.symbols[l], base.symbols[r]): c for p, l, r, c in
+            zip(base.bin_parent, base.bin_left, base.bin_right, base.bin_count)}
+    new = {(g.symbols[p], g.symbols[l], g.symbols[r]): c for p, l, r, c in
+           zip(g.bin_parent, g.bin_left, g.bin_right, g.bin_count)}
+    assert all(new[k] == c for k, c in orig.items())
+    with pytest.raises(ValueError, match="smoothing must be"):
+        StructuredSVM(ConstituencyParsing(smoothing=float("nan"))).fit(X, Y)
+
+
 @pytest.mark.realdata
 @pytest.mark.slow
 def test_wsj_sample_fewer_fallbacks_with_all_training_trees():
@@ -74,10 +105,11 @@ def test_wsj_sample_fewer_fallbacks_with_all_training_trees():
         pytest.skip(f"PTB sample not found: {exc}")
     train = [t for t in d["train"] if sentence_length(t) <= 15]
     test = [t for t in d["test"] if sentence_length(t) <= 25]
-    counts = []
-    for extra in (None, [t.to_string() for t in d["train"]]):
-        m = ConstituencyParsing(horizontal=1, grammar_trees=extra)
+    counts = {}
+    every = [t.to_string() for t in d["train"]]
+    for extra, sm in ((None, 0.0), (every, 0.0), (None, 1e-3)):
+        m = ConstituencyParsing(horizontal=1, grammar_trees=extra, smoothing=sm)
         m.initialize([sentence(t) for t in train], train)
         m.batch_inference(m.make_batch([sentence(t) for t in test]), m.pcfg_weights())
-        counts.append(m.fallback_count_)
-    assert counts[1] < counts[0]
+        counts[extra is not None, sm] = m.fallback_count_
+    assert counts[True, 0.0] < counts[False, 0.0] and counts[False, 1e-3] < counts[False, 0.0]

@@ -39,6 +39,9 @@ def main(argv=None) -> int:
                    help="read the grammar rules off every tree of FILE (any length), while "
                         "the SSVM trains on the trees within --max-len: fewer test sentences "
                         "without a parse")
+    t.add_argument("--smoothing", type=float, default=0.0, metavar="ALPHA",
+                   help="glue rules with pseudo-count ALPHA join the constituents of a sentence "
+                        "no rule sequence covers, instead of a flat tree (0 = off; try 0.001)")
     t.add_argument("--grammar-files", nargs="+", default=(), metavar="MRG",
                    help="more .mrg files whose trees add grammar rules (not training examples)")
     t.add_argument("--horizontal", type=int, default=1)
@@ -73,7 +76,8 @@ def main(argv=None) -> int:
         X = [sentence(t) for t in trees]
         t0 = time.time()
         model = ConstituencyParsing(horizontal=args.horizontal, unary=args.unary,
-                                    grammar_trees=[g.to_string() for g in grammar] or None)
+                                    grammar_trees=[g.to_string() for g in grammar] or None,
+                                    smoothing=args.smoothing)
         svm = StructuredSVM(model, C=args.c, eps=args.e,
                             max_iter=args.max_iter, n_jobs=args.n_jobs, verbose=1)
         svm.fit(X, trees)

@@ -159,13 +159,19 @@ class ConstituencyParsing(StructuredModel):
         short ones), so that fewer test sentences have no parse. Their rule counts enter
         the PCFG weights; only the training trees enter Ψ's span and split conjunctions.
         Pass strings (``tree.to_string()``) to keep the parameter small in model files.
+    smoothing : float
+        0: a sentence that no rule sequence covers gets the flat fallback tree. > 0: glue
+        rules (:meth:`Grammar.with_glue`) join the constituents the grammar does build under
+        one fallback-label node, each glue rule with this pseudo-count in the PCFG counts
+        (additive smoothing for unseen rules); the SSVM learns their weights like any rule's.
 
     Weight layout: ``[binary rules (n_binary) | unary rules (n_unary) | span conjunctions |
     split conjunctions]``; :meth:`pcfg_weights` gives the PCFG baseline in this layout.
     """
 
     def __init__(self, horizontal: int = 1, parent: bool = False, unary: str = "merge",
-                 features: str = "rich", min_word_count: int = 2, grammar_trees=None):
+                 features: str = "rich", min_word_count: int = 2, grammar_trees=None,
+                 smoothing: float = 0.0):
         super().__init__()
         self.horizontal = horizontal
         self.parent = parent
@@ -173,6 +179,7 @@ class ConstituencyParsing(StructuredModel):
         self.features = features
         self.min_word_count = min_word_count
         self.grammar_trees = grammar_trees
+        self.smoothing = smoothing
         self.grammar_ = None
         self.fallback_count_ = 0
 
@@ -187,6 +194,8 @@ class ConstituencyParsing(StructuredModel):
             raise ValueError(f"features must be 'rich' or 'rules', got {self.features!r}")
         if int(self.horizontal) < 0:
             raise ValueError(f"horizontal must be >= 0, got {self.horizontal}")
+        if not (float(self.smoothing) >= 0 and np.isfinite(float(self.smoothing))):
+            raise ValueError(f"smoothing must be a finite number >= 0, got {self.smoothing!r}")
 
     def initialize(self, X, Y) -> None:
         """Grammar, vocabulary and the feature conjunctions seen in the gold trees."""
@@ -198,6 +207,8 @@ class ConstituencyParsing(StructuredModel):
         counts = Counter(w.lower() for x in X for w, _ in x)
         vocab = sorted(w for w, c in counts.items() if c >= self.min_word_count)
         under = Counter(c.label for y in Y for c in y.children if isinstance(c, Tree))
+        if float(self.smoothing) > 0 and under:
+            self.grammar_ = self.grammar_.with_glue(under.most_common(1)[0][0], float(self.smoothing))
         self._set_tables(vocab, under.most_common(1)[0][0] if under else "S", None, None)
         # collect gold conjunctions
         g = self.grammar_
