@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 from structpred import StructuredSVM  # noqa: E402
 from structpred.datasets.diversity import load_ambient, make_synthetic_diversity  # noqa: E402
 from structpred.tasks.diversity import CandidateSet, DiverseSubset, DiversityFeaturizer  # noqa: E402
-from structpred.tasks.diversity.evaluate import METHODS, cross_validate, format_table  # noqa: E402
+from structpred.apps.diversity.evaluate import METHODS, cross_validate, format_table  # noqa: E402
 
 SEED = 0
 K = 5

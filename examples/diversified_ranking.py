@@ -11,7 +11,7 @@ import sys
 
 from structpred import DiversifiedRanker
 from structpred.datasets import load_ambient
-from structpred.tasks.diversity.evaluate import cross_validate, format_table
+from structpred.apps.diversity.evaluate import cross_validate, format_table
 
 
 def main(quick: bool = False) -> None:

@@ -15,6 +15,6 @@ __all__ = ["StructuredModel", "ExampleBatch", "StructuredSVM", "load", "Diversif
 
 def __getattr__(name):
     if name == "DiversifiedRanker":
-        from .tasks.diversity import DiversifiedRanker
+        from .apps.diversity import DiversifiedRanker
         return DiversifiedRanker
     raise AttributeError(f"module 'structpred' has no attribute {name!r}")

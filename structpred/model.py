@@ -131,15 +131,30 @@ class StructuredModel:
         for key, value in state.items():
             setattr(self, key, value)
 
-    def get_params(self) -> dict[str, Any]:
-        """Constructor parameters, read back from attributes of the same name."""
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Constructor parameters, read back from attributes of the same name.
+
+        scikit-learn's protocol: ``deep`` is accepted for ``clone``/``GridSearchCV``; a
+        parameter that itself has ``get_params`` adds its own as ``name__param``.
+        """
         sig = inspect.signature(type(self).__init__)
         params = {}
         for name, p in sig.parameters.items():
             if name == "self" or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
                 continue
             params[name] = getattr(self, name, p.default)
+        if deep:
+            for name, value in list(params.items()):
+                if hasattr(value, "get_params") and not isinstance(value, type):
+                    params.update({f"{name}__{k}": v for k, v in value.get_params(deep=True).items()})
         return params
+
+    def set_params(self, **params) -> "StructuredModel":
+        """Set constructor parameters (``name`` or nested ``name__param``); returns self.
+
+        Takes effect at the next ``fit`` (``initialize`` reads them again)."""
+        _set_params(self, params)
+        return self
 
     # ------------------------------------------------------------------ batch forms
     def make_batch(self, X, Y=None):
@@ -227,5 +242,55 @@ class StructuredModel:
             raise ValueError(f"{type(self).__name__}.joint_feature on example {index}: {exc}") from None
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
+        return _repr_changed(self)
+
+
+def _set_params(obj, params: dict) -> None:
+    """scikit-learn's set_params: plain names are set, ``a__b`` goes to ``obj.a.set_params(b=)``."""
+    if not params:
+        return
+    valid = obj.get_params(deep=False)
+    nested: dict[str, dict] = {}
+    for key, value in params.items():
+        name, delim, sub = key.partition("__")
+        if name not in valid:
+            raise ValueError(f"invalid parameter {name!r} for {type(obj).__name__}; "
+                             f"valid parameters: {sorted(valid)}")
+        if delim:
+            nested.setdefault(name, {})[sub] = value
+        else:
+            setattr(obj, name, value)
+            valid[name] = value
+    for name, sub_params in nested.items():
+        target = valid[name]
+        if not hasattr(target, "set_params"):
+            raise ValueError(f"parameter {name!r} of {type(obj).__name__} is a "
+                             f"{type(target).__name__}, which has no nested parameters")
+        target.set_params(**sub_params)
+
+
+def _repr_changed(obj) -> str:
+    """``Name(param=value, ...)`` listing only parameters that differ from their default
+    (scikit-learn's style), so that ``repr`` stays short and round-trips by eval."""
+    sig = inspect.signature(type(obj).__init__)
+    parts = []
+    for name, value in obj.get_params(deep=False).items():
+        p = sig.parameters.get(name)
+        default = p.default if p is not None and p.default is not p.empty else inspect.Parameter.empty
+        try:
+            same = default is not inspect.Parameter.empty and (value is default or (
+                type(value) is type(default) and bool(value == default)))
+        except (ValueError, TypeError):   # arrays and other values without a plain ==
+            same = False
+        if not same:
+            parts.append(f"{name}={_short_repr(value)}")
+    return f"{type(obj).__name__}({', '.join(parts)})"
+
+
+def _short_repr(value, limit: int = 200) -> str:
+    """repr, with long lists / arrays (e.g. thousands of grammar trees) summarised."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    size = getattr(value, "shape", None) or (len(value) if hasattr(value, "__len__") else None)
+    return f"<{type(value).__name__} of {size}>" if size is not None else text[:limit] + "..."

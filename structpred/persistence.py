@@ -43,7 +43,7 @@ from .model import StructuredModel
 FORMAT = "structpred-model"
 VERSION = 2
 
-__all__ = ["save", "load", "describe_training", "BUILTIN_TASKS", "FORMAT", "VERSION"]
+__all__ = ["save", "load", "read_header", "describe_training", "BUILTIN_TASKS", "FORMAT", "VERSION"]
 
 #: Registry name -> (module, class name) of structpred's own tasks; imported on first use.
 BUILTIN_TASKS = {
@@ -98,7 +98,7 @@ def save(estimator, path) -> None:
             arrays[f"state.{key}"] = value
         else:
             state_json[key] = _jsonable(value)
-    params = {k: v for k, v in estimator.get_params().items() if k not in _NOT_SAVED}
+    params = {k: v for k, v in estimator.get_params(deep=False).items() if k not in _NOT_SAVED}
     header = {
         "format": FORMAT,
         "version": VERSION,
@@ -250,6 +250,30 @@ def _open(path):
     return archive
 
 
+def _header(path, archive) -> dict:
+    if "__structpred__" not in archive.files:
+        raise ModelFileError(f"{path} is not a structpred model file (no header)", path)
+    raw = _array(path, archive, "__structpred__")
+    if raw.dtype != np.uint8 or raw.ndim != 1:
+        raise ModelFileError(f"{path}: the header is not a byte string", path)
+    try:
+        header = json.loads(raw.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ModelFileError(f"{path}: the header is not valid JSON ({exc})", path) from None
+    _check_header(path, header)
+    return header
+
+
+def read_header(path) -> dict:
+    """The checked JSON header of a model file, without building the model (the CLI reads
+    ``header["task"]`` to pick its handler; version-1 files carry ``model_class`` instead).
+    Raises ModelFileError / OSError as ``load`` does."""
+    path = Path(path)
+    archive = _open(path)
+    with archive:
+        return _header(path, archive)
+
+
 def load(path, tasks=None, estimator_class=None):
     """Load a StructuredSVM saved with ``save``.
 
@@ -274,16 +298,7 @@ def load(path, tasks=None, estimator_class=None):
     path = Path(path)
     archive = _open(path)
     with archive:
-        if "__structpred__" not in archive.files:
-            raise ModelFileError(f"{path} is not a structpred model file (no header)", path)
-        raw = _array(path, archive, "__structpred__")
-        if raw.dtype != np.uint8 or raw.ndim != 1:
-            raise ModelFileError(f"{path}: the header is not a byte string", path)
-        try:
-            header = json.loads(raw.tobytes().decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-            raise ModelFileError(f"{path}: the header is not valid JSON ({exc})", path) from None
-        _check_header(path, header)
+        header = _header(path, archive)
         cls = _resolve_task(path, header, tasks)
         params = _kwargs(path, "task parameter", cls.__name__, header.get("model_params", {}), cls)
         est_params = _kwargs(path, "estimator parameter", estimator_class.__name__,

@@ -20,7 +20,31 @@ from .solvers import objective
 from .solvers.oracle import LocalOracle
 from .solvers.registry import SOLVERS, accepts_warm_state, check_options, get_solver, solver_options
 
-__all__ = ["StructuredSVM", "ALGORITHMS", "load"]
+__all__ = ["StructuredSVM", "ALGORITHMS", "NotFittedError", "load"]
+
+
+def _not_fitted_error(message: str) -> NotFittedError:
+    """structpred.errors.NotFittedError, also scikit-learn's NotFittedError when scikit-learn
+    is imported (without importing it: 0.3-0.8 s that a CLI run does not need)."""
+    import sys
+    sklearn_exceptions = sys.modules.get("sklearn.exceptions")
+    if sklearn_exceptions is None:
+        return NotFittedError(message)
+    global _SKLEARN_NOT_FITTED
+    if _SKLEARN_NOT_FITTED is None:
+        _SKLEARN_NOT_FITTED = type("NotFittedError", (NotFittedError, sklearn_exceptions.NotFittedError),
+                                   {"__module__": __name__, "__doc__": NotFittedError.__doc__})
+    return _SKLEARN_NOT_FITTED(message)
+
+
+_SKLEARN_NOT_FITTED = None
+
+
+def _as_examples(X):
+    """An array-like without len() (scikit-learn's _NotAnArray) becomes an ndarray."""
+    if not hasattr(X, "__len__") and not hasattr(X, "shape") and hasattr(X, "__array__"):
+        return np.asarray(X)
+    return X
 
 ALGORITHMS = SOLVERS  # algorithm name -> solver (structpred.solvers.registry)
 
@@ -115,16 +139,46 @@ class StructuredSVM:
 
     # ---------------------------------------------------------------- sklearn protocol
     def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Constructor parameters; with ``deep`` also the task's as ``model__<param>``."""
         names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
-        return {name: getattr(self, name) for name in names}
+        params = {name: getattr(self, name) for name in names}
+        if deep and hasattr(self.model, "get_params"):
+            params.update({f"model__{k}": v for k, v in self.model.get_params(deep=True).items()})
+        return params
 
     def set_params(self, **params) -> "StructuredSVM":
-        valid = self.get_params()
-        for key, value in params.items():
-            if key not in valid:
-                raise ValueError(f"invalid parameter {key!r} for StructuredSVM; valid: {sorted(valid)}")
-            setattr(self, key, value)
+        """Set parameters, nested ones as ``model__<param>`` (scikit-learn's protocol)."""
+        from .model import _set_params
+        _set_params(self, params)
         return self
+
+    def __repr__(self) -> str:
+        from .model import _repr_changed
+        return _repr_changed(self)
+
+    def __sklearn_tags__(self):
+        """scikit-learn >= 1.6 tags. A classifier when the task says so (Multiclass:
+        stratified CV folds, ``is_classifier``); otherwise a plain estimator whose y is a
+        list of structured labels (no 2-D X, no target validation)."""
+        from sklearn.utils import ClassifierTags, Tags, TargetTags, InputTags
+        kind = getattr(self.model, "sklearn_estimator_type", None)
+        tags = Tags(estimator_type=kind, target_tags=TargetTags(required=True),
+                    transformer_tags=None, regressor_tags=None,
+                    classifier_tags=ClassifierTags() if kind == "classifier" else None,
+                    input_tags=InputTags(two_d_array=kind == "classifier", sparse=kind == "classifier"))
+        tags.non_deterministic = self.algorithm in ("bcfw", "subgradient")
+        return tags
+
+    @property
+    def _estimator_type(self):
+        """scikit-learn < 1.6 reads this instead of ``__sklearn_tags__``."""
+        return getattr(self.model, "sklearn_estimator_type", None)
+
+    def _more_tags(self):
+        """scikit-learn < 1.6 tags (same content as ``__sklearn_tags__``)."""
+        kind = getattr(self.model, "sklearn_estimator_type", None)
+        return {"requires_y": True, "non_deterministic": self.algorithm in ("bcfw", "subgradient"),
+                "X_types": ["2darray"] if kind == "classifier" else ["2darray", "string"]}
 
     def _check_params(self):
         if not isinstance(self.model, StructuredModel):
@@ -186,14 +240,19 @@ class StructuredSVM:
         accept it (bcfw, subgradient), its solver state (BCFW's dual variables, rescaled when
         C changed), which must come from a fit on the same training set."""
         self._check_params()
+        if Y is None:
+            raise InvalidInputError(f"{type(self).__name__} requires y to be passed, but the target "
+                                    "y is None (structured outputs are learnt from labelled examples)")
+        X, Y = _as_examples(X), _as_examples(Y)
         n, n_y = _n_examples(X, "X"), _n_examples(Y, "Y")
-        if hasattr(X, "tocsr"):
-            raise InvalidInputError("X is a scipy sparse matrix: fit needs a sequence of "
-                                    "examples (a dense array or a list); predict accepts it")
         if n != n_y:
             raise InvalidInputError(f"X and Y have different lengths: len(X)={n}, len(Y)={n_y}")
         if n == 0:
             raise InvalidInputError("empty training set: X and Y have no examples")
+        X = self._check_feature_matrix(X, fitting=True)
+        if hasattr(X, "tocsr"):
+            raise InvalidInputError("X is a scipy sparse matrix: fit needs a sequence of "
+                                    "examples (a dense array or a list); predict accepts it")
         model = self.model
         if initialize:
             model.initialize(X, Y)
@@ -232,27 +291,70 @@ class StructuredSVM:
         self.history_ = result.history
         self.timings_ = result.timings
         self.n_constraints_ = result.n_constraints
+        classes = getattr(model, "classes_", None)
+        if classes is not None:
+            self.classes_ = classes
         return self
+
+    def _check_feature_matrix(self, X, fitting: bool):
+        """For tasks whose x is a feature vector (Multiclass): X must be 2-D with >= 1 feature,
+        and predict must see as many features as fit (``n_features_in_``, scikit-learn's).
+        Returns X, a scipy sparse matrix of any format made dense (Multiclass is dense)."""
+        if getattr(self.model, "sklearn_estimator_type", None) != "classifier":
+            return X
+        import scipy.sparse as sp
+        if sp.issparse(X):
+            X = X.toarray()
+        ndim = getattr(X, "ndim", None)
+        if ndim is None:
+            return X
+        if ndim != 2:
+            raise ValueError(f"Expected a 2-D array (examples x features), got {ndim}-D with "
+                             f"shape {X.shape}. Reshape your data, e.g. X.reshape(-1, 1) for one "
+                             "feature or X.reshape(1, -1) for one example")
+        if X.shape[1] == 0:
+            raise ValueError(f"X has 0 feature(s) (shape={X.shape}) while a minimum of 1 is "
+                             "required.")
+        if fitting:
+            self.n_features_in_ = int(X.shape[1])
+        elif getattr(self, "n_features_in_", None) is not None and X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
+                             f"expecting {self.n_features_in_} features as input")
+        return X
 
     def _check_fitted(self):
         if getattr(self, "w_", None) is None:
-            raise NotFittedError("this StructuredSVM is not fitted yet: call fit(X, Y) or structpred.load(path)")
+            raise _not_fitted_error(f"this {type(self).__name__} is not fitted yet: call fit(X, Y) "
+                                    "or structpred.load(path)")
 
     # ---------------------------------------------------------------- prediction
-    def predict(self, X) -> list:
-        """[argmax_y w·Ψ(x, y) for x in X]."""
+    def predict(self, X):
+        """[argmax_y w·Ψ(x, y) for x in X].
+
+        A 1-D array when every label is a scalar (Multiclass), so that scikit-learn's scorers
+        and metrics take it as they are; otherwise a list of the task's labels (sequences as
+        int arrays, trees, rankings)."""
         self._check_fitted()
+        X = _as_examples(X)
+        X = self._check_feature_matrix(X, fitting=False)
         n = _n_examples(X, "X")
         self.model.check_input(X)
         if n == 0:
             return []
         batch = self.model.make_batch(X)
-        return self.model.batch_inference(batch, self.w_, n_jobs=self.n_jobs)
+        pred = self.model.batch_inference(batch, self.w_, n_jobs=self.n_jobs)
+        if isinstance(pred, np.ndarray) and pred.ndim == 1:
+            return pred
+        if isinstance(pred, list) and all(isinstance(p, (int, np.integer)) for p in pred):
+            return np.asarray(pred, dtype=np.int64)
+        return pred
 
-    def score(self, X, Y) -> float:
+    def score(self, X, y) -> float:
         """1 - Σ_i Δ(y_i, ŷ_i) / Σ_i max_loss(y_i)  (accuracy for 0/1 loss)."""
+        X, Y = _as_examples(X), _as_examples(y)
         if _n_examples(X, "X") != _n_examples(Y, "Y"):
-            raise InvalidInputError(f"X and Y have different lengths: len(X)={len(X)}, len(Y)={len(Y)}")
+            raise InvalidInputError(f"X and Y have different lengths: len(X)={_n_examples(X, 'X')}, "
+                                    f"len(Y)={_n_examples(Y, 'Y')}")
         Y_pred = self.predict(X)
         losses = sum(self.model.loss(y, yp) for y, yp in zip(Y, Y_pred))
         worst = sum(self.model.max_loss(y) for y in Y)

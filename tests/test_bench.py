@@ -69,9 +69,16 @@ def test_tiny_run_writes_json_table_and_plots(tmp_path):
         assert any("scikit-learn" in s for s in task["skipped"])
     else:
         # LinearSVC solves the same objective: its primal (scored by structpred) is close
-        (sk,) = peer
+        settings = {r["setting"]: r for r in peer}
+        assert sorted(settings) == ["default C=1", "same objective", "tuned C"]
+        sk = settings["same objective"]
         assert sk["C_peer"] == pytest.approx(10.0 / 60, rel=1e-5)  # JSON keeps 6 digits
         assert abs(sk["primal"] - solvers["n-slack"]["primal"]) <= 0.2
+        assert settings["default C=1"]["C_peer"] == 1.0
+        tuned = settings["tuned C"]
+        assert float(max(tuned["tuning_scores"], key=lambda c: (tuned["tuning_scores"][c],
+                                                                 -float(c)))) == tuned["C_peer"]
+        assert all(r["method"].endswith(r["setting"]) for r in peer)
     md = (out / "results.md").read_text()
     assert TABLE_HEADER in md and "structpred 1-slack" in md and "baseline: majority class" in md
     try:

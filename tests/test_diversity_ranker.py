@@ -7,8 +7,9 @@ import pytest
 
 from structpred.datasets.diversity import make_synthetic_diversity
 from structpred.metrics.subtopics import weighted_subtopic_loss
-from structpred.tasks.diversity import DiversifiedRanker, DiversityFeaturizer, tokenize
-from structpred.tasks.diversity import baselines as B
+from structpred.apps.diversity import DiversifiedRanker
+from structpred.apps.diversity import baselines as B
+from structpred.tasks.diversity import DiversityFeaturizer, tokenize
 from structpred.tasks.diversity.features import WORD_FEATURE_NAMES, doc_feature_names
 
 

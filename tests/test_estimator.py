@@ -97,9 +97,9 @@ def test_save_load_roundtrip(tmp_path):
     svm.save(path)
     loaded = structpred.load(path)
     assert isinstance(loaded.model, Multiclass)
-    assert loaded.model.n_classes == 3 and loaded.C == 5.0
+    assert loaded.model.n_classes_ == 3 and loaded.model.n_classes is None and loaded.C == 5.0
     assert np.array_equal(loaded.w_, svm.w_)
-    assert loaded.predict(X) == svm.predict(X)
+    assert np.array_equal(loaded.predict(X), svm.predict(X))
     assert loaded.primal_objective_ == svm.primal_objective_
 
 

@@ -58,6 +58,27 @@ def test_learn_proprank_and_errors(tmp_path, capsys):
     (tmp_path / "bad.dat").write_text("1 qid:1 cost:-1 1:1\n0 qid:1 1:0\n")
     assert learn_proprank([str(tmp_path / "bad.dat"), str(tmp_path / "m2.npz")]) == 1
     assert f"{tmp_path / 'bad.dat'}, line 1:" in capsys.readouterr().err
-    assert learn_rank(["-c", "-1", str(tmp_path / "clicks.dat"), str(tmp_path / "m3.npz")]) == 2
+    with pytest.raises(SystemExit) as info:           # -c is checked by name before reading
+        learn_rank(["-c", "-1", str(tmp_path / "clicks.dat"), str(tmp_path / "m3.npz")])
+    assert info.value.code == 2 and "-c" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         learn_rank(["-l", "3", str(tmp_path / "clicks.dat"), str(tmp_path / "m3.npz")])
+
+
+def test_structpred_learn_and_classify_dispatch_ranking(tmp_path, capsys):
+    """`structpred learn --task rank` and `structpred classify` on a ranking model go to the
+    ranking handlers; paths are checked before any data is read."""
+    from structpred.cli import main
+    rng = np.random.default_rng(3)
+    X, Y = _data(rng, nq=12)
+    write_letor(tmp_path / "train.dat", X, Y)
+    assert main(["learn", "--task", "rank", "-c", "1", str(tmp_path / "train.dat"),
+                 str(tmp_path / "m.npz")]) == 0
+    assert isinstance(load(tmp_path / "m.npz").model, Ranking)
+    assert main(["classify", str(tmp_path / "train.dat"), str(tmp_path / "m.npz"),
+                 str(tmp_path / "scores.txt")]) == 0
+    assert np.loadtxt(tmp_path / "scores.txt").shape == (sum(x.shape[0] for x in X),)
+    capsys.readouterr()
+    assert main(["learn", "--task", "rank", "-c", "1", str(tmp_path / "train.dat"),
+                 str(tmp_path / "no" / "such" / "dir" / "m.npz")]) == 2
+    assert "model file" in capsys.readouterr().err

@@ -24,7 +24,7 @@ from ..metrics.brackets import bracket_scores, sentence_length
 from ..metrics.chunking import chunk_scores
 from ..metrics.subtopics import as_topic_matrix, weighted_subtopic_loss
 from ..tasks.diversity import DiverseSubset, DiversityFeaturizer
-from ..tasks.diversity import baselines as B
+from ..apps.diversity import baselines as B
 from ..tasks.multiclass import Multiclass
 from ..tasks.parsing import ConstituencyParsing, sentence
 from ..tasks.sequence import SequenceLabeling

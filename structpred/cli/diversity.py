@@ -1,7 +1,9 @@
-"""``structpred rank``: train and apply the diversified ranker (SVM-div) on files.
+"""structpred diversify: train and apply the diversified ranker (SVM-div) on files.
 
-    structpred rank train DATA -m MODEL [--k 5] [--C C | --C-grid 0.1,1,10] [...]
-    structpred rank apply DATA -m MODEL [-o OUT]
+    structpred diversify train DATA -m MODEL [--k 5] [--C C | --C-grid 0.1,1,10] [...]
+    structpred diversify apply DATA -m MODEL [-o OUT]
+
+(structpred rank is the old name of this command.)
 
 DATA is either a folder in AMBIENT's format (topics.txt, results.txt[.gz], and for training
 subTopics.txt + STRel.txt) or a JSON-lines file with one query per line:
@@ -10,7 +12,7 @@ subTopics.txt + STRel.txt) or a JSON-lines file with one query per line:
      "ranks": [1, 2, ...],                  (optional: engine ranks, default list order)
      "subtopics": [["cat"], [], ["car", "cat"], ...]}   (training: subtopic ids per document)
 
-``apply`` writes ``query_id<TAB>position<TAB>document_index<TAB>document_id`` lines (position
+apply writes query_id<TAB>position<TAB>document_index<TAB>document_id lines (position
 1 = first pick) to OUT or stdout, and prints the mean weighted subtopic loss when DATA has
 subtopic labels.
 """
@@ -81,7 +83,7 @@ def _read(path):
 
 
 def _parser():
-    ap = argparse.ArgumentParser(prog="structpred rank",
+    ap = argparse.ArgumentParser(prog="structpred diversify",
                                  description="Diversified ranking with SVM-div (Yue & Joachims 2008)")
     sub = ap.add_subparsers(dest="cmd", required=True)
     tr = sub.add_parser("train", help="learn a ranker from labelled queries")
@@ -106,7 +108,7 @@ def _parser():
 
 
 def main(argv=None) -> int:
-    from ..tasks.diversity.ranker import DiversifiedRanker
+    from ..apps.diversity import DiversifiedRanker
     from ..metrics.subtopics import weighted_subtopic_loss
     args = _parser().parse_args(argv)
     try:
@@ -140,5 +142,5 @@ def main(argv=None) -> int:
                   f"{loss:.4f}", file=sys.stderr if not args.output else sys.stdout)
         return 0
     except (ValueError, FileNotFoundError, TypeError) as exc:
-        print(f"structpred rank: error: {exc}", file=sys.stderr)
+        print(f"structpred diversify: error: {exc}", file=sys.stderr)
         return 1

@@ -1,9 +1,9 @@
-"""``structpred parse``: train a constituency parser on .mrg files, or apply one.
+"""structpred parse: train a constituency parser on .mrg files, or apply one.
 
   structpred parse train MODEL FILE.mrg... [-c C] [-e EPS] [--max-len N] [--horizontal H] [--unary merge|chain]
   structpred parse apply MODEL FILE.mrg... [-o OUT] [--pcfg]
 
-Trees are normalised (empty elements and function tags removed). ``apply`` writes one
+Trees are normalised (empty elements and function tags removed). apply writes one
 predicted tree per line (gold POS tags are read from the input trees) and prints evalb
 (COLLINS.prm) precision / recall / F1 against the input trees.
 """
@@ -27,7 +27,7 @@ def _read(files):
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="structpred parse", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="structpred parse", description=__doc__.split("\n")[0].split(": ", 1)[1])
     sub = p.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train", help="train an SSVM parser")
     t.add_argument("model")
@@ -35,6 +35,15 @@ def main(argv=None) -> int:
     t.add_argument("-c", type=float, default=100.0, help="C (SVM-struct convention)")
     t.add_argument("-e", type=float, default=0.1, help="epsilon")
     t.add_argument("--max-len", type=int, default=25, help="train on trees of at most N tokens")
+    t.add_argument("--grammar-from-all", action="store_true",
+                   help="read the grammar rules off every tree of FILE (any length), while "
+                        "the SSVM trains on the trees within --max-len: fewer test sentences "
+                        "without a parse")
+    t.add_argument("--smoothing", type=float, default=0.0, metavar="ALPHA",
+                   help="glue rules with pseudo-count ALPHA join the constituents of a sentence "
+                        "no rule sequence covers, instead of a flat tree (0 = off; try 0.001)")
+    t.add_argument("--grammar-files", nargs="+", default=(), metavar="MRG",
+                   help="more .mrg files whose trees add grammar rules (not training examples)")
     t.add_argument("--horizontal", type=int, default=1)
     t.add_argument("--unary", choices=["merge", "chain"], default="merge")
     t.add_argument("--max-iter", type=int, default=300)
@@ -54,13 +63,22 @@ def main(argv=None) -> int:
         print(f"structpred parse: {exc}", file=sys.stderr)
         return 2
     if args.cmd == "train":
+        grammar = list(trees) if args.grammar_from_all else []
+        try:
+            grammar += _read(args.grammar_files) if args.grammar_files else []
+        except (OSError, ValueError) as exc:
+            print(f"structpred parse: {exc}", file=sys.stderr)
+            return 2
         trees = [t for t in trees if sentence_length(t) <= args.max_len]
         if not trees:
             print("structpred parse: no training tree within --max-len", file=sys.stderr)
             return 2
         X = [sentence(t) for t in trees]
         t0 = time.time()
-        svm = StructuredSVM(ConstituencyParsing(horizontal=args.horizontal, unary=args.unary), C=args.c, eps=args.e,
+        model = ConstituencyParsing(horizontal=args.horizontal, unary=args.unary,
+                                    grammar_trees=[g.to_string() for g in grammar] or None,
+                                    smoothing=args.smoothing)
+        svm = StructuredSVM(model, C=args.c, eps=args.e,
                             max_iter=args.max_iter, n_jobs=args.n_jobs, verbose=1)
         svm.fit(X, trees)
         svm.save(args.model)
@@ -68,6 +86,7 @@ def main(argv=None) -> int:
         return 0
     svm = load(args.model)
     X = [sentence(t) for t in trees]
+    before = getattr(svm.model, "fallback_count_", 0)
     if args.pcfg:
         m = svm.model
         pred = m.batch_inference(m.make_batch(X), m.pcfg_weights())
@@ -81,6 +100,8 @@ def main(argv=None) -> int:
         if args.out:
             out.close()
     s = bracket_scores(trees, pred)
+    flat = getattr(svm.model, "fallback_count_", 0) - before
     print(f"evalb (COLLINS.prm): {s['sentences']} sentences, P {s['precision']:.2f} "
-          f"R {s['recall']:.2f} F1 {s['f1']:.2f}", file=sys.stderr)
+          f"R {s['recall']:.2f} F1 {s['f1']:.2f}; {flat} of {len(X)} sentences had no parse "
+          "under the grammar (flat fallback trees)", file=sys.stderr)
     return 0

@@ -32,6 +32,10 @@ import time
 
 import numpy as np
 
+from ..version import __version__
+from .report import (check_input_file, check_output_path, int_at_least, n_jobs_type,
+                     positive_float, report_to_stdout)
+
 __all__ = ["learn_rank", "learn_proprank", "classify_ranking", "is_ranking_model", "main"]
 
 _W = {0: ("n-slack", 0), 1: ("n-slack", 0), 2: ("1-slack", 0), 3: ("1-slack", 0),
@@ -45,10 +49,11 @@ def _parser(task):
         "Train Propensity SVM-rank on an svm_proprank click file (one qid group per click; "
         "the clicked line has TARGET 1 and cost:W right after qid:N)."))
     p.add_argument("--task", choices=(task,), default=task)
-    p.add_argument("-c", dest="C", type=float, default=0.01,
+    p.add_argument("--version", action="version", version=f"structpred {__version__}")
+    p.add_argument("-c", dest="C", type=positive_float, default=0.01,
                    help="C, svm_rank's convention (= SVM-struct's; C_light = C/n for n "
                         "training queries) (default 0.01)")
-    p.add_argument("-e", dest="eps", type=float, default=0.001,
+    p.add_argument("-e", dest="eps", type=positive_float, default=0.001,
                    help="epsilon, svm_rank's: multiplied by the mean number of pairs per "
                         "query for the pair-count loss (default 0.001)")
     if task == "rank":
@@ -56,16 +61,16 @@ def _parser(task):
                        help="loss: 1 = number of swapped pairs (default), 2 = fraction of "
                             "swapped pairs per query")
     else:
-        p.add_argument("--clip", type=float, default=None,
+        p.add_argument("--clip", type=positive_float, default=None,
                        help="clip the costs (inverse propensities) at this value")
     p.add_argument("-w", dest="alg", type=int, default=3, choices=sorted(_W),
                    help="algorithm: 3/2 1-slack (default), 4 1-slack + cache, 0/1 n-slack, 9 BCFW")
     p.add_argument("-o", dest="rescaling", type=int, default=2, choices=(2,),
                    help="rescaling: 2 margin (the only one, as in svm_rank)")
-    p.add_argument("-#", dest="max_iter", type=int, default=100000,
+    p.add_argument("-#", dest="max_iter", type=int_at_least(1), default=100000,
                    help="maximum number of iterations")
-    p.add_argument("-v", dest="verbose", type=int, default=1, help="verbosity (1)")
-    p.add_argument("--n_jobs", type=int, default=1, help="threads for the oracle (1)")
+    p.add_argument("-v", dest="verbose", type=int_at_least(0), default=1, help="verbosity (1)")
+    p.add_argument("--n_jobs", type=n_jobs_type, default=1, help="threads for the oracle (1)")
     p.add_argument("train_file")
     p.add_argument("model_file")
     return p
@@ -78,6 +83,11 @@ def _learn(argv, task):
 
     args = _parser(task).parse_args(argv)
     prog = f"structpred learn --task {task}"
+    problem = (check_input_file(args.train_file, "training file")
+               or check_output_path(args.model_file, "model file"))
+    if problem:
+        print(f"{prog}: error: {problem}", file=sys.stderr)
+        return 2
     for name, v in (("-c", args.C), ("-e", args.eps)):
         if not (np.isfinite(v) and v > 0):
             print(f"{prog}: {name} must be a positive number, got {v!r}", file=sys.stderr)
@@ -115,7 +125,12 @@ def _learn(argv, task):
     svm = StructuredSVM(model, C=args.C, eps=eps, algorithm=algorithm, cache_size=cache,
                         max_iter=args.max_iter, n_jobs=args.n_jobs, verbose=args.verbose)
     t1 = time.perf_counter()
-    svm.fit(data.X, Y)
+    try:
+        with report_to_stdout(args.verbose):
+            svm.fit(data.X, Y)
+    except ValueError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 1
     t_fit = time.perf_counter() - t1
     svm.save(args.model_file)
     if args.verbose:

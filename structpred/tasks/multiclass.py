@@ -17,6 +17,13 @@ from ..model import StructuredModel
 __all__ = ["Multiclass"]
 
 
+def _dense_row(x) -> np.ndarray:
+    """One example as a dense float vector (a 1 x d sparse row, e.g. X[i] of a CSR X, too)."""
+    if sp.issparse(x):
+        x = x.toarray()
+    return np.asarray(x, dtype=np.float64).ravel()
+
+
 class _DenseBatch:
     def __init__(self, X, Y=None):
         self.X = X
@@ -33,10 +40,19 @@ class Multiclass(StructuredModel):
     ----------
     n_classes, n_features : int or None
         Read off the training data by ``initialize`` when None.
+
+    Attributes
+    ----------
+    n_classes_, n_features_ : int
+        The sizes in use: the parameters when given, else read off the training data by
+        ``initialize`` (which never overwrites the parameters, so a refit on other data works).
     """
 
     #: Largest size_joint_feature accepted (2 GiB of float64 weights).
     max_weights = 2 ** 28
+
+    #: scikit-learn sees StructuredSVM(Multiclass()) as a classifier (stratified CV folds).
+    sklearn_estimator_type = "classifier"
 
     def __init__(self, n_classes: int | None = None, n_features: int | None = None):
         super().__init__()
@@ -45,27 +61,44 @@ class Multiclass(StructuredModel):
                 raise ValueError(f"{name} must be a positive integer or None, got {v!r}")
         self.n_classes = n_classes
         self.n_features = n_features
+        self.n_classes_ = None if n_classes is None else int(n_classes)
+        self.n_features_ = None if n_features is None else int(n_features)
         self._set_size()
 
     def _set_size(self):
-        if self.n_classes is not None and self.n_features is not None:
-            self.size_joint_feature = int(self.n_classes) * int(self.n_features)
+        if self.n_classes_ is not None and self.n_features_ is not None:
+            self.size_joint_feature = int(self.n_classes_) * int(self.n_features_)
+        else:
+            self.size_joint_feature = None
+
+    @property
+    def classes_(self):
+        """The labels 0..n_classes_-1 (scikit-learn's ``classes_``), None before fit."""
+        return None if self.n_classes_ is None else np.arange(self.n_classes_)
+
+    def get_state(self):
+        return {"n_classes_": self.n_classes_, "n_features_": self.n_features_}
+
+    def set_state(self, state):
+        for key in ("n_classes_", "n_features_"):
+            if state.get(key) is not None:
+                setattr(self, key, int(state[key]))
+        self._set_size()
 
     # ------------------------------------------------------------- set-up and checks
     def initialize(self, X, Y):
         X = self._as_matrix(X)
         labels = self._as_labels(Y)
-        if self.n_features is None:
-            self.n_features = int(X.shape[1])
+        self.n_features_ = int(X.shape[1]) if self.n_features is None else int(self.n_features)
         if labels.size and labels.min() < 0:
             bad = int(np.argmin(labels))
             raise InvalidInputError(f"label {labels[bad]} of example {bad} is negative", bad)
-        if self.n_classes is None:
-            self.n_classes = int(labels.max()) + 1 if labels.size else 0
-        if self.n_classes * max(int(self.n_features), 1) > self.max_weights:
+        self.n_classes_ = (int(labels.max()) + 1 if labels.size else 0) if self.n_classes is None \
+            else int(self.n_classes)
+        if self.n_classes_ * max(int(self.n_features_), 1) > self.max_weights:
             bad = int(np.argmax(labels)) if labels.size else 0
             raise InvalidInputError(
-                f"the model would need {self.n_classes} classes x {self.n_features} features "
+                f"the model would need {self.n_classes_} classes x {self.n_features_} features "
                 f"weights, more than max_weights={self.max_weights:,} (largest label "
                 f"{int(labels.max()) if labels.size else 0} in example {bad}); number the "
                 "classes densely from 0", bad)
@@ -125,9 +158,9 @@ class Multiclass(StructuredModel):
         """InvalidInputError naming the example: not a real vector, ragged rows, a width other
         than n_features, NaN/inf or |value| > MAX_ABS_FEATURE, a label outside [0, n_classes)."""
         X = self._as_matrix(X)
-        if self.n_features is not None and X.shape[0] and X.shape[1] != self.n_features:
+        if self.n_features_ is not None and X.shape[0] and X.shape[1] != self.n_features_:
             raise InvalidInputError(f"X has {X.shape[1]} features per example, the task expects "
-                                    f"{self.n_features}")
+                                    f"{self.n_features_}")
         finite = (np.abs(X) <= MAX_ABS_FEATURE).all(axis=1)
         if not finite.all():
             i = int(np.flatnonzero(~finite)[0])
@@ -137,33 +170,33 @@ class Multiclass(StructuredModel):
             labels = self._as_labels(Y)
             if labels.shape[0] != X.shape[0]:
                 raise InvalidInputError(f"X has {X.shape[0]} examples but Y has {labels.shape[0]}")
-            bad = np.flatnonzero((labels < 0) | (labels >= self.n_classes))
+            bad = np.flatnonzero((labels < 0) | (labels >= self.n_classes_))
             if bad.size:
                 raise InvalidInputError(f"label {labels[bad[0]]} of example {int(bad[0])} is "
-                                        f"outside [0, {self.n_classes})", int(bad[0]))
+                                        f"outside [0, {self.n_classes_})", int(bad[0]))
 
     # ------------------------------------------------------------- single-example forms
     def joint_feature(self, x, y):
-        psi = np.zeros((self.n_classes, self.n_features))
-        psi[int(y)] = (x.toarray() if sp.issparse(x) else np.asarray(x, dtype=np.float64)).ravel()
+        psi = np.zeros((self.n_classes_, self.n_features_))
+        psi[int(y)] = _dense_row(x)
         return psi.ravel()
 
     def loss(self, y, y_hat):
         return float(int(y) != int(y_hat))
 
     def _scores(self, X, w):
-        return X @ np.asarray(w, dtype=np.float64).reshape(self.n_classes, self.n_features).T
+        return X @ np.asarray(w, dtype=np.float64).reshape(self.n_classes_, self.n_features_).T
 
     def inference(self, x, w):
-        return int(np.argmax(self._scores(np.asarray(x, dtype=np.float64).reshape(1, -1), w)[0]))
+        return int(np.argmax(self._scores(_dense_row(x).reshape(1, -1), w)[0]))
 
     def loss_augmented_inference(self, x, y, w):
-        scores = self._scores(np.asarray(x, dtype=np.float64).reshape(1, -1), w)[0] + 1.0
+        scores = self._scores(_dense_row(x).reshape(1, -1), w)[0] + 1.0
         scores[int(y)] -= 1.0
         return int(np.argmax(scores))
 
     def slack_rescaled_inference(self, x, y, w):
-        batch = _DenseBatch(np.asarray(x, dtype=np.float64).reshape(1, -1), np.array([int(y)]))
+        batch = _DenseBatch(_dense_row(x).reshape(1, -1), np.array([int(y)]))
         return int(self._slack_oracle(batch, w)[0])
 
     # ------------------------------------------------------------- batch forms

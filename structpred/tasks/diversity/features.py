@@ -102,7 +102,7 @@ class CandidateSet:
         return self.phi.shape[0]
 
 
-def _doc_fields(doc, i):
+def document_fields(doc, i):
     if isinstance(doc, str):
         return "", doc, ""
     if isinstance(doc, dict):
@@ -168,7 +168,7 @@ class DiversityFeaturizer:
         wiki = np.zeros(n)
         title_has_q = np.zeros(n)
         for i, doc in enumerate(docs):
-            title, snippet, url = _doc_fields(doc, i)
+            title, snippet, url = document_fields(doc, i)
             tt, st = tokenize(title), tokenize(snippet)
             ut = _url_tokens(url) if self.use_url else []
             counts: dict[int, int] = {}
@@ -242,3 +242,6 @@ class DiversityFeaturizer:
             except (ValueError, TypeError) as exc:
                 raise type(exc)(f"query {i}: {exc}") from None
         return out
+
+
+_doc_fields = document_fields   # old private name

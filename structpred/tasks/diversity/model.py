@@ -201,11 +201,14 @@ class DiverseSubset(StructuredModel):
 
     def __init__(self, k: int = 5, redundancy: bool = False, local_search: int = 10):
         super().__init__()
-        self.local_search = int(local_search)
-        if int(k) < 1:
-            raise ValueError(f"k must be >= 1, got {k!r}")
-        self.k = int(k)
-        self.redundancy = bool(redundancy)
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"k must be an integer >= 1, got {k!r}")
+        if isinstance(local_search, bool) or not isinstance(local_search, (int, np.integer)):
+            raise ValueError(f"local_search must be an integer, got {local_search!r}")
+        # stored as given: scikit-learn's clone checks that parameters are kept as passed
+        self.local_search = local_search
+        self.k = k
+        self.redundancy = redundancy
         self.n_levels_ = None
         self.n_word_features_ = None
         self.n_doc_features_ = None

@@ -136,6 +136,43 @@ class Grammar:
                 stack.extend(kids)
         return cls(list(sym), tags, binary, unary)
 
+    def with_glue(self, label: str, pseudo_count: float) -> "Grammar":
+        """This grammar plus glue rules, the smoothing for sentences no rule sequence covers.
+
+        With G = ``@label|*`` (an intermediate, spliced out on output) the new rules are
+        ``label -> X G``, ``G -> X G`` for every constituent symbol X (tags, phrases and
+        unary chains; not intermediates, not roots) and ``G -> B`` for every base symbol B
+        (tags and binary parents): any sequence of constituents the grammar does build can
+        be glued under one ``label`` node, instead of the flat tag sequence of the fallback.
+        Each glue rule gets ``pseudo_count`` (additive smoothing of the rule counts), so its
+        PCFG log-probability is finite and small; rules already present keep their counts.
+        ``label`` must be a symbol that a root unary ``TOP -> label`` reaches.
+        """
+        if pseudo_count <= 0 or label not in self.index:
+            return self
+        glue = f"{INTERMEDIATE}{label}|*"
+        symbols = list(self.symbols)
+        if glue not in self.index:
+            symbols.append(glue)
+        index = {sym: i for i, sym in enumerate(symbols)}
+        g, f = index[glue], index[label]
+        binary = {(int(p), int(l), int(r)): float(c) for p, l, r, c in
+                  zip(self.bin_parent, self.bin_left, self.bin_right, self.bin_count)}
+        unary = {(int(p), int(c)): float(n) for p, c, n in
+                 zip(self.un_parent, self.un_child, self.un_count)}
+        constituents = [i for i, (sym, root) in enumerate(zip(self.symbols, self.is_root))
+                        if not root and not sym.startswith(INTERMEDIATE)]
+        bases = set(np.flatnonzero(self.is_tag).tolist()) | set(self.bin_parent.tolist())
+        bases = [b for b in sorted(bases)
+                 if not self.is_root[b] and not self.symbols[b].startswith(INTERMEDIATE)]
+        for x in constituents:
+            binary.setdefault((f, x, g), float(pseudo_count))
+            binary.setdefault((g, x, g), float(pseudo_count))
+        for b in bases:
+            unary.setdefault((g, b), float(pseudo_count))
+        tags = [sym for sym, t in zip(self.symbols, self.is_tag) if t]
+        return Grammar(symbols, tags, binary, unary)
+
     @property
     def n_symbols(self) -> int:
         return len(self.symbols)

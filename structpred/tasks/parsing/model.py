@@ -177,19 +177,33 @@ class ConstituencyParsing(StructuredModel):
         "rich": rule counts + anchored span features + split features; "rules": rule counts.
     min_word_count : int
         Training words seen fewer times are replaced by their signature.
+    grammar_trees : list of Tree or str, or None
+        More normalised trees (or their bracketed strings) whose rules join the grammar
+        besides the training trees' (e.g. every treebank tree while the SSVM trains on the
+        short ones), so that fewer test sentences have no parse. Their rule counts enter
+        the PCFG weights; only the training trees enter Ψ's span and split conjunctions.
+        Pass strings (``tree.to_string()``) to keep the parameter small in model files.
+    smoothing : float
+        0: a sentence that no rule sequence covers gets the flat fallback tree. > 0: glue
+        rules (:meth:`Grammar.with_glue`) join the constituents the grammar does build under
+        one fallback-label node, each glue rule with this pseudo-count in the PCFG counts
+        (additive smoothing for unseen rules); the SSVM learns their weights like any rule's.
 
     Weight layout: ``[binary rules (n_binary) | unary rules (n_unary) | span conjunctions |
     split conjunctions]``; :meth:`pcfg_weights` gives the PCFG baseline in this layout.
     """
 
     def __init__(self, horizontal: int = 1, parent: bool = False, unary: str = "merge",
-                 features: str = "rich", min_word_count: int = 2):
+                 features: str = "rich", min_word_count: int = 2, grammar_trees=None,
+                 smoothing: float = 0.0):
         super().__init__()
         self.horizontal = horizontal
         self.parent = parent
         self.unary = unary
         self.features = features
         self.min_word_count = min_word_count
+        self.grammar_trees = grammar_trees
+        self.smoothing = smoothing
         self.grammar_ = None
         self.fallback_count_ = 0
 
@@ -204,16 +218,21 @@ class ConstituencyParsing(StructuredModel):
             raise ValueError(f"features must be 'rich' or 'rules', got {self.features!r}")
         if int(self.horizontal) < 0:
             raise ValueError(f"horizontal must be >= 0, got {self.horizontal}")
+        if not (float(self.smoothing) >= 0 and np.isfinite(float(self.smoothing))):
+            raise ValueError(f"smoothing must be a finite number >= 0, got {self.smoothing!r}")
 
     def initialize(self, X, Y) -> None:
         """Grammar, vocabulary and the feature conjunctions seen in the gold trees."""
         self._validate_params()
         self.check_input(X, Y)
         btrees = [self._binarize(y) for y in Y]
-        self.grammar_ = Grammar.from_trees(btrees)
+        self.grammar_ = Grammar.from_trees(btrees + self._extra_grammar_trees())
+        self.fallback_count_ = 0
         counts = Counter(w.lower() for x in X for w, _ in x)
         vocab = sorted(w for w, c in counts.items() if c >= self.min_word_count)
         under = Counter(c.label for y in Y for c in y.children if isinstance(c, Tree))
+        if float(self.smoothing) > 0 and under:
+            self.grammar_ = self.grammar_.with_glue(under.most_common(1)[0][0], float(self.smoothing))
         self._set_tables(vocab, under.most_common(1)[0][0] if under else "S", None, None)
         # collect gold conjunctions
         g = self.grammar_
@@ -229,6 +248,25 @@ class ConstituencyParsing(StructuredModel):
         sp_pairs = np.unique(np.concatenate(span_pairs), axis=0) if rich else np.zeros((0, 2), np.int64)
         pl_pairs = np.unique(np.concatenate(split_pairs), axis=0) if rich else np.zeros((0, 2), np.int64)
         self._set_tables(vocab, self.fallback_label_, sp_pairs, pl_pairs)
+
+    def _extra_grammar_trees(self) -> list:
+        """The binarized ``grammar_trees`` (TreeError / ValueError naming the tree)."""
+        from .trees import parse_tree
+        out = []
+        for i, t in enumerate(self.grammar_trees or ()):
+            if isinstance(t, str):
+                try:
+                    t = parse_tree(t)
+                except ValueError as exc:
+                    raise ValueError(f"grammar_trees[{i}]: {exc}") from None
+            if not isinstance(t, Tree):
+                raise ValueError(f"grammar_trees[{i}]: expected a Tree or a bracketed string, "
+                                 f"got {type(t).__name__}")
+            if t.label != ROOT or t.is_preterminal():
+                raise ValueError(f"grammar_trees[{i}]: root label is {t.label!r}, not {ROOT!r}; "
+                                 "pass trees through structpred.tasks.parsing.normalize")
+            out.append(self._binarize(t))
+        return out
 
     def _set_tables(self, vocab, fallback_label, span_pairs, split_pairs):
         g = self.grammar_

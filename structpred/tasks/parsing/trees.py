@@ -370,3 +370,106 @@ def _debinarize(t: Tree) -> Tree:
         kids.extend(_debinarize(c) for c in rest)
         break
     return Tree(_base(t.label), kids)
+
+
+# ------------------------------------------------------------------ nltk and string I/O
+# Iterative (explicit stacks), so that a tree nested thousands deep converts without
+# RecursionError. nltk is an optional extra: ``pip install 'structpred[nltk]'``.
+def _require_nltk():
+    try:
+        import nltk.tree
+    except ImportError:
+        raise ImportError("nltk is not installed: pip install 'structpred[nltk]' "
+                          "(or pip install nltk)") from None
+    return nltk.tree
+
+
+def tree_from_nltk(tree) -> Tree:
+    """A :class:`Tree` from an ``nltk.Tree`` (any subclass: ParentedTree, ...).
+
+    Labels become strings; leaves must be strings (words). Raises TreeError naming the
+    node's position (nltk's tree positions, e.g. ``(0, 1)``) for an empty node, a node that
+    mixes words with subtrees, or a leaf that is not a string.
+    """
+    nltk_tree = _require_nltk()
+    if not isinstance(tree, nltk_tree.Tree):
+        raise TypeError(f"expected an nltk.Tree, got {type(tree).__name__}")
+    root = Tree(str(tree.label()), [])
+    stack = [(tree, root, ())]
+    while stack:
+        src, dst, pos = stack.pop()
+        if len(src) == 0:
+            raise TreeError(f"nltk tree position {pos}: node {src.label()!r} has no children")
+        words = [isinstance(c, str) for c in src]
+        if any(words) and len(src) != 1:
+            raise TreeError(f"nltk tree position {pos}: node {src.label()!r} mixes a word "
+                            "with other children")
+        for i, child in enumerate(src):
+            if isinstance(child, nltk_tree.Tree):
+                node = Tree(str(child.label()), [])
+                dst.children.append(node)
+                stack.append((child, node, pos + (i,)))
+            elif isinstance(child, str):
+                dst.children.append(child)
+            else:
+                raise TreeError(f"nltk tree position {pos + (i,)}: leaf of type "
+                                f"{type(child).__name__}, expected a word (str)")
+    return root
+
+
+def tree_to_nltk(tree: Tree, cls=None):
+    """The same tree as an ``nltk.Tree`` (or ``cls``, e.g. ``nltk.ParentedTree``)."""
+    nltk_tree = _require_nltk()
+    cls = nltk_tree.Tree if cls is None else cls
+    # build bottom-up: children first (post-order over an explicit stack)
+    order, stack = [], [tree]
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        stack.extend(c for c in node.children if isinstance(c, Tree))
+    built = {}
+    for node in reversed(order):
+        kids = [c if isinstance(c, str) else built.pop(id(c)) for c in node.children]
+        built[id(node)] = cls(node.label, kids)
+    return built[id(tree)]
+
+
+def tree_to_string(tree: Tree) -> str:
+    """``(S (NP (DT the) (NN dog)) (VP (VBD barked)))``: the bracketed form, one line; the
+    exact inverse of :func:`parse_tree` (and what ``nltk.Tree.fromstring`` reads)."""
+    parts: List[str] = []
+    stack: list = [tree]
+    while stack:
+        item = stack.pop()
+        if item is None:                       # end of a node
+            parts.append(")")
+        elif isinstance(item, str):            # a word
+            parts.append(" " + item)
+        else:
+            parts.append((" (" if parts else "(") + item.label)
+            stack.append(None)
+            stack.extend(reversed(item.children))
+    return "".join(parts)
+
+
+def write_trees(trees, file) -> int:
+    """Write trees one per line in bracketed form to ``file`` (a path or a text stream);
+    returns the number written. :func:`read_trees` reads them back."""
+    own = isinstance(file, (str, bytes)) or hasattr(file, "__fspath__")
+    fh = open(file, "w", encoding="utf-8") if own else file
+    n = 0
+    try:
+        for t in trees:
+            fh.write(tree_to_string(t) + "\n")
+            n += 1
+    finally:
+        if own:
+            fh.close()
+    return n
+
+
+Tree.from_nltk = staticmethod(tree_from_nltk)
+Tree.to_nltk = tree_to_nltk
+Tree.fromstring = staticmethod(parse_tree)
+Tree.to_string = tree_to_string
+__all__ += ["tree_from_nltk", "tree_to_nltk", "tree_to_string", "write_trees"]

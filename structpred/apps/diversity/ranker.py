@@ -17,10 +17,69 @@ import warnings
 import numpy as np
 
 from ...metrics.subtopics import as_topic_matrix, weighted_subtopic_loss
-from .features import DiversityFeaturizer
-from .model import DiverseSubset
+from ...tasks.diversity.features import DiversityFeaturizer
+from ...tasks.diversity.model import DiverseSubset
 
-__all__ = ["DiversifiedRanker"]
+__all__ = ["DiversifiedRanker", "topic_matrix"]
+
+
+def _unpack(queries, documents, topics, ranks, method, need_topics=True):
+    """(queries, documents, topics, ranks) from a data-set object or the separate lists."""
+    if documents is None and hasattr(queries, "queries") and hasattr(queries, "documents"):
+        data = queries
+        if data.documents is None:
+            raise ValueError(f"{method}: data set {getattr(data, 'name', '')!r} has no document "
+                             "text (documents is None); SVM-div needs the documents")
+        return (data.queries, data.documents, getattr(data, "topics", None),
+                getattr(data, "ranks", None) if ranks is None else ranks)
+    if documents is None:
+        raise TypeError(f"{method}() needs a data set (with queries, documents, topics, ranks) "
+                        "or the lists queries, documents" + (", topics" if need_topics else ""))
+    if need_topics and topics is None:
+        raise TypeError(f"{method}() needs topics: per query, the subtopics each document covers")
+    return queries, documents, topics, ranks
+
+
+def _is_id(value) -> bool:
+    return isinstance(value, (str, bytes)) or not hasattr(value, "__iter__")
+
+
+def topic_matrix(topics, n_docs: int | None = None, where: str = "topics") -> np.ndarray:
+    """n x m bool matrix "document d covers subtopic t" of one query.
+
+    ``topics``: a 2-D array (nonzero = covers), or one entry per document listing the IDs of
+    the subtopics it covers. IDs may be any hashable values ("1.4", ("a", 2), 7); a single
+    string is one ID. Non-negative integer IDs keep their value as the column (as
+    ``metrics.subtopics.as_topic_matrix``); other IDs get columns in order of first appearance
+    (the weighted subtopic loss does not depend on the column order).
+    """
+    if isinstance(topics, np.ndarray) and topics.ndim == 2:
+        return as_topic_matrix(topics, n_docs)
+    rows = []
+    for d, row in enumerate(topics):
+        if row is None:
+            row = ()
+        elif _is_id(row) or (isinstance(row, np.ndarray) and row.ndim == 0):
+            row = (row.item() if isinstance(row, np.ndarray) else row,)
+        items = [v.item() if isinstance(v, np.generic) else v for v in row]
+        for v in items:
+            try:
+                hash(v)
+            except TypeError:
+                raise ValueError(f"{where}, document {d}: subtopic ID {v!r} is not hashable") from None
+        rows.append(items)
+    ids = [v for r in rows for v in r]
+    if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in ids):
+        return as_topic_matrix([list(r) for r in rows], n_docs)
+    column: dict = {}
+    for v in ids:
+        column.setdefault(v, len(column))
+    T = np.zeros((len(rows), len(column)), dtype=bool)
+    for d, r in enumerate(rows):
+        T[d, [column[v] for v in r]] = True
+    if n_docs is not None and T.shape[0] != n_docs:
+        raise ValueError(f"{where}: subtopic labels have {T.shape[0]} rows for {n_docs} documents")
+    return T
 
 
 class DiversifiedRanker:
@@ -78,18 +137,22 @@ class DiversifiedRanker:
         return svm
 
     # ------------------------------------------------------------------ API
-    def fit(self, queries, documents, topics, ranks=None) -> "DiversifiedRanker":
-        """Learn from labelled queries.
+    def fit(self, queries, documents=None, topics=None, ranks=None) -> "DiversifiedRanker":
+        """Learn from labelled queries: ``fit(data)`` or ``fit(queries, documents, topics[, ranks])``.
 
+        data : a loader's data set (``structpred.datasets.diversity.DiversityData``, e.g. from
+        ``read_ambient_folder`` or ``make_synthetic_diversity``, or anything with ``queries``,
+        ``documents``, ``topics`` and ``ranks`` attributes).
         queries : list of str; documents : list (per query) of document lists; topics : list
         (per query) of n x m 2-D arrays (bool or 0/1: document d covers subtopic t) or
-        per-document lists of subtopic indices; ranks : list (per query) of engine ranks, or
-        None (list order).
+        per-document lists of subtopic IDs, any hashable ones (``[["1.4"], [], ["1.4", "2"]]``
+        or integer indices); ranks : list (per query) of engine ranks, or None (list order).
 
         Queries where no candidate covers any subtopic carry no training signal: they are
         skipped with a warning (ValueError if none is left).
         """
         t0 = time.perf_counter()
+        queries, documents, topics, ranks = _unpack(queries, documents, topics, ranks, "fit")
         queries = list(queries)
         documents = list(documents)
         topics = list(topics)
@@ -102,7 +165,7 @@ class DiversifiedRanker:
         X = feat.transform_many(queries, documents, ranks)
         Ts = []
         for i, (x, T) in enumerate(zip(X, topics)):
-            T = as_topic_matrix(T)
+            T = topic_matrix(T, where=f"query {i}")
             if T.shape[0] != x.n_docs:
                 raise ValueError(f"query {i}: topics has {T.shape[0]} rows for {x.n_docs} documents")
             Ts.append(T)
@@ -154,17 +217,20 @@ class DiversifiedRanker:
         x = self.featurizer_.transform(query, documents, ranks)
         return self.svm_.predict([x])[0]
 
-    def rank_many(self, queries, documents, ranks=None) -> list:
-        """[rank(q, docs, r)] for many queries in one batch."""
+    def rank_many(self, queries, documents=None, ranks=None) -> list:
+        """[rank(q, docs, r)] for many queries in one batch (or ``rank_many(data)``)."""
         self._check_fitted()
+        queries, documents, _, ranks = _unpack(queries, documents, None, ranks, "rank_many",
+                                               need_topics=False)
         X = self.featurizer_.transform_many(list(queries), list(documents), ranks)
         return self.svm_.predict(X)
 
-    def loss(self, queries, documents, topics, ranks=None) -> np.ndarray:
-        """Weighted subtopic loss of ``rank`` on each labelled query."""
+    def loss(self, queries, documents=None, topics=None, ranks=None) -> np.ndarray:
+        """Weighted subtopic loss of ``rank`` on each labelled query (or ``loss(data)``)."""
+        queries, documents, topics, ranks = _unpack(queries, documents, topics, ranks, "loss")
         preds = self.rank_many(queries, documents, ranks)
-        return np.array([weighted_subtopic_loss(as_topic_matrix(T, len(d)), p)
-                         for T, d, p in zip(topics, documents, preds)])
+        return np.array([weighted_subtopic_loss(topic_matrix(T, len(d), where=f"query {i}"), p)
+                         for i, (T, d, p) in enumerate(zip(topics, documents, preds))])
 
     # ------------------------------------------------------------------ persistence
     def save(self, path) -> None:

@@ -16,7 +16,9 @@ METHODS = ("svm-div (ours)", "random", "engine order", "bm25 top-k", "unweighted
            "mmr (tf-idf, λ=0.5)", "oracle (greedy on labels)")
 
 
-def _baseline_rankings(data, idx, k, seed):
+def _baseline_rankings(data, idx, k, seed, stats=None):
+    """Every baseline's ranking of the queries ``idx``. BM25 uses collection statistics
+    (``stats``: every document of the data set, label-free), MMR the candidate set's."""
     rng = np.random.default_rng(seed)
     out = {m: [] for m in METHODS[1:]}
     for i in idx:
@@ -26,7 +28,7 @@ def _baseline_rankings(data, idx, k, seed):
         # random: expected loss over 20 draws (stored as a list of rankings)
         out["random"].append([B.random_subset(n, k, rng) for _ in range(20)])
         out["engine order"].append(B.engine_order(ranks, k))
-        out["bm25 top-k"].append(B.bm25_topk(data.queries[i], docs, k))
+        out["bm25 top-k"].append(B.bm25_topk(data.queries[i], docs, k, stats=stats))
         out["unweighted coverage"].append(B.unweighted_coverage(docs, k))
         out["mmr (tf-idf, λ=0.5)"].append(B.mmr(data.queries[i], docs, k))
         out["oracle (greedy on labels)"].append(B.oracle_greedy(data.topics[i], k))
@@ -51,6 +53,7 @@ def cross_validate(data, k: int = 5, n_folds: int = 4, seed: int = 0, ranker_par
     """
     params = dict(ranker_params or {})
     params.setdefault("k", k)
+    stats = B.TermStats.from_documents(data.documents)
     usable = np.array([i for i, T in enumerate(data.topics) if T.any()])
     rng = np.random.default_rng(seed)
     folds = np.array_split(usable[rng.permutation(usable.size)], n_folds)
@@ -73,7 +76,7 @@ def cross_validate(data, k: int = 5, n_folds: int = 4, seed: int = 0, ranker_par
                                  pick(data.ranks, test))
         fold = {METHODS[0]: float(np.mean([_loss(data.topics[i], p)
                                            for i, p in zip(test, preds)]))}
-        for m, rankings in _baseline_rankings(data, test, k, seed + 1000 * f).items():
+        for m, rankings in _baseline_rankings(data, test, k, seed + 1000 * f, stats).items():
             fold[m] = float(np.mean([_loss(data.topics[i], r) for i, r in zip(test, rankings)]))
         res["folds"].append(fold)
         if log:

@@ -1,0 +1,2 @@
+"""Applications built on the estimator: user-facing tools that combine a task, its input
+featurizer and StructuredSVM (tasks/ holds only the tasks themselves)."""
