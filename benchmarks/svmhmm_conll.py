@@ -27,9 +27,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 from structpred import StructuredSVM  # noqa: E402
-from structpred.cli.svmstruct import read_tag_names  # noqa: E402  (belongs in datasets.svmhmm)
 from structpred.datasets.home import get_data_home  # noqa: E402
-from structpred.datasets.svmhmm import read_svmhmm  # noqa: E402
+from structpred.datasets.svmhmm import read_svmhmm, read_tag_names  # noqa: E402
 from structpred.metrics.chunking import chunk_scores  # noqa: E402
 from structpred.tasks.sequence import SequenceLabeling  # noqa: E402
 

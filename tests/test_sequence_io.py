@@ -213,3 +213,16 @@ def test_real_svmhmm_files_and_conll_agree():
     agree = np.mean([names[int(t) + 1] == tok[2] for y, s in zip(tr.Y, test)
                      for t, tok in zip(y, s)])
     assert agree > 0.999
+
+
+def test_read_tag_names_and_its_errors(tmp_path):
+    from structpred.datasets.svmhmm import SvmHmmFormatError, read_tag_names
+    p = tmp_path / "tags.txt"
+    p.write_text("1 B-NP\n\n2 I-NP\n")
+    assert read_tag_names(p) == {1: "B-NP", 2: "I-NP"}
+    for text, needle in (("1 B-NP\nx I-NP\n", "line 2: expected 'ID NAME'"),
+                         ("1 B-NP\n1 I-NP\n", "line 2: tag 1 named twice"),
+                         ("1e3 B-NP\n", "line 1: expected 'ID NAME'")):
+        p.write_text(text)
+        with pytest.raises(SvmHmmFormatError, match=needle):
+            read_tag_names(p)

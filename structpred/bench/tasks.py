@@ -19,12 +19,12 @@ import numpy as np
 from ..datasets import (load_ambient, load_conll2000, load_digits, load_ptb_sample,
                         make_synthetic_diversity, read_svmhmm)
 from ..datasets.home import require_file
-from ..datasets.svmhmm import copy_first_sequences
+from ..datasets.svmhmm import copy_first_sequences, read_tag_names
 from ..metrics.brackets import bracket_scores, sentence_length
 from ..metrics.chunking import chunk_scores
 from ..metrics.subtopics import as_topic_matrix, weighted_subtopic_loss
-from ..tasks.diversity import DiverseSubset, DiversityFeaturizer
 from ..apps.diversity import baselines as B
+from ..tasks.diversity import DiverseSubset, DiversityFeaturizer
 from ..tasks.multiclass import Multiclass
 from ..tasks.parsing import ConstituencyParsing, sentence
 from ..tasks.sequence import SequenceLabeling
@@ -148,12 +148,7 @@ def conll_svmhmm(quick=False, data_home=None):
     else:
         train = read_svmhmm(tr_path)
         test = read_svmhmm(te_path, n_features=train.n_features)
-    names = {}
-    with open(tag_path, encoding="utf-8") as fh:
-        for line in fh:
-            parts = line.split()
-            if len(parts) == 2:
-                names[int(parts[0]) - 1] = parts[1]
+    names = {tag - 1: name for tag, name in read_tag_names(tag_path).items()}
     itr = np.arange(len(train.X))
     ite = np.arange(len(test.X))
     Xtr, Ytr = _subset(train.X, itr), _subset(train.Y, itr)

@@ -30,7 +30,7 @@ from .report import (check_input_file, check_output_path, int_at_least, n_jobs_t
                      positive_float, reject_unknown_options, report_to_stdout)
 
 __all__ = ["learn_main", "classify_main", "LEARN_TASKS", "CLASSIFY_TASKS", "OWN_OPTION_TASKS",
-           "CLASSIFY_BY_MODEL", "read_tag_names",
+           "CLASSIFY_BY_MODEL",
            "svm_hmm_model_message"]
 
 _W_ALGORITHM = {0: ("n-slack", 0), 1: ("n-slack", 0), 2: ("1-slack", 0), 3: ("1-slack", 0),
@@ -255,20 +255,6 @@ def _classify_parser():
     return p
 
 
-def read_tag_names(path) -> dict:
-    """{tag id: name} from lines 'ID NAME' (svm_hmm tags.txt)."""
-    names = {}
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) != 2 or not parts[0].lstrip("-").isdigit():
-                raise ValueError(f"{path}, line {lineno}: expected 'ID NAME'")
-            names[int(parts[0])] = parts[1]
-    return names
-
-
 def svm_hmm_model_message(path) -> str | None:
     """A message when ``path`` is a text model written by svm_hmm / SVM-struct, else None."""
     try:
@@ -308,7 +294,7 @@ def classify_main(argv) -> int:
 def classify_sequence(args) -> int:
     """--task sequence: predict, write tags, print token accuracy (and chunk F1)."""
     from .. import load
-    from ..datasets.svmhmm import read_svmhmm
+    from ..datasets.svmhmm import read_svmhmm, read_tag_names
     from ..metrics.chunking import chunk_scores
     from ..tasks.sequence import SequenceLabeling
 

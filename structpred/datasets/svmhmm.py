@@ -21,7 +21,7 @@ from numba import njit
 
 from ..errors import MAX_ABS_FEATURE, DataFormatError, read_text
 
-__all__ = ["read_svmhmm", "write_svmhmm", "SvmHmmData", "SvmHmmFormatError"]
+__all__ = ["read_svmhmm", "write_svmhmm", "read_tag_names", "SvmHmmData", "SvmHmmFormatError"]
 
 
 class SvmHmmFormatError(DataFormatError):
@@ -428,3 +428,20 @@ def copy_first_sequences(src, dst, n_sequences: int) -> None:
                 if len(qids) > n_sequences:
                     break
             fout.write(line)
+
+
+def read_tag_names(path) -> dict[int, str]:
+    """{tag id: name} from an svm_hmm tags file: one ``ID NAME`` pair per line (blank lines
+    skipped); DataFormatError naming file and line otherwise, or on a repeated ID."""
+    names: dict[int, str] = {}
+    for lineno, line in enumerate(read_text(path).splitlines(), 1):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != 2 or not (parts[0].isascii() and parts[0].isdigit()) or len(parts[0]) > 10:
+            _fail(path, lineno, f"expected 'ID NAME' with a decimal tag ID, got {line.strip()[:60]!r}")
+        tag = int(parts[0])
+        if tag in names:
+            _fail(path, lineno, f"tag {tag} named twice ({names[tag]!r} and {parts[1]!r})")
+        names[tag] = parts[1]
+    return names

@@ -29,6 +29,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
+from ...errors import MAX_ABS_FEATURE, InvalidInputError
 from ...model import StructuredModel
 from .kernels import pair_counts, rank_oracle
 
@@ -161,17 +162,24 @@ class Ranking(StructuredModel):
             self.size_joint_feature = int(self.n_features)
 
     def check_input(self, X, Y=None):
+        """InvalidInputError naming the query: x not a 2-D documents x features matrix, no
+        documents, another number of features, NaN/inf or |value| > MAX_ABS_FEATURE; y not one
+        finite grade per document."""
         for i, x in enumerate(X):
             if not hasattr(x, "shape") or len(x.shape) != 2:
-                raise ValueError(f"query {i}: x must be a 2-D documents x features matrix")
+                raise InvalidInputError(f"query {i}: x must be a 2-D documents x features matrix", i)
             if x.shape[0] < 1:
-                raise ValueError(f"query {i} has no documents")
+                raise InvalidInputError(f"query {i} has no documents", i)
             if self.n_features is not None and x.shape[1] != self.n_features:
-                raise ValueError(f"query {i} has {x.shape[1]} features, the task expects "
-                                 f"{self.n_features}")
-            data = x.data if sp.issparse(x) else np.asarray(x, dtype=np.float64)
-            if not np.all(np.isfinite(data)):
-                raise ValueError(f"query {i} has NaN or infinite features")
+                raise InvalidInputError(f"query {i} has {x.shape[1]} features, the task expects "
+                                        f"{self.n_features}", i)
+            try:
+                data = x.data if sp.issparse(x) else np.asarray(x, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise InvalidInputError(f"query {i}: features must be real numbers", i) from None
+            if not np.all(np.abs(data) <= MAX_ABS_FEATURE):
+                raise InvalidInputError(f"query {i} has NaN, infinite or too large (> "
+                                        f"{MAX_ABS_FEATURE:g}) features", i)
         if Y is not None:
             for i, (x, y) in enumerate(zip(X, Y)):
                 self._check_label(i, y, x.shape[0])
@@ -179,10 +187,10 @@ class Ranking(StructuredModel):
     def _check_label(self, i, y, m):
         g = np.asarray(y)
         if g.ndim != 1 or g.shape[0] != m:
-            raise ValueError(f"query {i}: y must hold one grade per document ({m}), got shape "
-                             f"{g.shape}")
+            raise InvalidInputError(f"query {i}: y must hold one grade per document ({m}), got "
+                                    f"shape {g.shape}", i)
         if not np.issubdtype(g.dtype, np.number) or not np.all(np.isfinite(g)):
-            raise ValueError(f"query {i}: grades must be finite numbers")
+            raise InvalidInputError(f"query {i}: grades must be finite numbers", i)
 
     def max_loss(self, y):
         """Δ of the fully reversed ranking: ω |P| / Z."""
@@ -350,12 +358,14 @@ class PropensityRanking(Ranking):
             c = y if isinstance(y, Click) else Click(*y)
             idx, weight = int(c.index), float(c.weight)
         except (TypeError, ValueError):
-            raise ValueError(f"click {i}: y must be a Click(index, weight), got {y!r}") from None
+            raise InvalidInputError(f"click {i}: y must be a Click(index, weight), got {y!r}",
+                                    i) from None
         if not 0 <= idx < m:
-            raise ValueError(f"click {i}: clicked index {idx} is outside the {m} candidates")
+            raise InvalidInputError(f"click {i}: clicked index {idx} is outside the {m} "
+                                    "candidates", i)
         if not (np.isfinite(weight) and weight > 0):
-            raise ValueError(f"click {i}: weight (inverse propensity) must be a positive "
-                             f"finite number, got {weight!r}")
+            raise InvalidInputError(f"click {i}: weight (inverse propensity) must be a positive "
+                                    f"finite number, got {weight!r}", i)
 
     def max_loss(self, y):
         raise NotImplementedError("PropensityRanking.max_loss needs the number of candidates; "
