@@ -28,7 +28,7 @@ import os
 import zlib
 
 __all__ = ["StructpredError", "DataFormatError", "InvalidInputError", "ModelFileError",
-           "NotFittedError", "ModelQualityWarning", "read_text", "MAX_ABS_FEATURE"]
+           "NotFittedError", "ModelQualityWarning", "read_text", "open_text", "MAX_ABS_FEATURE"]
 
 #: Largest accepted |feature value| (readers and ``check_input``). Beyond it squared norms and
 #: the QP's Gram matrix can overflow float64 (|x|² summed over tokens and examples), so such
@@ -77,6 +77,17 @@ def format_error(path, lineno, msg) -> DataFormatError:
     """A DataFormatError whose message starts with ``<path>, line <lineno>:``."""
     where = os.fspath(path) if lineno is None else f"{os.fspath(path)}, line {lineno}"
     return DataFormatError(f"{where}: {msg}", path, lineno)
+
+
+def open_text(path):
+    """A plain or gzip file (by the name's .gz or the gzip magic) opened as ASCII text, for
+    readers that stream it (undecodable bytes become U+FFFD and fail the reader's grammar)."""
+    path = os.fspath(path)
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    if magic == b"\x1f\x8b" or path.endswith(".gz"):
+        return gzip.open(path, "rt", encoding="ascii", errors="replace")
+    return open(path, "rt", encoding="ascii", errors="replace")
 
 
 def read_text(path, encoding: str = "utf-8", errors: str = "strict", gz: bool | None = None) -> str:

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from ..errors import MAX_ABS_FEATURE, DataFormatError
+from ..errors import MAX_ABS_FEATURE, DataFormatError, open_text
 from .home import require_file
 
 __all__ = ["load_letor", "write_letor", "LetorData", "LetorFormatError", "load_mq2008",
@@ -99,15 +99,6 @@ def _numbered_lines(fh, name):
                                f"({exc or type(exc).__name__})", name) from None
 
 
-def _open_text(path):
-    path = os.fspath(path)
-    with open(path, "rb") as fh:
-        magic = fh.read(2)
-    if magic == b"\x1f\x8b" or path.endswith(".gz"):
-        return gzip.open(path, "rt", encoding="ascii", errors="replace")
-    return open(path, "rt", encoding="ascii", errors="replace")
-
-
 _CHUNK = 20000
 _PAIRS = re.compile(r"(?:[0-9]+:[^\s:]+ )*(?:[0-9]+:[^\s:]+)?")
 #: Largest feature id (svm_rank reads int32 ids); without ``n_features`` the highest id may be
@@ -146,6 +137,8 @@ def _parse_head(fail, toks, want_qid):
         fail("missing qid:N after the TARGET")
     cost = None
     if pos < len(toks) and toks[pos].startswith("cost:"):
+        if qid is None:
+            fail("cost: must come right after qid:N")
         text = toks[pos][5:]
         try:
             cost = _number(text)
@@ -193,36 +186,7 @@ def _parse_chunk(name, chunk_tokens, chunk_lines, want_qid):
 
 def _parse_line(fail, toks, want_qid):
     """(target, qid, cost, fids, vals) of one line's tokens (comment already cut)."""
-    try:
-        target = _number(toks[0])
-    except ValueError:
-        fail(f"TARGET {toks[0]!r} is not a number")
-    if not math.isfinite(target):
-        fail(f"TARGET {toks[0]!r} is not finite")
-    pos = 1
-    qid = None
-    if pos < len(toks) and toks[pos].startswith("qid:"):
-        text = toks[pos][4:]
-        if not (text.isascii() and text.isdigit()) or len(text) > 18:
-            fail(f"qid {text!r} is not a decimal integer (digits only, at most 18)")
-        qid = int(text)
-        if qid < 0:
-            fail(f"qid {qid} is negative")
-        pos += 1
-    elif want_qid:
-        fail("missing qid:N after the TARGET")
-    cost = None
-    if pos < len(toks) and toks[pos].startswith("cost:"):
-        if qid is None:
-            fail("cost: must come right after qid:N")
-        text = toks[pos][5:]
-        try:
-            cost = _number(text)
-        except ValueError:
-            fail(f"cost {text!r} is not a number")
-        if not math.isfinite(cost) or cost <= 0:
-            fail(f"cost {text!r} must be a positive finite number (the click's inverse propensity)")
-        pos += 1
+    target, qid, cost, pos = _parse_head(fail, toks, want_qid)
     fids, vals = [], []
     prev = 0
     for tok in toks[pos:]:
@@ -298,7 +262,7 @@ def load_letor(path, *, n_features: int | None = None, kind: str = "auto",
         chunk_tokens.clear()
         chunk_lines.clear()
 
-    with _open_text(path) as fh:
+    with open_text(path) as fh:
         for lineno, line in _numbered_lines(fh, name):
             body, hsh, comment = line.partition("#")
             toks = body.split()

@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
-from ..errors import MAX_ABS_FEATURE, DataFormatError, read_text
+from ..errors import MAX_ABS_FEATURE, DataFormatError, open_text, read_text
 
 __all__ = ["read_svmhmm", "write_svmhmm", "read_tag_names", "SvmHmmData", "SvmHmmFormatError"]
 
@@ -42,15 +42,6 @@ class SvmHmmData(NamedTuple):
     qids: np.ndarray
     n_features: int
     max_tag: int
-
-
-def _open_text(path):
-    path = os.fspath(path)
-    with open(path, "rb") as fh:
-        magic = fh.read(2)
-    if magic == b"\x1f\x8b" or path.endswith(".gz"):
-        return gzip.open(path, "rt", encoding="ascii", errors="replace")
-    return open(path, "rt", encoding="ascii", errors="replace")
 
 
 def _fail(path, lineno, msg):
@@ -420,7 +411,7 @@ def copy_first_sequences(src, dst, n_sequences: int) -> None:
     """Write the lines of the first ``n_sequences`` qids of svm_hmm file ``src`` (plain or
     .gz) to ``dst``: a small file for quick runs and tests."""
     qids = set()
-    with _open_text(src) as fin, open(dst, "w") as fout:
+    with open_text(src) as fin, open(dst, "w") as fout:
         for line in fin:
             body = line.split("#", 1)[0].split()
             if len(body) >= 2 and body[1].startswith("qid:"):

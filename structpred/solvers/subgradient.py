@@ -96,7 +96,7 @@ def fit_subgradient(model, oracle, *, C, eps, rescaling="margin", max_iter=1000,
     after the previous passes (one pass for a bare ``w0``)."""
     run = SolverRun("subgradient", model, oracle, C=C, eps=eps, rescaling=rescaling,
                     max_iter=max_iter, verbose=verbose, callback=callback)
-    n, d, timers = run.n, run.d, run.timers
+    d, timers = run.d, run.timers
     tol = C * eps / 10.0 if tol is None else float(tol)
     ranges = oracle.blocks(block_size)
     n_blocks = len(ranges)
