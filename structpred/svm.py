@@ -15,11 +15,12 @@ import numpy as np
 
 from .model import StructuredModel
 from .solvers.cutting_plane import fit_n_slack, fit_one_slack
+from .solvers.dcd import fit_dcd
 from .solvers.oracle import LocalOracle
 
 __all__ = ["StructuredSVM", "ALGORITHMS"]
 
-ALGORITHMS = {"1-slack": fit_one_slack, "n-slack": fit_n_slack}
+ALGORITHMS = {"1-slack": fit_one_slack, "n-slack": fit_dcd, "n-slack-smo": fit_n_slack}
 
 
 def _register_extra_algorithms():

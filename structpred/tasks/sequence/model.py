@@ -1,6 +1,8 @@
 """Sequence labeling (SVM-hmm): a linear chain over sparse token features, Hamming loss."""
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -8,6 +10,17 @@ from ...model import StructuredModel, _effective_jobs
 from . import kernels
 
 __all__ = ["SequenceLabeling", "SequenceBatch"]
+
+_SCRATCH = threading.local()  # per-thread F-sized scratch of the per-example δΨ kernel
+
+
+def _scratch(F):
+    if getattr(_SCRATCH, "F", -1) != F:
+        _SCRATCH.F = F
+        _SCRATCH.acc = np.zeros(F)
+        _SCRATCH.mark = np.zeros(F, dtype=np.bool_)
+        _SCRATCH.touched = np.empty(F, dtype=np.int64)
+    return _SCRATCH.acc, _SCRATCH.mark, _SCRATCH.touched
 
 
 class SequenceBatch:
@@ -274,7 +287,15 @@ class SequenceLabeling(StructuredModel):
         with ThreadPoolExecutor(max_workers=_effective_jobs(n_jobs)) as pool:
             return list(pool.map(lambda c: func(*c), chunks))
 
+    def _small(self, batch) -> bool:
+        """Few tokens for d: use the per-example kernels that read w in place (O(batch))."""
+        return batch.n_tokens * 64 < self.size_joint_feature
+
     def _decode(self, batch, w, augment, n_jobs):
+        if self._small(batch):
+            out = np.empty(batch.n_tokens, dtype=np.int64)
+            self._decode_rows(batch, np.arange(len(batch), dtype=np.int64), w, augment, out)
+            return out
         WT, A, B, S, E = self._split_w(w)
         out = np.empty(batch.n_tokens, dtype=np.int64)
         y = batch.y if augment else np.zeros(1, np.int64)
@@ -317,6 +338,8 @@ class SequenceLabeling(StructuredModel):
             raise ValueError(f"labels out of range 0..{L - 1} in the δΨ of a training batch")
         order = int(self.transition_order)
         ub = bool(self.boundary_transitions)
+        if self._small(batch):
+            return self._delta_rows(batch, np.arange(len(batch), dtype=np.int64), yh)
 
         def work(s0, s1):
             counts = kernels.delta_psi_count(batch.indptr, batch.offsets, s0, s1, y, yh,
@@ -341,6 +364,65 @@ class SequenceLabeling(StructuredModel):
         if d < np.iinfo(np.int32).max:
             ind = ind.astype(np.int32)
         return sp.csr_matrix((dat, ind, ip), shape=(len(batch), d))
+
+    # ---------------------------------------------------------------- per-example path
+    def _w_views(self, w):
+        """(W, A, B, S, E) as views of w (no copy): W the emission block as laid out
+        (n_labels x n_features); zeros for absent blocks."""
+        L, F = self.n_labels_, self.n_features_
+        w = np.asarray(w, dtype=np.float64)
+        if w.shape != (self.size_joint_feature,):
+            raise ValueError(f"w has shape {w.shape}, expected ({self.size_joint_feature},)")
+        W = w[:L * F].reshape(L, F)
+        pos = L * F
+        A = w[pos:pos + L * L].reshape(L, L)
+        pos += L * L
+        if self.transition_order == 2:
+            B = w[pos:pos + L ** 3].reshape(L, L, L)
+            pos += L ** 3
+        else:
+            B = np.zeros((1, 1, 1))
+        if self.boundary_transitions:
+            S, E = w[pos:pos + L], w[pos + L:pos + 2 * L]
+        else:
+            S = E = np.zeros(L)
+        return W, A, B, S, E
+
+    def _decode_rows(self, batch, seqs, w, augment, out):
+        W, A, B, S, E = self._w_views(w)
+        y = batch.y if augment else np.zeros(1, np.int64)
+        kernels.decode_rows(batch.indptr, batch.indices, batch.data, batch.offsets, seqs, W, A, B,
+                            S, E, y, augment, int(self.transition_order), out)
+
+    def _delta_rows(self, batch, seqs, yh) -> sp.csr_matrix:
+        L, F, d = self.n_labels_, self.n_features_, self.size_joint_feature
+        order, ub = int(self.transition_order), bool(self.boundary_transitions)
+        bound = int(kernels.delta_psi_count_rows(batch.indptr, batch.offsets, seqs, batch.y, yh,
+                                                 order, ub))
+        ip = np.zeros(len(seqs) + 1, dtype=np.int64)
+        ind = np.empty(max(bound, 1), dtype=np.int32 if d < np.iinfo(np.int32).max else np.int64)
+        dat = np.empty(max(bound, 1))
+        acc, mark, touched = _scratch(F)
+        nnz = kernels.delta_psi_rows(batch.indptr, batch.indices, batch.data, batch.offsets, seqs,
+                                     batch.y, yh, L, F, order, ub, acc, mark, touched, ip, ind, dat)
+        return sp.csr_matrix((dat[:nnz], ind[:nnz], ip), shape=(len(seqs), d))
+
+    def batch_oracle_rows(self, batch, index, w, rescaling="margin", out=None):
+        """(D, L) of the most violated outputs of the examples ``batch[index]`` at w, margin
+        rescaling: D the len(index) x d CSR of δΨ rows, L the Hamming losses. Reads w in place
+        and costs O(size of those examples), not O(d). ``out`` (n_tokens ints, optional) is a
+        reusable buffer for ŷ. Slack rescaling raises NotImplementedError (callers fall back
+        to the batch forms)."""
+        if rescaling != "margin":
+            raise NotImplementedError("batch_oracle_rows: margin rescaling only")
+        if batch.y is None:
+            raise ValueError("loss-augmented inference needs labels (batch built without Y)")
+        seqs = np.ascontiguousarray(index, dtype=np.int64)
+        yh = np.empty(batch.n_tokens, dtype=np.int64) if out is None else out
+        self.inference_calls += len(seqs)
+        self._decode_rows(batch, seqs, w, True, yh)
+        L = kernels.hamming_rows(batch.offsets, seqs, batch.y, yh)
+        return self._delta_rows(batch, seqs, yh), L
 
     # ---------------------------------------------------------------- single forms
     def joint_feature(self, x, y) -> sp.csr_matrix:
