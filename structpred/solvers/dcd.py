@@ -108,8 +108,10 @@ class ConstraintPool:
         self.live -= int(K.age_and_prune(self.m, self.start, self.length, self.b, self.alpha,
                                          self.idle, self.gram, int(max_idle)))
 
-    def slacks(self, w):
-        return K.slacks(self.m, self.start, self.length, self.b, self.data, self.ind, w)
+    def slacks(self, w, rows=None):
+        if rows is None:
+            return K.slacks(self.m, self.start, self.length, self.b, self.data, self.ind, w)
+        return K.slacks_rows(rows, self.m, self.start, self.length, self.b, self.data, self.ind, w)
 
     def weights(self):
         w = np.zeros(self.d)
@@ -124,26 +126,101 @@ class ConstraintPool:
                        self.gram, self.alpha_sum, self.data, self.ind, w, tol, max_steps)
 
 
+class RowOracle:
+    """Oracle calls on any subset of examples at the current w, through the task's optional
+    ``batch_oracle_rows(batch, index, w, rescaling, out=None) -> (D, L)`` on the batches of a
+    ``LocalOracle`` (its ``n_jobs`` chunks run on threads). ``available`` is False for other
+    backends (Dask: full passes only), tasks without that method, or slack rescaling."""
+
+    def __init__(self, model, oracle, rescaling):
+        self.model = model
+        self.available = (rescaling == "margin" and hasattr(model, "batch_oracle_rows")
+                          and hasattr(oracle, "batches") and hasattr(oracle, "bounds"))
+        if not self.available:
+            return
+        self.batches = oracle.batches
+        self.starts = np.array([a for a, _ in oracle.bounds], dtype=np.int64)
+        self.buffers = [None] * len(self.batches)
+        self.pool = None
+        if len(self.batches) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+            self.pool = ThreadPoolExecutor(len(self.batches))
+        self.last_times = {"oracle": 0.0}
+
+    def _one(self, c, local, w):
+        if self.buffers[c] is None:
+            self.buffers[c] = np.empty(getattr(self.batches[c], "n_tokens", 0) or 1, dtype=np.int64)
+        try:
+            return self.model.batch_oracle_rows(self.batches[c], local, w, "margin",
+                                                out=self.buffers[c])
+        except TypeError:
+            return self.model.batch_oracle_rows(self.batches[c], local, w, "margin")
+
+    def __call__(self, idx, w):
+        """(D, L) for the sorted example indices idx."""
+        chunk = np.searchsorted(self.starts, idx, side="right") - 1
+        groups = [(c, idx[chunk == c] - self.starts[c]) for c in np.unique(chunk)]
+        if self.pool is None or len(groups) == 1:
+            parts = [self._one(c, local, w) for c, local in groups]
+        else:
+            parts = list(self.pool.map(lambda g: self._one(g[0], g[1], w), groups))
+        if len(parts) == 1:
+            D, L = parts[0]
+        else:
+            D = sp.vstack([p[0] for p in parts], format="csr")
+            L = np.concatenate([p[1] for p in parts])
+        return sp.csr_matrix(D), np.asarray(L, dtype=np.float64)
+
+    def close(self):
+        if getattr(self, "pool", None) is not None:
+            self.pool.shutdown()
+            self.pool = None
+
+
 def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose=0,
-            callback=None, w0=None, max_constraints=16, inner_sweeps=50, inner_tol=None,
-            max_idle=10, storage="auto", random_state=0, **_ignored):
+            callback=None, w0=None, max_constraints=16, inner_sweeps=10, inner_tol=None,
+            max_idle=5, storage="auto", batch_size=32, full_every=5, random_state=0,
+            **_ignored):
     """Train the n-slack structural SVM by dual coordinate descent; returns a SolverResult.
+
+    Each outer iteration is one pass over the examples, of one of two kinds:
+
+    * fresh (when the task has ``batch_oracle_rows`` and the backend is local, margin
+      rescaling): examples in a seeded random order, ``batch_size`` at a time; each mini-batch
+      calls the oracle at the current w, adds its violated answers and solves those examples'
+      blocks at once, so the next mini-batch sees the updated w (Chang & Yih's DCD-SSVM);
+    * full: one oracle pass over all examples at a fixed w (any backend, e.g. Dask). Only
+      this pass gives the exact primal, so it alone can stop training: it runs every
+      ``full_every`` passes, when a fresh pass added nothing, when a fresh pass's estimated
+      gap reached C·ε, and always when no fresh path exists.
+
+    Both are followed by up to ``inner_sweeps`` sweeps over the cached working sets.
+
+    Stopping (checked on a full pass at w, α the current dual point, w = Σ α a): the certified
+    gap primal(w) - dual(α) <= C·ε, or SVM-struct's n-slack rule: no example has
+    Δ_i(ŷ_i) - w·a_iŷ > ξ_i + ε (ξ_i the slack of its working set at w) while every block is
+    solved to KKT violation <= ``inner_tol``. Either way primal(w) <= optimum + C·ε
+    (+ the inner tolerance for the second).
 
     Parameters (beyond the common ones)
     ----------
     max_constraints : int
         Working-set size per example; a full set evicts its longest-idle α = 0 constraint.
     inner_sweeps : int
-        Most sweeps over the working sets between two oracle passes.
+        Most sweeps over the working sets after a pass (shrunk blocks are skipped).
     inner_tol : float or None
         Block KKT violation (margin units) at which a block counts as solved; ε/10 if None.
     max_idle : int
-        Drop a constraint whose α stayed 0 for this many oracle passes.
+        Drop a constraint whose α stayed 0 for this many passes.
     storage : {"auto", "float32", "float64"}
         Storage of the constraint rows; "auto" keeps float32 while every stored value is
-        exactly a float32 (so nothing changes), else float64.
+        exactly a float32 (so no result changes), else float64.
+    batch_size : int
+        Examples per oracle call in fresh passes; 0 turns fresh passes off.
+    full_every : int
+        A full (certifying) pass at least every this many passes.
     random_state : int
-        Seed of the sweep order: same seed, same data -> bit-identical w (any n_jobs).
+        Seed of the visiting order: same seed and data give a bit-identical w, for any n_jobs.
 
     ``w0`` is used for the first oracle pass only (the dual starts at α = 0, w = 0).
     """
@@ -156,7 +233,11 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
     progress.header(n, d, C, eps)
     rng = np.random.default_rng(random_state)
     pool = ConstraintPool(n, d, max_constraints, storage)
+    rows_oracle = RowOracle(model, oracle, rescaling) if batch_size else None
+    fresh_ok = rows_oracle is not None and rows_oracle.available
+    B = max(1, int(batch_size or 1)) * max(1, len(getattr(rows_oracle, "batches", [0])))
     w = np.zeros(d) if w0 is None else np.array(w0, dtype=np.float64)
+    start_w0 = w0 is not None
     dual = 0.0
     primal = np.inf
     best = (np.inf, w.copy(), 0.0)
@@ -164,38 +245,69 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
     converged = interrupted = False
     it = 0
     sweeps_total = 0
-    solved = True  # was the working-set QP solved to tol at the end of the last inner loop
+    solved = False
+    full_next = start_w0 or not fresh_ok
+    since_full = 0
+    active = np.zeros(n, dtype=np.uint8)
     try:
         for it in range(1, max_iter + 1):
-            D, L = timed_oracle_call(timers, oracle, oracle, w)
-            oracle_calls += n
-            with timers("psi"):
-                D = sp.csr_matrix(D)
-                h = _hinge(L, D @ w, rescaling)
-                xi = pool.slacks(w)
-            primal = 0.5 * float(w @ w) + cap * float(np.maximum(h, 0.0).sum())
-            if primal < best[0]:
-                best = (primal, w.copy(), dual)
-            add = np.flatnonzero(h > xi + eps)
-            row = dict(iteration=it, time=timers.elapsed(), primal=primal, dual=dual,
-                       gap=primal - dual, violation=float(np.max(h - xi, initial=0.0)),
-                       n_constraints=pool.n_constraints, oracle_calls=oracle_calls,
-                       added=int(add.size))
-            if add.size == 0 and solved:
-                converged = True
-                progress.record(**row)
-                break
+            row = dict(iteration=it, n_constraints=pool.n_constraints)
+            if full_next:
+                since_full = 0
+                D, L = timed_oracle_call(timers, oracle, oracle, w)
+                oracle_calls += n
+                with timers("psi"):
+                    D = sp.csr_matrix(D)
+                    h = _hinge(L, D @ w, rescaling)
+                    xi = pool.slacks(w)
+                primal = 0.5 * float(w @ w) + cap * float(np.maximum(h, 0.0).sum())
+                if primal < best[0]:
+                    best = (primal, w.copy(), dual)
+                add = np.flatnonzero(h > xi + eps)
+                row.update(time=timers.elapsed(), primal=primal, dual=dual, gap=primal - dual,
+                           violation=float(np.max(h - xi, initial=0.0)),
+                           oracle_calls=oracle_calls, added=int(add.size), kind="full")
+                if (add.size == 0 and solved) or primal - dual <= C * eps:
+                    converged = True
+                    progress.record(**row)
+                    break
+                with timers("cache"):
+                    if add.size:
+                        rows = D[add]
+                        if rescaling == "slack":
+                            rows = sp.diags(L[add]) @ rows
+                        pool.add(add, rows, L[add], np.zeros(d) if start_w0 else w)
+                    if start_w0:
+                        start_w0 = False
+                        w = pool.weights()
+                n_added = int(add.size)
+            else:
+                since_full += 1
+                perm = rng.permutation(n).astype(np.int64)
+                n_added = 0
+                hinge_sum = 0.0
+                for a in range(0, n, B):
+                    idx = np.sort(perm[a:a + B])
+                    D, L = timed_oracle_call(timers, rows_oracle, rows_oracle, idx, w)
+                    oracle_calls += idx.size
+                    with timers("psi"):
+                        h = L - D @ w
+                        xi = pool.slacks(w, idx)
+                        hinge_sum += float(np.maximum(h, 0.0).sum())
+                        sel = np.flatnonzero(h > xi + eps)
+                    with timers("cache"):
+                        if sel.size:
+                            pool.add(idx[sel], D[sel], L[sel], w)
+                            n_added += int(sel.size)
+                    with timers("qp"):
+                        active[idx] = 1
+                        pool.sweep(idx, active, cap, w, tol)
+                row.update(oracle_calls=oracle_calls, added=n_added, kind="fresh",
+                           primal_estimate=0.5 * float(w @ w) + cap * hinge_sum)
             with timers("cache"):
-                if add.size:
-                    rows = D[add]
-                    if rescaling == "slack":
-                        rows = sp.diags(L[add]) @ rows
-                    pool.add(add, rows, L[add], w if it > 1 or w0 is None else np.zeros(d))
-                if it == 1 and w0 is not None:
-                    w = pool.weights()
                 pool.prune(max_idle)
             with timers("qp"):
-                active = np.zeros(n, dtype=np.uint8)
+                active[:] = 0
                 active[pool.m > 0] = 1
                 solved = False
                 for _ in range(inner_sweeps):
@@ -203,16 +315,23 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
                     worst, _gain, visited = pool.sweep(order, active, cap, w, tol)
                     sweeps_total += 1
                     if visited == 0 or worst <= tol:
-                        # every shrunk block was optimal: check all once, unshrunk
+                        # the shrunk blocks were optimal: check every block once, unshrunk
                         active[pool.m > 0] = 1
                         worst, _gain, _v = pool.sweep(order, active, cap, w, tol)
                         sweeps_total += 1
                         if worst <= tol:
                             solved = True
                             break
-                w = pool.weights()  # w = Σ α a exactly: the dual below is certified
+                w = pool.weights()  # w = Σ α a exactly: the dual is certified
                 dual = pool.dual(w)
             row.update(dual_after=dual, sweeps=sweeps_total)
+            if row["kind"] == "fresh":
+                est_gap = row["primal_estimate"] - dual
+                row.update(time=timers.elapsed(), primal=np.nan, dual=dual, gap=np.nan,
+                           gap_estimate=est_gap)
+                full_next = (n_added == 0 or est_gap <= C * eps or since_full >= full_every)
+            else:
+                full_next = not fresh_ok
             progress.record(**row)
             if callback is not None and callback(it, w, progress.history[-1]) is False:
                 break
@@ -222,8 +341,12 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
     except KeyboardInterrupt:
         interrupted = True
         warn_interrupted()
+    finally:
+        if rows_oracle is not None:
+            rows_oracle.close()
     if interrupted:
-        primal, w, dual = best
+        if np.isfinite(best[0]):
+            primal, w, dual = best
     elif not converged:
         try:
             D, L = timed_oracle_call(timers, oracle, oracle, w)
@@ -231,7 +354,8 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
             primal = 0.5 * float(w @ w) + cap * float(np.maximum(_hinge(L, D @ w, rescaling), 0).sum())
         except KeyboardInterrupt:
             interrupted = True
-            primal, w, dual = best
+            if np.isfinite(best[0]):
+                primal, w, dual = best
     result = SolverResult(w=w, primal=primal, dual=dual, n_iter=it, converged=converged,
                           interrupted=interrupted, history=progress.history,
                           timings=dict(timers.totals, total=timers.elapsed()),

@@ -283,3 +283,16 @@ def compact(m, start, length, pool_data, pool_ind, new_data, new_ind):
             start[i, k] = top
             top += ln
     return top
+
+
+@njit(cache=True, nogil=True)
+def slacks_rows(rows, m, start, length, b, pool_data, pool_ind, w):
+    """ξ_i for the examples ``rows`` only."""
+    out = np.zeros(rows.shape[0])
+    for r in range(rows.shape[0]):
+        i = rows[r]
+        for k in range(m[i]):
+            v = b[i, k] - _row_dot(pool_data, pool_ind, start[i, k], length[i, k], w)
+            if v > out[r]:
+                out[r] = v
+    return out
