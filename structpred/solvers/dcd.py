@@ -235,7 +235,7 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
     pool = ConstraintPool(n, d, max_constraints, storage)
     rows_oracle = RowOracle(model, oracle, rescaling) if batch_size else None
     fresh_ok = rows_oracle is not None and rows_oracle.available
-    B = max(1, int(batch_size or 1)) * max(1, len(getattr(rows_oracle, "batches", [0])))
+    B = max(1, int(batch_size or 1))  # not scaled by n_jobs: the same w for any n_jobs
     w = np.zeros(d) if w0 is None else np.array(w0, dtype=np.float64)
     start_w0 = w0 is not None
     dual = 0.0
