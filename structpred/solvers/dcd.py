@@ -18,10 +18,11 @@ until the next pass. Rows are sparse, stored in one flat pool (float32 when ever
 is exactly representable, else float64); the per-example Gram matrices make a block solve
 O(nonzeros of the block).
 
-Stopping rule (SVM-struct n-slack): the oracle pass at w finds no example with
-Δ_i(ŷ_i) - w·a_iŷ > ξ_i + ε (ξ_i the slack of its working set at the same w) and the working
-set QP is solved to KKT violation <= ε/10 (margin units). The reported gap primal(w) - dual(α)
-is certified: primal from that oracle pass at w, dual from α with w rebuilt from α.
+Stopping rule (on a full oracle pass at w): the certified gap primal(w) - dual(α) <= C·ε/4,
+or SVM-struct's n-slack rule: no example with Δ_i(ŷ_i) - w·a_iŷ > ξ_i + ε (ξ_i the slack of
+its working set at the same w) while the working-set QP is solved to KKT violation <= ε/10
+(margin units). The gap is certified: primal from that pass at w, dual from α, w rebuilt
+from α.
 """
 from __future__ import annotations
 
@@ -179,8 +180,8 @@ class RowOracle:
 
 def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose=0,
             callback=None, w0=None, max_constraints=16, inner_sweeps=10, inner_tol=None,
-            max_idle=5, storage="auto", batch_size=32, full_every=5, random_state=0,
-            **_ignored):
+            max_idle=5, storage="auto", batch_size=32, full_every=5, gap_stop=0.25,
+            random_state=0, **_ignored):
     """Train the n-slack structural SVM by dual coordinate descent; returns a SolverResult.
 
     Each outer iteration is one pass over the examples, of one of two kinds:
@@ -197,10 +198,11 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
     Both are followed by up to ``inner_sweeps`` sweeps over the cached working sets.
 
     Stopping (checked on a full pass at w, α the current dual point, w = Σ α a): the certified
-    gap primal(w) - dual(α) <= C·ε, or SVM-struct's n-slack rule: no example has
+    gap primal(w) - dual(α) <= ``gap_stop``·C·ε (default C·ε/4, a quarter of what 1-slack's
+    rule guarantees), or SVM-struct's n-slack rule: no example has
     Δ_i(ŷ_i) - w·a_iŷ > ξ_i + ε (ξ_i the slack of its working set at w) while every block is
-    solved to KKT violation <= ``inner_tol``. Either way primal(w) <= optimum + C·ε
-    (+ the inner tolerance for the second).
+    solved to KKT violation <= ``inner_tol``. The first bounds primal(w) - optimum by
+    gap_stop·C·ε; the second by about C·ε.
 
     Parameters (beyond the common ones)
     ----------
@@ -219,6 +221,8 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
         Examples per oracle call in fresh passes; 0 turns fresh passes off.
     full_every : int
         A full (certifying) pass at least every this many passes.
+    gap_stop : float
+        Stop when the certified gap is <= gap_stop·C·ε (0 disables: SVM-struct's rule only).
     random_state : int
         Seed of the visiting order: same seed and data give a bit-identical w, for any n_jobs.
 
@@ -267,7 +271,7 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
                 row.update(time=timers.elapsed(), primal=primal, dual=dual, gap=primal - dual,
                            violation=float(np.max(h - xi, initial=0.0)),
                            oracle_calls=oracle_calls, added=int(add.size), kind="full")
-                if (add.size == 0 and solved) or primal - dual <= C * eps:
+                if (add.size == 0 and solved) or primal - dual <= gap_stop * C * eps:
                     converged = True
                     progress.record(**row)
                     break
@@ -329,7 +333,8 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
                 est_gap = row["primal_estimate"] - dual
                 row.update(time=timers.elapsed(), primal=np.nan, dual=dual, gap=np.nan,
                            gap_estimate=est_gap)
-                full_next = (n_added == 0 or est_gap <= C * eps or since_full >= full_every)
+                full_next = (n_added == 0 or est_gap <= gap_stop * C * eps
+                             or since_full >= full_every)
             else:
                 full_next = not fresh_ok
             progress.record(**row)
