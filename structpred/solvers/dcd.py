@@ -26,6 +26,7 @@ from α.
 """
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -178,7 +179,21 @@ class RowOracle:
             self.pool = None
 
 
-def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose=0,
+def thread_limits(n_jobs):
+    """n_jobs threads in the libraries we call too: OpenBLAS/MKL (numpy's dense dot products,
+    e.g. ‖w‖² over d = 2M) otherwise run one thread per core even at n_jobs=1. numba kernels
+    here are not parallel, so numba starts no threads. Uses threadpoolctl (installed with
+    scikit-learn); a no-op without it."""
+    import contextlib
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    from ..model import _effective_jobs
+    return threadpool_limits(limits=_effective_jobs(n_jobs))
+
+
+def _fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose=0,
             callback=None, w0=None, max_constraints=16, inner_sweeps=10, inner_tol=None,
             max_idle=5, storage="auto", batch_size=32, full_every=5, gap_stop=0.25,
             random_state=0, **_ignored):
@@ -369,3 +384,10 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
                                  "storage": str(pool.data.dtype)})
     progress.summary(result, timers)
     return result
+
+
+@functools.wraps(_fit_dcd)
+def fit_dcd(*args, **kwargs):
+    oracle = args[1] if len(args) > 1 else kwargs.get("oracle")
+    with thread_limits(getattr(oracle, "n_jobs", 1)):
+        return _fit_dcd(*args, **kwargs)
