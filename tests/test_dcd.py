@@ -219,3 +219,12 @@ def test_small_batches_read_w_in_place(monkeypatch):
         monkeypatch.undo()
         assert np.array_equal(fast, slow)
         assert abs(D_fast - D_slow).max() == 0.0
+
+
+@pytest.mark.parametrize("option", [{"storage": "float16"}, {"batch_size": -1},
+                                    {"inner_sweeps": 1.5}, {"gap_stop": -1.0},
+                                    {"max_constraints": 0}])
+def test_bad_options_are_refused(option):
+    model, X, Y, _ = _multiclass_problem()
+    with pytest.raises(ValueError, match=next(iter(option))):
+        StructuredSVM(model, C=1.0, algorithm="n-slack", solver_options=option).fit(X, Y)

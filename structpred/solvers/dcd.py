@@ -49,7 +49,10 @@ class ConstraintPool:
 
     def __init__(self, n, d, max_constraints=16, dtype="auto"):
         self.n, self.d = n, d
-        k = int(max_constraints)
+        if int(max_constraints) < 1:
+            raise ValueError(f"max_constraints must be >= 1, got {max_constraints!r}")
+        # the per-example Gram matrices take n·K²·8 bytes: at most 256 MB
+        k = max(2, min(int(max_constraints), int(np.sqrt(2 ** 28 / (8.0 * max(n, 1))))))
         self.m = np.zeros(n, dtype=np.int64)
         self.start = np.zeros((n, k), dtype=np.int64)
         self.length = np.zeros((n, k), dtype=np.int64)
@@ -222,7 +225,8 @@ def _fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbos
     Parameters (beyond the common ones)
     ----------
     max_constraints : int
-        Working-set size per example; a full set evicts its longest-idle α = 0 constraint.
+        Working-set size K per example; a full set evicts its longest-idle α = 0 constraint.
+        Capped so that the per-example Gram matrices (n·K² floats) stay under 256 MB.
     inner_sweeps : int
         Most sweeps over the working sets after a pass (shrunk blocks are skipped).
     inner_tol : float or None
@@ -243,6 +247,15 @@ def _fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbos
 
     ``w0`` is used for the first oracle pass only (the dual starts at α = 0, w = 0).
     """
+    if storage not in ("auto", "float32", "float64"):
+        raise ValueError(f"storage must be 'auto', 'float32' or 'float64', got {storage!r}")
+    for name, value in (("inner_sweeps", inner_sweeps), ("max_idle", max_idle),
+                        ("batch_size", batch_size), ("full_every", full_every)):
+        if int(value) != value or value < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    if gap_stop < 0 or (inner_tol is not None and inner_tol <= 0):
+        raise ValueError(f"gap_stop must be >= 0 and inner_tol > 0 (got {gap_stop!r}, "
+                         f"{inner_tol!r})")
     n = oracle.n
     d = model.size_joint_feature
     cap = C / n

@@ -399,8 +399,10 @@ class SequenceLabeling(StructuredModel):
         order, ub = int(self.transition_order), bool(self.boundary_transitions)
         bound = int(kernels.delta_psi_count_rows(batch.indptr, batch.offsets, seqs, batch.y, yh,
                                                  order, ub))
-        ip = np.zeros(len(seqs) + 1, dtype=np.int64)
-        ind = np.empty(max(bound, 1), dtype=np.int32 if d < np.iinfo(np.int32).max else np.int64)
+        small = d < np.iinfo(np.int32).max and bound < np.iinfo(np.int32).max
+        idx_t = np.int32 if small else np.int64  # int32 spares scipy a scan of the indices
+        ip = np.zeros(len(seqs) + 1, dtype=idx_t)
+        ind = np.empty(max(bound, 1), dtype=idx_t)
         dat = np.empty(max(bound, 1))
         acc, mark, touched = _scratch(F)
         nnz = kernels.delta_psi_rows(batch.indptr, batch.indices, batch.data, batch.offsets, seqs,
