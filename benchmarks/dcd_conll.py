@@ -36,8 +36,8 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
 # svm_hmm 3.10, -e 0.1 -w 4, one core, measured on this machine (issue #12)
-SVMHMM_REF = {1000.0: dict(wall_s=80.3, primal=1767.69, peak_rss_mb=520.0),
-              100.0: dict(wall_s=64.8, primal=324.07, peak_rss_mb=520.0)}
+SVMHMM_REF = {1000.0: dict(wall_s=80.3, cpu_s=80.3, primal=1767.69, peak_rss_mb=520.0),
+              100.0: dict(wall_s=64.8, cpu_s=64.8, primal=324.07, peak_rss_mb=520.0)}
 
 _CHILD = r"""
 import resource, sys, time
@@ -46,8 +46,9 @@ from structpred.cli import main
 try:
     code = main(sys.argv[1:])
 finally:
-    print("__CHILD__ %.1f %.3f" % (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                                   time.perf_counter() - t), file=sys.stderr)
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    print("__CHILD__ %.1f %.3f %.3f" % (ru.ru_maxrss / 1024, time.perf_counter() - t,
+                                        ru.ru_utime + ru.ru_stime), file=sys.stderr)
 """
 
 _COLD = r"""
@@ -85,10 +86,10 @@ def run_structpred(train, model_path, C, eps, w):
     if out.returncode != 0:
         raise RuntimeError(f"structpred learn failed:\n{out.stderr[-2000:]}")
     text = out.stdout + out.stderr
-    rss, _inside = re.findall(r"__CHILD__ ([\d.]+) ([\d.]+)", text)[-1]
+    rss, _inside, cpu = re.findall(r"__CHILD__ ([\d.]+) ([\d.]+) ([\d.]+)", text)[-1]
     summary = re.findall(r"(?:converged|stopped at max_iter|interrupted) after (\d+) iterations, "
                          r"([\d.]+) s: primal ([-\d.e+]+), dual ([-\d.e+]+), gap ([-\d.e+]+)", text)
-    rec = dict(wall_s=round(wall, 2), peak_rss_mb=float(rss))
+    rec = dict(wall_s=round(wall, 2), cpu_s=float(cpu), peak_rss_mb=float(rss))
     if summary:
         it, secs, primal, dual, gap = summary[-1]
         rec.update(passes=int(it), train_s=float(secs), solver_primal=float(primal),
@@ -101,15 +102,16 @@ def run_svmhmm(binary, train_gz, model_path, C, eps, tmp):
     if not os.path.exists(plain):
         with gzip.open(train_gz, "rb") as src, open(plain, "wb") as dst:
             shutil.copyfileobj(src, dst)
-    cmd = ["/usr/bin/time", "-f", "__RSS__ %M"] if os.path.exists("/usr/bin/time") else []
+    cmd = ["/usr/bin/time", "-f", "__RSS__ %M %U %S"] if os.path.exists("/usr/bin/time") else []
     cmd += [binary, "-c", str(C), "-e", str(eps), "-w", "4", plain, model_path]
     t = time.perf_counter()
     out = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - t
     rec = dict(wall_s=round(wall, 2))
-    m = re.findall(r"__RSS__ (\d+)", out.stderr)
+    m = re.findall(r"__RSS__ (\d+) ([\d.]+) ([\d.]+)", out.stderr)
     if m:
-        rec["peak_rss_mb"] = round(int(m[-1]) / 1024, 1)
+        rec["peak_rss_mb"] = round(int(m[-1][0]) / 1024, 1)
+        rec["cpu_s"] = round(float(m[-1][1]) + float(m[-1][2]), 2)
     return rec
 
 
@@ -188,13 +190,15 @@ def _write(args, rows, compile_s, load0, load1, live_svmhmm):
              + ("run here via $SVM_HMM_LEARN." if live_svmhmm else
                 "not built here; its figures measured earlier on this machine (issue #12)."),
              "",
-             "| solver | C | wall [s] | train [s] | x svm_hmm | passes | primal | gap | F1 | peak RSS [MB] |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "| solver | C | wall [s] | CPU [s] | train [s] | CPU x svm_hmm | passes | primal | gap "
+             "| F1 | peak RSS [MB] |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     ref = {r["C"]: r for r in rows if r["solver"].startswith("svm_hmm")}
     for r in rows:
-        base = ref.get(r["C"], {}).get("wall_s")
-        ratio = r["wall_s"] / base if base and "wall_s" in r else None
+        base = ref.get(r["C"], {}).get("cpu_s")
+        ratio = r["cpu_s"] / base if base and "cpu_s" in r else None
         lines.append(f"| {r['solver']} | {r['C']:g} | {_fmt(r.get('wall_s'), '.1f')} | "
+                     f"{_fmt(r.get('cpu_s'), '.1f')} | "
                      f"{_fmt(r.get('train_s'), '.1f')} | {_fmt(ratio, '.2f')} | "
                      f"{r.get('passes', '')} | {_fmt(r.get('primal'), '.2f')} | "
                      f"{_fmt(r.get('gap'), '.3g')} | {_fmt(r.get('f1'), '.2f')} | "
