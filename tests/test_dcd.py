@@ -228,3 +228,17 @@ def test_bad_options_are_refused(option):
     model, X, Y, _ = _multiclass_problem()
     with pytest.raises(ValueError, match=next(iter(option))):
         StructuredSVM(model, C=1.0, algorithm="n-slack", solver_options=option).fit(X, Y)
+
+
+def test_shrinking_and_full_passes_only_reach_the_same_optimum():
+    model, X, Y, candidates = _sequence_problem()
+    C = 10.0
+    ref = _nslack_cvxpy(model, X, Y, candidates, C, "margin")
+    for options in ({"shrink_after": 1}, {"batch_size": 0}):
+        svm = StructuredSVM(model, C=C, eps=1e-9, algorithm="n-slack",
+                            solver_options=dict(options, inner_tol=1e-12, inner_sweeps=200))
+        svm.fit(X, Y)
+        assert svm.converged_
+        assert abs(svm.primal_objective_ - ref) <= 1e-6 * ref, options
+        kinds = {h["kind"] for h in svm.history_}
+        assert kinds == ({"full"} if options.get("batch_size") == 0 else {"full", "fresh"})
