@@ -132,52 +132,62 @@ class ConstraintPool:
 
 
 class RowOracle:
-    """Oracle calls on any subset of examples at the current w, through the task's optional
-    ``batch_oracle_rows(batch, index, w, rescaling, out=None) -> (D, L)`` on the batches of a
-    ``LocalOracle`` (its ``n_jobs`` chunks run on threads). ``available`` is False for other
-    backends (Dask: full passes only), tasks without that method, or slack rescaling."""
+    """Oracle calls on blocks of ``block_size`` consecutive examples at the current w, for a
+    ``LocalOracle`` and a task with the optional ``batch_oracle_rows(batch, index, w,
+    rescaling, out=None) -> (D, L)``: the rows of a block are read from the oracle's own
+    batches (no new batch, O(block) per call; a block straddling two of the ``n_jobs`` chunks
+    runs its parts on threads).
 
-    def __init__(self, model, oracle, rescaling):
+    ``available`` is False otherwise: tasks without ``batch_oracle_rows``, slack rescaling,
+    and remote backends (Dask), whose per-block calls would run on this machine; the solver
+    then makes full passes only, which run where the backend runs them.
+    """
+
+    def __init__(self, model, oracle, rescaling, block_size):
+        from .oracle import block_bounds
         self.model = model
-        self.available = (rescaling == "margin" and hasattr(model, "batch_oracle_rows")
-                          and hasattr(oracle, "batches") and hasattr(oracle, "bounds"))
+        self.oracle = oracle
+        self.pool = None
+        fast = rescaling == "margin" and hasattr(model, "batch_oracle_rows")
+        self.local = fast and hasattr(oracle, "batches") and hasattr(oracle, "bounds")
+        self.available = self.local
         if not self.available:
             return
+        self.ranges = block_bounds(oracle.n, block_size)
         self.batches = oracle.batches
-        self.starts = np.array([a for a, _ in oracle.bounds], dtype=np.int64)
+        self.bounds = list(oracle.bounds)
         self.buffers = [None] * len(self.batches)
-        self.pool = None
         if len(self.batches) > 1:
             from concurrent.futures import ThreadPoolExecutor
             self.pool = ThreadPoolExecutor(len(self.batches))
         self.last_times = {"oracle": 0.0}
 
-    def _one(self, c, local, w):
+    def _part(self, c, a, b, w):
         if self.buffers[c] is None:
-            self.buffers[c] = np.empty(getattr(self.batches[c], "n_tokens", 0) or 1, dtype=np.int64)
-        try:
-            return self.model.batch_oracle_rows(self.batches[c], local, w, "margin",
-                                                out=self.buffers[c])
-        except TypeError:
-            return self.model.batch_oracle_rows(self.batches[c], local, w, "margin")
+            self.buffers[c] = np.empty(max(int(getattr(self.batches[c], "n_tokens", 1)), 1),
+                                       dtype=np.int64)
+        c0 = self.bounds[c][0]
+        return self.model.batch_oracle_rows(self.batches[c], np.arange(a - c0, b - c0),
+                                            w, "margin", out=self.buffers[c])
 
-    def __call__(self, idx, w):
-        """(D, L) for the sorted example indices idx."""
-        chunk = np.searchsorted(self.starts, idx, side="right") - 1
-        groups = [(c, idx[chunk == c] - self.starts[c]) for c in np.unique(chunk)]
-        if self.pool is None or len(groups) == 1:
-            parts = [self._one(c, local, w) for c, local in groups]
+    def __call__(self, k, w):
+        """(D, L) of block k (examples ``ranges[k]``) at w."""
+        a, b = self.ranges[k]
+        parts = [(c, max(a, c0), min(b, c1)) for c, (c0, c1) in enumerate(self.bounds)
+                 if c0 < b and a < c1]
+        if len(parts) == 1 or self.pool is None:
+            out = [self._part(c, lo, hi, w) for c, lo, hi in parts]
         else:
-            parts = list(self.pool.map(lambda g: self._one(g[0], g[1], w), groups))
-        if len(parts) == 1:
-            D, L = parts[0]
+            out = list(self.pool.map(lambda p: self._part(p[0], p[1], p[2], w), parts))
+        if len(out) == 1:
+            D, L = out[0]
         else:
-            D = sp.vstack([p[0] for p in parts], format="csr")
-            L = np.concatenate([p[1] for p in parts])
+            D = sp.vstack([o[0] for o in out], format="csr")
+            L = np.concatenate([o[1] for o in out])
         return sp.csr_matrix(D), np.asarray(L, dtype=np.float64)
 
     def close(self):
-        if getattr(self, "pool", None) is not None:
+        if self.pool is not None:
             self.pool.shutdown()
             self.pool = None
 
@@ -204,10 +214,11 @@ def _fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbos
 
     Each outer iteration is one pass over the examples, of one of two kinds:
 
-    * fresh (when the task has ``batch_oracle_rows`` and the backend is local, margin
-      rescaling): examples in a seeded random order, ``batch_size`` at a time; each mini-batch
-      calls the oracle at the current w, adds its violated answers and solves those examples'
-      blocks at once, so the next mini-batch sees the updated w (Chang & Yih's DCD-SSVM);
+    * fresh (when the task has ``batch_oracle_rows``, margin rescaling): blocks of
+      ``batch_size`` consecutive examples in a seeded random order; each block calls the
+      oracle at the current w, adds its violated answers and solves those examples' dual
+      blocks at once, so the next block sees the updated w (Chang & Yih's DCD-SSVM); local
+      backend only (``RowOracle``);
     * full: one oracle pass over all examples at a fixed w (any backend, e.g. Dask). Only
       this pass gives the exact primal, so it alone can stop training: it runs every
       ``full_every`` passes, when a fresh pass added nothing, when a fresh pass's estimated
@@ -237,7 +248,7 @@ def _fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbos
         Storage of the constraint rows; "auto" keeps float32 while every stored value is
         exactly a float32 (so no result changes), else float64.
     batch_size : int
-        Examples per oracle call in fresh passes; 0 turns fresh passes off.
+        Examples per oracle call (block) in fresh passes; 0 turns fresh passes off.
     full_every : int
         A full (certifying) pass at least every this many passes.
     shrink_after : int
@@ -270,9 +281,9 @@ def _fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbos
     progress.header(n, d, C, eps)
     rng = np.random.default_rng(random_state)
     pool = ConstraintPool(n, d, max_constraints, storage)
-    rows_oracle = RowOracle(model, oracle, rescaling) if batch_size else None
+    # blocks are not scaled by n_jobs: the same w for any n_jobs and backend
+    rows_oracle = RowOracle(model, oracle, rescaling, batch_size) if batch_size else None
     fresh_ok = rows_oracle is not None and rows_oracle.available
-    B = max(1, int(batch_size or 1))  # not scaled by n_jobs: the same w for any n_jobs
     w = np.zeros(d) if w0 is None else np.array(w0, dtype=np.float64)
     start_w0 = w0 is not None
     dual = 0.0
@@ -325,13 +336,15 @@ def _fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbos
                 n_added = int(add.size)
             else:
                 since_full += 1
-                perm = rng.permutation(n).astype(np.int64)
-                if shrink_after:
-                    perm = perm[quiet[perm] < shrink_after]
                 n_added = 0
-                for a in range(0, perm.size, B):
-                    idx = np.sort(perm[a:a + B])
-                    D, L = timed_oracle_call(timers, rows_oracle, rows_oracle, idx, w)
+                visited = 0
+                for k in rng.permutation(len(rows_oracle.ranges)):
+                    a, b = rows_oracle.ranges[k]
+                    if shrink_after and np.all(quiet[a:b] >= shrink_after):
+                        continue
+                    visited += b - a
+                    idx = np.arange(a, b, dtype=np.int64)
+                    D, L = timed_oracle_call(timers, rows_oracle, rows_oracle, int(k), w)
                     oracle_calls += idx.size
                     with timers("psi"):
                         h = L - D @ w
@@ -348,7 +361,7 @@ def _fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbos
                         active[idx] = 1
                         pool.sweep(idx, active, cap, w, tol)
                 row.update(oracle_calls=oracle_calls, added=n_added, kind="fresh",
-                           visited=int(perm.size),
+                           visited=visited,
                            primal_estimate=0.5 * float(w @ w) + cap * float(last_hinge.sum()))
             with timers("cache"):
                 pool.prune(max_idle)

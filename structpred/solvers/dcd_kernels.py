@@ -5,6 +5,11 @@ that example (arrays of shape (n, K)); its sparse row a_k sits in one flat pool
 (``pool_data``, ``pool_ind``) at ``start[i, j] : start[i, j] + length[i, j]``. ``gram[i]`` (K x K)
 holds the dot products a_k·a_l of the example's own constraints, so that the block QP of one
 example needs no pass over d.
+
+The small helpers are inlined (``inline="always"``): a cached kernel calling a shared helper
+compiled for several argument types (float32 and float64 pools) then links no other
+specialisation's code, which numba's on-disk cache was seen to get wrong for the sequence
+kernels.
 """
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _row_dot(pool_data, pool_ind, s, ln, w):
     acc = 0.0
     for p in range(s, s + ln):
@@ -20,13 +25,13 @@ def _row_dot(pool_data, pool_ind, s, ln, w):
     return acc
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _row_axpy(pool_data, pool_ind, s, ln, c, w):
     for p in range(s, s + ln):
         w[pool_ind[p]] += c * pool_data[p]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _drop_slot(i, j, m, start, length, b, alpha, idle, gram):
     """Remove slot j of example i by moving the last slot into it (α must be 0 already)."""
     last = m[i] - 1

@@ -246,7 +246,7 @@ def delta_psi_count(indptr, offsets, s0, s1, y, yh, order, use_boundary):
     return counts
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _delta_psi_seq(s, indptr, indices, data, offsets, y, yh, L, F, order, use_boundary, acc, mark,
                    touched, g_lab, g_tok, g_sgn, s_tok, s_sgn, cnt, tcols, tvals, out_indices,
                    out_data, pos):

@@ -399,14 +399,16 @@ class SequenceLabeling(StructuredModel):
         order, ub = int(self.transition_order), bool(self.boundary_transitions)
         bound = int(kernels.delta_psi_count_rows(batch.indptr, batch.offsets, seqs, batch.y, yh,
                                                  order, ub))
-        small = d < np.iinfo(np.int32).max and bound < np.iinfo(np.int32).max
-        idx_t = np.int32 if small else np.int64  # int32 spares scipy a scan of the indices
-        ip = np.zeros(len(seqs) + 1, dtype=idx_t)
-        ind = np.empty(max(bound, 1), dtype=idx_t)
+        # int64 in the kernel (one specialisation of its callee, shared with the chunk path),
+        # int32 for scipy when it fits: spares scipy a scan of the indices
+        ip = np.zeros(len(seqs) + 1, dtype=np.int64)
+        ind = np.empty(max(bound, 1), dtype=np.int64)
         dat = np.empty(max(bound, 1))
         acc, mark, touched = _scratch(F)
         nnz = kernels.delta_psi_rows(batch.indptr, batch.indices, batch.data, batch.offsets, seqs,
                                      batch.y, yh, L, F, order, ub, acc, mark, touched, ip, ind, dat)
+        if d < np.iinfo(np.int32).max and nnz < np.iinfo(np.int32).max:
+            ip, ind = ip.astype(np.int32), ind[:nnz].astype(np.int32)
         return sp.csr_matrix((dat[:nnz], ind[:nnz], ip), shape=(len(seqs), d))
 
     def batch_oracle_rows(self, batch, index, w, rescaling="margin", out=None):
