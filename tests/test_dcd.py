@@ -242,3 +242,17 @@ def test_shrinking_and_full_passes_only_reach_the_same_optimum():
         assert abs(svm.primal_objective_ - ref) <= 1e-6 * ref, options
         kinds = {h["kind"] for h in svm.history_}
         assert kinds == ({"full"} if options.get("batch_size") == 0 else {"full", "fresh"})
+
+
+def test_warm_state_resumes_at_another_C():
+    model, X, Y, candidates = _sequence_problem()
+    opts = {"inner_tol": 1e-12, "inner_sweeps": 200}
+    svm = StructuredSVM(model, C=5.0, eps=1e-9, keep_solver_state=True, solver_options=opts)
+    svm.fit(X, Y)
+    cold_passes = StructuredSVM(model, C=20.0, eps=1e-9, solver_options=opts).fit(X, Y).n_iter_
+    svm.set_params(C=20.0)
+    svm.fit(X, Y, warm_start=True)
+    ref = _nslack_cvxpy(model, X, Y, candidates, 20.0, "margin")
+    assert svm.converged_ and abs(svm.primal_objective_ - ref) <= 1e-6 * ref
+    assert svm.warm_state_["kind"] == "n-slack" and svm.warm_state_["C"] == 20.0
+    assert svm.n_iter_ <= cold_passes

@@ -34,8 +34,21 @@ import scipy.sparse as sp
 
 from . import dcd_kernels as K
 from .base import Progress, SolverResult, Timers, timed_oracle_call, warn_interrupted
+from .cutting_plane import OracleWarning
 
 __all__ = ["fit_dcd", "ConstraintPool"]
+
+
+def _check_oracle(h, xi, C, it, rows=None):
+    """SVM-struct's buggy-oracle check: the answer must be at least as violated as every
+    constraint already in the example's working set."""
+    bad = np.flatnonzero(h < xi - 1e-7 * max(1.0, float(np.abs(xi).max(initial=0.0))))
+    if bad.size:
+        i = int(bad[0] if rows is None else rows[bad[0]])
+        warnings.warn(f"iteration {it}: for example {i} a cached constraint is more violated "
+                      f"({xi[bad[0]]:.6g}) than the oracle's answer ({h[bad[0]]:.6g}); the "
+                      "oracle is not returning the most violated constraint", OracleWarning,
+                      stacklevel=4)
 
 
 def _hinge(L, margins, rescaling):
@@ -209,7 +222,7 @@ def thread_limits(n_jobs):
 def _fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose=0,
             callback=None, w0=None, max_constraints=16, inner_sweeps=10, inner_tol=None,
             max_idle=5, storage="auto", batch_size=32, full_every=5, gap_stop=0.25,
-            shrink_after=0, random_state=0, **_ignored):
+            shrink_after=0, random_state=0, check_oracle=True, warm_state=None, **_ignored):
     """Train the n-slack structural SVM by dual coordinate descent; returns a SolverResult.
 
     Each outer iteration is one pass over the examples, of one of two kinds:
@@ -260,7 +273,15 @@ def _fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbos
     random_state : int
         Seed of the visiting order: same seed and data give a bit-identical w, for any n_jobs.
 
-    ``w0`` is used for the first oracle pass only (the dual starts at α = 0, w = 0).
+    check_oracle : bool
+        Warn (``OracleWarning``) when an oracle answer is less violated than a constraint
+        already in the example's working set: the oracle is then not exact.
+    warm_state : dict or None
+        ``result.extra["warm_state"]`` of an earlier fit on the same training set (any C):
+        its working sets are reused, α scaled by min(1, C/C_old) so it stays feasible.
+
+    ``w0`` is used for the first oracle pass only (the dual starts at α = 0, w = 0), unless
+    a ``warm_state`` is given (then w = Σ α a of that state).
     """
     if storage not in ("auto", "float32", "float64"):
         raise ValueError(f"storage must be 'auto', 'float32' or 'float64', got {storage!r}")
@@ -281,12 +302,22 @@ def _fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbos
     progress.header(n, d, C, eps)
     rng = np.random.default_rng(random_state)
     pool = ConstraintPool(n, d, max_constraints, storage)
+    resumed = (warm_state is not None and warm_state.get("kind") == "n-slack"
+               and warm_state["n"] == n and warm_state["d"] == d)
+    if resumed:
+        pool = warm_state["pool"]  # consumed: the new fit's state replaces it
+        ratio = min(1.0, C / warm_state["C"])
+        pool.alpha *= ratio
+        pool.alpha_sum *= ratio
     # blocks are not scaled by n_jobs: the same w for any n_jobs and backend
     rows_oracle = RowOracle(model, oracle, rescaling, batch_size) if batch_size else None
     fresh_ok = rows_oracle is not None and rows_oracle.available
     w = np.zeros(d) if w0 is None else np.array(w0, dtype=np.float64)
-    start_w0 = w0 is not None
+    start_w0 = w0 is not None and not resumed
     dual = 0.0
+    if resumed:
+        w = pool.weights()
+        dual = pool.dual(w)
     primal = np.inf
     best = (np.inf, w.copy(), 0.0)
     oracle_calls = 0
@@ -301,7 +332,7 @@ def _fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbos
     last_hinge = np.zeros(n)                # each example's hinge at its last oracle call
     try:
         for it in range(1, max_iter + 1):
-            row = dict(iteration=it, n_constraints=pool.n_constraints)
+            row = dict(iteration=it, n_constraints=pool.n_constraints, cached=False)
             if full_next:
                 since_full = 0
                 D, L = timed_oracle_call(timers, oracle, oracle, w)
@@ -314,6 +345,8 @@ def _fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbos
                 if primal < best[0]:
                     best = (primal, w.copy(), dual)
                 add = np.flatnonzero(h > xi + eps)
+                if check_oracle:
+                    _check_oracle(h, xi, C, it)
                 quiet += 1
                 quiet[add] = 0
                 last_hinge[:] = np.maximum(h, 0.0)
@@ -351,6 +384,8 @@ def _fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbos
                         xi = pool.slacks(w, idx)
                         last_hinge[idx] = np.maximum(h, 0.0)
                         sel = np.flatnonzero(h > xi + eps)
+                        if check_oracle:
+                            _check_oracle(h, xi, C, it, idx)
                         quiet[idx] += 1
                         quiet[idx[sel]] = 0
                     with timers("cache"):
@@ -421,7 +456,9 @@ def _fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbos
                           timings=dict(timers.totals, total=timers.elapsed()),
                           n_oracle_calls=oracle_calls, n_constraints=pool.n_constraints,
                           extra={"sweeps": sweeps_total, "pool_bytes": pool.nbytes(),
-                                 "storage": str(pool.data.dtype)})
+                                 "storage": str(pool.data.dtype),
+                                 "warm_state": {"kind": "n-slack", "n": n, "d": d, "C": C,
+                                                "pool": pool}})
     progress.summary(result, timers)
     return result
 
