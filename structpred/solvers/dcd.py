@@ -301,6 +301,7 @@ def _fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbos
     progress = Progress(verbose, "n-slack (dcd)", model.approximate_inference)
     progress.header(n, d, C, eps)
     rng = np.random.default_rng(random_state)
+    check_oracle = check_oracle and not model.approximate_inference
     pool = ConstraintPool(n, d, max_constraints, storage)
     resumed = (warm_state is not None and warm_state.get("kind") == "n-slack"
                and warm_state["n"] == n and warm_state["d"] == d)
