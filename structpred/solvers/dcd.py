@@ -148,8 +148,8 @@ class RowOracle:
     """Oracle calls on blocks of ``block_size`` consecutive examples at the current w, for a
     ``LocalOracle`` and a task with the optional ``batch_oracle_rows(batch, index, w,
     rescaling, out=None) -> (D, L)``: the rows of a block are read from the oracle's own
-    batches (no new batch, O(block) per call; a block straddling two of the ``n_jobs`` chunks
-    runs its parts on threads).
+    batches (no new batch, O(block) per call); with ``n_jobs`` > 1 each block is cut into
+    one piece per thread, all at the same w, so the answers equal those of one thread.
 
     ``available`` is False otherwise: tasks without ``batch_oracle_rows``, slack rescaling,
     and remote backends (Dask), whose per-block calls would run on this machine; the solver
@@ -169,6 +169,7 @@ class RowOracle:
         self.ranges = block_bounds(oracle.n, block_size)
         self.batches = oracle.batches
         self.bounds = list(oracle.bounds)
+        self.starts = np.array([c0 for c0, _ in self.bounds], dtype=np.int64)
         self.buffers = [None] * len(self.batches)
         if len(self.batches) > 1:
             from concurrent.futures import ThreadPoolExecutor
@@ -186,8 +187,15 @@ class RowOracle:
     def __call__(self, k, w):
         """(D, L) of block k (examples ``ranges[k]``) at w."""
         a, b = self.ranges[k]
-        parts = [(c, max(a, c0), min(b, c1)) for c, (c0, c1) in enumerate(self.bounds)
-                 if c0 < b and a < c1]
+        # one piece per thread (same w for all: the answers do not depend on the split),
+        # cut again where the block crosses from one chunk batch to the next
+        jobs = len(self.batches)
+        cuts = sorted(set(np.linspace(a, b, min(jobs, b - a) + 1).round().astype(int).tolist())
+                      | {c0 for c0, _ in self.bounds if a < c0 < b})
+        parts = []
+        for lo, hi in zip(cuts[:-1], cuts[1:]):
+            c = int(np.searchsorted(self.starts, lo, side="right") - 1)
+            parts.append((c, lo, hi))
         if len(parts) == 1 or self.pool is None:
             out = [self._part(c, lo, hi, w) for c, lo, hi in parts]
         else:

@@ -11,6 +11,7 @@ from . import kernels
 
 __all__ = ["SequenceLabeling", "SequenceBatch"]
 
+_INT32_MAX = int(np.iinfo(np.int32).max)
 _SCRATCH = threading.local()  # per-thread F-sized scratch of the per-example δΨ kernel
 
 
@@ -397,8 +398,11 @@ class SequenceLabeling(StructuredModel):
     def _delta_rows(self, batch, seqs, yh) -> sp.csr_matrix:
         L, F, d = self.n_labels_, self.n_features_, self.size_joint_feature
         order, ub = int(self.transition_order), bool(self.boundary_transitions)
-        bound = int(kernels.delta_psi_count_rows(batch.indptr, batch.offsets, seqs, batch.y, yh,
-                                                 order, ub))
+        # the kernel's bound without a pass: 2 entries per feature of every token, 4 bigram
+        # (+6 trigram) entries per token, 4 boundary entries per sequence
+        r0, r1 = batch.offsets[seqs], batch.offsets[seqs + 1]
+        bound = (2 * int((batch.indptr[r1] - batch.indptr[r0]).sum())
+                 + (10 if order == 2 else 4) * int((r1 - r0).sum()) + 4 * len(seqs))
         # int64 in the kernel (one specialisation of its callee, shared with the chunk path),
         # int32 for scipy when it fits: spares scipy a scan of the indices
         ip = np.zeros(len(seqs) + 1, dtype=np.int64)
@@ -407,7 +411,7 @@ class SequenceLabeling(StructuredModel):
         acc, mark, touched = _scratch(F)
         nnz = kernels.delta_psi_rows(batch.indptr, batch.indices, batch.data, batch.offsets, seqs,
                                      batch.y, yh, L, F, order, ub, acc, mark, touched, ip, ind, dat)
-        if d < np.iinfo(np.int32).max and nnz < np.iinfo(np.int32).max:
+        if d < _INT32_MAX and nnz < _INT32_MAX:
             ip, ind = ip.astype(np.int32), ind[:nnz].astype(np.int32)
         return sp.csr_matrix((dat[:nnz], ind[:nnz], ip), shape=(len(seqs), d))
 
