@@ -256,3 +256,20 @@ def test_warm_state_resumes_at_another_C():
     assert svm.converged_ and abs(svm.primal_objective_ - ref) <= 1e-6 * ref
     assert svm.warm_state_["kind"] == "n-slack" and svm.warm_state_["C"] == 20.0
     assert svm.n_iter_ <= cold_passes
+
+
+def test_dask_backend_makes_full_passes_with_the_same_w():
+    """On Dask every oracle call is a full pass on the cluster; the local solver restricted to
+    full passes (batch_size=0) gives the same w."""
+    distributed = pytest.importorskip("distributed")
+    model, X, Y, _ = _sequence_problem()
+    kw = dict(C=20.0, eps=1e-4, algorithm="n-slack")
+    local = StructuredSVM(model, solver_options={"batch_size": 0}, **kw).fit(X, Y)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=":0") as cluster, \
+            distributed.Client(cluster, set_as_default=False) as client:
+        remote = StructuredSVM(SequenceLabeling(n_labels=3), backend="dask", client=client,
+                               **kw).fit(X, Y)
+    assert local.converged_ and remote.converged_
+    assert {h["kind"] for h in remote.history_} == {"full"}
+    assert np.array_equal(local.w_, remote.w_)
