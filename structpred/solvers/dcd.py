@@ -33,8 +33,18 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import dcd_kernels as K
+from . import base as _base
 from .base import Progress, SolverResult, Timers, timed_oracle_call, warn_interrupted
-from .cutting_plane import OracleWarning
+
+
+def _oracle_warning():
+    """The package's OracleWarning class: in ``base`` after the shared-core refactor, in
+    ``cutting_plane`` before it (looked up by name: no solver imports a sibling solver)."""
+    cls = getattr(_base, "OracleWarning", None)
+    if cls is None:
+        import importlib
+        cls = importlib.import_module(__package__ + ".cutting_plane").OracleWarning
+    return cls
 
 __all__ = ["fit_dcd", "ConstraintPool"]
 
@@ -47,7 +57,7 @@ def _check_oracle(h, xi, C, it, rows=None):
         i = int(bad[0] if rows is None else rows[bad[0]])
         warnings.warn(f"iteration {it}: for example {i} a cached constraint is more violated "
                       f"({xi[bad[0]]:.6g}) than the oracle's answer ({h[bad[0]]:.6g}); the "
-                      "oracle is not returning the most violated constraint", OracleWarning,
+                      "oracle is not returning the most violated constraint", _oracle_warning(),
                       stacklevel=4)
 
 
@@ -223,8 +233,12 @@ def thread_limits(n_jobs):
         from threadpoolctl import threadpool_limits
     except ImportError:
         return contextlib.nullcontext()
-    from ..model import _effective_jobs
-    return threadpool_limits(limits=_effective_jobs(n_jobs))
+    import os
+    if n_jobs is None:
+        n_jobs = 1
+    elif n_jobs < 0:  # joblib's convention, as LocalOracle's
+        n_jobs = (os.cpu_count() or 1) + 1 + n_jobs
+    return threadpool_limits(limits=max(1, int(n_jobs)))
 
 
 def _fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose=0,

@@ -427,7 +427,6 @@ class SequenceLabeling(StructuredModel):
             raise ValueError("loss-augmented inference needs labels (batch built without Y)")
         seqs = np.ascontiguousarray(index, dtype=np.int64)
         yh = np.empty(batch.n_tokens, dtype=np.int64) if out is None else out
-        self.inference_calls += len(seqs)
         self._decode_rows(batch, seqs, w, True, yh)
         L = kernels.hamming_rows(batch.offsets, seqs, batch.y, yh)
         return self._delta_rows(batch, seqs, yh), L
