@@ -409,7 +409,7 @@ def delta_psi_chunk(indptr, indices, data, offsets, s0, s1, y, yh, L, F, order,
 def delta_psi_rows(indptr, indices, data, offsets, seqs, y, yh, L, F, order, use_boundary,
                    acc, mark, touched, out_indptr, out_indices, out_data):
     """δΨ rows of the sequences ``seqs`` (row r for seqs[r]) into preallocated output arrays
-    (bounds from ``delta_psi_count_rows``). ``acc`` (F floats, zero), ``mark`` (F bools,
+    (sized by the caller's bound: 2 per feature of a token, 4 (+6) per token, 4 per sequence). ``acc`` (F floats, zero), ``mark`` (F bools,
     False) and ``touched`` (F ints) are scratch kept by the caller across calls, so the cost
     is O(the sequences' size), not O(F). Returns the nnz."""
     maxT = 1
@@ -434,22 +434,6 @@ def delta_psi_rows(indptr, indices, data, offsets, seqs, y, yh, L, F, order, use
                              cnt, tcols, tvals, out_indices, out_data, pos)
         out_indptr[r + 1] = pos
     return pos
-
-
-@njit(cache=True, nogil=True)
-def delta_psi_count_rows(indptr, offsets, seqs, y, yh, order, use_boundary):
-    """Total upper bound on the nonzeros of the δΨ rows of ``seqs``."""
-    c = 0
-    for r in range(seqs.shape[0]):
-        s = seqs[r]
-        for t in range(offsets[s], offsets[s + 1]):
-            if y[t] != yh[t]:
-                c += 2 * (indptr[t + 1] - indptr[t]) + 4
-                if order == 2:
-                    c += 6
-        if use_boundary:
-            c += 4
-    return c
 
 
 @njit(cache=True, nogil=True)
