@@ -409,9 +409,10 @@ def delta_psi_chunk(indptr, indices, data, offsets, s0, s1, y, yh, L, F, order,
 def delta_psi_rows(indptr, indices, data, offsets, seqs, y, yh, L, F, order, use_boundary,
                    acc, mark, touched, out_indptr, out_indices, out_data):
     """δΨ rows of the sequences ``seqs`` (row r for seqs[r]) into preallocated output arrays
-    (sized by the caller's bound: 2 per feature of a token, 4 (+6) per token, 4 per sequence). ``acc`` (F floats, zero), ``mark`` (F bools,
-    False) and ``touched`` (F ints) are scratch kept by the caller across calls, so the cost
-    is O(the sequences' size), not O(F). Returns the nnz."""
+    (at least 2 entries per token feature, 4 (order 2: 10) per token, 4 per sequence).
+    ``acc`` (F floats, zero), ``mark`` (F bools, False) and ``touched`` (F ints) are scratch
+    kept by the caller across calls, so the cost is O(the sequences' size), not O(F).
+    Returns the nnz."""
     maxT = 1
     for r in range(seqs.shape[0]):
         s = seqs[r]
