@@ -12,7 +12,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["effective_jobs", "map_threads", "map_chunks", "chunk_bounds", "balanced_bounds"]
+__all__ = ["effective_jobs", "limit_threads", "map_threads", "map_chunks", "chunk_bounds",
+           "balanced_bounds"]
 
 
 def effective_jobs(n_jobs: int | None) -> int:
@@ -57,3 +58,11 @@ def balanced_bounds(offsets: np.ndarray, n_chunks: int) -> list[tuple[int, int]]
     cuts = np.searchsorted(offsets, np.linspace(0, offsets[-1], k + 1)[1:-1])
     bounds = np.unique(np.concatenate([[0], np.clip(cuts, 0, n), [n]]))
     return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+
+
+def limit_threads(n_jobs: int | None):
+    """Context manager: at most ``effective_jobs(n_jobs)`` threads in the native libraries we
+    call too (OpenBLAS/MKL run one thread per core for numpy's dense products, e.g. ‖w‖² over
+    d = 2M, even at n_jobs=1). Our numba kernels are not parallel, so numba starts none."""
+    from threadpoolctl import threadpool_limits
+    return threadpool_limits(limits=effective_jobs(n_jobs))

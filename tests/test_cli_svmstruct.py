@@ -143,15 +143,15 @@ def test_report_is_one_stream_and_singular_counts(d, capsys):
     assert "Training: 1 iteration," in out and "Runtime:" in out
     # the max_iter warning, on one line, without a source line
     warning = [ln for ln in out.splitlines() if ln.startswith("Warning")]
-    assert warning == ["Warning (RuntimeWarning): 1-slack solver did not reach eps=0.1 in "
-                       "max_iter=1 iterations"]
+    assert warning == ["Warning (RuntimeWarning): n-slack (dcd) did not reach eps=0.1 in "
+                       "max_iter=1 passes"]
 
 
 def test_warnings_shown_at_verbosity_zero(d, capsys):
     assert learn_main(["-c", "10", "-v", "0", "-#", "1", str(d / "one.dat"), str(d / "m.npz")]) == 0
     cap = capsys.readouterr()
-    assert cap.out.splitlines() == ["Warning (RuntimeWarning): 1-slack solver did not reach "
-                                    "eps=0.1 in max_iter=1 iterations"]
+    assert cap.out.splitlines() == ["Warning (RuntimeWarning): n-slack (dcd) did not reach "
+                                    "eps=0.1 in max_iter=1 passes"]
     assert cap.err == ""
 
 

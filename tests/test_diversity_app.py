@@ -123,7 +123,11 @@ def test_fit_data_equals_fit_lists_and_string_ids():
     a = DiversifiedRanker(k=4, C=1.0, eps=0.1).fit(d)
     b = DiversifiedRanker(k=4, C=1.0, eps=0.1).fit(d.queries, d.documents, d.topics, d.ranks)
     c = DiversifiedRanker(k=4, C=1.0, eps=0.1).fit(d.queries, d.documents, _string_ids(d), d.ranks)
-    assert np.array_equal(a.svm_.w_, b.svm_.w_) and np.allclose(a.svm_.w_, c.svm_.w_)
+    assert np.array_equal(a.svm_.w_, b.svm_.w_)
+    # string IDs number the subtopics in another order: the same problem up to a column
+    # permutation, so the same objective within the solver's precision (not the same path:
+    # the greedy oracle's float sums and ties follow the column order)
+    assert abs(a.svm_.primal_objective_ - c.svm_.primal_objective_) <= 1.0 * 0.1
     pa, pb = a.rank_many(d), b.rank_many(d.queries, d.documents, d.ranks)
     assert all(np.array_equal(x, y) for x, y in zip(pa, pb))
     assert np.allclose(a.loss(d), b.loss(d.queries, d.documents, _string_ids(d), d.ranks))

@@ -83,7 +83,7 @@ def test_not_fitted_predict():
 def test_get_set_params_roundtrip():
     svm = StructuredSVM(Multiclass(), C=3.0)
     params = svm.get_params()
-    assert params["C"] == 3.0 and params["algorithm"] == "1-slack"
+    assert params["C"] == 3.0 and params["algorithm"] == "n-slack"
     svm.set_params(C=7.0, eps=0.01)
     assert svm.C == 7.0 and svm.eps == 0.01
     with pytest.raises(ValueError, match="invalid parameter 'gamma'"):

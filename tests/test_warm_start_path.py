@@ -122,4 +122,4 @@ def test_solver_state_is_dropped_unless_asked_for():
     X, y = _data()
     assert StructuredSVM(Multiclass(), C=1.0).fit(X, y).warm_state_ is None
     kept = StructuredSVM(Multiclass(), C=1.0, keep_solver_state=True).fit(X, y)
-    assert kept.warm_state_ is not None and kept.warm_state_["kind"] == "1-slack"
+    assert kept.warm_state_ is not None and kept.warm_state_["kind"] == "n-slack"

@@ -5,8 +5,9 @@
     structpred classify [--tags tags.txt] [-v level] [--n_jobs N] test.dat model predictions
 
 -c is SVM-struct's C (1/2 |w|^2 + C xi for 1-slack, 1/2 |w|^2 + (C/n) sum_i xi_i for n-slack),
-the same as svm_hmm's and structpred's. -w: 4 = 1-slack with the per-example constraint cache
-(svm_hmm's default), 2 or 3 = 1-slack without cache, 0 or 1 = n-slack. -o: 2 = margin
+the same as svm_hmm's and structpred's. -w: 0 or 1 = n-slack by dual coordinate descent
+(structpred's default: the fastest at the same objective), 4 = 1-slack with the per-example
+constraint cache (svm_hmm's default), 2 or 3 = 1-slack without cache. -o: 2 = margin
 rescaling (default), 1 = slack rescaling. The prediction file has one tag per token line, as
 svm_hmm_classify writes it.
 
@@ -111,8 +112,9 @@ def _learn_parser():
                         "convention (a number > 0)")
     p.add_argument("-e", dest="eps", type=positive_float, default=0.1,
                    help="precision epsilon, a number > 0 (0.1)")
-    p.add_argument("-w", dest="alg", type=int, default=4, choices=sorted(_W_ALGORITHM),
-                   help="algorithm: 4 1-slack with cache (default), 2 or 3 1-slack, 0 or 1 n-slack")
+    p.add_argument("-w", dest="alg", type=int, default=0, choices=sorted(_W_ALGORITHM),
+                   help="algorithm: 0 or 1 n-slack by dual coordinate descent (default), 4 1-slack "
+                        "with cache (svm_hmm's default), 2 or 3 1-slack without cache")
     p.add_argument("-o", dest="rescaling", type=int, default=2, choices=(1, 2),
                    help="rescaling: 1 slack, 2 margin (default)")
     p.add_argument("-f", dest="cache", type=int_at_least(0), default=5,

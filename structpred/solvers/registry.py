@@ -17,8 +17,9 @@ __all__ = ["SOLVERS", "COMMON", "get_solver", "solver_options", "check_options"]
 
 #: algorithm name -> "module of structpred.solvers:function"
 SOLVERS = {
+    "n-slack": "dcd:fit_dcd",
     "1-slack": "cutting_plane:fit_one_slack",
-    "n-slack": "cutting_plane:fit_n_slack",
+    "n-slack-smo": "cutting_plane:fit_n_slack",
     "bcfw": "frank_wolfe:fit_bcfw",
     "subgradient": "subgradient:fit_subgradient",
 }

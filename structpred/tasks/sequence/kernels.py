@@ -33,6 +33,22 @@ def emission_scores(indptr, indices, data, r0, r1, WT, out):
 
 
 @njit(cache=True, nogil=True)
+def emission_scores_w(indptr, indices, data, r0, r1, W, out):
+    """As ``emission_scores`` but from the emission block W (n_labels x n_features) as laid
+    out in w (a view, no copy): reads W[:, f] per nonzero, O(nonzeros x L) per token."""
+    L = W.shape[0]
+    for t in range(r0, r1):
+        i = t - r0
+        for l in range(L):
+            out[i, l] = 0.0
+        for k in range(indptr[t], indptr[t + 1]):
+            f = indices[k]
+            v = data[k]
+            for l in range(L):
+                out[i, l] += v * W[l, f]
+
+
+@njit(cache=True, nogil=True)
 def viterbi1(em, T, transT, start, end, back, out, o0):
     """First-order Viterbi on scores em[:T] (T x L); writes the argmax to out[o0:o0+T].
 
@@ -170,6 +186,47 @@ def decode_chunk(indptr, indices, data, offsets, s0, s1, WT, trans, tri, start, 
 
 
 @njit(cache=True, nogil=True)
+def decode_rows(indptr, indices, data, offsets, seqs, W, trans, tri, start, end, y, augment,
+                order, out):
+    """``decode_chunk`` on the sequences ``seqs`` (any order) with the emission block W
+    untransposed (n_labels x n_features, a view of w): cost O(the sequences' size), not O(d).
+    Labels go to out at the tokens' own offsets."""
+    L = W.shape[0]
+    maxT = 1
+    for r in range(seqs.shape[0]):
+        s = seqs[r]
+        n = offsets[s + 1] - offsets[s]
+        if n > maxT:
+            maxT = n
+    em = np.empty((maxT, L))
+    transT = np.ascontiguousarray(trans.T)
+    if order == 2:
+        back2 = np.empty((maxT, L, L), dtype=np.int32)
+        back1 = np.empty((1, 1), dtype=np.int32)
+    else:
+        back1 = np.empty((maxT, L), dtype=np.int32)
+        back2 = np.empty((1, 1, 1), dtype=np.int32)
+    total = 0.0
+    for r in range(seqs.shape[0]):
+        s = seqs[r]
+        r0 = offsets[s]
+        r1 = offsets[s + 1]
+        T = r1 - r0
+        emission_scores_w(indptr, indices, data, r0, r1, W, em)
+        if augment:
+            for t in range(T):
+                yt = y[r0 + t]
+                for l in range(L):
+                    if l != yt:
+                        em[t, l] += 1.0
+        if order == 2:
+            total += viterbi2(em, T, trans, tri, start, end, back2, out, r0)
+        else:
+            total += viterbi1(em, T, transT, start, end, back1, out, r0)
+    return total
+
+
+@njit(cache=True, nogil=True)
 def delta_psi_count(indptr, offsets, s0, s1, y, yh, order, use_boundary):
     """Upper bound on the nonzeros of each row of δΨ for sequences [s0, s1)."""
     counts = np.zeros(s1 - s0, dtype=np.int64)
@@ -187,6 +244,125 @@ def delta_psi_count(indptr, offsets, s0, s1, y, yh, order, use_boundary):
             c += 4
         counts[s - s0] = c
     return counts
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _delta_psi_seq(s, indptr, indices, data, offsets, y, yh, L, F, order, use_boundary, acc, mark,
+                   touched, g_lab, g_tok, g_sgn, s_tok, s_sgn, cnt, tcols, tvals, out_indices,
+                   out_data, pos):
+    """Row of sequence s of δΨ written at out_*[pos:]; returns the new pos. The scratch
+    arrays (acc, mark over the F features) are left zero/False as found."""
+    bigram0 = L * F
+    tri0 = bigram0 + L * L
+    start0 = tri0 + (L * L * L if order == 2 else 0)
+    end0 = start0 + L
+    r0 = offsets[s]
+    r1 = offsets[s + 1]
+    # ---- emission: group the wrong tokens by label (counting sort, stable)
+    m = 0
+    for t in range(r0, r1):
+        if y[t] != yh[t]:
+            g_lab[m] = y[t]
+            g_tok[m] = t
+            g_sgn[m] = 1.0
+            g_lab[m + 1] = yh[t]
+            g_tok[m + 1] = t
+            g_sgn[m + 1] = -1.0
+            m += 2
+    for l in range(L + 1):
+        cnt[l] = 0
+    for j in range(m):
+        cnt[g_lab[j] + 1] += 1
+    for l in range(L):
+        cnt[l + 1] += cnt[l]
+    for j in range(m):
+        l = g_lab[j]
+        s_tok[cnt[l]] = g_tok[j]
+        s_sgn[cnt[l]] = g_sgn[j]
+        cnt[l] += 1
+    g0 = 0
+    for l in range(L):
+        g1 = cnt[l]
+        if g1 - g0 == 1:
+            t = s_tok[g0]
+            sg = s_sgn[g0]
+            for k in range(indptr[t], indptr[t + 1]):
+                if data[k] != 0.0:
+                    out_indices[pos] = l * F + indices[k]
+                    out_data[pos] = sg * data[k]
+                    pos += 1
+        elif g1 - g0 > 1:
+            nt = 0
+            for j in range(g0, g1):
+                t = s_tok[j]
+                sg = s_sgn[j]
+                for k in range(indptr[t], indptr[t + 1]):
+                    f = indices[k]
+                    if not mark[f]:
+                        mark[f] = True
+                        touched[nt] = f
+                        nt += 1
+                    acc[f] += sg * data[k]
+            srt = np.sort(touched[:nt])
+            for j in range(nt):
+                f = srt[j]
+                v = acc[f]
+                if v != 0.0:
+                    out_indices[pos] = l * F + f
+                    out_data[pos] = v
+                    pos += 1
+                acc[f] = 0.0
+                mark[f] = False
+        g0 = g1
+    # ---- transitions, start, end (columns after the emission block)
+    m = 0
+    for t in range(r0 + 1, r1):
+        a = y[t]
+        b = yh[t]
+        pa = y[t - 1]
+        pb = yh[t - 1]
+        if pa != pb or a != b:
+            tcols[m] = bigram0 + pa * L + a
+            tvals[m] = 1.0
+            tcols[m + 1] = bigram0 + pb * L + b
+            tvals[m + 1] = -1.0
+            m += 2
+        if order == 2 and t > r0 + 1:
+            qa = y[t - 2]
+            qb = yh[t - 2]
+            if qa != qb or pa != pb or a != b:
+                tcols[m] = tri0 + (qa * L + pa) * L + a
+                tvals[m] = 1.0
+                tcols[m + 1] = tri0 + (qb * L + pb) * L + b
+                tvals[m + 1] = -1.0
+                m += 2
+    if use_boundary:
+        if y[r0] != yh[r0]:
+            tcols[m] = start0 + y[r0]
+            tvals[m] = 1.0
+            tcols[m + 1] = start0 + yh[r0]
+            tvals[m + 1] = -1.0
+            m += 2
+        if y[r1 - 1] != yh[r1 - 1]:
+            tcols[m] = end0 + y[r1 - 1]
+            tvals[m] = 1.0
+            tcols[m + 1] = end0 + yh[r1 - 1]
+            tvals[m + 1] = -1.0
+            m += 2
+    if m > 0:
+        idx = np.argsort(tcols[:m])
+        j = 0
+        while j < m:
+            c = tcols[idx[j]]
+            v = 0.0
+            while j < m and tcols[idx[j]] == c:
+                v += tvals[idx[j]]
+                j += 1
+            if v != 0.0:
+                out_indices[pos] = c
+                out_data[pos] = v
+                pos += 1
+    return pos
 
 
 @njit(cache=True, nogil=True)
@@ -222,111 +398,54 @@ def delta_psi_chunk(indptr, indices, data, offsets, s0, s1, y, yh, L, F, order,
     tvals = np.empty(6 * maxT + 8)
     pos = 0
     for s in range(s0, s1):
-        r0 = offsets[s]
-        r1 = offsets[s + 1]
-        # ---- emission: group the wrong tokens by label (counting sort, stable)
-        m = 0
-        for t in range(r0, r1):
-            if y[t] != yh[t]:
-                g_lab[m] = y[t]
-                g_tok[m] = t
-                g_sgn[m] = 1.0
-                g_lab[m + 1] = yh[t]
-                g_tok[m + 1] = t
-                g_sgn[m + 1] = -1.0
-                m += 2
-        for l in range(L + 1):
-            cnt[l] = 0
-        for j in range(m):
-            cnt[g_lab[j] + 1] += 1
-        for l in range(L):
-            cnt[l + 1] += cnt[l]
-        for j in range(m):
-            l = g_lab[j]
-            s_tok[cnt[l]] = g_tok[j]
-            s_sgn[cnt[l]] = g_sgn[j]
-            cnt[l] += 1
-        g0 = 0
-        for l in range(L):
-            g1 = cnt[l]
-            if g1 - g0 == 1:
-                t = s_tok[g0]
-                sg = s_sgn[g0]
-                for k in range(indptr[t], indptr[t + 1]):
-                    if data[k] != 0.0:
-                        out_indices[pos] = l * F + indices[k]
-                        out_data[pos] = sg * data[k]
-                        pos += 1
-            elif g1 - g0 > 1:
-                nt = 0
-                for j in range(g0, g1):
-                    t = s_tok[j]
-                    sg = s_sgn[j]
-                    for k in range(indptr[t], indptr[t + 1]):
-                        f = indices[k]
-                        if not mark[f]:
-                            mark[f] = True
-                            touched[nt] = f
-                            nt += 1
-                        acc[f] += sg * data[k]
-                srt = np.sort(touched[:nt])
-                for j in range(nt):
-                    f = srt[j]
-                    v = acc[f]
-                    if v != 0.0:
-                        out_indices[pos] = l * F + f
-                        out_data[pos] = v
-                        pos += 1
-                    acc[f] = 0.0
-                    mark[f] = False
-            g0 = g1
-        # ---- transitions, start, end (columns after the emission block)
-        m = 0
-        for t in range(r0 + 1, r1):
-            a = y[t]
-            b = yh[t]
-            pa = y[t - 1]
-            pb = yh[t - 1]
-            if pa != pb or a != b:
-                tcols[m] = bigram0 + pa * L + a
-                tvals[m] = 1.0
-                tcols[m + 1] = bigram0 + pb * L + b
-                tvals[m + 1] = -1.0
-                m += 2
-            if order == 2 and t > r0 + 1:
-                qa = y[t - 2]
-                qb = yh[t - 2]
-                if qa != qb or pa != pb or a != b:
-                    tcols[m] = tri0 + (qa * L + pa) * L + a
-                    tvals[m] = 1.0
-                    tcols[m + 1] = tri0 + (qb * L + pb) * L + b
-                    tvals[m + 1] = -1.0
-                    m += 2
-        if use_boundary:
-            if y[r0] != yh[r0]:
-                tcols[m] = start0 + y[r0]
-                tvals[m] = 1.0
-                tcols[m + 1] = start0 + yh[r0]
-                tvals[m + 1] = -1.0
-                m += 2
-            if y[r1 - 1] != yh[r1 - 1]:
-                tcols[m] = end0 + y[r1 - 1]
-                tvals[m] = 1.0
-                tcols[m + 1] = end0 + yh[r1 - 1]
-                tvals[m + 1] = -1.0
-                m += 2
-        if m > 0:
-            idx = np.argsort(tcols[:m])
-            j = 0
-            while j < m:
-                c = tcols[idx[j]]
-                v = 0.0
-                while j < m and tcols[idx[j]] == c:
-                    v += tvals[idx[j]]
-                    j += 1
-                if v != 0.0:
-                    out_indices[pos] = c
-                    out_data[pos] = v
-                    pos += 1
+        pos = _delta_psi_seq(s, indptr, indices, data, offsets, y, yh, L, F, order, use_boundary,
+                             acc, mark, touched, g_lab, g_tok, g_sgn, s_tok, s_sgn, cnt, tcols,
+                             tvals, out_indices, out_data, pos)
         out_indptr[s - s0 + 1] = pos
     return pos
+
+
+@njit(cache=True, nogil=True)
+def delta_psi_rows(indptr, indices, data, offsets, seqs, y, yh, L, F, order, use_boundary,
+                   acc, mark, touched, out_indptr, out_indices, out_data):
+    """δΨ rows of the sequences ``seqs`` (row r for seqs[r]) into preallocated output arrays
+    (at least 2 entries per token feature, 4 (order 2: 10) per token, 4 per sequence).
+    ``acc`` (F floats, zero), ``mark`` (F bools, False) and ``touched`` (F ints) are scratch
+    kept by the caller across calls, so the cost is O(the sequences' size), not O(F).
+    Returns the nnz."""
+    maxT = 1
+    for r in range(seqs.shape[0]):
+        s = seqs[r]
+        n = offsets[s + 1] - offsets[s]
+        if n > maxT:
+            maxT = n
+    g_lab = np.empty(2 * maxT, dtype=np.int64)
+    g_tok = np.empty(2 * maxT, dtype=np.int64)
+    g_sgn = np.empty(2 * maxT)
+    s_tok = np.empty(2 * maxT, dtype=np.int64)
+    s_sgn = np.empty(2 * maxT)
+    cnt = np.zeros(L + 1, dtype=np.int64)
+    tcols = np.empty(6 * maxT + 8, dtype=np.int64)
+    tvals = np.empty(6 * maxT + 8)
+    pos = 0
+    out_indptr[0] = 0
+    for r in range(seqs.shape[0]):
+        pos = _delta_psi_seq(seqs[r], indptr, indices, data, offsets, y, yh, L, F, order,
+                             use_boundary, acc, mark, touched, g_lab, g_tok, g_sgn, s_tok, s_sgn,
+                             cnt, tcols, tvals, out_indices, out_data, pos)
+        out_indptr[r + 1] = pos
+    return pos
+
+
+@njit(cache=True, nogil=True)
+def hamming_rows(offsets, seqs, y, yh):
+    """Hamming losses of the sequences ``seqs``."""
+    out = np.zeros(seqs.shape[0])
+    for r in range(seqs.shape[0]):
+        s = seqs[r]
+        c = 0.0
+        for t in range(offsets[s], offsets[s + 1]):
+            if y[t] != yh[t]:
+                c += 1.0
+        out[r] = c
+    return out

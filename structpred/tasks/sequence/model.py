@@ -1,6 +1,8 @@
 """Sequence labeling (SVM-hmm): a linear chain over sparse token features, Hamming loss."""
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -10,6 +12,18 @@ from ...parallel import balanced_bounds, effective_jobs, map_chunks
 from . import kernels
 
 __all__ = ["SequenceLabeling", "SequenceBatch"]
+
+_INT32_MAX = int(np.iinfo(np.int32).max)
+_SCRATCH = threading.local()  # per-thread F-sized scratch of the per-example δΨ kernel
+
+
+def _scratch(F):
+    if getattr(_SCRATCH, "F", -1) != F:
+        _SCRATCH.F = F
+        _SCRATCH.acc = np.zeros(F)
+        _SCRATCH.mark = np.zeros(F, dtype=np.bool_)
+        _SCRATCH.touched = np.empty(F, dtype=np.int64)
+    return _SCRATCH.acc, _SCRATCH.mark, _SCRATCH.touched
 
 
 class SequenceBatch:
@@ -396,7 +410,15 @@ class SequenceLabeling(StructuredModel):
         jobs = effective_jobs(n_jobs)
         return balanced_bounds(batch.offsets, 4 * jobs if jobs > 1 else 1)
 
+    def _small(self, batch) -> bool:
+        """Few tokens for d: use the per-example kernels that read w in place (O(batch))."""
+        return batch.n_tokens * 64 < self.size_joint_feature
+
     def _decode(self, batch, w, augment, n_jobs):
+        if self._small(batch):
+            out = np.empty(batch.n_tokens, dtype=np.int64)
+            self._decode_rows(batch, np.arange(len(batch), dtype=np.int64), w, augment, out)
+            return out
         WT, A, B, S, E = self._split_w(w)
         out = np.empty(batch.n_tokens, dtype=np.int64)
         y = batch.y if augment else np.zeros(1, np.int64)
@@ -437,6 +459,8 @@ class SequenceLabeling(StructuredModel):
             raise ValueError(f"labels out of range 0..{L - 1} in the δΨ of a training batch")
         order = int(self.transition_order)
         ub = bool(self.boundary_transitions)
+        if self._small(batch):
+            return self._delta_rows(batch, np.arange(len(batch), dtype=np.int64), yh)
 
         def work(s0, s1):
             counts = kernels.delta_psi_count(batch.indptr, batch.offsets, s0, s1, y, yh,
@@ -461,6 +485,71 @@ class SequenceLabeling(StructuredModel):
         if d < np.iinfo(np.int32).max:
             ind = ind.astype(np.int32)
         return sp.csr_matrix((dat, ind, ip), shape=(len(batch), d))
+
+    # ---------------------------------------------------------------- per-example path
+    def _w_views(self, w):
+        """(W, A, B, S, E) as views of w (no copy): W the emission block as laid out
+        (n_labels x n_features); zeros for absent blocks."""
+        L, F = self.n_labels_, self.n_features_
+        w = np.asarray(w, dtype=np.float64)
+        if w.shape != (self.size_joint_feature,):
+            raise ValueError(f"w has shape {w.shape}, expected ({self.size_joint_feature},)")
+        W = w[:L * F].reshape(L, F)
+        pos = L * F
+        A = w[pos:pos + L * L].reshape(L, L)
+        pos += L * L
+        if self.transition_order == 2:
+            B = w[pos:pos + L ** 3].reshape(L, L, L)
+            pos += L ** 3
+        else:
+            B = np.zeros((1, 1, 1))
+        if self.boundary_transitions:
+            S, E = w[pos:pos + L], w[pos + L:pos + 2 * L]
+        else:
+            S = E = np.zeros(L)
+        return W, A, B, S, E
+
+    def _decode_rows(self, batch, seqs, w, augment, out):
+        W, A, B, S, E = self._w_views(w)
+        y = batch.y if augment else np.zeros(1, np.int64)
+        kernels.decode_rows(batch.indptr, batch.indices, batch.data, batch.offsets, seqs, W, A, B,
+                            S, E, y, augment, int(self.transition_order), out)
+
+    def _delta_rows(self, batch, seqs, yh) -> sp.csr_matrix:
+        L, F, d = self.n_labels_, self.n_features_, self.size_joint_feature
+        order, ub = int(self.transition_order), bool(self.boundary_transitions)
+        # the kernel's bound without a pass: 2 entries per feature of every token, 4 bigram
+        # (+6 trigram) entries per token, 4 boundary entries per sequence
+        r0, r1 = batch.offsets[seqs], batch.offsets[seqs + 1]
+        bound = (2 * int((batch.indptr[r1] - batch.indptr[r0]).sum())
+                 + (10 if order == 2 else 4) * int((r1 - r0).sum()) + 4 * len(seqs))
+        # int64 in the kernel (one specialisation of its callee, shared with the chunk path),
+        # int32 for scipy when it fits: spares scipy a scan of the indices
+        ip = np.zeros(len(seqs) + 1, dtype=np.int64)
+        ind = np.empty(max(bound, 1), dtype=np.int64)
+        dat = np.empty(max(bound, 1))
+        acc, mark, touched = _scratch(F)
+        nnz = kernels.delta_psi_rows(batch.indptr, batch.indices, batch.data, batch.offsets, seqs,
+                                     batch.y, yh, L, F, order, ub, acc, mark, touched, ip, ind, dat)
+        if d < _INT32_MAX and nnz < _INT32_MAX:
+            ip, ind = ip.astype(np.int32), ind[:nnz].astype(np.int32)
+        return sp.csr_matrix((dat[:nnz], ind[:nnz], ip), shape=(len(seqs), d))
+
+    def batch_oracle_rows(self, batch, index, w, rescaling="margin", out=None):
+        """(D, L) of the most violated outputs of the examples ``batch[index]`` at w, margin
+        rescaling: D the len(index) x d CSR of δΨ rows, L the Hamming losses. Reads w in place
+        and costs O(size of those examples), not O(d). ``out`` (n_tokens ints, optional) is a
+        reusable buffer for ŷ. Slack rescaling raises NotImplementedError (callers fall back
+        to the batch forms)."""
+        if rescaling != "margin":
+            raise NotImplementedError("batch_oracle_rows: margin rescaling only")
+        if batch.y is None:
+            raise ValueError("loss-augmented inference needs labels (batch built without Y)")
+        seqs = np.ascontiguousarray(index, dtype=np.int64)
+        yh = np.empty(batch.n_tokens, dtype=np.int64) if out is None else out
+        self._decode_rows(batch, seqs, w, True, yh)
+        L = kernels.hamming_rows(batch.offsets, seqs, batch.y, yh)
+        return self._delta_rows(batch, seqs, yh), L
 
     # ---------------------------------------------------------------- single forms
     def joint_feature(self, x, y) -> sp.csr_matrix:

@@ -1,0 +1,457 @@
+"""n-slack structural SVM by dual coordinate descent over per-example working sets.
+
+Problem (SVM-struct's C convention, n examples, margin or slack rescaling):
+
+    min_w ½‖w‖² + (C/n) Σ_i ξ_i   s.t.  w·a_iy >= b_iy - ξ_i,   ξ_i >= 0,
+
+with a_iy = s δΨ_i(y), b_iy = Δ_i(y), s = 1 (margin) or Δ_i(y) (slack). Its dual over the
+working sets W_i is
+
+    max_α  Σ_iy α_iy b_iy - ½‖Σ_iy α_iy a_iy‖²   s.t.  α >= 0,  Σ_y α_iy <= C/n for every i,
+
+and w = Σ α_iy a_iy. This is the DCD-SSVM scheme of Chang & Yih (TACL 2013) / the sequential
+dual method of Balamurugan et al. (SDM 2011): each outer iteration runs one oracle pass over
+all examples at the current w, adds every answer violated by more than ε beyond the example's
+slack to its working set, then sweeps the working sets (random order, seeded) solving each
+example's block QP exactly with w updated at once; examples whose block is optimal are shrunk
+until the next pass. Rows are sparse, stored in one flat pool (float32 when every stored value
+is exactly representable, else float64); the per-example Gram matrices make a block solve
+O(nonzeros of the block).
+
+Stopping rule (on a full oracle pass at w): the certified gap primal(w) - dual(α) <= C·ε/4,
+or SVM-struct's n-slack rule: no example with Δ_i(ŷ_i) - w·a_iŷ > ξ_i + ε (ξ_i the slack of
+its working set at the same w) while the working-set QP is solved to KKT violation <= ε/10
+(margin units). The gap is certified: primal from that pass at w, dual from α, w rebuilt
+from α.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import dcd_kernels as K
+from .base import OracleWarning, Progress, SolverResult, Timers, timed_oracle_call, warn_interrupted
+
+
+__all__ = ["fit_dcd", "ConstraintPool"]
+
+
+def _check_oracle(h, xi, C, it, rows=None):
+    """SVM-struct's buggy-oracle check: the answer must be at least as violated as every
+    constraint already in the example's working set."""
+    bad = np.flatnonzero(h < xi - 1e-7 * max(1.0, float(np.abs(xi).max(initial=0.0))))
+    if bad.size:
+        i = int(bad[0] if rows is None else rows[bad[0]])
+        warnings.warn(f"iteration {it}: for example {i} a cached constraint is more violated "
+                      f"({xi[bad[0]]:.6g}) than the oracle's answer ({h[bad[0]]:.6g}); the "
+                      "oracle is not returning the most violated constraint", OracleWarning,
+                      stacklevel=4)
+
+
+def _hinge(L, margins, rescaling):
+    if rescaling == "margin":
+        return L - margins
+    return L * (1.0 - margins)
+
+
+class ConstraintPool:
+    """Per-example working sets (at most ``max_constraints`` each) in flat arrays."""
+
+    def __init__(self, n, d, max_constraints=16, dtype="auto"):
+        self.n, self.d = n, d
+        if int(max_constraints) < 1:
+            raise ValueError(f"max_constraints must be >= 1, got {max_constraints!r}")
+        # the per-example Gram matrices take n·K²·8 bytes: at most 256 MB
+        k = max(2, min(int(max_constraints), int(np.sqrt(2 ** 28 / (8.0 * max(n, 1))))))
+        self.m = np.zeros(n, dtype=np.int64)
+        self.start = np.zeros((n, k), dtype=np.int64)
+        self.length = np.zeros((n, k), dtype=np.int64)
+        self.b = np.zeros((n, k))
+        self.alpha = np.zeros((n, k))
+        self.idle = np.zeros((n, k), dtype=np.int64)
+        self.gram = np.zeros((n, k, k))
+        self.alpha_sum = np.zeros(n)
+        self.dtype_mode = dtype
+        store = np.float64 if dtype in ("float64", np.float64) else np.float32
+        ind = np.int32 if d < np.iinfo(np.int32).max else np.int64
+        self.data = np.zeros(1024, dtype=store)
+        self.ind = np.zeros(1024, dtype=ind)
+        self.top = 0
+        self.live = 0
+        self.scratch = np.zeros(d)
+
+    @property
+    def n_constraints(self) -> int:
+        return int(self.m.sum())
+
+    def nbytes(self) -> int:
+        return int(self.data.nbytes + self.ind.nbytes + self.gram.nbytes + self.b.nbytes * 5)
+
+    def _ensure(self, extra):
+        if self.top + extra <= self.data.shape[0]:
+            return
+        need = self.live + extra
+        size = max(self.data.shape[0], 1024)
+        while size < 1.5 * need:
+            size *= 2
+        new_data = np.empty(size, dtype=self.data.dtype)
+        new_ind = np.empty(size, dtype=self.ind.dtype)
+        self.top = int(K.compact(self.m, self.start, self.length, self.data, self.ind,
+                                 new_data, new_ind))
+        self.live = self.top
+        self.data, self.ind = new_data, new_ind
+
+    def add(self, rows, D, Lb, w):
+        """Add row r of CSR D (already scaled) with offset Lb[r] to example rows[r]."""
+        D = sp.csr_matrix(D)
+        if self.data.dtype == np.float32 and self.dtype_mode == "auto" and D.nnz:
+            if not np.array_equal(D.data.astype(np.float32).astype(np.float64), D.data):
+                self.data = self.data.astype(np.float64)  # not exact in float32: widen for good
+        self._ensure(D.nnz)
+        top, freed = K.add_constraints(np.ascontiguousarray(rows, dtype=np.int64),
+                                       np.ascontiguousarray(D.data, dtype=np.float64),
+                                       D.indices.astype(self.ind.dtype, copy=False),
+                                       D.indptr.astype(np.int64, copy=False),
+                                       np.ascontiguousarray(Lb, dtype=np.float64), self.m,
+                                       self.start, self.length, self.b, self.alpha, self.idle,
+                                       self.gram, self.alpha_sum, self.data, self.ind, self.top,
+                                       w, self.scratch)
+        self.live += (int(top) - self.top) - int(freed)
+        self.top = int(top)
+
+    def prune(self, max_idle):
+        self.live -= int(K.age_and_prune(self.m, self.start, self.length, self.b, self.alpha,
+                                         self.idle, self.gram, int(max_idle)))
+
+    def slacks(self, w, rows=None):
+        if rows is None:
+            return K.slacks(self.m, self.start, self.length, self.b, self.data, self.ind, w)
+        return K.slacks_rows(rows, self.m, self.start, self.length, self.b, self.data, self.ind, w)
+
+    def weights(self):
+        w = np.zeros(self.d)
+        K.rebuild_w(self.m, self.start, self.length, self.alpha, self.data, self.ind, w)
+        return w
+
+    def dual(self, w):
+        return float((self.alpha * self.b).sum()) - 0.5 * float(np.dot(w, w))
+
+    def sweep(self, order, active, cap, w, tol, max_steps=200):
+        return K.sweep(order, active, cap, self.m, self.start, self.length, self.b, self.alpha,
+                       self.gram, self.alpha_sum, self.data, self.ind, w, tol, max_steps)
+
+
+class RowOracle:
+    """Oracle calls on blocks of ``block_size`` consecutive examples at the current w, for a
+    ``LocalOracle`` and a task with the optional ``batch_oracle_rows(batch, index, w,
+    rescaling, out=None) -> (D, L)``: the rows of a block are read from the oracle's own
+    batches (no new batch, O(block) per call); with ``n_jobs`` > 1 each block is cut into
+    one piece per thread, all at the same w, so the answers equal those of one thread.
+
+    ``available`` is False otherwise: tasks without ``batch_oracle_rows``, slack rescaling,
+    and remote backends (Dask), whose per-block calls would run on this machine; the solver
+    then makes full passes only, which run where the backend runs them.
+    """
+
+    def __init__(self, model, oracle, rescaling, block_size):
+        from .oracle import block_bounds
+        self.model = model
+        self.oracle = oracle
+        self.pool = None
+        fast = rescaling == "margin" and hasattr(model, "batch_oracle_rows")
+        self.local = fast and hasattr(oracle, "batches") and hasattr(oracle, "bounds")
+        self.available = self.local
+        if not self.available:
+            return
+        self.ranges = block_bounds(oracle.n, block_size)
+        self.batches = oracle.batches
+        self.bounds = list(oracle.bounds)
+        self.starts = np.array([c0 for c0, _ in self.bounds], dtype=np.int64)
+        self.buffers = [None] * len(self.batches)
+        if len(self.batches) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+            self.pool = ThreadPoolExecutor(len(self.batches))
+        self.last_times = {"oracle": 0.0}
+
+    def _part(self, c, a, b, w):
+        if self.buffers[c] is None:
+            self.buffers[c] = np.empty(max(int(getattr(self.batches[c], "n_tokens", 1)), 1),
+                                       dtype=np.int64)
+        c0 = self.bounds[c][0]
+        return self.model.batch_oracle_rows(self.batches[c], np.arange(a - c0, b - c0),
+                                            w, "margin", out=self.buffers[c])
+
+    def __call__(self, k, w):
+        """(D, L) of block k (examples ``ranges[k]``) at w."""
+        a, b = self.ranges[k]
+        # one piece per thread (same w for all: the answers do not depend on the split),
+        # cut again where the block crosses from one chunk batch to the next
+        jobs = len(self.batches)
+        cuts = sorted(set(np.linspace(a, b, min(jobs, b - a) + 1).round().astype(int).tolist())
+                      | {c0 for c0, _ in self.bounds if a < c0 < b})
+        parts = []
+        for lo, hi in zip(cuts[:-1], cuts[1:]):
+            c = int(np.searchsorted(self.starts, lo, side="right") - 1)
+            parts.append((c, lo, hi))
+        if len(parts) == 1 or self.pool is None:
+            out = [self._part(c, lo, hi, w) for c, lo, hi in parts]
+        else:
+            out = list(self.pool.map(lambda p: self._part(p[0], p[1], p[2], w), parts))
+        if len(out) == 1:
+            D, L = out[0]
+        else:
+            D = sp.vstack([o[0] for o in out], format="csr")
+            L = np.concatenate([o[1] for o in out])
+        return sp.csr_matrix(D), np.asarray(L, dtype=np.float64)
+
+    def close(self):
+        if self.pool is not None:
+            self.pool.shutdown()
+            self.pool = None
+
+
+def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose=0,
+            callback=None, w0=None, max_constraints=16, inner_sweeps=10, inner_tol=None,
+            max_idle=5, storage="auto", batch_size=32, full_every=5, gap_stop=0.25,
+            shrink_after=0, random_state=0, check_oracle=True, warm_state=None):
+    """Train the n-slack structural SVM by dual coordinate descent; returns a SolverResult.
+
+    Each outer iteration is one pass over the examples, of one of two kinds:
+
+    * fresh (when the task has ``batch_oracle_rows``, margin rescaling): blocks of
+      ``batch_size`` consecutive examples in a seeded random order; each block calls the
+      oracle at the current w, adds its violated answers and solves those examples' dual
+      blocks at once, so the next block sees the updated w (Chang & Yih's DCD-SSVM); local
+      backend only (``RowOracle``);
+    * full: one oracle pass over all examples at a fixed w (any backend, e.g. Dask). Only
+      this pass gives the exact primal, so it alone can stop training: it runs every
+      ``full_every`` passes, when a fresh pass added nothing, when a fresh pass's estimated
+      gap reached C·ε, and always when no fresh path exists.
+
+    Both are followed by up to ``inner_sweeps`` sweeps over the cached working sets.
+
+    Stopping (checked on a full pass at w, α the current dual point, w = Σ α a): the certified
+    gap primal(w) - dual(α) <= ``gap_stop``·C·ε (default C·ε/4, a quarter of what 1-slack's
+    rule guarantees), or SVM-struct's n-slack rule: no example has
+    Δ_i(ŷ_i) - w·a_iŷ > ξ_i + ε (ξ_i the slack of its working set at w) while every block is
+    solved to KKT violation <= ``inner_tol``. The first bounds primal(w) - optimum by
+    gap_stop·C·ε; the second by about C·ε.
+
+    Parameters (beyond the common ones)
+    ----------
+    max_constraints : int
+        Working-set size K per example; a full set evicts its longest-idle α = 0 constraint.
+        Capped so that the per-example Gram matrices (n·K² floats) stay under 256 MB.
+    inner_sweeps : int
+        Most sweeps over the working sets after a pass (shrunk blocks are skipped).
+    inner_tol : float or None
+        Block KKT violation (margin units) at which a block counts as solved; ε/10 if None.
+    max_idle : int
+        Drop a constraint whose α stayed 0 for this many passes.
+    storage : {"auto", "float32", "float64"}
+        Storage of the constraint rows; "auto" keeps float32 while every stored value is
+        exactly a float32 (so no result changes), else float64.
+    batch_size : int
+        Examples per oracle call (block) in fresh passes; 0 turns fresh passes off.
+    full_every : int
+        A full (certifying) pass at least every this many passes.
+    shrink_after : int
+        Fresh passes skip an example whose last ``shrink_after`` oracle answers were not
+        violated by more than ε beyond its slack (full passes visit every example); 0 (the
+        default) never skips: on CoNLL-2000 skipping made more passes, not fewer.
+    gap_stop : float
+        Stop when the certified gap is <= gap_stop·C·ε (0 disables: SVM-struct's rule only).
+    random_state : int
+        Seed of the visiting order: same seed and data give a bit-identical w, for any n_jobs.
+
+    check_oracle : bool
+        Warn (``OracleWarning``) when an oracle answer is less violated than a constraint
+        already in the example's working set: the oracle is then not exact.
+    warm_state : dict or None
+        ``result.extra["warm_state"]`` of an earlier fit on the same training set (any C):
+        its working sets are reused, α scaled by min(1, C/C_old) so it stays feasible.
+
+    ``w0`` is used for the first oracle pass only (the dual starts at α = 0, w = 0), unless
+    a ``warm_state`` is given (then w = Σ α a of that state).
+    """
+    if storage not in ("auto", "float32", "float64"):
+        raise ValueError(f"storage must be 'auto', 'float32' or 'float64', got {storage!r}")
+    for name, value in (("inner_sweeps", inner_sweeps), ("max_idle", max_idle),
+                        ("batch_size", batch_size), ("full_every", full_every),
+                        ("shrink_after", shrink_after)):
+        if int(value) != value or value < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    if gap_stop < 0 or (inner_tol is not None and inner_tol <= 0):
+        raise ValueError(f"gap_stop must be >= 0 and inner_tol > 0 (got {gap_stop!r}, "
+                         f"{inner_tol!r})")
+    n = oracle.n
+    d = model.size_joint_feature
+    cap = C / n
+    tol = eps / 10.0 if inner_tol is None else float(inner_tol)
+    timers = Timers()
+    progress = Progress(verbose, "n-slack (dcd)", model.approximate_inference)
+    progress.header(n, d, C, eps)
+    rng = np.random.default_rng(random_state)
+    check_oracle = check_oracle and not model.approximate_inference
+    pool = ConstraintPool(n, d, max_constraints, storage)
+    resumed = (warm_state is not None and warm_state.get("kind") == "n-slack"
+               and warm_state["n"] == n and warm_state["d"] == d)
+    if resumed:
+        pool = warm_state["pool"]  # consumed: the new fit's state replaces it
+        ratio = min(1.0, C / warm_state["C"])
+        pool.alpha *= ratio
+        pool.alpha_sum *= ratio
+    # blocks are not scaled by n_jobs: the same w for any n_jobs and backend
+    rows_oracle = RowOracle(model, oracle, rescaling, batch_size) if batch_size else None
+    fresh_ok = rows_oracle is not None and rows_oracle.available
+    w = np.zeros(d) if w0 is None else np.array(w0, dtype=np.float64)
+    start_w0 = w0 is not None and not resumed
+    dual = 0.0
+    if resumed:
+        w = pool.weights()
+        dual = pool.dual(w)
+    primal = np.inf
+    best = (np.inf, w.copy(), 0.0)
+    oracle_calls = 0
+    converged = interrupted = False
+    it = 0
+    sweeps_total = 0
+    solved = False
+    full_next = start_w0 or not fresh_ok
+    since_full = 0
+    active = np.zeros(n, dtype=np.uint8)
+    quiet = np.zeros(n, dtype=np.int64)     # consecutive oracle answers within ε of ξ_i
+    last_hinge = np.zeros(n)                # each example's hinge at its last oracle call
+    try:
+        for it in range(1, max_iter + 1):
+            row = dict(iteration=it, n_constraints=pool.n_constraints, cached=False)
+            if full_next:
+                since_full = 0
+                D, L = timed_oracle_call(timers, oracle, oracle, w)
+                oracle_calls += n
+                with timers("psi"):
+                    D = sp.csr_matrix(D)
+                    h = _hinge(L, D @ w, rescaling)
+                    xi = pool.slacks(w)
+                primal = 0.5 * float(w @ w) + cap * float(np.maximum(h, 0.0).sum())
+                if primal < best[0]:
+                    best = (primal, w.copy(), dual)
+                add = np.flatnonzero(h > xi + eps)
+                if check_oracle:
+                    _check_oracle(h, xi, C, it)
+                quiet += 1
+                quiet[add] = 0
+                last_hinge[:] = np.maximum(h, 0.0)
+                row.update(time=timers.elapsed(), primal=primal, dual=dual, gap=primal - dual,
+                           violation=float(np.max(h - xi, initial=0.0)),
+                           oracle_calls=oracle_calls, added=int(add.size), kind="full")
+                if (add.size == 0 and solved) or primal - dual <= gap_stop * C * eps:
+                    converged = True
+                    progress.record(**row)
+                    break
+                with timers("cache"):
+                    if add.size:
+                        rows = D[add]
+                        if rescaling == "slack":
+                            rows = sp.diags(L[add]) @ rows
+                        pool.add(add, rows, L[add], np.zeros(d) if start_w0 else w)
+                    if start_w0:
+                        start_w0 = False
+                        w = pool.weights()
+                n_added = int(add.size)
+            else:
+                since_full += 1
+                n_added = 0
+                visited = 0
+                for k in rng.permutation(len(rows_oracle.ranges)):
+                    a, b = rows_oracle.ranges[k]
+                    if shrink_after and np.all(quiet[a:b] >= shrink_after):
+                        continue
+                    visited += b - a
+                    idx = np.arange(a, b, dtype=np.int64)
+                    D, L = timed_oracle_call(timers, rows_oracle, rows_oracle, int(k), w)
+                    oracle_calls += idx.size
+                    with timers("psi"):
+                        h = L - D @ w
+                        xi = pool.slacks(w, idx)
+                        last_hinge[idx] = np.maximum(h, 0.0)
+                        sel = np.flatnonzero(h > xi + eps)
+                        if check_oracle:
+                            _check_oracle(h, xi, C, it, idx)
+                        quiet[idx] += 1
+                        quiet[idx[sel]] = 0
+                    with timers("cache"):
+                        if sel.size:
+                            pool.add(idx[sel], D[sel], L[sel], w)
+                            n_added += int(sel.size)
+                    with timers("qp"):
+                        active[idx] = 1
+                        pool.sweep(idx, active, cap, w, tol)
+                row.update(oracle_calls=oracle_calls, added=n_added, kind="fresh",
+                           visited=visited,
+                           primal_estimate=0.5 * float(w @ w) + cap * float(last_hinge.sum()))
+            with timers("cache"):
+                pool.prune(max_idle)
+            with timers("qp"):
+                active[:] = 0
+                active[pool.m > 0] = 1
+                solved = False
+                for _ in range(inner_sweeps):
+                    order = rng.permutation(n).astype(np.int64)
+                    worst, _gain, visited = pool.sweep(order, active, cap, w, tol)
+                    sweeps_total += 1
+                    if visited == 0 or worst <= tol:
+                        # the shrunk blocks were optimal: check every block once, unshrunk
+                        active[pool.m > 0] = 1
+                        worst, _gain, _v = pool.sweep(order, active, cap, w, tol)
+                        sweeps_total += 1
+                        if worst <= tol:
+                            solved = True
+                            break
+                w = pool.weights()  # w = Σ α a exactly: the dual is certified
+                dual = pool.dual(w)
+            row.update(dual_after=dual, sweeps=sweeps_total)
+            if row["kind"] == "fresh":
+                est_gap = row["primal_estimate"] - dual
+                row.update(time=timers.elapsed(), primal=np.nan, dual=dual, gap=np.nan,
+                           gap_estimate=est_gap)
+                full_next = (n_added == 0 or est_gap <= gap_stop * C * eps
+                             or since_full >= full_every)
+            else:
+                full_next = not fresh_ok
+            progress.record(**row)
+            if callback is not None and callback(it, w, progress.history[-1]) is False:
+                break
+        else:
+            warnings.warn(f"n-slack (dcd) did not reach eps={eps} in max_iter={max_iter} "
+                          "passes", RuntimeWarning, stacklevel=3)
+    except KeyboardInterrupt:
+        interrupted = True
+        warn_interrupted()
+    finally:
+        if rows_oracle is not None:
+            rows_oracle.close()
+    if interrupted:
+        if np.isfinite(best[0]):
+            primal, w, dual = best
+    elif not converged:
+        try:
+            D, L = timed_oracle_call(timers, oracle, oracle, w)
+            oracle_calls += n
+            primal = 0.5 * float(w @ w) + cap * float(np.maximum(_hinge(L, D @ w, rescaling), 0).sum())
+        except KeyboardInterrupt:
+            interrupted = True
+            if np.isfinite(best[0]):
+                primal, w, dual = best
+    result = SolverResult(w=w, primal=primal, dual=dual, n_iter=it, converged=converged,
+                          interrupted=interrupted, history=progress.history,
+                          timings=dict(timers.totals, total=timers.elapsed()),
+                          n_oracle_calls=oracle_calls, n_constraints=pool.n_constraints,
+                          extra={"sweeps": sweeps_total, "pool_bytes": pool.nbytes(),
+                                 "storage": str(pool.data.dtype),
+                                 "warm_state": {"kind": "n-slack", "n": n, "d": d, "C": C,
+                                                "pool": pool}})
+    progress.summary(result, timers)
+    return result

@@ -1,0 +1,303 @@
+"""numba kernels of the dual coordinate-descent n-slack solver (see ``dcd.py``).
+
+Constraint storage: every cached constraint (a_k, b_k) of example i lives in slot j < m[i] of
+that example (arrays of shape (n, K)); its sparse row a_k sits in one flat pool
+(``pool_data``, ``pool_ind``) at ``start[i, j] : start[i, j] + length[i, j]``. ``gram[i]`` (K x K)
+holds the dot products a_k·a_l of the example's own constraints, so that the block QP of one
+example needs no pass over d.
+
+The small helpers are inlined (``inline="always"``): a cached kernel calling a shared helper
+compiled for several argument types (float32 and float64 pools) then links no other
+specialisation's code, which numba's on-disk cache was seen to get wrong for the sequence
+kernels.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _row_dot(pool_data, pool_ind, s, ln, w):
+    acc = 0.0
+    for p in range(s, s + ln):
+        acc += pool_data[p] * w[pool_ind[p]]
+    return acc
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _row_axpy(pool_data, pool_ind, s, ln, c, w):
+    for p in range(s, s + ln):
+        w[pool_ind[p]] += c * pool_data[p]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _drop_slot(i, j, m, start, length, b, alpha, idle, gram):
+    """Remove slot j of example i by moving the last slot into it (α must be 0 already)."""
+    last = m[i] - 1
+    if j != last:
+        start[i, j] = start[i, last]
+        length[i, j] = length[i, last]
+        b[i, j] = b[i, last]
+        alpha[i, j] = alpha[i, last]
+        idle[i, j] = idle[i, last]
+        for k in range(last + 1):
+            gram[i, j, k] = gram[i, last, k]
+        for k in range(last + 1):
+            gram[i, k, j] = gram[i, k, last]
+        gram[i, j, j] = gram[i, last, last]
+    alpha[i, last] = 0.0
+    b[i, last] = 0.0
+    length[i, last] = 0
+    m[i] = last
+
+
+@njit(cache=True, nogil=True)
+def add_constraints(rows, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha, idle, gram,
+                    alpha_sum, pool_data, pool_ind, top, w, scratch):
+    """Append row r of D (scaled already) as a new constraint of example rows[r], for every r.
+
+    A full example first evicts its slot with α = 0 idle longest (or, if every α > 0, the
+    one with the smallest α, whose contribution is taken out of w). Returns (new top,
+    live nonzeros freed by evictions)."""
+    K = start.shape[1]
+    freed = 0
+    for r in range(rows.shape[0]):
+        i = rows[r]
+        if m[i] == K:
+            victim = -1
+            worst = -1
+            for j in range(K):
+                if alpha[i, j] == 0.0 and idle[i, j] > worst:
+                    worst = idle[i, j]
+                    victim = j
+            if victim < 0:
+                victim = 0
+                for j in range(1, K):
+                    if alpha[i, j] < alpha[i, victim]:
+                        victim = j
+                a = alpha[i, victim]
+                _row_axpy(pool_data, pool_ind, start[i, victim], length[i, victim], -a, w)
+                alpha_sum[i] -= a
+                alpha[i, victim] = 0.0
+            freed += length[i, victim]
+            _drop_slot(i, victim, m, start, length, b, alpha, idle, gram)
+        j = m[i]
+        s = top
+        ln = 0
+        for p in range(D_ptr[r], D_ptr[r + 1]):
+            v = D_data[p]
+            if v != 0.0:
+                pool_data[top] = v
+                pool_ind[top] = D_ind[p]
+                top += 1
+                ln += 1
+        start[i, j] = s
+        length[i, j] = ln
+        b[i, j] = Lb[r]
+        alpha[i, j] = 0.0
+        idle[i, j] = 0
+        # Gram row: scatter the new row, gather the others
+        for p in range(s, s + ln):
+            scratch[pool_ind[p]] += pool_data[p]
+        for k in range(j + 1):
+            g = _row_dot(pool_data, pool_ind, start[i, k], length[i, k], scratch)
+            gram[i, j, k] = g
+            gram[i, k, j] = g
+        for p in range(s, s + ln):
+            scratch[pool_ind[p]] = 0.0
+        m[i] = j + 1
+    return top, freed
+
+
+@njit(cache=True, nogil=True)
+def solve_block(i, cap, m, start, length, b, alpha, gram, alpha_sum, pool_data, pool_ind, w,
+                tol, max_steps, grad, delta):
+    """Solve example i's block of the dual exactly (to ``tol``) with the others fixed:
+
+        max_δ  Σ_k δ_k g_k - ½ δᵀ G δ   s.t.  α + δ >= 0,  Σ_k (α_k + δ_k) <= cap,
+
+    g_k = b_k - w·a_k, G the block's Gram, by pairwise (SMO) steps on the equality form with a
+    slack variable (a_0 = 0, b_0 = 0, α_0 = cap - Σα). Then w += Σ δ_k a_k.
+    Returns (KKT violation before the solve, dual increase)."""
+    mi = m[i]
+    if mi == 0:
+        return 0.0, 0.0
+    for k in range(mi):
+        grad[k] = b[i, k] - _row_dot(pool_data, pool_ind, start[i, k], length[i, k], w)
+        delta[k] = 0.0
+    slack = cap - alpha_sum[i]
+    if slack < 0.0:
+        slack = 0.0
+    first_viol = 0.0
+    gain = 0.0
+    for step in range(max_steps):
+        # up: the largest gradient (slack variable has gradient 0)
+        up = -1
+        gup = 0.0
+        for k in range(mi):
+            if grad[k] > gup:
+                gup = grad[k]
+                up = k
+        # down: the smallest gradient among variables that can decrease
+        dn = -2
+        gdn = np.inf
+        if slack > 0.0:
+            dn = -1
+            gdn = 0.0
+        for k in range(mi):
+            if alpha[i, k] + delta[k] > 0.0 and grad[k] < gdn:
+                gdn = grad[k]
+                dn = k
+        if dn == -2:
+            break
+        viol = gup - gdn
+        if step == 0:
+            first_viol = viol
+        if viol <= tol or up == dn:
+            break
+        if up >= 0 and dn >= 0:
+            eta = gram[i, up, up] + gram[i, dn, dn] - 2.0 * gram[i, up, dn]
+            room = alpha[i, dn] + delta[dn]
+        elif up >= 0:
+            eta = gram[i, up, up]
+            room = slack
+        else:
+            eta = gram[i, dn, dn]
+            room = alpha[i, dn] + delta[dn]
+        if eta > 1e-300:
+            t = viol / eta
+            if t > room:
+                t = room
+        else:
+            t = room
+        if t <= 0.0:
+            break
+        gain += t * viol - 0.5 * t * t * eta
+        if up >= 0:
+            delta[up] += t
+        else:
+            slack += t
+        if dn >= 0:
+            delta[dn] -= t
+            if alpha[i, dn] + delta[dn] < 1e-300 * cap:
+                delta[dn] = -alpha[i, dn]
+        else:
+            slack -= t
+            if slack < 0.0:
+                slack = 0.0
+        for k in range(mi):
+            c = 0.0
+            if up >= 0:
+                c += gram[i, k, up]
+            if dn >= 0:
+                c -= gram[i, k, dn]
+            grad[k] -= t * c
+    s = 0.0
+    for k in range(mi):
+        if delta[k] != 0.0:
+            _row_axpy(pool_data, pool_ind, start[i, k], length[i, k], delta[k], w)
+            alpha[i, k] += delta[k]
+            if alpha[i, k] < 0.0:
+                alpha[i, k] = 0.0
+        s += alpha[i, k]
+    alpha_sum[i] = s
+    return first_viol, gain
+
+
+@njit(cache=True, nogil=True)
+def sweep(order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_data, pool_ind,
+          w, tol, max_steps):
+    """One pass of block solves over the examples ``order`` whose ``active`` flag is set.
+    An example whose block was already optimal (violation <= tol) is shrunk (active = 0).
+    Returns (largest violation seen, total dual increase, blocks visited)."""
+    K = start.shape[1]
+    grad = np.empty(K)
+    delta = np.empty(K)
+    worst = 0.0
+    gain = 0.0
+    visited = 0
+    for r in range(order.shape[0]):
+        i = order[r]
+        if not active[i]:
+            continue
+        visited += 1
+        v, g = solve_block(i, cap, m, start, length, b, alpha, gram, alpha_sum, pool_data,
+                           pool_ind, w, tol, max_steps, grad, delta)
+        gain += g
+        if v > worst:
+            worst = v
+        if v <= tol:
+            active[i] = 0
+    return worst, gain, visited
+
+
+@njit(cache=True, nogil=True)
+def slacks(m, start, length, b, pool_data, pool_ind, w):
+    """ξ_i = max(0, max_k b_k - w·a_k) over each example's cached constraints."""
+    n = m.shape[0]
+    out = np.zeros(n)
+    for i in range(n):
+        for k in range(m[i]):
+            v = b[i, k] - _row_dot(pool_data, pool_ind, start[i, k], length[i, k], w)
+            if v > out[i]:
+                out[i] = v
+    return out
+
+
+@njit(cache=True, nogil=True)
+def rebuild_w(m, start, length, alpha, pool_data, pool_ind, w):
+    """w = Σ α_k a_k from scratch (removes drift); w must be zero on entry."""
+    for i in range(m.shape[0]):
+        for k in range(m[i]):
+            if alpha[i, k] != 0.0:
+                _row_axpy(pool_data, pool_ind, start[i, k], length[i, k], alpha[i, k], w)
+
+
+@njit(cache=True, nogil=True)
+def age_and_prune(m, start, length, b, alpha, idle, gram, max_idle):
+    """idle += 1 for α = 0 slots (reset for α > 0); drop slots idle more than max_idle passes.
+    Returns the nonzeros freed."""
+    freed = 0
+    for i in range(m.shape[0]):
+        j = 0
+        while j < m[i]:
+            if alpha[i, j] > 0.0:
+                idle[i, j] = 0
+            else:
+                idle[i, j] += 1
+                if idle[i, j] > max_idle:
+                    freed += length[i, j]
+                    _drop_slot(i, j, m, start, length, b, alpha, idle, gram)
+                    continue
+            j += 1
+    return freed
+
+
+@njit(cache=True, nogil=True)
+def compact(m, start, length, pool_data, pool_ind, new_data, new_ind):
+    """Copy the live rows into new arrays (example order); returns the new top."""
+    top = 0
+    for i in range(m.shape[0]):
+        for k in range(m[i]):
+            s = start[i, k]
+            ln = length[i, k]
+            for p in range(ln):
+                new_data[top + p] = pool_data[s + p]
+                new_ind[top + p] = pool_ind[s + p]
+            start[i, k] = top
+            top += ln
+    return top
+
+
+@njit(cache=True, nogil=True)
+def slacks_rows(rows, m, start, length, b, pool_data, pool_ind, w):
+    """ξ_i for the examples ``rows`` only."""
+    out = np.zeros(rows.shape[0])
+    for r in range(rows.shape[0]):
+        i = rows[r]
+        for k in range(m[i]):
+            v = b[i, k] - _row_dot(pool_data, pool_ind, start[i, k], length[i, k], w)
+            if v > out[r]:
+                out[r] = v
+    return out

@@ -1,0 +1,275 @@
+"""n-slack by dual coordinate descent (solvers/dcd.py): the optimum against cvxpy on the full
+n-slack QP (every output enumerated), certified gaps, Ctrl-C, determinism, and the sequence
+task's per-example oracle path against its batch path and brute force."""
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from structpred import StructuredSVM
+from structpred.model import to_sparse_row
+from structpred.tasks import Multiclass
+from structpred.tasks.sequence import SequenceLabeling
+from structpred.testing import exhaustive_loss_augmented_inference
+
+from test_multiclass import _blobs
+
+
+def _nslack_cvxpy(model, X, Y, candidates, C, rescaling):
+    """min ½‖w‖² + (C/n)Σξ_i  s.t.  s w·δΨ_i(y) >= Δ_i(y) - ξ_i for every enumerated y."""
+    import cvxpy as cp
+    model.initialize(X, Y)
+    d = model.size_joint_feature
+    rows, b, owner = [], [], []
+    for i, (x, y) in enumerate(zip(X, Y)):
+        psi = to_sparse_row(model.joint_feature(x, y), d).toarray().ravel()
+        for c in candidates(x, y):
+            loss = model.loss(y, c)
+            if loss == 0:
+                continue
+            delta = psi - to_sparse_row(model.joint_feature(x, c), d).toarray().ravel()
+            rows.append(delta * (loss if rescaling == "slack" else 1.0))
+            b.append(loss)
+            owner.append(i)
+    A, b, owner = np.array(rows), np.array(b), np.array(owner)
+    w = cp.Variable(d)
+    xi = cp.Variable(len(X), nonneg=True)
+    prob = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(w) + C / len(X) * cp.sum(xi)),
+                      [A @ w >= b - xi[owner]])
+    prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-11, tol_gap_rel=1e-11, tol_feas=1e-11)
+    return prob.value
+
+
+def _sequences(n=7, L=3, F=3, seed=0, max_len=3, integer=False):
+    rng = np.random.default_rng(seed)
+    X, Y = [], []
+    for _ in range(n):
+        T = int(rng.integers(1, max_len + 1))
+        x = rng.integers(0, 3, size=(T, F)).astype(float) if integer else rng.normal(size=(T, F))
+        X.append(sp.csr_matrix(x))
+        Y.append(rng.integers(0, L, size=T))
+    return X, Y
+
+
+def _multiclass_problem():
+    X, y = _blobs(n=30, f=3, k=3, seed=5, noise=1.5)
+    return Multiclass(), X, y, lambda x, yy: range(3)
+
+
+def _sequence_problem(order=1):
+    X, Y = _sequences()
+    model = SequenceLabeling(n_labels=3, transition_order=order)
+    return model, X, Y, lambda x, yy: [np.array(c) for c in itertools.product(range(3), repeat=len(yy))]
+
+
+PROBLEMS = {"multiclass": _multiclass_problem, "sequence": _sequence_problem,
+            "sequence-order2": lambda: _sequence_problem(2)}
+
+
+@pytest.mark.parametrize("name", sorted(PROBLEMS))
+@pytest.mark.parametrize("rescaling", ["margin", "slack"])
+@pytest.mark.parametrize("C", [1.0, 100.0])
+def test_optimum_matches_cvxpy(name, rescaling, C):
+    if rescaling == "slack" and name != "multiclass":
+        pytest.skip("the sequence task has no slack-rescaling oracle")
+    model, X, Y, candidates = PROBLEMS[name]()
+    svm = StructuredSVM(model, C=C, eps=1e-9, algorithm="n-slack", rescaling=rescaling,
+                        solver_options={"inner_tol": 1e-12, "inner_sweeps": 200})
+    svm.fit(X, Y)
+    ref = _nslack_cvxpy(model, X, Y, candidates, C, rescaling)
+    assert svm.converged_
+    assert svm.primal_objective(X, Y) == pytest.approx(svm.primal_objective_, rel=1e-12)
+    assert abs(svm.primal_objective_ - ref) <= 1e-6 * ref
+    assert abs(svm.dual_objective_ - ref) <= 1e-6 * ref
+
+
+@pytest.mark.parametrize("name", sorted(PROBLEMS))
+def test_gap_is_a_true_upper_bound(name):
+    model, X, Y, candidates = PROBLEMS[name]()
+    C = 50.0
+    ref = _nslack_cvxpy(model, X, Y, candidates, C, "margin")
+    tol = 1e-7 * ref
+    for max_iter in (1, 2, 3):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            svm = StructuredSVM(model, C=C, eps=1e-9, algorithm="n-slack", max_iter=max_iter,
+                                solver_options={"inner_sweeps": 1, "batch_size": 2})
+            svm.fit(X, Y)
+        assert svm.dual_objective_ <= ref + tol
+        assert svm.primal_objective_ >= ref - tol
+        assert svm.primal_objective_ - svm.dual_objective_ >= svm.primal_objective_ - ref - tol
+        for h in svm.history_:
+            assert h["dual"] <= ref + tol
+            if np.isfinite(h["primal"]):
+                assert h["primal"] >= ref - tol and h["gap"] >= -tol
+
+
+def test_ctrl_c_returns_best_model():
+    model, X, Y, _ = _sequence_problem()
+    seen = []
+
+    def callback(it, w, record):
+        seen.append(record)
+        if it == 4:
+            raise KeyboardInterrupt
+
+    svm = StructuredSVM(model, C=100.0, eps=1e-9, algorithm="n-slack", callback=callback,
+                        solver_options={"inner_sweeps": 1, "full_every": 1})
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        svm.fit(X, Y)
+    assert svm.interrupted_ and not svm.converged_
+    certified = [r["primal"] for r in seen if np.isfinite(r["primal"])]
+    assert len(certified) >= 2
+    assert svm.primal_objective_ == min(certified)
+    assert svm.primal_objective(X, Y) == pytest.approx(svm.primal_objective_, rel=1e-12)
+
+
+def test_ctrl_c_from_the_oracle():
+    model, X, Y, _ = _multiclass_problem()
+    calls = {"n": 0}
+    inner = model.batch_loss_augmented_inference
+
+    def oracle(batch, w, n_jobs=1):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return inner(batch, w, n_jobs)
+
+    model.batch_loss_augmented_inference = oracle
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        svm = StructuredSVM(model, C=10.0, eps=1e-9, algorithm="n-slack").fit(X, y := Y)
+    assert svm.interrupted_
+    primals = [h["primal"] for h in svm.history_ if np.isfinite(h["primal"])]
+    assert svm.primal_objective_ == min(primals)
+    del model.batch_loss_augmented_inference
+    assert svm.primal_objective(X, y) == pytest.approx(svm.primal_objective_, rel=1e-12)
+
+
+@pytest.mark.parametrize("name", ["multiclass", "sequence"])
+def test_bit_identical_w(name):
+    model, X, Y, _ = PROBLEMS[name]()
+    fits = [StructuredSVM(model, C=30.0, eps=1e-3, algorithm="n-slack", n_jobs=j,
+                          solver_options={"random_state": 7, "batch_size": 3}).fit(X, Y).w_
+            for j in (1, 1, 2)]
+    assert np.array_equal(fits[0], fits[1])
+    assert np.array_equal(fits[0], fits[2])
+    other = StructuredSVM(model, C=30.0, eps=1e-3, algorithm="n-slack",
+                          solver_options={"random_state": 8, "batch_size": 3}).fit(X, Y).w_
+    assert np.allclose(other, fits[0], atol=1e-1 * np.abs(fits[0]).max())
+
+
+def test_float32_storage_changes_nothing_when_exact():
+    X, Y = _sequences(n=12, integer=True, seed=3)
+    ws, kinds = [], []
+    for storage in ("auto", "float64"):
+        svm = StructuredSVM(SequenceLabeling(n_labels=3), C=20.0, eps=1e-4, algorithm="n-slack",
+                            solver_options={"storage": storage})
+        svm.fit(X, Y)
+        ws.append(svm.w_)
+    assert np.array_equal(ws[0], ws[1])
+    from structpred.solvers.dcd import ConstraintPool
+    pool = ConstraintPool(2, 4)
+    assert pool.data.dtype == np.float32
+    pool.add(np.array([0]), sp.csr_matrix(np.array([[0.1, 0, 0, 1.0]])), np.array([1.0]), np.zeros(4))
+    assert pool.data.dtype == np.float64  # 0.1 is not a float32: widened
+
+
+@pytest.mark.parametrize("order", [1, 2])
+@pytest.mark.parametrize("boundary", [False, True])
+def test_per_example_oracle_matches_batch_and_brute_force(order, boundary):
+    rng = np.random.default_rng(order * 10 + boundary)
+    X, Y = _sequences(n=25, L=3, F=4, seed=order, max_len=5)
+    model = SequenceLabeling(n_labels=3, transition_order=order, boundary_transitions=boundary)
+    model.initialize(X, Y)
+    batch = model.make_batch(X, Y)
+    for _ in range(5):
+        w = rng.normal(size=model.size_joint_feature)
+        idx = np.sort(rng.choice(len(X), size=9, replace=False))
+        D, L = model.batch_oracle_rows(batch, idx, w)
+        sub = model.make_batch([X[i] for i in idx], [Y[i] for i in idx])
+        Yh = model.batch_loss_augmented_inference(sub, w)          # the chunk path (WT copy)
+        D_ref = model.batch_delta_joint_feature(sub, Yh)
+        assert np.array_equal(L, model.batch_loss(sub, Yh))
+        assert abs(D - D_ref).max() == 0.0
+        for r, i in enumerate(idx):
+            cands = [np.array(c) for c in itertools.product(range(3), repeat=len(Y[i]))]
+            _, best = exhaustive_loss_augmented_inference(model, X[i], Y[i], w, cands)
+            psi = to_sparse_row(model.joint_feature(X[i], Y[i]), model.size_joint_feature)
+            value = L[r] + float((psi @ w)[0]) - float((D[r] @ w)[0])
+            assert value == pytest.approx(best, abs=1e-9)
+
+
+def test_small_batches_read_w_in_place(monkeypatch):
+    """1-example batches of a wide model take the per-example kernels (no copy of w) and
+    give the same answers as the chunk kernels."""
+    X, Y = _sequences(n=6, L=3, F=3, seed=2)
+    model = SequenceLabeling(n_labels=3, n_features=400)
+    model.initialize(X, Y)
+    w = np.random.default_rng(0).normal(size=model.size_joint_feature)
+    for i in range(len(X)):
+        b = model.make_batch([X[i]], [Y[i]])
+        assert model._small(b)
+        fast = model.batch_loss_augmented_inference(b, w)
+        D_fast = model.batch_delta_joint_feature(b, fast)
+        monkeypatch.setattr(SequenceLabeling, "_small", lambda self, batch: False)
+        slow = model.batch_loss_augmented_inference(b, w)
+        D_slow = model.batch_delta_joint_feature(b, slow)
+        monkeypatch.undo()
+        assert np.array_equal(fast, slow)
+        assert abs(D_fast - D_slow).max() == 0.0
+
+
+@pytest.mark.parametrize("option", [{"storage": "float16"}, {"batch_size": -1},
+                                    {"inner_sweeps": 1.5}, {"gap_stop": -1.0},
+                                    {"max_constraints": 0}])
+def test_bad_options_are_refused(option):
+    model, X, Y, _ = _multiclass_problem()
+    with pytest.raises(ValueError, match=next(iter(option))):
+        StructuredSVM(model, C=1.0, algorithm="n-slack", solver_options=option).fit(X, Y)
+
+
+def test_shrinking_and_full_passes_only_reach_the_same_optimum():
+    model, X, Y, candidates = _sequence_problem()
+    C = 10.0
+    ref = _nslack_cvxpy(model, X, Y, candidates, C, "margin")
+    for options in ({"shrink_after": 1}, {"batch_size": 0}):
+        svm = StructuredSVM(model, C=C, eps=1e-9, algorithm="n-slack",
+                            solver_options=dict(options, inner_tol=1e-12, inner_sweeps=200))
+        svm.fit(X, Y)
+        assert svm.converged_
+        assert abs(svm.primal_objective_ - ref) <= 1e-6 * ref, options
+        kinds = {h["kind"] for h in svm.history_}
+        assert kinds == ({"full"} if options.get("batch_size") == 0 else {"full", "fresh"})
+
+
+def test_warm_state_resumes_at_another_C():
+    model, X, Y, candidates = _sequence_problem()
+    opts = {"inner_tol": 1e-12, "inner_sweeps": 200}
+    svm = StructuredSVM(model, C=5.0, eps=1e-9, keep_solver_state=True, solver_options=opts)
+    svm.fit(X, Y)
+    cold_passes = StructuredSVM(model, C=20.0, eps=1e-9, solver_options=opts).fit(X, Y).n_iter_
+    svm.set_params(C=20.0)
+    svm.fit(X, Y, warm_start=True)
+    ref = _nslack_cvxpy(model, X, Y, candidates, 20.0, "margin")
+    assert svm.converged_ and abs(svm.primal_objective_ - ref) <= 1e-6 * ref
+    assert svm.warm_state_["kind"] == "n-slack" and svm.warm_state_["C"] == 20.0
+    assert svm.n_iter_ <= cold_passes
+
+
+def test_dask_backend_makes_full_passes_with_the_same_w():
+    """On Dask every oracle call is a full pass on the cluster; the local solver restricted to
+    full passes (batch_size=0) gives the same w."""
+    distributed = pytest.importorskip("distributed")
+    model, X, Y, _ = _sequence_problem()
+    kw = dict(C=20.0, eps=1e-4, algorithm="n-slack")
+    local = StructuredSVM(model, solver_options={"batch_size": 0}, **kw).fit(X, Y)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=":0") as cluster, \
+            distributed.Client(cluster, set_as_default=False) as client:
+        remote = StructuredSVM(SequenceLabeling(n_labels=3), backend="dask", client=client,
+                               **kw).fit(X, Y)
+    assert local.converged_ and remote.converged_
+    assert {h["kind"] for h in remote.history_} == {"full"}
+    assert np.array_equal(local.w_, remote.w_)
