@@ -13,9 +13,11 @@ Run:  python examples/custom_task.py
 """
 from __future__ import annotations
 
+import tempfile
+
 import numpy as np
 
-from structpred import StructuredModel, StructuredSVM
+from structpred import StructuredModel, StructuredSVM, load
 from structpred.testing import exhaustive_inference, exhaustive_loss_augmented_inference
 
 
@@ -96,6 +98,11 @@ def main():
     print(f"trained in {svm.n_iter_} iterations: primal {svm.primal_objective_:.4f}, "
           f"gap {svm.duality_gap_:.2e}")
     print(f"test mean absolute error {mae:.3f} (predicting the median grade: {baseline:.3f})")
+    with tempfile.TemporaryDirectory() as tmp:   # a task of your own loads when you name it
+        svm.save(f"{tmp}/ordinal.npz")
+        again = load(f"{tmp}/ordinal.npz", tasks=[OrdinalRegression])
+        assert np.array_equal(again.predict(Xte), svm.predict(Xte))
+    print("saved and loaded: same predictions")
     return mae, baseline
 
 
