@@ -149,3 +149,33 @@ def test_local_oracle_reports_each_chunks_thread_cpu():
         oracle.close()
     assert (results[1][0] != results[2][0]).nnz == 0
     assert np.array_equal(results[1][1], results[2][1])
+
+
+# ---------------------------------------------------------------- loop tail
+def test_final_primal_is_taken_at_the_returned_w_and_ctrl_c_there_returns_the_best():
+    """n-slack stopped by max_iter: its sweeps moved w after the last pass, so one more pass
+    gives the primal at the returned w; a Ctrl-C in that pass returns the best iterate."""
+    X, y = _blobs(n=20, seed=6)
+    opts = {"batch_size": 0}                      # full passes only: one oracle call per pass
+    with pytest.warns(RuntimeWarning, match="max_iter=2"):
+        svm = StructuredSVM(Multiclass(), C=50.0, eps=1e-9, max_iter=2,
+                            solver_options=opts).fit(X, y)
+    assert svm.primal_objective_ == pytest.approx(svm.primal_objective(X, y), rel=1e-12)
+    assert svm.primal_objective_ != svm.history_[-1]["primal"]   # w moved after the pass
+    model = Multiclass()
+    inner = model.batch_loss_augmented_inference
+    calls = []
+
+    def oracle(batch, w, n_jobs=1):
+        calls.append(1)
+        if len(calls) == 3:                        # the pass after max_iter=2
+            raise KeyboardInterrupt
+        return inner(batch, w, n_jobs)
+
+    model.batch_loss_augmented_inference = oracle
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        cut = StructuredSVM(model, C=50.0, eps=1e-9, max_iter=2, solver_options=opts).fit(X, y)
+    del model.batch_loss_augmented_inference
+    assert cut.interrupted_ and len(calls) == 3
+    assert cut.primal_objective_ == min(h["primal"] for h in cut.history_)
+    assert cut.primal_objective(X, y) == pytest.approx(cut.primal_objective_, rel=1e-12)
