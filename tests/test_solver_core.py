@@ -1,4 +1,6 @@
 """The solver core: one primal, declared solver options, early contract errors."""
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -149,3 +151,52 @@ def test_local_oracle_reports_each_chunks_thread_cpu():
         oracle.close()
     assert (results[1][0] != results[2][0]).nnz == 0
     assert np.array_equal(results[1][1], results[2][1])
+
+
+# ---------------------------------------------------------------- loop tail
+def test_final_primal_is_taken_at_the_returned_w_and_ctrl_c_there_returns_the_best():
+    """n-slack stopped by max_iter: its sweeps moved w after the last pass, so one more pass
+    gives the primal at the returned w; a Ctrl-C in that pass returns the best iterate."""
+    X, y = _blobs(n=20, seed=6)
+    opts = {"batch_size": 0}                      # full passes only: one oracle call per pass
+    with pytest.warns(RuntimeWarning, match="max_iter=2"):
+        svm = StructuredSVM(Multiclass(), C=50.0, eps=1e-9, max_iter=2,
+                            solver_options=opts).fit(X, y)
+    assert svm.primal_objective_ == pytest.approx(svm.primal_objective(X, y), rel=1e-12)
+    assert svm.primal_objective_ != svm.history_[-1]["primal"]   # w moved after the pass
+    model = Multiclass()
+    inner = model.batch_loss_augmented_inference
+    calls = []
+
+    def oracle(batch, w, n_jobs=1):
+        calls.append(1)
+        if len(calls) == 3:                        # the pass after max_iter=2
+            raise KeyboardInterrupt
+        return inner(batch, w, n_jobs)
+
+    model.batch_loss_augmented_inference = oracle
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cut = StructuredSVM(model, C=50.0, eps=1e-9, max_iter=2, solver_options=opts).fit(X, y)
+    del model.batch_loss_augmented_inference
+    assert any("interrupted" in str(w.message) for w in caught)
+    assert cut.interrupted_ and len(calls) == 3
+    assert cut.primal_objective_ == min(h["primal"] for h in cut.history_)
+    assert cut.primal_objective(X, y) == pytest.approx(cut.primal_objective_, rel=1e-12)
+
+
+def test_run_oracle_keeps_a_float64_csr_and_converts_anything_else():
+    from structpred.solvers.oracle import run_oracle
+    X, y = _blobs(n=6, seed=7)
+    model = Multiclass()
+    model.initialize(X, y)
+    batch = model.make_batch(X, y)
+    w = np.random.default_rng(1).normal(size=model.size_joint_feature)
+    made = sp.csr_matrix(np.random.default_rng(2).normal(size=(6, model.size_joint_feature)))
+    model.batch_delta_joint_feature = lambda b, Y_hat: made
+    assert run_oracle(model, batch, w, "margin")[0] is made          # no copy
+    for other in (made.astype(np.float32), made.tocoo(), made.toarray(), sp.csr_array(made)):
+        model.batch_delta_joint_feature = lambda b, Y_hat, o=other: o
+        D = run_oracle(model, batch, w, "margin")[0]
+        assert isinstance(D, sp.csr_matrix) and D.dtype == np.float64
+        assert abs(D - made.astype(other.dtype).astype(np.float64)).max() == 0.0

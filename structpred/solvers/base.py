@@ -3,7 +3,8 @@
 * ``SolverRun``: one training run's bookkeeping: timers, progress lines, oracle calls
   (``full_pass``, ``block_pass``, timed and counted), the best iterate, the iteration loop
   (``iterations``: max_iter and its warning), Ctrl-C (``interruptible``: stop and return the
-  best iterate), the callback stop, and the ``SolverResult`` with its summary line.
+  best iterate), the callback stop, the primal at the returned w (``final_primal``: one more
+  pass after a max_iter or callback stop), and the ``SolverResult`` with its summary line.
 * ``SolverResult``, ``Timers``, ``Progress``, ``OracleWarning``.
 
 A solver is ``fit_<name>(model, oracle, *, C, eps, rescaling, max_iter, verbose, callback, w0,
@@ -24,6 +25,7 @@ signature declares its options (see ``structpred.solvers.registry``). Its skelet
                 break
             if run.callback_stops(w):
                 break
+    p = run.final_primal(w, p)      # when the step moved w after the last pass
     return run.result(w, p, dual, n_constraints=...)
 """
 from __future__ import annotations
@@ -35,6 +37,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from . import objective
 
 logger = logging.getLogger("structpred")
 
@@ -167,8 +171,9 @@ def warn_interrupted(stacklevel: int = 3) -> None:
 class _Interruptible:
     """Context: Ctrl-C inside ends the loop; the run then returns its best iterate."""
 
-    def __init__(self, run: "SolverRun"):
+    def __init__(self, run: "SolverRun", stacklevel: int = 4):
         self.run = run
+        self.stacklevel = stacklevel
 
     def __enter__(self):
         return self.run
@@ -176,7 +181,7 @@ class _Interruptible:
     def __exit__(self, kind, value, tb):
         if kind is not None and issubclass(kind, KeyboardInterrupt):
             self.run.interrupted = True
-            warn_interrupted(4)   # stack: __exit__, the solver, StructuredSVM.fit, the user's call
+            warn_interrupted(self.stacklevel)  # __exit__, the solver, StructuredSVM.fit, the user
             return True
         return False
 
@@ -235,6 +240,18 @@ class SolverRun:
         """``with run.interruptible():`` around the loop: Ctrl-C sets ``interrupted``, warns and
         leaves the block; ``result`` then returns the best iterate."""
         return _Interruptible(self)
+
+    def final_primal(self, w, primal: float) -> float:
+        """The primal at the w the solver returns. ``primal`` (the loop's last certified
+        value) when the run converged or was interrupted; else one more full pass at w, since
+        the loop may have moved w after its last pass (max_iter, a callback stop). Ctrl-C
+        during that pass counts as an interruption: ``result`` then returns the best iterate."""
+        if self.interrupted or self.converged:
+            return primal
+        with _Interruptible(self, stacklevel=5):   # one frame deeper: this method
+            D, L = self.full_pass(w)
+            primal = objective.primal(w, D, L, self.C, self.rescaling)
+        return primal
 
     def iterations(self, warning: str | None = None):
         """Yield 1..max_iter (kept in ``n_iter``). Running to the end without a ``break``

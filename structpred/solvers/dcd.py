@@ -32,7 +32,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import dcd_kernels as K
-from .base import OracleWarning, Progress, SolverResult, Timers, timed_oracle_call, warn_interrupted
+from .base import OracleWarning, SolverRun
+from .objective import hinge, primal_of_hinge
 
 
 __all__ = ["fit_dcd", "ConstraintPool"]
@@ -48,12 +49,6 @@ def _check_oracle(h, xi, C, it, rows=None):
                       f"({xi[bad[0]]:.6g}) than the oracle's answer ({h[bad[0]]:.6g}); the "
                       "oracle is not returning the most violated constraint", OracleWarning,
                       stacklevel=4)
-
-
-def _hinge(L, margins, rescaling):
-    if rescaling == "margin":
-        return L - margins
-    return L * (1.0 - margins)
 
 
 class ConstraintPool:
@@ -286,15 +281,13 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
     if gap_stop < 0 or (inner_tol is not None and inner_tol <= 0):
         raise ValueError(f"gap_stop must be >= 0 and inner_tol > 0 (got {gap_stop!r}, "
                          f"{inner_tol!r})")
-    n = oracle.n
-    d = model.size_joint_feature
+    run = SolverRun("n-slack (dcd)", model, oracle, C=C, eps=eps, rescaling=rescaling,
+                    max_iter=max_iter, verbose=verbose, callback=callback, unit="passes")
+    n, d, timers = run.n, run.d, run.timers
     cap = C / n
     tol = eps / 10.0 if inner_tol is None else float(inner_tol)
-    timers = Timers()
-    progress = Progress(verbose, "n-slack (dcd)", model.approximate_inference)
-    progress.header(n, d, C, eps)
     rng = np.random.default_rng(random_state)
-    check_oracle = check_oracle and not model.approximate_inference
+    check_oracle = check_oracle and not run.approximate
     pool = ConstraintPool(n, d, max_constraints, storage)
     resumed = (warm_state is not None and warm_state.get("kind") == "n-slack"
                and warm_state["n"] == n and warm_state["d"] == d)
@@ -313,10 +306,6 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
         w = pool.weights()
         dual = pool.dual(w)
     primal = np.inf
-    best = (np.inf, w.copy(), 0.0)
-    oracle_calls = 0
-    converged = interrupted = False
-    it = 0
     sweeps_total = 0
     solved = False
     full_next = start_w0 or not fresh_ok
@@ -325,133 +314,111 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
     quiet = np.zeros(n, dtype=np.int64)     # consecutive oracle answers within ε of ξ_i
     last_hinge = np.zeros(n)                # each example's hinge at its last oracle call
     try:
-        for it in range(1, max_iter + 1):
-            row = dict(iteration=it, n_constraints=pool.n_constraints, cached=False)
-            if full_next:
-                since_full = 0
-                D, L = timed_oracle_call(timers, oracle, oracle, w)
-                oracle_calls += n
-                with timers("psi"):
-                    D = sp.csr_matrix(D)
-                    h = _hinge(L, D @ w, rescaling)
-                    xi = pool.slacks(w)
-                primal = 0.5 * float(w @ w) + cap * float(np.maximum(h, 0.0).sum())
-                if primal < best[0]:
-                    best = (primal, w.copy(), dual)
-                add = np.flatnonzero(h > xi + eps)
-                if check_oracle:
-                    _check_oracle(h, xi, C, it)
-                quiet += 1
-                quiet[add] = 0
-                last_hinge[:] = np.maximum(h, 0.0)
-                row.update(time=timers.elapsed(), primal=primal, dual=dual, gap=primal - dual,
-                           violation=float(np.max(h - xi, initial=0.0)),
-                           oracle_calls=oracle_calls, added=int(add.size), kind="full")
-                if (add.size == 0 and solved) or primal - dual <= gap_stop * C * eps:
-                    converged = True
-                    progress.record(**row)
-                    break
-                with timers("cache"):
-                    if add.size:
-                        rows = D[add]
-                        if rescaling == "slack":
-                            rows = sp.diags(L[add]) @ rows
-                        pool.add(add, rows, L[add], np.zeros(d) if start_w0 else w)
-                    if start_w0:
-                        start_w0 = False
-                        w = pool.weights()
-                n_added = int(add.size)
-            else:
-                since_full += 1
-                n_added = 0
-                visited = 0
-                for k in rng.permutation(len(rows_oracle.ranges)):
-                    a, b = rows_oracle.ranges[k]
-                    if shrink_after and np.all(quiet[a:b] >= shrink_after):
-                        continue
-                    visited += b - a
-                    idx = np.arange(a, b, dtype=np.int64)
-                    D, L = timed_oracle_call(timers, rows_oracle, rows_oracle, int(k), w)
-                    oracle_calls += idx.size
+        with run.interruptible():
+            for it in run.iterations(f"n-slack (dcd) did not reach eps={eps} in "
+                                     f"max_iter={max_iter} passes"):
+                row = dict(n_constraints=pool.n_constraints, cached=False)
+                if full_next:
+                    since_full = 0
+                    D, L = run.full_pass(w)
                     with timers("psi"):
-                        h = L - D @ w
-                        xi = pool.slacks(w, idx)
-                        last_hinge[idx] = np.maximum(h, 0.0)
-                        sel = np.flatnonzero(h > xi + eps)
-                        if check_oracle:
-                            _check_oracle(h, xi, C, it, idx)
-                        quiet[idx] += 1
-                        quiet[idx[sel]] = 0
+                        D = sp.csr_matrix(D)
+                        h = hinge(L, D @ w, rescaling)
+                        xi = pool.slacks(w)
+                    primal = primal_of_hinge(w, h, C)
+                    run.keep_best(primal, w, dual)
+                    add = np.flatnonzero(h > xi + eps)
+                    if check_oracle:
+                        _check_oracle(h, xi, C, it)
+                    quiet += 1
+                    quiet[add] = 0
+                    last_hinge[:] = np.maximum(h, 0.0)
+                    # time: when the primal at w was measured (the sweeps below come after)
+                    row.update(time=timers.elapsed(), primal=primal, dual=dual,
+                               gap=primal - dual, violation=float(np.max(h - xi, initial=0.0)),
+                               oracle_calls=run.oracle_calls, added=int(add.size), kind="full")
+                    if (add.size == 0 and solved) or primal - dual <= gap_stop * C * eps:
+                        run.converged = True
+                        run.record(**row)
+                        break
                     with timers("cache"):
-                        if sel.size:
-                            pool.add(idx[sel], D[sel], L[sel], w)
-                            n_added += int(sel.size)
-                    with timers("qp"):
-                        active[idx] = 1
-                        pool.sweep(idx, active, cap, w, tol)
-                row.update(oracle_calls=oracle_calls, added=n_added, kind="fresh",
-                           visited=visited,
-                           primal_estimate=0.5 * float(w @ w) + cap * float(last_hinge.sum()))
-            with timers("cache"):
-                pool.prune(max_idle)
-            with timers("qp"):
-                active[:] = 0
-                active[pool.m > 0] = 1
-                solved = False
-                for _ in range(inner_sweeps):
-                    order = rng.permutation(n).astype(np.int64)
-                    worst, _gain, visited = pool.sweep(order, active, cap, w, tol)
-                    sweeps_total += 1
-                    if visited == 0 or worst <= tol:
-                        # the shrunk blocks were optimal: check every block once, unshrunk
-                        active[pool.m > 0] = 1
-                        worst, _gain, _v = pool.sweep(order, active, cap, w, tol)
+                        if add.size:
+                            rows = D[add]
+                            if rescaling == "slack":
+                                rows = sp.diags(L[add]) @ rows
+                            pool.add(add, rows, L[add], np.zeros(d) if start_w0 else w)
+                        if start_w0:
+                            start_w0 = False
+                            w = pool.weights()
+                    n_added = int(add.size)
+                else:
+                    since_full += 1
+                    n_added = 0
+                    visited = 0
+                    for k in rng.permutation(len(rows_oracle.ranges)):
+                        a, b = rows_oracle.ranges[k]
+                        if shrink_after and np.all(quiet[a:b] >= shrink_after):
+                            continue
+                        visited += b - a
+                        idx = np.arange(a, b, dtype=np.int64)
+                        D, L = run.timed(rows_oracle, rows_oracle, int(k), w)
+                        with timers("psi"):
+                            h = hinge(L, D @ w, "margin")
+                            xi = pool.slacks(w, idx)
+                            last_hinge[idx] = np.maximum(h, 0.0)
+                            sel = np.flatnonzero(h > xi + eps)
+                            if check_oracle:
+                                _check_oracle(h, xi, C, it, idx)
+                            quiet[idx] += 1
+                            quiet[idx[sel]] = 0
+                        with timers("cache"):
+                            if sel.size:
+                                pool.add(idx[sel], D[sel], L[sel], w)
+                                n_added += int(sel.size)
+                        with timers("qp"):
+                            active[idx] = 1
+                            pool.sweep(idx, active, cap, w, tol)
+                    # not certified: each example's hinge is from its own block's w
+                    row.update(oracle_calls=run.oracle_calls, added=n_added, kind="fresh",
+                               visited=visited, primal_estimate=primal_of_hinge(w, last_hinge, C))
+                with timers("cache"):
+                    pool.prune(max_idle)
+                with timers("qp"):
+                    active[:] = 0
+                    active[pool.m > 0] = 1
+                    solved = False
+                    for _ in range(inner_sweeps):
+                        order = rng.permutation(n).astype(np.int64)
+                        worst, _gain, visited = pool.sweep(order, active, cap, w, tol)
                         sweeps_total += 1
-                        if worst <= tol:
-                            solved = True
-                            break
-                w = pool.weights()  # w = Σ α a exactly: the dual is certified
-                dual = pool.dual(w)
-            row.update(dual_after=dual, sweeps=sweeps_total)
-            if row["kind"] == "fresh":
-                est_gap = row["primal_estimate"] - dual
-                row.update(time=timers.elapsed(), primal=np.nan, dual=dual, gap=np.nan,
-                           gap_estimate=est_gap)
-                full_next = (n_added == 0 or est_gap <= gap_stop * C * eps
-                             or since_full >= full_every)
-            else:
-                full_next = not fresh_ok
-            progress.record(**row)
-            if callback is not None and callback(it, w, progress.history[-1]) is False:
-                break
-        else:
-            warnings.warn(f"n-slack (dcd) did not reach eps={eps} in max_iter={max_iter} "
-                          "passes", RuntimeWarning, stacklevel=3)
-    except KeyboardInterrupt:
-        interrupted = True
-        warn_interrupted()
+                        if visited == 0 or worst <= tol:
+                            # the shrunk blocks were optimal: check every block once, unshrunk
+                            active[pool.m > 0] = 1
+                            worst, _gain, _v = pool.sweep(order, active, cap, w, tol)
+                            sweeps_total += 1
+                            if worst <= tol:
+                                solved = True
+                                break
+                    w = pool.weights()  # w = Σ α a exactly: the dual is certified
+                    dual = pool.dual(w)
+                row.update(dual_after=dual, sweeps=sweeps_total)
+                if row["kind"] == "fresh":
+                    est_gap = row["primal_estimate"] - dual
+                    row.update(time=timers.elapsed(), primal=np.nan, dual=dual, gap=np.nan,
+                               gap_estimate=est_gap)
+                    full_next = (n_added == 0 or est_gap <= gap_stop * C * eps
+                                 or since_full >= full_every)
+                else:
+                    full_next = not fresh_ok
+                run.record(**row)
+                if run.callback_stops(w):
+                    break
     finally:
         if rows_oracle is not None:
             rows_oracle.close()
-    if interrupted:
-        if np.isfinite(best[0]):
-            primal, w, dual = best
-    elif not converged:
-        try:
-            D, L = timed_oracle_call(timers, oracle, oracle, w)
-            oracle_calls += n
-            primal = 0.5 * float(w @ w) + cap * float(np.maximum(_hinge(L, D @ w, rescaling), 0).sum())
-        except KeyboardInterrupt:
-            interrupted = True
-            if np.isfinite(best[0]):
-                primal, w, dual = best
-    result = SolverResult(w=w, primal=primal, dual=dual, n_iter=it, converged=converged,
-                          interrupted=interrupted, history=progress.history,
-                          timings=dict(timers.totals, total=timers.elapsed()),
-                          n_oracle_calls=oracle_calls, n_constraints=pool.n_constraints,
-                          extra={"sweeps": sweeps_total, "pool_bytes": pool.nbytes(),
-                                 "storage": str(pool.data.dtype),
-                                 "warm_state": {"kind": "n-slack", "n": n, "d": d, "C": C,
-                                                "pool": pool}})
-    progress.summary(result, timers)
-    return result
+    primal = run.final_primal(w, primal)
+    return run.result(w, primal, dual, n_constraints=pool.n_constraints,
+                      extra={"sweeps": sweeps_total, "pool_bytes": pool.nbytes(),
+                             "storage": str(pool.data.dtype),
+                             "warm_state": {"kind": "n-slack", "n": n, "d": d, "C": C,
+                                            "pool": pool}})
