@@ -273,3 +273,30 @@ def test_dask_backend_makes_full_passes_with_the_same_w():
     assert local.converged_ and remote.converged_
     assert {h["kind"] for h in remote.history_} == {"full"}
     assert np.array_equal(local.w_, remote.w_)
+
+
+_SVMHMM_TRAIN = __import__("os").path.join(__import__("os").environ.get("STRUCTPRED_DATA", ""),
+                                           "conll2000", "svmhmm", "train.dat.gz")
+
+
+@pytest.mark.realdata
+@pytest.mark.skipif(not __import__("os").path.exists(_SVMHMM_TRAIN),
+                    reason="CoNLL-2000 svm_hmm files not under STRUCTPRED_DATA")
+@pytest.mark.parametrize("C", [100.0, 1000.0])
+def test_default_converges_on_few_examples_at_large_C(tmp_path, C):
+    """Few examples at a large C need more constraints per example than many: with a fixed
+    K = 16 the working sets of 100 CoNLL sentences cycled through evictions and never met the
+    stopping rule. The default K (auto_max_constraints) converges, below 1-slack's primal."""
+    from structpred.datasets.svmhmm import copy_first_sequences, read_svmhmm
+    from structpred.solvers.dcd import auto_max_constraints
+    copy_first_sequences(_SVMHMM_TRAIN, tmp_path / "s.dat", 100)
+    d = read_svmhmm(tmp_path / "s.dat")
+    assert auto_max_constraints(len(d.X)) == 64 and auto_max_constraints(8936) == 21
+    model = SequenceLabeling(n_labels=d.max_tag, n_features=d.n_features)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)       # no "did not reach eps"
+        dcd = StructuredSVM(model, C=C, eps=0.1, max_iter=300).fit(d.X, d.Y)
+    one = StructuredSVM(model, C=C, eps=0.1, algorithm="1-slack").fit(d.X, d.Y)
+    assert dcd.converged_ and dcd.n_iter_ < 300
+    assert dcd.primal_objective_ <= one.primal_objective_ + 1e-9
+    assert dcd.duality_gap_ <= C * 0.1 + 1e-9

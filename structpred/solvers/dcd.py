@@ -36,7 +36,7 @@ from .base import OracleWarning, SolverRun
 from .objective import hinge, primal_of_hinge
 
 
-__all__ = ["fit_dcd", "ConstraintPool"]
+__all__ = ["fit_dcd", "ConstraintPool", "auto_max_constraints"]
 
 
 def _check_oracle(h, xi, C, it, rows=None):
@@ -51,11 +51,21 @@ def _check_oracle(h, xi, C, it, rows=None):
                       stacklevel=4)
 
 
+def auto_max_constraints(n: int) -> int:
+    """Working-set size K per example when the user gives none: the K whose per-example Gram
+    matrices (n·K² float64) fit in 32 MB, within [16, 64]. Few examples need more constraints
+    each (C/n is large): with K = 16, 100-300 CoNLL sentences at C >= 100 cycled through
+    evictions and never met the stopping rule; 32-64 converge in 50-60 passes."""
+    return int(min(64, max(16, np.sqrt(32 * 2 ** 20 / (8.0 * max(int(n), 1))))))
+
+
 class ConstraintPool:
     """Per-example working sets (at most ``max_constraints`` each) in flat arrays."""
 
-    def __init__(self, n, d, max_constraints=16, dtype="auto"):
+    def __init__(self, n, d, max_constraints=None, dtype="auto"):
         self.n, self.d = n, d
+        if max_constraints is None:
+            max_constraints = auto_max_constraints(n)
         if int(max_constraints) < 1:
             raise ValueError(f"max_constraints must be >= 1, got {max_constraints!r}")
         # the per-example Gram matrices take n·K²·8 bytes: at most 256 MB
@@ -208,7 +218,7 @@ class RowOracle:
 
 
 def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose=0,
-            callback=None, w0=None, max_constraints=16, inner_sweeps=10, inner_tol=None,
+            callback=None, w0=None, max_constraints=None, inner_sweeps=10, inner_tol=None,
             max_idle=5, storage="auto", batch_size=32, full_every=5, gap_stop=0.25,
             shrink_after=0, random_state=0, check_oracle=True, warm_state=None):
     """Train the n-slack structural SVM by dual coordinate descent; returns a SolverResult.
@@ -236,9 +246,11 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
 
     Parameters (beyond the common ones)
     ----------
-    max_constraints : int
+    max_constraints : int or None
         Working-set size K per example; a full set evicts its longest-idle α = 0 constraint.
-        Capped so that the per-example Gram matrices (n·K² floats) stay under 256 MB.
+        None: ``auto_max_constraints(n)`` (the K whose Gram matrices fit in 32 MB, within
+        [16, 64]: 21 for CoNLL's 8,936 sentences, 64 below ~1,000 examples). Capped so that
+        the per-example Gram matrices (n·K² floats) stay under 256 MB.
     inner_sweeps : int
         Most sweeps over the working sets after a pass (shrunk blocks are skipped).
     inner_tol : float or None
