@@ -78,8 +78,8 @@ def cold_compile_seconds() -> float:
 
 
 def run_structpred(train, model_path, C, eps, w):
-    cmd = [sys.executable, "-c", _CHILD, "learn", "-c", str(C), "-e", str(eps), "-w", str(w),
-           "--n_jobs", "1", train, model_path]
+    cmd = [sys.executable, "-c", _CHILD, "learn", "-c", str(C), "-e", str(eps),
+           *([] if w is None else ["-w", str(w)]), "--n_jobs", "1", train, model_path]
     t = time.perf_counter()
     out = subprocess.run(cmd, env=_env(), capture_output=True, text=True)
     wall = time.perf_counter() - t
@@ -137,7 +137,7 @@ def main(argv=None):
     ap.add_argument("--jsonl", default=os.path.join(HERE, "results", "dcd_conll.jsonl"))
     args = ap.parse_args(argv)
 
-    from structpred.cli.svmstruct import read_tag_names
+    from structpred.datasets.svmhmm import read_tag_names
     from structpred.datasets.home import get_data_home
     from structpred.datasets.svmhmm import read_svmhmm
 
@@ -156,7 +156,7 @@ def main(argv=None):
         model = os.path.join(tmp, "model.npz")
         run_structpred(train_gz, model, 1000.0, 10.0, 0)  # warm-up: fills the numba cache
         for C in args.C:
-            runs = [("structpred n-slack (dcd), -w 0", 0)]
+            runs = [("structpred learn, no -w (default: n-slack dcd)", None)]
             if not args.no_1slack:
                 runs.append(("structpred 1-slack, -w 4", 4))
             for label, w in runs:
