@@ -92,6 +92,14 @@ class SolverResult:
     extra: dict = field(default_factory=dict)
 
 
+def _cell(value, fmt: str) -> str:
+    """A progress-table number, or '-' where the pass has none (e.g. no primal on a pass
+    that did not call the oracle at one w)."""
+    if value is None or not np.isfinite(value):
+        return "-"
+    return format(float(value), fmt).strip()
+
+
 class Progress:
     """Per-iteration progress lines on the 'structpred' logger (and history records)."""
 
@@ -119,10 +127,10 @@ class Progress:
     def record(self, **row):
         self.history.append(row)
         if self.verbose and (self.verbose >= 2 or not row.get("cached", False)):
-            logger.info("%6d %9.2f %14.6g %14.6g %11.3g %7d %8d %s", row["iteration"], row["time"],
-                        row.get("primal", np.nan), row.get("dual", np.nan), row.get("gap", np.nan),
-                        row.get("n_constraints", 0), row.get("oracle_calls", 0),
-                        "cached" if row.get("cached") else "")
+            logger.info("%6d %9.2f %14s %14s %11s %7d %8d %s", row["iteration"], row["time"],
+                        _cell(row.get("primal"), "14.6g"), _cell(row.get("dual"), "14.6g"),
+                        _cell(row.get("gap"), "11.3g"), row.get("n_constraints", 0),
+                        row.get("oracle_calls", 0), "cached" if row.get("cached") else "")
 
     def summary(self, result: SolverResult, timers: Timers):
         if not self.verbose:
