@@ -5,7 +5,7 @@ import sys
 from importlib import import_module
 
 COMMANDS = {
-    "learn": ("structpred.cli.svmstruct", "learn_main", "train on a file (svm_hmm format: SVM-struct options)"),
+    "learn": ("structpred.cli.svmstruct", "learn_main", "train on an svm_hmm file, or svm_rank / svm_proprank files with --task rank|proprank"),
     "classify": ("structpred.cli.svmstruct", "classify_main", "apply a model file to a test file"),
     "demo": ("structpred.cli.demo", "main", "train and evaluate on generated or shipped data"),
     "diversify": ("structpred.cli.diversity", "main", "diversified ranking: train / apply (SVM-div)"),
