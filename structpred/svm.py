@@ -165,7 +165,7 @@ class StructuredSVM:
         stratified CV folds, ``is_classifier``); otherwise a plain estimator whose y is a
         list of structured labels (no 2-D X, no target validation)."""
         from sklearn.utils import ClassifierTags, Tags, TargetTags, InputTags
-        kind = getattr(self.model, "sklearn_estimator_type", None)
+        kind = self._estimator_type
         tags = Tags(estimator_type=kind, target_tags=TargetTags(required=True),
                     transformer_tags=None, regressor_tags=None,
                     classifier_tags=ClassifierTags() if kind == "classifier" else None,
@@ -180,7 +180,7 @@ class StructuredSVM:
 
     def _more_tags(self):
         """scikit-learn < 1.6 tags (same content as ``__sklearn_tags__``)."""
-        kind = getattr(self.model, "sklearn_estimator_type", None)
+        kind = self._estimator_type
         return {"requires_y": True, "non_deterministic": self.algorithm in ("bcfw", "subgradient"),
                 "X_types": ["2darray"] if kind == "classifier" else ["2darray", "string"]}
 
@@ -357,9 +357,9 @@ class StructuredSVM:
     def score(self, X, y) -> float:
         """1 - Σ_i Δ(y_i, ŷ_i) / Σ_i max_loss(y_i)  (accuracy for 0/1 loss)."""
         X, Y = _as_examples(X), _as_examples(y)
-        if _n_examples(X, "X") != _n_examples(Y, "Y"):
-            raise InvalidInputError(f"X and Y have different lengths: len(X)={_n_examples(X, 'X')}, "
-                                    f"len(Y)={_n_examples(Y, 'Y')}")
+        n, n_y = _n_examples(X, "X"), _n_examples(Y, "Y")
+        if n != n_y:
+            raise InvalidInputError(f"X and Y have different lengths: len(X)={n}, len(Y)={n_y}")
         Y_pred = self.predict(X)
         losses = sum(self.model.loss(y, yp) for y, yp in zip(Y, Y_pred))
         worst = sum(self.model.max_loss(y) for y in Y)
@@ -367,8 +367,9 @@ class StructuredSVM:
 
     def primal_objective(self, X, Y, w=None) -> float:
         """½‖w‖² + (C/n) Σ_i max_ŷ [Δ(y_i, ŷ) - w·δΨ_i(ŷ)]⁺ (margin rescaling), from the oracle."""
-        if _n_examples(X, "X") != _n_examples(Y, "Y"):
-            raise InvalidInputError(f"X and Y have different lengths: len(X)={len(X)}, len(Y)={len(Y)}")
+        n, n_y = _n_examples(X, "X"), _n_examples(Y, "Y")
+        if n != n_y:
+            raise InvalidInputError(f"X and Y have different lengths: len(X)={n}, len(Y)={n_y}")
         self.model.check_input(X, Y)
         w = self.w_ if w is None else np.asarray(w, dtype=np.float64)
         oracle = LocalOracle(self.model, X, Y, rescaling=self.rescaling, n_jobs=self.n_jobs)

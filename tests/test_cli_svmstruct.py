@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 
 import structpred
 from structpred.cli import main as cli_main
@@ -19,21 +18,13 @@ from structpred.cli import svmstruct
 from structpred.cli.svmstruct import classify_main, learn_main
 from structpred.datasets.svmhmm import write_svmhmm
 
+from test_sequence_cli import toy
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _toy(n, seed=0, L=3, F=6):
-    rng = np.random.default_rng(seed)
-    X, Y = [], []
-    for _ in range(n):
-        T = int(rng.integers(1, 6))
-        y = rng.integers(0, L, T)
-        x = np.zeros((T, F))
-        x[np.arange(T), y] = 1.0
-        x[:, L:] = rng.random((T, F - L)) < 0.3
-        X.append(sp.csr_matrix(x))
-        Y.append(y)
-    return X, Y
+def _toy(n, seed=0):
+    return toy(np.random.default_rng(seed), n, max_len=5)
 
 
 @pytest.fixture

@@ -14,11 +14,11 @@ from structpred.cli.svmstruct import classify_main, learn_main  # noqa: E402
 from structpred.tasks import SequenceLabeling  # noqa: E402
 
 
-def toy(rng, n, L=3, F=6):
+def toy(rng, n, L=3, F=6, max_len=7):
     """Tag of a token = the one of its columns 0..L-1 that is on; columns L.. are noise."""
     X, Y = [], []
     for _ in range(n):
-        T = int(rng.integers(1, 8))
+        T = int(rng.integers(1, max_len + 1))
         y = rng.integers(0, L, T)
         x = np.zeros((T, F))
         x[np.arange(T), y] = 1.0

@@ -108,7 +108,7 @@ def _learn(argv, task):
     else:
         model = PropensityRanking(n_features=data.n_features, clip=args.clip)
         Y = data.clicks()
-    pairs = [model._query_arrays(y, x.shape[0])[6] for x, y in zip(data.X, Y)]
+    pairs = [model.n_pairs(y, x.shape[0]) for x, y in zip(data.X, Y)]
     eps = args.eps
     if model.loss_type == "pairs":
         eps *= float(np.mean(pairs))

@@ -83,6 +83,25 @@ _MESSAGES = {
 _POW10 = np.array([10.0 ** k for k in range(23)])
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _skip_blanks(buf, pos, n):
+    """The position after the spaces, \t, \v, \f and \r (not newlines) from pos."""
+    while pos < n and (buf[pos] == 32 or (buf[pos] >= 9 and buf[pos] <= 13 and buf[pos] != 10)):
+        pos += 1
+    return pos
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _read_uint(buf, pos, n, cap):
+    """(value, position after) of the decimal digits from pos; once the value passes cap it
+    saturates at cap*10 + 10, above anything the caller accepts (no int64 overflow)."""
+    v = 0
+    while pos < n and buf[pos] >= 48 and buf[pos] <= 57:
+        v = v * 10 + (buf[pos] - 48) if v <= cap else cap * 10 + 10
+        pos += 1
+    return v, pos
+
+
 @njit(cache=True, nogil=True)
 def _scan(buf, pow10, tags, qids, linenos, ptr, fids, vals, slow):
     """Parse an svm_hmm file (bytes) in one pass, checking its grammar exactly.
@@ -105,8 +124,7 @@ def _scan(buf, pow10, tags, qids, linenos, ptr, fids, vals, slow):
     while pos < n:
         line += 1
         # ---------------------------------------------------------------- line start
-        while pos < n and (buf[pos] == 32 or (buf[pos] >= 9 and buf[pos] <= 13 and buf[pos] != 10)):
-            pos += 1
+        pos = _skip_blanks(buf, pos, n)
         if pos >= n or buf[pos] == 10 or buf[pos] == 35:
             while pos < n and buf[pos] != 10:
                 pos += 1
@@ -114,31 +132,20 @@ def _scan(buf, pow10, tags, qids, linenos, ptr, fids, vals, slow):
             continue
         # ---------------------------------------------------------------- tag
         start = pos
-        tag = 0
-        while pos < n and buf[pos] >= 48 and buf[pos] <= 57:
-            if tag <= 2147483647:
-                tag = tag * 10 + (buf[pos] - 48)
-            pos += 1
+        tag, pos = _read_uint(buf, pos, n, 2147483647)
         if pos == start or (pos < n and not (buf[pos] == 32 or (buf[pos] >= 9 and buf[pos] <= 13))
                             and buf[pos] != 35):
             return nl, ne, 2, line, start
         if tag < 1 or tag > 2147483647:
             return nl, ne, 3, line, start
         # ---------------------------------------------------------------- qid
-        while pos < n and (buf[pos] == 32 or (buf[pos] >= 9 and buf[pos] <= 13 and buf[pos] != 10)):
-            pos += 1
+        pos = _skip_blanks(buf, pos, n)
         if not (pos + 4 <= n and buf[pos] == 113 and buf[pos + 1] == 105 and buf[pos + 2] == 100
                 and buf[pos + 3] == 58):
             return nl, ne, 4, line, pos
         pos += 4
         start = pos
-        qid = 0
-        while pos < n and buf[pos] >= 48 and buf[pos] <= 57:
-            if qid <= 100000000000000000:
-                qid = qid * 10 + (buf[pos] - 48)
-            else:
-                qid = 1000000000000000001   # too large; never overflow int64
-            pos += 1
+        qid, pos = _read_uint(buf, pos, n, 100000000000000000)
         if pos == start or (pos < n and not (buf[pos] == 32 or (buf[pos] >= 9 and buf[pos] <= 13))
                             and buf[pos] != 35):
             return nl, ne, 5, line, start - 4
@@ -153,16 +160,11 @@ def _scan(buf, pow10, tags, qids, linenos, ptr, fids, vals, slow):
         prev_fid = 0
         # ---------------------------------------------------------------- features
         while True:
-            while pos < n and (buf[pos] == 32 or (buf[pos] >= 9 and buf[pos] <= 13 and buf[pos] != 10)):
-                pos += 1
+            pos = _skip_blanks(buf, pos, n)
             if pos >= n or buf[pos] == 10 or buf[pos] == 35:
                 break
             start = pos
-            fid = 0
-            while pos < n and buf[pos] >= 48 and buf[pos] <= 57:
-                if fid <= 2147483647:
-                    fid = fid * 10 + (buf[pos] - 48)
-                pos += 1
+            fid, pos = _read_uint(buf, pos, n, 2147483647)
             if pos == start or pos >= n or buf[pos] != 58:
                 return nl, ne, 8, line, start
             if fid < 1 or fid > 2147483647:

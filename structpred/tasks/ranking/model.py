@@ -192,6 +192,10 @@ class Ranking(StructuredModel):
         if not np.issubdtype(g.dtype, np.number) or not np.all(np.isfinite(g)):
             raise InvalidInputError(f"query {i}: grades must be finite numbers", i)
 
+    def n_pairs(self, y, m: int) -> int:
+        """Number of preference pairs of a query with m documents and label y."""
+        return int(self._query_arrays(y, m)[6])
+
     def max_loss(self, y):
         """Δ of the fully reversed ranking: ω |P| / Z."""
         _, _, _, scale, _, _, pairs = self._query_arrays(y, len(np.asarray(y).ravel()))

@@ -143,6 +143,31 @@ def viterbi2(em, T, trans, tri, start, end, back, out, o0):
     return best
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _viterbi_buffers(maxT, L, order):
+    """Backpointer arrays for sequences of up to maxT tokens (the unused order gets 1 cell)."""
+    if order == 2:
+        return np.empty((1, 1), dtype=np.int32), np.empty((maxT, L, L), dtype=np.int32)
+    return np.empty((maxT, L), dtype=np.int32), np.empty((1, 1, 1), dtype=np.int32)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _decode_seq(em, T, r0, y, augment, order, trans, transT, tri, start, end, back1, back2,
+                out):
+    """Viterbi of one sequence whose emission scores are in em[:T] (+1 on every label
+    l != y_t first when augment); labels to out[r0:r0+T]; returns the optimal score."""
+    if augment:
+        L = em.shape[1]
+        for t in range(T):
+            yt = y[r0 + t]
+            for l in range(L):
+                if l != yt:
+                    em[t, l] += 1.0
+    if order == 2:
+        return viterbi2(em, T, trans, tri, start, end, back2, out, r0)
+    return viterbi1(em, T, transT, start, end, back1, out, r0)
+
+
 @njit(cache=True, nogil=True)
 def decode_chunk(indptr, indices, data, offsets, s0, s1, WT, trans, tri, start, end,
                  y, augment, order, out):
@@ -155,33 +180,16 @@ def decode_chunk(indptr, indices, data, offsets, s0, s1, WT, trans, tri, start, 
     L = WT.shape[1]
     maxT = 1
     for s in range(s0, s1):
-        n = offsets[s + 1] - offsets[s]
-        if n > maxT:
-            maxT = n
+        maxT = max(maxT, offsets[s + 1] - offsets[s])
     em = np.empty((maxT, L))
     transT = np.ascontiguousarray(trans.T)
-    if order == 2:
-        back2 = np.empty((maxT, L, L), dtype=np.int32)
-        back1 = np.empty((1, 1), dtype=np.int32)
-    else:
-        back1 = np.empty((maxT, L), dtype=np.int32)
-        back2 = np.empty((1, 1, 1), dtype=np.int32)
+    back1, back2 = _viterbi_buffers(maxT, L, order)
     total = 0.0
     for s in range(s0, s1):
-        r0 = offsets[s]
-        r1 = offsets[s + 1]
-        T = r1 - r0
+        r0, r1 = offsets[s], offsets[s + 1]
         emission_scores(indptr, indices, data, r0, r1, WT, em)
-        if augment:
-            for t in range(T):
-                yt = y[r0 + t]
-                for l in range(L):
-                    if l != yt:
-                        em[t, l] += 1.0
-        if order == 2:
-            total += viterbi2(em, T, trans, tri, start, end, back2, out, r0)
-        else:
-            total += viterbi1(em, T, transT, start, end, back1, out, r0)
+        total += _decode_seq(em, r1 - r0, r0, y, augment, order, trans, transT, tri, start, end,
+                             back1, back2, out)
     return total
 
 
@@ -195,34 +203,17 @@ def decode_rows(indptr, indices, data, offsets, seqs, W, trans, tri, start, end,
     maxT = 1
     for r in range(seqs.shape[0]):
         s = seqs[r]
-        n = offsets[s + 1] - offsets[s]
-        if n > maxT:
-            maxT = n
+        maxT = max(maxT, offsets[s + 1] - offsets[s])
     em = np.empty((maxT, L))
     transT = np.ascontiguousarray(trans.T)
-    if order == 2:
-        back2 = np.empty((maxT, L, L), dtype=np.int32)
-        back1 = np.empty((1, 1), dtype=np.int32)
-    else:
-        back1 = np.empty((maxT, L), dtype=np.int32)
-        back2 = np.empty((1, 1, 1), dtype=np.int32)
+    back1, back2 = _viterbi_buffers(maxT, L, order)
     total = 0.0
     for r in range(seqs.shape[0]):
         s = seqs[r]
-        r0 = offsets[s]
-        r1 = offsets[s + 1]
-        T = r1 - r0
+        r0, r1 = offsets[s], offsets[s + 1]
         emission_scores_w(indptr, indices, data, r0, r1, W, em)
-        if augment:
-            for t in range(T):
-                yt = y[r0 + t]
-                for l in range(L):
-                    if l != yt:
-                        em[t, l] += 1.0
-        if order == 2:
-            total += viterbi2(em, T, trans, tri, start, end, back2, out, r0)
-        else:
-            total += viterbi1(em, T, transT, start, end, back1, out, r0)
+        total += _decode_seq(em, r1 - r0, r0, y, augment, order, trans, transT, tri, start, end,
+                             back1, back2, out)
     return total
 
 

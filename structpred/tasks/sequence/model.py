@@ -261,8 +261,8 @@ class SequenceLabeling(StructuredModel):
             raise InvalidInputError("X is empty: no sequences to train on")
         if len(X) != len(Y):
             raise InvalidInputError(f"X has {len(X)} sequences but Y has {len(Y)}")
-        X = _as_csrs(X)
-        Y = [_as_labels(y, i) for i, y in enumerate(Y)]
+        X = [_as_csr(x, i, check=False) for i, x in enumerate(X)]  # shapes only: no kernel
+        Y = [_as_labels(y, i) for i, y in enumerate(Y)]                # runs here (check_input does)
         neg = next((i for i, y in enumerate(Y) if y.size and y.min() < 0), None)
         if neg is not None:
             raise InvalidInputError(f"Y[{neg}]: negative label {int(Y[neg].min())}; labels are "
