@@ -34,7 +34,7 @@ import scipy.sparse as sp
 
 from .parallel import map_threads
 
-__all__ = ["StructuredModel", "ExampleBatch", "to_sparse_row"]
+__all__ = ["StructuredModel", "ExampleBatch", "to_sparse_row", "has_hook"]
 
 
 class ExampleBatch:
@@ -155,6 +155,87 @@ class StructuredModel:
         Takes effect at the next ``fit`` (``initialize`` reads them again)."""
         _set_params(self, params)
         return self
+
+    # ------------------------------------------------------------------ probabilistic hooks
+    # The Gibbs (CRF) policy over the same joint feature map:
+    #     π_w(y|x) = exp(w·Ψ(x, y) − log Z(x; w)),   log Z(x; w) = log Σ_y exp(w·Ψ(x, y)).
+    # Optional: a task that supplies them can be trained by conditional log-likelihood
+    # (structpred.GibbsPolicy), sampled, and learnt from logged bandit feedback
+    # (structpred.counterfactual). Everything is in log space. A task without a hook fails at
+    # the start of a fit that needs it (``check_probabilistic``), naming the method.
+
+    def log_partition(self, x, w) -> float:
+        """log Z(x; w) = log Σ_y exp(w·Ψ(x, y)), computed in log space."""
+        raise NotImplementedError(_missing_hook(self, "log_partition"))
+
+    def log_prob(self, x, y, w) -> float:
+        """log π_w(y|x) = w·Ψ(x, y) − log Z(x; w) (<= 0)."""
+        raise NotImplementedError(_missing_hook(self, "log_prob"))
+
+    def log_prob_grad(self, x, y, w) -> np.ndarray:
+        """∇_w log π_w(y|x) = Ψ(x, y) − E_{y'~π_w}[Ψ(x, y')], a dense float64 vector of length d."""
+        raise NotImplementedError(_missing_hook(self, "log_prob_grad"))
+
+    def sample(self, x, w, n: int, random_state=None) -> list:
+        """n structures drawn independently from π_w(·|x) (``random_state``: None, int or
+        numpy Generator)."""
+        raise NotImplementedError(_missing_hook(self, "sample"))
+
+    def expected_loss(self, x, y, w, n_samples: int = 1000, random_state=None) -> tuple[float, float]:
+        """(E_{y'~π_w(·|x)}[Δ(y, y')], its standard error): exact (standard error 0.0) where the
+        loss decomposes over the task's marginals, else a Monte-Carlo mean of ``n_samples`` draws."""
+        raise NotImplementedError(_missing_hook(self, "expected_loss"))
+
+    def marginals(self, x, w):
+        """The task's marginal probabilities under π_w(·|x) (per token and label, per label,
+        per class, ...); each task documents the layout. Optional."""
+        raise NotImplementedError(_missing_hook(self, "marginals"))
+
+    # batch forms of the hooks: the default loops over the single forms (batch.X, batch.Y);
+    # tasks override them with numba kernels over their stacked batch.
+    def batch_log_prob(self, batch, w, Y=None, n_jobs: int = 1) -> np.ndarray:
+        """[log π_w(y_i|x_i)] for the structures ``Y`` (default: the batch's own labels)."""
+        X, Yb = self._examples(batch, "batch_log_prob", labels=Y is None)
+        Y = Yb if Y is None else list(Y)
+        return np.asarray(map_threads(lambda xy: self.log_prob(xy[0], xy[1], w),
+                                      list(zip(X, Y)), n_jobs), dtype=np.float64)
+
+    def batch_log_prob_grad(self, batch, w, coef, Y=None, n_jobs: int = 1):
+        """(log_probs, g): log_probs[i] = log π_w(y_i|x_i) and g = Σ_i coef[i] ∇_w log π_w(y_i|x_i)
+        (dense, length d) for the structures ``Y`` (default: the batch's own labels)."""
+        X, Yb = self._examples(batch, "batch_log_prob_grad", labels=Y is None)
+        Y = Yb if Y is None else list(Y)
+        coef = np.asarray(coef, dtype=np.float64)
+        d = self.size_joint_feature
+        g = np.zeros(d)
+        lp = np.empty(len(X))
+        for i, (x, y) in enumerate(zip(X, Y)):
+            lp[i] = self.log_prob(x, y, w)
+            if coef[i] != 0.0:
+                g += coef[i] * np.asarray(self.log_prob_grad(x, y, w), dtype=np.float64).ravel()
+        return lp, g
+
+    def batch_sample(self, batch, w, n: int, random_state=None, n_jobs: int = 1) -> list:
+        """[list of n draws from π_w(·|x_i) for each i]; one Generator seeded from
+        ``random_state`` drives all examples in order, so results repeat for a seed."""
+        X, _ = self._examples(batch, "batch_sample", labels=False)
+        rng = np.random.default_rng(random_state)
+        return [self.sample(x, w, n, rng) for x in X]
+
+    def batch_expected_loss(self, batch, w, n_samples: int = 1000, random_state=None):
+        """(means, stderrs): E_{π_w}[Δ(y_i, ·)] per example and its standard error (0 if exact)."""
+        X, Y = self._examples(batch, "batch_expected_loss")
+        rng = np.random.default_rng(random_state)
+        out = np.array([self.expected_loss(x, y, w, n_samples, rng) for x, y in zip(X, Y)],
+                       dtype=np.float64).reshape(-1, 2)
+        return out[:, 0], out[:, 1]
+
+    def check_probabilistic(self, needs=("log_partition", "log_prob", "log_prob_grad")) -> None:
+        """Raise NotImplementedError, before any training, naming the first probabilistic hook
+        in ``needs`` that the task does not supply (neither the single nor the batch form)."""
+        for name in needs:
+            if not has_hook(self, name) and not has_hook(self, "batch_" + name):
+                raise NotImplementedError(_missing_hook(self, name))
 
     # ------------------------------------------------------------------ batch forms
     def make_batch(self, X, Y=None):
@@ -294,3 +375,16 @@ def _short_repr(value, limit: int = 200) -> str:
         return text
     size = getattr(value, "shape", None) or (len(value) if hasattr(value, "__len__") else None)
     return f"<{type(value).__name__} of {size}>" if size is not None else text[:limit] + "..."
+
+
+def has_hook(model, name: str) -> bool:
+    """True when ``model``'s class overrides the contract method ``name`` (an optional hook:
+    slack rescaling, a batch form, a probabilistic hook)."""
+    base = getattr(StructuredModel, name, None)
+    own = getattr(type(model), name, None)
+    return own is not None and own is not base
+
+
+def _missing_hook(model, name: str) -> str:
+    return (f"{type(model).__name__} has no {name}: the probabilistic reading of a task "
+            f"(π_w(y|x) ∝ exp(w·Ψ(x, y))) needs it; implement {name} (or batch_{name})")

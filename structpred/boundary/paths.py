@@ -1,0 +1,4 @@
+"""Boundary checks: paths (see structpred.boundary)."""
+from __future__ import annotations
+
+__all__: list[str] = []
