@@ -362,6 +362,13 @@ def _open_regular(path):
 
 def _open(path):
     fh = _open_regular(path)
+    magic = fh.read(4)
+    fh.seek(0)
+    if magic != b"PK\x03\x04":
+        fh.close()
+        what = ("a bare .npy array, not an .npz archive" if magic == b"\x93NUM"
+                else f"not an .npz archive: it starts with {magic!r}")
+        raise ModelFileError(f"{path} is not a structpred model file ({what})", path)
     try:
         archive = np.load(fh, allow_pickle=False)
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, zlib.error) as exc:

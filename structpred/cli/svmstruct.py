@@ -171,8 +171,13 @@ def learn_sequence(args) -> int:
     """--task sequence: read an svm_hmm file, train SequenceLabeling, write the model (.npz)."""
     from .. import StructuredSVM
     from ..datasets.svmhmm import read_svmhmm
+    from ..model import has_hook
     from ..tasks.sequence import SequenceLabeling
 
+    if args.rescaling == 1 and not any(has_hook(SequenceLabeling(), h) for h in (
+            "slack_rescaled_inference", "batch_slack_rescaled_inference")):
+        return _fail("structpred learn", "-o 1: SequenceLabeling has no slack-rescaling oracle "
+                                         "(slack_rescaled_inference); use -o 2", 2)
     t0 = time.perf_counter()
     data = read_svmhmm(args.train_file)
     t_read = time.perf_counter() - t0
