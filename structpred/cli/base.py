@@ -156,7 +156,7 @@ def c_grid(text: str) -> tuple:
     parts = [p.strip() for p in text.split(",")]
     if not any(parts):
         raise argparse.ArgumentTypeError(f"expected C values such as 0.1,1,10, got {text!r}")
-    one = real(0.0, what="a C value > 0")
+    one = real(0.0, MAX_C, what="a C value > 0")
     values = []
     for p in parts:
         if not p:
@@ -165,17 +165,24 @@ def c_grid(text: str) -> tuple:
     return tuple(values)
 
 
+#: C in (0, MAX_C]: beyond 1e12 the regulariser ½‖w‖² falls below float64 resolution of the
+#: C-weighted loss (about 1e-16 relative), so the problem is numerically a hard-margin one and
+#: the solvers' stopping rules lose their meaning.
+MAX_C = 1e12
+C_TYPE = real(0.0, MAX_C, what="a number > 0")
+
+
 def add_common(p: argparse.ArgumentParser, *, C_default=None, C_required=False, C_help=None,
                jobs_default=1, jobs_help="threads for the oracle calls, -1 = all cores (1)",
                verbose=True):
     """The shared dialect: ``-c C`` (hidden alias ``--C``), ``--n-jobs N`` (hidden aliases
     ``--n_jobs``, ``--jobs``) and, unless ``verbose=False``, ``-v LEVEL``."""
-    p.add_argument("-c", dest="C", type=real(0.0, what="a number > 0"), default=C_default,
-                   required=C_required, help=C_help or (
+    p.structpred_C_required = C_required   # checked after parsing, so that --C counts
+    p.add_argument("-c", dest="C", type=C_TYPE, default=C_default, help=C_help or (
                        "C: trade-off between training error and margin, SVM-struct convention "
-                       "(1/2|w|^2 + C xi, 1-slack), a finite number > 0"
+                       "(1/2|w|^2 + C xi, 1-slack), a number in (0, 1e12]"
                        + ("" if C_default is None else f" ({C_default:g})")))
-    p.add_argument("--C", dest="C", type=real(0.0, what="a number > 0"), help=argparse.SUPPRESS)
+    p.add_argument("--C", dest="C", type=C_TYPE, help=argparse.SUPPRESS)
     p.add_argument("--n-jobs", dest="n_jobs", type=n_jobs, default=jobs_default, help=jobs_help)
     for old in ("--n_jobs", "--jobs"):
         p.add_argument(old, dest="n_jobs", type=n_jobs, help=argparse.SUPPRESS)
@@ -277,6 +284,8 @@ class CommandParser(argparse.ArgumentParser):
         if self._subparsers_action() is None and "-h" not in args and "--help" not in args:
             self._reject_unknown(args)
         ns = super().parse_args(args, namespace)
+        if getattr(self, "structpred_C_required", False) and getattr(ns, "C", None) is None:
+            self.error("the following arguments are required: -c")
         self.check_paths(ns)
         return ns
 
@@ -416,6 +425,11 @@ def run_command(prog: str, body, argv) -> int:
         return int(body(list(argv)) or 0)
     except CommandExit as exc:
         return int(exc.code)
+    except SystemExit as exc:          # a body calling sys.exit: keep its status
+        code = exc.code
+        if code is None or isinstance(code, int):
+            return int(code or 0)
+        return fail(prog, str(code))
     except UsageError as exc:
         sys.stderr.write(_one_line(str(exc)) + "\n")
         return 2

@@ -208,6 +208,6 @@ def invocations():
     """(name, parser, example argv) for the CLI battery (tests/test_cli_battery.py)."""
     p = _parser()
     return [("diversify train", p, ["diversify", "train", "{div_data}", "-m", "{out}", "-c", "1",
-                                    "--k", "2"]),
+                                    "--k", "2", "-#", "30"]),
             ("diversify apply", p, ["diversify", "apply", "{div_data}", "-m", "{div_model}",
                                     "-o", "{out}"])]

@@ -335,11 +335,12 @@ def invocations():
     battery (tests/test_cli_battery.py): ``{...}`` fields name fixture files it provides."""
     from .ranking import _parser as rank_parser
     return [
-        ("learn", _learn_parser(), ["learn", "-c", "1", "-v", "0", "{seq_train}", "{out}"]),
+        ("learn", _learn_parser(), ["learn", "-c", "1", "-v", "0", "-#", "30", "{seq_train}", "{out}"]),
         ("learn --task rank", rank_parser("rank"),
-         ["learn", "--task", "rank", "-c", "1", "-v", "0", "{rank_train}", "{out}"]),
+         ["learn", "--task", "rank", "-c", "1", "-v", "0", "-#", "30", "{rank_train}", "{out}"]),
         ("learn --task proprank", rank_parser("proprank"),
-         ["learn", "--task", "proprank", "-c", "1", "-v", "0", "{click_train}", "{out}"]),
+         ["learn", "--task", "proprank", "-c", "1", "-v", "0", "-#", "30", "{click_train}",
+          "{out}"]),
         ("classify", _classify_parser(),
          ["classify", "-v", "0", "{seq_train}", "{seq_model}", "{out}"]),
         ("classify (ranking model)", _classify_parser(),
