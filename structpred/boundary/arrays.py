@@ -18,10 +18,13 @@ import scipy.sparse as sp
 
 from ..errors import MAX_ABS_FEATURE, InvalidInputError
 
-__all__ = ["MAX_ABS_FEATURE", "check_matrix", "check_csr", "check_values", "check_vector",
+__all__ = ["MAX_ABS_FEATURE", "MAX_SIZE_JOINT_FEATURE", "check_matrix", "check_csr", "check_values", "check_vector",
            "check_labels", "check_scores", "check_grades", "check_same_length"]
 
 _MAX_INDEX = np.iinfo(np.int64).max
+#: Largest weight vector a task sizes from the data (2**28 float64 = 2 GiB): a matrix that
+#: declares 10**12 columns is refused instead of ending in MemoryError.
+MAX_SIZE_JOINT_FEATURE = 2 ** 28
 
 
 def _err(name, msg, index):

@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import InvalidInputError
 
 __all__ = ["check_real", "check_positive", "check_int", "check_probability", "check_choice",
-           "check_bool", "check_seed"]
+           "check_bool", "check_seed", "check_state"]
 
 
 def _fmt(value) -> str:
@@ -125,3 +125,20 @@ def check_seed(value, name: str = "random_state"):
     if value is None or type(value).__name__ in ("Generator", "RandomState"):
         return value
     return check_int(value, name, 0, 2**32 - 1)
+
+
+def check_state(state, owner: str, spec: dict, required=()) -> dict:
+    """Validate a task's saved state (``set_state``'s argument): a dict whose keys are all in
+    ``spec`` (no unknown key can set an arbitrary attribute), each value passed through
+    ``spec[key](value, name)`` (e.g. ``lambda v, n: check_int(v, n, 1)``), every key of
+    ``required`` present. Returns the converted dict; InvalidInputError naming the key."""
+    if not isinstance(state, dict):
+        raise InvalidInputError(f"{owner} state must be a dict, got {type(state).__name__}")
+    unknown = sorted(str(k) for k in state if k not in spec)
+    if unknown:
+        raise InvalidInputError(f"{owner} state has unknown key(s) {', '.join(map(repr, unknown))}; "
+                                f"known: {', '.join(map(repr, spec))}")
+    missing = [k for k in required if k not in state]
+    if missing:
+        raise InvalidInputError(f"{owner} state lacks {', '.join(map(repr, missing))}")
+    return {k: spec[k](v, f"{owner} state {k!r}") for k, v in state.items()}

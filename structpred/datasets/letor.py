@@ -263,7 +263,7 @@ def load_letor(path, *, n_features: int | None = None, kind: str = "auto",
         chunk_tokens.clear()
         chunk_lines.clear()
 
-    with open_text(path) as fh:
+    with open_text(path, memory_factor=8) as fh:
         for lineno, line in _numbered_lines(fh, name):
             body, hsh, comment = line.partition("#")
             toks = body.split()
