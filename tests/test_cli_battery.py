@@ -476,11 +476,8 @@ def test_closed_stdout_ends_apply_with_one_line(files, tmp_path):
 
 
 @pytest.mark.parametrize("task,field", [("sequence", "seq_train"),
-                                        pytest.param("rank", "rank_train", marks=[
-                                            pytest.mark.slow, pytest.mark.xfail(
-                                                reason="the LETOR reader opens a pipe twice "
-                                                       "until t17-boundary's text.py lands",
-                                                strict=False)])])
+                                        pytest.param("rank", "rank_train",
+                                                     marks=pytest.mark.slow)])
 def test_pipes_as_training_files(files, tmp_path, task, field):
     """`learn /dev/stdin` and `learn <(zcat f.gz)` train the same model as the file."""
     src = files[field]

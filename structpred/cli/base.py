@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import argparse
 import errno
-import math
 import os
 import sys
 
+from ..boundary.params import check_int, check_real
 from ..boundary.paths import PathError, check_input_path, check_output_path
+from ..errors import InvalidInputError
 
 __all__ = ["FOREIGN_OPTIONS", "CommandParser", "UsageError", "CommandExit", "InputFile", "ModelFile",
            "OutputFile", "OutputDir", "real", "integer", "n_jobs", "c_grid", "add_common",
@@ -103,38 +104,41 @@ class OutputDir(_PathType):
     role = "output-dir"
 
 
+def _type_error(exc, text) -> argparse.ArgumentTypeError:
+    """boundary.params' message ("value must be ..., got X") as an argparse type error quoting
+    the text as given."""
+    msg = str(exc).split(" must ", 1)[-1].rsplit(", got", 1)[0]
+    return argparse.ArgumentTypeError(f"must be {msg}, got {text!r}")
+
+
 def real(low: float | None = None, high: float | None = None, *, low_open: bool = True,
          what: str = "a number"):
-    """argparse type: a finite float in (low, high] (``low_open``) or [low, high]."""
+    """argparse type: the text as a float, checked by :func:`structpred.boundary.check_real`:
+    finite, in (low, high] (``low_open``) or [low, high]."""
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-        if not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
-        if low is not None and (value <= low if low_open else value < low):
-            sign = ">" if low_open else ">="
-            raise argparse.ArgumentTypeError(f"must be {sign} {low:g}, got {text!r}")
-        if high is not None and value > high:
-            raise argparse.ArgumentTypeError(f"must be <= {high:g}, got {text!r}")
-        return value
+        try:
+            return check_real(value, "value", low, high, low_inclusive=not low_open)
+        except InvalidInputError as exc:
+            raise _type_error(exc, text) from None
     parse.__name__ = what
     return parse
 
 
 def integer(low: int | None = None, high: int | None = None, what: str = "an integer"):
-    """argparse type: a decimal integer in [low, high]."""
+    """argparse type: a decimal integer, range-checked by :func:`structpred.boundary.check_int`."""
     def parse(text: str) -> int:
         try:
             value = int(text, 10)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-        if low is not None and value < low:
-            raise argparse.ArgumentTypeError(f"must be >= {low}, got {text!r}")
-        if high is not None and value > high:
-            raise argparse.ArgumentTypeError(f"must be <= {high}, got {text!r}")
-        return value
+        try:
+            return check_int(value, "value", low, high)
+        except InvalidInputError as exc:
+            raise _type_error(exc, text) from None
     parse.__name__ = what
     return parse
 

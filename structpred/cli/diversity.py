@@ -20,7 +20,6 @@ prints the mean weighted subtopic loss when DATA has subtopic labels. The old op
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -30,59 +29,7 @@ from ..boundary.paths import PathError, atomic_write, check_output_path
 from .base import (CommandParser, ModelFile, OutputFile, add_common, c_grid, integer,
                    real, run_command, stdout_is_output)
 
-__all__ = ["main", "read_jsonl", "invocations", "TSV_HEADER"]
-
-
-def read_jsonl(path):
-    """Read the JSON-lines format above into a DiversityData (ValueError naming the line)."""
-    from ..datasets.diversity import DiversityData
-    qids, queries, documents, ranks, topics, doc_ids, sub_ids = [], [], [], [], [], [], []
-    any_ranks = False
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-                docs = list(obj["documents"])
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise ValueError(f"{path}:{lineno}: expected a JSON object with 'documents' "
-                                 f"({exc})") from None
-            qids.append(str(obj.get("id", len(qids) + 1)))
-            queries.append(str(obj.get("query", "")))
-            documents.append(docs)
-            r = obj.get("ranks")
-            if r is not None:
-                any_ranks = True
-                if not isinstance(r, list) or not all(isinstance(v, int) and not isinstance(v, bool)
-                                                      for v in r):
-                    raise ValueError(f"{path}:{lineno}: 'ranks' must be a list of integers")
-                if len(r) != len(docs):
-                    raise ValueError(f"{path}:{lineno}: {len(r)} ranks for {len(docs)} documents")
-            ranks.append(None if r is None else np.asarray(r, dtype=np.int64))
-            subs = obj.get("subtopics")
-            if subs is not None and (not isinstance(subs, list) or any(
-                    not isinstance(row, list) or any(isinstance(v, (list, dict)) for v in row)
-                    for row in subs)):
-                raise ValueError(f"{path}:{lineno}: 'subtopics' must be a list with one list "
-                                 "of subtopic ids per document, e.g. [[\"car\"], []]")
-            if subs is not None and len(subs) != len(docs):
-                raise ValueError(f"{path}:{lineno}: 'subtopics' has {len(subs)} entries for "
-                                 f"{len(docs)} documents")
-            names = sorted({str(s) for row in (subs or []) for s in row})
-            col = {s: j for j, s in enumerate(names)}
-            T = np.zeros((len(docs), len(names)), dtype=bool)
-            for d, row in enumerate(subs or []):
-                for s in row:
-                    T[d, col[str(s)]] = True
-            topics.append(T)
-            doc_ids.append([str(d.get("id", j)) if isinstance(d, dict) else str(j)
-                            for j, d in enumerate(docs)])
-            sub_ids.append(names)
-    if any_ranks:
-        ranks = [np.arange(1, len(d) + 1) if r is None else r for r, d in zip(ranks, documents)]
-    return DiversityData(Path(path).stem, qids, queries, documents,
-                         ranks if any_ranks else None, topics, doc_ids, sub_ids)
+__all__ = ["main", "invocations", "TSV_HEADER"]
 
 
 #: The header line of apply's TSV output.
@@ -90,7 +37,7 @@ TSV_HEADER = "query_id\tposition\tdocument_index\tdocument_id"
 
 
 def _read(path):
-    from ..datasets.diversity import read_ambient_folder
+    from ..datasets.diversity import read_ambient_folder, read_jsonl
     p = Path(path)
     if p.is_dir():
         return read_ambient_folder(p)
