@@ -108,7 +108,7 @@ def _type_error(exc, text) -> argparse.ArgumentTypeError:
     """boundary.params' message ("value must be ..., got X") as an argparse type error quoting
     the text as given."""
     msg = str(exc).split(" must ", 1)[-1].rsplit(", got", 1)[0]
-    return argparse.ArgumentTypeError(f"must be {msg}, got {text!r}")
+    return argparse.ArgumentTypeError(f"must {msg}, got {text!r}")
 
 
 def real(low: float | None = None, high: float | None = None, *, low_open: bool = True,
