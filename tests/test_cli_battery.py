@@ -132,6 +132,9 @@ def _run(argv, main=None):
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
+    if os.environ.get("STRUCTPRED_BATTERY_LOG"):        # outcome counts for the closing note
+        with open(os.environ["STRUCTPRED_BATTERY_LOG"], "a") as fh:
+            fh.write(json.dumps({"argv": list(argv), "rc": rc}) + "\n")
     return rc, out.getvalue(), err.getvalue()
 
 
