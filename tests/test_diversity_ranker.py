@@ -171,7 +171,8 @@ def test_cli_train_and_apply_jsonl(small_data, tmp_path, capsys):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"query": "x", "documents": ["a"], "subtopics": [["s"], ["t"]]}\n')
     assert main(["train", str(bad), "-m", str(model), "--C", "1"]) == 1
-    assert "bad.jsonl:1: 'subtopics' has 2 entries for 1 documents" in capsys.readouterr().err
+    assert "bad.jsonl, line 1: 'subtopics' must be a list with one entry per document" \
+        in capsys.readouterr().err
     empty = tmp_path / "empty.jsonl"
     empty.write_text('{"query": "x", "documents": []}\n')
     assert main(["apply", str(empty), "-m", str(model)]) == 1
