@@ -1,0 +1,1 @@
+"""Fairness of exposure in rankings (Singh & Joachims KDD 2018, NeurIPS 2019), FA*IR (Zehlike et al. CIKM 2017) and dynamic learning to rank with FairCo (Morik et al. SIGIR 2020), on top of the ranking task."""
