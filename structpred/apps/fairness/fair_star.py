@@ -30,6 +30,8 @@ below m(i); it keeps each group's own order.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy.stats import binom
 
@@ -131,7 +133,13 @@ def adjusted_alpha(k: int, p: float, alpha: float):
 
 
 def adjusted_mtable(k: int, p: float, alpha: float) -> np.ndarray:
-    """The mtable at fairsearch's adjusted significance α_c."""
+    """The mtable at fairsearch's adjusted significance α_c (cached per (k, p, α))."""
+    _params(k, p, alpha)
+    return _adjusted_cached(int(k), float(p), float(alpha)).copy()
+
+
+@lru_cache(maxsize=256)
+def _adjusted_cached(k, p, alpha):
     return adjusted_alpha(k, p, alpha)[2]
 
 
