@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["sample_permutations", "log_prob", "log_prob_grad_scores", "pairwise_before",
+__all__ = ["sample_permutations", "log_prob", "log_prob_grad_scores", "log_prob_grads", "pairwise_before",
            "rank_marginals", "position_discount", "expected_dcg", "expected_ndcg",
            "sampled_exposure", "MAX_EXACT_MARGINALS"]
 
@@ -219,3 +219,19 @@ def _mean_se(vals):
     if vals.shape[0] < 2:
         return float(vals.mean()), float("nan")
     return float(vals.mean()), float(vals.std(ddof=1) / np.sqrt(vals.shape[0]))
+
+
+@njit(cache=True, nogil=True)
+def _log_prob_grads(s, perms, lp, G):
+    for i in range(perms.shape[0]):
+        lp[i] = _log_prob_grad(s, perms[i], G[i])
+
+
+def log_prob_grads(scores, perms):
+    """(log π(σ_i) for each row σ_i of ``perms``, (samples x m) ∂ log π(σ_i)/∂s) (exact)."""
+    s = np.ascontiguousarray(scores, dtype=np.float64).ravel()
+    perms = np.ascontiguousarray(perms, dtype=np.int64)
+    lp = np.empty(perms.shape[0])
+    G = np.empty((perms.shape[0], s.shape[0]))
+    _log_prob_grads(s, perms, lp, G)
+    return lp, G
