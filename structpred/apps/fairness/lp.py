@@ -122,12 +122,14 @@ def fair_ranking_lp(relevance, groups=None, constraint: str | None = None, expos
                   bounds=(0, 1), method="highs", options=_HIGHS)
     status = "optimal"
     if res.status == 2:
-        t = _least_gap(A, A_eq, b_eq, n)
+        t, x_gap = _least_gap(A, A_eq, b_eq, n)
         if on_infeasible == "raise":
             raise InvalidInputError(f"tolerance: no ranking policy meets {constraint} within "
                                     f"{tolerance:g}; the least achievable gap is {t:.6g}")
-        res = linprog(c, A_ub=A, b_ub=np.full(A.shape[0], t + 1e-12), A_eq=A_eq, b_eq=b_eq,
-                      bounds=(0, 1), method="highs", options=_HIGHS)
+        res = linprog(c, A_ub=A, b_ub=np.full(A.shape[0], t + 1e-9 * max(1.0, t)), A_eq=A_eq,
+                      b_eq=b_eq, bounds=(0, 1), method="highs", options=_HIGHS)
+        if res.status != 0:       # numerically at the boundary: keep the least-gap solution
+            res = _Solved(x_gap)
         status = f"least_unfair: {constraint} infeasible at tolerance {tolerance:g}; least gap {t:.6g}"
     if res.status != 0:
         raise RuntimeError(f"HiGHS failed on the fair-ranking LP: {res.message}")
@@ -148,7 +150,14 @@ def _least_gap(A, A_eq, b_eq, n):
                   bounds=[(0, 1)] * (n * n) + [(0, None)], method="highs", options=_HIGHS)
     if res.status != 0:
         raise RuntimeError(f"HiGHS failed on the least-gap LP: {res.message}")
-    return float(res.x[-1])
+    return float(res.x[-1]), res.x[:-1]
+
+
+class _Solved:
+    status = 0
+
+    def __init__(self, x):
+        self.x = x
 
 
 def _clean(x, n):
