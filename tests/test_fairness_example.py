@@ -4,10 +4,12 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "fair_ranking.py"
 
 
+@pytest.mark.slow
 def test_fair_ranking_example(tmp_path):
     spec = importlib.util.spec_from_file_location("fair_ranking_example", EXAMPLE)
     mod = importlib.util.module_from_spec(spec)
