@@ -164,3 +164,27 @@ def test_hooks_declared_and_bad_input():
         task.log_prob(x, np.arange(3), np.array([np.inf, 0]))
     with pytest.raises(InvalidInputError, match="16"):
         task.marginals(np.ones((17, 2)), w)
+
+
+def test_batch_forms_match_single_forms():
+    rng = np.random.default_rng(5)
+    X = [rng.normal(size=(m, 3)) for m in (3, 1, 5)]
+    Yg = [rng.integers(0, 3, size=x.shape[0]) for x in X]
+    task = Ranking(n_features=3)
+    w = rng.normal(size=3)
+    batch = task.make_batch(X, Yg)
+    perms = [rng.permutation(x.shape[0]) for x in X]
+    lp = task.batch_log_prob(batch, w, perms)
+    assert np.allclose(lp, [task.log_prob(x, p, w) for x, p in zip(X, perms)], atol=1e-12)
+    coef = np.array([0.5, -1.0, 2.0])
+    lp2, g = task.batch_log_prob_grad(batch, w, coef, perms)
+    ref = sum(c * task.log_prob_grad(x, p, w) for c, x, p in zip(coef, X, perms))
+    assert np.allclose(lp2, lp) and np.allclose(g, ref, atol=1e-12)
+    draws = task.batch_sample(batch, w, 4, random_state=0)
+    assert [len(d) for d in draws] == [4, 4, 4]
+    assert all(sorted(p) == list(range(x.shape[0])) for d, x in zip(draws, X) for p in d)
+    means, se = task.batch_expected_loss(batch, w)
+    assert np.allclose(means, [task.expected_loss(x, y, w)[0] for x, y in zip(X, Yg)])
+    assert np.all(se == 0)
+    with pytest.raises(InvalidInputError, match="permutations"):
+        task.batch_log_prob(batch, w)

@@ -380,6 +380,56 @@ class Ranking(StructuredModel):
         above = grades[:, None] > grades[None, :]
         return float(scale * np.sum(B.T[above])), 0.0
 
+    # batch forms over a RankingBatch (stacked documents + offsets): scores once, one Xᵀ product
+    def _batch_perms(self, batch, Y, method):
+        if Y is None:
+            raise InvalidInputError(f"Y: {method} needs the permutations (one per query); a "
+                                    "RankingBatch's own labels are grades")
+        Y = list(Y)
+        if len(Y) != len(batch):
+            raise InvalidInputError(f"Y has {len(Y)} permutations for {len(batch)} queries")
+        o = batch.offsets
+        return [self._permutation(y, int(o[q + 1] - o[q])) for q, y in enumerate(Y)]
+
+    def batch_log_prob(self, batch, w, Y=None, n_jobs: int = 1):
+        """[log π_w(σ_q|x_q)] for the permutations Y (exact)."""
+        s = self._pl_scores(batch.X, w)
+        o = batch.offsets
+        return np.array([_pl.log_prob(s[o[q]:o[q + 1]], p)
+                         for q, p in enumerate(self._batch_perms(batch, Y, "batch_log_prob"))])
+
+    def batch_log_prob_grad(self, batch, w, coef, Y=None, n_jobs: int = 1):
+        """(log_probs, Σ_q coef[q] ∇_w log π_w(σ_q|x_q)) for the permutations Y (exact)."""
+        s = self._pl_scores(batch.X, w)
+        o = batch.offsets
+        coef = np.asarray(coef, dtype=np.float64)
+        g = np.zeros(s.shape[0])
+        lp = np.empty(len(batch))
+        for q, p in enumerate(self._batch_perms(batch, Y, "batch_log_prob_grad")):
+            lp[q], gq = _pl.log_prob_grad_scores(s[o[q]:o[q + 1]], p)
+            g[o[q]:o[q + 1]] = coef[q] * gq
+        return lp, np.asarray(batch.X.T @ g, dtype=np.float64).ravel()
+
+    def batch_sample(self, batch, w, n: int, random_state=None, n_jobs: int = 1) -> list:
+        """[n PL permutations of query q's documents for each q]; one Generator drives all."""
+        if not (isinstance(n, (int, np.integer)) and n > 0):
+            raise InvalidInputError(f"n must be a positive integer, got {n!r}")
+        s = self._pl_scores(batch.X, w)
+        o = batch.offsets
+        rng = np.random.default_rng(random_state)
+        return [list(_pl.sample_permutations(s[o[q]:o[q + 1]], int(n), rng))
+                for q in range(len(batch))]
+
+    def batch_expected_loss(self, batch, w, n_samples: int = 1000, random_state=None):
+        """(means, zeros): the exact expected pair loss of each query (see expected_loss)."""
+        if batch.Y is None:
+            raise ValueError("batch_expected_loss needs labels: the batch was built without Y")
+        o = batch.offsets
+        X = batch.X
+        means = np.array([self.expected_loss(X[o[q]:o[q + 1]], y, w)[0]
+                          for q, y in enumerate(batch.Y)])
+        return means, np.zeros(len(batch))
+
     def expected_ndcg(self, x, y, w, n_samples: int = 1000, random_state=None, k=None):
         """(mean, standard error) of NDCG@k (gain 2^g - 1, discount 1/log2(1+r)) under PL(xw),
         by Monte-Carlo with ``n_samples`` permutations."""
