@@ -152,3 +152,11 @@ def test_bad_inputs():
         birkhoff_von_neumann(np.array([[1.5, -0.5], [-0.5, 1.5]]))
     with pytest.raises(InvalidInputError, match="single group"):
         fairness_gaps([1.0, 0.5], [1.0, 1.0], [3, 3])
+    with pytest.raises(InvalidInputError, match="item_exposure"):
+        fairness_gaps([1.0, -0.5], [1.0, 1.0], [0, 1])
+    with pytest.raises(InvalidInputError, match="relevance"):
+        individual_disparity([1.0, 0.5], [np.inf, 1.0])
+    with pytest.raises(InvalidInputError, match="order"):
+        exposure_from_ranking([0, 0, 1])
+    with pytest.raises(InvalidInputError, match="exposure"):
+        exposure_from_ranking([1, 0], exposure=[1.0, -0.2])

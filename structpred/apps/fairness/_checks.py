@@ -26,6 +26,7 @@ def nonnegative_vector(name: str, values, n: int | None = None) -> np.ndarray:
 
 
 def finite_vector(name: str, values, n: int | None = None) -> np.ndarray:
+    """A 1-D float64 array of finite values (of length n when given)."""
     a = np.asarray(values, dtype=np.float64)
     if a.ndim != 1 or (n is not None and a.shape[0] != n):
         raise InvalidInputError(f"{name} must be a vector of length {n}, got shape {a.shape}")
@@ -49,6 +50,7 @@ def group_labels(name: str, groups, n: int, need_two: bool = True):
 
 
 def positive_int(name: str, value, upper: int | None = None, upper_name: str = "") -> int:
+    """An integer >= 1 (and <= ``upper``, named ``upper_name`` in the message)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise InvalidInputError(f"{name} must be a positive integer, got {value!r}")
     if upper is not None and value > upper:
@@ -57,6 +59,7 @@ def positive_int(name: str, value, upper: int | None = None, upper_name: str = "
 
 
 def probability(name: str, value, open_low=True, open_high=True) -> float:
+    """A number in (0, 1) (ends closed when ``open_low`` / ``open_high`` is False)."""
     try:
         v = float(value)
     except (TypeError, ValueError):

@@ -66,7 +66,11 @@ def exposure_from_P(P, exposure=None) -> np.ndarray:
 
 def exposure_from_ranking(order, exposure=None) -> np.ndarray:
     """Per-item exposure of one deterministic ranking (item indices top first)."""
-    order = np.asarray(order, dtype=np.int64)
+    order = np.asarray(order)
+    if (order.ndim != 1 or not np.issubdtype(order.dtype, np.integer)
+            or not np.array_equal(np.sort(order), np.arange(order.shape[0]))):
+        raise InvalidInputError("order must be a permutation of the item indices 0..n-1")
+    order = order.astype(np.int64)
     out = np.empty(order.shape[0])
     out[order] = _v(exposure, order.shape[0])
     return out

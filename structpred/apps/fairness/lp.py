@@ -210,6 +210,7 @@ class BvNSampler:
         self.orders = np.argsort(self.ranks, axis=1)
 
     def sample(self, n: int, random_state=None) -> np.ndarray:
+        """(n x items) orders drawn independently: permutation k with probability θ_k/Σθ."""
         rng = np.random.default_rng(random_state)
         k = rng.choice(len(self.weights), size=int(n), p=self.weights / self.weights.sum())
         return self.orders[k]
