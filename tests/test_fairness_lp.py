@@ -110,6 +110,18 @@ def test_fair_lp_price_and_exposure_definitions():
     assert abs(expected_ndcg(free.P, u) - 1) < 1e-9
 
 
+def test_target_gap():
+    u = np.array([0.9, 0.85, 0.8, 0.6, 0.55, 0.5])
+    g = np.array([0, 0, 0, 1, 1, 1])
+    for target in (-0.1, 0.0, 0.1):
+        r = fair_ranking_lp(u, g, "disparate_treatment", target=target)
+        f = fairness_gaps(exposure_from_P(r.P), u, g)
+        ratio = f["exposure"] / f["merit"]
+        assert r.status == "optimal" and abs(ratio[1] - ratio[0] - target) < 1e-8
+    with pytest.raises(InvalidInputError, match="two groups"):
+        fair_ranking_lp(u, [0, 0, 1, 1, 2, 2], "disparate_treatment", target=0.1)
+
+
 def test_disparities_by_brute_force():
     e = np.array([1.0, 0.6, 0.5, 0.43])
     u = np.array([0.8, 0.5, 0.5, 0.0])

@@ -80,8 +80,8 @@ def _equalities(n):
 
 
 def fair_ranking_lp(relevance, groups=None, constraint: str | None = None, exposure=None,
-                    tolerance: float = 0.0, merit=None, on_infeasible: str = "least_unfair"
-                    ) -> FairLPResult:
+                    tolerance: float = 0.0, merit=None, on_infeasible: str = "least_unfair",
+                    target: float | None = None) -> FairLPResult:
     """The utility-maximising probabilistic ranking under one fairness constraint family.
 
     Parameters
@@ -92,6 +92,8 @@ def fair_ranking_lp(relevance, groups=None, constraint: str | None = None, expos
     exposure : (n,) position exposures v >= 0 (default 1/log2(1+j)).
     tolerance : allowed gap between any two groups' f (>= 0).
     merit : (n,) merits for the constraint (default: ``relevance``).
+    target : two groups only: ask for f_1 - f_0 = target (within ``tolerance``) instead of
+        equality, e.g. to over-correct when the merits are estimates. ``gap`` stays max - min.
     """
     u = nonnegative_vector("relevance", relevance)
     n = u.shape[0]
@@ -118,15 +120,20 @@ def fair_ranking_lp(relevance, groups=None, constraint: str | None = None, expos
         raise InvalidInputError("groups is required with a constraint")
     F = group_functionals(constraint, mer, groups, v)
     A = _pair_rows(F, n)
-    res = linprog(c, A_ub=A, b_ub=np.full(A.shape[0], float(tolerance)), A_eq=A_eq, b_eq=b_eq,
+    offset = np.zeros(A.shape[0])
+    if target is not None:
+        if F.shape[0] != 2 or not np.isfinite(target):
+            raise InvalidInputError("target needs exactly two groups and a finite value")
+        offset = np.array([-float(target), float(target)])     # rows f0 - f1, f1 - f0
+    res = linprog(c, A_ub=A, b_ub=float(tolerance) + offset, A_eq=A_eq, b_eq=b_eq,
                   bounds=(0, 1), method="highs", options=_HIGHS)
     status = "optimal"
     if res.status == 2:
-        t, x_gap = _least_gap(A, A_eq, b_eq, n)
+        t, x_gap = _least_gap(A, A_eq, b_eq, n, offset)
         if on_infeasible == "raise":
             raise InvalidInputError(f"tolerance: no ranking policy meets {constraint} within "
                                     f"{tolerance:g}; the least achievable gap is {t:.6g}")
-        res = linprog(c, A_ub=A, b_ub=np.full(A.shape[0], t + 1e-9 * max(1.0, t)), A_eq=A_eq,
+        res = linprog(c, A_ub=A, b_ub=t + 1e-9 * max(1.0, t) + offset, A_eq=A_eq,
                       b_eq=b_eq, bounds=(0, 1), method="highs", options=_HIGHS)
         if res.status != 0:       # numerically at the boundary: keep the least-gap solution
             res = _Solved(x_gap)
@@ -139,14 +146,14 @@ def fair_ranking_lp(relevance, groups=None, constraint: str | None = None, expos
     return FairLPResult(P, util, best, _price(util, best), float(f.max() - f.min()), status)
 
 
-def _least_gap(A, A_eq, b_eq, n):
-    """min t s.t. A vec(P) <= t, P doubly stochastic."""
+def _least_gap(A, A_eq, b_eq, n, offset):
+    """min t s.t. A vec(P) <= t + offset, P doubly stochastic."""
     m = A.shape[0]
     c = np.zeros(n * n + 1)
     c[-1] = 1.0
     A_ub = np.hstack([A, -np.ones((m, 1))])
     A_eq2 = np.hstack([A_eq.toarray(), np.zeros((A_eq.shape[0], 1))])
-    res = linprog(c, A_ub=A_ub, b_ub=np.zeros(m), A_eq=A_eq2, b_eq=b_eq,
+    res = linprog(c, A_ub=A_ub, b_ub=offset, A_eq=A_eq2, b_eq=b_eq,
                   bounds=[(0, 1)] * (n * n) + [(0, None)], method="highs", options=_HIGHS)
     if res.status != 0:
         raise RuntimeError(f"HiGHS failed on the least-gap LP: {res.message}")
