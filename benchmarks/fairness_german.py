@@ -12,7 +12,8 @@ the PL policy are exact (PL rank marginals, 10 documents). Fair-PG-Rank: S = 16 
 query, Adam (lr 0.05), mini-batches of 16 queries, 20 epochs, leave-one-out baseline.
 LP post-processing: per test query, the disparate-treatment LP on the λ = 0 model's scores
 calibrated to P(good) by Platt scaling on the training queries (u = σ(a s + b), used as utility
-and merit), tolerance swept; measured with the true relevances.
+and merit), tolerance swept; then over-corrected: the group with the higher estimated merit is
+asked for exposure-per-merit δ below the other's (``target``); measured with the true relevances.
 Clicks: position-based model (η = 1, ε+ = 1, ε- = 0.1) on the rankings of a weak logging policy
 (the λ = 0 model trained on 20 queries), 50 sessions per train query; û by IPS with the true
 propensities.
@@ -37,6 +38,7 @@ from structpred.datasets import load_german_credit  # noqa: E402
 from structpred.tasks.ranking.clicks import PositionBasedClickModel, simulate_sessions  # noqa: E402
 
 LAMBDAS = (0.0, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0)
+DELTAS = (0.05, 0.1, 0.2, 0.3, 0.5)
 TOLS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0)
 
 
@@ -98,6 +100,19 @@ def main(argv=None):
         meas = policy_measures(None, Ute, Gte, P=Ps)
         lp_rows.append(dict(method="LP post-processing", tol=tol, **meas))
         print(lp_rows[-1], flush=True)
+    # over-correction: ask the group with the higher estimated merit for a lower exposure per
+    # merit than the other (target gap δ), to reach lower true disparities
+    for delta in DELTAS:
+        Ps = []
+        for s, g in zip(S0, Gte):
+            u = platt.predict_proba(s[:, None])[:, 1]
+            hi = int(np.bincount(g, weights=u, minlength=2)[1] / max((g == 1).sum(), 1) >
+                     np.bincount(g, weights=u, minlength=2)[0] / max((g == 0).sum(), 1))
+            tgt = -delta if hi == 1 else delta
+            Ps.append(fair_ranking_lp(u, g, "disparate_treatment", target=tgt).P)
+        meas = policy_measures(None, Ute, Gte, P=Ps)
+        lp_rows.append(dict(method="LP post-processing, over-corrected", tol=0.0, delta=delta, **meas))
+        print(lp_rows[-1], flush=True)
     # skyline: the LP on the true relevances (not a post-processing: it knows the labels)
     Ps = [fair_ranking_lp(u, g, "disparate_treatment").P for u, g in zip(Ute, Gte)]
     sky = dict(method="LP on true relevances (skyline)", tol=0.0, **policy_measures(None, Ute, Gte, P=Ps))
@@ -115,7 +130,7 @@ def main(argv=None):
         print(click_rows[-1], flush=True)
     logm = policy_measures(logger.scores(Xte), Ute, Gte)
     os.makedirs(args.out, exist_ok=True)
-    _plot(rows, lp_rows, click_rows, args.out)
+    _plot(rows, lp_rows, click_rows, args.out, rows_l2)
     with open(os.path.join(args.out, "fairness_german.json"), "w") as f:
         json.dump({"fair_pg_rank": rows, "fair_pg_rank_l2": rows_l2, "lp": lp_rows, "clicks": click_rows,
                    "logging_policy": logm}, f, indent=1)
@@ -132,7 +147,8 @@ def main(argv=None):
         L.append(f"| Fair-PG-Rank, l2 = 0.01 | λ = {r['lam']:g} | {r['ndcg']:.4f} | {r['disparity']:.4f} ± "
                  f"{r['disparity_se']:.4f} | {r['seconds']:.1f} |")
     for r in lp_rows:
-        L.append(f"| LP post-processing (λ = 0 scores) | tol = {r['tol']:g} | {r['ndcg']:.4f} | "
+        what = (f"δ = {r['delta']:g}" if "delta" in r else f"tol = {r['tol']:g}")
+        L.append(f"| {r['method']} (λ = 0 scores) | {what} | {r['ndcg']:.4f} | "
                  f"{r['disparity']:.4f} ± {r['disparity_se']:.4f} | |")
     L.append(f"| LP on the true relevances (skyline, knows the labels) | tol = 0 | {sky['ndcg']:.4f} | "
              f"{sky['disparity']:.4f} | |")
@@ -158,24 +174,37 @@ def main(argv=None):
     print("\n".join(L))
 
 
-def _plot(rows, lp_rows, click_rows, out):
+def _plot(rows, lp_rows, click_rows, out, rows_l2=()):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 4.5))
+    fig, ax = plt.subplots(figsize=(7, 5))
     ax.plot([r["disparity"] for r in rows], [r["ndcg"] for r in rows], "o-", label="Fair-PG-Rank (λ grid)")
     for r in rows:
         ax.annotate(f"{r['lam']:g}", (r["disparity"], r["ndcg"]), fontsize=7)
-    ax.plot([r["disparity"] for r in lp_rows], [r["ndcg"] for r in lp_rows], "s--",
-            label="LP post-processing of λ=0 scores")
+    if rows_l2:
+        ax.plot([r["disparity"] for r in rows_l2], [r["ndcg"] for r in rows_l2], "D-", ms=4,
+                label="Fair-PG-Rank, l2 = 0.01 (λ = 0, 10, 30)")
+    tol = [r for r in lp_rows if "delta" not in r]
+    over = [r for r in lp_rows if "delta" in r]
+    ax.plot([r["disparity"] for r in tol], [r["ndcg"] for r in tol], "s", label="LP post-processing, tolerance sweep")
+    ax.plot([r["disparity"] for r in over], [r["ndcg"] for r in over], "v",
+            label="LP post-processing, over-corrected (δ)")
     ax.plot([r["disparity"] for r in click_rows], [r["ndcg"] for r in click_rows], "^:",
             label="Fair-PG-Rank from clicks (IPS)")
     ax.set_xlabel("group disparity of exposure (test, exact)")
     ax.set_ylabel("expected NDCG (test, exact)")
-    ax.legend()
+    ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(os.path.join(out, "fairness_german.png"), dpi=90)
     plt.close(fig)
+
+
+def replot(out):
+    """Redraw the figure from fairness_german.json."""
+    with open(os.path.join(out, "fairness_german.json")) as f:
+        d = json.load(f)
+    _plot(d["fair_pg_rank"], d["lp"], d["clicks"], out, d.get("fair_pg_rank_l2", ()))
 
 
 if __name__ == "__main__":
