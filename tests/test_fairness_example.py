@@ -11,6 +11,7 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "fair_ranking.py"
 
 @pytest.mark.slow
 def test_fair_ranking_example(tmp_path):
+    pytest.importorskip("matplotlib", reason="the example saves a figure (matplotlib: bench extra)")
     spec = importlib.util.spec_from_file_location("fair_ranking_example", EXAMPLE)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
