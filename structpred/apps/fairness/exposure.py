@@ -149,8 +149,11 @@ def group_disparity(item_exposure, relevance, groups) -> float:
 def expected_dcg(P, gains, exposure=None) -> float:
     """uᵀ P v: expected DCG of the policy P (exact) with gains u (e.g. 2^g - 1)."""
     u = nonnegative_vector("gains", gains)
-    return float(u @ exposure_from_P(P, exposure)) if u.shape[0] == np.shape(P)[0] else \
-        _raise_len(u.shape[0], np.shape(P)[0])
+    e = exposure_from_P(P, exposure)
+    if u.shape[0] != e.shape[0]:
+        raise InvalidInputError(f"gains has {u.shape[0]} entries for a {e.shape[0]} x "
+                                f"{e.shape[0]} P")
+    return float(u @ e)
 
 
 def expected_ndcg(P, gains, exposure=None) -> float:
@@ -159,6 +162,3 @@ def expected_ndcg(P, gains, exposure=None) -> float:
     ideal = float(np.sort(u)[::-1] @ _v(exposure, u.shape[0]))
     return expected_dcg(P, u, exposure) / ideal if ideal > 0 else 0.0
 
-
-def _raise_len(a, b):
-    raise InvalidInputError(f"gains has {a} entries for a {b} x {b} P")
