@@ -33,6 +33,7 @@ from ...boundary.arrays import MAX_SIZE_JOINT_FEATURE, check_matrix, check_score
 from ...boundary.params import check_choice, check_int, check_positive, check_real, check_state
 from ...errors import InvalidInputError
 from ...model import StructuredModel
+from . import plackett_luce as _pl
 from .kernels import pair_counts, rank_oracle
 
 __all__ = ["Ranking", "PropensityRanking", "PairLabelling", "Click", "RankingBatch",
@@ -366,6 +367,122 @@ class Ranking(StructuredModel):
     def batch_joint_feature(self, X, Y):
         batch = self.make_batch(X, Y)
         return np.asarray(batch.truth_coef @ batch.X).ravel()
+
+    # ------------------------------------------------------------- Plackett-Luce policy
+    # The probabilistic hooks read the task as the Plackett-Luce policy over a query's
+    # documents with scores s = x w (see tasks/ranking/plackett_luce.py): y is then a
+    # permutation (document indices, top first). PL is not exp(w·Ψ(x, y)) / Z for the ranking
+    # Ψ above (its normaliser is a product of m softmax denominators), so ``log_partition`` is
+    # deliberately not defined. Exact: log_prob, log_prob_grad, marginals (m <= 16),
+    # expected_loss (the pair loss: Σ_{g_i>g_j} ω/Z P(j above i)). Sampled: expected_ndcg.
+    def _pl_scores(self, x, w):
+        s = np.asarray(x @ np.asarray(w, dtype=np.float64), dtype=np.float64).ravel()
+        if not np.all(np.isfinite(s)):
+            raise InvalidInputError("w: the scores x·w are not finite")
+        return s
+
+    @staticmethod
+    def _permutation(y, m):
+        p = np.asarray(y)
+        if (p.ndim != 1 or p.shape[0] != m or not np.issubdtype(p.dtype, np.integer)
+                or not np.array_equal(np.sort(p), np.arange(m))):
+            raise InvalidInputError(f"y must be a permutation of the query's {m} document "
+                                    f"indices (top first), got {np.asarray(y)!r}")
+        return p.astype(np.int64)
+
+    def log_prob(self, x, y, w) -> float:
+        """log π_w(σ|x) = Σ_k s_{σ_k} - logsumexp_{j>=k} s_{σ_j}, s = xw (exact); y = σ."""
+        s = self._pl_scores(x, w)
+        return _pl.log_prob(s, self._permutation(y, s.shape[0]))
+
+    def log_prob_grad(self, x, y, w) -> np.ndarray:
+        """∇_w log π_w(σ|x) = xᵀ g, g_d = 1 - Σ_{k<=pos(d)} exp(s_d - logsumexp_{j>=k} s_{σ_j})
+        (exact)."""
+        s = self._pl_scores(x, w)
+        _, g = _pl.log_prob_grad_scores(s, self._permutation(y, s.shape[0]))
+        return np.asarray(x.T @ g, dtype=np.float64).ravel()
+
+    def sample(self, x, w, n: int, random_state=None) -> list:
+        """n permutations drawn from PL(xw) by Gumbel keys (exact sampler)."""
+        if not (isinstance(n, (int, np.integer)) and n > 0):
+            raise InvalidInputError(f"n must be a positive integer, got {n!r}")
+        return list(_pl.sample_permutations(self._pl_scores(x, w), int(n), random_state))
+
+    def marginals(self, x, w) -> np.ndarray:
+        """Rank marginals P[d, r] = π_w(document d at rank r+1 | x), exact, m <= 16 documents."""
+        s = self._pl_scores(x, w)
+        if s.shape[0] > _pl.MAX_EXACT_MARGINALS:
+            raise InvalidInputError(f"x: exact rank marginals need at most "
+                                    f"{_pl.MAX_EXACT_MARGINALS} documents, got {s.shape[0]}")
+        return _pl.rank_marginals(s)
+
+    def expected_loss(self, x, y, w, n_samples: int = 1000, random_state=None):
+        """(E_{σ~PL(xw)}[Δ(y, σ)], 0.0): the task's pair loss in expectation, exact because
+        Δ is a sum over pairs and P(j above i) = e^{s_j}/(e^{s_i}+e^{s_j}) under PL."""
+        s = self._pl_scores(x, w)
+        m = s.shape[0]
+        grades, _ = self.grades_and_weight(y, m)
+        _, _, _, scale, _, _, _ = self._query_arrays(y, m)
+        B = _pl.pairwise_before(s)
+        above = grades[:, None] > grades[None, :]
+        return float(scale * np.sum(B.T[above])), 0.0
+
+    # batch forms over a RankingBatch (stacked documents + offsets): scores once, one Xᵀ product
+    def _batch_perms(self, batch, Y, method):
+        if Y is None:
+            raise InvalidInputError(f"Y: {method} needs the permutations (one per query); a "
+                                    "RankingBatch's own labels are grades")
+        Y = list(Y)
+        if len(Y) != len(batch):
+            raise InvalidInputError(f"Y has {len(Y)} permutations for {len(batch)} queries")
+        o = batch.offsets
+        return [self._permutation(y, int(o[q + 1] - o[q])) for q, y in enumerate(Y)]
+
+    def batch_log_prob(self, batch, w, Y=None, n_jobs: int = 1):
+        """[log π_w(σ_q|x_q)] for the permutations Y (exact)."""
+        s = self._pl_scores(batch.X, w)
+        o = batch.offsets
+        return np.array([_pl.log_prob(s[o[q]:o[q + 1]], p)
+                         for q, p in enumerate(self._batch_perms(batch, Y, "batch_log_prob"))])
+
+    def batch_log_prob_grad(self, batch, w, coef, Y=None, n_jobs: int = 1):
+        """(log_probs, Σ_q coef[q] ∇_w log π_w(σ_q|x_q)) for the permutations Y (exact)."""
+        s = self._pl_scores(batch.X, w)
+        o = batch.offsets
+        coef = np.asarray(coef, dtype=np.float64)
+        g = np.zeros(s.shape[0])
+        lp = np.empty(len(batch))
+        for q, p in enumerate(self._batch_perms(batch, Y, "batch_log_prob_grad")):
+            lp[q], gq = _pl.log_prob_grad_scores(s[o[q]:o[q + 1]], p)
+            g[o[q]:o[q + 1]] = coef[q] * gq
+        return lp, np.asarray(batch.X.T @ g, dtype=np.float64).ravel()
+
+    def batch_sample(self, batch, w, n: int, random_state=None, n_jobs: int = 1) -> list:
+        """[n PL permutations of query q's documents for each q]; one Generator drives all."""
+        if not (isinstance(n, (int, np.integer)) and n > 0):
+            raise InvalidInputError(f"n must be a positive integer, got {n!r}")
+        s = self._pl_scores(batch.X, w)
+        o = batch.offsets
+        rng = np.random.default_rng(random_state)
+        return [list(_pl.sample_permutations(s[o[q]:o[q + 1]], int(n), rng))
+                for q in range(len(batch))]
+
+    def batch_expected_loss(self, batch, w, n_samples: int = 1000, random_state=None):
+        """(means, zeros): the exact expected pair loss of each query (see expected_loss)."""
+        if batch.Y is None:
+            raise ValueError("batch_expected_loss needs labels: the batch was built without Y")
+        o = batch.offsets
+        X = batch.X
+        means = np.array([self.expected_loss(X[o[q]:o[q + 1]], y, w)[0]
+                          for q, y in enumerate(batch.Y)])
+        return means, np.zeros(len(batch))
+
+    def expected_ndcg(self, x, y, w, n_samples: int = 1000, random_state=None, k=None):
+        """(mean, standard error) of NDCG@k (gain 2^g - 1, discount 1/log2(1+r)) under PL(xw),
+        by Monte-Carlo with ``n_samples`` permutations."""
+        s = self._pl_scores(x, w)
+        grades, _ = self.grades_and_weight(y, s.shape[0])
+        return _pl.expected_ndcg(s, 2.0 ** grades - 1.0, n_samples, random_state, k)
 
 
 class PropensityRanking(Ranking):

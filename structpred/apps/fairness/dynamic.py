@@ -1,0 +1,235 @@
+"""Dynamic learning to rank and the rich-get-richer loop: the news simulation of Morik, Singh,
+Hong & Joachims, "Controlling Fairness and Bias in Dynamic Learning-to-Rank" (SIGIR 2020), with
+the Naive (click count) ranker, D-ULTR (IPS relevance estimates), FairCo for exposure and for
+impact, and the fair-ranking LP re-solved online.
+
+The setup (``NewsSetup``; every parameter is a field, defaults as in the paper's news experiment
+and the authors' code, MarcoMorik/Dynamic-Fairness):
+
+* n_items = 30 articles with polarity ρ_d ~ Uniform[-1, 1] (the paper samples them from a media
+  bias chart; uniform keeps the simulation free of data files); group 0 = polarity < 0, group 1
+  = polarity >= 0.
+* users arrive one by one: polarity ~ N(+0.5, 0.2) with probability ``p_plus`` = 0.5, else
+  N(-0.5, 0.2), clipped to [-1, 1]; openness o ~ Uniform[0.05, 0.55].
+* user u finds article d relevant with probability exp(-(ρ_d - ρ_u)^2 / (2 o_u^2)) (a Bernoulli
+  draw, r_d(u) in {0, 1}); true merit R(d) = E_u[that probability] (Monte-Carlo over
+  ``merit_users`` users).
+* position-based clicks: the article at rank k is examined with probability v_k = 1/log2(1+k);
+  click = examined and relevant.
+* head start: the first ``head_start`` users all come from the ``head_start_group``'s side
+  (polarity N(+0.5, 0.2) for group 1, N(-0.5, 0.2) for group 0), as in the authors' code.
+* n_users = 3000.
+
+Rankers at user τ (all sorted by a score, ties by item index):
+
+* ``naive``: number of clicks so far, c_τ(d).
+* ``d-ultr``: IPS estimate R̂_τ(d) = (1/τ) Σ_t click_t(d) / v_{rank_t(d)} (unbiased for R(d)).
+* ``fairco-exposure``: R̂_τ(d) + λ err_τ(d), err_τ(d) = (τ - 1) max_G D̂_τ(G, G_d),
+  D̂_τ(G, G') = Exp_τ(G)/R̂_τ(G) - Exp_τ(G')/R̂_τ(G'), Exp_τ(G) = mean over d in G of the average
+  exposure v_{rank_t(d)} so far, R̂_τ(G) = mean over G of R̂_τ(d) (floored at 1e-4).
+* ``fairco-impact``: the same with the average clicks c_τ(d)/τ in place of exposure.
+* ``lp``: every ``lp_every`` users the fair-ranking LP (disparate treatment: exposure
+  proportional to estimated merit R̂, least-unfair when infeasible) is re-solved on R̂ and the
+  rankings of the next users are drawn from its Birkhoff-von Neumann decomposition.
+
+Measures per user: NDCG of the ranking against the user's relevances (1 when none is relevant,
+as in the authors' code), exposure unfairness |Exp_τ(G0)/R(G0) - Exp_τ(G1)/R(G1)| and impact
+unfairness |Imp_τ(G0)/R(G0) - Imp_τ(G1)/R(G1)| with the true merits R(G), and the item at rank 1.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numba import njit
+
+from ...errors import InvalidInputError
+from .lp import BvNSampler, fair_ranking_lp
+
+__all__ = ["NewsSetup", "NewsTrial", "METHODS", "make_trial", "simulate", "SimulationResult"]
+
+METHODS = ("naive", "d-ultr", "fairco-exposure", "fairco-impact", "lp")
+_CODE = {"naive": 0, "d-ultr": 1, "fairco-exposure": 2, "fairco-impact": 3, "lp": 4}
+
+
+@dataclass
+class NewsSetup:
+    """Every parameter of the news simulation (see the module docstring)."""
+    n_items: int = 30
+    n_users: int = 3000
+    p_plus: float = 0.5
+    user_mean: float = 0.5
+    user_std: float = 0.2
+    openness: tuple = (0.05, 0.55)
+    head_start: int = 0
+    head_start_group: int = 1
+    merit_users: int = 50000
+    lam: float = 0.01
+    lp_every: int = 100
+
+
+@dataclass
+class NewsTrial:
+    """One seeded draw of the world: items, users, and the random numbers of relevance and
+    examination (shared by every ranker, so rankers are compared on the same users)."""
+    polarity: np.ndarray
+    groups: np.ndarray
+    relevant: np.ndarray          # (n_users, n_items) bool
+    exam_u: np.ndarray            # (n_users, n_items) uniforms for examination
+    merit: np.ndarray             # true R(d)
+    group_merit: np.ndarray       # true R(G)
+    v: np.ndarray                 # position exposure 1/log2(1+k)
+
+
+@dataclass
+class SimulationResult:
+    """Per-user histories of one run: ndcg, exposure / impact unfairness, top item; final state."""
+    ndcg: np.ndarray
+    unfair_exposure: np.ndarray
+    unfair_impact: np.ndarray
+    top: np.ndarray
+    clicks: np.ndarray
+    ips: np.ndarray
+    exposure: np.ndarray
+    final_order: np.ndarray = field(default=None)
+
+
+def _users(rng, n, setup, side=None):
+    plus = rng.random(n) < setup.p_plus if side is None else np.full(n, side == 1)
+    pol = np.where(plus, setup.user_mean, -setup.user_mean) + setup.user_std * rng.normal(size=n)
+    lo, hi = setup.openness
+    return np.clip(pol, -1, 1), lo + (hi - lo) * rng.random(n)
+
+
+def _affinity(item_pol, user_pol, user_open):
+    return np.exp(-(item_pol[None, :] - user_pol[:, None]) ** 2 / (2 * user_open[:, None] ** 2))
+
+
+def make_trial(setup: NewsSetup, seed) -> NewsTrial:
+    """Draw the items, the users and their randomness for one trial."""
+    if setup.n_items < 2 or setup.n_users < 1:
+        raise InvalidInputError("setup: n_items must be >= 2 and n_users >= 1")
+    if not 0 <= setup.head_start <= setup.n_users:
+        raise InvalidInputError(f"setup.head_start must be in 0..n_users, got {setup.head_start}")
+    rng = np.random.default_rng(seed)
+    pol = rng.uniform(-1, 1, setup.n_items)
+    groups = (pol >= 0).astype(np.int64)
+    if groups.min() == groups.max():          # keep two groups
+        pol[0] = -pol[0]
+        groups = (pol >= 0).astype(np.int64)
+    h = setup.head_start
+    up1, uo1 = _users(rng, h, setup, side=setup.head_start_group)
+    up2, uo2 = _users(rng, setup.n_users - h, setup)
+    up, uo = np.concatenate([up1, up2]), np.concatenate([uo1, uo2])
+    relevant = rng.random((setup.n_users, setup.n_items)) < _affinity(pol, up, uo)
+    exam_u = rng.random((setup.n_users, setup.n_items))
+    mp, mo = _users(rng, setup.merit_users, setup)
+    merit = _affinity(pol, mp, mo).mean(axis=0)
+    gm = np.array([merit[groups == g].mean() for g in (0, 1)])
+    v = 1.0 / np.log2(2.0 + np.arange(setup.n_items))
+    return NewsTrial(pol, groups, relevant, exam_u, merit, gm, v)
+
+
+@njit(cache=True, nogil=True)
+def _run(method, lam, t0, t1, groups, relevant, exam_u, v, group_merit, orders,
+         clicks, ips, cumexp, ndcg, unfair_e, unfair_i, top):
+    n = groups.shape[0]
+    score = np.empty(n)
+    pos = np.empty(n, dtype=np.int64)
+    for t in range(t0, t1):
+        tau = t + 1
+        if method == 4:
+            order = orders[t - t0]
+        else:
+            if method == 0:
+                for d in range(n):
+                    score[d] = clicks[d]
+            else:
+                for d in range(n):
+                    score[d] = ips[d] / max(t, 1)
+                if method >= 2 and t > 0:
+                    # group averages of exposure (or impact) and estimated merit so far
+                    ge = np.zeros(2)
+                    gr = np.zeros(2)
+                    gc = np.zeros(2)
+                    for d in range(n):
+                        g = groups[d]
+                        gc[g] += 1.0
+                        gr[g] += ips[d] / t
+                        if method == 2:
+                            ge[g] += cumexp[d] / t
+                        else:
+                            ge[g] += clicks[d] / t
+                    ratio = np.empty(2)
+                    for g in range(2):
+                        ratio[g] = (ge[g] / gc[g]) / max(gr[g] / gc[g], 1e-4)
+                    best = max(ratio[0], ratio[1])
+                    for d in range(n):
+                        score[d] += lam * (tau - 1) * (best - ratio[groups[d]])
+            order = np.argsort(-score, kind="mergesort")
+        for k in range(n):
+            pos[order[k]] = k
+        top[t] = order[0]
+        dcg = 0.0
+        ideal = 0.0
+        n_rel = 0
+        for d in range(n):
+            if relevant[t, d]:
+                n_rel += 1
+        for k in range(n):
+            d = order[k]
+            if relevant[t, d]:
+                dcg += v[k]
+            if k < n_rel:
+                ideal += v[k]
+        ndcg[t] = dcg / ideal if n_rel > 0 else 1.0
+        for d in range(n):
+            k = pos[d]
+            cumexp[d] += v[k]
+            if relevant[t, d] and exam_u[t, d] < v[k]:
+                clicks[d] += 1.0
+                ips[d] += 1.0 / v[k]
+        ge = np.zeros(2)
+        gi = np.zeros(2)
+        gc = np.zeros(2)
+        for d in range(n):
+            g = groups[d]
+            gc[g] += 1.0
+            ge[g] += cumexp[d] / tau
+            gi[g] += clicks[d] / tau
+        unfair_e[t] = abs(ge[0] / gc[0] / group_merit[0] - ge[1] / gc[1] / group_merit[1])
+        unfair_i[t] = abs(gi[0] / gc[0] / group_merit[0] - gi[1] / gc[1] / group_merit[1])
+
+
+def simulate(trial: NewsTrial, method: str, setup: NewsSetup | None = None, lam=None,
+             seed=0) -> SimulationResult:
+    """Run one ranker over the trial's users (``lam``: FairCo's λ, default setup.lam; ``seed``
+    drives the LP's BvN sampling)."""
+    setup = NewsSetup() if setup is None else setup
+    if method not in _CODE:
+        raise InvalidInputError(f"method must be one of {METHODS}, got {method!r}")
+    lam = setup.lam if lam is None else float(lam)
+    if not (np.isfinite(lam) and lam >= 0):
+        raise InvalidInputError(f"lam must be a finite number >= 0, got {lam!r}")
+    T, n = trial.relevant.shape
+    st = [np.zeros(n) for _ in range(3)]
+    out = [np.zeros(T) for _ in range(3)] + [np.zeros(T, dtype=np.int64)]
+    args = (trial.groups, trial.relevant, trial.exam_u, trial.v, trial.group_merit)
+    dummy = np.zeros((1, n), dtype=np.int64)
+    if method != "lp":
+        _run(_CODE[method], lam, 0, T, *args, dummy, *st, *out)
+    else:
+        rng = np.random.default_rng(seed)
+        every = max(1, int(setup.lp_every))
+        for t0 in range(0, T, every):
+            t1 = min(T, t0 + every)
+            est = st[1] / max(t0, 1)
+            if t0 == 0 or np.any(np.bincount(trial.groups, weights=est, minlength=2) <= 0):
+                orders = np.tile(np.argsort(-est, kind="stable"), (t1 - t0, 1))
+            else:
+                res = fair_ranking_lp(est, trial.groups, "disparate_treatment", trial.v)
+                orders = BvNSampler(res.P, atol=1e-6).sample(t1 - t0, rng)
+            _run(4, lam, t0, t1, *args, np.ascontiguousarray(orders, dtype=np.int64), *st, *out)
+    score = st[0] if method == "naive" else st[1]
+    final = np.argsort(-score, kind="stable")
+    return SimulationResult(out[0], out[1], out[2], out[3], st[0], st[1], st[2], final)

@@ -1,0 +1,164 @@
+"""Exposure and fairness measures for rankings and ranking policies.
+
+A ranking policy over n items is summarised by its rank-marginal matrix P (P[i, j] =
+probability that item i is at rank j+1; doubly stochastic). With position exposure v
+(v_j = 1/log2(1+j) by default, or a click model's propensities) and relevances u >= 0:
+
+    exposure_i = (P v)_i                          expected clicks_i = u_i (P v)_i
+    Exp(G) = mean_{i in G} exposure_i             U(G) = mean_{i in G} u_i
+    demographic parity gap   = max_G Exp(G) - min_G Exp(G)
+    disparate treatment gap  = max_G Exp(G)/U(G) - min_G Exp(G)/U(G)
+    disparate impact gap     = max_G CTR(G)/U(G) - min_G CTR(G)/U(G),  CTR(G) = mean u_i exposure_i
+
+(Singh & Joachims, KDD 2018). Individual disparity (Singh & Joachims, NeurIPS 2019):
+(1/|H|) Σ_{(i,j) in H} max(0, exposure_i/u_i - exposure_j/u_j), H = {(i, j): u_i >= u_j > 0}.
+Group disparity (same paper): max(0, Exp(G_hi)/U(G_hi) - Exp(G_lo)/U(G_lo)) for the two groups
+ordered by merit U (G_hi the higher). A deterministic ranking is a permutation matrix; sampled
+rankings give P's Monte-Carlo estimate (``exposure_from_samples`` adds its standard error).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...errors import InvalidInputError
+from ._checks import group_labels, nonnegative_vector
+
+__all__ = ["position_exposure", "ranking_matrix", "exposure_from_P", "exposure_from_ranking",
+           "exposure_from_samples", "group_means", "fairness_gaps", "individual_disparity",
+           "group_disparity", "expected_dcg", "expected_ndcg"]
+
+
+def position_exposure(n: int, model: str = "log") -> np.ndarray:
+    """v_j for ranks j = 1..n: ``"log"`` 1/log2(1+j) (DCG's discount), ``"inverse"`` 1/j."""
+    r = np.arange(1, int(n) + 1, dtype=np.float64)
+    if model == "log":
+        return 1.0 / np.log2(1.0 + r)
+    if model == "inverse":
+        return 1.0 / r
+    raise InvalidInputError(f"model must be 'log' or 'inverse', got {model!r}")
+
+
+def ranking_matrix(order, n: int | None = None) -> np.ndarray:
+    """The permutation matrix of a ranking given as item indices top first: P[order[j], j] = 1."""
+    order = np.asarray(order, dtype=np.int64)
+    n = order.shape[0] if n is None else n
+    if order.shape[0] != n or not np.array_equal(np.sort(order), np.arange(n)):
+        raise InvalidInputError(f"order must be a permutation of 0..{n - 1}")
+    P = np.zeros((n, n))
+    P[order, np.arange(n)] = 1.0
+    return P
+
+
+def _v(exposure, n):
+    v = position_exposure(n) if exposure is None else nonnegative_vector("exposure", exposure)
+    if v.shape[0] < n:
+        raise InvalidInputError(f"exposure has {v.shape[0]} positions for {n} items")
+    return v[:n]
+
+
+def exposure_from_P(P, exposure=None) -> np.ndarray:
+    """Per-item exposure P v (exact for the policy P)."""
+    P = np.asarray(P, dtype=np.float64)
+    if P.ndim != 2 or P.shape[0] != P.shape[1] or not np.all(np.isfinite(P)) or np.any(P < -1e-12):
+        raise InvalidInputError("P must be a square matrix of finite non-negative probabilities")
+    return P @ _v(exposure, P.shape[0])
+
+
+def exposure_from_ranking(order, exposure=None) -> np.ndarray:
+    """Per-item exposure of one deterministic ranking (item indices top first)."""
+    order = np.asarray(order)
+    if (order.ndim != 1 or not np.issubdtype(order.dtype, np.integer)
+            or not np.array_equal(np.sort(order), np.arange(order.shape[0]))):
+        raise InvalidInputError("order must be a permutation of the item indices 0..n-1")
+    order = order.astype(np.int64)
+    out = np.empty(order.shape[0])
+    out[order] = _v(exposure, order.shape[0])
+    return out
+
+
+def exposure_from_samples(orders, exposure=None):
+    """(mean, standard error) per item of the exposure over sampled rankings (rows = rankings)."""
+    orders = np.asarray(orders, dtype=np.int64)
+    if orders.ndim != 2 or orders.shape[0] < 1:
+        raise InvalidInputError("orders must be a (samples x items) array of rankings")
+    v = _v(exposure, orders.shape[1])
+    e = np.empty(orders.shape, dtype=np.float64)
+    np.put_along_axis(e, orders, np.broadcast_to(v, orders.shape), axis=1)
+    se = e.std(axis=0, ddof=1) / np.sqrt(e.shape[0]) if e.shape[0] > 1 else np.full(e.shape[1], np.nan)
+    return e.mean(axis=0), se
+
+
+def group_means(values, groups) -> np.ndarray:
+    """Mean of ``values`` per group (groups sorted by label)."""
+    values = np.asarray(values, dtype=np.float64)
+    g, K = group_labels("groups", groups, values.shape[0], need_two=False)
+    return np.bincount(g, weights=values, minlength=K) / np.bincount(g, minlength=K)
+
+
+def fairness_gaps(item_exposure, relevance, groups) -> dict:
+    """The three group gaps of Singh & Joachims (KDD 2018) for per-item exposures: demographic
+    parity (exposure), disparate treatment (exposure per merit), disparate impact (expected
+    clicks per merit); each max over groups minus min over groups (0 = fair)."""
+    e = nonnegative_vector("item_exposure", item_exposure)
+    u = nonnegative_vector("relevance", relevance, e.shape[0])
+    g, K = group_labels("groups", groups, e.shape[0], need_two=True)
+    cnt = np.bincount(g, minlength=K)
+    exp_g = np.bincount(g, weights=e, minlength=K) / cnt
+    merit = np.bincount(g, weights=u, minlength=K) / cnt
+    ctr = np.bincount(g, weights=u * e, minlength=K) / cnt
+    out = {"exposure": exp_g, "merit": merit, "clicks": ctr,
+           "demographic_parity": float(exp_g.max() - exp_g.min())}
+    if np.all(merit > 0):
+        t, i = exp_g / merit, ctr / merit
+        out["disparate_treatment"] = float(t.max() - t.min())
+        out["disparate_impact"] = float(i.max() - i.min())
+    else:
+        out["disparate_treatment"] = out["disparate_impact"] = float("nan")
+    return out
+
+
+def individual_disparity(item_exposure, relevance) -> float:
+    """(1/|H|) Σ_{(i,j) in H} max(0, e_i/u_i - e_j/u_j), H = {(i, j): i != j, u_i >= u_j > 0}."""
+    e = nonnegative_vector("item_exposure", item_exposure)
+    u = nonnegative_vector("relevance", relevance, e.shape[0])
+    keep = u > 0
+    r, uu = e[keep] / u[keep], u[keep]
+    H = (uu[:, None] >= uu[None, :]) & ~np.eye(uu.shape[0], dtype=bool)
+    if not H.any():
+        return 0.0
+    return float(np.maximum(0.0, r[:, None] - r[None, :])[H].mean())
+
+
+def group_disparity(item_exposure, relevance, groups) -> float:
+    """max(0, Exp(G_hi)/U(G_hi) - Exp(G_lo)/U(G_lo)) for exactly two groups ordered by merit
+    (Fair-PG-Rank's group penalty; 0 when a group has merit 0)."""
+    e = nonnegative_vector("item_exposure", item_exposure)
+    u = nonnegative_vector("relevance", relevance, e.shape[0])
+    g, K = group_labels("groups", groups, e.shape[0], need_two=True)
+    if K != 2:
+        raise InvalidInputError(f"groups: group disparity needs exactly two groups, got {K}")
+    cnt = np.bincount(g, minlength=2)
+    merit = np.bincount(g, weights=u, minlength=2) / cnt
+    if np.any(merit <= 0):
+        return 0.0
+    ratio = (np.bincount(g, weights=e, minlength=2) / cnt) / merit
+    hi = int(np.argmax(merit))
+    return float(max(0.0, ratio[hi] - ratio[1 - hi]))
+
+
+def expected_dcg(P, gains, exposure=None) -> float:
+    """uᵀ P v: expected DCG of the policy P (exact) with gains u (e.g. 2^g - 1)."""
+    u = nonnegative_vector("gains", gains)
+    e = exposure_from_P(P, exposure)
+    if u.shape[0] != e.shape[0]:
+        raise InvalidInputError(f"gains has {u.shape[0]} entries for a {e.shape[0]} x "
+                                f"{e.shape[0]} P")
+    return float(u @ e)
+
+
+def expected_ndcg(P, gains, exposure=None) -> float:
+    """uᵀ P v / (sorted u)ᵀ v (exact; 0 when every gain is 0)."""
+    u = nonnegative_vector("gains", gains)
+    ideal = float(np.sort(u)[::-1] @ _v(exposure, u.shape[0]))
+    return expected_dcg(P, u, exposure) / ideal if ideal > 0 else 0.0
+

@@ -1,0 +1,255 @@
+"""Fair-PG-Rank (Singh & Joachims, "Policy Learning for Fairness in Ranking", NeurIPS 2019): a
+Plackett-Luce ranking policy with linear scores s = xw (the Ranking task's features and PL
+hooks, tasks/ranking/plackett_luce.py) trained by policy gradient on
+
+    max_w (1/n) Σ_q [ E_{σ~π_w(·|q)} NDCG_q(σ) - λ D_q(π_w) ] - (l2/2) ‖w‖²,
+
+with exposure v_j = 1/log2(1+j) and, per query (relevances u, groups G):
+
+* ``disparity="group"``: D = max(0, Exp(G_hi)/U(G_hi) - Exp(G_lo)/U(G_lo)) for the two groups
+  ordered by merit U(G) = mean u over G, Exp(G) = mean over G of E_π[v_{rank(d)}];
+* ``disparity="individual"``: D = (1/|H|) Σ_{(i,j) in H} max(0, E_π[v_i]/u_i - E_π[v_j]/u_j),
+  H = {(i, j): u_i >= u_j > 0}.
+
+The gradient (REINFORCE): both terms are E_π[f(σ)] for a per-sample f (NDCG(σ), and the linear
+functional of σ's exposures that the active hinge terms define, evaluated at the Monte-Carlo
+exposures), so ∇ ≈ (1/S) Σ_s (f(σ_s) - b_s) ∇ log π(σ_s) with S samples per query and the
+leave-one-out baseline b_s = mean of the other samples' f (``baseline=False``: b = 0). Adam
+ascent on mini-batches of queries.
+
+Learning from clicks (Yadav, Du & Joachims, SIGIR 2021): ``ips_relevance`` turns a click log
+(structpred.tasks.ranking.clicks.SessionLog) into per-document estimates
+û(d) = (1/n_q) Σ_sessions click(d)/p_{rank(d)}, unbiased for P(click | examined) under the
+position-based model; fitting on û uses them in both the utility and the merit of D.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...errors import InvalidInputError
+from ...tasks.ranking import plackett_luce as pl
+from ._checks import group_labels, nonnegative_vector
+from .exposure import group_disparity
+
+__all__ = ["FairPGRank", "ips_relevance", "policy_measures"]
+
+#: Lists up to this length use PL's exact rank marginals for the expected exposures that decide
+#: which hinge terms of D are active (and for ``policy_measures``); longer ones use the samples.
+_EXACT_UP_TO = 12
+
+
+def _exposures(perms, v):
+    E = np.empty(perms.shape, dtype=np.float64)
+    np.put_along_axis(E, perms, np.broadcast_to(v, perms.shape), axis=1)
+    return E
+
+
+def _penalty_coef(mean_exp, u, g, kind):
+    """Coefficients c with D's active hinge terms = c · exposure (0 when D = 0 / undefined)."""
+    m = u.shape[0]
+    c = np.zeros(m)
+    if kind == "group":
+        if g is None:
+            return c
+        cnt = np.bincount(g, minlength=2).astype(float)
+        if np.any(cnt == 0):
+            return c
+        merit = np.bincount(g, weights=u, minlength=2) / cnt
+        if np.any(merit <= 0):
+            return c
+        ratio = (np.bincount(g, weights=mean_exp, minlength=2) / cnt) / merit
+        hi = int(np.argmax(merit))
+        lo = 1 - hi
+        if ratio[hi] - ratio[lo] > 0:
+            c[g == hi] = 1.0 / (cnt[hi] * merit[hi])
+            c[g == lo] = -1.0 / (cnt[lo] * merit[lo])
+        return c
+    keep = np.flatnonzero(u > 0)
+    if keep.size < 2:
+        return c
+    uu = u[keep]
+    r = mean_exp[keep] / uu
+    H = (uu[:, None] >= uu[None, :]) & ~np.eye(keep.size, dtype=bool)
+    active = H & (r[:, None] - r[None, :] > 0)
+    nH = H.sum()
+    c[keep] += active.sum(axis=1) / uu / nH
+    c[keep] -= active.sum(axis=0) / uu / nH
+    return c
+
+
+class FairPGRank:
+    """Fair-PG-Rank: a linear Plackett-Luce ranking policy trained by policy gradient.
+
+    Parameters
+    ----------
+    lam : float >= 0, weight λ of the disparity penalty.
+    disparity : "group" or "individual".
+    n_samples : rankings sampled per query and step (S).
+    n_epochs, batch_size, learning_rate : Adam ascent on mini-batches of queries.
+    l2 : L2 penalty (l2/2)‖w‖² subtracted from the objective.
+    baseline : use the leave-one-out baseline (variance reduction; unbiased either way).
+    random_state : seed of the sampling and the query order.
+
+    Attributes
+    ----------
+    coef_ : w; history_ : per-epoch (mean sampled NDCG, mean disparity) on the training queries.
+    """
+
+    def __init__(self, lam: float = 0.0, disparity: str = "group", n_samples: int = 16,
+                 n_epochs: int = 20, batch_size: int = 16, learning_rate: float = 0.05,
+                 l2: float = 0.0, baseline: bool = True, random_state=None):
+        self.lam = lam
+        self.disparity = disparity
+        self.n_samples = n_samples
+        self.n_epochs = n_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.l2 = l2
+        self.baseline = baseline
+        self.random_state = random_state
+
+    def _check(self, X, relevance, groups):
+        if not (np.isfinite(self.lam) and self.lam >= 0):
+            raise InvalidInputError(f"lam must be a finite number >= 0, got {self.lam!r}")
+        if self.disparity not in ("group", "individual"):
+            raise InvalidInputError(f"disparity must be 'group' or 'individual', got "
+                                    f"{self.disparity!r}")
+        if len(X) == 0 or len(relevance) != len(X):
+            raise InvalidInputError("X and relevance must be non-empty lists of equal length")
+        Xs, U, G = [], [], []
+        for q, (x, u) in enumerate(zip(X, relevance)):
+            x = np.asarray(x, dtype=np.float64)
+            if x.ndim != 2 or not np.all(np.isfinite(x)):
+                raise InvalidInputError(f"X[{q}] must be a finite documents x features matrix", q)
+            Xs.append(x)
+            U.append(nonnegative_vector(f"relevance[{q}]", u, x.shape[0]))
+            if groups is not None:
+                need = self.disparity == "group" and self.lam > 0
+                G.append(group_labels(f"groups[{q}]", groups[q], x.shape[0], need_two=False)[0]
+                         if not need else _two_groups(groups[q], x.shape[0], q))
+            else:
+                if self.disparity == "group" and self.lam > 0:
+                    raise InvalidInputError("groups is required for the group disparity")
+                G.append(None)
+        return Xs, U, G
+
+    def fit(self, X, relevance, groups=None):
+        """X: list of (m_q x f) feature matrices; relevance: list of gains u >= 0 (e.g. grades,
+        or ``ips_relevance`` estimates); groups: list of 0/1 group labels per document."""
+        Xs, U, G = self._check(X, relevance, groups)
+        rng = np.random.default_rng(self.random_state)
+        f = Xs[0].shape[1]
+        w = np.zeros(f)
+        m1, m2 = np.zeros(f), np.zeros(f)
+        b1, b2, eps = 0.9, 0.999, 1e-8
+        step = 0
+        S = int(self.n_samples)
+        self.history_ = []
+        for epoch in range(int(self.n_epochs)):
+            order = rng.permutation(len(Xs))
+            stats = []
+            for start in range(0, len(order), int(self.batch_size)):
+                grad = np.zeros(f)
+                batch = order[start:start + int(self.batch_size)]
+                for q in batch:
+                    gq, nd, disp = self._query_gradient(Xs[q], U[q], G[q], w, S, rng)
+                    grad += gq
+                    stats.append((nd, disp))
+                grad = grad / len(batch) - self.l2 * w
+                step += 1
+                m1 = b1 * m1 + (1 - b1) * grad
+                m2 = b2 * m2 + (1 - b2) * grad ** 2
+                w = w + self.learning_rate * (m1 / (1 - b1 ** step)) / (
+                    np.sqrt(m2 / (1 - b2 ** step)) + eps)
+            self.history_.append(tuple(np.mean(stats, axis=0)))
+        self.coef_ = w
+        return self
+
+    def _query_gradient(self, x, u, g, w, S, rng):
+        s = x @ w
+        m = s.shape[0]
+        v = pl.position_discount(m)
+        ideal = np.sort(u)[::-1] @ v
+        perms = pl.sample_permutations(s, S, rng)
+        E = _exposures(perms, v)
+        f = E @ u / ideal if ideal > 0 else np.zeros(S)
+        nd = f.mean()
+        disp = 0.0
+        if self.lam > 0 and (g is not None or self.disparity == "individual"):
+            mean_exp = (pl.rank_marginals(s) @ v if m <= _EXACT_UP_TO else E.mean(axis=0))
+            c = _penalty_coef(mean_exp, u, g, self.disparity)
+            pen = E @ c
+            disp = max(0.0, pen.mean())
+            f = f - self.lam * pen
+        if self.baseline and S > 1:
+            b = (f.sum() - f) / (S - 1)
+        else:
+            b = 0.0
+        _, Gs = pl.log_prob_grads(s, perms)
+        coef = ((f - b)[:, None] * Gs).mean(axis=0)
+        return x.T @ coef, nd, disp
+
+    def scores(self, X):
+        """Per-query PL scores xw."""
+        return [np.asarray(x, dtype=np.float64) @ self.coef_ for x in X]
+
+
+def _two_groups(labels, m, q):
+    g, K = group_labels(f"groups[{q}]", labels, m, need_two=False)
+    if K > 2:
+        raise InvalidInputError(f"groups[{q}] has {K} groups; the group disparity needs two")
+    return g
+
+
+def policy_measures(S, relevance, groups, n_samples: int = 200, random_state=None,
+                    P=None):
+    """Mean over queries of the policy's expected NDCG and group disparity, for PL policies with
+    scores ``S`` (list; exact from PL's rank marginals for lists of <= 12 documents, else
+    Monte-Carlo with ``n_samples`` rankings, NDCG with its standard error, exposure from the same
+    samples), or for given rank-marginal matrices ``P`` (list; exact)."""
+    rng = np.random.default_rng(random_state)
+    nd, disp, se2 = [], [], []
+    for q in range(len(relevance)):
+        u = nonnegative_vector(f"relevance[{q}]", relevance[q])
+        m = u.shape[0]
+        v = pl.position_discount(m)
+        ideal = np.sort(u)[::-1] @ v
+        if P is None and m <= _EXACT_UP_TO:
+            e = pl.rank_marginals(S[q]) @ v
+            nd.append(e @ u / ideal if ideal > 0 else 0.0)
+            se2.append(0.0)
+        elif P is None:
+            perms = pl.sample_permutations(S[q], n_samples, rng)
+            E = _exposures(perms, v)
+            vals = E @ u / ideal if ideal > 0 else np.zeros(n_samples)
+            nd.append(vals.mean())
+            se2.append(vals.var(ddof=1) / n_samples)
+            e = E.mean(axis=0)
+        else:
+            e = np.asarray(P[q]) @ v
+            nd.append(e @ u / ideal if ideal > 0 else 0.0)
+            se2.append(0.0)
+        disp.append(group_disparity(e, u, groups[q]))
+    n = len(nd)
+    return {"ndcg": float(np.mean(nd)), "ndcg_se": float(np.sqrt(np.sum(se2)) / n),
+            "disparity": float(np.mean(disp)), "disparity_se": float(np.std(disp, ddof=1) / np.sqrt(n))
+            if n > 1 else 0.0}
+
+
+def ips_relevance(log, sizes, propensities, clip: float | None = None):
+    """Per-query arrays û(d) = (1/n_q) Σ_{sessions of q} click(d) / p_{rank(d)} from a
+    SessionLog (documents never shown get 0); ``propensities[r-1]`` = p_r; ``clip`` caps 1/p."""
+    p = nonnegative_vector("propensities", propensities)
+    if np.any(p <= 0):
+        raise InvalidInputError("propensities must be > 0")
+    out = [np.zeros(int(m)) for m in sizes]
+    n_q = np.zeros(len(sizes))
+    for s in range(log.n_sessions):
+        q = int(log.query[s])
+        n_q[q] += 1
+        a, b = log.offsets[s], log.offsets[s + 1]
+        for i in range(a, b):
+            if log.click[i]:
+                w = 1.0 / p[log.position[i] - 1]
+                out[q][log.doc[i]] += w if clip is None else min(w, clip)
+    return [o / max(n, 1.0) for o, n in zip(out, n_q)]
