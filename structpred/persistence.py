@@ -53,6 +53,7 @@ BUILTIN_TASKS = {
     "DiverseSubset": ("structpred.tasks.diversity.model", "DiverseSubset"),
     "Ranking": ("structpred.tasks.ranking.model", "Ranking"),
     "PropensityRanking": ("structpred.tasks.ranking.model", "PropensityRanking"),
+    "MultiLabel": ("structpred.tasks.multilabel.model", "MultiLabel"),
 }
 
 # fitted attribute -> accepted Python types (after JSON decoding); None is always accepted
