@@ -454,17 +454,18 @@ class MultiLabel(StructuredModel):
         return Y
 
     def batch_log_prob(self, batch, w, Y=None, n_jobs: int = 1) -> np.ndarray:
-        """[w·Ψ(x_i, y_i) − log Z(x_i)] (exact)."""
+        """[w·Ψ(x_i, y_i) − log Z(x_i)] (exact up to rounding; capped at 0, which rounding
+        could otherwise exceed when the scores are huge)."""
         Y = self._labels_for(batch, Y)
         logz = self._sum_product(batch, w, False)[0]
-        return self._scores(batch, w, Y) - logz
+        return np.minimum(self._scores(batch, w, Y) - logz, 0.0)
 
     def batch_log_prob_grad(self, batch, w, coef, Y=None, n_jobs: int = 1):
         """(log π_w(y_i|x_i), Σ_i coef_i (Ψ(x_i, y_i) − E_π[Ψ(x_i, ·)])) (exact)."""
         Y = self._labels_for(batch, Y)
         coef = np.asarray(coef, dtype=np.float64).ravel()
         logz, mu, mu2 = self._sum_product(batch, w, True)
-        lp = self._scores(batch, w, Y) - logz
+        lp = np.minimum(self._scores(batch, w, Y) - logz, 0.0)
         R = coef[:, None] * (Y - mu)                       # (n, L)
         g_unary = np.asarray(self._batch_xtilde(batch).T @ R).T  # (L, F̃)
         E = self.n_edges_
