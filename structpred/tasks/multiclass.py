@@ -307,6 +307,10 @@ class Multiclass(StructuredModel):
         """n x n_classes class probabilities of the examples of ``batch`` (exact)."""
         return np.exp(self._log_softmax(batch.X, w))
 
+    def predict_log_proba(self, batch, w):
+        """n x n_classes log class probabilities (exact, in log space)."""
+        return self._log_softmax(batch.X, w)
+
     def batch_log_prob(self, batch, w, Y=None, n_jobs=1):
         """[log π_w(y_i|x_i)] for Y (default: the batch's labels), exact."""
         labels = self._hook_labels(batch, Y, "batch_log_prob")
