@@ -264,6 +264,29 @@ def test_bad_features_and_widths():
         svm.model.sample(np.ones(2), svm.w_, 0)
 
 
+def test_shared_brute_force_checks_and_gibbs_policy_equals_logistic_regression():
+    from sklearn.linear_model import LogisticRegression
+    from structpred import GibbsPolicy
+    from structpred.testing import check_batch_hooks, check_probabilistic_hooks, sampling_chi_square
+    model, w, x, y = _instance(4, [(0, 1), (0, 2), (2, 3)], 9)
+    check_probabilistic_hooks(model, x, y, w, _outputs(4), indicator=lambda o: o)
+    assert sampling_chi_square(model, x, w, _outputs(4), n=5000, random_state=1) > 1e-3
+    rng = np.random.default_rng(9)
+    X, Y = rng.normal(size=(6, 3)), rng.integers(0, 2, size=(6, 4))
+    check_batch_hooks(model, X, Y, w, coef=rng.normal(size=6), Y_other=1 - Y)
+    # independent labels: the CRF is one L2 logistic regression per label (bias penalised
+    # too: sklearn sees a column of ones, no intercept), with C_sklearn = C / n
+    X, Y = rng.normal(size=(80, 3)), (rng.random((80, 3)) < 0.4).astype(int)
+    policy = GibbsPolicy(MultiLabel(), C=8.0, tol=1e-10).fit(X, Y)
+    W = policy.w_.reshape(3, 4)
+    Xb = np.column_stack([X, np.ones(80)])
+    for l in range(3):
+        lr = LogisticRegression(C=8.0 / 80, fit_intercept=False, tol=1e-12, max_iter=10000)
+        lr.fit(Xb, Y[:, l])
+        np.testing.assert_allclose(W[l], lr.coef_[0], atol=1e-5)
+    np.testing.assert_allclose(policy.predict_marginals(X)[:, 2], lr.predict_proba(Xb)[:, 1], atol=1e-5)
+
+
 def test_scene_loader():
     data_file("multilabel/scene/scene.npz")
     from structpred.datasets import load_scene

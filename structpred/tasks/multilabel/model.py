@@ -22,6 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ...errors import MAX_ABS_FEATURE, InvalidInputError
+from ...logspace import as_generator, check_n_samples
 from ...model import StructuredModel
 from . import kernels
 from .tree import check_edges, chow_liu_edges, root_forest
@@ -423,11 +424,11 @@ class MultiLabel(StructuredModel):
 
     def marginals(self, x, w) -> np.ndarray:
         """(L,) P(y_l = 1 | x) under π_w (exact)."""
-        return self.batch_marginals(self._one(x), w)[0][0]
+        return self.batch_marginals(self._one(x), w)[0]
 
     def pairwise_marginals(self, x, w) -> np.ndarray:
-        """(E, 2, 2): P(y_a = s, y_b = t | x) for each edge (a, b) (exact)."""
-        return self.batch_marginals(self._one(x), w)[1][0]
+        """(E, 2, 2): P(y_a = s, y_b = t | x) for each edge (a, b) of ``edges_`` (exact)."""
+        return self.batch_edge_marginals(self._one(x), w)[0]
 
     def sample(self, x, w, n: int, random_state=None) -> list:
         """n label vectors drawn from π_w(·|x) (forward filtering, backward sampling)."""
@@ -438,10 +439,17 @@ class MultiLabel(StructuredModel):
         means, errs = self.batch_expected_loss(self._one(x, y), w)
         return float(means[0]), float(errs[0])
 
-    def batch_marginals(self, batch, w):
-        """(P(y_il = 1) as (n, L), edge marginals (n, E, 2, 2)) by sum-product (exact)."""
-        _, mu, mu2 = self._sum_product(batch, w, True)
-        return mu, mu2
+    def batch_marginals(self, batch, w, n_jobs: int = 1) -> np.ndarray:
+        """(n, L) P(y_il = 1 | x_i) by sum-product (exact)."""
+        return self._sum_product(batch, w, True)[1]
+
+    def batch_edge_marginals(self, batch, w, n_jobs: int = 1) -> np.ndarray:
+        """(n, E, 2, 2) P(y_a = s, y_b = t | x_i) for each edge (a, b) (exact)."""
+        return self._sum_product(batch, w, True)[2]
+
+    def predict_proba(self, batch, w) -> np.ndarray:
+        """(n, L) P(y_l = 1 | x_i), as scikit-learn's multi-label predict_proba columns."""
+        return self.batch_marginals(batch, w)
 
     def _labels_for(self, batch, Y):
         if Y is None:
@@ -479,10 +487,9 @@ class MultiLabel(StructuredModel):
     def batch_sample_array(self, batch, w, n: int, random_state=None) -> np.ndarray:
         """(n_examples, n, L) int8 draws from π_w(·|x_i) (forward filtering, backward
         sampling); one numpy Generator seeded from ``random_state`` gives all the uniforms."""
-        if not _is_int(n) or n < 1:
-            raise InvalidInputError(f"n (the number of samples) must be a positive integer, got {n!r}")
+        n = check_n_samples(n, "n")
         theta, P = self._theta(batch, w)
-        rng = np.random.default_rng(random_state)
+        rng = as_generator(random_state)
         uniforms = rng.random((len(batch), int(n), self.n_labels_))
         return kernels.sample_tree(theta, P, *self._tree, uniforms)
 
@@ -494,6 +501,6 @@ class MultiLabel(StructuredModel):
     def batch_expected_loss(self, batch, w, n_samples: int = 1000, random_state=None):
         """(Σ_l P(y'_il ≠ y_il) per example, zeros): exact from the marginals."""
         Y = self._labels_for(batch, None)
-        mu = self.batch_marginals(batch, w)[0]
+        mu = self.batch_marginals(batch, w)
         means = np.where(Y == 1, 1.0 - mu, mu).sum(axis=1)
         return means, np.zeros(len(batch))
