@@ -204,6 +204,26 @@ def test_every_solver_reaches_the_cvxpy_primal(edges):
         assert svm.primal_objective(X, Y) == pytest.approx(reference, rel=tol), algorithm
 
 
+def test_independent_labels_are_one_vs_rest_hinge_svms():
+    """Without edges, max_y' Δ + w·δΨ splits into Σ_l max(0, 1 − s_l w_l·x̃) (s_l = ±1): the
+    n-slack objective is L binary L1-hinge SVMs, liblinear's with C_sklearn = C / n (bias
+    penalised: sklearn sees a column of ones and no intercept)."""
+    from sklearn.svm import LinearSVC
+    rng = np.random.default_rng(6)
+    n = 60
+    X = rng.normal(size=(n, 3))
+    Y = (X @ rng.normal(size=(3, 2)) + rng.normal(size=(n, 2)) > 0).astype(int)
+    svm = StructuredSVM(MultiLabel(), C=20.0, eps=1e-6).fit(X, Y)
+    Xb = np.column_stack([X, np.ones(n)])
+    total = 0.0
+    for l in range(2):
+        ref = LinearSVC(C=20.0 / n, loss="hinge", fit_intercept=False, tol=1e-8, max_iter=10 ** 6,
+                        dual=True).fit(Xb, Y[:, l])
+        v = ref.coef_[0]
+        total += 0.5 * v @ v + 20.0 / n * np.maximum(0, 1 - (2 * Y[:, l] - 1) * (Xb @ v)).sum()
+    assert svm.primal_objective(X, Y) == pytest.approx(total, rel=1e-5)
+
+
 def test_fit_predict_save_load(tmp_path):
     rng = np.random.default_rng(4)
     X = rng.normal(size=(30, 4))
