@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["max_product", "sum_product", "sample_tree"]
+__all__ = ["max_product", "sum_product", "sample_tree", "slack_rescaled"]
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -183,4 +183,130 @@ def sample_tree(theta, pair, order, parent, pedge, vfirst, uniforms):
                     t = out[i, j, p]
                     z = (b[v, 1] + _pair(pair, e, f, 1, t)) - (b[v, 0] + _pair(pair, e, f, 0, t))
                 out[i, j, v] = 1 if uniforms[i, j, v] < _sigmoid(z) else 0
+    return out
+
+
+@njit(cache=True, nogil=True)
+def slack_rescaled(theta, pair, order, parent, pedge, vfirst, Y):
+    """Exact slack-rescaling oracle under Hamming loss: argmax_y' Δ(y, y')(1 + s(y') − s(y)).
+
+    A tree DP whose state is (label of the node, mismatches in its subtree) gives
+    M_k = max {s(y') : Δ(y, y') = k} for every k = 0..L in O(L²) per example; the answer is
+    the y' of the best k·(1 + M_k − s(y)) (y itself, value 0, when no k is positive)."""
+    n, L = theta.shape[0], theta.shape[1]
+    NEG = -np.inf
+    out = np.zeros((n, L), dtype=np.int8)
+    T = np.empty((L, 2, L + 1))
+    size = np.zeros(L, dtype=np.int64)
+    split = np.zeros((L, 2, L + 1), dtype=np.int64)   # child's share of the mismatches
+    state = np.zeros((L, 2, L + 1), dtype=np.int8)    # child's label
+    best = np.empty((2, L + 1))
+    bestt = np.zeros((2, L + 1), dtype=np.int8)
+    new = np.empty((2, L + 1))
+    G = np.empty(L + 1)
+    Gnew = np.empty(L + 1)
+    rsplit = np.zeros((L, L + 1), dtype=np.int64)
+    rstate = np.zeros((L, L + 1), dtype=np.int8)
+    cnt = np.zeros(L, dtype=np.int64)
+    lab = np.zeros(L, dtype=np.int8)
+    for i in range(n):
+        s_true = 0.0
+        for v in range(L):
+            s_true += theta[i, v, Y[i, v]]
+            size[v] = 1
+            for s in range(2):
+                for c in range(L + 1):
+                    T[v, s, c] = NEG
+                T[v, s, 1 if s != Y[i, v] else 0] = theta[i, v, s]
+        for k in range(L - 1, -1, -1):
+            u = order[k]
+            p = parent[u]
+            if p < 0:
+                continue
+            e = pedge[u]
+            f = vfirst[u]
+            s_true += _pair(pair, e, f, Y[i, u], Y[i, p])
+            su, sp_ = size[u], size[p]
+            for sp in range(2):
+                for c2 in range(su + 1):
+                    a = T[u, 0, c2] + _pair(pair, e, f, 0, sp)
+                    b = T[u, 1, c2] + _pair(pair, e, f, 1, sp)
+                    if b > a:
+                        best[sp, c2] = b
+                        bestt[sp, c2] = 1
+                    else:
+                        best[sp, c2] = a
+                        bestt[sp, c2] = 0
+            for sp in range(2):
+                for c in range(sp_ + su + 1):
+                    new[sp, c] = NEG
+                    split[u, sp, c] = 0
+                    state[u, sp, c] = 0
+                    for c2 in range(max(0, c - sp_), min(c, su) + 1):
+                        val = T[p, sp, c - c2] + best[sp, c2]
+                        if val > new[sp, c]:
+                            new[sp, c] = val
+                            split[u, sp, c] = c2
+                            state[u, sp, c] = bestt[sp, c2]
+                for c in range(sp_ + su + 1):
+                    T[p, sp, c] = new[sp, c]
+            size[p] = sp_ + su
+        # combine the roots of the forest
+        for c in range(L + 1):
+            G[c] = NEG
+        G[0] = 0.0
+        total = 0
+        for k in range(L):
+            r = order[k]
+            if parent[r] >= 0:
+                continue
+            sr = size[r]
+            for c in range(total + sr + 1):
+                Gnew[c] = NEG
+                for c2 in range(max(0, c - total), min(c, sr) + 1):
+                    for s in range(2):
+                        val = G[c - c2] + T[r, s, c2]
+                        if val > Gnew[c]:
+                            Gnew[c] = val
+                            rsplit[r, c] = c2
+                            rstate[r, c] = s
+            total += sr
+            for c in range(total + 1):
+                G[c] = Gnew[c]
+        # the best number of mismatches
+        kbest = 0
+        vbest = 0.0
+        for c in range(1, L + 1):
+            if G[c] > NEG:
+                val = c * (1.0 + G[c] - s_true)
+                if val > vbest:
+                    vbest = val
+                    kbest = c
+        if kbest == 0:
+            for v in range(L):
+                out[i, v] = Y[i, v]
+            continue
+        # backtrack: roots in reverse order of combination, then parents before children,
+        # each parent's children in reverse order of merging (= increasing position in order)
+        c = kbest
+        for k in range(L - 1, -1, -1):
+            r = order[k]
+            if parent[r] >= 0:
+                continue
+            lab[r] = rstate[r, c]
+            cnt[r] = rsplit[r, c]
+            c -= cnt[r]
+        for k in range(L):
+            p = order[k]
+            c = cnt[p]
+            sp = lab[p]
+            for j in range(k + 1, L):
+                u = order[j]
+                if parent[u] != p:
+                    continue
+                lab[u] = state[u, sp, c]
+                cnt[u] = split[u, sp, c]
+                c -= cnt[u]
+        for v in range(L):
+            out[i, v] = lab[v]
     return out
