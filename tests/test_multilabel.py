@@ -315,7 +315,7 @@ def test_bad_features_and_widths():
         svm.model.sample(np.ones(2), svm.w_, 0)
 
 
-def test_shared_brute_force_checks_and_gibbs_policy_equals_logistic_regression():
+def test_shared_brute_force_checks_and_gibbs_policy_equals_logistic_regression(tmp_path):
     from sklearn.linear_model import LogisticRegression
     from structpred import GibbsPolicy
     from structpred.testing import check_batch_hooks, check_probabilistic_hooks, sampling_chi_square
@@ -336,6 +336,11 @@ def test_shared_brute_force_checks_and_gibbs_policy_equals_logistic_regression()
         lr.fit(Xb, Y[:, l])
         np.testing.assert_allclose(W[l], lr.coef_[0], atol=1e-5)
     np.testing.assert_allclose(policy.predict_marginals(X)[:, 2], lr.predict_proba(Xb)[:, 1], atol=1e-5)
+    tree = GibbsPolicy(MultiLabel(edges="chow-liu"), C=8.0).fit(X, Y)
+    tree.save(tmp_path / "crf.npz")
+    back = GibbsPolicy.load(tmp_path / "crf.npz")
+    np.testing.assert_array_equal(back.model.edges_, tree.model.edges_)
+    np.testing.assert_allclose(back.predict_marginals(X), tree.predict_marginals(X), rtol=1e-12)
 
 
 def test_scene_loader():
