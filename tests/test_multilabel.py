@@ -242,6 +242,9 @@ def test_fit_predict_save_load(tmp_path):
     np.testing.assert_array_equal(back.model.edges_, svm.model.edges_)
     np.testing.assert_array_equal(back.predict(X), pred)
     np.testing.assert_array_equal(svm.predict(sp.csr_matrix(X)), pred)
+    rows = [sp.csr_matrix(x) for x in X]     # a list of sparse rows trains the same model
+    sparse = StructuredSVM(MultiLabel(edges="chow-liu"), C=10.0).fit(rows, Y)
+    np.testing.assert_allclose(sparse.w_, svm.w_, rtol=1e-9, atol=1e-12)
 
 
 def _slack_primal_cvxpy(model, X, Y, C):
