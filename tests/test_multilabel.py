@@ -265,6 +265,20 @@ def _slack_primal_cvxpy(model, X, Y, C):
     return prob.value
 
 
+@pytest.mark.parametrize("edges", [[[0, 1], [1, 2], [2, 0]], [[0, 7], [1, 2], [0, 2]], [[0.5, 1], [1, 2], [0, 2]]])
+def test_model_file_with_a_bad_tree_is_refused(tmp_path, edges):
+    from structpred.errors import ModelFileError
+    rng = np.random.default_rng(4)
+    X, Y = rng.normal(size=(20, 2)), rng.integers(0, 2, size=(20, 3))
+    StructuredSVM(MultiLabel(edges="chow-liu"), C=1.0).fit(X, Y).save(tmp_path / "m.npz")
+    with np.load(tmp_path / "m.npz") as archive:
+        arrays = dict(archive)
+    arrays["state.edges_"] = np.asarray(edges)
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ModelFileError, match="edges_"):
+        load(tmp_path / "bad.npz")
+
+
 def test_slack_rescaling_trains_to_the_cvxpy_primal():
     rng = np.random.default_rng(8)
     n, F, L = 20, 3, 3
