@@ -242,6 +242,11 @@ def test_fit_predict_save_load(tmp_path):
     np.testing.assert_array_equal(back.model.edges_, svm.model.edges_)
     np.testing.assert_array_equal(back.predict(X), pred)
     np.testing.assert_array_equal(svm.predict(sp.csr_matrix(X)), pred)
+    from sklearn.base import clone
+    arr = StructuredSVM(MultiLabel(edges=np.array([[0, 1], [2, 1]])), C=1.0).fit(X, Y)
+    arr.save(tmp_path / "a.npz")                 # edges given as an array save as a list
+    assert load(tmp_path / "a.npz").model.edges_.tolist() == [[0, 1], [2, 1]]
+    assert clone(arr).model.edges == [[0, 1], [2, 1]]
     rows = [sp.csr_matrix(x) for x in X]     # a list of sparse rows trains the same model
     sparse = StructuredSVM(MultiLabel(edges="chow-liu"), C=10.0).fit(rows, Y)
     np.testing.assert_allclose(sparse.w_, svm.w_, rtol=1e-9, atol=1e-12)

@@ -102,6 +102,14 @@ class MultiLabel(StructuredModel):
                             else check_edges(edges, self.n_labels_))
         self._set_size()
 
+    def get_params(self, deep: bool = True):
+        """Constructor parameters; an ``edges`` array is returned as a list of pairs (JSON-able
+        for model files)."""
+        params = super().get_params(deep)
+        if isinstance(params.get("edges"), np.ndarray):
+            params["edges"] = params["edges"].tolist()
+        return params
+
     # ------------------------------------------------------------- sizes and state
     def _set_edges(self, edges):
         self.edges_ = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
