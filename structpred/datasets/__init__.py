@@ -12,6 +12,7 @@ _LAZY = {
     "load_letor": ".letor", "write_letor": ".letor", "load_mq2008": ".letor",
     "load_lightgbm_rank": ".letor",
     "load_german_credit": ".german_credit",
+    "load_scene": ".multilabel",
 }
 
 __all__ = ["get_data_home", "require_file", *_LAZY]

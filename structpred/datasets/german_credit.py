@@ -12,7 +12,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..errors import DataFormatError, read_text
+from ..boundary.text import read_text
+from ..errors import DataFormatError
 from .home import require_file
 
 __all__ = ["GermanCredit", "load_german_credit"]
