@@ -27,7 +27,8 @@ import gzip
 import os
 import zlib
 
-__all__ = ["StructpredError", "DataFormatError", "InvalidInputError", "ModelFileError",
+__all__ = ["StructpredError", "DataFormatError", "InvalidInputError", "InvalidInputTypeError",
+           "ModelFileError",
            "NotFittedError", "ModelQualityWarning", "read_text", "open_text", "MAX_ABS_FEATURE"]
 
 #: Largest accepted |feature value| (readers and ``check_input``). Beyond it squared norms and
@@ -55,6 +56,11 @@ class InvalidInputError(StructpredError):
     def __init__(self, message: str, index: int | None = None):
         super().__init__(message)
         self.index = index
+
+
+class InvalidInputTypeError(InvalidInputError, TypeError):
+    """Bad input whose values have a type that cannot be converted (e.g. a dict in X); also a
+    TypeError, as numpy and scikit-learn raise for it."""
 
 
 class ModelFileError(StructpredError):
