@@ -86,6 +86,7 @@ class Measure:
         return False
 
     def record(self) -> dict:
+        """The measurement as a dict: wall and CPU seconds, peak and starting RSS in MB."""
         return {"wall_s": self.wall, "cpu_s": self.cpu, "peak_rss_mb": self.peak / 2 ** 20,
                 "rss_start_mb": self.rss_start / 2 ** 20}
 
@@ -107,12 +108,15 @@ class RunLog:
             print(f"[{el:7.1f}s] {msg}", file=self.stream, flush=True)
 
     def tick(self, msg: str):
+        """Log ``msg`` (indented) if at least ``every`` seconds passed since the last tick:
+        progress on long steps."""
         now = time.perf_counter()
         if now - self._last >= self.every:
             self._last = now
             self(f"      {msg}")
 
     def reset_tick(self):
+        """Restart the tick clock, so that the next tick waits a full ``every`` seconds."""
         self._last = time.perf_counter()
 
 

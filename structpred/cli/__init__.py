@@ -26,6 +26,8 @@ def _usage() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``structpred COMMAND ...``: dispatch to the subcommand's ``main``; returns
+    the exit status (0 ok, 1 bad input or data, 2 usage)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ("-h", "--help"):
         print(_usage())

@@ -60,6 +60,8 @@ def _sequences(seed, verbose):
 
 
 def main(argv=None) -> int:
+    """``structpred demo``: train and evaluate the multiclass and the sequence task on generated
+    data; returns the exit status."""
     parser = argparse.ArgumentParser(prog="structpred demo", description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("-v", "--verbose", type=int, default=1)

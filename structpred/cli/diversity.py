@@ -108,6 +108,8 @@ def _parser():
 
 
 def main(argv=None) -> int:
+    """``structpred diversify train|apply``: train a DiversifiedRanker on diversity data or apply a
+    saved one; returns the exit status."""
     from ..apps.diversity import DiversifiedRanker
     from ..metrics.subtopics import weighted_subtopic_loss
     args = _parser().parse_args(argv)

@@ -27,6 +27,8 @@ def _read(files):
 
 
 def main(argv=None) -> int:
+    """``structpred parse train|apply``: train an SSVM constituency parser on bracketed trees or
+    parse with a saved one; returns the exit status."""
     p = argparse.ArgumentParser(prog="structpred parse", description=__doc__.split("\n")[0].split(": ", 1)[1])
     sub = p.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train", help="train an SSVM parser")

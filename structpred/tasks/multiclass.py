@@ -163,6 +163,8 @@ class Multiclass(StructuredModel):
 
     # ------------------------------------------------------------- set-up and checks
     def initialize(self, X, Y):
+        """Read n_features_ and the classes (the distinct labels, or 0..n_classes-1) off the
+        training data; sizes W as n_classes_ x n_features_."""
         X = self._as_matrix(X)
         labels = self._as_labels(Y)
         self.n_features_ = int(X.shape[1]) if self.n_features is None else int(self.n_features)

@@ -175,14 +175,17 @@ class Grammar:
 
     @property
     def n_symbols(self) -> int:
+        """Number of symbols (nonterminals and tags)."""
         return len(self.symbols)
 
     @property
     def n_binary(self) -> int:
+        """Number of binary rules."""
         return len(self.bin_parent)
 
     @property
     def n_unary(self) -> int:
+        """Number of unary rules."""
         return len(self.un_parent)
 
     def pcfg_log_weights(self) -> tuple:
@@ -195,6 +198,7 @@ class Grammar:
 
     # ---------------------------------------------------------------- persistence
     def to_state(self) -> dict:
+        """The grammar as JSON-able lists (symbols, tags, rules with counts), for the model file."""
         binary = [[int(p), int(l), int(r), float(c)] for p, l, r, c in
                   zip(self.bin_parent, self.bin_left, self.bin_right, self.bin_count)]
         unary = [[int(p), int(c), float(n)] for p, c, n in zip(self.un_parent, self.un_child, self.un_count)]
@@ -204,6 +208,7 @@ class Grammar:
 
     @classmethod
     def from_state(cls, state: dict) -> "Grammar":
+        """The grammar back from ``to_state``'s lists."""
         binary = {(int(p), int(l), int(r)): c for p, l, r, c in state["binary"]}
         unary = {(int(p), int(c)): n for p, c, n in state["unary"]}
         return cls(state["symbols"], state["tags"], binary, unary)

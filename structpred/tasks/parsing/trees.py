@@ -73,9 +73,11 @@ class Tree:
 
     # -------------------------------------------------------------- structure
     def is_preterminal(self) -> bool:
+        """True for a tag over one word: (TAG word)."""
         return len(self.children) == 1 and isinstance(self.children[0], str)
 
     def leaves(self) -> List[str]:
+        """The words, left to right."""
         out: List[str] = []
         stack = [self]
         while stack:
@@ -100,6 +102,7 @@ class Tree:
         return out
 
     def copy(self) -> "Tree":
+        """A deep copy of the tree."""
         return Tree(self.label, [c if isinstance(c, str) else c.copy() for c in self.children])
 
     def __eq__(self, other) -> bool:
@@ -133,6 +136,7 @@ class Tree:
 
     @classmethod
     def from_json(cls, obj) -> "Tree":
+        """The tree back from ``to_json``'s nested lists [label, child, ...]."""
         return cls(obj[0], [c if isinstance(c, str) else cls.from_json(c) for c in obj[1:]])
 
 

@@ -44,6 +44,8 @@ class PositionBasedClickModel:
         return (1.0 / np.arange(1, n + 1)) ** self.eta
 
     def click_given_examined(self, grades) -> np.ndarray:
+        """P(click | examined, grade): ε+ for relevant and ε− for irrelevant documents (graded:
+        interpolated by (2^g − 1)/(2^max − 1))."""
         g = np.asarray(grades, dtype=np.float64)
         if self.graded:
             frac = (2.0 ** g - 1.0) / (2.0 ** self.max_grade - 1.0)
@@ -70,6 +72,7 @@ class SessionLog:
 
     @property
     def n_sessions(self):
+        """Number of logged sessions."""
         return self.query.shape[0]
 
 

@@ -134,7 +134,8 @@ class Ranking(StructuredModel):
         self.loss_type = loss
         self.size_joint_feature = None if n_features is None else int(n_features)
 
-    def get_params(self):
+    def get_params(self, deep: bool = True):
+        """Constructor parameters (n_features, loss)."""
         return {"n_features": self.n_features, "loss": self.loss_type}
 
     # ------------------------------------------------------------- labels
@@ -156,6 +157,7 @@ class Ranking(StructuredModel):
 
     # ------------------------------------------------------------- set-up and checks
     def initialize(self, X, Y):
+        """Read n_features (the length of w) off the first query's matrix."""
         if self.n_features is None and len(X):
             self.n_features = int(X[0].shape[1])
         if self.n_features is not None:
@@ -247,15 +249,20 @@ class Ranking(StructuredModel):
         return float(scale * swapped_pairs(grades, r))
 
     def inference(self, x, w):
+        """The scores w·x_d of the query's documents (sort them for the ranking)."""
         return np.asarray(x @ np.asarray(w, dtype=np.float64)).ravel()
 
     def loss_augmented_inference(self, x, y, w):
+        """The most violated pair labelling: argmax_ŷ Δ(y, ŷ) + w·Ψ(x, ŷ) by the O(m log m) ranking
+        oracle."""
         batch = self.make_batch([x], [y])
         ans = self.batch_loss_augmented_inference(batch, w)
         return PairLabelling(batch.truth_coef - ans.delta_coef, float(ans.loss[0]))
 
     # ------------------------------------------------------------- batch forms
     def make_batch(self, X, Y=None):
+        """Stack the queries into one matrix with offsets; with Y, the grade ranks and scales the
+        oracle reads."""
         Xs, offsets = stack_queries(list(X))
         if Y is None:
             return RankingBatch(Xs, offsets)
@@ -279,11 +286,13 @@ class Ranking(StructuredModel):
         return np.ascontiguousarray(np.asarray(batch.X @ w, dtype=np.float64).ravel())
 
     def batch_inference(self, batch, w, n_jobs=1):
+        """Per query, the scores w·x_d of its documents."""
         s = self._scores(batch, w)
         o = batch.offsets
         return [s[o[q]:o[q + 1]].copy() for q in range(len(batch))]
 
     def batch_loss_augmented_inference(self, batch, w, n_jobs=1):
+        """The ranking oracle over all queries: per-document δΨ coefficients and per-query losses."""
         s = self._scores(batch, w)
         coef = np.zeros(s.shape[0])
         loss = np.zeros(len(batch))
@@ -291,6 +300,7 @@ class Ranking(StructuredModel):
         return _Answer(coef, loss)
 
     def batch_loss(self, batch, Y_hat):
+        """Swapped-pair losses (or their fraction) of the oracle's answers or of given rankings."""
         if isinstance(Y_hat, _Answer):
             return Y_hat.loss.copy()
         return super().batch_loss(batch, Y_hat)
@@ -303,6 +313,7 @@ class Ranking(StructuredModel):
                              shape=(n, N))
 
     def batch_delta_joint_feature(self, batch, Y_hat):
+        """Rows Ψ(x_q, y_q) − Ψ(x_q, ŷ_q) = Σ_d c_d x_d per query, as a CSR matrix."""
         if not isinstance(Y_hat, _Answer):
             coef = np.concatenate([batch.truth_coef[batch.offsets[q]:batch.offsets[q + 1]]
                                    - np.asarray(yh.coef) if isinstance(yh, PairLabelling) else
@@ -317,6 +328,7 @@ class Ranking(StructuredModel):
         return D
 
     def batch_joint_feature(self, X, Y):
+        """Σ_q Ψ(x_q, y_q): the feature-weighted sum of the queries' true pair labellings."""
         batch = self.make_batch(X, Y)
         return np.asarray(batch.truth_coef @ batch.X).ravel()
 
@@ -345,10 +357,13 @@ class PropensityRanking(Ranking):
             raise ValueError(f"clip must be a positive number or None, got {clip!r}")
         self.clip = clip
 
-    def get_params(self):
+    def get_params(self, deep: bool = True):
+        """Constructor parameters (n_features, clip)."""
         return {"n_features": self.n_features, "clip": self.clip}
 
     def grades_and_weight(self, y, m):
+        """The click as grades over the m candidates (1 for the clicked one) and its weight ω =
+        1/propensity, clipped at ``clip``."""
         c = y if isinstance(y, Click) else Click(*y)
         grades = np.zeros(m)
         grades[int(c.index)] = 1.0
@@ -372,6 +387,8 @@ class PropensityRanking(Ranking):
                                     f"finite number, got {weight!r}", i)
 
     def max_loss(self, y):
+        """Not defined without the number of candidates: raises NotImplementedError (use
+        structpred.metrics.ranking)."""
         raise NotImplementedError("PropensityRanking.max_loss needs the number of candidates; "
                                   "evaluate with structpred.metrics.ranking instead")
 

@@ -89,6 +89,8 @@ class ConllFeatures:
         return out
 
     def fit(self, sentences) -> "ConllFeatures":
+        """Learn the feature vocabulary (features seen at least ``min_count`` times) from tokenised
+        sentences; returns self."""
         return self._fit([self._token_features(s) for s in sentences])
 
     def _fit(self, feats_per_sentence) -> "ConllFeatures":
@@ -103,6 +105,7 @@ class ConllFeatures:
 
     @property
     def n_features_(self) -> int:
+        """Size of the learnt feature vocabulary (columns of the transformed matrices)."""
         return len(self.vocabulary_)
 
     def transform(self, sentences) -> list:

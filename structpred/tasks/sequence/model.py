@@ -49,6 +49,7 @@ class SequenceBatch:
 
     @property
     def n_tokens(self) -> int:
+        """Number of tokens of all sequences together."""
         return int(self.offsets[-1])
 
     def split(self, flat):
@@ -334,12 +335,15 @@ class SequenceLabeling(StructuredModel):
                                         "0..n_labels-1", i)
 
     def max_loss(self, y) -> float:
+        """Largest Hamming loss of y: its number of tokens."""
         return float(len(y))
 
     def get_state(self):
+        """Learnt sizes (and tag names) for the model file."""
         return {"n_labels_": self.n_labels_, "n_features_": self.n_features_}
 
     def set_state(self, state) -> None:
+        """Restore what ``get_state`` returned."""
         self.n_labels_ = None if state.get("n_labels_") is None else int(state["n_labels_"])
         self.n_features_ = None if state.get("n_features_") is None else int(state["n_features_"])
         self._set_size()
@@ -432,6 +436,7 @@ class SequenceLabeling(StructuredModel):
         return out
 
     def batch_inference(self, batch, w, n_jobs: int = 1) -> list:
+        """Viterbi decoding argmax_y w·Ψ(x_i, y) of every sequence of the batch."""
         return batch.split(self._decode(batch, w, False, n_jobs))
 
     def batch_loss_augmented_inference(self, batch, w, n_jobs: int = 1) -> np.ndarray:
@@ -446,6 +451,7 @@ class SequenceLabeling(StructuredModel):
         return np.concatenate([np.asarray(y, dtype=np.int64) for y in Y_hat])
 
     def batch_loss(self, batch, Y_hat) -> np.ndarray:
+        """Hamming losses Δ(y_i, ŷ_i) = number of tokens whose tag differs."""
         wrong = (batch.y != self._flat(batch, Y_hat)).astype(np.float64)
         return np.add.reduceat(wrong, batch.offsets[:-1]) if len(batch) else np.zeros(0)
 
@@ -587,8 +593,10 @@ class SequenceLabeling(StructuredModel):
         return float(np.sum(np.asarray(y) != np.asarray(y_hat)))
 
     def inference(self, x, w) -> np.ndarray:
+        """Viterbi decoding argmax_y w·Ψ(x, y) of one sequence: its tags."""
         return self.batch_inference(self.make_batch([x]), w)[0]
 
     def loss_augmented_inference(self, x, y, w) -> np.ndarray:
+        """argmax_ŷ Hamming(y, ŷ) + w·Ψ(x, ŷ) (Viterbi with the loss added to the emission scores)."""
         b = self.make_batch([x], [y])
         return self.batch_loss_augmented_inference(b, w)
