@@ -184,7 +184,7 @@ def conll_features(quick=False, data_home=None):
     Xtr = fx.fit_transform(train)
     Xte = fx.transform(test)
     Ytr, tags = encode_tags(train)
-    Yte, _ = encode_tags(test, tags=tags)
+    Yte, _ = encode_tags(test, tags=tags, unknown="extra")
     feat_s = time.perf_counter() - t0
     L, F = len(tags), fx.n_features_
     gold = {id(y): [tok[-1] for tok in s] for y, s in zip(Yte, test)}

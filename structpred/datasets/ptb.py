@@ -1,4 +1,4 @@
-"""The NLTK 10% sample of the Penn Treebank WSJ (``ptb_wsj_sample/combined/wsj_*.mrg``)."""
+"""The NLTK 10% sample of the Penn Treebank WSJ: the ``mrg`` files under ``ptb_wsj_sample/combined``."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -254,7 +254,10 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
     solved to KKT violation <= ``inner_tol``. The first bounds primal(w) - optimum by
     gap_stop·C·ε; the second by about C·ε.
 
-    Parameters (beyond the common ones)
+    The common parameters (model, oracle, C, eps, rescaling, max_iter, verbose, callback, w0)
+    are every solver's; the options below are this solver's own.
+
+    Parameters
     ----------
     max_constraints : int or None
         Working-set size K per example; a full set evicts its longest-idle α = 0 constraint.

@@ -191,9 +191,9 @@ class DiverseSubset(StructuredModel):
     local_search : int, passes of 1-swap local search after the loss-augmented greedy
         (0 = plain greedy, as in the paper).
 
-    Attributes (set by ``initialize``)
-    ----------------------------------
-    n_levels_, n_word_features_, n_doc_features_ : int, read from the training inputs.
+    Attributes
+    ----------
+    n_levels_, n_word_features_, n_doc_features_ : int, read from the training inputs by ``initialize``.
     size_joint_feature : (n_levels_ + redundancy) * n_word_features_ + n_doc_features_.
     """
 

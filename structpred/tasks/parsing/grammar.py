@@ -53,7 +53,9 @@ def symbol_brackets(label: str, is_tag: bool) -> List[str]:
 class Grammar:
     """Symbols and rules read off binarized trees, with rule counts.
 
-    Attributes (numpy int32 unless said otherwise)
+    The arrays are numpy int32 unless said otherwise.
+
+    Attributes
     ----------
     symbols : list of str; ``index`` maps a symbol to its id
     is_tag, is_root : bool arrays over symbols

@@ -16,7 +16,7 @@ y: a normalised tree (:func:`.trees.normalize`: root ``TOP``, no empty elements,
 
 Ψ(x, y) = [counts of the binary rules | counts of the unary rules |
            span features | split features]. Each node of the binarized tree (binary node
-A over (i, j), or unary node U over (i, j)) fires the templates of :mod:`.features` for its
+A over (i, j), or unary node U over (i, j)) fires the templates of :mod:`structpred.tasks.parsing.features` for its
 span once per feature label of its symbol (``S+VP`` -> S and VP; ``@NP|DT`` -> @NP; parent
 annotation dropped), and each binary node fires the split templates of its split point k.
 Only (template value, label) conjunctions seen in gold training trees get a weight
