@@ -272,13 +272,30 @@ class StructuredSVM(BaseEstimator):
         return LocalOracle(self.model, X, Y, rescaling=self.rescaling, n_jobs=self.n_jobs)
 
     # ---------------------------------------------------------------- training
-    def fit(self, X, Y, warm_start: bool = False, initialize: bool = True) -> "StructuredSVM":
+    def _from_flat(self, X, Y, qid, group):
+        """Flat input with query ids / group sizes -> the task's per-example lists."""
+        if qid is None and group is None:
+            return X, Y
+        from_flat = getattr(self.model, "from_flat", None)
+        if not callable(from_flat):
+            raise TypeError(f"{type(self.model).__name__} takes no qid/group: pass one example "
+                            "per element of X")
+        return from_flat(X, Y, qid=qid, group=group)
+
+    def fit(self, X, Y, warm_start: bool = False, initialize: bool = True, *, qid=None,
+            group=None) -> "StructuredSVM":
         """Learn w on the training set (X, Y); returns self.
 
         ``warm_start=True`` starts from the previous fit: its w_ (``w0``) and, for solvers that
         accept it (bcfw, subgradient), its solver state (BCFW's dual variables, rescaled when
-        C changed), which must come from a fit on the same training set."""
+        C changed), which must come from a fit on the same training set.
+
+        ``qid`` (a query id per row, as ``load_svmlight_file(..., query_id=True)`` returns it)
+        or ``group`` (sizes of consecutive queries, LightGBM's): X is then one flat documents x
+        features matrix and Y a grade per row, for tasks that take it (Ranking); the model is
+        the one fitted on the per-query lists (``structpred.tasks.ranking.split_queries``)."""
         self._check_params()
+        X, Y = self._from_flat(X, Y, qid, group)
         if Y is None:
             raise InvalidInputError(f"{type(self).__name__} requires y to be passed, but the target "
                                     "y is None (structured outputs are learnt from labelled examples)")
@@ -386,12 +403,16 @@ class StructuredSVM(BaseEstimator):
                                     "or structpred.load(path)")
 
     # ---------------------------------------------------------------- prediction
-    def predict(self, X):
+    def predict(self, X, *, qid=None, group=None):
         """[argmax_y w·Ψ(x, y) for x in X].
 
         A 1-D array when every label is a scalar (Multiclass), so that scikit-learn's scorers
         and metrics take it as they are; otherwise a list of the task's labels (sequences as
-        int arrays, trees, rankings)."""
+        tag arrays, trees, rankings). With ``qid`` or ``group`` (Ranking), X is flat and the
+        result one score per row, in X's row order."""
+        if qid is not None or group is not None:
+            Xs, _ = self._from_flat(X, None, qid, group)
+            return self.model.to_flat(self.predict(Xs), X.shape[0], qid=qid, group=group)
         self._check_fitted()
         X = _as_examples(X)
         X = self._check_feature_matrix(X, fitting=False)
@@ -425,8 +446,10 @@ class StructuredSVM(BaseEstimator):
         self._check_fitted()
         return self.model.coef(self.w_)
 
-    def score(self, X, y) -> float:
-        """1 - Σ_i Δ(y_i, ŷ_i) / Σ_i max_loss(y_i)  (accuracy for 0/1 loss)."""
+    def score(self, X, y, *, qid=None, group=None) -> float:
+        """1 - Σ_i Δ(y_i, ŷ_i) / Σ_i max_loss(y_i)  (accuracy for 0/1 loss); flat ranking
+        input with ``qid`` or ``group`` as in ``fit``."""
+        X, y = self._from_flat(X, y, qid, group)
         X, Y = _as_examples(X), _as_examples(y)
         n, n_y = _n_examples(X, "X"), _n_examples(Y, "Y")
         if n != n_y:

@@ -31,6 +31,7 @@ import scipy.sparse as sp
 
 from ...errors import MAX_ABS_FEATURE, InvalidInputError
 from ...model import StructuredModel
+from .flat import join_scores, split_queries
 from .kernels import pair_counts, rank_oracle
 
 __all__ = ["Ranking", "PropensityRanking", "PairLabelling", "Click", "RankingBatch",
@@ -125,6 +126,15 @@ class Ranking(StructuredModel):
         Δ = number of swapped pairs (svm_rank ``-l 1``, default) or their fraction of |P|
         (``-l 2``). See the module docstring for Ψ and the C convention.
     """
+
+    def from_flat(self, X, Y=None, *, qid=None, group=None):
+        """Per-query lists (Xs, Ys) from flat X (n x f), grades y and ``qid`` or ``group``
+        (``StructuredSVM.fit(X, y, qid=...)`` calls it; see ``split_queries``)."""
+        return split_queries(X, Y, qid=qid, group=group)
+
+    def to_flat(self, predictions, n, *, qid=None, group=None):
+        """Per-query scores back into one array over the n rows of the flat X."""
+        return join_scores(predictions, n, qid=qid, group=group)
 
     def __init__(self, n_features: int | None = None, loss: str = "pairs"):
         super().__init__()
@@ -350,6 +360,9 @@ class PropensityRanking(Ranking):
     clip : float or None
         Clip the weights at this value (ω ← min(ω, clip)), trading bias for variance.
     """
+
+    #: a click per query, not a grade per row: no flat form
+    from_flat = None
 
     def __init__(self, n_features: int | None = None, clip: float | None = None):
         super().__init__(n_features=n_features, loss="pairs")
