@@ -24,7 +24,7 @@ from typing import Iterable, List
 
 import numpy as np
 
-from .trees import CHAIN_SEP, INTERMEDIATE, PARENT_SEP, ROOT, Tree
+from ...labels.trees import CHAIN_SEP, INTERMEDIATE, PARENT_SEP, ROOT, Tree
 
 __all__ = ["Grammar", "symbol_brackets", "symbol_feature_labels", "MAX_CHAIN"]
 

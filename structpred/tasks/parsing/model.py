@@ -48,7 +48,7 @@ from .cky import cky, n_spans, span_id
 from .features import (anchored_scores, collect_pairs, derivation_feature_ids, n_span_values,
                        n_split_values, symbol_scores)
 from .grammar import Grammar, symbol_brackets
-from .trees import MAX_TREE_DEPTH, ROOT, Tree, binarize, tree_depth, unbinarize
+from ...labels.trees import MAX_TREE_DEPTH, ROOT, Tree, binarize, tree_depth, unbinarize
 
 __all__ = ["ConstituencyParsing", "Derivation", "sentence", "word_signature", "tree_brackets"]
 
@@ -251,7 +251,7 @@ class ConstituencyParsing(StructuredModel):
 
     def _extra_grammar_trees(self) -> list:
         """The binarized ``grammar_trees`` (TreeError / ValueError naming the tree)."""
-        from .trees import parse_tree
+        from ...labels.trees import parse_tree
         out = []
         for i, t in enumerate(self.grammar_trees or ()):
             if isinstance(t, str):

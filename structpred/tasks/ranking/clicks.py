@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .model import Click
+from ...labels.clicks import Click
 
 __all__ = ["PositionBasedClickModel", "SessionLog", "simulate_sessions", "click_examples",
            "swap_intervention", "estimate_propensities_swap", "estimate_propensities_harvest"]

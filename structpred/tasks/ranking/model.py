@@ -30,6 +30,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ...errors import MAX_ABS_FEATURE, InvalidInputError
+from ...labels.clicks import Click
 from ...model import StructuredModel
 from .flat import join_scores, split_queries
 from .kernels import pair_counts, rank_oracle
@@ -44,13 +45,6 @@ class PairLabelling(NamedTuple):
     """An output ŷ of one query, by what the solvers need: Ψ(x, ŷ) = coefᵀ X and Δ(y, ŷ)."""
     coef: np.ndarray
     loss: float
-
-
-class Click(NamedTuple):
-    """A Propensity SVM-rank label: the clicked document (row index among the shown
-    candidates) and the click's weight, its inverse propensity 1/Q(o = 1 | rank)."""
-    index: int
-    weight: float = 1.0
 
 
 def stack_queries(X):
