@@ -39,7 +39,7 @@ numpydoc_xref_param_type = False
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
 html_theme = "alabaster"
-html_static_path = []
+html_static_path = ["_static"]
 html_theme_options = {"description": "Structured output prediction with structural SVMs",
                       "fixed_sidebar": True}
 nitpicky = False

@@ -1,6 +1,6 @@
 """A weighted CFG over binarized trees, stored as integer rule arrays for the CKY kernels.
 
-Symbols are the labels of binarized trees (see :mod:`.trees`): POS tags, original and
+Symbols are the labels of binarized trees (see :mod:`structpred.labels.trees`): POS tags, original and
 parent-annotated nonterminals, intermediates ``@X|...`` and collapsed unary chains ``A+B``.
 Every node of a binarized tree is one of
 
