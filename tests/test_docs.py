@@ -60,3 +60,18 @@ def test_code_blocks_run(page, tmp_path, monkeypatch):
         except Exception as exc:
             raise AssertionError(f"{page.relative_to(DOCS)}, code block at line {line} failed: "
                                  f"{type(exc).__name__}: {exc}\n{code}") from exc
+
+
+def test_rstsafe_escapes_plain_text_maths_outside_literals():
+    import sys
+    sys.path.insert(0, str(DOCS / "_ext"))
+    try:
+        from rstsafe import make_safe
+    finally:
+        sys.path.pop(0)
+    lines = ["Scores ‖w‖² and |x| with w_ and ``n_classes_`` kept, 2 * x.", "",
+             "Objective:", "    min ½‖w‖² + C ξ", "and then.", "", ">>> a_ = 1 | 2", ""]
+    out = make_safe(lines)
+    assert out[0] == r"Scores ‖w‖² and \|x\| with ``w_`` and ``n_classes_`` kept, 2 \* x."
+    assert out[2:6] == ["Objective:", "", "    min ½‖w‖² + C ξ", ""]  # blank lines around the formula
+    assert ">>> a_ = 1 | 2" in out                                       # doctest lines untouched
