@@ -211,8 +211,16 @@ class StructuredSVM(BaseEstimator):
                     transformer_tags=None, regressor_tags=None,
                     classifier_tags=ClassifierTags() if kind == "classifier" else None,
                     input_tags=InputTags(two_d_array=kind == "classifier", sparse=kind == "classifier"))
-        tags.non_deterministic = self.algorithm in ("bcfw", "subgradient")
+        tags.non_deterministic = self._non_deterministic()
         return tags
+
+    def _non_deterministic(self) -> bool:
+        """True when the solver draws random numbers without a seed: it declares a
+        ``random_state`` option (read off the solver registry) and it is None."""
+        declared = solver_options(self.algorithm) if self.algorithm in SOLVERS else {}
+        if "random_state" not in declared:
+            return False
+        return (self.solver_options or {}).get("random_state", declared["random_state"]) is None
 
     @property
     def _estimator_type(self):

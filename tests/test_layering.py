@@ -115,3 +115,5 @@ def test_one_registry_of_builtin_tasks():
     assert set(tasks.__all__) == set(BUILTIN_TASKS)
     for name in BUILTIN_TASKS:
         assert getattr(tasks, name) is builtin_task(name) and builtin_task(name).__name__ == name
+    from structpred.cli.svmstruct import CLASSIFY_BY_MODEL      # the CLI keys models by it too
+    assert set(CLASSIFY_BY_MODEL) <= set(BUILTIN_TASKS)
