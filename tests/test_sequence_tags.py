@@ -130,4 +130,4 @@ def test_conll_pipeline_grid_search_on_a_slice():
     assert all(isinstance(t, str) for p in pred for t in p)
     gold = [[tok[2] for tok in s] for s in test]
     f1 = chunk_scores(gold, [list(p) for p in pred]).f1
-    assert f1 > 60.0, f1                                       # 300 sentences: well above chance
+    assert f1 > 80.0, f1                      # 300 sentences already give about 91 on this slice
