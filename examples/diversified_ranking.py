@@ -17,6 +17,7 @@ from structpred.apps.diversity.evaluate import cross_validate, format_table
 def main(quick: bool = False) -> None:
     data = load_ambient()
     params = {"C": 1.0} if quick else {"C_grid": (0.1, 1.0, 10.0), "inner_folds": 3}
+    params["verbose"] = 1       # progress: one line per pass of every fit (a fold takes ~15 s)
     res = cross_validate(data, k=5, n_folds=4, seed=0, ranker_params=params, log=print)
     print()
     print(format_table(res, "AMBIENT, 4-fold CV over queries, K=5: weighted subtopic loss"))

@@ -19,7 +19,7 @@ X, Xt = [sentence(t) for t in train], [sentence(t) for t in test]
 
 model = ConstituencyParsing(horizontal=1)          # rule counts + span and split features
 t0 = time.time()
-svm = StructuredSVM(model, C=100.0, eps=0.1).fit(X, train)
+svm = StructuredSVM(model, C=100.0, eps=0.1, verbose=1).fit(X, train)   # a line per pass
 print(f"trained on {len(train)} trees in {time.time() - t0:.1f} s ({svm.n_iter_} iterations)")
 
 pred = svm.predict(Xt)

@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["StructpredError", "DataFormatError", "InvalidInputError", "ModelFileError",
-           "NotFittedError", "ModelQualityWarning", "format_error", "MAX_ABS_FEATURE"]
+__all__ = ["StructpredError", "DataFormatError", "InvalidInputError", "InvalidInputTypeError",
+           "ModelFileError", "NotFittedError", "ModelQualityWarning", "format_error",
+           "MAX_ABS_FEATURE"]
 
 #: Largest accepted |feature value| (readers and ``check_input``). Beyond it squared norms and
 #: the QP's Gram matrix can overflow float64 (|x|² summed over tokens and examples), so such
@@ -57,6 +58,11 @@ class InvalidInputError(StructpredError):
     def __init__(self, message: str, index: int | None = None):
         super().__init__(message)
         self.index = index
+
+
+class InvalidInputTypeError(InvalidInputError, TypeError):
+    """Bad input whose values have a type that cannot be converted (e.g. a dict in X); also a
+    TypeError, as numpy and scikit-learn raise for it."""
 
 
 class ModelFileError(StructpredError):

@@ -54,6 +54,7 @@ import numpy as np
 from .boundary.paths import write_bytes_atomic
 from .errors import ModelFileError, ModelQualityWarning
 from .model import StructuredModel
+from .tasks.registry import BUILTIN_TASKS, builtin_task
 
 FORMAT = "structpred-model"
 VERSION = 2
@@ -65,17 +66,6 @@ _DEFLATE_RATIO = 1100
 
 __all__ = ["save", "load", "read_header", "describe_training", "BUILTIN_TASKS", "ESTIMATORS",
            "FORMAT", "VERSION"]
-
-#: Registry name -> (module, class name) of structpred's own tasks; imported on first use.
-BUILTIN_TASKS = {
-    "SequenceLabeling": ("structpred.tasks.sequence.model", "SequenceLabeling"),
-    "Multiclass": ("structpred.tasks.multiclass", "Multiclass"),
-    "ConstituencyParsing": ("structpred.tasks.parsing.model", "ConstituencyParsing"),
-    "DiverseSubset": ("structpred.tasks.diversity.model", "DiverseSubset"),
-    "Ranking": ("structpred.tasks.ranking.model", "Ranking"),
-    "PropensityRanking": ("structpred.tasks.ranking.model", "PropensityRanking"),
-    "MultiLabel": ("structpred.tasks.multilabel.model", "MultiLabel"),
-}
 
 #: Registry name -> (module, class name) of structpred's estimators that write model files.
 #: The header's ``estimator`` field (absent in older files: StructuredSVM) names one; the
@@ -101,12 +91,6 @@ def _jsonable(value):
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     return value
-
-
-def _builtin_class(name):
-    from importlib import import_module
-    module, attr = BUILTIN_TASKS[name]
-    return getattr(import_module(module), attr)
 
 
 def _task_name(model) -> str:
@@ -200,10 +184,10 @@ def _resolve_task(path, header, tasks):
     if name in user:
         return user[name]
     if name in BUILTIN_TASKS:
-        return _builtin_class(name)
+        return builtin_task(name)
     for builtin, (module, attr) in BUILTIN_TASKS.items():  # version-1 class paths
         if name == f"{module}:{attr}":
-            return _builtin_class(builtin)
+            return builtin_task(builtin)
     raise ModelFileError(
         f"{path}: unknown task {name!r}. Only structpred's built-in tasks "
         f"({', '.join(BUILTIN_TASKS)}) load by default; for your own task class pass it: "

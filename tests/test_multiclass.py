@@ -62,7 +62,7 @@ def test_batch_forms_match_single_forms():
                      for x, yi, yh in zip(X, y, Y_hat)])
     assert sp.issparse(D) and np.allclose(D.toarray(), ref)
     assert np.array_equal(model.batch_loss(batch, Y_hat), (np.asarray(Y_hat) != y).astype(float))
-    assert model.batch_inference(batch, w) == [model.inference(x, w) for x in X]
+    assert list(model.batch_inference(batch, w)) == [model.inference(x, w) for x in X]
 
 
 @pytest.mark.parametrize("algorithm", ["1-slack", "n-slack"])
@@ -134,3 +134,45 @@ def test_primal_objective_independent_of_solver_record():
     hinge = np.max(scores + (np.arange(3)[None, :] != y[:, None]), axis=1) - scores[np.arange(len(y)), y]
     brute = 0.5 * svm.w_ @ svm.w_ + C / len(y) * hinge.sum()
     assert svm.primal_objective_ == pytest.approx(brute, rel=1e-10)
+
+
+# --------------------------------------------------------------------------- the user's labels
+def test_string_labels_round_trip_and_match_integer_labels(tmp_path):
+    import structpred
+    X, y = _blobs(n=60, f=4, k=3, seed=7)
+    names = np.array(["cat", "dog", "emu"])[y]
+    ints = StructuredSVM(Multiclass(), C=10.0, eps=1e-4).fit(X, y)
+    strs = StructuredSVM(Multiclass(), C=10.0, eps=1e-4).fit(X, list(names))
+    assert list(strs.classes_) == ["cat", "dog", "emu"]
+    assert np.allclose(strs.w_, ints.w_)                  # same problem, labels only renamed
+    pred = strs.predict(X)
+    assert pred.dtype.kind == "U" and list(pred) == list(np.array(["cat", "dog", "emu"])[ints.predict(X)])
+    assert strs.score(X, names) == ints.score(X, y)
+    strs.save(tmp_path / "m.npz")
+    back = structpred.load(tmp_path / "m.npz")
+    assert list(back.predict(X)) == list(pred) and list(back.classes_) == ["cat", "dog", "emu"]
+
+
+def test_sparse_labels_use_distinct_values_and_decision_function_agrees():
+    X, y = _blobs(n=50, f=3, k=3, seed=8)
+    labels = np.array([-5, 10, 10**9])[y]                 # any ints: no dense 0..K-1 needed
+    svm = StructuredSVM(Multiclass(), C=5.0, eps=1e-4).fit(X, labels)
+    assert list(svm.classes_) == [-5, 10, 10**9] and svm.w_.shape == (3 * 3,)
+    D = svm.decision_function(X)
+    assert D.shape == (50, 3) and np.array_equal(svm.classes_[np.argmax(D, axis=1)], svm.predict(X))
+    assert np.allclose(svm.coef_, svm.w_.reshape(3, 3)) and np.allclose(D, X @ svm.coef_.T)
+    binary = StructuredSVM(Multiclass(), C=5.0, eps=1e-4).fit(X, np.where(y == 0, "no", "yes"))
+    d = binary.decision_function(X)                        # two classes: one margin, > 0 for classes_[1]
+    assert d.shape == (50,) and np.array_equal(np.where(d > 0, "yes", "no"), binary.predict(X))
+
+
+def test_unseen_label_and_mixed_types_name_Y():
+    from structpred.errors import InvalidInputError
+    X, y = _blobs(n=30, f=3, k=3, seed=9)
+    svm = StructuredSVM(Multiclass(), eps=1e-3).fit(X, np.array(["a", "b", "c"])[y])
+    with pytest.raises(InvalidInputError, match=r"Y: label 'z' of example 1 was not seen in training"):
+        svm.primal_objective(X[:3], ["a", "z", "b"])
+    pred = svm.predict(X[:3])                 # score: an unseen gold label is simply never right
+    assert svm.score(X[:3], [pred[0], "z", pred[2]]) == pytest.approx(2 / 3)
+    with pytest.raises(InvalidInputError, match=r"Y mixes label types"):
+        StructuredSVM(Multiclass()).fit(X[:3], ["a", 1, "b"])

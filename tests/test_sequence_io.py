@@ -5,6 +5,8 @@ import random
 
 import numpy as np
 import pytest
+
+from structpred.errors import InvalidInputError
 import scipy.sparse as sp
 
 from structpred.datasets.conll import load_conll2000, read_conll
@@ -121,8 +123,10 @@ def test_features_and_tags():
     Y, tags = encode_tags(train)
     assert tags == ["B-NP", "B-VP", "I-NP"]
     np.testing.assert_array_equal(Y[0], [0, 2, 1])
-    Yt, _ = encode_tags([[("x", "X", "B-PP")]], tags=tags)
+    Yt, _ = encode_tags([[("x", "X", "B-PP")]], tags=tags, unknown="extra")
     assert Yt[0][0] == 3
+    with pytest.raises(InvalidInputError, match=r"sentences\[0\], token 1: tag 'B-PP' is not in tags"):
+        encode_tags([[("x", "X", "B-NP"), ("y", "Y", "B-PP")]], tags=tags)
 
 
 # ------------------------------------------------------------------ conlleval

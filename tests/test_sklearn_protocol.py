@@ -161,19 +161,6 @@ NOT_APPLICABLE = {
         "the task object (a parameter) is where initialize stores the learnt sizes "
         "(n_classes_, n_features_, size_joint_feature): the model contract of every task; its "
         "constructor parameters are untouched",
-    "check_complex_data":
-        "labels are validated as integers 0..K-1 (the task's output space) before X; the error "
-        "names the example but not 'complex'",
-    "check_dtype_object":
-        "Multiclass labels are integers 0..K-1 by the task contract, no label encoder",
-    "check_classifiers_classes":
-        "string class labels: Multiclass's outputs are the integers 0..K-1 (encode them first, "
-        "e.g. with sklearn.preprocessing.LabelEncoder)",
-    "check_classifiers_regression_target":
-        "float targets are refused as non-integer labels, without the word 'continuous'",
-    "check_supervised_y_2d":
-        "a 2-D y is a structured label in general (sequences, trees), so it is refused rather "
-        "than raveled with a DataConversionWarning",
 }
 
 

@@ -24,21 +24,21 @@ from ..cli.base import (CommandParser, OutputDir, OutputFile, UsageError, add_co
 
 from .machine import describe, load_average
 from .report import markdown_report, markdown_table
-from .runner import RunLog, available_solvers, run_task
+from .runner import OPT_IN_SOLVERS, RunLog, available_solvers, default_solvers, run_task
 from .scaling import run_scaling
 from .tasks import TASKS, SkipTask
 
 __all__ = ["main", "run", "invocations"]
 
-TASK_CHOICES = ["multiclass-digits", "conll-svmhmm", "conll-features", "diversity-ambient",
-                "diversity-synthetic", "parsing-ptb", "scaling"]
+TASK_CHOICES = list(TASKS) + ["scaling"]     # the task list lives in bench/tasks.py
 _ALIASES = {"multiclass": ["multiclass-digits"], "digits": ["multiclass-digits"],
             "sequence": ["conll-svmhmm", "conll-features"], "conll": ["conll-svmhmm",
                                                                       "conll-features"],
             "diversity": ["diversity-ambient", "diversity-synthetic"],
             "ambient": ["diversity-ambient"], "synthetic": ["diversity-synthetic"],
-            "parsing": ["parsing-ptb"], "ptb": ["parsing-ptb"], "all": TASK_CHOICES}
-PEER_CHOICES = ["sklearn", "crfsuite", "pystruct", "svm_hmm"]
+            "parsing": ["parsing-ptb"], "ptb": ["parsing-ptb"],
+            "ranking": ["ranking-mq2008"], "mq2008": ["ranking-mq2008"], "all": TASK_CHOICES}
+PEER_CHOICES = ["sklearn", "crfsuite", "pystruct", "svm_hmm", "lightgbm", "svm_rank"]
 
 
 def _time_limit_item(text: str) -> str:
@@ -62,8 +62,9 @@ def _parser():
                    help=f"tasks to run (default all): {', '.join(TASK_CHOICES)}; aliases "
                         f"{', '.join(sorted(_ALIASES))}")
     p.add_argument("--solver", nargs="+", default=None, metavar="NAME",
-                   help="structpred solvers (default: every one available, see "
-                        "structpred.solvers.registry)")
+                   help="structpred solvers (default: " + ", ".join(default_solvers())
+                        + "; also: " + ", ".join(f"{k} ({v.split(':')[0]})" for k, v in OPT_IN_SOLVERS.items())
+                        + ")")
     p.add_argument("--peer", nargs="*", default=None, metavar="NAME",
                    help=f"peers to run (default all that apply): {', '.join(PEER_CHOICES)}; "
                         "'--peer' alone runs none")
@@ -142,7 +143,7 @@ def run(args, tasks_registry=None, command=None) -> dict:
     progress = RunLog(quiet=args.quiet)
     out_dir = args.out or ("bench-results-quick" if args.quick else "bench-results")
     known = available_solvers()
-    solvers = args.solver or known
+    solvers = args.solver or default_solvers()
     for s in solvers:
         if s not in known:
             raise UsageError(f"structpred bench: error: solver {s!r} is not available here; "

@@ -47,6 +47,7 @@ def versions() -> dict:
 
 
 def load_average() -> list | None:
+    """The 1, 5 and 15 minute load averages (rounded), or None where the OS has none."""
     try:
         return [round(x, 2) for x in os.getloadavg()]
     except (OSError, AttributeError):

@@ -262,8 +262,59 @@ def svm_hmm_peer(task, ctx):
     return rec
 
 
+def lightgbm_peer(task, ctx):
+    """LightGBM lambdarank at its own defaults (100 trees, one thread), on the same queries
+    (``group`` = the queries' sizes): a non-linear peer, so no shared objective or C."""
+    if not task.name.startswith("ranking"):
+        raise PeerSkip("LightGBM lambdarank applies to ranking tasks only")
+    try:
+        import lightgbm as lgb
+    except ImportError:
+        raise PeerSkip("lightgbm is not installed (pip install 'structpred[bench]')") from None
+    X = np.vstack([np.asarray(x) for x in task.X_train])
+    y = np.concatenate(task.Y_train).astype(int)
+    group = [x.shape[0] for x in task.X_train]
+    with ctx.measure() as m:
+        booster = lgb.train({"objective": "lambdarank", "verbose": -1, "num_threads": 1},
+                            lgb.Dataset(X, label=y, group=group), num_boost_round=100)
+    pred = [booster.predict(np.asarray(x)) for x in task.X_test]
+    return {"method": "LightGBM lambdarank, defaults (100 trees)", "setting": "own defaults",
+            "C_peer": None, "C_note": "not a linear SVM", **m.record(),
+            "quality": task.evaluate(pred)}
+
+
+def svm_rank_peer(task, ctx):
+    """svm_rank (Joachims) at the same C (its -c is ours), where SVM_RANK_LEARN (and
+    SVM_RANK_CLASSIFY, for test scores) name the binaries."""
+    if not task.name.startswith("ranking"):
+        raise PeerSkip("svm_rank applies to ranking tasks only")
+    learn, classify = os.environ.get("SVM_RANK_LEARN"), os.environ.get("SVM_RANK_CLASSIFY")
+    if not learn or not classify:
+        raise PeerSkip("svm_rank binaries not given (set SVM_RANK_LEARN and SVM_RANK_CLASSIFY)")
+    for b in (learn, classify):
+        if not os.access(b, os.X_OK):
+            raise PeerSkip(f"svm_rank binary {b} is not executable")
+    from structpred.datasets import write_letor
+    with tempfile.TemporaryDirectory() as tmp:
+        tr, te = os.path.join(tmp, "train.dat"), os.path.join(tmp, "test.dat")
+        write_letor(tr, task.X_train, task.Y_train, np.arange(1, len(task.X_train) + 1))
+        write_letor(te, task.X_test, task.Y_test, np.arange(1, len(task.X_test) + 1))
+        model, out = os.path.join(tmp, "model"), os.path.join(tmp, "pred")
+        with ctx.measure(children=True) as m:
+            run = subprocess.run([learn, "-c", str(task.C), "-e", str(task.eps), tr, model],
+                                 capture_output=True, text=True)
+        if run.returncode != 0:
+            raise PeerSkip(f"svm_rank_learn failed: {run.stderr.strip()[:200]}")
+        subprocess.run([classify, te, model, out], capture_output=True, text=True, check=True)
+        scores = np.loadtxt(out, dtype=np.float64).ravel()
+    bounds = np.cumsum([0] + [x.shape[0] for x in task.X_test])
+    pred = [scores[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    return {"method": "svm_rank (-c same)", "C_peer": task.C, "C_note": "same", **m.record(),
+            "quality": task.evaluate(pred)}
+
+
 PEERS = {"sklearn": sklearn_peer, "crfsuite": crfsuite_peer, "pystruct": pystruct_peer,
-         "svm_hmm": svm_hmm_peer}
+         "svm_hmm": svm_hmm_peer, "lightgbm": lightgbm_peer, "svm_rank": svm_rank_peer}
 
 
 def run_peer(name, task, ctx) -> list:

@@ -24,7 +24,7 @@ from ..svm import StructuredSVM
 from .peers import PeerSkip, run_peer
 
 __all__ = ["Measure", "RunLog", "fit_measured", "history_records", "run_solver", "run_task",
-           "available_solvers", "HISTORY_KEYS"]
+           "available_solvers", "default_solvers", "OPT_IN_SOLVERS", "HISTORY_KEYS"]
 
 #: the per-iteration fields kept in a run record
 HISTORY_KEYS = ("iteration", "time", "primal", "dual", "gap", "oracle_calls")
@@ -86,6 +86,7 @@ class Measure:
         return False
 
     def record(self) -> dict:
+        """The measurement as a dict: wall and CPU seconds, peak and starting RSS in MB."""
         return {"wall_s": self.wall, "cpu_s": self.cpu, "peak_rss_mb": self.peak / 2 ** 20,
                 "rss_start_mb": self.rss_start / 2 ** 20}
 
@@ -107,12 +108,15 @@ class RunLog:
             print(f"[{el:7.1f}s] {msg}", file=self.stream, flush=True)
 
     def tick(self, msg: str):
+        """Log ``msg`` (indented) if at least ``every`` seconds passed since the last tick:
+        progress on long steps."""
         now = time.perf_counter()
         if now - self._last >= self.every:
             self._last = now
             self(f"      {msg}")
 
     def reset_tick(self):
+        """Restart the tick clock, so that the next tick waits a full ``every`` seconds."""
         self._last = time.perf_counter()
 
 
@@ -134,6 +138,20 @@ class _Ctx:
         model.initialize(self.task.X_train, self.task.Y_train)
         svm = StructuredSVM(model, C=self.task.C, n_jobs=self.n_jobs)
         return float(svm.primal_objective(self.task.X_train, self.task.Y_train, w=w))
+
+
+#: solvers left out of the default set, with the reason (``--solver NAME`` still runs them)
+OPT_IN_SOLVERS = {
+    "n-slack-smo": "the older n-slack cutting planes: same objective as 'n-slack' but many more "
+                   "oracle passes; within the suite's time limit it stops short of eps (its "
+                   "CoNLL chunk F1 of 59.6 / 72.8 was a cut-off run, not a bug)",
+}
+
+
+def default_solvers() -> list:
+    """The solvers a run without ``--solver`` compares: every registered one but the
+    :data:`OPT_IN_SOLVERS`."""
+    return [s for s in available_solvers() if s not in OPT_IN_SOLVERS]
 
 
 def available_solvers() -> list:

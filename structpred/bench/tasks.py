@@ -22,11 +22,13 @@ from ..datasets.home import require_file
 from ..datasets.svmhmm import copy_first_sequences, read_tag_names
 from ..metrics.brackets import bracket_scores, sentence_length
 from ..metrics.chunking import chunk_scores
+from ..metrics.ranking import mean_average_precision, ndcg
 from ..metrics.subtopics import as_topic_matrix, weighted_subtopic_loss
 from ..apps.diversity import baselines as B
 from ..tasks.diversity import DiverseSubset, DiversityFeaturizer
 from ..tasks.multiclass import Multiclass
 from ..tasks.parsing import ConstituencyParsing, sentence
+from ..tasks.ranking import Ranking
 from ..tasks.sequence import SequenceLabeling
 from ..tasks.sequence.features import ConllFeatures, encode_tags
 
@@ -70,7 +72,8 @@ class TaskData:
 # train / test sizes of --quick (the full run uses every example of the split)
 QUICK_SIZES = {"multiclass-digits": (300, 200), "conll-svmhmm": (150, 150),
                "conll-features": (150, 150), "diversity-ambient": (None, None),
-               "diversity-synthetic": (24, 12), "parsing-ptb": (100, 100)}
+               "diversity-synthetic": (24, 12), "parsing-ptb": (100, 100),
+               "ranking-mq2008": (120, 60)}
 
 
 def _data(func, *args, **kwargs):
@@ -184,7 +187,7 @@ def conll_features(quick=False, data_home=None):
     Xtr = fx.fit_transform(train)
     Xte = fx.transform(test)
     Ytr, tags = encode_tags(train)
-    Yte, _ = encode_tags(test, tags=tags)
+    Yte, _ = encode_tags(test, tags=tags, unknown="extra")
     feat_s = time.perf_counter() - t0
     L, F = len(tags), fx.n_features_
     gold = {id(y): [tok[-1] for tok in s] for y, s in zip(Yte, test)}
@@ -321,6 +324,31 @@ def parsing_ptb(quick=False, data_home=None):
               "test_max_len": te_len, "split": "trees 1-3000 train, 3001-3914 test"})
 
 
+def ranking_mq2008(quick=False, data_home=None):
+    """LETOR 4.0 MQ2008 Fold1 (QueryLevelNorm): SVM-rank on train, NDCG@10 / MAP on test
+    (LETOR's conventions), C = 10 (the vali-chosen C of benchmarks/results/ranking_mq2008.md);
+    peers: LightGBM lambdarank at its defaults and svm_rank where SVM_RANK_LEARN is set."""
+    from ..datasets import load_mq2008
+    tr = _data(load_mq2008, 1, "train", data_home=data_home)
+    te = _data(load_mq2008, 1, "test", data_home=data_home)
+    Xtr, Ytr, Xte, Yte = tr.X, tr.y, te.X, te.y
+    if quick:
+        n_tr, n_te = QUICK_SIZES["ranking-mq2008"]
+        keep_tr, keep_te = _take(len(Xtr), n_tr, 1), _take(len(Xte), n_te, 2)
+        Xtr, Ytr = _subset(Xtr, keep_tr), _subset(Ytr, keep_tr)
+        Xte, Yte = _subset(Xte, keep_te), _subset(Yte, keep_te)
+
+    def evaluate(pred):
+        return {"ndcg10": ndcg(Yte, pred, 10), "map": mean_average_precision(Yte, pred)}
+    return TaskData(
+        name="ranking-mq2008", title="Learning to rank: MQ2008 Fold1 (SVM-rank)",
+        X_train=Xtr, Y_train=Ytr, X_test=Xte, Y_test=Yte,
+        make_model=lambda: Ranking(n_features=tr.n_features), C=10.0, eps=0.01,
+        evaluate=evaluate, quality="ndcg10", peers=("lightgbm", "svm_rank"),
+        info={"n_train": len(Xtr), "n_test": len(Xte), "n_features": tr.n_features,
+              "split": "Fold1 train / test"})
+
+
 TASKS = {
     "multiclass-digits": multiclass_digits,
     "conll-svmhmm": conll_svmhmm,
@@ -328,4 +356,5 @@ TASKS = {
     "diversity-ambient": diversity_ambient,
     "diversity-synthetic": diversity_synthetic,
     "parsing-ptb": parsing_ptb,
+    "ranking-mq2008": ranking_mq2008,
 }

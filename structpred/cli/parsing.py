@@ -24,7 +24,7 @@ __all__ = ["main", "invocations"]
 
 def _read(files):
     from ..datasets.ptb import read_mrg_file
-    from ..tasks.parsing.trees import normalize
+    from ..labels.trees import normalize
     trees = []
     for f in files:
         for t in read_mrg_file(f):

@@ -85,7 +85,7 @@ class LetorData:
 
     def clicks(self):
         """Propensity SVM-rank labels: [Click(clicked index, cost)] (proprank files)."""
-        from ..tasks.ranking import Click
+        from ..labels.clicks import Click
         if self.costs is None:
             raise ValueError(f"{self.path}: not an svm_proprank file (no cost: tokens)")
         return [Click(int(np.argmax(g)), float(c)) for g, c in zip(self.y, self.costs)]

@@ -1,4 +1,4 @@
-"""The NLTK 10% sample of the Penn Treebank WSJ (``ptb_wsj_sample/combined/wsj_*.mrg``)."""
+"""The NLTK 10% sample of the Penn Treebank WSJ: the ``mrg`` files under ``ptb_wsj_sample/combined``."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,7 +19,7 @@ def read_mrg_file(path) -> list:
     Raises TreeError (a :class:`structpred.errors.DataFormatError`) naming the file and line
     for unbalanced brackets, empty brackets, text outside brackets, a node mixing words and
     subtrees, nesting deeper than ``MAX_TREE_DEPTH`` or bytes that are not UTF-8."""
-    from ..tasks.parsing.trees import read_trees
+    from ..labels.trees import read_trees
     path = Path(path)
     return list(read_trees(read_text(path, encoding="utf-8", memory_factor=32), source=str(path)))
 
@@ -32,7 +32,7 @@ def load_ptb_sample(data_home=None, normalized: bool = True) -> dict:
     ``train`` (trees 1-3000), ``test`` (trees 3001-3914), and ``files`` (the file of each
     tree). FileNotFoundError names the public source when the folder is missing.
     """
-    from ..tasks.parsing.trees import normalize
+    from ..labels.trees import normalize
     folder = require_file(data_home, "ptb_wsj_sample/combined", PTB_SOURCE)
     files = sorted(folder.glob("wsj_*.mrg"))
     if not files:

@@ -1,4 +1,4 @@
-"""svm_hmm / SVM-light sequence files: ``TAG qid:N fid:val fid:val ... # comment``.
+"""svm_hmm / SVM-light sequence files, one token per line as ``TAG qid:N fid:val fid:val # comment``.
 
 One line per token; consecutive lines with the same qid form one sequence; tags are integers
 >= 1, qids non-decreasing, feature ids >= 1 and strictly increasing within a line (the rules of

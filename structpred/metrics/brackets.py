@@ -85,7 +85,7 @@ def bracket_scores(gold_trees: Iterable, test_trees: Iterable) -> dict:
     """
     gold_trees, test_trees = _check_pairs(gold_trees, test_trees)
     match = n_gold = n_test = n = exact = 0
-    from ..tasks.parsing.trees import Tree
+    from ..labels.trees import Tree
     for idx, (g, t) in enumerate(zip(gold_trees, test_trees)):
         if not (isinstance(g, Tree) and isinstance(t, Tree)):
             raise ValueError(f"sentence {idx}: gold and test must be Trees, got "

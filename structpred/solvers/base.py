@@ -66,12 +66,16 @@ class Timers:
             self.totals[name] = self.totals.get(name, 0.0) + time.perf_counter() - t0
 
     def add(self, name: str, seconds: float) -> None:
+        """Add ``seconds`` to phase ``name`` (oracle, psi, qp, cache, ...)."""
         self.totals[name] = self.totals.get(name, 0.0) + seconds
 
     def elapsed(self) -> float:
+        """Seconds since the timers started (wall clock)."""
         return time.perf_counter() - self.start
 
     def shares(self) -> dict[str, float]:
+        """Each phase's seconds as a fraction of the elapsed time (what ``verbose=1`` prints at the
+        end)."""
         total = max(self.elapsed(), 1e-12)
         return {k: v / total for k, v in self.totals.items()}
 
@@ -118,6 +122,8 @@ class Progress:
                 logger.setLevel(logging.INFO)  # asked for progress: show it
 
     def header(self, n, d, C, eps):
+        """Log the problem (n, d, C, eps) and the column titles of the progress lines (when
+        verbose)."""
         if self.verbose:
             extra = " (approximate oracle: gap and eps are not certified)" if self.approximate else ""
             logger.info("%s: n=%d, d=%d, C=%g, eps=%g%s", self.name, n, d, C, eps, extra)
@@ -125,6 +131,8 @@ class Progress:
                         "gap", "constr", "oracle", "")
 
     def record(self, **row):
+        """Append one iteration's row (iteration, time, primal, dual, gap, constraints, oracle
+        calls) to the history and log it when verbose."""
         self.history.append(row)
         if self.verbose and (self.verbose >= 2 or not row.get("cached", False)):
             logger.info("%6d %9.2f %14s %14s %11s %7d %8d %s", row["iteration"], row["time"],
@@ -133,6 +141,9 @@ class Progress:
                         row.get("oracle_calls", 0), "cached" if row.get("cached") else "")
 
     def summary(self, result: SolverResult, timers: Timers):
+        """Log the outcome (converged, interrupted, or stopped at max_iter), the final objectives
+        and where the time went: the shares of oracle, psi, qp and cache (see
+        ``StructuredSVM.timings_``)."""
         if not self.verbose:
             return
         shares = timers.shares()

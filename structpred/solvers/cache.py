@@ -110,6 +110,7 @@ class OutputCache:
         return int((self.length >= 0).sum())
 
     def nnz(self) -> int:
+        """Number of cached outputs over all examples."""
         return int(np.maximum(self.length, 0).sum())
 
     def best(self, w):

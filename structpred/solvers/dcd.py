@@ -89,9 +89,11 @@ class ConstraintPool:
 
     @property
     def n_constraints(self) -> int:
+        """Number of constraints in all working sets together."""
         return int(self.m.sum())
 
     def nbytes(self) -> int:
+        """Memory held by the pool's arrays, in bytes."""
         return int(self.data.nbytes + self.ind.nbytes + self.gram.nbytes + self.b.nbytes * 5)
 
     def _ensure(self, extra):
@@ -127,23 +129,31 @@ class ConstraintPool:
         self.top = int(top)
 
     def prune(self, max_idle):
+        """Drop constraints whose α stayed 0 for more than ``max_idle`` passes (age the others)."""
         self.live -= int(K.age_and_prune(self.m, self.start, self.length, self.b, self.alpha,
                                          self.idle, self.gram, int(max_idle)))
 
     def slacks(self, w, rows=None):
+        """Per-example slack ξ_i = max(0, max_k b_k − w·a_k) over the working set (of ``rows`` only
+        when given)."""
         if rows is None:
             return K.slacks(self.m, self.start, self.length, self.b, self.data, self.ind, w)
         return K.slacks_rows(rows, self.m, self.start, self.length, self.b, self.data, self.ind, w)
 
     def weights(self):
+        """w = Σ_k α_k a_k rebuilt from the dual variables (to wash out drift)."""
         w = np.zeros(self.d)
         K.rebuild_w(self.m, self.start, self.length, self.alpha, self.data, self.ind, w)
         return w
 
     def dual(self, w):
+        """The dual objective Σ_k α_k b_k − ½‖w‖² at the current α (w = Σ α_k a_k)."""
         return float((self.alpha * self.b).sum()) - 0.5 * float(np.dot(w, w))
 
     def sweep(self, order, active, cap, w, tol, max_steps=200):
+        """Dual coordinate-descent steps over the working sets of the examples in ``order`` (those
+        ``active``), each α_i block capped by ``cap`` = C/n, updating w in place; returns the
+        number of steps."""
         return K.sweep(order, active, cap, self.m, self.start, self.length, self.b, self.alpha,
                        self.gram, self.alpha_sum, self.data, self.ind, w, tol, max_steps)
 
@@ -244,7 +254,10 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
     solved to KKT violation <= ``inner_tol``. The first bounds primal(w) - optimum by
     gap_stop·C·ε; the second by about C·ε.
 
-    Parameters (beyond the common ones)
+    The common parameters (model, oracle, C, eps, rescaling, max_iter, verbose, callback, w0)
+    are every solver's; the options below are this solver's own.
+
+    Parameters
     ----------
     max_constraints : int or None
         Working-set size K per example; a full set evicts its longest-idle α = 0 constraint.

@@ -119,6 +119,7 @@ class LocalOracle(BlockOracleMixin):
         return sp.vstack([p[0] for p in parts], format="csr"), np.concatenate([p[1] for p in parts])
 
     def close(self):
+        """Shut down the oracle's thread pool (idempotent)."""
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None

@@ -71,9 +71,11 @@ class WorkingSet:
         return self.b.shape[0]
 
     def nnz(self) -> int:
+        """Stored nonzeros of all constraint vectors."""
         return int((self.stops - self.starts).sum())
 
     def nbytes(self) -> int:
+        """Memory held by the constraint vectors and the Gram matrix, in bytes."""
         return self.values.nbytes + self.indices.nbytes + self.G.nbytes
 
     def margins(self) -> np.ndarray:

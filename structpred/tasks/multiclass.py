@@ -5,8 +5,14 @@ w·Ψ(x, y) = W[y]·x (no bias term). Loss: 0/1. The n-slack problem
     min ½‖W‖² + (C/n) Σ_i max_y' [Δ(y_i, y') + W[y']·x_i - W[y_i]·x_i]
 is scikit-learn's ``LinearSVC(multi_class="crammer_singer", fit_intercept=False)`` with
 C_sklearn = C / n.
+
+Labels are the user's: any sortable labels of one type (ints, floats, strings), kept sorted in
+``classes_`` (scikit-learn's convention); row k of W belongs to ``classes_[k]``. With
+``n_classes`` given, labels are the integers 0..n_classes-1.
 """
 from __future__ import annotations
+
+import numbers
 
 import numpy as np
 import scipy.sparse as sp
@@ -25,6 +31,12 @@ def _dense_row(x) -> np.ndarray:
     return np.asarray(x, dtype=np.float64).ravel()
 
 
+def _short(classes) -> str:
+    """At most 10 class labels for an error message."""
+    items = [repr(c) for c in classes[:10].tolist()]
+    return ", ".join(items) + (", ..." if classes.size > 10 else "")
+
+
 class _DenseBatch:
     def __init__(self, X, Y=None):
         self.X = X
@@ -35,18 +47,34 @@ class _DenseBatch:
 
 
 class Multiclass(StructuredModel):
-    """Crammer-Singer multiclass SVM: x a feature vector, y an int in [0, n_classes).
+    """Crammer-Singer multiclass SVM: x a feature vector, y any class label.
+
+    Ψ(x, y) = e_y ⊗ x, Δ = 0/1; with ``StructuredSVM(Multiclass(), C=C)`` the objective is
+    ½‖W‖² + (C/n) Σ_i max_y' [Δ(y_i, y') + W[y']·x_i − W[y_i]·x_i], i.e. scikit-learn's
+    ``LinearSVC(multi_class="crammer_singer", fit_intercept=False, C=C/n)``.
 
     Parameters
     ----------
-    n_classes, n_features : int or None
+    n_classes : int or None
+        When given, the labels are the integers 0..n_classes-1 (a class may be absent from the
+        training data); when None, the classes are the distinct labels of the training data.
+    n_features : int or None
         Read off the training data by ``initialize`` when None.
 
     Attributes
     ----------
+    classes_ : ndarray (n_classes_,)
+        The sorted class labels (ints, floats or strings, as the user gave them); the
+        single-example oracles and ``batch_inference`` take and return these labels.
     n_classes_, n_features_ : int
         The sizes in use: the parameters when given, else read off the training data by
         ``initialize`` (which never overwrites the parameters, so a refit on other data works).
+
+    Notes
+    -----
+    Labels of mixed types (``[1, "a"]``), continuous targets (``0.5``) and, at fit time after
+    ``initialize``, labels not in ``classes_`` raise :class:`~structpred.errors.InvalidInputError`
+    naming ``Y`` and the example.
     """
 
     #: Largest size_joint_feature accepted (2 GiB of float64 weights).
@@ -64,6 +92,7 @@ class Multiclass(StructuredModel):
         self.n_features = n_features
         self.n_classes_ = None if n_classes is None else int(n_classes)
         self.n_features_ = None if n_features is None else int(n_features)
+        self.classes_ = None if n_classes is None else np.arange(int(n_classes))
         self._set_size()
 
     def _set_size(self):
@@ -72,37 +101,84 @@ class Multiclass(StructuredModel):
         else:
             self.size_joint_feature = None
 
-    @property
-    def classes_(self):
-        """The labels 0..n_classes_-1 (scikit-learn's ``classes_``), None before fit."""
-        return None if self.n_classes_ is None else np.arange(self.n_classes_)
-
     def get_state(self):
-        return {"n_classes_": self.n_classes_, "n_features_": self.n_features_}
+        """The sizes and the class labels (a JSON list), for the model file."""
+        classes = None if self.classes_ is None else self.classes_.tolist()
+        return {"n_classes_": self.n_classes_, "n_features_": self.n_features_, "classes_": classes}
 
     def set_state(self, state):
+        """Restore ``get_state``'s values; files without ``classes_`` get 0..n_classes_-1."""
         for key in ("n_classes_", "n_features_"):
             if state.get(key) is not None:
                 setattr(self, key, int(state[key]))
+        classes = state.get("classes_")
+        if classes is not None:
+            classes = np.asarray(classes)
+            if classes.ndim != 1 or classes.shape[0] != self.n_classes_ or classes.dtype.kind not in "iufU":
+                raise ValueError(f"classes_ must be a list of {self.n_classes_} labels")
+            self.classes_ = classes
+        elif self.n_classes_ is not None:
+            self.classes_ = np.arange(self.n_classes_)
         self._set_size()
+
+    # ------------------------------------------------------------- labels
+    def _identity(self) -> bool:
+        """True when the labels are their own row indices (classes_ = 0..K-1)."""
+        c = self.classes_
+        return c is not None and c.dtype.kind in "iu" and (c.size == 0 or (c[0] == 0 and c[-1] == c.size - 1))
+
+    def _encode(self, labels: np.ndarray) -> np.ndarray:
+        """User labels -> row indices into classes_; InvalidInputError naming the first label
+        that is not a class."""
+        if self._identity() and labels.dtype.kind in "iu":
+            bad = np.flatnonzero((labels < 0) | (labels >= self.n_classes_))
+            if bad.size:
+                raise InvalidInputError(f"Y: label {labels[bad[0]]!r} of example {int(bad[0])} is not a "
+                                        f"class (classes_: 0..{self.n_classes_ - 1})", int(bad[0]))
+            return labels.astype(np.int64, copy=False)
+        classes = self.classes_
+        try:
+            idx = np.searchsorted(classes, labels)
+        except TypeError:
+            raise InvalidInputError(f"Y: labels of type {labels.dtype} do not compare with the "
+                                    f"classes_ ({classes.dtype}) learnt in training") from None
+        idx = np.minimum(idx, max(classes.size - 1, 0))
+        ok = classes[idx] == labels if classes.size else np.zeros(labels.shape, bool)
+        if not np.all(ok):
+            bad = int(np.flatnonzero(~ok)[0])
+            raise InvalidInputError(f"Y: label {labels[bad].item()!r} of example {bad} was not seen in "
+                                    f"training (classes_: {_short(classes)})", bad)
+        return idx.astype(np.int64)
+
+    def _index(self, y) -> int:
+        """One user label -> its row index."""
+        return int(self._encode(np.asarray([y]))[0])
+
+    def _decode(self, idx):
+        """Row indices -> user labels (an array of the classes_ dtype)."""
+        return self.classes_[np.asarray(idx, dtype=np.int64)]
+
+    def _label(self, i):
+        """One row index -> the user's label as a Python scalar."""
+        return self.classes_[int(i)].item()
 
     # ------------------------------------------------------------- set-up and checks
     def initialize(self, X, Y):
+        """Read n_features_ and the classes (the distinct labels, or 0..n_classes-1) off the
+        training data; sizes W as n_classes_ x n_features_."""
         X = self._as_matrix(X)
         labels = self._as_labels(Y)
         self.n_features_ = int(X.shape[1]) if self.n_features is None else int(self.n_features)
-        if labels.size and labels.min() < 0:
-            bad = int(np.argmin(labels))
-            raise InvalidInputError(f"label {labels[bad]} of example {bad} is negative", bad)
-        self.n_classes_ = (int(labels.max()) + 1 if labels.size else 0) if self.n_classes is None \
-            else int(self.n_classes)
+        if self.n_classes is None:
+            self.classes_ = np.unique(labels)
+            self.n_classes_ = int(self.classes_.size)
+        else:
+            self.n_classes_ = int(self.n_classes)
+            self.classes_ = np.arange(self.n_classes_)
         if self.n_classes_ * max(int(self.n_features_), 1) > self.max_weights:
-            bad = int(np.argmax(labels)) if labels.size else 0
             raise InvalidInputError(
-                f"the model would need {self.n_classes_} classes x {self.n_features_} features "
-                f"weights, more than max_weights={self.max_weights:,} (largest label "
-                f"{int(labels.max()) if labels.size else 0} in example {bad}); number the "
-                "classes densely from 0", bad)
+                f"Y: the model would need {self.n_classes_} classes x {self.n_features_} features "
+                f"weights, more than max_weights={self.max_weights:,}")
         self._set_size()
 
     @staticmethod
@@ -137,27 +213,45 @@ class Multiclass(StructuredModel):
 
     @staticmethod
     def _as_labels(Y) -> np.ndarray:
-        try:
-            arr = np.asarray(Y)
-        except (ValueError, TypeError) as exc:
-            raise InvalidInputError(f"Y must be a 1-D sequence of integer labels ({exc})") from None
+        """Y as a 1-D array of labels of one kind (numbers or strings); InvalidInputError
+        naming Y and the example for mixed kinds, non-scalars and continuous targets."""
+        if isinstance(Y, np.ndarray) and Y.dtype.kind in "biufU":
+            arr = Y
+        else:
+            kinds = {}
+            for i, v in enumerate(Y):
+                if isinstance(v, (str, np.str_)):
+                    kind = "str"
+                elif isinstance(v, (numbers.Real, np.bool_)):
+                    kind = "number"
+                else:
+                    raise InvalidInputError(f"Y: example {i} has label {v!r} of type "
+                                            f"{type(v).__name__}; labels must be numbers or strings", i)
+                kinds.setdefault(kind, (i, type(v).__name__))
+                if len(kinds) > 1:
+                    (a, (ia, ta)), (b, (ib, tb)) = kinds.items()
+                    raise InvalidInputError(f"Y mixes label types: example {ia} is {ta}, example {ib} "
+                                            f"is {tb}; use labels of one type", ib)
+            try:
+                arr = np.asarray(list(Y)) if not isinstance(Y, np.ndarray) else np.asarray(Y.tolist())
+            except (ValueError, TypeError) as exc:
+                raise InvalidInputError(f"Y must be a 1-D sequence of class labels ({exc})") from None
         if arr.ndim != 1:
-            raise InvalidInputError(f"Y must be a 1-D sequence of integer labels, got shape {arr.shape}")
-        if arr.size and arr.dtype.kind not in "iu":
-            ok = arr.dtype.kind == "f" and np.isfinite(arr) & (np.abs(arr) <= 2 ** 31)
-            ok = ok & (arr == np.round(arr)) if arr.dtype.kind == "f" else np.zeros(arr.shape, bool)
+            raise InvalidInputError(f"Y must be a 1-D sequence of class labels, got shape {arr.shape}")
+        if arr.dtype.kind == "b":
+            arr = arr.astype(np.int64)
+        if arr.size and arr.dtype.kind == "f":
+            ok = np.isfinite(arr) & (arr == np.round(arr))
             if not np.all(ok):
                 bad = int(np.flatnonzero(~ok)[0])
-                raise InvalidInputError(f"Y must hold integer labels; example {bad} has "
-                                        f"{arr[bad].tolist()!r}", bad)
-        if arr.size and arr.dtype.kind == "u" and arr.max() > 2 ** 31:
-            bad = int(np.argmax(arr))
-            raise InvalidInputError(f"label {arr[bad]} of example {bad} is out of range", bad)
-        return arr.astype(np.int64)
+                raise InvalidInputError(f"Y: Unknown label type: continuous target; example {bad} "
+                                        f"has {arr[bad].tolist()!r} (class labels are ints, "
+                                        "integral floats or strings)", bad)
+        return arr
 
     def check_input(self, X, Y=None):
         """InvalidInputError naming the example: not a real vector, ragged rows, a width other
-        than n_features, NaN/inf or |value| > MAX_ABS_FEATURE, a label outside [0, n_classes)."""
+        than n_features, NaN/inf or |value| > MAX_ABS_FEATURE, a label not in ``classes_``."""
         X = self._as_matrix(X)
         if self.n_features_ is not None and X.shape[0] and X.shape[1] != self.n_features_:
             raise InvalidInputError(f"X has {X.shape[1]} features per example, the task expects "
@@ -171,46 +265,61 @@ class Multiclass(StructuredModel):
             labels = self._as_labels(Y)
             if labels.shape[0] != X.shape[0]:
                 raise InvalidInputError(f"X has {X.shape[0]} examples but Y has {labels.shape[0]}")
-            bad = np.flatnonzero((labels < 0) | (labels >= self.n_classes_))
-            if bad.size:
-                raise InvalidInputError(f"label {labels[bad[0]]} of example {int(bad[0])} is "
-                                        f"outside [0, {self.n_classes_})", int(bad[0]))
+            self._encode(labels)
 
     # ------------------------------------------------------------- single-example forms
     def joint_feature(self, x, y):
+        """Ψ(x, y) = e_y ⊗ x: x in the block of class y, zeros elsewhere."""
         psi = np.zeros((self.n_classes_, self.n_features_))
-        psi[int(y)] = _dense_row(x)
+        psi[self._index(y)] = _dense_row(x)
         return psi.ravel()
 
     def loss(self, y, y_hat):
-        return float(int(y) != int(y_hat))
+        """0/1 loss: Δ(y, ŷ) = [y ≠ ŷ]."""
+        return float(y != y_hat)
 
     def _scores(self, X, w):
         return X @ np.asarray(w, dtype=np.float64).reshape(self.n_classes_, self.n_features_).T
 
+    def decision_function(self, X, w) -> np.ndarray:
+        """Scores W[k]·x of every class (n, n_classes); for two classes the 1-D margin
+        (W[1] − W[0])·x, positive for ``classes_[1]`` (scikit-learn's binary convention)."""
+        scores = self._scores(self._as_matrix(X), w)
+        return scores[:, 1] - scores[:, 0] if self.n_classes_ == 2 else scores
+
+    def coef(self, w) -> np.ndarray:
+        """w as the (n_classes, n_features) matrix W, row k for ``classes_[k]``."""
+        return np.asarray(w, dtype=np.float64).reshape(self.n_classes_, self.n_features_)
+
     def inference(self, x, w):
-        return int(np.argmax(self._scores(_dense_row(x).reshape(1, -1), w)[0]))
+        """argmax_y W[y]·x, as the user's label."""
+        return self._label(np.argmax(self._scores(_dense_row(x).reshape(1, -1), w)[0]))
 
     def loss_augmented_inference(self, x, y, w):
+        """argmax_y' Δ(y, y') + W[y']·x, as the user's label."""
         scores = self._scores(_dense_row(x).reshape(1, -1), w)[0] + 1.0
-        scores[int(y)] -= 1.0
-        return int(np.argmax(scores))
+        scores[self._index(y)] -= 1.0
+        return self._label(np.argmax(scores))
 
     def slack_rescaled_inference(self, x, y, w):
-        batch = _DenseBatch(_dense_row(x).reshape(1, -1), np.array([int(y)]))
-        return int(self._slack_oracle(batch, w)[0])
+        """argmax_y' Δ(y, y')(1 + W[y']·x − W[y]·x), as the user's label."""
+        batch = _DenseBatch(_dense_row(x).reshape(1, -1), np.array([self._index(y)]))
+        return self._label(self._slack_oracle(batch, w)[0])
 
     # ------------------------------------------------------------- batch forms
     def make_batch(self, X, Y=None):
-        return _DenseBatch(self._as_matrix(X), None if Y is None else self._as_labels(Y))
+        """A dense matrix and the labels as row indices into ``classes_``."""
+        return _DenseBatch(self._as_matrix(X), None if Y is None else self._encode(self._as_labels(Y)))
 
     def batch_inference(self, batch, w, n_jobs=1):
-        return [int(v) for v in np.argmax(self._scores(batch.X, w), axis=1)]
+        """argmax_y W[y]·x_i for every row, as an array of the user's labels."""
+        return self._decode(np.argmax(self._scores(batch.X, w), axis=1))
 
     def batch_loss_augmented_inference(self, batch, w, n_jobs=1):
+        """argmax_y' Δ(y_i, y') + W[y']·x_i for every row, as the user's labels."""
         scores = self._scores(batch.X, w) + 1.0
         scores[np.arange(len(batch)), batch.Y] -= 1.0
-        return np.argmax(scores, axis=1)
+        return self._decode(np.argmax(scores, axis=1))
 
     def _slack_oracle(self, batch, w):
         scores = self._scores(batch.X, w)
@@ -220,14 +329,16 @@ class Multiclass(StructuredModel):
         return np.argmax(value, axis=1)
 
     def batch_slack_rescaled_inference(self, batch, w, n_jobs=1):
-        return self._slack_oracle(batch, w)
+        """Slack-rescaled oracle for every row, as the user's labels."""
+        return self._decode(self._slack_oracle(batch, w))
 
     def batch_loss(self, batch, Y_hat):
-        return (np.asarray(Y_hat) != batch.Y).astype(np.float64)
+        """0/1 losses of the predicted labels ``Y_hat`` (user labels)."""
+        return (self._encode(self._as_labels(Y_hat)) != batch.Y).astype(np.float64)
 
     def batch_delta_joint_feature(self, batch, Y_hat):
         """Row i: x_i in block y_i and -x_i in block ŷ_i (an empty row when ŷ_i = y_i)."""
-        Y_hat = np.asarray(Y_hat, dtype=np.int64)
+        Y_hat = self._encode(self._as_labels(Y_hat))
         n, f = batch.X.shape
         differ = np.flatnonzero(Y_hat != batch.Y)
         cols = np.arange(f)

@@ -94,6 +94,7 @@ class TermStats:
         return cls(n, df, total / n if n else 1.0)
 
     def document_frequency(self, term: str) -> int:
+        """Number of documents of the collection that contain ``term`` (0 for an unknown term)."""
         return self.df.get(term, 0)
 
 

@@ -10,11 +10,4 @@ from .features import CandidateSet, DiversityFeaturizer, tokenize
 from .model import DiverseSubset, DiversityBatch, SubsetLabel
 
 __all__ = ["DiverseSubset", "SubsetLabel", "DiversityBatch", "CandidateSet",
-           "DiversityFeaturizer", "tokenize", "DiversifiedRanker"]
-
-
-def __getattr__(name):
-    if name == "DiversifiedRanker":
-        from ...apps.diversity import DiversifiedRanker
-        return DiversifiedRanker
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+           "DiversityFeaturizer", "tokenize"]

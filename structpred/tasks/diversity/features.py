@@ -95,10 +95,12 @@ class CandidateSet:
 
     @property
     def n_levels(self) -> int:
+        """Number of word-frequency levels of the coverage features."""
         return len(self.cover)
 
     @property
     def n_words(self) -> int:
+        """Number of distinct words of the candidate documents."""
         return self.phi.shape[0]
 
 
@@ -133,15 +135,18 @@ class DiversityFeaturizer:
         self.use_rank = use_rank
         self.use_url = use_url
 
-    def get_params(self) -> dict:
+    def get_params(self, deep: bool = True) -> dict:
+        """Constructor parameters (n_levels, use_rank, use_url)."""
         return {"n_levels": self.n_levels, "use_rank": self.use_rank, "use_url": self.use_url}
 
     @property
     def n_word_features(self) -> int:
+        """Number of features per covered word."""
         return len(WORD_FEATURE_NAMES)
 
     @property
     def n_doc_features(self) -> int:
+        """Number of features per selected document."""
         return len(doc_feature_names(self.use_rank, self.use_url))
 
     def transform(self, query: str, documents, ranks=None) -> CandidateSet:

@@ -191,9 +191,9 @@ class DiverseSubset(StructuredModel):
     local_search : int, passes of 1-swap local search after the loss-augmented greedy
         (0 = plain greedy, as in the paper).
 
-    Attributes (set by ``initialize``)
-    ----------------------------------
-    n_levels_, n_word_features_, n_doc_features_ : int, read from the training inputs.
+    Attributes
+    ----------
+    n_levels_, n_word_features_, n_doc_features_ : int, read from the training inputs by ``initialize``.
     size_joint_feature : (n_levels_ + redundancy) * n_word_features_ + n_doc_features_.
     """
 
@@ -221,6 +221,8 @@ class DiverseSubset(StructuredModel):
             + self.n_doc_features_
 
     def initialize(self, X, Y=None):
+        """Read the feature sizes (word-frequency levels, word and document features) off the first
+        candidate set."""
         X = list(X)
         if not X:
             raise ValueError("no training examples")
@@ -228,6 +230,7 @@ class DiverseSubset(StructuredModel):
         self._set_sizes(x.n_levels, x.phi.shape[1], x.doc_feats.shape[1])
 
     def get_state(self):
+        """Learnt sizes and the featurizer's parameters, for the model file."""
         state = {"n_levels_": self.n_levels_, "n_word_features_": self.n_word_features_,
                  "n_doc_features_": self.n_doc_features_}
         if getattr(self, "featurizer_params_", None):
@@ -235,6 +238,7 @@ class DiverseSubset(StructuredModel):
         return state
 
     def set_state(self, state):
+        """Restore what ``get_state`` returned."""
         self._set_sizes(state["n_levels_"], state["n_word_features_"], state["n_doc_features_"])
         if "featurizer_params_" in state:
             self.featurizer_params_ = dict(state["featurizer_params_"])
@@ -281,6 +285,8 @@ class DiverseSubset(StructuredModel):
 
     # ----------------------------------------------------------------- batch forms
     def make_batch(self, X, Y=None):
+        """Stack candidate sets (and subset labels) into the flat arrays the numba greedy oracle
+        reads."""
         return DiversityBatch(X, Y, self.k)
 
     def _scores(self, batch, w):
@@ -324,10 +330,14 @@ class DiverseSubset(StructuredModel):
         return out
 
     def batch_inference(self, batch, w, n_jobs=1):
+        """Greedy argmax over K-subsets of w·Ψ(x_i, y) (coverage of words, approximate): the
+        selected document indices per example."""
         sel = self._run_greedy(batch, w, 0.0, n_jobs)
         return [row[row >= 0].copy() for row in sel]
 
     def batch_loss_augmented_inference(self, batch, w, n_jobs=1):
+        """Greedy argmax_ŷ Δ(y_i, ŷ) + w·Ψ(x_i, ŷ) (approximate; with ``local_search`` refined by
+        swaps)."""
         if batch.Y is None:
             raise ValueError("loss-augmented inference needs labels")
         return self._run_greedy(batch, w, 1.0, n_jobs, self.local_search)
@@ -349,6 +359,8 @@ class DiverseSubset(StructuredModel):
         return out
 
     def batch_loss(self, batch, Y_hat):
+        """Weighted subtopic losses of the selected subsets, relative to the label's own loss
+        (clipped at 0)."""
         sel = self._sel_array(batch, Y_hat)
         out = np.zeros(len(batch))
         subset_loss_batch(sel, batch.doc_off, batch.top_ptr, batch.top_idx, batch.top_off,
@@ -363,6 +375,7 @@ class DiverseSubset(StructuredModel):
         return out
 
     def batch_delta_joint_feature(self, batch, Y_hat):
+        """Rows Ψ(x_i, y_i) − Ψ(x_i, ŷ_i) as a CSR matrix."""
         delta = self._psi(batch, batch.Y_sel) - self._psi(batch, self._sel_array(batch, Y_hat))
         out = sp.csr_matrix(delta)
         out.eliminate_zeros()
@@ -370,6 +383,8 @@ class DiverseSubset(StructuredModel):
 
     # ----------------------------------------------------------------- single forms
     def joint_feature(self, x, y):
+        """Ψ(x, y): word-coverage features of subset y at each frequency level, plus the summed
+        document features."""
         batch = DiversityBatch([x], None, max(self.k, _ranking(y).size))
         sel = np.full((1, batch.k), -1, dtype=np.int64)
         r = _ranking(y)
@@ -387,11 +402,14 @@ class DiverseSubset(StructuredModel):
         return delta if delta > 1e-12 else 0.0
 
     def max_loss(self, y):
+        """Largest loss: 1 − the label's own weighted subtopic loss (1 for a plain subset)."""
         return max(0.0, 1.0 - y.own_loss) if isinstance(y, SubsetLabel) else 1.0
 
     def inference(self, x, w):
+        """Greedy argmax over K-subsets of w·Ψ(x, y) for one candidate set (approximate)."""
         return self.batch_inference(self.make_batch([x]), w)[0]
 
     def loss_augmented_inference(self, x, y, w):
+        """Greedy argmax_ŷ Δ(y, ŷ) + w·Ψ(x, ŷ) for one candidate set (approximate)."""
         sel = self.batch_loss_augmented_inference(self.make_batch([x], [y]), w)[0]
         return sel[sel >= 0].copy()

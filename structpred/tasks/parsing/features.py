@@ -42,10 +42,13 @@ def length_bucket(L):
 
 
 def n_span_values(T, V):
+    """Number of span feature values for T tags and V word classes (length buckets, boundary tags
+    and words, tag pairs)."""
     return N_BUCKETS + 4 * T + 4 * V + 4 * T * T
 
 
 def n_split_values(T, V):
+    """Number of split-point feature values for T tags and V word classes."""
     return T * T + 2 * V
 
 

@@ -1,6 +1,6 @@
 """A weighted CFG over binarized trees, stored as integer rule arrays for the CKY kernels.
 
-Symbols are the labels of binarized trees (see :mod:`.trees`): POS tags, original and
+Symbols are the labels of binarized trees (see :mod:`structpred.labels.trees`): POS tags, original and
 parent-annotated nonterminals, intermediates ``@X|...`` and collapsed unary chains ``A+B``.
 Every node of a binarized tree is one of
 
@@ -24,7 +24,7 @@ from typing import Iterable, List
 
 import numpy as np
 
-from .trees import CHAIN_SEP, INTERMEDIATE, PARENT_SEP, ROOT, Tree
+from ...labels.trees import CHAIN_SEP, INTERMEDIATE, PARENT_SEP, ROOT, Tree
 
 __all__ = ["Grammar", "symbol_brackets", "symbol_feature_labels", "MAX_CHAIN"]
 
@@ -53,7 +53,9 @@ def symbol_brackets(label: str, is_tag: bool) -> List[str]:
 class Grammar:
     """Symbols and rules read off binarized trees, with rule counts.
 
-    Attributes (numpy int32 unless said otherwise)
+    The arrays are numpy int32 unless said otherwise.
+
+    Attributes
     ----------
     symbols : list of str; ``index`` maps a symbol to its id
     is_tag, is_root : bool arrays over symbols
@@ -175,14 +177,17 @@ class Grammar:
 
     @property
     def n_symbols(self) -> int:
+        """Number of symbols (nonterminals and tags)."""
         return len(self.symbols)
 
     @property
     def n_binary(self) -> int:
+        """Number of binary rules."""
         return len(self.bin_parent)
 
     @property
     def n_unary(self) -> int:
+        """Number of unary rules."""
         return len(self.un_parent)
 
     def pcfg_log_weights(self) -> tuple:
@@ -195,6 +200,7 @@ class Grammar:
 
     # ---------------------------------------------------------------- persistence
     def to_state(self) -> dict:
+        """The grammar as JSON-able lists (symbols, tags, rules with counts), for the model file."""
         binary = [[int(p), int(l), int(r), float(c)] for p, l, r, c in
                   zip(self.bin_parent, self.bin_left, self.bin_right, self.bin_count)]
         unary = [[int(p), int(c), float(n)] for p, c, n in zip(self.un_parent, self.un_child, self.un_count)]
@@ -204,6 +210,7 @@ class Grammar:
 
     @classmethod
     def from_state(cls, state: dict) -> "Grammar":
+        """The grammar back from ``to_state``'s lists."""
         binary = {(int(p), int(l), int(r)): c for p, l, r, c in state["binary"]}
         unary = {(int(p), int(c)): n for p, c, n in state["unary"]}
         return cls(state["symbols"], state["tags"], binary, unary)

@@ -16,7 +16,7 @@ y: a normalised tree (:func:`.trees.normalize`: root ``TOP``, no empty elements,
 
 Ψ(x, y) = [counts of the binary rules | counts of the unary rules |
            span features | split features]. Each node of the binarized tree (binary node
-A over (i, j), or unary node U over (i, j)) fires the templates of :mod:`.features` for its
+A over (i, j), or unary node U over (i, j)) fires the templates of :mod:`structpred.tasks.parsing.features` for its
 span once per feature label of its symbol (``S+VP`` -> S and VP; ``@NP|DT`` -> @NP; parent
 annotation dropped), and each binary node fires the split templates of its split point k.
 Only (template value, label) conjunctions seen in gold training trees get a weight
@@ -48,7 +48,7 @@ from .cky import cky, n_spans, span_id
 from .features import (anchored_scores, collect_pairs, derivation_feature_ids, n_span_values,
                        n_split_values, symbol_scores)
 from .grammar import Grammar, symbol_brackets
-from .trees import MAX_TREE_DEPTH, ROOT, Tree, binarize, tree_depth, unbinarize
+from ...labels.trees import MAX_TREE_DEPTH, ROOT, Tree, binarize, tree_depth, unbinarize
 
 __all__ = ["ConstituencyParsing", "Derivation", "sentence", "word_signature", "tree_brackets"]
 
@@ -251,7 +251,7 @@ class ConstituencyParsing(StructuredModel):
 
     def _extra_grammar_trees(self) -> list:
         """The binarized ``grammar_trees`` (TreeError / ValueError naming the tree)."""
-        from .trees import parse_tree
+        from ...labels.trees import parse_tree
         out = []
         for i, t in enumerate(self.grammar_trees or ()):
             if isinstance(t, str):
@@ -307,6 +307,7 @@ class ConstituencyParsing(StructuredModel):
         self._null_gold = np.zeros((1, 1), np.int32)
 
     def get_state(self):
+        """Grammar, vocabulary and feature tables learnt by ``initialize``, for the model file."""
         if self.grammar_ is None:
             return {}
         return {"grammar": self.grammar_.to_state(), "vocab": self.vocab_,
@@ -314,6 +315,7 @@ class ConstituencyParsing(StructuredModel):
                 "span_pairs": self.span_pairs_, "split_pairs": self.split_pairs_}
 
     def set_state(self, state):
+        """Restore (after checking) what ``get_state`` returned."""
         if not state:
             return
         _check_grammar_state(state)
@@ -504,6 +506,7 @@ class ConstituencyParsing(StructuredModel):
 
     # ------------------------------------------------------------------ single forms
     def joint_feature(self, x, y):
+        """Ψ(x, y): counts of the rules and span/split features of tree y's binarized derivation."""
         self._require_fitted()
         d = y if isinstance(y, Derivation) else self._derivation_from_tree(y)
         return self._psi_row(self._encode(x), d)
@@ -530,6 +533,7 @@ class ConstituencyParsing(StructuredModel):
         return float(sum(((a - b) + (b - a)).values()))
 
     def inference(self, x, w):
+        """CKY argmax_y w·Ψ(x, y) over the binarized grammar; the best tree (debinarized)."""
         self._require_fitted()
         wparts = self._weights(w)
         return self.derivation_to_tree(x, self._predict_one(x, self._encode(x), wparts))
@@ -560,6 +564,7 @@ class ConstituencyParsing(StructuredModel):
         return self._derivation_from_binarized(b)
 
     def loss_augmented_inference(self, x, y, w):
+        """CKY argmax_ŷ Δ(y, ŷ) + w·Ψ(x, ŷ), Δ the labeled-bracket loss (decomposes over spans)."""
         self._require_fitted()
         gold = self._derivation_from_tree(y)
         d, _ = self._augmented_one(self._encode(x), gold, self._weights(w))
@@ -577,6 +582,7 @@ class ConstituencyParsing(StructuredModel):
 
     # ------------------------------------------------------------------ batch forms
     def make_batch(self, X, Y=None):
+        """Encode sentences (and gold derivations) once for the CKY oracle."""
         self._require_fitted()
         X = [list(map(tuple, x)) for x in X]
         enc = [self._encode(x) for x in X]
@@ -587,20 +593,24 @@ class ConstituencyParsing(StructuredModel):
         return map_threads(func, range(n), n_jobs)
 
     def batch_inference(self, batch, w, n_jobs: int = 1) -> list:
+        """CKY decoding of every sentence of the batch (threads over sentences)."""
         wparts = self._weights(w)
         ds = self._map(lambda i: self._predict_one(batch.X[i], batch.enc[i], wparts), len(batch), n_jobs)
         return [self.derivation_to_tree(x, d) for x, d in zip(batch.X, ds)]
 
     def batch_loss_augmented_inference(self, batch, w, n_jobs: int = 1):
+        """Loss-augmented CKY of every sentence: derivations maximising Δ + w·Ψ."""
         wparts = self._weights(w)
         return self._map(lambda i: self._augmented_one(batch.enc[i], batch.gold[i], wparts)[0],
                          len(batch), n_jobs)
 
     def batch_loss(self, batch, Y_hat) -> np.ndarray:
+        """Labeled-bracket losses Δ(y_i, ŷ_i) = (P+G)(1−F1)."""
         gold = batch.gold if batch.gold is not None else batch.Y
         return np.array([self.loss(y, yh) for y, yh in zip(gold, Y_hat)], dtype=np.float64)
 
     def batch_delta_joint_feature(self, batch, Y_hat) -> sp.csr_matrix:
+        """Rows Ψ(x_i, y_i) − Ψ(x_i, ŷ_i) as a CSR matrix."""
         rows, cols, vals = [], [], []
         for i, (enc, gd, yh) in enumerate(zip(batch.enc, batch.gold, Y_hat)):
             if not isinstance(yh, Derivation):

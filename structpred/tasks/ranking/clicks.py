@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .model import Click
+from ...labels.clicks import Click
 
 __all__ = ["PositionBasedClickModel", "SessionLog", "simulate_sessions", "click_examples",
            "swap_intervention", "estimate_propensities_swap", "estimate_propensities_harvest"]
@@ -44,6 +44,8 @@ class PositionBasedClickModel:
         return (1.0 / np.arange(1, n + 1)) ** self.eta
 
     def click_given_examined(self, grades) -> np.ndarray:
+        """P(click | examined, grade): ε+ for relevant and ε− for irrelevant documents (graded:
+        interpolated by (2^g − 1)/(2^max − 1))."""
         g = np.asarray(grades, dtype=np.float64)
         if self.graded:
             frac = (2.0 ** g - 1.0) / (2.0 ** self.max_grade - 1.0)
@@ -70,6 +72,7 @@ class SessionLog:
 
     @property
     def n_sessions(self):
+        """Number of logged sessions."""
         return self.query.shape[0]
 
 

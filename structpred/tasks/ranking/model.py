@@ -33,7 +33,9 @@ from ...boundary.arrays import MAX_SIZE_JOINT_FEATURE, check_matrix, check_score
 from ...boundary.params import check_choice, check_int, check_positive, check_real, check_state
 from ...errors import InvalidInputError
 from ...model import StructuredModel
+from ...labels.clicks import Click
 from . import plackett_luce as _pl
+from .flat import join_scores, split_queries
 from .kernels import pair_counts, rank_oracle
 
 __all__ = ["Ranking", "PropensityRanking", "PairLabelling", "Click", "RankingBatch",
@@ -50,13 +52,6 @@ class PairLabelling(NamedTuple):
     """An output ŷ of one query, by what the solvers need: Ψ(x, ŷ) = coefᵀ X and Δ(y, ŷ)."""
     coef: np.ndarray
     loss: float
-
-
-class Click(NamedTuple):
-    """A Propensity SVM-rank label: the clicked document (row index among the shown
-    candidates) and the click's weight, its inverse propensity 1/Q(o = 1 | rank)."""
-    index: int
-    weight: float = 1.0
 
 
 def stack_queries(X):
@@ -132,6 +127,15 @@ class Ranking(StructuredModel):
         Δ = number of swapped pairs (svm_rank ``-l 1``, default) or their fraction of |P|
         (``-l 2``). See the module docstring for Ψ and the C convention.
     """
+
+    def from_flat(self, X, Y=None, *, qid=None, group=None):
+        """Per-query lists (Xs, Ys) from flat X (n x f), grades y and ``qid`` or ``group``
+        (``StructuredSVM.fit(X, y, qid=...)`` calls it; see ``split_queries``)."""
+        return split_queries(X, Y, qid=qid, group=group)
+
+    def to_flat(self, predictions, n, *, qid=None, group=None):
+        """Per-query scores back into one array over the n rows of the flat X."""
+        return join_scores(predictions, n, qid=qid, group=group)
 
     def __init__(self, n_features: int | None = None, loss: str = "pairs"):
         super().__init__()
@@ -295,15 +299,20 @@ class Ranking(StructuredModel):
         return float(scale * swapped_pairs(grades, r))
 
     def inference(self, x, w):
+        """The scores w·x_d of the query's documents (sort them for the ranking)."""
         return np.asarray(x @ np.asarray(w, dtype=np.float64)).ravel()
 
     def loss_augmented_inference(self, x, y, w):
+        """The most violated pair labelling: argmax_ŷ Δ(y, ŷ) + w·Ψ(x, ŷ) by the O(m log m) ranking
+        oracle."""
         batch = self.make_batch([x], [y])
         ans = self.batch_loss_augmented_inference(batch, w)
         return PairLabelling(batch.truth_coef - ans.delta_coef, float(ans.loss[0]))
 
     # ------------------------------------------------------------- batch forms
     def make_batch(self, X, Y=None):
+        """Stack the queries into one matrix with offsets; with Y, the grade ranks and scales the
+        oracle reads."""
         Xs, offsets = stack_queries(list(X))
         if Y is None:
             return RankingBatch(Xs, offsets)
@@ -327,11 +336,13 @@ class Ranking(StructuredModel):
         return np.ascontiguousarray(np.asarray(batch.X @ w, dtype=np.float64).ravel())
 
     def batch_inference(self, batch, w, n_jobs=1):
+        """Per query, the scores w·x_d of its documents."""
         s = self._scores(batch, w)
         o = batch.offsets
         return [s[o[q]:o[q + 1]].copy() for q in range(len(batch))]
 
     def batch_loss_augmented_inference(self, batch, w, n_jobs=1):
+        """The ranking oracle over all queries: per-document δΨ coefficients and per-query losses."""
         s = self._scores(batch, w)
         coef = np.zeros(s.shape[0])
         loss = np.zeros(len(batch))
@@ -339,6 +350,7 @@ class Ranking(StructuredModel):
         return _Answer(coef, loss)
 
     def batch_loss(self, batch, Y_hat):
+        """Swapped-pair losses (or their fraction) of the oracle's answers or of given rankings."""
         if isinstance(Y_hat, _Answer):
             return Y_hat.loss.copy()
         return super().batch_loss(batch, Y_hat)
@@ -351,6 +363,7 @@ class Ranking(StructuredModel):
                              shape=(n, N))
 
     def batch_delta_joint_feature(self, batch, Y_hat):
+        """Rows Ψ(x_q, y_q) − Ψ(x_q, ŷ_q) = Σ_d c_d x_d per query, as a CSR matrix."""
         if not isinstance(Y_hat, _Answer):
             coef = np.concatenate([batch.truth_coef[batch.offsets[q]:batch.offsets[q + 1]]
                                    - np.asarray(yh.coef) if isinstance(yh, PairLabelling) else
@@ -365,6 +378,7 @@ class Ranking(StructuredModel):
         return D
 
     def batch_joint_feature(self, X, Y):
+        """Σ_q Ψ(x_q, y_q): the feature-weighted sum of the queries' true pair labellings."""
         batch = self.make_batch(X, Y)
         return np.asarray(batch.truth_coef @ batch.X).ravel()
 
@@ -503,6 +517,9 @@ class PropensityRanking(Ranking):
         Clip the weights at this value (ω ← min(ω, clip)), trading bias for variance.
     """
 
+    #: a click per query, not a grade per row: no flat form
+    from_flat = None
+
     def __init__(self, n_features: int | None = None, clip: float | None = None):
         super().__init__(n_features=n_features, loss="pairs")
         if clip is not None:
@@ -510,6 +527,7 @@ class PropensityRanking(Ranking):
         self.clip = clip
 
     def get_params(self, deep: bool = True):
+        """Constructor parameters (n_features, clip)."""
         return {"n_features": self.n_features, "clip": self.clip}
 
     def set_params(self, **params):
@@ -521,6 +539,8 @@ class PropensityRanking(Ranking):
         return super().set_params(**params)
 
     def grades_and_weight(self, y, m):
+        """The click as grades over the m candidates (1 for the clicked one) and its weight ω =
+        1/propensity, clipped at ``clip``."""
         c = y if isinstance(y, Click) else Click(*y)
         grades = np.zeros(m)
         grades[int(c.index)] = 1.0
@@ -542,6 +562,8 @@ class PropensityRanking(Ranking):
                    low_inclusive=False, index=i)
 
     def max_loss(self, y):
+        """Not defined without the number of candidates: raises NotImplementedError (use
+        structpred.metrics.ranking)."""
         raise NotImplementedError("PropensityRanking.max_loss needs the number of candidates; "
                                   "evaluate with structpred.metrics.ranking instead")
 

@@ -12,6 +12,9 @@ import re
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from ...errors import InvalidInputError, NotFittedError
 
 __all__ = ["ConllFeatures", "encode_tags"]
 
@@ -34,8 +37,12 @@ def _shape(word: str) -> str:
     return s
 
 
-class ConllFeatures:
+class ConllFeatures(TransformerMixin, BaseEstimator):
     """Feature extractor: ``fit(sentences)``, ``transform(sentences) -> [CSR]``.
+
+    A scikit-learn transformer: ``make_pipeline(ConllFeatures(), StructuredSVM(SequenceLabeling()))``
+    fits on sentences (lists of token tuples such as ``(word, POS)``) and their tag strings,
+    and predicts tag strings; ``y`` is accepted and ignored by ``fit``/``fit_transform``.
 
     Parameters
     ----------
@@ -88,7 +95,10 @@ class ConllFeatures:
             out.append(f)
         return out
 
-    def fit(self, sentences) -> "ConllFeatures":
+    def fit(self, sentences, y=None) -> "ConllFeatures":
+        """Learn the feature vocabulary (features seen at least ``min_count`` times) from tokenised
+        sentences; returns self."""
+        _check_sentences(sentences)
         return self._fit([self._token_features(s) for s in sentences])
 
     def _fit(self, feats_per_sentence) -> "ConllFeatures":
@@ -103,15 +113,14 @@ class ConllFeatures:
 
     @property
     def n_features_(self) -> int:
+        """Size of the learnt feature vocabulary (columns of the transformed matrices)."""
         return len(self.vocabulary_)
 
     def transform(self, sentences) -> list:
         """One CSR matrix (tokens x n_features_) per sentence."""
         if not hasattr(self, "vocabulary_"):
-            raise RuntimeError("ConllFeatures is not fitted: call fit(sentences) first")
-        for i, sent in enumerate(sentences):
-            if len(sent) == 0:
-                raise ValueError(f"sentence {i} is empty")
+            raise NotFittedError("ConllFeatures is not fitted: call fit(sentences) first")
+        _check_sentences(sentences)
         return self._transform([self._token_features(s) for s in sentences])
 
     def _transform(self, feats_per_sentence) -> list:
@@ -130,22 +139,51 @@ class ConllFeatures:
                                    shape=(len(feats_of_tokens), F)))
         return X
 
-    def fit_transform(self, sentences) -> list:
-        """fit then transform, computing the feature strings once."""
-        for i, sent in enumerate(sentences):
-            if len(sent) == 0:
-                raise ValueError(f"sentence {i} is empty")
+    def fit_transform(self, sentences, y=None) -> list:
+        """fit then transform, computing the feature strings once (``y`` is ignored)."""
+        _check_sentences(sentences)
         feats = [self._token_features(s) for s in sentences]
         return self._fit(feats)._transform(feats)
 
 
-def encode_tags(sentences, column=-1, tags=None):
+def _check_sentences(sentences) -> None:
+    """InvalidInputError naming X[i] for an empty sentence or a token that is not a tuple of
+    strings (a sentence is a list of token tuples such as (word, POS, chunk))."""
+    if isinstance(sentences, (str, bytes)) or not hasattr(sentences, "__len__"):
+        raise InvalidInputError(f"X must be a list of sentences (lists of token tuples), got "
+                                f"{type(sentences).__name__}")
+    for i, sent in enumerate(sentences):
+        if len(sent) == 0:
+            raise InvalidInputError(f"X[{i}]: sentence {i} is empty", i)
+        tok = sent[0]
+        if isinstance(tok, str) or not all(isinstance(c, str) for c in tok):
+            raise InvalidInputError(f"X[{i}]: tokens must be tuples of strings such as (word, "
+                                    f"POS), got {tok!r}", i)
+
+
+def encode_tags(sentences, column=-1, tags=None, unknown="error"):
     """(Y, tags): per-sentence int arrays indexing ``tags`` (sorted tags of the sentences when
-    not given). Tags not in ``tags`` get index len(tags) (never predicted; scored wrong)."""
+    not given).
+
+    A tag not in ``tags``: ``unknown="error"`` (default) raises InvalidInputError naming the
+    sentence, token and tag; ``unknown="extra"`` gives it index len(tags) (never predicted,
+    so scored wrong; map predictions back with ``tags[i]``, which never meets that index).
+    Models take tag strings directly (``SequenceLabeling`` keeps them in ``tags_``), so most
+    code needs no encoding at all.
+    """
+    if unknown not in ("error", "extra"):
+        raise ValueError(f"unknown must be 'error' or 'extra', got {unknown!r}")
     if tags is None:
         tags = sorted({tok[column] for sent in sentences for tok in sent})
     index = {t: i for i, t in enumerate(tags)}
     unk = len(tags)
-    Y = [np.array([index.get(tok[column], unk) for tok in sent], dtype=np.int64)
-         for sent in sentences]
+    Y = []
+    for i, sent in enumerate(sentences):
+        y = np.array([index.get(tok[column], unk) for tok in sent], dtype=np.int64)
+        if unknown == "error" and y.size and y.max() == unk:
+            t = int(np.argmax(y == unk))
+            raise InvalidInputError(f"sentences[{i}], token {t}: tag {sent[t][column]!r} is not in "
+                                    f"tags ({len(tags)} tags); pass unknown='extra' to map it to "
+                                    f"index {unk}", i)
+        Y.append(y)
     return Y, list(tags)

@@ -49,6 +49,7 @@ class SequenceBatch:
 
     @property
     def n_tokens(self) -> int:
+        """Number of tokens of all sequences together."""
         return int(self.offsets[-1])
 
     def split(self, flat):
@@ -179,11 +180,27 @@ def _as_labels(y, index: int) -> np.ndarray:
 _MAX_LABEL = 2 ** 31 - 1
 
 
+def _is_text(y) -> bool:
+    """True for a sequence of tag strings (str/np.str_ elements or a unicode array)."""
+    arr = y if isinstance(y, np.ndarray) else None
+    if arr is not None and arr.dtype.kind == "U":
+        return True
+    first = next(iter(y), None) if not isinstance(y, (str, bytes)) else y
+    return isinstance(first, (str, np.str_))
+
+
+def _short(tags) -> str:
+    """At most 10 tags for an error message."""
+    items = [repr(t) for t in tags[:10].tolist()]
+    return ", ".join(items) + (", ..." if tags.size > 10 else "")
+
+
 class SequenceLabeling(StructuredModel):
     """Linear-chain structured SVM task: the SVM-hmm model of Joachims et al.
 
-    x is a scipy CSR matrix (tokens x features), y an int array of labels 0..L-1 (one per
-    token). Score of a labeling:
+    x is a scipy CSR matrix (tokens x features), y one tag per token: the user's tag strings
+    (any hashable strings: they are kept sorted in ``tags_`` and stored in the model file;
+    ``predict`` returns them) or int labels 0..L-1 (svm_hmm files). Score of a labeling:
 
         w·Ψ(x, y) = Σ_t W[y_t]·x_t + Σ_{t≥1} A[y_{t-1}, y_t]
                     [+ Σ_{t≥2} B[y_{t-2}, y_{t-1}, y_t]]   (transition_order=2)
@@ -205,7 +222,8 @@ class SequenceLabeling(StructuredModel):
     Parameters
     ----------
     n_labels : int or None
-        L; read off the training labels (max + 1) when None.
+        L; read off the training labels (max + 1, or the number of distinct tag strings) when
+        None.
     n_features : int or None
         F; read off the training matrices (widest) when None. Test columns >= F are ignored.
     transition_order : {1, 2}
@@ -214,6 +232,21 @@ class SequenceLabeling(StructuredModel):
         Add start and end weights per label. svm_hmm has none, so they are off by default
         (same model and objective as svm_hmm on its files); they let a chain learn, e.g.,
         that I- tags do not open a sentence when no token feature says so.
+
+    Attributes
+    ----------
+    tags_ : ndarray of str or None
+        The sorted tag strings seen in training (label l is ``tags_[l]``), or None when the
+        training labels were ints.
+    n_labels_, n_features_ : int
+        The sizes in use.
+
+    Notes
+    -----
+    Tags not seen in training: ``predict`` never outputs them, so ``score`` counts a gold
+    token with such a tag as wrong; everything that needs the tag's weights (``fit`` with
+    ``initialize=False``, ``primal_objective``, ``joint_feature``) raises
+    :class:`~structpred.errors.InvalidInputError` naming ``Y[i]`` and the tag.
     """
 
     #: Largest size_joint_feature ``initialize`` accepts (2 GiB of float64 weights): one bad
@@ -230,7 +263,36 @@ class SequenceLabeling(StructuredModel):
         self._validate_params()
         self.n_labels_ = None if n_labels is None else int(n_labels)
         self.n_features_ = None if n_features is None else int(n_features)
+        self.tags_ = None
         self._set_size()
+
+    # ---------------------------------------------------------------- tag strings
+    def _labels(self, y, index: int) -> np.ndarray:
+        """Y[index] as int labels: tag strings through ``tags_`` (InvalidInputError naming
+        Y[index] and the tag when it was not seen in training), ints checked as before."""
+        if self.tags_ is None:
+            if _is_text(y):
+                raise InvalidInputError(f"Y[{index}]: tag strings, but the model was trained on "
+                                        "int labels", index)
+            return _as_labels(y, index)
+        arr = np.asarray(y)
+        if arr.ndim != 1:
+            raise InvalidInputError(f"Y[{index}]: expected a 1-D array of tags, got shape {arr.shape}", index)
+        if arr.size and not _is_text(arr):
+            raise InvalidInputError(f"Y[{index}]: int labels, but the model was trained on tag "
+                                    f"strings ({_short(self.tags_)})", index)
+        arr = arr.astype(str)
+        idx = np.minimum(np.searchsorted(self.tags_, arr), self.tags_.size - 1)
+        ok = self.tags_[idx] == arr
+        if not ok.all():
+            t = int(np.flatnonzero(~ok)[0])
+            raise InvalidInputError(f"Y[{index}]: tag {str(arr[t])!r} (token {t}) was not seen in "
+                                    f"training (tags_: {_short(self.tags_)})", index)
+        return idx.astype(np.int64)
+
+    def _tags(self, labels):
+        """Int labels -> the user's tags (unchanged when the model was trained on ints)."""
+        return labels if self.tags_ is None else self.tags_[labels]
 
     # ---------------------------------------------------------------- set-up
     def _validate_params(self):
@@ -262,14 +324,25 @@ class SequenceLabeling(StructuredModel):
         if len(X) != len(Y):
             raise InvalidInputError(f"X has {len(X)} sequences but Y has {len(Y)}")
         X = [_as_csr(x, i, check=False) for i, x in enumerate(X)]  # shapes only: no kernel
-        Y = [_as_labels(y, i) for i, y in enumerate(Y)]                # runs here (check_input does)
+        text = [i for i, y in enumerate(Y) if len(y) and _is_text(y)]  # runs here (check_input does)
+        if text and len(text) != sum(1 for y in Y if len(y)):
+            i = next(i for i, y in enumerate(Y) if len(y) and not _is_text(y))
+            raise InvalidInputError(f"Y mixes label types: Y[{text[0]}] holds tag strings, Y[{i}] "
+                                    "int labels; use one kind", i)
+        self.tags_ = None
+        if text:
+            self.tags_ = np.unique(np.concatenate([np.asarray(y).astype(str) for y in Y if len(y)]))
+            if self.n_labels is not None and self.tags_.size > int(self.n_labels):
+                raise InvalidInputError(f"Y has {self.tags_.size} distinct tags, more than "
+                                        f"n_labels={self.n_labels}")
+        Y = [self._labels(y, i) for i, y in enumerate(Y)]
         neg = next((i for i, y in enumerate(Y) if y.size and y.min() < 0), None)
         if neg is not None:
             raise InvalidInputError(f"Y[{neg}]: negative label {int(Y[neg].min())}; labels are "
                                     "0..n_labels-1", neg)
         top = max((int(y.max()) for y in Y if y.size), default=-1)
         if self.n_labels is None:
-            self.n_labels_ = top + 1
+            self.n_labels_ = top + 1 if self.tags_ is None else int(self.tags_.size)
         else:
             self.n_labels_ = int(self.n_labels)
             if top >= self.n_labels_:
@@ -325,7 +398,7 @@ class SequenceLabeling(StructuredModel):
         if Y is None:
             return
         for i, (m, yi) in enumerate(zip(mats, Y)):
-            y = _as_labels(yi, i)
+            y = self._labels(yi, i)
             if y.shape[0] != m.shape[0]:
                 raise InvalidInputError(f"X[{i}] has {m.shape[0]} tokens (rows) but Y[{i}] has "
                                         f"{y.shape[0]} labels", i)
@@ -334,14 +407,25 @@ class SequenceLabeling(StructuredModel):
                                         "0..n_labels-1", i)
 
     def max_loss(self, y) -> float:
+        """Largest Hamming loss of y: its number of tokens."""
         return float(len(y))
 
     def get_state(self):
-        return {"n_labels_": self.n_labels_, "n_features_": self.n_features_}
+        """Learnt sizes (and tag names) for the model file."""
+        tags = None if self.tags_ is None else self.tags_.tolist()
+        return {"n_labels_": self.n_labels_, "n_features_": self.n_features_, "tags_": tags}
 
     def set_state(self, state) -> None:
+        """Restore what ``get_state`` returned."""
         self.n_labels_ = None if state.get("n_labels_") is None else int(state["n_labels_"])
         self.n_features_ = None if state.get("n_features_") is None else int(state["n_features_"])
+        tags = state.get("tags_")
+        if tags is not None:
+            tags = np.asarray(tags)
+            if tags.ndim != 1 or tags.dtype.kind != "U" or tags.size != self.n_labels_ \
+                    or np.any(tags[1:] <= tags[:-1]):
+                raise ValueError(f"tags_ must be {self.n_labels_} sorted distinct strings")
+        self.tags_ = tags
         self._set_size()
 
     # ---------------------------------------------------------------- weights
@@ -399,7 +483,7 @@ class SequenceLabeling(StructuredModel):
                 else np.zeros(0))
         y = Yl = None
         if Y is not None:
-            Yl = [_as_labels(yi, i) for i, yi in enumerate(Y)]
+            Yl = [self._labels(yi, i) for i, yi in enumerate(Y)]
             y = np.concatenate(Yl) if n else np.zeros(0, np.int64)
             if y.shape[0] != offsets[-1]:
                 raise ValueError("Y does not have one label per token of X")
@@ -432,7 +516,9 @@ class SequenceLabeling(StructuredModel):
         return out
 
     def batch_inference(self, batch, w, n_jobs: int = 1) -> list:
-        return batch.split(self._decode(batch, w, False, n_jobs))
+        """Viterbi decoding argmax_y w·Ψ(x_i, y) of every sequence of the batch (the user's
+        tags when trained on tag strings)."""
+        return batch.split(self._tags(self._decode(batch, w, False, n_jobs)))
 
     def batch_loss_augmented_inference(self, batch, w, n_jobs: int = 1) -> np.ndarray:
         """Flat int array of ŷ (all tokens, batch offsets): argmax Δ(y_i, ·) + w·Ψ(x_i, ·)."""
@@ -441,11 +527,15 @@ class SequenceLabeling(StructuredModel):
         return self._decode(batch, w, True, n_jobs)
 
     def _flat(self, batch, Y_hat) -> np.ndarray:
-        if isinstance(Y_hat, np.ndarray) and Y_hat.ndim == 1 and Y_hat.shape[0] == batch.n_tokens:
+        if isinstance(Y_hat, np.ndarray) and Y_hat.ndim == 1 and Y_hat.shape[0] == batch.n_tokens \
+                and Y_hat.dtype.kind in "iu":
             return Y_hat.astype(np.int64, copy=False)
+        if self.tags_ is not None and any(len(y) and _is_text(y) for y in Y_hat):
+            return np.concatenate([self._labels(y, i) for i, y in enumerate(Y_hat)])
         return np.concatenate([np.asarray(y, dtype=np.int64) for y in Y_hat])
 
     def batch_loss(self, batch, Y_hat) -> np.ndarray:
+        """Hamming losses Δ(y_i, ŷ_i) = number of tokens whose tag differs."""
         wrong = (batch.y != self._flat(batch, Y_hat)).astype(np.float64)
         return np.add.reduceat(wrong, batch.offsets[:-1]) if len(batch) else np.zeros(0)
 
@@ -558,7 +648,7 @@ class SequenceLabeling(StructuredModel):
         x = _as_csr(x, 0)
         if x.shape[1] > F:
             x = x[:, :F]
-        y = _as_labels(y, 0)
+        y = self._labels(y, 0)
         coo = x.tocoo()
         cols = [y[coo.row] * F + coo.col]
         vals = [coo.data.astype(np.float64)]
@@ -587,8 +677,10 @@ class SequenceLabeling(StructuredModel):
         return float(np.sum(np.asarray(y) != np.asarray(y_hat)))
 
     def inference(self, x, w) -> np.ndarray:
+        """Viterbi decoding argmax_y w·Ψ(x, y) of one sequence: its tags."""
         return self.batch_inference(self.make_batch([x]), w)[0]
 
     def loss_augmented_inference(self, x, y, w) -> np.ndarray:
+        """argmax_ŷ Hamming(y, ŷ) + w·Ψ(x, ŷ) (Viterbi with the loss added to the emission scores)."""
         b = self.make_batch([x], [y])
-        return self.batch_loss_augmented_inference(b, w)
+        return self._tags(self.batch_loss_augmented_inference(b, w))
