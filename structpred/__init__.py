@@ -1,15 +1,17 @@
 """structpred: structured output prediction with structural SVMs.
 
 Define a task by subclassing :class:`StructuredModel`, train it with :class:`StructuredSVM`
-(1-slack or n-slack cutting planes, margin or slack rescaling), save and :func:`load` it.
+(1-slack or n-slack cutting planes, margin or slack rescaling) or, on tasks with the
+probabilistic hooks, as a CRF with :class:`GibbsPolicy`; save and :func:`load` it.
 """
 from .version import __version__
 
 from .model import ExampleBatch, StructuredModel
 from .path import RegularizationPath, regularization_path
 from .svm import StructuredSVM, load
+from .policy import GibbsPolicy
 
-__all__ = ["StructuredModel", "ExampleBatch", "StructuredSVM", "load", "DiversifiedRanker",
+__all__ = ["StructuredModel", "ExampleBatch", "StructuredSVM", "GibbsPolicy", "load", "DiversifiedRanker",
            "regularization_path", "RegularizationPath", "__version__"]
 
 

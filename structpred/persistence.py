@@ -43,7 +43,8 @@ from .model import StructuredModel
 FORMAT = "structpred-model"
 VERSION = 2
 
-__all__ = ["save", "load", "read_header", "describe_training", "BUILTIN_TASKS", "FORMAT", "VERSION"]
+__all__ = ["save", "load", "read_header", "describe_training", "BUILTIN_TASKS", "ESTIMATORS",
+           "FORMAT", "VERSION"]
 
 #: Registry name -> (module, class name) of structpred's own tasks; imported on first use.
 BUILTIN_TASKS = {
@@ -53,6 +54,15 @@ BUILTIN_TASKS = {
     "DiverseSubset": ("structpred.tasks.diversity.model", "DiverseSubset"),
     "Ranking": ("structpred.tasks.ranking.model", "Ranking"),
     "PropensityRanking": ("structpred.tasks.ranking.model", "PropensityRanking"),
+    "MultiLabel": ("structpred.tasks.multilabel.model", "MultiLabel"),
+}
+
+#: Registry name -> (module, class name) of structpred's estimators that write model files.
+#: The header's ``estimator`` field (absent in older files: StructuredSVM) names one; the
+#: generic loader (``structpred.load``) builds that class, imported on first use.
+ESTIMATORS = {
+    "StructuredSVM": ("structpred.svm", "StructuredSVM"),
+    "GibbsPolicy": ("structpred.policy", "GibbsPolicy"),
 }
 
 # fitted attribute -> accepted Python types (after JSON decoding); None is always accepted
@@ -87,6 +97,35 @@ def _task_name(model) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
+def _registered_estimator(name):
+    from importlib import import_module
+    module, attr = ESTIMATORS[name]
+    return getattr(import_module(module), attr)
+
+
+def _estimator_name(estimator) -> str:
+    cls = type(estimator)
+    for name, (module, attr) in ESTIMATORS.items():
+        if cls.__module__ == module and cls.__qualname__ == attr:
+            return name
+    return cls.__qualname__
+
+
+def _resolve_estimator(path, header, estimator_class):
+    """The estimator class to build: the caller's, unless the file names another registered
+    estimator; the generic loader (StructuredSVM's) then builds that one, others refuse."""
+    name = header.get("estimator", "StructuredSVM")
+    if not isinstance(name, str) or name not in ESTIMATORS:
+        return estimator_class
+    wanted = _registered_estimator(name)
+    if issubclass(estimator_class, wanted):
+        return estimator_class
+    if estimator_class is _registered_estimator("StructuredSVM"):
+        return wanted
+    raise ModelFileError(f"{path} holds a {name}, not a {estimator_class.__name__}; load it "
+                         f"with {name}.load or structpred.load", path)
+
+
 def save(estimator, path) -> None:
     """Save a fitted StructuredSVM to ``path`` (format above)."""
     from .version import __version__
@@ -104,6 +143,7 @@ def save(estimator, path) -> None:
         "version": VERSION,
         "structpred_version": __version__,
         "task": _task_name(model),
+        "estimator": _estimator_name(estimator),
         "model_params": _jsonable(model.get_params()),
         "model_state": state_json,
         "estimator_params": _jsonable(params),
@@ -300,6 +340,7 @@ def load(path, tasks=None, estimator_class=None):
     with archive:
         header = _header(path, archive)
         cls = _resolve_task(path, header, tasks)
+        estimator_class = _resolve_estimator(path, header, estimator_class)
         params = _kwargs(path, "task parameter", cls.__name__, header.get("model_params", {}), cls)
         est_params = _kwargs(path, "estimator parameter", estimator_class.__name__,
                              header.get("estimator_params", {}), estimator_class, skip=_NOT_SAVED)

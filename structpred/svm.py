@@ -15,6 +15,7 @@ import numpy as np
 
 from .errors import InvalidInputError, NotFittedError
 from . import persistence
+from .logspace import check_n_samples, scaled_weights
 from .model import StructuredModel
 from .parallel import limit_threads
 from .solvers import objective
@@ -378,6 +379,43 @@ class StructuredSVM:
         finally:
             oracle.close()
         return objective.primal(w, D, L, float(self.C), self.rescaling)
+
+    # ---------------------------------------------------------------- the Gibbs policy of w
+    def _policy_batch(self, X, Y=None):
+        """(batch, n) of checked examples for the probabilistic methods (X checked as
+        ``predict`` checks it; Y, when given, by the task's ``check_input``)."""
+        self._check_fitted()
+        X = self._check_feature_matrix(_as_examples(X), fitting=False)
+        n = _n_examples(X, "X")
+        if Y is not None:
+            Y = _as_examples(Y)
+            n_y = _n_examples(Y, "Y")
+            if n != n_y:
+                raise InvalidInputError(f"X and Y have different lengths: len(X)={n}, len(Y)={n_y}")
+        self.model.check_input(X, Y)
+        return (self.model.make_batch(X, Y) if n else None), n
+
+    def sample(self, X, n: int = 1, random_state=None, temperature: float = 1.0) -> list:
+        """n structures per example drawn from the Gibbs policy of the learnt w at temperature T:
+        π(y|x) ∝ exp(w·Ψ(x, y) / T) (T -> 0: the MAP prediction; large T: near uniform), so a
+        max-margin model can serve as a logging policy. Returns [list of n draws] per example;
+        a seed (``random_state``) repeats the draws. The task needs the ``sample`` hook."""
+        self._check_fitted()
+        n = check_n_samples(n, "n")
+        w = scaled_weights(self.w_, temperature)
+        self.model.check_probabilistic(("sample",))
+        batch, m = self._policy_batch(X)
+        return self.model.batch_sample(batch, w, n, random_state, n_jobs=self.n_jobs) if m else []
+
+    def log_prob(self, X, Y, temperature: float = 1.0) -> np.ndarray:
+        """[log π(y_i|x_i)] at temperature T, π(y|x) ∝ exp(w·Ψ(x, y) / T), in log space (the
+        log-propensities of a logging policy). Labels outside the task's range raise
+        InvalidInputError naming the example."""
+        self._check_fitted()
+        w = scaled_weights(self.w_, temperature)
+        self.model.check_probabilistic(("log_prob",))
+        batch, m = self._policy_batch(X, Y)
+        return self.model.batch_log_prob(batch, w, n_jobs=self.n_jobs) if m else np.zeros(0)
 
     # ---------------------------------------------------------------- persistence
     def save(self, path) -> None:

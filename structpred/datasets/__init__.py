@@ -11,6 +11,7 @@ _LAZY = {
     "make_synthetic_diversity": ".diversity",
     "load_letor": ".letor", "write_letor": ".letor", "load_mq2008": ".letor",
     "load_lightgbm_rank": ".letor",
+    "load_scene": ".multilabel",
 }
 
 __all__ = ["get_data_home", "require_file", *_LAZY]

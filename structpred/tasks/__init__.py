@@ -7,6 +7,7 @@ _LAZY = {
     "DiverseSubset": ".diversity",
     "ConstituencyParsing": ".parsing",
     "Ranking": ".ranking", "PropensityRanking": ".ranking",
+    "MultiLabel": ".multilabel",
 }
 
 __all__ = list(_LAZY)

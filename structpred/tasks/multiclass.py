@@ -12,6 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import MAX_ABS_FEATURE, InvalidInputError
+from ..logspace import as_generator, check_n_samples, check_scores, logsumexp_rows
 from ..model import StructuredModel
 
 __all__ = ["Multiclass"]
@@ -238,3 +239,115 @@ class Multiclass(StructuredModel):
         D = sp.csr_matrix((data.ravel(), indices.ravel(), indptr), shape=(n, self.size_joint_feature))
         D.sort_indices()
         return D
+
+    # ------------------------------------------------------------- probabilistic hooks
+    # The softmax policy π_w(y|x) = exp(W[y]·x − log Z(x)), log Z(x) = logsumexp_c W[c]·x.
+    # Every quantity below is exact (no sampling): log Z, log π, its gradient
+    # (e_y − p) ⊗ x, the marginals p (the class probabilities) and E_π[Δ_01(y, ·)] = 1 − p_y.
+    def _log_softmax(self, X, w):
+        """(S − log Z) per example: n x n_classes log-probabilities; InvalidInputError
+        naming the example whose scores overflow float64."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            S = self._scores(X, w)
+        check_scores(S)
+        return S - logsumexp_rows(S)[:, None] if S.shape[0] else S
+
+    def _hook_labels(self, batch, Y, method):
+        """Labels for a batch hook: Y when given (checked: integers in [0, n_classes)),
+        else the batch's own."""
+        if Y is None:
+            if batch.Y is None:
+                raise ValueError(f"Multiclass.{method} needs labels: the batch was built without Y")
+            return batch.Y
+        labels = self._as_labels(Y)
+        if labels.shape[0] != len(batch):
+            raise InvalidInputError(f"Y has {labels.shape[0]} labels for {len(batch)} examples")
+        bad = np.flatnonzero((labels < 0) | (labels >= self.n_classes_))
+        if bad.size:
+            raise InvalidInputError(f"Y: label {labels[bad[0]]} of example {int(bad[0])} is "
+                                    f"outside [0, {self.n_classes_})", int(bad[0]))
+        return labels
+
+    def _one(self, x, y=None):
+        X = _dense_row(x).reshape(1, -1)
+        return _DenseBatch(X, None if y is None else self._hook_labels(_DenseBatch(X), [y], "log_prob"))
+
+    def log_partition(self, x, w):
+        """log Z(x; w) = logsumexp_c W[c]·x (exact)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            S = self._scores(_dense_row(x).reshape(1, -1), w)
+        check_scores(S)
+        return float(logsumexp_rows(S)[0])
+
+    def log_prob(self, x, y, w):
+        """log π_w(y|x) = W[y]·x − log Z(x; w) (exact)."""
+        b = self._one(x, y)
+        return float(self.batch_log_prob(b, w)[0])
+
+    def log_prob_grad(self, x, y, w):
+        """∇_w log π_w(y|x) = (e_y − p) ⊗ x, p the class probabilities (exact, dense)."""
+        b = self._one(x, y)
+        return self.batch_log_prob_grad(b, w, np.ones(1))[1]
+
+    def marginals(self, x, w):
+        """The class probabilities p_c = π_w(c|x), an array of n_classes (exact)."""
+        return np.exp(self._log_softmax(_dense_row(x).reshape(1, -1), w)[0])
+
+    def sample(self, x, w, n, random_state=None):
+        """n classes drawn independently from the softmax (inverse CDF)."""
+        return self.batch_sample(self._one(x), w, n, random_state)[0]
+
+    def expected_loss(self, x, y, w, n_samples=1000, random_state=None):
+        """(1 − π_w(y|x), 0.0): the expected 0/1 loss, exact."""
+        b = self._one(x, y)
+        mean, err = self.batch_expected_loss(b, w)
+        return float(mean[0]), float(err[0])
+
+    def predict_proba(self, batch, w):
+        """n x n_classes class probabilities of the examples of ``batch`` (exact)."""
+        return np.exp(self._log_softmax(batch.X, w))
+
+    def predict_log_proba(self, batch, w):
+        """n x n_classes log class probabilities (exact, in log space)."""
+        return self._log_softmax(batch.X, w)
+
+    def batch_log_prob(self, batch, w, Y=None, n_jobs=1):
+        """[log π_w(y_i|x_i)] for Y (default: the batch's labels), exact."""
+        labels = self._hook_labels(batch, Y, "batch_log_prob")
+        LP = self._log_softmax(batch.X, w)
+        return LP[np.arange(len(batch)), labels]
+
+    def batch_log_prob_grad(self, batch, w, coef, Y=None, n_jobs=1):
+        """(log_probs, Σ_i coef_i (e_{y_i} − p_i) ⊗ x_i), exact; the gradient as a dense vector
+        laid out like w (row-major n_classes x n_features)."""
+        labels = self._hook_labels(batch, Y, "batch_log_prob_grad")
+        coef = np.asarray(coef, dtype=np.float64).ravel()
+        n = len(batch)
+        if coef.shape[0] != n:
+            raise InvalidInputError(f"coef has {coef.shape[0]} entries for {n} examples")
+        LP = self._log_softmax(batch.X, w)
+        rows = np.arange(n)
+        R = -np.exp(LP)
+        R[rows, labels] += 1.0
+        R *= coef[:, None]
+        G = R.T @ batch.X
+        return LP[rows, labels], G.ravel()
+
+    def batch_sample(self, batch, w, n, random_state=None, n_jobs=1):
+        """[n classes drawn from π_w(·|x_i)] per example: inverse CDF of the exact class
+        probabilities, one Generator (from ``random_state``) over the examples in order."""
+        n = check_n_samples(n)
+        rng = as_generator(random_state)
+        P = np.exp(self._log_softmax(batch.X, w))
+        cdf = np.cumsum(P, axis=1)
+        out = []
+        for i in range(len(batch)):
+            u = rng.random(n) * cdf[i, -1]
+            draws = np.minimum(np.searchsorted(cdf[i], u, side="right"), self.n_classes_ - 1)
+            out.append([int(v) for v in draws])
+        return out
+
+    def batch_expected_loss(self, batch, w, n_samples=1000, random_state=None):
+        """(1 − π_w(y_i|x_i), 0) per example: the expected 0/1 loss, exact."""
+        lp = self.batch_log_prob(batch, w)
+        return -np.expm1(lp), np.zeros(len(batch))

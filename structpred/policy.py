@@ -1,0 +1,283 @@
+"""The probabilistic estimator: a Gibbs (CRF) policy over a task's joint feature map.
+
+    π_w(y|x) = exp(w·Ψ(x, y) − log Z(x; w)),     log Z(x; w) = log Σ_y exp(w·Ψ(x, y))
+
+trained by L2-regularised conditional log-likelihood, in the C convention of
+:class:`~structpred.StructuredSVM`'s n-slack objective (½‖w‖² + (C/n) Σ_i ξ_i):
+
+    min_w  J(w) = ½‖w‖² + (C/n) Σ_i −log π_w(y_i|x_i)
+
+Conversions: scikit-learn's ``LogisticRegression(C=C_sk, fit_intercept=False)`` (multinomial,
+L2) minimises ½‖w‖² + C_sk Σ_i −log p, so C_sk = C/n (the same objective value, not just the
+same minimiser); CRFsuite's L-BFGS minimises Σ_i −log p + c2‖w‖², i.e. J·n/C, so c2 = n/(2C)
+(and C = n/(2 c2)).
+
+The task supplies the probabilistic hooks (``batch_log_prob_grad`` for training; ``sample``,
+``marginals``, ``expected_loss`` for the other methods); a task without one fails at the start
+naming it.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import numbers
+import time
+
+import numpy as np
+
+from .errors import InvalidInputError
+from .logspace import check_n_samples, scaled_weights
+from .model import StructuredModel, has_hook
+from .parallel import limit_threads
+from .svm import StructuredSVM, _as_examples, _n_examples
+from . import persistence
+
+__all__ = ["GibbsPolicy"]
+
+logger = logging.getLogger("structpred")
+
+
+class GibbsPolicy:
+    """Conditional random field / Gibbs policy on any task with the probabilistic hooks.
+
+    Objective (C as in StructuredSVM's n-slack form; see the module docstring for the
+    conversions to scikit-learn's and CRFsuite's conventions)::
+
+        min_w ½‖w‖² + (C/n) Σ_i −log π_w(y_i|x_i),   π_w(y|x) ∝ exp(w·Ψ(x, y))
+
+    solved by L-BFGS (scipy) on the task's batch hook ``batch_log_prob_grad``.
+
+    Parameters
+    ----------
+    model : StructuredModel
+        The task (Multiclass, SequenceLabeling, ...), with the probabilistic hooks.
+    C : float
+        Regularisation: weight of the mean negative log-likelihood against ½‖w‖².
+    tol : float
+        Stop when the largest entry of |∇J(w)| is at most ``tol`` (scipy's ``gtol``), or when
+        an iteration lowers J by less than ``tol`` x 1e-4 relative to |J|.
+    max_iter : int
+        Largest number of L-BFGS iterations.
+    n_jobs : int
+        Threads for the task's batch hooks (and the BLAS limit).
+    verbose : int
+        0 silent; 1 a line per L-BFGS iteration on the 'structpred' logger.
+    warm_start : bool
+        Start the next ``fit`` from the current ``w_`` (same task layout) instead of 0.
+    memory : int
+        Corrections kept by L-BFGS (scipy's ``maxcor``; CRFsuite's ``num_memories`` is 6).
+
+    Attributes
+    ----------
+    w_ : ndarray (d,)
+    objective_ : float           J(w_); also ``primal_objective_`` (the name model files use)
+    primal_at_zero_ : float      J(0) = (C/n) Σ_i log |Y(x_i)| (no better than w = 0 warns)
+    n_iter_, n_fun_evals_ : int
+    converged_ : bool
+    history_ : list of dict (iteration, time, objective, grad_max)
+    """
+
+    def __init__(self, model: StructuredModel, C: float = 1.0, tol: float = 1e-5,
+                 max_iter: int = 1000, n_jobs: int = 1, verbose: int = 0,
+                 warm_start: bool = False, memory: int = 10):
+        self.model = model
+        self.C = C
+        self.tol = tol
+        self.max_iter = max_iter
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.memory = memory
+
+    # ------------------------------------------------------------ shared with StructuredSVM
+    get_params = StructuredSVM.get_params
+    set_params = StructuredSVM.set_params
+    __repr__ = StructuredSVM.__repr__
+    _estimator_type = StructuredSVM._estimator_type
+    _check_feature_matrix = StructuredSVM._check_feature_matrix
+    _check_fitted = StructuredSVM._check_fitted
+    _policy_batch = StructuredSVM._policy_batch
+    predict = StructuredSVM.predict
+    score = StructuredSVM.score
+    sample = StructuredSVM.sample
+    log_prob = StructuredSVM.log_prob
+    save = StructuredSVM.save
+
+    @classmethod
+    def load(cls, path, tasks=None) -> "GibbsPolicy":
+        """Read a GibbsPolicy model file written by ``save`` (see structpred.persistence)."""
+        return persistence.load(path, tasks=tasks, estimator_class=cls)
+
+    def __sklearn_tags__(self):
+        """A classifier when the task says so (Multiclass), else a plain estimator."""
+        from sklearn.utils import ClassifierTags, InputTags, Tags, TargetTags
+        kind = self._estimator_type
+        return Tags(estimator_type=kind, target_tags=TargetTags(required=True),
+                    transformer_tags=None, regressor_tags=None,
+                    classifier_tags=ClassifierTags() if kind == "classifier" else None,
+                    input_tags=InputTags(two_d_array=kind == "classifier",
+                                         sparse=kind == "classifier"))
+
+    def _more_tags(self):
+        kind = self._estimator_type
+        return {"requires_y": True,
+                "X_types": ["2darray"] if kind == "classifier" else ["2darray", "string"]}
+
+    def _check_params(self):
+        if not isinstance(self.model, StructuredModel):
+            raise TypeError(f"model must be a StructuredModel, got {type(self.model).__name__}")
+        for name in ("C", "tol"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v) or v <= 0:
+                raise ValueError(f"{name} must be a positive finite number, got {v!r}")
+        for name in ("max_iter", "memory"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+
+    # ------------------------------------------------------------ training
+    def objective(self, X, Y, w=None) -> float:
+        """J(w) = ½‖w‖² + (C/n) Σ_i −log π_w(y_i|x_i) on (X, Y) (default w: ``w_``)."""
+        if w is None:
+            self._check_fitted()
+            w = self.w_
+        w = np.asarray(w, dtype=np.float64)
+        batch, n = self._checked_batch(X, Y)
+        lp = self.model.batch_log_prob(batch, w, n_jobs=self.n_jobs)
+        return float(0.5 * w @ w - self.C / n * lp.sum())
+
+    def _checked_batch(self, X, Y):
+        X, Y = _as_examples(X), _as_examples(Y)
+        n, n_y = _n_examples(X, "X"), _n_examples(Y, "Y")
+        if n != n_y:
+            raise InvalidInputError(f"X and Y have different lengths: len(X)={n}, len(Y)={n_y}")
+        if n == 0:
+            raise InvalidInputError("empty training set: X and Y have no examples")
+        X = self._check_feature_matrix(X, fitting=False)
+        self.model.check_input(X, Y)
+        return self.model.make_batch(X, Y), n
+
+    def fit(self, X, Y, initialize: bool = True) -> "GibbsPolicy":
+        """Minimise J(w) = ½‖w‖² + (C/n) Σ_i −log π_w(y_i|x_i) by L-BFGS; returns self."""
+        from scipy.optimize import minimize
+        self._check_params()
+        if Y is None:
+            raise InvalidInputError("GibbsPolicy requires y to be passed, but the target y is None")
+        X, Y = _as_examples(X), _as_examples(Y)
+        n, n_y = _n_examples(X, "X"), _n_examples(Y, "Y")
+        if n != n_y:
+            raise InvalidInputError(f"X and Y have different lengths: len(X)={n}, len(Y)={n_y}")
+        if n == 0:
+            raise InvalidInputError("empty training set: X and Y have no examples")
+        X = self._check_feature_matrix(X, fitting=True)
+        if hasattr(X, "tocsr"):
+            raise InvalidInputError("X is a scipy sparse matrix: fit needs a sequence of "
+                                    "examples (a dense array or a list); predict accepts it")
+        model = self.model
+        previous = getattr(self, "w_", None) if self.warm_start else None
+        if initialize:
+            model.initialize(X, Y)
+        model.check_input(X, Y)
+        model.check_probabilistic(("log_prob_grad",))
+        d = int(model.size_joint_feature)
+        batch = model.make_batch(X, Y)
+        c = float(self.C) / n
+        ones = np.ones(n)
+        w0 = np.zeros(d)
+        if previous is not None and previous.shape == (d,):
+            w0 = previous.astype(np.float64, copy=True)
+        history, start, evals = [], time.perf_counter(), [0]
+        first = {}
+
+        def fun(w):
+            lp, g = model.batch_log_prob_grad(batch, w, ones, n_jobs=self.n_jobs)
+            evals[0] += 1
+            f = 0.5 * float(w @ w) - c * float(lp.sum())
+            grad = w - c * np.asarray(g, dtype=np.float64)
+            if not first:
+                first["f"] = f
+            fun.last = (f, grad)
+            return f, grad
+
+        def callback(wk):
+            f, grad = fun.last
+            row = {"iteration": len(history) + 1, "time": time.perf_counter() - start,
+                   "objective": f, "grad_max": float(np.max(np.abs(grad))) if d else 0.0}
+            history.append(row)
+            if self.verbose:
+                logger.info("GibbsPolicy iter %4d  %8.2fs  J=%.10g  max|grad|=%.3g",
+                            row["iteration"], row["time"], f, row["grad_max"])
+
+        if self.verbose and not logger.handlers and not logging.getLogger().handlers:
+            logging.basicConfig(level=logging.INFO, format="%(message)s")
+        with limit_threads(self.n_jobs):
+            res = minimize(fun, w0, jac=True, method="L-BFGS-B", callback=callback,
+                           options={"maxiter": int(self.max_iter), "gtol": float(self.tol),
+                                    "ftol": float(self.tol) * 1e-4, "maxcor": int(self.memory),
+                                    "maxls": 50})
+        self.w_ = np.asarray(res.x, dtype=np.float64)
+        self.objective_ = self.primal_objective_ = float(res.fun)
+        self.primal_at_zero_ = first.get("f") if previous is None else None
+        self.dual_objective_ = self.duality_gap_ = None
+        self.n_iter_ = int(res.nit)
+        self.n_fun_evals_ = int(evals[0])
+        self.converged_ = bool(res.success)
+        self.interrupted_ = False
+        self.message_ = str(res.message)
+        self.history_ = history
+        classes = getattr(model, "classes_", None)
+        if classes is not None:
+            self.classes_ = classes
+        return self
+
+    # ------------------------------------------------------------ the policy
+    def expected_loss(self, X, Y, n_samples: int = 1000, random_state=None,
+                      temperature: float = 1.0):
+        """(means, stderrs): E_{y'~π}[Δ(y_i, y')] per example under the policy at temperature
+        T (π ∝ exp(w·Ψ/T)); exact (stderr 0) where the task's loss decomposes over its
+        marginals, else a Monte-Carlo mean of ``n_samples`` draws with its standard error."""
+        self._check_fitted()
+        w = scaled_weights(self.w_, temperature)
+        n_samples = check_n_samples(n_samples, "n_samples")
+        self.model.check_probabilistic(("expected_loss",))
+        batch, m = self._policy_batch(X, Y)
+        if not m:
+            return np.zeros(0), np.zeros(0)
+        means, errs = self.model.batch_expected_loss(batch, w, n_samples, random_state)
+        return np.asarray(means, dtype=np.float64), np.asarray(errs, dtype=np.float64)
+
+    def predict_marginals(self, X, temperature: float = 1.0) -> list:
+        """The task's marginals of π(·|x) per example (exact; layout per task: class
+        probabilities for Multiclass, tokens x labels for SequenceLabeling, ...)."""
+        self._check_fitted()
+        w = scaled_weights(self.w_, temperature)
+        self.model.check_probabilistic(("marginals",))
+        batch, m = self._policy_batch(X)
+        if not m:
+            return []
+        if has_hook(self.model, "batch_marginals"):
+            return self.model.batch_marginals(batch, w, n_jobs=self.n_jobs)
+        X = self._check_feature_matrix(_as_examples(X), fitting=False)
+        return [self.model.marginals(x, w) for x in X]
+
+    def predict_proba(self, X, temperature: float = 1.0) -> np.ndarray:
+        """n x n_classes class probabilities (scikit-learn's predict_proba), for tasks whose
+        output is one class (Multiclass): exact softmax."""
+        self._check_fitted()
+        if not hasattr(self.model, "predict_proba"):
+            raise NotImplementedError(f"{type(self.model).__name__} has no class probabilities; "
+                                      "use predict_marginals")
+        w = scaled_weights(self.w_, temperature)
+        batch, m = self._policy_batch(X)
+        if not m:
+            return np.zeros((0, getattr(self.model, "n_classes_", 0) or 0))
+        return self.model.predict_proba(batch, w)
+
+    def predict_log_proba(self, X, temperature: float = 1.0) -> np.ndarray:
+        """log of ``predict_proba``, computed in log space (no underflow to -inf)."""
+        self._check_fitted()
+        if not hasattr(self.model, "predict_log_proba"):
+            raise NotImplementedError(f"{type(self.model).__name__} has no class probabilities")
+        w = scaled_weights(self.w_, temperature)
+        batch, m = self._policy_batch(X)
+        return self.model.predict_log_proba(batch, w) if m else np.zeros((0, 0))
