@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-from ..errors import format_error, read_text
+from ..boundary.text import read_text
+from ..errors import format_error
 from .home import require_file
 
 __all__ = ["read_conll", "load_conll2000"]

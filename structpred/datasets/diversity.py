@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import DataFormatError, read_text
+from ..boundary.text import read_text
+from ..errors import DataFormatError
 from .home import require_file
 
 __all__ = ["DiversityData", "load_ambient", "read_ambient_folder", "load_trec_aspects",

@@ -40,7 +40,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from ..errors import MAX_ABS_FEATURE, DataFormatError, open_text
+from ..boundary.text import open_text
+from ..errors import MAX_ABS_FEATURE, DataFormatError
 from .home import require_file
 
 __all__ = ["load_letor", "write_letor", "LetorData", "LetorFormatError", "load_mq2008",

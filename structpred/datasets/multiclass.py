@@ -5,7 +5,8 @@ import io
 
 import numpy as np
 
-from ..errors import DataFormatError, read_text
+from ..boundary.text import read_text
+from ..errors import DataFormatError
 from .home import require_file
 
 __all__ = ["load_digits", "load_iris", "load_wine"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import read_text
+from ..boundary.text import read_text
 from .home import get_data_home, require_file
 
 __all__ = ["load_ptb_sample", "read_mrg_file", "PTB_SOURCE"]

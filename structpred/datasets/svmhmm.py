@@ -19,7 +19,8 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
-from ..errors import MAX_ABS_FEATURE, DataFormatError, open_text, read_text
+from ..boundary.text import open_text, read_text
+from ..errors import MAX_ABS_FEATURE, DataFormatError
 
 __all__ = ["read_svmhmm", "write_svmhmm", "read_tag_names", "SvmHmmData", "SvmHmmFormatError"]
 
