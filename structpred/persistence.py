@@ -63,6 +63,7 @@ BUILTIN_TASKS = {
 ESTIMATORS = {
     "StructuredSVM": ("structpred.svm", "StructuredSVM"),
     "GibbsPolicy": ("structpred.policy", "GibbsPolicy"),
+    "CRM": ("structpred.counterfactual.learners", "CRM"),
 }
 
 # fitted attribute -> accepted Python types (after JSON decoding); None is always accepted

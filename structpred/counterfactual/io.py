@@ -27,7 +27,8 @@ import re
 
 import numpy as np
 
-from ..errors import MAX_ABS_FEATURE, DataFormatError, open_text
+from ..boundary.text import open_text
+from ..errors import MAX_ABS_FEATURE, DataFormatError
 from . import _checks
 from .feedback import BanditFeedback
 
@@ -149,7 +150,7 @@ def write_feedback(feedback: BanditFeedback, path, kind: str = "multiclass") -> 
         lp = float(feedback.log_propensity[i])
         prob = repr(math.exp(lp)) if lp > math.log(1e-300) else f"L{lp!r}"
         nz = np.flatnonzero(X[i])
-        feats = " ".join(f"{j}:{X[i, j]!r}" for j in nz)
+        feats = " ".join(f"{j}:{float(X[i, j])!r}" for j in nz)
         lines.append(f"{action}:{float(feedback.loss[i])!r}:{prob} | {feats}".rstrip())
     tmp = f"{os.fspath(path)}.tmp{os.getpid()}"
     with open(tmp, "w", encoding="ascii") as fh:
