@@ -3,7 +3,7 @@
 Protocol: a logging CRF trained on 5% of Scene's training set; the other 95% replayed 4 times,
 one label vector sampled from the logger per image and replay, Hamming loss and propensity
 recorded; 25% of the logged data held out to choose the hyper-parameters by each learner's own
-estimate (clipped IPS for IPS/POEM, SNIPS for Norm-POEM and BanditNet); test expected Hamming
+estimate (unbiased IPS for IPS/POEM, SNIPS for Norm-POEM and BanditNet); test expected Hamming
 loss (sum over the 6 labels) of the learnt stochastic policies; 10 runs with different seeds.
 Skyline: a CRF on the full training set (C chosen on 25% of it by expected Hamming loss).
 

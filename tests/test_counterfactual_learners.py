@@ -118,7 +118,7 @@ def test_hyper_parameters_are_chosen_by_the_held_out_estimate():
     scores = [r["validation"] for r in crm.cv_results_]
     best = crm.cv_results_[int(np.argmin(scores))]
     assert crm.best_params_ == {k: best[k] for k in ("C", "variance_weight", "clip")}
-    assert crm.estimate(held.translated(3.0), "snips").value == pytest.approx(min(scores))
+    assert crm.estimate(held, "snips").value == pytest.approx(min(scores))
     bn = CRM(task, objective="banditnet", C=10.0, loss_translation=3.0, random_state=0).fit(fb)
     assert len(bn.cv_results_) == 5 and "translation" in bn.best_params_
 

@@ -65,7 +65,7 @@ class CRM:
         and 100th percentiles of the training losses, chosen by SNIPS on the held-out part.
     loss_translation : float
         subtracted from every logged loss before learning (POEM's experiments learn from losses
-        translated to be <= 0; reported estimates are on the translated scale).
+        translated to be <= 0). Held-out estimates (``cv_results_``) are on the logged scale.
     optimizer : "lbfgs" (batch L-BFGS) or "majorization" (POEM's stochastic majorization:
         the variance term is majorized by a per-example quadratic in u_i = δ_i w̄_i at the last
         epoch's iterate, then AdaGrad over minibatches; JMLR 2015, Sec. 5)
@@ -74,8 +74,9 @@ class CRM:
     batch_size, learning_rate : minibatch size and AdaGrad step of the majorization optimizer
     validation_fraction : held-out part of the logged data (POEM: 0.25) used when some
         hyper-parameter is a list, unless ``fit`` is given ``validation``. The choice is made by
-        the estimator's own estimate on the held-out part: clipped IPS (same M) for "ips" and
-        "poem", SNIPS for "snips", "norm-poem" and "banditnet". The chosen model is the one
+        the estimator's own estimate on the held-out part, as in the papers: the unbiased
+        (unclipped) IPS estimate for "ips" and "poem" (ICML 2015, Sec. 7), SNIPS for "snips",
+        "norm-poem" (NIPS 2015) and "banditnet" (ICLR 2018). The chosen model is the one
         trained on the rest (as in the papers; it is not refitted on everything).
     random_state : seed of the split and of the stochastic optimizer
     verbose : 0 or 1 (one line per fitted setting)
@@ -166,20 +167,20 @@ class CRM:
         feedback.check_task(task)
         if task.size_joint_feature is None:
             task.initialize(feedback.X, feedback.Y)
-        if self.loss_translation:
-            feedback = feedback.translated(self.loss_translation)
-            if validation is not None:
-                validation = validation.translated(self.loss_translation)
         d = task.size_joint_feature
         w0 = np.zeros(d) if w0 is None else np.asarray(w0, dtype=np.float64).ravel()
         if w0.shape != (d,) or not np.all(np.isfinite(w0)):
             raise InvalidInputError(f"w0 must be {d} finite weights, got shape {w0.shape}")
-        settings = self._settings(feedback)
+        settings = self._settings(feedback.translated(self.loss_translation))
         train = feedback
         if validation is None and len(settings) > 1:
             train, validation = feedback.split(self.validation_fraction, self.random_state)
         elif validation is not None:
             validation.check_task(task)
+        # learn on the translated losses; judge on the held-out losses as logged (for IPS the
+        # translation would add −shift·(mean weight − 1) of pure noise to the estimate)
+        if self.loss_translation:
+            train = train.translated(self.loss_translation)
         self.cv_results_ = []
         best = None
         t_start = time.perf_counter()
@@ -312,7 +313,7 @@ class CRM:
     def _select_estimate(self, validation, w, clip):
         target = GibbsTarget(self.model, w)
         if self.objective in ("ips", "poem"):
-            return ips(validation, target, clip=None if math.isinf(clip) else clip).value
+            return ips(validation, target).value      # POEM: the unbiased (unclipped) IPS
         return snips(validation, target).value
 
     # ------------------------------------------------------------- use
