@@ -137,6 +137,9 @@ def test_protocol_save_load_and_predictions(tmp_path):
     crm.save(path)
     back = CRM.load(path, tasks=[IndependentLabels])
     assert np.array_equal(back.w_, crm.w_) and back.objective == "poem" and back.C == 5.0
+    import structpred
+    generic = structpred.load(path, tasks=[IndependentLabels])   # the header names the estimator
+    assert type(generic) is CRM and np.array_equal(generic.w_, crm.w_)
     assert back.expected_loss(X, list(Y)) == pytest.approx(crm.expected_loss(X, list(Y)))
     assert back.score(X, list(Y)) == pytest.approx(-crm.expected_loss(X, list(Y)))
     assert len(crm.predict(X)) == len(X) and len(crm.sample(X[:3], 2, random_state=0)[0]) == 2
