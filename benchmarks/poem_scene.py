@@ -181,7 +181,7 @@ def report(path: Path):
         import matplotlib.pyplot as plt
         fig, ax = plt.subplots(figsize=(7, 3.5))
         vals = [[r[m] for r in rows] for m in METHODS]
-        ax.boxplot(vals, labels=METHODS)
+        ax.boxplot(vals, tick_labels=METHODS)
         for i, m in enumerate(METHODS, 1):
             if m in PUBLISHED:
                 ax.plot(i, PUBLISHED[m], "r*", markersize=10, label="published" if i == 1 else None)
