@@ -140,6 +140,12 @@ def test_protocol_save_load_and_predictions(tmp_path):
     import structpred
     generic = structpred.load(path, tasks=[IndependentLabels])   # the header names the estimator
     assert type(generic) is CRM and np.array_equal(generic.w_, crm.w_)
+    grid = CRM(task, objective="poem", C=[1.0, 10.0], variance_weight=[0.0, 0.5],
+               loss_translation=3.0, random_state=0).fit(conv.feedback)
+    grid.save(tmp_path / "grid.npz")      # saved with the chosen values, not the lists
+    chosen = CRM.load(tmp_path / "grid.npz", tasks=[IndependentLabels])
+    assert chosen.C == grid.best_params_["C"] and np.array_equal(chosen.w_, grid.w_)
+    assert chosen.clip == pytest.approx(grid.clip_)
     assert back.expected_loss(X, list(Y)) == pytest.approx(crm.expected_loss(X, list(Y)))
     assert back.score(X, list(Y)) == pytest.approx(-crm.expected_loss(X, list(Y)))
     assert len(crm.predict(X)) == len(X) and len(crm.sample(X[:3], 2, random_state=0)[0]) == 2

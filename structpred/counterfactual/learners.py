@@ -15,6 +15,7 @@ Joachims, Swaminathan & de Rijke, "Deep Learning with Logged Bandit Feedback", I
 """
 from __future__ import annotations
 
+import copy
 import inspect
 import itertools
 import math
@@ -366,9 +367,14 @@ class CRM:
 
     # ------------------------------------------------------------- model files
     def save(self, path) -> None:
-        """Write the task, parameters and w_ to ``path`` (structpred's .npz model file)."""
+        """Write the task, parameters and w_ to ``path`` (structpred's .npz model file). A
+        model fitted over a grid is saved with the chosen hyper-parameters (``best_params_``,
+        the clip as resolved) in place of the lists."""
         self._check_fitted()
-        persistence.save(self, path)
+        chosen = copy.copy(self)
+        for key, value in getattr(self, "best_params_", {}).items():
+            setattr(chosen, key, None if key == "clip" and math.isinf(value) else value)
+        persistence.save(chosen, path)
 
     @classmethod
     def load(cls, path, tasks=None) -> "CRM":
