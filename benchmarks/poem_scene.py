@@ -173,6 +173,20 @@ def report(path: Path):
         lines += ["", "Chosen: " + "; ".join(
             f"seed {r['seed']}: ips {r['params_ips']['C']:g}, poem {r['params_poem']['C']:g}/"
             f"{r['params_poem']['variance_weight']:g}" for r in wrows)]
+        wi, wp = (float(np.mean([r[m] for r in wrows])) for m in ("ips", "poem"))
+        lines += ["", f"Bars with this grid: POEM <= 1.22: {wp:.3f} "
+                  f"({'met' if wp <= 1.22 else 'NOT met'}); POEM <= IPS: {wp:.3f} vs {wi:.3f} "
+                  f"({'met' if wp <= wi else 'NOT met'})."]
+    mean = {m: float(np.mean([r[m] for r in rows])) for m in METHODS}
+    lines += ["", "## The issue's bars (main grid)", "",
+              f"- logger within 1.54 ± 0.15: {mean['logger']:.3f} "
+              f"({'met' if abs(mean['logger'] - 1.54) <= 0.15 else 'NOT met'})",
+              f"- POEM <= 1.22: {mean['poem']:.3f} ({'met' if mean['poem'] <= 1.22 else 'NOT met'})",
+              f"- POEM <= IPS: {mean['poem']:.3f} vs {mean['ips']:.3f} "
+              f"({'met' if mean['poem'] <= mean['ips'] else 'NOT met'})",
+              f"- Norm-POEM <= POEM: {mean['norm-poem']:.3f} vs {mean['poem']:.3f} "
+              f"({'met' if mean['norm-poem'] <= mean['poem'] else 'NOT met'})",
+              f"- CRF skyline <= 0.90: {mean['crf']:.3f} ({'met' if mean['crf'] <= 0.90 else 'NOT met'})"]
     lines += ["", NOTES]
     md.write_text("\n".join(lines) + "\n")
     try:
