@@ -95,19 +95,15 @@ def one_run(seed, data, methods=None, c_grid=None):
         "ips": dict(objective="ips", C=c_grid),
         "poem": dict(objective="poem", C=c_grid, variance_weight=LAMBDA_GRID),
         "norm-poem": dict(objective="norm-poem", C=c_grid, variance_weight=LAMBDA_GRID),
-        # POEM's stochastic majorization, early-stopped on the held-out IPS (only with --methods)
-        "poem-maj": dict(objective="poem", C=c_grid, variance_weight=LAMBDA_GRID,
-                         optimizer="majorization", learning_rate=1.0, max_iter=30),
         "banditnet": dict(objective="banditnet", C=c_grid,
                           translation=[float(v) for v in np.percentile(train.loss - TRANSLATION,
                                                                         [25, 50, 75])]),
     }
     for name, spec in specs.items():
-        if (methods is None and name == "poem-maj") or (methods is not None and name not in methods):
+        if methods is not None and name not in methods:
             continue
         t0 = time.perf_counter()
-        spec = {"max_iter": MAX_ITER, **spec}
-        crm = CRM(task, loss_translation=TRANSLATION, random_state=seed,
+        crm = CRM(task, loss_translation=TRANSLATION, max_iter=MAX_ITER, random_state=seed,
                   **spec).fit(train, validation=held)
         out["time_" + name] = time.perf_counter() - t0
         out[name] = expected_hamming(task, Xte, Yte, crm.w_)
@@ -161,12 +157,6 @@ def report(path: Path):
     wide = path.with_name(path.stem + "_wide.jsonl")
     if wide.exists():
         wrows = [json.loads(line) for line in wide.read_text().splitlines() if line.strip()]
-        maj = path.with_name(path.stem + "_maj.jsonl")
-        if maj.exists():
-            extra = {r["seed"]: r for r in (json.loads(x) for x in maj.read_text().splitlines() if x.strip())}
-            for r in wrows:
-                if r["seed"] in extra:
-                    r.update({k: v for k, v in extra[r["seed"]].items() if "poem-maj" in k})
         grid = wrows[0].get("c_grid")
         lines += ["", f"## IPS and POEM with a wider C grid {grid}", "",
                   "The held-out choice above mostly lands on the largest C of the grid, so IPS and "
@@ -175,18 +165,11 @@ def report(path: Path):
                   f"{','.join(str(int(c)) for c in grid)}`):", "",
                   "| method | mean | std | min | max | published | mean fit time (s) |",
                   "|---|---|---|---|---|---|---|"]
-        for m in ("ips", "poem", "poem-maj"):
-            if not all(m in r for r in wrows):
-                continue
+        for m in ("ips", "poem"):
             v = np.array([r[m] for r in wrows])
             t = np.mean([r["time_" + m] for r in wrows])
             lines.append(f"| {m} | {v.mean():.3f} | {v.std(ddof=1) if len(v) > 1 else 0:.3f} | "
-                         f"{v.min():.3f} | {v.max():.3f} | {PUBLISHED.get(m, PUBLISHED['poem'])} | {t:.1f} |")
-        lines += ["", "poem-maj: POEM by the JMLR paper's stochastic majorization (AdaGrad, step 1.0, "
-                  "minibatches of 100, at most 30 epochs), keeping the epoch with the best held-out "
-                  "IPS estimate and stopping after 5 epochs without improvement, as POEM's code does "
-                  "(progressive validation); the step size was picked on seed 0 (a look at its test "
-                  "loss; a caveat)."] if all("poem-maj" in r for r in wrows) else []
+                         f"{v.min():.3f} | {v.max():.3f} | {PUBLISHED[m]} | {t:.1f} |")
         lines += ["", "Chosen: " + "; ".join(
             f"seed {r['seed']}: ips {r['params_ips']['C']:g}, poem {r['params_poem']['C']:g}/"
             f"{r['params_poem']['variance_weight']:g}" for r in wrows)]

@@ -188,7 +188,7 @@ class CRM:
         for params in settings:
             t0 = time.perf_counter()
             with limit_threads(1):   # BLAS threads cost more than they give on these products
-                w, obj, n_iter, clip = self._fit_one(train, params, w0, validation)
+                w, obj, n_iter, clip = self._fit_one(train, params, w0)
             row = dict(params, clip=clip, objective=obj, n_iter=n_iter,
                        fit_time=time.perf_counter() - t0)
             if validation is not None:
@@ -246,7 +246,7 @@ class CRM:
                     f"same propensity; the variance that objective={self.objective!r} penalises "
                     "carries no information (use objective='ips' or 'snips')")
 
-    def _fit_one(self, train, params, w0, validation=None):
+    def _fit_one(self, train, params, w0):
         self._check_variance(train, params)
         clip = self._resolve_clip(params["clip"], train)
         C, lam = float(params["C"]), self._lam(params)
@@ -264,27 +264,22 @@ class CRM:
             res = minimize(fun, w0.copy(), jac=True, method="L-BFGS-B",
                            options={"maxiter": self.max_iter, "gtol": self.tol})
             return res.x, float(res.fun), int(res.nit), clip
-        w, obj, epochs = self._majorization(train, fun, C, lam, clip, w0, validation)
+        w, obj, epochs = self._majorization(train, fun, C, lam, clip, w0)
         return w, obj, epochs, clip
 
-    def _majorization(self, train, fun, C, lam, clip, w0, validation=None):
+    def _majorization(self, train, fun, C, lam, clip, w0):
         """POEM's stochastic majorization (JMLR 2015, Sec. 5). At the epoch's reference w_0
         (ū_0, V̂_0 of u_i = δ_i w̄_i), λ sqrt(V̂/n) <= const + (1/n) Σ_i [B u_i² − A u_i] with
         A = λ n ū_0 / ((n−1) sqrt(n V̂_0)), B = λ n / (2 (n−1) sqrt(n V̂_0)) (concavity of the
         square root, convexity of ū²); each epoch runs AdaGrad over minibatches of the
-        per-example surrogate ½‖w‖² + C (1/n) Σ_i [(1 − A) u_i + B u_i²]. It keeps the best
-        epoch's iterate by the held-out estimate when there is held-out feedback (POEM's code:
-        progressive validation, stopping after 5 epochs without improvement), else by the
-        true objective."""
+        per-example surrogate ½‖w‖² + C (1/n) Σ_i [(1 − A) u_i + B u_i²], and keeps the best
+        iterate by the true objective."""
         task = self.model
         rng = np.random.default_rng(self.random_state)
         n = len(train)
         log_clip = math.log(clip) if math.isfinite(clip) else 700.0
         w = w0.copy()
         best_obj, best_w = fun(w)[0], w.copy()
-        score = (lambda v: self._select_estimate(validation, v, clip)) if validation is not None \
-            else (lambda v: fun(v)[0])
-        best_score, stale = score(w), 0
         G = np.zeros_like(w)
         Yall = train.Y if isinstance(train.Y, list) else list(train.Y)
         full = task.make_batch(train.X, train.Y)
@@ -311,14 +306,10 @@ class CRM:
                 g = g + w
                 G += g * g
                 w = w - self.learning_rate * g / (np.sqrt(G) + 1e-12)
-            current = score(w)
-            if current < best_score:
-                best_score, best_w, best_obj, stale = current, w.copy(), fun(w)[0], 0
-            else:
-                stale += 1
-                if validation is not None and stale > 5:
-                    break
-        return best_w, float(best_obj), epoch + 1
+            obj = fun(w)[0]
+            if obj < best_obj:
+                best_obj, best_w = obj, w.copy()
+        return best_w, float(best_obj), self.max_iter
 
     def _select_estimate(self, validation, w, clip):
         target = GibbsTarget(self.model, w)
