@@ -73,6 +73,7 @@ __all__ = ["save", "load", "read_header", "describe_training", "BUILTIN_TASKS", 
 ESTIMATORS = {
     "StructuredSVM": ("structpred.svm", "StructuredSVM"),
     "GibbsPolicy": ("structpred.policy", "GibbsPolicy"),
+    "CRM": ("structpred.counterfactual.learners", "CRM"),
 }
 
 # fitted attribute -> accepted Python types (after JSON decoding); None is always accepted

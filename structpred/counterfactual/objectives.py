@@ -1,0 +1,74 @@
+"""Counterfactual risk objectives and their gradients in the policy's weights w.
+
+Notation: lp_i = log π_w(y_i|x_i), log w_i = lp_i − log p_i, w̄_i = min(M, w_i) (clipped
+weights; M = inf: none), n examples. Every objective R(w) below returns (value, coef) with
+∇_w R = Σ_i coef_i ∇_w log π_w(y_i|x_i), since ∇ w_i = w_i ∇ lp_i (0 where clipped); the
+task turns coef into a gradient with ``batch_log_prob_grad``.
+
+* ``ips``        (1/n) Σ u_i,  u_i = δ_i w̄_i                               (clipped IPS)
+* ``poem``       (1/n) Σ u_i + λ sqrt(V̂(u)/n),  V̂ the sample variance (n−1)   (ICML 2015)
+* ``snips``      Σ δ_i w̄_i / Σ w̄_i                                           (NIPS 2015)
+* ``norm-poem``  snips + λ sqrt(Σ (δ_i − R̂)² w̄_i² / (Σ w̄_i)²)                (NIPS 2015)
+* ``banditnet``  (1/n) Σ (δ_i − λ_t) w̄_i, the translated IPS                  (ICLR 2018)
+
+(for ``banditnet`` ``translation`` = λ_t is passed in ``lam``.)
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.special import logsumexp
+
+__all__ = ["OBJECTIVES", "risk_and_coef"]
+
+OBJECTIVES = ("ips", "poem", "snips", "norm-poem", "banditnet")
+
+#: log-weights above this are capped before exp (e^700 ~ 1e304) so that no weight is inf.
+_MAX_LOG_W = 700.0
+
+
+def _clip(log_w, log_clip):
+    active = log_w < log_clip
+    return np.minimum(log_w, log_clip), active
+
+
+def risk_and_coef(objective: str, loss, log_w, lam: float = 0.0, clip=None):
+    """(R, coef): the objective's value and its coefficients on ∇ log π_w(y_i|x_i)."""
+    n = loss.shape[0]
+    log_clip = math.log(clip) if clip is not None and math.isfinite(clip) else _MAX_LOG_W
+    lwc, active = _clip(log_w, log_clip)
+    if objective in ("ips", "poem", "banditnet"):
+        delta = loss - lam if objective == "banditnet" else loss
+        wc = np.exp(lwc)
+        u = delta * wc
+        du = np.where(active, u, 0.0)            # ∂u_i/∂lp_i = δ_i w_i where not clipped
+        value = float(u.mean())
+        coef = du / n
+        if objective == "poem" and lam > 0:
+            scale = float(np.max(np.abs(u))) or 1.0
+            us = u / scale
+            var = float(np.var(us, ddof=1)) if n > 1 else 0.0
+            sd = math.sqrt(var) * scale
+            value += lam * sd / math.sqrt(n)
+            if sd > 0:
+                # ∂ sqrt(V/n)/∂u_i = (u_i − ū) / ((n − 1) sqrt(n V))
+                coef = coef + lam * (u - u.mean()) / ((n - 1) * math.sqrt(n) * sd) * du
+        return value, coef
+    # self-normalized: q_i = w̄_i / Σ w̄_j computed without overflow
+    q = np.exp(lwc - logsumexp(lwc))
+    R = float(np.dot(q, loss))
+    # ∂R/∂lp_i = q_i (δ_i − R) where not clipped
+    coef = np.where(active, q * (loss - R), 0.0)
+    value = R
+    if objective == "norm-poem" and lam > 0:
+        e = loss - R
+        V = float(np.sum(q ** 2 * e ** 2))
+        if V > 0:
+            sd = math.sqrt(V)
+            value += lam * sd
+            # V = Σ q_i² e_i²;  ∂q_j/∂lp_i = q_j(1[i=j] − q_i);  ∂e_j/∂lp_i = −∂R/∂lp_i
+            dR = q * e
+            dV = 2 * q ** 2 * e ** 2 - 2 * q * V - 2 * dR * np.sum(q ** 2 * e)
+            coef = coef + lam * np.where(active, dV, 0.0) / (2 * sd)
+    return value, coef
