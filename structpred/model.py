@@ -87,19 +87,19 @@ class StructuredModel:
     # ------------------------------------------------------------------ required
     def joint_feature(self, x, y):
         """Ψ(x, y): a dense 1-D array or a sparse 1 x d matrix, d = size_joint_feature."""
-        raise NotImplementedError
+        raise NotImplementedError(_missing_required(self, "joint_feature(x, y)"))
 
     def loss(self, y, y_hat) -> float:
         """Δ(y, ŷ) >= 0, with Δ(y, y) = 0."""
-        raise NotImplementedError
+        raise NotImplementedError(_missing_required(self, "loss(y, y_hat)"))
 
     def inference(self, x, w):
         """argmax_y w·Ψ(x, y)."""
-        raise NotImplementedError
+        raise NotImplementedError(_missing_required(self, "inference(x, w)"))
 
     def loss_augmented_inference(self, x, y, w):
         """Margin-rescaling oracle: argmax_y' Δ(y, y') + w·Ψ(x, y')."""
-        raise NotImplementedError
+        raise NotImplementedError(_missing_required(self, "loss_augmented_inference(x, y, w)"))
 
     # ------------------------------------------------------------------ optional
     def slack_rescaled_inference(self, x, y, w):
@@ -399,6 +399,11 @@ def has_hook(model, name: str) -> bool:
     base = getattr(StructuredModel, name, None)
     own = getattr(type(model), name, None)
     return own is not None and own is not base
+
+
+def _missing_required(model, signature: str) -> str:
+    return (f"{type(model).__name__} does not implement {signature}, a required method of "
+            "the task contract (structpred.model.StructuredModel)")
 
 
 def _missing_hook(model, name: str) -> str:
