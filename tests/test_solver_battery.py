@@ -330,3 +330,67 @@ def test_the_battery_catches_a_careless_solver():
     for name in SOLVERS:
         for case_id in caught:
             run_case(solvers[name], by_id[case_id])
+
+
+# ---------------------------------------------------------------- the shared core, directly
+def test_guard_warns_on_rounding_size_slack_and_refuses_beyond():
+    from structpred.solvers.guard import OracleWarning, check_answer
+    w = np.array([1.0, 0.0])
+    D = sp.csr_matrix(np.array([[1.0, 0.0], [0.0, 1.0]]))
+    # example 8 (row 1 from 7): H = Δ - w·δΨ = 0 for row 1; row 0: H = 1 - (1 + δ)
+    for delta, outcome in ((0.0, None), (1e-8, "warn"), (1e-3, "error")):
+        L = np.array([1.0 - delta, 0.0])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            if outcome == "error":
+                with pytest.raises(OracleError, match="example 7.*less violated") as err:
+                    check_answer(D, L, w, d=2, m=2, index=7)
+                assert err.value.index == 7
+            else:
+                check_answer(D, L, w, d=2, m=2, index=7)
+        warned = [c for c in caught if issubclass(c.category, OracleWarning)]
+        assert bool(warned) == (outcome == "warn")
+    # approximate oracles are not held to the truth
+    check_answer(D, np.array([0.5, 0.0]), w, d=2, m=2, exact=False)
+
+
+def test_row_pass_names_the_example_of_a_faulty_row():
+    """The per-example (row) path of the default solver goes through the same guard: a NaN in
+    the row oracle's answer names the example, whichever block it sits in."""
+    from structpred.tasks.sequence import SequenceLabeling
+
+    class NanRow(SequenceLabeling):
+        def batch_oracle_rows(self, batch, index, w, rescaling="margin"):
+            D, L = super().batch_oracle_rows(batch, index, w, rescaling)
+            L = L.astype(float)
+            L[np.asarray(index) == 13] = np.nan
+            return D, L
+    rng = np.random.default_rng(0)
+    X = [sp.csr_matrix(rng.random((4, 3))) for _ in range(20)]
+    Y = [rng.integers(0, 2, 4) for _ in range(20)]
+    svm = StructuredSVM(NanRow(n_labels=2), C=10.0, eps=1e-3,
+                        solver_options=dict(batch_size=4))
+    with pytest.raises(OracleError, match="example 13.*row call") as err:
+        svm.fit(X, Y)
+    assert err.value.index == 13
+
+
+def test_a_claim_of_convergence_at_zero_is_withdrawn_unless_certified():
+    from structpred.solvers import SolverRun
+    X, Y, _, _ = _data()
+    task = Toy()
+    for C, withdrawn in ((1.0, True), (1e-12, False)):
+        oracle = LocalOracle(task, X, Y)
+        run = SolverRun("claims-at-zero", task, oracle, C=C, eps=1e-3, rescaling="margin",
+                        max_iter=5)
+        w = np.zeros(task.size_joint_feature)
+        D, L = run.full_pass(w)
+        p = objective.primal(w, D, L, C, "margin")
+        run.keep_best(p, w, 0.0)
+        run.converged = True
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            res = run.result(w, p, 0.0)
+        assert res.converged is (not withdrawn)
+        assert any("w = 0" in str(c.message) for c in caught) is withdrawn
+        oracle.close()
