@@ -189,6 +189,8 @@ class SolverRun:
     """One training run's shared bookkeeping (see the module docstring for the skeleton).
 
     Attributes a solver reads or sets: ``n``, ``d``, ``timers``, ``progress``,
+    ``last_margins`` (δΨ_i·w of the last answer at the w it was asked for, from the guard's
+    pass over it: the same floats as ``D @ w``),
     ``oracle_calls`` (examples sent through the oracle so far), ``n_iter``, ``converged``
     (set it before breaking out of ``iterations`` on convergence), ``interrupted``,
     ``approximate`` (the task's oracle is approximate: skip exactness checks).
@@ -215,6 +217,7 @@ class SolverRun:
         self.converged = False
         self.interrupted = False
         self.best: tuple | None = None   # (primal, w, dual) with the lowest primal so far
+        self.last_margins = np.zeros(0)  # D @ w of the last answer, at the w it was asked for
 
     # ------------------------------------------------------------ oracle
     def _answer(self, kind: str, call, w, arg, m: int, index):
@@ -235,7 +238,7 @@ class SolverRun:
             exc.add_note(f"raised by {self.task}'s oracle during a {kind} ({which}) at "
                          f"iteration {self.n_iter} of the {self.name} solver")
             raise
-        D, L = check_answer(out[0], out[1], w, d=self.d, m=m, index=index,
+        D, L, self.last_margins = check_answer(out[0], out[1], w, d=self.d, m=m, index=index,
                             rescaling=self.rescaling, exact=not self.approximate,
                             task=self.task, where=f" ({kind}, iteration {self.n_iter} of "
                                                   f"{self.name})")

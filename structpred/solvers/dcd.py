@@ -266,7 +266,7 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
                 D, L = run.full_pass(w)
                 with timers("psi"):
                     D = sp.csr_matrix(D)
-                    h = hinge(L, D @ w, rescaling)
+                    h = hinge(L, run.last_margins, rescaling)    # = D @ w
                     xi = pool.slacks(w)
                 primal = primal_of_hinge(w, h, C)
                 run.keep_best(primal, w, dual)
@@ -306,7 +306,7 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
                     idx = np.arange(a, b, dtype=np.int64)
                     D, L = run.row_pass(w, idx)
                     with timers("psi"):
-                        h = hinge(L, D @ w, "margin")
+                        h = hinge(L, run.last_margins, "margin")     # = D @ w
                         xi = pool.slacks(w, idx)
                         last_hinge[idx] = np.maximum(h, 0.0)
                         sel = np.flatnonzero(h > xi + eps)

@@ -46,8 +46,9 @@ class OracleWarning(UserWarning):
 
 
 @njit(cache=True, nogil=True)
-def _scan(data, indices, indptr, L, w, d, slack, exact):
-    """(code, row, value) of the first fault in an oracle answer; code 0: none."""
+def _scan(data, indices, indptr, L, w, d, slack, exact, margins):
+    """(code, row, value) of the first fault in an oracle answer (code 0: none); writes
+    margins[i] = δΨ_i·w, summed in row order as scipy's CSR product does."""
     warn_row = -1
     warn_value = 0.0
     for i in range(L.shape[0]):
@@ -56,22 +57,25 @@ def _scan(data, indices, indptr, L, w, d, slack, exact):
             return 1, i, li
         if li < -_WARN_TOL:
             return 2, i, li
-        if indptr[i + 1] < indptr[i]:
+        p0 = indptr[i]
+        p1 = indptr[i + 1]
+        if p1 < p0:
             return 7, i, 0.0
         s = 0.0
         a = 0.0
-        for p in range(indptr[i], indptr[i + 1]):
-            v = data[p]
+        for p in range(p0, p1):
             j = indices[p]
-            if not np.isfinite(v):
-                return 3, i, v
             if j < 0 or j >= d:
                 return 4, i, float(j)
-            t = v * w[j]
+            t = data[p] * w[j]
             s += t
             a += abs(t)
-        if not np.isfinite(s):
+        if not np.isfinite(a):          # a NaN or inf entry (0·inf is NaN too), or overflow
+            for p in range(p0, p1):
+                if not np.isfinite(data[p]):
+                    return 3, i, data[p]
             return 5, i, s
+        margins[i] = s
         if exact:
             if slack:
                 h = li * (1.0 - s)
@@ -101,8 +105,9 @@ def _example(index, row: int) -> int:
 
 def check_answer(D, L, w, *, d: int, m: int, index=None, rescaling: str = "margin",
                  exact: bool = True, task: str = "the task", where: str = ""):
-    """(D, L) as a float64 CSR matrix and float64 vector after the checks in the module
-    docstring; ``m`` the number of examples asked for, ``index`` maps row r to its example
+    """(D, L, margins): D and L as a float64 CSR matrix and float64 vector after the checks in
+    the module docstring, and margins = D @ w (the same floats as scipy's product, so solvers
+    reuse it); ``m`` the number of examples asked for, ``index`` maps row r to its example
     (see ``_example``), ``task`` and ``where`` go into the messages. Raises OracleError."""
     who = f"{task}'s oracle"
     L = np.asarray(L, dtype=np.float64) if not isinstance(L, np.ndarray) or L.dtype != np.float64 else L
@@ -121,11 +126,12 @@ def check_answer(D, L, w, *, d: int, m: int, index=None, rescaling: str = "margi
             or D.indices.shape[0] < D.indptr[-1]:
         raise OracleError(f"{who} returned a malformed CSR δΨ (indptr does not match its "
                           f"data){where}")
+    margins = np.empty(m)
     code, row, value = _scan(D.data, D.indices, D.indptr, np.ascontiguousarray(L),
                              np.ascontiguousarray(w, dtype=np.float64), int(d),
-                             rescaling == "slack", bool(exact))
+                             rescaling == "slack", bool(exact), margins)
     if code == 0:
-        return D, L
+        return D, L, margins
     i = _example(index, row)
     if code == 8:
         what = ""
@@ -149,7 +155,7 @@ def check_answer(D, L, w, *, d: int, m: int, index=None, rescaling: str = "margi
         warnings.warn(f"{who}: for example {i} the returned output is slightly less violated "
                       f"than the example's own label (violation {value:.3g}){where}; the oracle "
                       "may not be exact", OracleWarning, stacklevel=5)
-        return D, L
+        return D, L, margins
     raise OracleError(f"{who} returned, for example {i}, {what}{where}", index=i)
 
 
