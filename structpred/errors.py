@@ -13,7 +13,14 @@ message names the culprit:
 ``ModelFileError``          a model file that is foreign, damaged, from a newer structpred, or
                             whose header or arrays fail validation: the message names the file
 ``NotFittedError``          predict/save before fit or load (also a RuntimeError)
+``OracleError``             a task's oracle answered with a non-finite or negative loss, a
+                            non-finite or wrongly shaped δΨ, or an output less violated than
+                            the example's own label: the message names the task and the
+                            example index (checked by every solver, ``structpred.solvers.guard``)
 ==========================  ===============================================================
+
+An exception raised inside a task's oracle itself propagates unchanged, with a note naming the
+task, the pass and the examples it covered.
 
 ``ModelQualityWarning`` (a RuntimeWarning) is emitted when a loaded model was trained by an
 interrupted run or is no better than w = 0.
@@ -30,7 +37,7 @@ from __future__ import annotations
 import os
 
 __all__ = ["StructpredError", "DataFormatError", "InvalidInputError", "InvalidInputTypeError",
-           "ModelFileError", "NotFittedError", "ModelQualityWarning", "format_error",
+           "ModelFileError", "NotFittedError", "OracleError", "ModelQualityWarning", "format_error",
            "MAX_ABS_FEATURE"]
 
 #: Largest accepted |feature value| (readers and ``check_input``). Beyond it squared norms and
@@ -75,6 +82,16 @@ class ModelFileError(StructpredError):
 
 class NotFittedError(StructpredError, RuntimeError):
     """predict/score/save on an estimator that was neither fitted nor loaded."""
+
+
+class OracleError(StructpredError):
+    """An oracle answer that fails the solver's checks (see ``structpred.solvers.guard``);
+    ``index`` is the example whose answer is wrong (None for a whole-answer fault such as a
+    wrong number of rows)."""
+
+    def __init__(self, message: str, index: int | None = None):
+        super().__init__(message)
+        self.index = index
 
 
 class ModelQualityWarning(RuntimeWarning):

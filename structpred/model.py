@@ -87,19 +87,19 @@ class StructuredModel:
     # ------------------------------------------------------------------ required
     def joint_feature(self, x, y):
         """Ψ(x, y): a dense 1-D array or a sparse 1 x d matrix, d = size_joint_feature."""
-        raise NotImplementedError
+        raise NotImplementedError(_missing_required(self, "joint_feature(x, y)"))
 
     def loss(self, y, y_hat) -> float:
         """Δ(y, ŷ) >= 0, with Δ(y, y) = 0."""
-        raise NotImplementedError
+        raise NotImplementedError(_missing_required(self, "loss(y, y_hat)"))
 
     def inference(self, x, w):
         """argmax_y w·Ψ(x, y)."""
-        raise NotImplementedError
+        raise NotImplementedError(_missing_required(self, "inference(x, w)"))
 
     def loss_augmented_inference(self, x, y, w):
         """Margin-rescaling oracle: argmax_y' Δ(y, y') + w·Ψ(x, y')."""
-        raise NotImplementedError
+        raise NotImplementedError(_missing_required(self, "loss_augmented_inference(x, y, w)"))
 
     # ------------------------------------------------------------------ optional
     def slack_rescaled_inference(self, x, y, w):
@@ -294,6 +294,22 @@ class StructuredModel:
         out.eliminate_zeros()
         return out
 
+    def batch_oracle_rows(self, batch, index, w, rescaling: str = "margin"):
+        """Optional row oracle, margin rescaling: (D, L) of the most violated outputs
+        ŷ_i = argmax_y' Δ(y_i, y') + w·Ψ(x_i, y') of the examples ``index`` (increasing
+        positions in ``batch``) at w; D the len(index) x d CSR matrix of the rows
+        δΨ_i = Ψ(x_i, y_i) - Ψ(x_i, ŷ_i), L the losses Δ(y_i, ŷ_i).
+
+        Declare it (override) when it costs O(size of those examples) rather than O(batch):
+        the default n-slack solver then moves w after every few examples (Chang & Yih's
+        fresh passes) instead of after whole passes; oracle backends detect it with
+        ``has_hook`` (as slack rescaling). The task owns whatever output buffer it needs
+        (e.g. one kept on the batch); calls on the same batch may run on several threads for
+        disjoint ``index``. Not declared: solvers use the full-pass and block forms."""
+        raise NotImplementedError(
+            f"{type(self).__name__} has no batch_oracle_rows: implement it to serve "
+            "per-example row calls, or train with full passes (any solver)")
+
     def check_rescaling(self, rescaling: str, batch=None) -> None:
         """Raise NotImplementedError, before any training, naming the method to implement
         when the task has no oracle for ``rescaling`` ("margin" or "slack"): neither the
@@ -383,6 +399,11 @@ def has_hook(model, name: str) -> bool:
     base = getattr(StructuredModel, name, None)
     own = getattr(type(model), name, None)
     return own is not None and own is not base
+
+
+def _missing_required(model, signature: str) -> str:
+    return (f"{type(model).__name__} does not implement {signature}, a required method of "
+            "the task contract (structpred.model.StructuredModel)")
 
 
 def _missing_hook(model, name: str) -> str:

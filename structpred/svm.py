@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import numbers
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from .logspace import check_n_samples, scaled_weights
 from .model import StructuredModel
 from .parallel import limit_threads
 from .solvers import objective
+from .solvers.guard import MAX_C
 from .solvers.oracle import LocalOracle
 from .solvers.registry import SOLVERS, accepts_warm_state, check_options, get_solver, solver_options
 
@@ -231,18 +233,28 @@ class StructuredSVM(BaseEstimator):
     def _check_params(self):
         if not isinstance(self.model, StructuredModel):
             raise TypeError(f"model must be a StructuredModel, got {type(self.model).__name__}")
+        # the solver parameters, before any work; InvalidInputError (a ValueError) naming them
         for name in ("C", "eps"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float, np.floating, np.integer)) or not math.isfinite(value) or value <= 0:
-                raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-        if self.algorithm not in SOLVERS:
-            raise ValueError(f"algorithm must be one of {sorted(SOLVERS)}, got {self.algorithm!r}")
-        if self.rescaling not in ("margin", "slack"):
-            raise ValueError(f"rescaling must be 'margin' or 'slack', got {self.rescaling!r}")
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+                    or not math.isfinite(value) or value <= 0:
+                raise InvalidInputError(f"{name} must be a positive finite number, got {value!r}")
+        if self.C > MAX_C:
+            raise InvalidInputError(f"C must be a positive finite number <= {MAX_C:g}, got "
+                                    f"{self.C!r} (beyond it the regulariser ½‖w‖² is lost in "
+                                    "float64 rounding)")
+        if not _is_int(self.max_iter) or self.max_iter < 1:
+            raise InvalidInputError(f"max_iter must be an integer >= 1, got {self.max_iter!r}")
+        if self.n_jobs is not None and (not _is_int(self.n_jobs) or self.n_jobs == 0):
+            raise InvalidInputError(f"n_jobs must be None or a non-zero integer (negative counts "
+                                    f"back from the number of CPUs), got {self.n_jobs!r}")
+        if not isinstance(self.algorithm, str) or self.algorithm not in SOLVERS:
+            raise InvalidInputError(f"algorithm must be one of {sorted(SOLVERS)}, got "
+                                    f"{self.algorithm!r}")
+        if not isinstance(self.rescaling, str) or self.rescaling not in ("margin", "slack"):
+            raise InvalidInputError(f"rescaling must be 'margin' or 'slack', got {self.rescaling!r}")
         if self.qp not in ("active-set", "cvxpy"):
             raise ValueError(f"qp must be 'active-set' or 'cvxpy', got {self.qp!r}")
-        if int(self.max_iter) < 1:
-            raise ValueError(f"max_iter must be >= 1, got {self.max_iter!r}")
         if int(self.cache_size) < 0:
             raise ValueError(f"cache_size must be >= 0, got {self.cache_size!r}")
         if self.backend not in ("local", "dask"):
@@ -551,3 +563,12 @@ def load(path, tasks=None) -> StructuredSVM:
     """Read a model file written by ``StructuredSVM.save``; ``tasks`` lists task classes from
     outside structpred that the file may name (nothing a file names is ever imported)."""
     return StructuredSVM.load(path, tasks=tasks)
+
+
+def _is_int(value) -> bool:
+    """An integer (numpy's too), not a bool; an integral float such as 100.0 counts."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, numbers.Integral):
+        return True
+    return isinstance(value, numbers.Real) and math.isfinite(value) and float(value) == int(value)

@@ -258,21 +258,23 @@ def test_warm_state_resumes_at_another_C():
     assert svm.n_iter_ <= cold_passes
 
 
-def test_dask_backend_makes_full_passes_with_the_same_w():
-    """On Dask every oracle call is a full pass on the cluster; the local solver restricted to
-    full passes (batch_size=0) gives the same w."""
+def test_dask_backend_serves_the_row_calls_with_the_same_w():
+    """The Dask backend implements the same oracle interface: its row calls (fresh passes)
+    run on this machine, its full (certifying) passes on the cluster, and w equals the local
+    default solver's bit for bit."""
     distributed = pytest.importorskip("distributed")
     model, X, Y, _ = _sequence_problem()
     kw = dict(C=20.0, eps=1e-4, algorithm="n-slack")
-    local = StructuredSVM(model, solver_options={"batch_size": 0}, **kw).fit(X, Y)
+    local = StructuredSVM(model, **kw).fit(X, Y)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                   dashboard_address=":0") as cluster, \
             distributed.Client(cluster, set_as_default=False) as client:
         remote = StructuredSVM(SequenceLabeling(n_labels=3), backend="dask", client=client,
                                **kw).fit(X, Y)
     assert local.converged_ and remote.converged_
-    assert {h["kind"] for h in remote.history_} == {"full"}
+    assert {h["kind"] for h in remote.history_} == {"full", "fresh"}
     assert np.array_equal(local.w_, remote.w_)
+    assert remote.n_iter_ == local.n_iter_ and len(remote.oracle_overhead_) >= 1
 
 
 _SVMHMM_TRAIN = __import__("os").path.join(__import__("os").environ.get("STRUCTPRED_DATA", ""),

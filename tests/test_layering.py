@@ -117,3 +117,52 @@ def test_one_registry_of_builtin_tasks():
         assert getattr(tasks, name) is builtin_task(name) and builtin_task(name).__name__ == name
     from structpred.cli.svmstruct import CLASSIFY_BY_MODEL      # the CLI keys models by it too
     assert set(CLASSIFY_BY_MODEL) <= set(BUILTIN_TASKS)
+# the oracle backends implement the seam; everything else in structpred.solvers is a solver or
+# the solvers' shared core and reaches a task only through a backend (SolverRun's passes)
+ORACLE_BACKENDS = {"oracle", "dask_oracle"}
+# what a solver may read off the task: plain attributes, not methods
+TASK_ATTRIBUTES = {"size_joint_feature", "approximate_inference"}
+# a backend's internals: reading them is a side door around the interface
+BACKEND_INTERNALS = {"model", "batches", "bounds", "X", "Y", "_pool", "_block_batches"}
+
+
+def _task_methods() -> set:
+    import inspect
+    from structpred.model import StructuredModel
+    return {name for name, member in inspect.getmembers(StructuredModel)
+            if callable(member) and not name.startswith("__")} - TASK_ATTRIBUTES
+
+
+def _seam_violations(path: Path) -> list:
+    methods = _task_methods()
+    out = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Attribute) and (node.attr in methods or node.attr in BACKEND_INTERNALS):
+            out.append(f"{path.name}:{node.lineno} .{node.attr}")
+        elif isinstance(node, ast.Name) and node.id == "has_hook":
+            out.append(f"{path.name}:{node.lineno} has_hook (capabilities come from the backend)")
+    return out
+
+
+def test_no_solver_calls_a_task_method_except_through_the_oracle_interface():
+    """Solvers and their core (SolverRun, objective, QP, working sets, ...) never call a task
+    method nor read a backend's internals: they ask the backend for full passes, blocks and
+    rows (``OracleBackend``), through ``SolverRun``. Every registered solver module is
+    covered, whatever its name."""
+    solver_dir = PACKAGE / "solvers"
+    modules = {p.stem for p in solver_dir.glob("*.py")} - ORACLE_BACKENDS - {"__init__"}
+    assert {spec.split(":")[0] for spec in SOLVERS.values()} <= modules
+    bad = [v for m in sorted(modules) for v in _seam_violations(solver_dir / f"{m}.py")]
+    assert not bad, "solver code around the oracle interface: " + ", ".join(bad)
+
+
+def test_the_seam_check_catches_a_side_door(tmp_path):
+    """The check above is not vacuous: a solver that reads a backend's batches and calls the
+    task's row oracle itself (what RowOracle did) is flagged."""
+    src = tmp_path / "careless.py"
+    src.write_text("def fit(model, oracle, w):\n"
+                   "    b = oracle.batches[0]\n"
+                   "    return oracle.model.batch_oracle_rows(b, [0], w)\n")
+    found = _seam_violations(src)
+    assert any(".batches" in v for v in found) and any(".batch_oracle_rows" in v for v in found)
+    assert any(".model" in v for v in found)

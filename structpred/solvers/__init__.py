@@ -7,11 +7,15 @@
   is one new file here plus one line in ``registry.SOLVERS``.
 * the algorithms: ``cutting_plane`` (1-slack, n-slack; with ``qp``, ``working_set``,
   ``cache``), ``frank_wolfe`` (BCFW), ``subgradient`` (stochastic subgradient).
-* oracle backends: ``oracle`` (this machine, threads), ``dask_oracle`` (a Dask cluster).
+* ``guard``: the checks of every oracle answer and of C, eps, max_iter (``OracleError``,
+  ``OracleWarning``), applied by ``SolverRun``.
+* oracle backends: ``oracle`` (the interface ``OracleBackend``: full passes, blocks, rows,
+  w first; ``LocalOracle``: this machine, threads), ``dask_oracle`` (a Dask cluster).
 """
 from .base import OracleWarning, SolverResult, SolverRun
 from .objective import primal
+from .oracle import OracleBackend
 from .registry import SOLVERS, get_solver, solver_options
 
-__all__ = ["OracleWarning", "SolverResult", "SolverRun", "primal", "SOLVERS", "get_solver",
-           "solver_options"]
+__all__ = ["OracleWarning", "SolverResult", "SolverRun", "OracleBackend", "primal", "SOLVERS",
+           "get_solver", "solver_options"]

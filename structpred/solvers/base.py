@@ -1,10 +1,16 @@
 """The solver core: what every solver shares, so that a solver file holds only its algorithm.
 
 * ``SolverRun``: one training run's bookkeeping: timers, progress lines, oracle calls
-  (``full_pass``, ``block_pass``, timed and counted), the best iterate, the iteration loop
+  (``full_pass``, ``block_pass``, ``row_pass``: the only door to the task, timed, counted and
+  every answer checked by ``guard.check_answer``), the parameters (``guard.check_solver_params``),
+  the best iterate, the iteration loop
   (``iterations``: max_iter and its warning), Ctrl-C (``interruptible``: stop and return the
   best iterate), the callback stop, the primal at the returned w (``final_primal``: one more
-  pass after a max_iter or callback stop), and the ``SolverResult`` with its summary line.
+  pass after a max_iter or callback stop), and the ``SolverResult`` with its summary line;
+  ``result`` never reports "converged" with a non-finite objective, with a primal above the
+  best one seen by more than C·eps, or at w = 0 when w = 0 is not within C·eps of the optimum
+  (it warns and says not converged instead), and raises FloatingPointError rather than return
+  non-finite weights.
 * ``SolverResult``, ``Timers``, ``Progress``, ``OracleWarning``.
 
 A solver is ``fit_<name>(model, oracle, *, C, eps, rescaling, max_iter, verbose, callback, w0,
@@ -15,7 +21,7 @@ signature declares its options (see ``structpred.solvers.registry``). Its skelet
                     max_iter=max_iter, verbose=verbose, callback=callback)
     with run.interruptible():
         for it in run.iterations():
-            D, L = run.full_pass(w)                  # or run.block_pass(w, k)
+            D, L = run.full_pass(w)      # or run.block_pass(w, k), run.row_pass(w, index)
             p = primal(w, D, L, C, rescaling)        # structpred.solvers.objective
             run.keep_best(p, w, dual)
             ... the algorithm's step ...
@@ -39,15 +45,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import objective
+from .guard import OracleWarning, check_answer, check_solver_params
 
 logger = logging.getLogger("structpred")
 
 __all__ = ["SolverRun", "SolverResult", "Timers", "Progress", "OracleWarning", "logger",
-           "call_oracle", "call_block", "timed_oracle_call", "warn_interrupted"]
-
-
-class OracleWarning(UserWarning):
-    """The oracle returned a constraint weaker than one already known: a sign of a bug."""
+           "timed_oracle_call", "warn_interrupted"]
 
 
 class Timers:
@@ -170,16 +173,6 @@ def timed_oracle_call(timers: Timers, oracle, call, *args):
     return result
 
 
-def call_oracle(oracle, w, timers: Timers):
-    """One full pass of the oracle backend at w: (δΨ rows D, losses L), time booked by phase."""
-    return timed_oracle_call(timers, oracle, oracle, w)
-
-
-def call_block(oracle, w, k: int, timers: Timers):
-    """(D_k, L_k) of block k (``oracle.blocks(size)[k]``) at w, booked like a full pass."""
-    return timed_oracle_call(timers, oracle, oracle.call_block, w, k)
-
-
 def warn_interrupted(stacklevel: int = 3) -> None:
     """The Ctrl-C warning: training stopped, the model returned is the best seen so far.
     ``stacklevel`` counts from the caller (3: a solver called by StructuredSVM.fit)."""
@@ -209,6 +202,8 @@ class SolverRun:
     """One training run's shared bookkeeping (see the module docstring for the skeleton).
 
     Attributes a solver reads or sets: ``n``, ``d``, ``timers``, ``progress``,
+    ``last_margins`` (δΨ_i·w of the last answer at the w it was asked for, from the guard's
+    pass over it: the same floats as ``D @ w``),
     ``oracle_calls`` (examples sent through the oracle so far), ``n_iter``, ``converged``
     (set it before breaking out of ``iterations`` on convergence), ``interrupted``,
     ``approximate`` (the task's oracle is approximate: skip exactness checks).
@@ -216,12 +211,14 @@ class SolverRun:
 
     def __init__(self, name: str, model, oracle, *, C: float, eps: float, rescaling: str,
                  max_iter: int, verbose: int = 0, callback=None, unit: str = "iterations"):
+        C, eps, max_iter = check_solver_params(C, eps, max_iter)
         self.name = name
         self.oracle = oracle
         self.n = oracle.n
         self.d = model.size_joint_feature
+        self.task = type(model).__name__
         self.C, self.eps, self.rescaling = C, eps, rescaling
-        self.max_iter = int(max_iter)
+        self.max_iter = max_iter
         self.unit = unit
         self.callback = callback
         self.approximate = bool(model.approximate_inference)
@@ -233,26 +230,49 @@ class SolverRun:
         self.converged = False
         self.interrupted = False
         self.best: tuple | None = None   # (primal, w, dual) with the lowest primal so far
+        self.last_margins = np.zeros(0)  # D @ w of the last answer, at the w it was asked for
 
     # ------------------------------------------------------------ oracle
+    def _answer(self, kind: str, call, w, arg, m: int, index):
+        """Run one oracle call (timed), note the call on any exception the task raises, and
+        check the answer (``guard.check_answer``); counts its m examples."""
+        try:
+            if arg is None:
+                out = timed_oracle_call(self.timers, self.oracle, call, w)
+            else:
+                out = timed_oracle_call(self.timers, self.oracle, call, w, arg)
+        except Exception as exc:
+            if index is None:
+                which = f"examples 0..{m - 1}"
+            elif isinstance(index, (int, np.integer)):
+                which = f"examples {int(index)}..{int(index) + m - 1}"
+            else:
+                which = f"{m} examples from {int(index[0]) if m else '-'}"
+            exc.add_note(f"raised by {self.task}'s oracle during a {kind} ({which}) at "
+                         f"iteration {self.n_iter} of the {self.name} solver")
+            raise
+        D, L, self.last_margins = check_answer(out[0], out[1], w, d=self.d, m=m, index=index,
+                            rescaling=self.rescaling, exact=not self.approximate,
+                            task=self.task, where=f" ({kind}, iteration {self.n_iter} of "
+                                                  f"{self.name})")
+        self.oracle_calls += m
+        return D, L
+
     def full_pass(self, w):
         """(D, L) of every example at w; counts n oracle calls."""
-        D, L = call_oracle(self.oracle, w, self.timers)
-        self.oracle_calls += self.n
-        return D, L
+        return self._answer("full pass", self.oracle, w, None, self.n, None)
 
     def block_pass(self, w, k: int):
-        """(D_k, L_k) of block k at w; counts the block's examples."""
-        D, L = call_block(self.oracle, w, k, self.timers)
-        self.oracle_calls += D.shape[0]
-        return D, L
+        """(D_k, L_k) of block k (``oracle.blocks(size)[k]``) at w; counts the block's
+        examples."""
+        a, b = self.oracle.block_ranges[k]
+        return self._answer("block", self.oracle.call_block, w, k, b - a, a)
 
-    def timed(self, oracle, call, *args):
-        """Any other oracle call (e.g. a subset of rows), timed like a pass; returns what
-        ``call(*args)`` returns and counts the rows of its first result (D)."""
-        out = timed_oracle_call(self.timers, oracle, call, *args)
-        self.oracle_calls += out[0].shape[0]
-        return out
+    def row_pass(self, w, index):
+        """(D, L) of the examples ``index`` (increasing) at w, from the backend's row calls
+        (``oracle.rows_available``: the task declares ``batch_oracle_rows``); counts them."""
+        index = np.ascontiguousarray(index, dtype=np.int64)
+        return self._answer("row call", self.oracle.call_rows, w, index, index.shape[0], index)
 
     # ------------------------------------------------------------ loop
     def interruptible(self) -> _Interruptible:
@@ -302,6 +322,39 @@ class SolverRun:
                 and self.callback(self.n_iter, w, self.progress.history[-1]) is False)
 
     # ------------------------------------------------------------ result
+    def _check_claim(self, w, primal: float) -> None:
+        """Withdraw a "converged" claim (RuntimeWarning) whose objective is not finite, whose
+        primal is above the best seen by more than C·eps, or that is at w = 0 while w = 0 is
+        not within C·eps of the optimum (certified with one more pass at w = 0)."""
+        tol = self.C * self.eps + 1e-9 * abs(primal)
+        reason = None
+        if not np.isfinite(primal):
+            reason = f"its primal objective is {primal!r}"
+        elif self.best is not None and self.best[0] < primal - tol:
+            reason = (f"its primal {primal:.6g} is above the best one seen ({self.best[0]:.6g}) "
+                      "by more than C·eps")
+        elif not np.any(w):
+            gap = self._gap_at_zero()
+            if gap > tol:
+                reason = (f"it stopped at w = 0, whose primal is above the optimum by up to "
+                          f"{gap:.6g} > C·eps = {self.C * self.eps:.6g}")
+        if reason is not None:
+            self.converged = False
+            warnings.warn(f"{self.name} did not converge: {reason}", RuntimeWarning, stacklevel=4)
+
+    def _gap_at_zero(self) -> float:
+        """P(0) minus a dual lower bound of the optimum from the oracle at w = 0: α_i = γC/n
+        on each example's answer ŷ_i (loss > 0), the best γ in [0, 1]; then
+        w(α) = γg, g = (C/n)Σ s_i δΨ_i, and D = γP(0) - γ²‖g‖²/2 (weak duality: D <= optimum)."""
+        w0 = np.zeros(self.d)
+        D, L = self.full_pass(w0)
+        coef = np.where(L > 0, objective.scale(L, self.rescaling), 0.0) * (self.C / self.n)
+        g = objective.aggregate_rows(D, coef, np.zeros(self.d))
+        p0 = objective.primal(w0, D, L, self.C, self.rescaling)
+        gg = float(g @ g)
+        gamma = 1.0 if gg <= 0.0 else min(1.0, p0 / gg)
+        return p0 - (gamma * p0 - 0.5 * gamma * gamma * gg)
+
     def result(self, w, primal: float, dual: float, *, n_constraints: int = 0,
                extra: dict | None = None, return_best: bool = False) -> SolverResult:
         """The SolverResult at (w, primal, dual), or at the best iterate when interrupted (or,
@@ -309,6 +362,11 @@ class SolverRun:
         summary."""
         if self.best is not None and (self.interrupted or (return_best and self.best[0] < primal)):
             primal, w, dual = self.best
+        if not np.all(np.isfinite(w)):
+            raise FloatingPointError(f"{self.name}: the weights became non-finite (C={self.C:g}); "
+                                     "the problem is too badly scaled for float64")
+        if self.converged:
+            self._check_claim(w, primal)
         result = SolverResult(w=w, primal=primal, dual=dual, n_iter=self.n_iter,
                               converged=self.converged, interrupted=self.interrupted,
                               history=self.progress.history,

@@ -99,7 +99,7 @@ class OutputCache:
         S = max(self.size, 1)
         self.start = np.zeros((n, S), dtype=np.int64)
         self.length = np.full((n, S), -1, dtype=np.int64)
-        self.loss = np.zeros((n, S))
+        self.losses = np.zeros((n, S))
         self.last_best = np.zeros((n, S), dtype=np.int64)
         self.values = np.zeros(1024)
         self.indices = np.zeros(1024, dtype=np.int32 if d < 2**31 else np.int64)
@@ -116,13 +116,13 @@ class OutputCache:
     def best(self, w):
         """Per-example (best hinge, chosen entry or -1 for ŷ = y) at w."""
         self.tick += 1
-        return _cache_best(self.values, self.indices, self.start, self.length, self.loss,
+        return _cache_best(self.values, self.indices, self.start, self.length, self.losses,
                            self.last_best, self.tick, w, self.slack_rescaling, self.max_idle)
 
     def constraint(self, choice, include, d):
         """(dense a, b) of the aggregated constraint over the included examples' choices."""
         a = np.zeros(d)
-        b = _cache_aggregate(self.values, self.indices, self.start, self.length, self.loss,
+        b = _cache_aggregate(self.values, self.indices, self.start, self.length, self.losses,
                              choice, include, self.slack_rescaling, a)
         return a / self.n, b / self.n
 
@@ -135,7 +135,7 @@ class OutputCache:
         if self.used + need > self.values.shape[0]:
             self._compact(extra=need)
         self.used = _cache_insert(self.values, self.indices, self.used, self.start, self.length,
-                                  self.loss, self.last_best, self.tick, D.data,
+                                  self.losses, self.last_best, self.tick, D.data,
                                   D.indices.astype(self.indices.dtype, copy=False),
                                   D.indptr.astype(np.int64, copy=False),
                                   np.asarray(L, dtype=np.float64), keep)

@@ -11,9 +11,11 @@ the local backend's.
 
 ``overheads`` lists, per call, the wall time minus the slowest partition's compute time
 (shipping w, scheduling, returning D): the price of distribution per oracle pass.
-Block-coordinate solvers (bcfw, subgradient) call small blocks one at a time; a round trip
-per block would cost more than the block's oracle, so ``call_block`` runs locally
-(``BlockOracleMixin``) and only their full passes (gap checks) go to the cluster.
+Block-coordinate solvers (bcfw, subgradient) call small blocks one at a time, and the default
+n-slack solver calls rows of 32 examples; a round trip per call would cost more than the
+call's oracle, so ``call_block`` and ``call_rows`` run on this machine (``OracleBackend``'s
+defaults, from batches built there on first use) and only full passes (the certifying passes,
+gap checks) go to the cluster. The answers, hence w, are the local backend's.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from .oracle import BlockOracleMixin, chunk_bounds, run_oracle, slice_examples
+from .oracle import OracleBackend, chunk_bounds, run_oracle, slice_examples
 
 __all__ = ["DaskOracle"]
 
@@ -57,7 +59,7 @@ def _resolve_client(client):
                     f"got {type(client).__name__}")
 
 
-class DaskOracle(BlockOracleMixin):
+class DaskOracle(OracleBackend):
     """``oracle(w) -> (D, L)`` computed on the workers of a Dask cluster."""
 
     def __init__(self, model, X, Y, rescaling="margin", client=None, n_partitions=None):

@@ -34,6 +34,7 @@ import scipy.sparse as sp
 from . import dcd_kernels as K
 from .base import OracleWarning, SolverRun
 from .objective import hinge, primal_of_hinge
+from .oracle import block_bounds
 
 
 __all__ = ["fit_dcd", "ConstraintPool", "auto_max_constraints"]
@@ -158,75 +159,6 @@ class ConstraintPool:
                        self.gram, self.alpha_sum, self.data, self.ind, w, tol, max_steps)
 
 
-class RowOracle:
-    """Oracle calls on blocks of ``block_size`` consecutive examples at the current w, for a
-    ``LocalOracle`` and a task with the optional ``batch_oracle_rows(batch, index, w,
-    rescaling, out=None) -> (D, L)``: the rows of a block are read from the oracle's own
-    batches (no new batch, O(block) per call); with ``n_jobs`` > 1 each block is cut into
-    one piece per thread, all at the same w, so the answers equal those of one thread.
-
-    ``available`` is False otherwise: tasks without ``batch_oracle_rows``, slack rescaling,
-    and remote backends (Dask), whose per-block calls would run on this machine; the solver
-    then makes full passes only, which run where the backend runs them.
-    """
-
-    def __init__(self, model, oracle, rescaling, block_size):
-        from .oracle import block_bounds
-        self.model = model
-        self.oracle = oracle
-        self.pool = None
-        fast = rescaling == "margin" and hasattr(model, "batch_oracle_rows")
-        self.local = fast and hasattr(oracle, "batches") and hasattr(oracle, "bounds")
-        self.available = self.local
-        if not self.available:
-            return
-        self.ranges = block_bounds(oracle.n, block_size)
-        self.batches = oracle.batches
-        self.bounds = list(oracle.bounds)
-        self.starts = np.array([c0 for c0, _ in self.bounds], dtype=np.int64)
-        self.buffers = [None] * len(self.batches)
-        if len(self.batches) > 1:
-            from concurrent.futures import ThreadPoolExecutor
-            self.pool = ThreadPoolExecutor(len(self.batches))
-        self.last_times = {"oracle": 0.0}
-
-    def _part(self, c, a, b, w):
-        if self.buffers[c] is None:
-            self.buffers[c] = np.empty(max(int(getattr(self.batches[c], "n_tokens", 1)), 1),
-                                       dtype=np.int64)
-        c0 = self.bounds[c][0]
-        return self.model.batch_oracle_rows(self.batches[c], np.arange(a - c0, b - c0),
-                                            w, "margin", out=self.buffers[c])
-
-    def __call__(self, k, w):
-        """(D, L) of block k (examples ``ranges[k]``) at w."""
-        a, b = self.ranges[k]
-        # one piece per thread (same w for all: the answers do not depend on the split),
-        # cut again where the block crosses from one chunk batch to the next
-        jobs = len(self.batches)
-        cuts = sorted(set(np.linspace(a, b, min(jobs, b - a) + 1).round().astype(int).tolist())
-                      | {c0 for c0, _ in self.bounds if a < c0 < b})
-        parts = []
-        for lo, hi in zip(cuts[:-1], cuts[1:]):
-            c = int(np.searchsorted(self.starts, lo, side="right") - 1)
-            parts.append((c, lo, hi))
-        if len(parts) == 1 or self.pool is None:
-            out = [self._part(c, lo, hi, w) for c, lo, hi in parts]
-        else:
-            out = list(self.pool.map(lambda p: self._part(p[0], p[1], p[2], w), parts))
-        if len(out) == 1:
-            D, L = out[0]
-        else:
-            D = sp.vstack([o[0] for o in out], format="csr")
-            L = np.concatenate([o[1] for o in out])
-        return sp.csr_matrix(D), np.asarray(L, dtype=np.float64)
-
-    def close(self):
-        if self.pool is not None:
-            self.pool.shutdown()
-            self.pool = None
-
-
 def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose=0,
             callback=None, w0=None, max_constraints=None, inner_sweeps=10, inner_tol=None,
             max_idle=5, storage="auto", batch_size=32, full_every=5, gap_stop=0.25,
@@ -235,11 +167,11 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
 
     Each outer iteration is one pass over the examples, of one of two kinds:
 
-    * fresh (when the task has ``batch_oracle_rows``, margin rescaling): blocks of
-      ``batch_size`` consecutive examples in a seeded random order; each block calls the
-      oracle at the current w, adds its violated answers and solves those examples' dual
-      blocks at once, so the next block sees the updated w (Chang & Yih's DCD-SSVM); local
-      backend only (``RowOracle``);
+    * fresh (when the backend serves row calls, ``oracle.rows_available``: the task
+      declares ``batch_oracle_rows``, margin rescaling): blocks of ``batch_size``
+      consecutive examples in a seeded random order; each block calls the oracle at the
+      current w (``run.row_pass``), adds its violated answers and solves those examples'
+      dual blocks at once, so the next block sees the updated w (Chang & Yih's DCD-SSVM);
     * full: one oracle pass over all examples at a fixed w (any backend, e.g. Dask). Only
       this pass gives the exact primal, so it alone can stop training: it runs every
       ``full_every`` passes, when a fresh pass added nothing, when a fresh pass's estimated
@@ -322,8 +254,8 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
         pool.alpha *= ratio
         pool.alpha_sum *= ratio
     # blocks are not scaled by n_jobs: the same w for any n_jobs and backend
-    rows_oracle = RowOracle(model, oracle, rescaling, batch_size) if batch_size else None
-    fresh_ok = rows_oracle is not None and rows_oracle.available
+    fresh_ok = bool(batch_size) and oracle.rows_available
+    fresh_ranges = block_bounds(n, batch_size) if fresh_ok else []
     w = np.zeros(d) if w0 is None else np.array(w0, dtype=np.float64)
     start_w0 = w0 is not None and not resumed
     dual = 0.0
@@ -338,109 +270,105 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
     active = np.zeros(n, dtype=np.uint8)
     quiet = np.zeros(n, dtype=np.int64)     # consecutive oracle answers within ε of ξ_i
     last_hinge = np.zeros(n)                # each example's hinge at its last oracle call
-    try:
-        with run.interruptible():
-            for it in run.iterations(f"n-slack (dcd) did not reach eps={eps} in "
-                                     f"max_iter={max_iter} passes"):
-                row = dict(n_constraints=pool.n_constraints, cached=False)
-                if full_next:
-                    since_full = 0
-                    D, L = run.full_pass(w)
-                    with timers("psi"):
-                        D = sp.csr_matrix(D)
-                        h = hinge(L, D @ w, rescaling)
-                        xi = pool.slacks(w)
-                    primal = primal_of_hinge(w, h, C)
-                    run.keep_best(primal, w, dual)
-                    add = np.flatnonzero(h > xi + eps)
-                    if check_oracle:
-                        _check_oracle(h, xi, C, it)
-                    quiet += 1
-                    quiet[add] = 0
-                    last_hinge[:] = np.maximum(h, 0.0)
-                    # time: when the primal at w was measured (the sweeps below come after)
-                    row.update(time=timers.elapsed(), primal=primal, dual=dual,
-                               gap=primal - dual, violation=float(np.max(h - xi, initial=0.0)),
-                               oracle_calls=run.oracle_calls, added=int(add.size), kind="full")
-                    if (add.size == 0 and solved) or primal - dual <= gap_stop * C * eps:
-                        run.converged = True
-                        run.record(**row)
-                        break
-                    with timers("cache"):
-                        if add.size:
-                            rows = D[add]
-                            if rescaling == "slack":
-                                rows = sp.diags(L[add]) @ rows
-                            pool.add(add, rows, L[add], np.zeros(d) if start_w0 else w)
-                        if start_w0:
-                            start_w0 = False
-                            w = pool.weights()
-                    n_added = int(add.size)
-                else:
-                    since_full += 1
-                    n_added = 0
-                    visited = 0
-                    for k in rng.permutation(len(rows_oracle.ranges)):
-                        a, b = rows_oracle.ranges[k]
-                        if shrink_after and np.all(quiet[a:b] >= shrink_after):
-                            continue
-                        visited += b - a
-                        idx = np.arange(a, b, dtype=np.int64)
-                        D, L = run.timed(rows_oracle, rows_oracle, int(k), w)
-                        with timers("psi"):
-                            h = hinge(L, D @ w, "margin")
-                            xi = pool.slacks(w, idx)
-                            last_hinge[idx] = np.maximum(h, 0.0)
-                            sel = np.flatnonzero(h > xi + eps)
-                            if check_oracle:
-                                _check_oracle(h, xi, C, it, idx)
-                            quiet[idx] += 1
-                            quiet[idx[sel]] = 0
-                        with timers("cache"):
-                            if sel.size:
-                                pool.add(idx[sel], D[sel], L[sel], w)
-                                n_added += int(sel.size)
-                        with timers("qp"):
-                            active[idx] = 1
-                            pool.sweep(idx, active, cap, w, tol)
-                    # not certified: each example's hinge is from its own block's w
-                    row.update(oracle_calls=run.oracle_calls, added=n_added, kind="fresh",
-                               visited=visited, primal_estimate=primal_of_hinge(w, last_hinge, C))
-                with timers("cache"):
-                    pool.prune(max_idle)
-                with timers("qp"):
-                    active[:] = 0
-                    active[pool.m > 0] = 1
-                    solved = False
-                    for _ in range(inner_sweeps):
-                        order = rng.permutation(n).astype(np.int64)
-                        worst, _gain, visited = pool.sweep(order, active, cap, w, tol)
-                        sweeps_total += 1
-                        if visited == 0 or worst <= tol:
-                            # the shrunk blocks were optimal: check every block once, unshrunk
-                            active[pool.m > 0] = 1
-                            worst, _gain, _v = pool.sweep(order, active, cap, w, tol)
-                            sweeps_total += 1
-                            if worst <= tol:
-                                solved = True
-                                break
-                    w = pool.weights()  # w = Σ α a exactly: the dual is certified
-                    dual = pool.dual(w)
-                row.update(dual_after=dual, sweeps=sweeps_total)
-                if row["kind"] == "fresh":
-                    est_gap = row["primal_estimate"] - dual
-                    row.update(time=timers.elapsed(), primal=np.nan, dual=dual, gap=np.nan,
-                               gap_estimate=est_gap)
-                    full_next = (n_added == 0 or est_gap <= gap_stop * C * eps
-                                 or since_full >= full_every)
-                else:
-                    full_next = not fresh_ok
-                run.record(**row)
-                if run.callback_stops(w):
+    with run.interruptible():
+        for it in run.iterations(f"n-slack (dcd) did not reach eps={eps} in "
+                                 f"max_iter={max_iter} passes"):
+            row = dict(n_constraints=pool.n_constraints, cached=False)
+            if full_next:
+                since_full = 0
+                D, L = run.full_pass(w)
+                with timers("psi"):
+                    D = sp.csr_matrix(D)
+                    h = hinge(L, run.last_margins, rescaling)    # = D @ w
+                    xi = pool.slacks(w)
+                primal = primal_of_hinge(w, h, C)
+                run.keep_best(primal, w, dual)
+                add = np.flatnonzero(h > xi + eps)
+                if check_oracle:
+                    _check_oracle(h, xi, C, it)
+                quiet += 1
+                quiet[add] = 0
+                last_hinge[:] = np.maximum(h, 0.0)
+                # time: when the primal at w was measured (the sweeps below come after)
+                row.update(time=timers.elapsed(), primal=primal, dual=dual,
+                           gap=primal - dual, violation=float(np.max(h - xi, initial=0.0)),
+                           oracle_calls=run.oracle_calls, added=int(add.size), kind="full")
+                if (add.size == 0 and solved) or primal - dual <= gap_stop * C * eps:
+                    run.converged = True
+                    run.record(**row)
                     break
-    finally:
-        if rows_oracle is not None:
-            rows_oracle.close()
+                with timers("cache"):
+                    if add.size:
+                        rows = D[add]
+                        if rescaling == "slack":
+                            rows = sp.diags(L[add]) @ rows
+                        pool.add(add, rows, L[add], np.zeros(d) if start_w0 else w)
+                    if start_w0:
+                        start_w0 = False
+                        w = pool.weights()
+                n_added = int(add.size)
+            else:
+                since_full += 1
+                n_added = 0
+                visited = 0
+                for k in rng.permutation(len(fresh_ranges)):
+                    a, b = fresh_ranges[k]
+                    if shrink_after and np.all(quiet[a:b] >= shrink_after):
+                        continue
+                    visited += b - a
+                    idx = np.arange(a, b, dtype=np.int64)
+                    D, L = run.row_pass(w, idx)
+                    with timers("psi"):
+                        h = hinge(L, run.last_margins, "margin")     # = D @ w
+                        xi = pool.slacks(w, idx)
+                        last_hinge[idx] = np.maximum(h, 0.0)
+                        sel = np.flatnonzero(h > xi + eps)
+                        if check_oracle:
+                            _check_oracle(h, xi, C, it, idx)
+                        quiet[idx] += 1
+                        quiet[idx[sel]] = 0
+                    with timers("cache"):
+                        if sel.size:
+                            pool.add(idx[sel], D[sel], L[sel], w)
+                            n_added += int(sel.size)
+                    with timers("qp"):
+                        active[idx] = 1
+                        pool.sweep(idx, active, cap, w, tol)
+                # not certified: each example's hinge is from its own block's w
+                row.update(oracle_calls=run.oracle_calls, added=n_added, kind="fresh",
+                           visited=visited, primal_estimate=primal_of_hinge(w, last_hinge, C))
+            with timers("cache"):
+                pool.prune(max_idle)
+            with timers("qp"):
+                active[:] = 0
+                active[pool.m > 0] = 1
+                solved = False
+                for _ in range(inner_sweeps):
+                    order = rng.permutation(n).astype(np.int64)
+                    worst, _gain, visited = pool.sweep(order, active, cap, w, tol)
+                    sweeps_total += 1
+                    if visited == 0 or worst <= tol:
+                        # the shrunk blocks were optimal: check every block once, unshrunk
+                        active[pool.m > 0] = 1
+                        worst, _gain, _v = pool.sweep(order, active, cap, w, tol)
+                        sweeps_total += 1
+                        if worst <= tol:
+                            solved = True
+                            break
+                w = pool.weights()  # w = Σ α a exactly: the dual is certified
+                dual = pool.dual(w)
+            row.update(dual_after=dual, sweeps=sweeps_total)
+            if row["kind"] == "fresh":
+                est_gap = row["primal_estimate"] - dual
+                row.update(time=timers.elapsed(), primal=np.nan, dual=dual, gap=np.nan,
+                           gap_estimate=est_gap)
+                full_next = (n_added == 0 or est_gap <= gap_stop * C * eps
+                             or since_full >= full_every)
+            else:
+                full_next = not fresh_ok
+            run.record(**row)
+            if run.callback_stops(w):
+                break
     primal = run.final_primal(w, primal)
     return run.result(w, primal, dual, n_constraints=pool.n_constraints,
                       extra={"sweeps": sweeps_total, "pool_bytes": pool.nbytes(),

@@ -1,13 +1,22 @@
-"""Oracle backends: one pass of the separation oracle over the training set, at a given w.
+"""Oracle backends: the one seam between the solvers and a task.
 
-A backend is called with w and returns (D, L): the n x d CSR matrix of δΨ_i = Ψ(x_i, y_i) -
-Ψ(x_i, ŷ_i) and the losses Δ(y_i, ŷ_i), for the most violated ŷ_i of every example (margin or
-slack rescaling). The solvers only see this interface, so where the oracle runs (one thread,
-several threads, a cluster) never changes the task code or the result.
+Every solver reaches the task only through an ``OracleBackend`` (and ``SolverRun``, which
+times, counts and checks every answer, ``structpred.solvers.guard``). A backend answers, at a
+given w, with (D, L): the CSR matrix of δΨ_i = Ψ(x_i, y_i) - Ψ(x_i, ŷ_i) and the losses
+Δ(y_i, ŷ_i) of the most violated ŷ_i (margin or slack rescaling) of
+
+* every example: ``backend(w)`` (a full pass);
+* block k of ``backend.blocks(block_size)``: ``backend.call_block(w, k)``;
+* the examples ``index`` (increasing): ``backend.call_rows(w, index)``, when
+  ``backend.rows_available`` (the task declares ``batch_oracle_rows``, margin rescaling).
+
+w always comes first. Where the oracle runs (one thread, several threads, a cluster) never
+changes the task code or the answers.
 
 ``LocalOracle`` splits the set into ``n_jobs`` contiguous chunks, builds each chunk's batch once
 (``model.make_batch``) and runs the chunks on threads; numba kernels compiled with
-``nogil=True`` then run in parallel. Results are identical to ``n_jobs=1``.
+``nogil=True`` then run in parallel. Results are identical to ``n_jobs=1``. Its row calls read
+the rows of those same batches (no new batch) and cut a call into one piece per thread.
 """
 from __future__ import annotations
 
@@ -17,10 +26,11 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import scipy.sparse as sp
 
+from ..model import has_hook
 from ..parallel import chunk_bounds, effective_jobs
 
-__all__ = ["LocalOracle", "BlockOracleMixin", "chunk_bounds", "block_bounds", "slice_examples",
-           "run_oracle"]
+__all__ = ["OracleBackend", "LocalOracle", "BlockOracleMixin", "rows_declared", "rows_on",
+           "chunk_bounds", "block_bounds", "slice_examples", "run_oracle"]
 
 
 def block_bounds(n: int, block_size: int) -> list[tuple[int, int]]:
@@ -51,13 +61,65 @@ def run_oracle(model, batch, w, rescaling):
     return D, L, t1 - t0, time.perf_counter() - t1
 
 
-class BlockOracleMixin:
-    """Per-block oracle calls on this machine, for block-coordinate solvers.
+def rows_declared(model, rescaling: str) -> bool:
+    """Whether the task serves per-example row calls: it declares ``batch_oracle_rows`` (the
+    contract's optional hook, detected with ``has_hook`` like slack rescaling) and the
+    rescaling is margin."""
+    return rescaling == "margin" and has_hook(model, "batch_oracle_rows")
 
-    Needs ``self.model``, ``self.rescaling`` and the training data ``self.X``, ``self.Y``.
-    A block's batch is built on first use and kept, so each example is batched once per
-    block size."""
 
+def rows_on(model, batches, bounds, pool, w, index):
+    """(D, L) of the examples ``index`` (increasing) from the batches that hold the contiguous
+    example ranges ``bounds``: one ``batch_oracle_rows`` call per piece, the call cut into one
+    piece per thread of ``pool`` (None: one thread) and again where it crosses from one batch
+    to the next. All pieces use the same w, so the answers do not depend on the cut."""
+    index = np.ascontiguousarray(index, dtype=np.int64)
+    m = index.shape[0]
+    if m == 0:
+        return sp.csr_matrix((0, model.size_joint_feature)), np.zeros(0)
+    if len(batches) == 1 and (pool is None or m == 1):     # one thread, one batch: one call
+        a = bounds[0][0]
+        D, L = model.batch_oracle_rows(batches[0], index if a == 0 else index - a, w, "margin")
+        return (D if isinstance(D, sp.csr_matrix) else sp.csr_matrix(D)), np.asarray(L, dtype=np.float64)
+    starts = np.array([a for a, _ in bounds], dtype=np.int64)
+    chunk = np.searchsorted(starts, index, side="right") - 1
+    jobs = len(batches) if pool is not None else 1
+    cuts = sorted(set(np.linspace(0, m, min(jobs, m) + 1).round().astype(int).tolist())
+                  | set((np.flatnonzero(np.diff(chunk)) + 1).tolist()))
+    parts = [(int(chunk[lo]), index[lo:hi] - starts[chunk[lo]]) for lo, hi in zip(cuts[:-1], cuts[1:])]
+
+    def part(p):
+        return model.batch_oracle_rows(batches[p[0]], p[1], w, "margin")
+    if len(parts) == 1 or pool is None:
+        out = [part(p) for p in parts]
+    else:
+        out = list(pool.map(part, parts))
+    if len(out) == 1:
+        D, L = out[0]
+    else:
+        D = sp.vstack([o[0] for o in out], format="csr")
+        L = np.concatenate([o[1] for o in out])
+    return sp.csr_matrix(D), np.asarray(L, dtype=np.float64)
+
+
+class OracleBackend:
+    """The oracle interface every solver uses and every backend implements (see the module
+    docstring). A backend sets ``model``, ``rescaling``, ``n`` and the training data ``X``,
+    ``Y``, and implements ``__call__(w)``; per-block and per-row calls run on this machine by
+    default, from batches built on first use (each example batched once per block size, and
+    once for rows), which a backend may override. ``last_times`` holds the seconds of the last
+    call by phase ("oracle": the argmax, "psi": building δΨ)."""
+
+    model = None
+    rescaling = "margin"
+    n = 0
+    last_times: dict = {}
+
+    def __call__(self, w):
+        """(D, L) of every example at w."""
+        raise NotImplementedError(f"{type(self).__name__} must implement __call__(w)")
+
+    # ------------------------------------------------------------ blocks
     def blocks(self, block_size: int = 1) -> list[tuple[int, int]]:
         """Cut range(n) into contiguous blocks of ``block_size``; returns their (start, stop)."""
         block_size = max(1, int(block_size))
@@ -78,8 +140,38 @@ class BlockOracleMixin:
         self.last_times = {"oracle": t_oracle, "psi": t_psi}
         return D, L
 
+    # ------------------------------------------------------------ rows
+    @property
+    def rows_available(self) -> bool:
+        """Whether ``call_rows`` is served (``rows_declared``)."""
+        return rows_declared(self.model, self.rescaling)
 
-class LocalOracle(BlockOracleMixin):
+    def call_rows(self, w, index):
+        """(D, L) of the examples ``index`` (increasing ints) at w; margin rescaling, for a
+        task that declares ``batch_oracle_rows``. Default: on this machine, from one batch of
+        the whole training set built on first use."""
+        if not self.rows_available:
+            raise NotImplementedError(
+                f"{type(self.model).__name__} serves no per-example row calls"
+                + ("" if self.rescaling == "margin" else " with slack rescaling")
+                + ": declare batch_oracle_rows (see StructuredModel), or use full passes")
+        if getattr(self, "_row_batch", None) is None:
+            self._row_batch = self.model.make_batch(self.X, self.Y)
+        t0 = time.perf_counter()
+        out = rows_on(self.model, [self._row_batch], [(0, self.n)], None,
+                      np.ascontiguousarray(w, dtype=np.float64), index)
+        self.last_times = {"oracle": time.perf_counter() - t0}
+        return out
+
+    def close(self):
+        """Release threads, workers or memory held for the calls."""
+
+
+#: the former name of the backend base class (per-block calls on this machine)
+BlockOracleMixin = OracleBackend
+
+
+class LocalOracle(OracleBackend):
     """The oracle over (X, Y) on this machine, on ``n_jobs`` threads."""
 
     def __init__(self, model, X, Y, rescaling="margin", n_jobs=1):
@@ -117,6 +209,16 @@ class LocalOracle(BlockOracleMixin):
         if len(parts) == 1:
             return parts[0][0], parts[0][1]
         return sp.vstack([p[0] for p in parts], format="csr"), np.concatenate([p[1] for p in parts])
+
+    def call_rows(self, w, index):
+        """(D, L) of the examples ``index`` at w, read from this backend's own chunk batches
+        on its threads (O(size of those examples) per call, no new batch)."""
+        if not self.rows_available:
+            return OracleBackend.call_rows(self, w, index)   # the error naming the hook
+        t0 = time.perf_counter()
+        out = rows_on(self.model, self.batches, self.bounds, self._pool, w, index)
+        self.last_times = {"oracle": time.perf_counter() - t0}
+        return out
 
     def close(self):
         """Shut down the oracle's thread pool (idempotent)."""

@@ -35,6 +35,31 @@ def _face_solve(H, c, F, C):
     Returns (z, None) for a bounded face, or (None, d): a direction along the face
     (H_FF d = 0, Σd = 0) on which the objective grows without bound."""
     m = F.size
+    if m > 1 and F[0] == 0:
+        # the slack x_0 = C - Σα is free: its gradient 0 fixes the face's multiplier at 0,
+        # so α_F' solves H α = c alone (F' = F without x_0) and C enters only through x_0.
+        # Solving the bordered system instead mixes C into every residual: at large C
+        # (1e6 and up) its rounding left α far from optimal and cutting planes stopped early.
+        Fa = F[1:]
+        Ha = H[np.ix_(Fa, Fa)]
+        ca = c[Fa]
+        scale_a = np.linalg.norm(ca) + 1e-300
+        try:
+            za = np.linalg.solve(Ha, ca)
+            if np.all(np.isfinite(za)) and np.linalg.norm(Ha @ za - ca) <= 1e-10 * scale_a:
+                return np.append(C - za.sum(), za), None
+        except np.linalg.LinAlgError:
+            pass
+        U, sv, Vt = np.linalg.svd(Ha)
+        null = sv <= 1e-11 * sv[0]
+        za = Vt.T @ np.where(null, 0.0, (U.T @ ca) / np.where(null, 1.0, sv))
+        if np.linalg.norm(Ha @ za - ca) <= 1e-8 * scale_a:
+            return np.append(C - za.sum(), za), None
+        for v in Vt[null]:                   # inconsistent: ascend along the null space,
+            slope = float(ca @ v)            # x_0 taking up the change of Σα
+            if abs(slope) > 1e-12 * np.abs(ca).sum() * np.abs(v).sum():
+                v = v if slope > 0 else -v
+                return None, np.append(-v.sum(), v)
     M = np.zeros((m + 1, m + 1))
     M[:m, :m] = H[np.ix_(F, F)]
     M[:m, m] = 1.0
@@ -83,7 +108,9 @@ def solve_qp_active_set(G, b, C, alpha0=None, rel_tol=1e-10, max_iter=None):
             x[1:] *= C / x[1:].sum()
     x[0] = C - x[1:].sum()
     free = x > 0
-    tol = 1e-13 * (np.abs(c).max() + np.abs(H).max() * C + 1e-300)
+    # the gradients c - Hx are of the size of c and H·Σα (x_0 = C - Σα has a zero row), not
+    # H·C: a tolerance in C kept every constraint out of the face at C = 1e12
+    h_max = np.abs(H).max()
     max_iter = 20 * (K + 1) + 100 if max_iter is None else max_iter
     steps = 0
     while steps < max_iter:
@@ -107,6 +134,7 @@ def solve_qp_active_set(G, b, C, alpha0=None, rel_tol=1e-10, max_iter=None):
             k = out[np.argmax(g[out])]
             f = float(c @ x - 0.5 * x @ (H @ x))
             gap = C * max(0.0, float(g.max())) - float(x @ g)
+            tol = 1e-13 * (np.abs(c).max() + h_max * float(x[1:].sum()) + 1e-300)
             if g[k] <= mu + tol or gap <= rel_tol * max(abs(f), 1e-300):
                 break
             free[k] = True

@@ -6,6 +6,9 @@ built on ``structpred.solvers.base.SolverRun`` (every parameter after ``oracle``
 no ``**kwargs``), then add one line ``"<name>": "<file>:fit_<name>"`` to ``SOLVERS`` below.
 Its keyword parameters beyond ``COMMON`` are its options (``solver_options=`` of the
 estimator); ``warm_state`` is optional: declare it if the solver can resume an earlier fit.
+The solver calls the task only through ``SolverRun.full_pass`` / ``block_pass`` /
+``row_pass`` (the oracle interface, every answer checked); ``tests/test_layering.py`` and
+the registry-driven ``tests/test_solver_battery.py`` cover a new entry with no new test.
 """
 from __future__ import annotations
 

@@ -625,18 +625,20 @@ class SequenceLabeling(StructuredModel):
             ip, ind = ip.astype(np.int32), ind[:nnz].astype(np.int32)
         return sp.csr_matrix((dat[:nnz], ind[:nnz], ip), shape=(len(seqs), d))
 
-    def batch_oracle_rows(self, batch, index, w, rescaling="margin", out=None):
+    def batch_oracle_rows(self, batch, index, w, rescaling="margin"):
         """(D, L) of the most violated outputs of the examples ``batch[index]`` at w, margin
         rescaling: D the len(index) x d CSR of δΨ rows, L the Hamming losses. Reads w in place
-        and costs O(size of those examples), not O(d). ``out`` (n_tokens ints, optional) is a
-        reusable buffer for ŷ. Slack rescaling raises NotImplementedError (callers fall back
-        to the batch forms)."""
+        and costs O(size of those examples), not O(d). ŷ is written into a buffer of n_tokens
+        ints kept on the batch (calls for disjoint examples write disjoint tokens). Slack
+        rescaling raises NotImplementedError (callers use the batch forms)."""
         if rescaling != "margin":
             raise NotImplementedError("batch_oracle_rows: margin rescaling only")
         if batch.y is None:
             raise ValueError("loss-augmented inference needs labels (batch built without Y)")
         seqs = np.ascontiguousarray(index, dtype=np.int64)
-        yh = np.empty(batch.n_tokens, dtype=np.int64) if out is None else out
+        yh = getattr(batch, "_rows_buffer", None)
+        if yh is None:
+            yh = batch._rows_buffer = np.empty(max(batch.n_tokens, 1), dtype=np.int64)
         self._decode_rows(batch, seqs, w, True, yh)
         L = kernels.hamming_rows(batch.offsets, seqs, batch.y, yh)
         return self._delta_rows(batch, seqs, yh), L
