@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ..boundary.arrays import MAX_SIZE_JOINT_FEATURE
+from ..boundary.params import check_int, check_state
 from ..errors import MAX_ABS_FEATURE, InvalidInputError
 from ..model import StructuredModel
 
@@ -23,6 +25,11 @@ def _dense_row(x) -> np.ndarray:
         x = x.toarray()
     return np.asarray(x, dtype=np.float64).ravel()
 
+
+
+def _size_or_none(value, name):
+    """None, or an integer in [1, MAX_SIZE_JOINT_FEATURE] (a saved state's size)."""
+    return None if value is None else check_int(value, name, 1, MAX_SIZE_JOINT_FEATURE)
 
 class _DenseBatch:
     def __init__(self, X, Y=None):
@@ -80,9 +87,13 @@ class Multiclass(StructuredModel):
         return {"n_classes_": self.n_classes_, "n_features_": self.n_features_}
 
     def set_state(self, state):
-        for key in ("n_classes_", "n_features_"):
-            if state.get(key) is not None:
-                setattr(self, key, int(state[key]))
+        """Restore n_classes_ / n_features_ (None or integers in [1, MAX_SIZE_JOINT_FEATURE]);
+        any other key is refused (InvalidInputError naming it)."""
+        st = check_state(state, "Multiclass", {"n_classes_": _size_or_none,
+                                               "n_features_": _size_or_none})
+        for key, value in st.items():
+            if value is not None:
+                setattr(self, key, value)
         self._set_size()
 
     # ------------------------------------------------------------- set-up and checks

@@ -34,6 +34,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ...metrics.subtopics import as_topic_matrix, greedy_subtopic_cover, weighted_subtopic_loss
+from ...boundary.arrays import MAX_SIZE_JOINT_FEATURE
+from ...boundary.params import check_int, check_state
 from ...errors import MAX_ABS_FEATURE, InvalidInputError
 from ...model import StructuredModel
 from ...parallel import effective_jobs
@@ -235,9 +237,24 @@ class DiverseSubset(StructuredModel):
         return state
 
     def set_state(self, state):
-        self._set_sizes(state["n_levels_"], state["n_word_features_"], state["n_doc_features_"])
-        if "featurizer_params_" in state:
-            self.featurizer_params_ = dict(state["featurizer_params_"])
+        """Restore the block sizes (integers: n_levels_ in [1, 3], the feature counts in
+        [0, MAX_SIZE_JOINT_FEATURE]) and the featurizer's parameters (a dict); any other key
+        is refused (InvalidInputError naming it)."""
+        def size(v, n):
+            return check_int(v, n, 0, MAX_SIZE_JOINT_FEATURE)
+
+        def params(v, n):
+            if not isinstance(v, dict):
+                raise InvalidInputError(f"{n} must be a dict, got {type(v).__name__}")
+            return dict(v)
+        st = check_state(state, "DiverseSubset",
+                         {"n_levels_": lambda v, n: check_int(v, n, 1, 3),
+                          "n_word_features_": size, "n_doc_features_": size,
+                          "featurizer_params_": params},
+                         required=("n_levels_", "n_word_features_", "n_doc_features_"))
+        self._set_sizes(st["n_levels_"], st["n_word_features_"], st["n_doc_features_"])
+        if "featurizer_params_" in st:
+            self.featurizer_params_ = st["featurizer_params_"]
 
     def make_label(self, topics) -> SubsetLabel:
         """The training label: greedy min(k, n)-subset maximising weighted subtopic coverage."""

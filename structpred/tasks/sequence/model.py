@@ -6,6 +6,8 @@ import threading
 import numpy as np
 import scipy.sparse as sp
 
+from ...boundary.arrays import MAX_SIZE_JOINT_FEATURE
+from ...boundary.params import check_int, check_state
 from ...errors import MAX_ABS_FEATURE, InvalidInputError
 from ...model import StructuredModel
 from ...parallel import balanced_bounds, effective_jobs, map_chunks
@@ -25,6 +27,11 @@ def _scratch(F):
         _SCRATCH.touched = np.empty(F, dtype=np.int64)
     return _SCRATCH.acc, _SCRATCH.mark, _SCRATCH.touched
 
+
+
+def _size_or_none(value, name):
+    """None, or an integer in [1, MAX_SIZE_JOINT_FEATURE] (a saved state's size)."""
+    return None if value is None else check_int(value, name, 1, MAX_SIZE_JOINT_FEATURE)
 
 class SequenceBatch:
     """A set of sequences stacked for the kernels.
@@ -340,8 +347,12 @@ class SequenceLabeling(StructuredModel):
         return {"n_labels_": self.n_labels_, "n_features_": self.n_features_}
 
     def set_state(self, state) -> None:
-        self.n_labels_ = None if state.get("n_labels_") is None else int(state["n_labels_"])
-        self.n_features_ = None if state.get("n_features_") is None else int(state["n_features_"])
+        """Restore n_labels_ / n_features_ (None or integers in [1, MAX_SIZE_JOINT_FEATURE]);
+        any other key is refused (InvalidInputError naming it)."""
+        st = check_state(state, "SequenceLabeling", {"n_labels_": _size_or_none,
+                                                     "n_features_": _size_or_none})
+        self.n_labels_ = st.get("n_labels_")
+        self.n_features_ = st.get("n_features_")
         self._set_size()
 
     # ---------------------------------------------------------------- weights
