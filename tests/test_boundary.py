@@ -86,7 +86,7 @@ def _csr(data, ind, ptr, shape):
 @pytest.mark.parametrize("col", [-1, 3, 10**6])
 def test_check_csr_column_out_of_range(col):
     x = _csr([1.0, 2.0], [0, col], [0, 1, 2], (2, 3))
-    with pytest.raises(InvalidInputError, match=rf"query 4: column index {col} outside"):
+    with pytest.raises(InvalidInputError, match=rf"query 4: column index {col} \(row 1\) outside"):
         check_matrix(x, "query 4", index=4)
 
 

@@ -51,10 +51,13 @@ def _real_dtype(arr, name, index):
         raise _err(name, f"features must be real numbers, got dtype {arr.dtype}", index)
 
 
-def check_csr(x, name: str, index: int | None = None, limit: float = MAX_ABS_FEATURE):
+def check_csr(x, name: str, index: int | None = None, limit: float = MAX_ABS_FEATURE, *,
+              rows_are_examples: bool = False):
     """A canonical CSR copy-free view of the scipy sparse matrix ``x`` (any format): checks
     the index arrays *before* any scipy routine reads them (a column index of -1 or n_cols
-    must never reach compiled code), then values, then sorts/deduplicates if needed."""
+    must never reach compiled code), then values, then sorts/deduplicates if needed.
+    ``rows_are_examples``: a bad column index is reported as ``name[row]`` with that row
+    as the error's ``index`` (X of a feature-vector task, one row per example)."""
     if x.ndim != 2:
         raise _err(name, f"expected a 2-D matrix, got shape {x.shape}", index)
     _real_dtype(x, name, index)
@@ -88,8 +91,12 @@ def check_csr(x, name: str, index: int | None = None, limit: float = MAX_ABS_FEA
     if ind.size:
         lo, hi = int(ind.min()), int(ind.max())
         if lo < 0 or hi >= n_cols:
-            bad = lo if lo < 0 else hi
-            raise _err(name, f"column index {bad} outside the matrix's {n_cols} columns", index)
+            k = int(np.flatnonzero((ind < 0) | (ind >= n_cols))[0])
+            row = int(np.searchsorted(ptr, k, side="right") - 1)
+            msg = f"column index {int(ind[k])} (row {row}) outside the matrix's {n_cols} columns"
+            if rows_are_examples:
+                raise _err(f"{name}[{row}]", msg, row)
+            raise _err(name, msg, index)
     if data.dtype != np.float64:
         data = data.astype(np.float64)
     check_values(data, name, index, limit)
@@ -181,24 +188,31 @@ def check_labels(y, name: str, n_classes: int | None = None, *, length: int | No
     if not arr.size:
         return arr.astype(np.int64)
     top = "n_labels-1" if n_classes is None else str(n_classes - 1)
+    at = (lambda k: k) if index is None else (lambda k: index)  # noqa: E731
+    if arr.dtype == object:
+        for k, v in enumerate(arr):
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+                raise _err(name, f"label {v!r} at position {k} is not an integer 0..{top}", at(k))
+        arr = arr.astype(np.float64)
     if arr.dtype.kind == "f":
         with np.errstate(invalid="ignore"):
             bad = ~np.isfinite(arr) | (arr != np.round(arr)) | (np.abs(arr) > 2.0**62)
         if bad.any():
             k = int(np.flatnonzero(bad)[0])
             raise _err(name, f"label {float(arr[k])!r} at position {k} is not an integer "
-                       f"0..{top}", index)
+                       f"0..{top}", at(k))
     elif arr.dtype.kind not in "iub":
-        raise _err(name, f"labels must be integers 0..{top}, got dtype {arr.dtype}", index)
+        raise _err(name, f"labels must be integers 0..{top}, got dtype {arr.dtype} "
+                   f"({arr.flat[0]!r} at position 0)", at(0))
     if arr.dtype.kind == "u" and arr.max() > _MAX_INDEX:
         raise _err(name, f"label {arr.max()} is out of range", index)
     out = arr.astype(np.int64)
     if out.min() < 0:
         k = int(np.argmin(out))
-        raise _err(name, f"negative label {int(out[k])} at position {k}; labels are 0..{top}", index)
+        raise _err(name, f"negative label {int(out[k])} at position {k}; labels are 0..{top}", at(k))
     if n_classes is not None and out.max() >= n_classes:
         k = int(np.argmax(out))
-        raise _err(name, f"label {int(out[k])} at position {k} is outside 0..{top}", index)
+        raise _err(name, f"label {int(out[k])} at position {k} is outside 0..{top}", at(k))
     return out
 
 

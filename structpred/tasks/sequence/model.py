@@ -343,6 +343,16 @@ class SequenceLabeling(StructuredModel):
     def max_loss(self, y) -> float:
         return float(len(y))
 
+    @classmethod
+    def tiny_example(cls, random_state=0):
+        """A tiny valid training set (task, X, Y) for the registry-driven battery
+        (tests/test_registry_battery.py): every registered task provides one, so the
+        battery's hostile variants of it reach the task's checks."""
+        rng = np.random.default_rng(random_state)
+        Y = [rng.integers(0, 3, size=m) for m in (4, 3, 5)]
+        X = [np.eye(3)[y] + 0.1 * rng.normal(size=(len(y), 3)) for y in Y]
+        return cls(), X, Y
+
     def get_state(self):
         return {"n_labels_": self.n_labels_, "n_features_": self.n_features_}
 
