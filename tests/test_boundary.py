@@ -93,7 +93,7 @@ def test_check_csr_column_out_of_range(col):
 def test_check_csr_bad_indptr_and_values():
     with pytest.raises(InvalidInputError, match="row pointer"):
         check_csr(_csr([1.0, 2.0], [0, 1], [0, 2, 1], (2, 3)), "X[0]")
-    with pytest.raises(InvalidInputError, match="do not fit"):
+    with pytest.raises(InvalidInputError, match="row pointer|do not fit"):
         check_csr(_csr([1.0, 2.0], [0, 1], [0, 2], (2, 3)), "X[0]")
     with pytest.raises(InvalidInputError, match="NaN, infinite"):
         check_csr(_csr([1.0, np.nan], [0, 1], [0, 1, 2], (2, 3)), "X[0]")

@@ -18,7 +18,7 @@ import scipy.sparse as sp
 
 from ..errors import MAX_ABS_FEATURE, InvalidInputError
 
-__all__ = ["MAX_ABS_FEATURE", "MAX_SIZE_JOINT_FEATURE", "check_matrix", "check_csr", "check_values", "check_vector",
+__all__ = ["MAX_ABS_FEATURE", "MAX_SIZE_JOINT_FEATURE", "check_index_arrays", "check_matrix", "check_csr", "check_values", "check_vector",
            "check_labels", "check_scores", "check_grades", "check_same_length"]
 
 _MAX_INDEX = np.iinfo(np.int64).max
@@ -51,6 +51,31 @@ def _real_dtype(arr, name, index):
         raise _err(name, f"features must be real numbers, got dtype {arr.dtype}", index)
 
 
+def check_index_arrays(indptr, indices, n_rows: int, n_cols: int, name: str,
+                       index: int | None = None, *, column_word: str = "column") -> None:
+    """InvalidInputError naming ``name`` unless (indptr, indices) is a valid compressed-row
+    structure of an n_rows x n_cols matrix: 1-D integer arrays, indptr of length n_rows + 1
+    rising from 0 to len(indices), every index in [0, n_cols). Run before any compiled code
+    reads them (a bad index there is memory corruption, not an exception)."""
+    ptr, ind = np.asarray(indptr), np.asarray(indices)
+    if ptr.ndim != 1 or ind.ndim != 1 or ptr.dtype.kind not in "iu" or ind.dtype.kind not in "iu":
+        raise _err(name, "malformed CSR matrix (indptr, indices and data do not fit its shape)",
+                   index)
+    if ptr.shape[0] != n_rows + 1 or ptr[0] != 0 or ptr[-1] != ind.shape[0] \
+            or (n_rows and np.any(ptr[1:] < ptr[:-1])):
+        raise _err(name, f"malformed CSR row pointer (indptr must rise from 0 to "
+                   f"nnz={ind.shape[0]} in {n_rows + 1} entries)", index)
+    if ind.size:
+        lo, hi = int(ind.min()), int(ind.max())
+        if lo < 0 or hi >= n_cols:
+            k = int(np.flatnonzero((ind < 0) | (ind >= n_cols))[0])
+            row = int(np.searchsorted(ptr, k, side="right") - 1)
+            err = _err(name, f"{column_word} index {int(ind[k])} (row {row}) outside the "
+                       f"matrix's {n_cols} columns", index)
+            err.row, err.col = row, int(ind[k])   # for callers that name the row
+            raise err
+
+
 def check_csr(x, name: str, index: int | None = None, limit: float = MAX_ABS_FEATURE, *,
               rows_are_examples: bool = False):
     """A canonical CSR copy-free view of the scipy sparse matrix ``x`` (any format): checks
@@ -80,23 +105,16 @@ def check_csr(x, name: str, index: int | None = None, limit: float = MAX_ABS_FEA
         return x
     ptr, ind, data = x.indptr, x.indices, x.data
     if not (isinstance(ptr, np.ndarray) and isinstance(ind, np.ndarray)
-            and isinstance(data, np.ndarray)) or ptr.ndim != 1 or ind.ndim != 1 \
-            or data.ndim != 1 or ptr.shape[0] != n_rows + 1 or data.shape != ind.shape \
-            or ptr.dtype.kind not in "iu" or ind.dtype.kind not in "iu":
+            and isinstance(data, np.ndarray)) or data.ndim != 1 or data.shape != ind.shape:
         raise _err(name, "malformed CSR matrix (indptr, indices and data do not fit its shape)",
                    index)
-    if ptr[0] != 0 or ptr[-1] != ind.shape[0] or (n_rows and np.any(ptr[1:] < ptr[:-1])):
-        raise _err(name, f"malformed CSR row pointer (indptr must rise from 0 to "
-                   f"nnz={ind.shape[0]})", index)
-    if ind.size:
-        lo, hi = int(ind.min()), int(ind.max())
-        if lo < 0 or hi >= n_cols:
-            k = int(np.flatnonzero((ind < 0) | (ind >= n_cols))[0])
-            row = int(np.searchsorted(ptr, k, side="right") - 1)
-            msg = f"column index {int(ind[k])} (row {row}) outside the matrix's {n_cols} columns"
-            if rows_are_examples:
-                raise _err(f"{name}[{row}]", msg, row)
-            raise _err(name, msg, index)
+    try:
+        check_index_arrays(ptr, ind, n_rows, n_cols, name, index)
+    except InvalidInputError as exc:
+        if rows_are_examples and hasattr(exc, "row"):
+            raise _err(f"{name}[{exc.row}]", f"column index {exc.col} (row {exc.row}) outside "
+                       f"the matrix's {n_cols} columns", exc.row) from None
+        raise
     if data.dtype != np.float64:
         data = data.astype(np.float64)
     check_values(data, name, index, limit)

@@ -34,7 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ...metrics.subtopics import as_topic_matrix, greedy_subtopic_cover, weighted_subtopic_loss
-from ...boundary.arrays import MAX_SIZE_JOINT_FEATURE
+from ...boundary.arrays import MAX_SIZE_JOINT_FEATURE, check_index_arrays
 from ...boundary.params import check_bool, check_int, check_state
 from ...errors import MAX_ABS_FEATURE, InvalidInputError
 from ...model import StructuredModel
@@ -91,18 +91,15 @@ def _check_structure(x, i):
             or not x.cover:
         raise InvalidInputError(f"example {i}: inconsistent CandidateSet shapes", i)
     for lvl, (ptr, idx) in enumerate(x.cover):
-        ptr = np.asarray(ptr)
-        idx = np.asarray(idx)
-        if ptr.dtype.kind not in "iu" or idx.dtype.kind not in "iu":
-            raise InvalidInputError(f"example {i}: coverage level {lvl + 1} has non-integer "
-                                    "index arrays", i)
-        if ptr.shape != (x.n_docs + 1,) or ptr[0] != 0 or np.any(np.diff(ptr) < 0) \
-                or ptr[-1] != idx.size:
-            raise InvalidInputError(f"example {i}: coverage level {lvl + 1} has a malformed row "
-                             "pointer (need n_docs + 1 non-decreasing offsets from 0 to nnz)")
-        if idx.size and (idx.min() < 0 or idx.max() >= x.n_words):
-            raise InvalidInputError(f"example {i}: coverage level {lvl + 1} names a word outside "
-                             f"[0, {x.n_words})")
+        where = f"example {i}: coverage level {lvl + 1}"
+        try:
+            check_index_arrays(ptr, idx, x.n_docs, x.n_words, where, i, column_word="word")
+        except InvalidInputError as exc:
+            if hasattr(exc, "row"):
+                raise InvalidInputError(f"{where} names a word outside [0, {x.n_words}) "
+                                        f"(document {exc.row})", i) from None
+            raise InvalidInputError(f"{where} has a malformed row pointer or non-integer index "
+                                    f"arrays ({exc})", i) from None
 
 
 class DiversityBatch:
