@@ -95,7 +95,7 @@ def test_check_csr_bad_indptr_and_values():
         check_csr(_csr([1.0, 2.0], [0, 1], [0, 2, 1], (2, 3)), "X[0]")
     with pytest.raises(InvalidInputError, match="row pointer|do not fit"):
         check_csr(_csr([1.0, 2.0], [0, 1], [0, 2], (2, 3)), "X[0]")
-    with pytest.raises(InvalidInputError, match="NaN, infinite"):
+    with pytest.raises(InvalidInputError, match="NaN, infinity"):
         check_csr(_csr([1.0, np.nan], [0, 1], [0, 1, 2], (2, 3)), "X[0]")
     with pytest.raises(InvalidInputError, match="beyond"):
         check_csr(_csr([1.0, 1e308], [0, 1], [0, 1, 2], (2, 3)), "X[0]")
@@ -121,7 +121,7 @@ def test_check_csr_canonicalises_like_scipy():
 
 @pytest.mark.parametrize("bad,match", [
     (np.zeros(3), "2-D"), (np.zeros((0, 3)), "0 rows"), (np.array([["a", "b"]]), "real"),
-    (np.array([[1.0, np.inf]]), "infinite"), (np.zeros((2, 4)), "4 features"),
+    (np.array([[1.0, np.inf]]), "infinity"), (np.zeros((2, 4)), "4 features"),
     ([[1.0], [2.0, 3.0]], "not a matrix|2-D|real")])
 def test_check_matrix_dense_refusals(bad, match):
     with pytest.raises(InvalidInputError, match=match):

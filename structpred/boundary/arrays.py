@@ -32,9 +32,11 @@ def _err(name, msg, index):
 
 
 def check_values(data, name: str, index: int | None = None,
-                 limit: float = MAX_ABS_FEATURE) -> None:
-    """InvalidInputError naming ``name`` (and the first bad position) unless every value of
-    the float array ``data`` is finite with |value| <= ``limit``."""
+                 limit: float = MAX_ABS_FEATURE, *, example_of=None) -> None:
+    """InvalidInputError naming ``name`` unless every value of the float array ``data`` is
+    finite with |value| <= ``limit``. ``example_of(k)``, when given, maps the first bad
+    flat position k to its example i: the message then names ``name[i]`` and ``index`` is i
+    (one vectorised pass over values stacked from many examples)."""
     if data.size == 0:
         return
     with np.errstate(invalid="ignore", over="ignore"):
@@ -42,8 +44,12 @@ def check_values(data, name: str, index: int | None = None,
     if not ok.all():
         k = int(np.flatnonzero(~ok.ravel())[0])
         v = float(data.ravel()[k])
-        raise _err(name, f"value {v!r} is NaN, infinite or beyond +-{limit:g} "
-                   "(structpred.errors.MAX_ABS_FEATURE)", index)
+        what = (f"feature value {v!r} is NaN, infinity or too large (beyond +-{limit:g}, "
+                "structpred.errors.MAX_ABS_FEATURE)")
+        if example_of is not None:
+            i = int(example_of(k))
+            raise _err(f"{name}[{i}]", f"{what} in example {i}", i)
+        raise _err(name, what, index)
 
 
 def _real_dtype(arr, name, index):

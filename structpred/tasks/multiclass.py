@@ -12,7 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..boundary.arrays import MAX_SIZE_JOINT_FEATURE
-from ..boundary.arrays import check_csr, check_labels
+from ..boundary.arrays import check_csr, check_labels, check_values
 from ..boundary.params import check_int, check_state
 from ..errors import MAX_ABS_FEATURE, InvalidInputError
 from ..model import StructuredModel
@@ -150,7 +150,7 @@ class Multiclass(StructuredModel):
             X = _checked_sparse_rows(X).toarray()
         if isinstance(X, np.ndarray) and X.ndim == 2:
             if X.dtype.kind not in "biuf":
-                for i, row in enumerate(X):
+                for i, row in enumerate(X if X.dtype.kind in "OUS" else ()):
                     try:
                         np.asarray(row, dtype=np.float64)
                     except (TypeError, ValueError):
@@ -204,11 +204,7 @@ class Multiclass(StructuredModel):
         if self.n_features_ is not None and X.shape[0] and X.shape[1] != self.n_features_:
             raise InvalidInputError(f"X has {X.shape[1]} features per example, the task expects "
                                     f"{self.n_features_}")
-        finite = (np.abs(X) <= MAX_ABS_FEATURE).all(axis=1)
-        if not finite.all():
-            i = int(np.flatnonzero(~finite)[0])
-            raise InvalidInputError(f"X has NaN, infinite or too large (> {MAX_ABS_FEATURE:g}) "
-                                    f"features in example {i}", i)
+        check_values(X, "X", example_of=lambda k: k // max(X.shape[1], 1))
         if Y is not None:
             labels = self._as_labels(Y)
             if labels.shape[0] != X.shape[0]:

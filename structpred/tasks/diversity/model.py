@@ -34,7 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ...metrics.subtopics import as_topic_matrix, greedy_subtopic_cover, weighted_subtopic_loss
-from ...boundary.arrays import MAX_SIZE_JOINT_FEATURE, check_index_arrays
+from ...boundary.arrays import MAX_SIZE_JOINT_FEATURE, check_index_arrays, check_values
 from ...boundary.params import check_bool, check_int, check_state
 from ...errors import MAX_ABS_FEATURE, InvalidInputError
 from ...model import StructuredModel
@@ -298,10 +298,8 @@ class DiverseSubset(StructuredModel):
                     f"{x.doc_feats.shape[1]} document features; the model expects "
                     f"{self.n_levels_}, {self.n_word_features_} and {self.n_doc_features_} "
                     "(use the same featurizer settings)")
-            if not (np.all(np.abs(x.phi) <= MAX_ABS_FEATURE)
-                    and np.all(np.abs(x.doc_feats) <= MAX_ABS_FEATURE)):
-                raise InvalidInputError(f"example {i}: non-finite features (NaN, inf or |value| > "
-                                        f"{MAX_ABS_FEATURE:g})", i)
+            check_values(x.phi, f"example {i}: phi (non-finite features?)", i)
+            check_values(x.doc_feats, f"example {i}: doc_feats (non-finite features?)", i)
         if Y is not None:
             if len(Y) != len(X):
                 raise InvalidInputError(f"{len(X)} inputs but {len(Y)} labels")

@@ -6,7 +6,7 @@ import threading
 import numpy as np
 import scipy.sparse as sp
 
-from ...boundary.arrays import MAX_SIZE_JOINT_FEATURE, check_index_arrays
+from ...boundary.arrays import MAX_SIZE_JOINT_FEATURE, check_index_arrays, check_values
 from ...boundary.params import check_int, check_state
 from ...errors import MAX_ABS_FEATURE, InvalidInputError
 from ...model import StructuredModel
@@ -313,12 +313,8 @@ class SequenceLabeling(StructuredModel):
         nnz = np.fromiter((m.nnz for m in mats), dtype=np.int64, count=len(mats))
         if nnz.sum():
             data = np.concatenate([m.data for m in mats])
-            bad = ~(np.abs(data) <= MAX_ABS_FEATURE)  # also catches NaN
-            if bad.any():
-                k = int(np.flatnonzero(bad)[0])
-                i = int(np.searchsorted(np.cumsum(nnz), k, side="right"))
-                raise InvalidInputError(f"X[{i}]: feature value {float(data[k])!r} is NaN, infinity or "
-                                        f"beyond +-{MAX_ABS_FEATURE:g}", i)
+            check_values(data, "X", example_of=lambda k: np.searchsorted(np.cumsum(nnz), k,
+                                                                          side="right"))
         if Y is None:
             return
         for i, (m, yi) in enumerate(zip(mats, Y)):
