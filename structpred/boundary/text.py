@@ -12,7 +12,7 @@
   stops there); the whole (decompressed) text at most ``max_bytes``, by default a share of
   the memory available now, divided by ``memory_factor`` = bytes of memory the caller needs
   per byte of text (its parsed arrays); gzip data inflating more than ``max_ratio``:1 beyond
-  the first 4 MiB is refused as a gzip bomb. Each fault raises
+  the first 1 MiB is refused as a gzip bomb. Each fault raises
   :class:`structpred.errors.DataFormatError` naming the file (and line), early, before
   memory runs out.
 
@@ -39,10 +39,12 @@ __all__ = ["open_text", "read_text", "open_binary", "input_limit", "TextReader",
 #: Default per-line limit (bytes, newline included): far above any line of the formats we
 #: read (svm_hmm, LETOR, CoNLL, JSONL rows), far below memory.
 DEFAULT_MAX_LINE_BYTES = 64 << 20
-#: A gzip stream inflating more than this many times its compressed size (after 4 MiB of
-#: output) is refused as a bomb; deflate's own ceiling is about 1032:1, real text 3-30:1.
-DEFAULT_MAX_RATIO = 400
-_RATIO_GRACE = 4 << 20
+#: A gzip stream inflating more than this many times its compressed size (after 1 MiB of
+#: output) is refused as a bomb; deflate's own ceiling is about 1032:1, the data sets here
+#: 4.6-5.6:1 (CoNLL, MQ2008, LightGBM's sample, digits, an svm_hmm file).
+DEFAULT_MAX_RATIO = 100
+_RATIO_GRACE = 1 << 20
+_GZ_READ = 1 << 14   # compressed bytes per read: the ratio check follows the input closely
 _CHUNK = 1 << 20
 _GZ_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
 
@@ -118,11 +120,14 @@ class _Counted(io.RawIOBase):
         self.inner = inner
         self.total = 0
         self._check = check
+        self.max_read = None
 
     def readable(self):
         return True
 
     def readinto(self, b):
+        if self.max_read is not None and len(b) > self.max_read:
+            b = memoryview(b)[:self.max_read]
         n = self.inner.readinto(b)
         if n:
             self.total += n
@@ -135,6 +140,22 @@ class _Counted(io.RawIOBase):
             self.inner.close()
         finally:
             super().close()
+
+
+class _ShortReads:
+    """At most ``n`` bytes per ``read`` from a buffered stream (what GzipFile reads from), so
+    the compressed bytes consumed, hence the inflation ratio, are known closely."""
+
+    def __init__(self, f, n):
+        self.f, self.n, self.total = f, n, 0
+
+    def read(self, size=-1):
+        data = self.f.read1(self.n if size is None or size < 0 else min(size, self.n))
+        self.total += len(data)
+        return data
+
+    def close(self):
+        self.f.close()
 
 
 class _Prefixed(io.RawIOBase):
@@ -181,7 +202,7 @@ class TextReader:
         raw = open_binary(path, stream=stream)
         try:
             self._raw_count = _Counted(raw)
-            buf = io.BufferedReader(self._raw_count, _CHUNK)
+            buf = io.BufferedReader(self._raw_count, 1 << 16)  # small: the ratio check sees input early
             magic = buf.peek(2)[:2]
             if len(magic) == 1 and magic == b"\x1f":  # a pipe that delivered one byte so far
                 magic = buf.read(2)
@@ -190,7 +211,8 @@ class TextReader:
                 gz = magic == b"\x1f\x8b" or self.name.endswith(".gz")
             self.gz = bool(gz)
             if self.gz:
-                inner = gzip.GzipFile(fileobj=buf, mode="rb")
+                self._gz_in = _ShortReads(buf, _GZ_READ)
+                inner = gzip.GzipFile(fileobj=self._gz_in, mode="rb")
             else:
                 inner = buf
                 st = os.fstat(raw.fileno())
@@ -211,9 +233,9 @@ class TextReader:
     def _check_total(self, total):
         if total > self.max_bytes:
             self._too_big(total)
-        if self.gz and total > _RATIO_GRACE and total > self.max_ratio * max(self._raw_count.total, 1):
+        if self.gz and total > _RATIO_GRACE and total > self.max_ratio * max(self._gz_in.total, 1):
             raise DataFormatError(f"{self.name}: gzip data inflating more than "
-                                  f"{self.max_ratio}:1 ({self._raw_count.total:,} bytes to "
+                                  f"{self.max_ratio}:1 ({self._gz_in.total:,} bytes to "
                                   f"{total:,} so far): refused as a gzip bomb", self.name)
 
     def _gz_error(self, exc):
