@@ -44,7 +44,7 @@ DEFAULT_MAX_LINE_BYTES = 64 << 20
 #: 4.6-5.6:1 (CoNLL, MQ2008, LightGBM's sample, digits, an svm_hmm file).
 DEFAULT_MAX_RATIO = 100
 _RATIO_GRACE = 1 << 20
-_GZ_READ = 1 << 14   # compressed bytes per read: the ratio check follows the input closely
+_GZ_READ = 1 << 20   # compressed bytes per decoding step (the ratio stays exact: max_length)
 _CHUNK = 1 << 20
 _GZ_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
 
@@ -142,20 +142,52 @@ class _Counted(io.RawIOBase):
             super().close()
 
 
-class _ShortReads:
-    """At most ``n`` bytes per ``read`` from a buffered stream (what GzipFile reads from), so
-    the compressed bytes consumed, hence the inflation ratio, are known closely."""
+class _GzipRaw(io.RawIOBase):
+    """Streaming gzip decoder (multi-member) over a buffered stream, in C-sized steps:
+    ``consumed`` is the exact number of compressed bytes decoded so far (for the inflation
+    ratio). zlib.error for corrupt data, EOFError for a truncated stream."""
 
-    def __init__(self, f, n):
-        self.f, self.n, self.total = f, n, 0
+    def __init__(self, src):
+        super().__init__()
+        self.src = src
+        self.d = zlib.decompressobj(31)
+        self.pending = b""
+        self.consumed = 0
+        self.started = False
 
-    def read(self, size=-1):
-        data = self.f.read1(self.n if size is None or size < 0 else min(size, self.n))
-        self.total += len(data)
-        return data
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        out = self.read_chunk(len(b))
+        b[:len(out)] = out
+        return len(out)
+
+    def read_chunk(self, want: int) -> bytes:
+        """Up to ``want`` decompressed bytes (b"" at the end), without an extra copy."""
+        while True:
+            data, self.pending = (self.pending, b"") if self.pending else (self.src.read1(_GZ_READ), b"")
+            if not data:
+                if self.started:
+                    raise EOFError("compressed file ended before the end-of-stream marker")
+                return b""
+            self.started = True
+            out = self.d.decompress(data, want)
+            rest = self.d.unconsumed_tail
+            if self.d.eof:          # a member ends: what follows is the next member
+                rest = self.d.unused_data + rest
+                self.d = zlib.decompressobj(31)
+                self.started = False
+            self.consumed += len(data) - len(rest)
+            self.pending = rest
+            if out:
+                return out
 
     def close(self):
-        self.f.close()
+        try:
+            self.src.close()
+        finally:
+            super().close()
 
 
 class _Prefixed(io.RawIOBase):
@@ -211,8 +243,7 @@ class TextReader:
                 gz = magic == b"\x1f\x8b" or self.name.endswith(".gz")
             self.gz = bool(gz)
             if self.gz:
-                self._gz_in = _ShortReads(buf, _GZ_READ)
-                inner = gzip.GzipFile(fileobj=self._gz_in, mode="rb")
+                self._gz_in = inner = _GzipRaw(buf)
             else:
                 inner = buf
                 st = os.fstat(raw.fileno())
@@ -233,9 +264,9 @@ class TextReader:
     def _check_total(self, total):
         if total > self.max_bytes:
             self._too_big(total)
-        if self.gz and total > _RATIO_GRACE and total > self.max_ratio * max(self._gz_in.total, 1):
+        if self.gz and total > _RATIO_GRACE and total > self.max_ratio * max(self._gz_in.consumed, 1):
             raise DataFormatError(f"{self.name}: gzip data inflating more than "
-                                  f"{self.max_ratio}:1 ({self._gz_in.total:,} bytes to "
+                                  f"{self.max_ratio}:1 ({self._gz_in.consumed:,} bytes to "
                                   f"{total:,} so far): refused as a gzip bomb", self.name)
 
     def _gz_error(self, exc):
@@ -278,38 +309,47 @@ class TextReader:
     def read(self) -> str:
         """The whole remaining text (within ``max_bytes``; a line longer than
         ``max_line_bytes`` is refused as it streams by)."""
-        parts, run, nl = [], 0, 0
+        parts, run = [], 0
         lim = self.max_line_bytes
         first = self.lineno + 1
+        direct = self.gz and self.lineno == 0 and self._out.total == 0
+
+        def line_of(extra=b"", offset=0):   # counted only when an error needs it
+            return first + sum(p.count(b"\n") for p in parts) + extra.count(b"\n", 0, offset)
         try:
             while True:
-                chunk = self._bin.read1(_CHUNK) if hasattr(self._bin, "read1") else self._bin.read(_CHUNK)
+                if direct:   # decompressed chunks straight from zlib, no buffer copy
+                    chunk = self._gz_in.read_chunk(_CHUNK)
+                    self._out.total += len(chunk)
+                    self._check_total(self._out.total)
+                else:
+                    chunk = self._bin.read1(_CHUNK)
                 if not chunk:
                     break
                 i = chunk.find(b"\n")
                 if i < 0:
                     run += len(chunk)
                     if run > lim:
-                        raise self._long_line(first + nl)
+                        raise self._long_line(line_of())
                 else:
                     if run + i + 1 > lim:
-                        raise self._long_line(first + nl)
+                        raise self._long_line(line_of())
                     if lim < len(chunk):  # a whole line may fit inside this chunk: scan it
                         ends = np.flatnonzero(np.frombuffer(chunk, np.uint8) == 10)
                         lens = np.diff(ends)
                         if lens.size and lens.max() > lim:
-                            raise self._long_line(first + nl + 1 + int(np.argmax(lens > lim)))
-                    nl += chunk.count(b"\n")
-                    run = len(chunk) - chunk.rfind(b"\n") - 1
+                            k = int(np.argmax(lens > lim))
+                            raise self._long_line(line_of(chunk, int(ends[k]) + 1))
+                    last = chunk.rfind(b"\n")
+                    run = len(chunk) - last - 1
                     if run > lim:
-                        raise self._long_line(first + nl)
+                        raise self._long_line(line_of(chunk, last + 1))
                 parts.append(chunk)
         except _GZ_ERRORS as exc:
             raise self._gz_error(exc) from None
         data = b"".join(parts)
         del parts
-        self.lineno += nl
-        return self._decode(data, first)
+        return self._decode(data, first)   # (``lineno`` is not advanced by read())
 
     def close(self):
         self._bin.close()
