@@ -16,6 +16,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.metaestimators import available_if
 
+from .boundary.params import check_choice, check_int, check_positive
 from .errors import InvalidInputError, InvalidInputTypeError, NotFittedError
 from . import persistence
 from .logspace import check_n_samples, scaled_weights
@@ -234,31 +235,21 @@ class StructuredSVM(BaseEstimator):
         if not isinstance(self.model, StructuredModel):
             raise TypeError(f"model must be a StructuredModel, got {type(self.model).__name__}")
         # the solver parameters, before any work; InvalidInputError (a ValueError) naming them
-        for name in ("C", "eps"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-                    or not math.isfinite(value) or value <= 0:
-                raise InvalidInputError(f"{name} must be a positive finite number, got {value!r}")
+        check_positive(self.C, "C")
+        check_positive(self.eps, "eps")
         if self.C > MAX_C:
             raise InvalidInputError(f"C must be a positive finite number <= {MAX_C:g}, got "
                                     f"{self.C!r} (beyond it the regulariser ½‖w‖² is lost in "
                                     "float64 rounding)")
-        if not _is_int(self.max_iter) or self.max_iter < 1:
-            raise InvalidInputError(f"max_iter must be an integer >= 1, got {self.max_iter!r}")
+        check_int(self.max_iter, "max_iter", 1)
         if self.n_jobs is not None and (not _is_int(self.n_jobs) or self.n_jobs == 0):
             raise InvalidInputError(f"n_jobs must be None or a non-zero integer (negative counts "
                                     f"back from the number of CPUs), got {self.n_jobs!r}")
-        if not isinstance(self.algorithm, str) or self.algorithm not in SOLVERS:
-            raise InvalidInputError(f"algorithm must be one of {sorted(SOLVERS)}, got "
-                                    f"{self.algorithm!r}")
-        if not isinstance(self.rescaling, str) or self.rescaling not in ("margin", "slack"):
-            raise InvalidInputError(f"rescaling must be 'margin' or 'slack', got {self.rescaling!r}")
-        if self.qp not in ("active-set", "cvxpy"):
-            raise ValueError(f"qp must be 'active-set' or 'cvxpy', got {self.qp!r}")
-        if int(self.cache_size) < 0:
-            raise ValueError(f"cache_size must be >= 0, got {self.cache_size!r}")
-        if self.backend not in ("local", "dask"):
-            raise ValueError(f"backend must be 'local' or 'dask', got {self.backend!r}")
+        check_choice(self.algorithm, "algorithm", sorted(SOLVERS))
+        check_choice(self.rescaling, "rescaling", ("margin", "slack"))
+        check_choice(self.qp, "qp", ("active-set", "cvxpy"))
+        check_int(self.cache_size, "cache_size", 0)
+        check_choice(self.backend, "backend", ("local", "dask"))
         options = self.solver_options or {}
         if not isinstance(options, dict):
             raise ValueError(f"solver_options must be a dict or None, got {type(options).__name__}")
@@ -393,7 +384,8 @@ class StructuredSVM(BaseEstimator):
             return X
         import scipy.sparse as sp
         if sp.issparse(X):
-            X = X.toarray()
+            from .boundary.arrays import check_csr
+            X = check_csr(X, "X", rows_are_examples=True).toarray()   # index arrays checked before scipy reads them
         if isinstance(X, np.ndarray) and X.dtype.kind == "c":
             raise InvalidInputError(f"X: Complex data not supported (dtype {X.dtype})")
         if isinstance(X, np.ndarray) and X.dtype == object:

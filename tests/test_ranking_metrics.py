@@ -50,7 +50,7 @@ def test_map_err_and_average_rank_by_hand():
 
 
 def test_metrics_reject_mismatched_inputs():
-    with pytest.raises(ValueError, match="2 scores for a query of 3"):
+    with pytest.raises(ValueError, match=r"S\[0\] \(scores\): has 2 entries, expected 3"):
         ndcg([np.zeros(3)], [np.zeros(2)])
-    with pytest.raises(ValueError, match="1 score arrays for 2 queries"):
+    with pytest.raises(ValueError, match=r"Y \(grades per query\) has 2 entries but S \(scores per query\) has 1"):
         mean_average_precision([np.zeros(3), np.zeros(3)], [np.zeros(3)])

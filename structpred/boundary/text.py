@@ -12,7 +12,7 @@
   stops there); the whole (decompressed) text at most ``max_bytes``, by default a share of
   the memory available now, divided by ``memory_factor`` = bytes of memory the caller needs
   per byte of text (its parsed arrays); gzip data inflating more than ``max_ratio``:1 beyond
-  the first 64 MiB is refused as a gzip bomb. Each fault raises
+  the first 1 MiB is refused as a gzip bomb. Each fault raises
   :class:`structpred.errors.DataFormatError` naming the file (and line), early, before
   memory runs out.
 
@@ -39,10 +39,12 @@ __all__ = ["open_text", "read_text", "open_binary", "input_limit", "TextReader",
 #: Default per-line limit (bytes, newline included): far above any line of the formats we
 #: read (svm_hmm, LETOR, CoNLL, JSONL rows), far below memory.
 DEFAULT_MAX_LINE_BYTES = 64 << 20
-#: A gzip stream inflating more than this many times its compressed size (after 64 MiB of
-#: output) is refused as a bomb; deflate's own ceiling is about 1032:1, real text 3-30:1.
-DEFAULT_MAX_RATIO = 400
-_RATIO_GRACE = 64 << 20
+#: A gzip stream inflating more than this many times its compressed size (after 1 MiB of
+#: output) is refused as a bomb; deflate's own ceiling is about 1032:1, the data sets here
+#: 4.6-5.6:1 (CoNLL, MQ2008, LightGBM's sample, digits, an svm_hmm file).
+DEFAULT_MAX_RATIO = 100
+_RATIO_GRACE = 1 << 20
+_GZ_READ = 1 << 20   # compressed bytes per decoding step (the ratio stays exact: max_length)
 _CHUNK = 1 << 20
 _GZ_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
 
@@ -118,11 +120,14 @@ class _Counted(io.RawIOBase):
         self.inner = inner
         self.total = 0
         self._check = check
+        self.max_read = None
 
     def readable(self):
         return True
 
     def readinto(self, b):
+        if self.max_read is not None and len(b) > self.max_read:
+            b = memoryview(b)[:self.max_read]
         n = self.inner.readinto(b)
         if n:
             self.total += n
@@ -133,6 +138,54 @@ class _Counted(io.RawIOBase):
     def close(self):
         try:
             self.inner.close()
+        finally:
+            super().close()
+
+
+class _GzipRaw(io.RawIOBase):
+    """Streaming gzip decoder (multi-member) over a buffered stream, in C-sized steps:
+    ``consumed`` is the exact number of compressed bytes decoded so far (for the inflation
+    ratio). zlib.error for corrupt data, EOFError for a truncated stream."""
+
+    def __init__(self, src):
+        super().__init__()
+        self.src = src
+        self.d = zlib.decompressobj(31)
+        self.pending = b""
+        self.consumed = 0
+        self.started = False
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        out = self.read_chunk(len(b))
+        b[:len(out)] = out
+        return len(out)
+
+    def read_chunk(self, want: int) -> bytes:
+        """Up to ``want`` decompressed bytes (b"" at the end), without an extra copy."""
+        while True:
+            data, self.pending = (self.pending, b"") if self.pending else (self.src.read1(_GZ_READ), b"")
+            if not data:
+                if self.started:
+                    raise EOFError("compressed file ended before the end-of-stream marker")
+                return b""
+            self.started = True
+            out = self.d.decompress(data, want)
+            rest = self.d.unconsumed_tail
+            if self.d.eof:          # a member ends: what follows is the next member
+                rest = self.d.unused_data + rest
+                self.d = zlib.decompressobj(31)
+                self.started = False
+            self.consumed += len(data) - len(rest)
+            self.pending = rest
+            if out:
+                return out
+
+    def close(self):
+        try:
+            self.src.close()
         finally:
             super().close()
 
@@ -181,7 +234,7 @@ class TextReader:
         raw = open_binary(path, stream=stream)
         try:
             self._raw_count = _Counted(raw)
-            buf = io.BufferedReader(self._raw_count, _CHUNK)
+            buf = io.BufferedReader(self._raw_count, 1 << 16)  # small: the ratio check sees input early
             magic = buf.peek(2)[:2]
             if len(magic) == 1 and magic == b"\x1f":  # a pipe that delivered one byte so far
                 magic = buf.read(2)
@@ -190,7 +243,7 @@ class TextReader:
                 gz = magic == b"\x1f\x8b" or self.name.endswith(".gz")
             self.gz = bool(gz)
             if self.gz:
-                inner = gzip.GzipFile(fileobj=buf, mode="rb")
+                self._gz_in = inner = _GzipRaw(buf)
             else:
                 inner = buf
                 st = os.fstat(raw.fileno())
@@ -211,9 +264,9 @@ class TextReader:
     def _check_total(self, total):
         if total > self.max_bytes:
             self._too_big(total)
-        if self.gz and total > _RATIO_GRACE and total > self.max_ratio * max(self._raw_count.total, 1):
+        if self.gz and total > _RATIO_GRACE and total > self.max_ratio * max(self._gz_in.consumed, 1):
             raise DataFormatError(f"{self.name}: gzip data inflating more than "
-                                  f"{self.max_ratio}:1 ({self._raw_count.total:,} bytes to "
+                                  f"{self.max_ratio}:1 ({self._gz_in.consumed:,} bytes to "
                                   f"{total:,} so far): refused as a gzip bomb", self.name)
 
     def _gz_error(self, exc):
@@ -256,38 +309,47 @@ class TextReader:
     def read(self) -> str:
         """The whole remaining text (within ``max_bytes``; a line longer than
         ``max_line_bytes`` is refused as it streams by)."""
-        parts, run, nl = [], 0, 0
+        parts, run = [], 0
         lim = self.max_line_bytes
         first = self.lineno + 1
+        direct = self.gz and self.lineno == 0 and self._out.total == 0
+
+        def line_of(extra=b"", offset=0):   # counted only when an error needs it
+            return first + sum(p.count(b"\n") for p in parts) + extra.count(b"\n", 0, offset)
         try:
             while True:
-                chunk = self._bin.read1(_CHUNK) if hasattr(self._bin, "read1") else self._bin.read(_CHUNK)
+                if direct:   # decompressed chunks straight from zlib, no buffer copy
+                    chunk = self._gz_in.read_chunk(_CHUNK)
+                    self._out.total += len(chunk)
+                    self._check_total(self._out.total)
+                else:
+                    chunk = self._bin.read1(_CHUNK)
                 if not chunk:
                     break
                 i = chunk.find(b"\n")
                 if i < 0:
                     run += len(chunk)
                     if run > lim:
-                        raise self._long_line(first + nl)
+                        raise self._long_line(line_of())
                 else:
                     if run + i + 1 > lim:
-                        raise self._long_line(first + nl)
+                        raise self._long_line(line_of())
                     if lim < len(chunk):  # a whole line may fit inside this chunk: scan it
                         ends = np.flatnonzero(np.frombuffer(chunk, np.uint8) == 10)
                         lens = np.diff(ends)
                         if lens.size and lens.max() > lim:
-                            raise self._long_line(first + nl + 1 + int(np.argmax(lens > lim)))
-                    nl += chunk.count(b"\n")
-                    run = len(chunk) - chunk.rfind(b"\n") - 1
+                            k = int(np.argmax(lens > lim))
+                            raise self._long_line(line_of(chunk, int(ends[k]) + 1))
+                    last = chunk.rfind(b"\n")
+                    run = len(chunk) - last - 1
                     if run > lim:
-                        raise self._long_line(first + nl)
+                        raise self._long_line(line_of(chunk, last + 1))
                 parts.append(chunk)
         except _GZ_ERRORS as exc:
             raise self._gz_error(exc) from None
         data = b"".join(parts)
         del parts
-        self.lineno += nl
-        return self._decode(data, first)
+        return self._decode(data, first)   # (``lineno`` is not advanced by read())
 
     def close(self):
         self._bin.close()

@@ -31,7 +31,8 @@ from ..errors import DataFormatError
 
 __all__ = ["Tree", "TreeError", "read_trees", "parse_tree", "normalize", "strip_label",
            "remove_empty", "binarize", "unbinarize", "collapse_unary", "expand_unary",
-           "ROOT", "CHAIN_SEP", "INTERMEDIATE", "PARENT_SEP", "MAX_TREE_DEPTH", "tree_depth"]
+           "ROOT", "CHAIN_SEP", "INTERMEDIATE", "PARENT_SEP", "MAX_TREE_DEPTH", "tree_depth",
+           "check_tree_structure"]
 
 ROOT = "TOP"
 CHAIN_SEP = "+"
@@ -52,14 +53,35 @@ MAX_TREE_DEPTH = 200
 
 
 def tree_depth(tree) -> int:
-    """Nesting depth of a tree (a preterminal has depth 1), computed without recursion."""
+    """Nesting depth of a tree (a preterminal has depth 1), computed without recursion.
+    Stops at MAX_TREE_DEPTH + 1 (so a tree that contains itself ends instead of looping)."""
     best, stack = 0, [(tree, 1)]
     while stack:
         node, k = stack.pop()
         if k > best:
             best = k
+            if best > MAX_TREE_DEPTH:
+                return best
         stack.extend((c, k + 1) for c in node.children if not isinstance(c, str))
     return best
+
+
+def check_tree_structure(tree, where: str = "tree") -> None:
+    """TreeError unless ``tree`` is a proper tree: no node reached twice (a tree that
+    contains itself, or shares a subtree), nesting at most MAX_TREE_DEPTH, every child a
+    Tree or a str."""
+    seen, stack = set(), [(tree, 1)]
+    while stack:
+        node, k = stack.pop()
+        if not isinstance(node, Tree):
+            raise TreeError(f"{where}: a child is a {type(node).__name__}, not a Tree or a word")
+        if id(node) in seen:
+            raise TreeError(f"{where}: node {node.label!r} appears twice (the tree contains "
+                            "itself or shares a subtree)")
+        seen.add(id(node))
+        if k > MAX_TREE_DEPTH:
+            raise TreeError(f"{where}: nested deeper than MAX_TREE_DEPTH={MAX_TREE_DEPTH}")
+        stack.extend((c, k + 1) for c in node.children if not isinstance(c, str))
 
 
 class Tree:
@@ -240,8 +262,7 @@ def normalize(tree: Tree, index: Optional[int] = None) -> Tree:
     where = f"tree {index}" if index is not None else "tree"
     if not isinstance(tree, Tree):
         raise TreeError(f"{where}: expected a Tree, got {type(tree).__name__}")
-    if tree_depth(tree) > MAX_TREE_DEPTH:
-        raise TreeError(f"{where}: nested deeper than MAX_TREE_DEPTH={MAX_TREE_DEPTH}")
+    check_tree_structure(tree, where)
     kept = remove_empty(tree)
     if kept is None:
         raise TreeError(f"{where}: every leaf is -NONE- (nothing left after removing empty elements)")

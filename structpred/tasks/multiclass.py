@@ -17,6 +17,9 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 
+from ..boundary.arrays import MAX_SIZE_JOINT_FEATURE
+from ..boundary.arrays import check_csr, check_values
+from ..boundary.params import check_int, check_state
 from ..errors import MAX_ABS_FEATURE, InvalidInputError
 from ..logspace import as_generator, check_n_samples, check_scores, logsumexp_rows
 from ..model import StructuredModel
@@ -37,6 +40,10 @@ def _short(classes) -> str:
     return ", ".join(items) + (", ..." if classes.size > 10 else "")
 
 
+def _size_or_none(value, name):
+    """None, or an integer in [1, MAX_SIZE_JOINT_FEATURE] (a saved state's size)."""
+    return None if value is None else check_int(value, name, 1, MAX_SIZE_JOINT_FEATURE)
+
 class _DenseBatch:
     def __init__(self, X, Y=None):
         self.X = X
@@ -45,6 +52,22 @@ class _DenseBatch:
     def __len__(self):
         return self.X.shape[0]
 
+
+
+def _checked_sparse_rows(X):
+    """X (sparse, one row per example) with its index arrays checked before scipy reads
+    them (a column index outside the matrix would crash toarray): InvalidInputError naming
+    the example (row)."""
+    if X.format == "csr" and X.indices.size:
+        ind = X.indices
+        bad = np.flatnonzero((ind < 0) | (ind >= X.shape[1]))
+        ptr = X.indptr
+        if bad.size and ptr.shape[0] == X.shape[0] + 1 and ptr[-1] == ind.shape[0] \
+                and np.all(ptr[1:] >= ptr[:-1]):
+            i = int(np.searchsorted(ptr, bad[0], side="right") - 1)
+            raise InvalidInputError(f"X[{i}]: column index {int(ind[bad[0]])} outside the "
+                                    f"matrix's {X.shape[1]} columns", i)
+    return check_csr(X, "X", rows_are_examples=True)
 
 class Multiclass(StructuredModel):
     """Crammer-Singer multiclass SVM: x a feature vector, y any class label.
@@ -101,21 +124,37 @@ class Multiclass(StructuredModel):
         else:
             self.size_joint_feature = None
 
+    @classmethod
+    def tiny_example(cls, random_state=0):
+        """A tiny valid training set (task, X, Y) for the registry-driven battery
+        (tests/test_registry_battery.py): every registered task provides one, so the
+        battery's hostile variants of it reach the task's checks."""
+        rng = np.random.default_rng(random_state)
+        y = np.array([0, 1, 2, 0, 1, 2])
+        X = rng.normal(size=(6, 3)) + 2.0 * np.eye(3)[y]
+        return cls(), X, y
+
     def get_state(self):
         """The sizes and the class labels (a JSON list), for the model file."""
         classes = None if self.classes_ is None else self.classes_.tolist()
         return {"n_classes_": self.n_classes_, "n_features_": self.n_features_, "classes_": classes}
 
     def set_state(self, state):
-        """Restore ``get_state``'s values; files without ``classes_`` get 0..n_classes_-1."""
+        """Restore ``get_state``'s values (sizes None or integers in [1, MAX_SIZE_JOINT_FEATURE],
+        ``classes_`` a list of n_classes_ labels); any other key is refused (InvalidInputError
+        naming it); files without ``classes_`` get 0..n_classes_-1."""
+        st = check_state(state, "Multiclass", {"n_classes_": _size_or_none,
+                                               "n_features_": _size_or_none,
+                                               "classes_": lambda v, n: v})
         for key in ("n_classes_", "n_features_"):
-            if state.get(key) is not None:
-                setattr(self, key, int(state[key]))
-        classes = state.get("classes_")
+            if st.get(key) is not None:
+                setattr(self, key, st[key])
+        classes = st.get("classes_")
         if classes is not None:
             classes = np.asarray(classes)
             if classes.ndim != 1 or classes.shape[0] != self.n_classes_ or classes.dtype.kind not in "iufU":
-                raise ValueError(f"classes_ must be a list of {self.n_classes_} labels")
+                raise InvalidInputError(f"Multiclass state 'classes_' must be a list of "
+                                        f"{self.n_classes_} labels")
             self.classes_ = classes
         elif self.n_classes_ is not None:
             self.classes_ = np.arange(self.n_classes_)
@@ -186,9 +225,15 @@ class Multiclass(StructuredModel):
         if sp.issparse(X):
             if X.ndim != 2 or X.shape[0] * X.shape[1] > Multiclass.max_weights:
                 raise InvalidInputError(f"sparse X of shape {X.shape} is too large to densify")
-            X = X.toarray()
+            X = _checked_sparse_rows(X).toarray()
         if isinstance(X, np.ndarray) and X.ndim == 2:
             if X.dtype.kind not in "biuf":
+                for i, row in enumerate(X if X.dtype.kind in "OUS" else ()):
+                    try:
+                        np.asarray(row, dtype=np.float64)
+                    except (TypeError, ValueError):
+                        raise InvalidInputError(f"example {i}: features must be real numbers, "
+                                                f"got {row[:3].tolist()!r}...", i) from None
                 raise InvalidInputError(f"X must hold real numbers, got dtype {X.dtype}")
             return np.ascontiguousarray(X, dtype=np.float64)
         if isinstance(X, np.ndarray) and X.ndim != 1 and X.dtype != object:
@@ -256,11 +301,7 @@ class Multiclass(StructuredModel):
         if self.n_features_ is not None and X.shape[0] and X.shape[1] != self.n_features_:
             raise InvalidInputError(f"X has {X.shape[1]} features per example, the task expects "
                                     f"{self.n_features_}")
-        finite = (np.abs(X) <= MAX_ABS_FEATURE).all(axis=1)
-        if not finite.all():
-            i = int(np.flatnonzero(~finite)[0])
-            raise InvalidInputError(f"X has NaN, infinite or too large (> {MAX_ABS_FEATURE:g}) "
-                                    f"features in example {i}", i)
+        check_values(X, "X", example_of=lambda k: k // max(X.shape[1], 1))
         if Y is not None:
             labels = self._as_labels(Y)
             if labels.shape[0] != X.shape[0]:

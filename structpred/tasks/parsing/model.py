@@ -41,6 +41,7 @@ from collections import Counter
 import numpy as np
 import scipy.sparse as sp
 
+from ...boundary.params import check_choice, check_int, check_real, check_state
 from ...errors import InvalidInputError
 from ...model import StructuredModel
 from ...parallel import map_threads
@@ -48,7 +49,7 @@ from .cky import cky, n_spans, span_id
 from .features import (anchored_scores, collect_pairs, derivation_feature_ids, n_span_values,
                        n_split_values, symbol_scores)
 from .grammar import Grammar, symbol_brackets
-from ...labels.trees import MAX_TREE_DEPTH, ROOT, Tree, binarize, tree_depth, unbinarize
+from ...labels.trees import ROOT, Tree, TreeError, binarize, check_tree_structure, unbinarize
 
 __all__ = ["ConstituencyParsing", "Derivation", "sentence", "word_signature", "tree_brackets"]
 
@@ -189,14 +190,21 @@ class ConstituencyParsing(StructuredModel):
         one fallback-label node, each glue rule with this pseudo-count in the PCFG counts
         (additive smoothing for unseen rules); the SSVM learns their weights like any rule's.
 
+    max_length : int
+        Longest sentence (in words) accepted by fit and predict (default 250). CKY takes
+        O(n³ |G|) time and O(n² |symbols|) memory (400 words: about 5 s and 0.7 GB), so
+        longer sentences are refused with InvalidInputError naming the sentence instead of
+        running until memory runs out. Raise it knowingly.
+
     Weight layout: ``[binary rules (n_binary) | unary rules (n_unary) | span conjunctions |
     split conjunctions]``; :meth:`pcfg_weights` gives the PCFG baseline in this layout.
     """
 
     def __init__(self, horizontal: int = 1, parent: bool = False, unary: str = "merge",
                  features: str = "rich", min_word_count: int = 2, grammar_trees=None,
-                 smoothing: float = 0.0):
+                 smoothing: float = 0.0, max_length: int = 250):
         super().__init__()
+        self.max_length = max_length
         self.horizontal = horizontal
         self.parent = parent
         self.unary = unary
@@ -207,19 +215,30 @@ class ConstituencyParsing(StructuredModel):
         self.grammar_ = None
         self.fallback_count_ = 0
 
+    @classmethod
+    def tiny_example(cls, random_state=0):
+        """A tiny valid training set (task, X, Y) for the registry-driven battery
+        (tests/test_registry_battery.py): every registered task provides one, so the
+        battery's hostile variants of it reach the task's checks."""
+        from .trees import normalize, parse_tree
+        texts = ["(S (NP (DT the) (NN dog)) (VP (VBD saw) (NP (DT a) (NN cat))))",
+                 "(S (NP (DT a) (NN cat)) (VP (VBD ran)))",
+                 "(S (NP (PRP it)) (VP (VBD saw) (NP (DT the) (NN dog))))"]
+        Y = [normalize(parse_tree(t)) for t in texts]
+        return cls(min_word_count=1), [sentence(t) for t in Y], Y
+
     # ------------------------------------------------------------------ set-up
     def _binarize(self, y):
         return binarize(y, int(self.horizontal), bool(self.parent), merge=self.unary == "merge")
 
     def _validate_params(self):
-        if self.unary not in ("merge", "chain"):
-            raise ValueError(f"unary must be 'merge' or 'chain', got {self.unary!r}")
-        if self.features not in ("rich", "rules"):
-            raise ValueError(f"features must be 'rich' or 'rules', got {self.features!r}")
-        if int(self.horizontal) < 0:
-            raise ValueError(f"horizontal must be >= 0, got {self.horizontal}")
-        if not (float(self.smoothing) >= 0 and np.isfinite(float(self.smoothing))):
-            raise ValueError(f"smoothing must be a finite number >= 0, got {self.smoothing!r}")
+        """InvalidInputError naming the parameter (structpred.boundary.params)."""
+        check_choice(self.unary, "unary", ("merge", "chain"))
+        check_choice(self.features, "features", ("rich", "rules"))
+        check_int(self.horizontal, "horizontal", 0, 1000)
+        check_real(self.smoothing, "smoothing", 0.0)
+        check_int(self.min_word_count, "min_word_count", 0)
+        check_int(self.max_length, "max_length", 1, 100_000)
 
     def initialize(self, X, Y) -> None:
         """Grammar, vocabulary and the feature conjunctions seen in the gold trees."""
@@ -315,10 +334,33 @@ class ConstituencyParsing(StructuredModel):
                 "span_pairs": self.span_pairs_, "split_pairs": self.split_pairs_}
 
     def set_state(self, state):
-        """Restore (after checking) what ``get_state`` returned."""
+        """Restore grammar, vocabulary, fallback label and the gold conjunction tables
+        (exactly the keys ``get_state`` writes, or none); InvalidInputError naming the key
+        for an unknown key, a missing one, or a value of the wrong type or range."""
+        keys = ("grammar", "vocab", "fallback_label", "span_pairs", "split_pairs")
+        as_is = (lambda v, n: v)  # noqa: E731 -- checked together below
+        state = check_state(state, "ConstituencyParsing", dict.fromkeys(keys, as_is),
+                            required=keys if state else ())
         if not state:
             return
-        _check_grammar_state(state)
+        if not isinstance(state["grammar"], dict):
+            raise InvalidInputError("ConstituencyParsing state 'grammar' must be a dict, got "
+                                    f"{type(state['grammar']).__name__}")
+        if not isinstance(state["vocab"], list) or not isinstance(state["fallback_label"], str):
+            raise InvalidInputError("ConstituencyParsing state 'vocab' must be a list of strings "
+                                    "and 'fallback_label' a string")
+        for key in ("span_pairs", "split_pairs"):
+            arr = np.asarray(state[key])
+            if arr.dtype.kind not in "iu" or (arr.size and arr.min() < 0):
+                raise InvalidInputError(f"ConstituencyParsing state {key}: an index is outside "
+                                        "the feature tables (negative or not an integer)")
+        try:
+            _check_grammar_state(state)
+        except (TypeError, KeyError, AttributeError, IndexError) as exc:
+            raise InvalidInputError(f"ConstituencyParsing state 'grammar' is malformed "
+                                    f"({type(exc).__name__}: {exc})") from None
+        except ValueError as exc:
+            raise InvalidInputError(f"ConstituencyParsing state 'grammar': {exc}") from None
         self.grammar_ = Grammar.from_state(state["grammar"])
         self._set_tables(state["vocab"], state["fallback_label"],
                          np.asarray(state["span_pairs"]), np.asarray(state["split_pairs"]))
@@ -334,6 +376,7 @@ class ConstituencyParsing(StructuredModel):
         malformed (every example is checked)."""
         if Y is not None and len(X) != len(Y):
             raise InvalidInputError(f"X has {len(X)} sentences but Y has {len(Y)} trees")
+        max_length = check_int(self.max_length, "max_length", 1, 100_000)
         for idx, x in enumerate(X):
             try:
                 n = len(x)
@@ -341,7 +384,11 @@ class ConstituencyParsing(StructuredModel):
                 raise InvalidInputError(f"sentence {idx}: expected a sequence of (word, tag) pairs, "
                                  f"got {type(x).__name__}") from None
             if n == 0:
-                raise InvalidInputError(f"sentence {idx} is empty")
+                raise InvalidInputError(f"sentence {idx} is empty", idx)
+            if n > max_length:
+                raise InvalidInputError(f"sentence {idx} has {n} words, more than max_length="
+                                        f"{max_length} (CKY is cubic in the length; raise "
+                                        "ConstituencyParsing.max_length knowingly)", idx)
             for p, tok in enumerate(x):
                 if (not isinstance(tok, (tuple, list)) or len(tok) != 2
                         or not all(isinstance(s, str) and s for s in tok)):
@@ -351,9 +398,10 @@ class ConstituencyParsing(StructuredModel):
                 y = Y[idx]
                 if not isinstance(y, Tree):
                     raise InvalidInputError(f"tree {idx}: expected a Tree, got {type(y).__name__}")
-                if tree_depth(y) > MAX_TREE_DEPTH:
-                    raise InvalidInputError(f"tree {idx}: nested deeper than MAX_TREE_DEPTH="
-                                            f"{MAX_TREE_DEPTH}", idx)
+                try:
+                    check_tree_structure(y, f"tree {idx}")
+                except TreeError as exc:
+                    raise InvalidInputError(str(exc), idx) from None
                 if y.label != ROOT or y.is_preterminal():
                     raise InvalidInputError(f"tree {idx}: root label is {y.label!r}, not {ROOT!r}; "
                                      "pass trees through structpred.tasks.parsing.normalize")

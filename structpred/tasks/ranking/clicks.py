@@ -23,7 +23,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...boundary.arrays import check_grades, check_labels, check_scores, check_vector
+from ...boundary.params import (check_bool, check_int, check_positive, check_probability,
+                                check_real, check_seed)
+from ...errors import InvalidInputError
 from ...labels.clicks import Click
+from .model import MAX_CLICK_WEIGHT
 
 __all__ = ["PositionBasedClickModel", "SessionLog", "simulate_sessions", "click_examples",
            "swap_intervention", "estimate_propensities_swap", "estimate_propensities_harvest"]
@@ -39,15 +44,33 @@ class PositionBasedClickModel:
     graded: bool = False
     max_grade: float = 2.0
 
+    def __post_init__(self):
+        self.check()
+
+    def check(self) -> "PositionBasedClickModel":
+        """InvalidInputError naming the parameter unless η is finite and >= 0, ε+ and ε- are
+        probabilities, ``relevant`` is finite, ``graded`` a bool and ``max_grade`` > 0."""
+        check_real(self.eta, "eta", 0.0)
+        check_probability(self.epsilon_plus, "epsilon_plus")
+        check_probability(self.epsilon_minus, "epsilon_minus")
+        check_real(self.relevant, "relevant")
+        check_bool(self.graded, "graded")
+        check_positive(self.max_grade, "max_grade", 1000.0)
+        return self
+
     def examination(self, n: int) -> np.ndarray:
         """True propensities p_r = (1/r)^η for r = 1..n."""
+        self.check()
+        n = check_int(n, "n", 0)
         return (1.0 / np.arange(1, n + 1)) ** self.eta
 
     def click_given_examined(self, grades) -> np.ndarray:
-        """P(click | examined, grade): ε+ for relevant and ε− for irrelevant documents (graded:
-        interpolated by (2^g − 1)/(2^max − 1))."""
-        g = np.asarray(grades, dtype=np.float64)
+        """Click probability of an examined document (in [0, 1]); grades finite, and in
+        [0, max_grade] when ``graded``."""
+        self.check()
+        g = check_vector(grades, "grades")
         if self.graded:
+            g = check_grades(g, "grades", max_grade=self.max_grade)
             frac = (2.0 ** g - 1.0) / (2.0 ** self.max_grade - 1.0)
             return self.epsilon_minus + (self.epsilon_plus - self.epsilon_minus) * frac
         return np.where(g >= self.relevant, self.epsilon_plus, self.epsilon_minus)
@@ -85,8 +108,21 @@ def simulate_sessions(model: PositionBasedClickModel, Y, rankers, n_sessions: in
     """Sessions: a query drawn uniformly (from ``queries`` or all), a ranker drawn uniformly
     from ``rankers`` (a list of per-query score lists), its top ``cutoff`` shown, clicks drawn.
     """
-    rng = np.random.default_rng(rng)
-    queries = np.arange(len(Y)) if queries is None else np.asarray(queries)
+    model.check()
+    rng = np.random.default_rng(check_seed(rng, "rng"))
+    n_sessions = check_int(n_sessions, "n_sessions", 0)
+    if cutoff is not None:
+        cutoff = check_int(cutoff, "cutoff", 1)
+    if len(Y) == 0 or len(rankers) == 0:
+        raise InvalidInputError("Y and rankers need at least one query and one ranker")
+    Y = [check_vector(y, f"Y[{q}] (grades)", index=q) for q, y in enumerate(Y)]
+    queries = np.arange(len(Y)) if queries is None else check_labels(
+        queries, "queries", len(Y), min_length=1)
+    for j, r in enumerate(rankers):
+        if len(r) != len(Y):
+            raise InvalidInputError(f"rankers[{j}] scores {len(r)} queries, Y has {len(Y)}")
+        for q in range(len(Y)):
+            check_scores(r[q], f"rankers[{j}][{q}] (scores)", len(Y[q]), index=q)
     orders = [[_ranking(r[q])[:cutoff] for q in range(len(Y))] for r in rankers]
     qs = rng.choice(queries, size=n_sessions)
     rs = rng.integers(0, len(rankers), size=n_sessions)
@@ -114,7 +150,24 @@ def click_examples(log: SessionLog, X, propensities=None, clip: float | None = N
     theirs: Σ_j ω_j hinge_j is unchanged, so training on the n' merged examples with
     C' = C n'/n gives the solution of C on the n clicks. Returns (Xc, Yc, n_clicks).
     """
-    p = None if propensities is None else np.asarray(propensities, dtype=np.float64)
+    p = None
+    if propensities is not None:
+        p = check_vector(propensities, "propensities", min_length=1)
+        if p.min() <= 0:
+            k = int(np.argmin(p))
+            raise InvalidInputError(f"propensities: entry {k} (rank {k + 1}) is {p[k]!r}; "
+                                    "propensities must be > 0")
+        top = int(log.position.max()) if log.position.size else 0
+        if top > p.shape[0]:
+            raise InvalidInputError(f"propensities has {p.shape[0]} entries but the log shows "
+                                    f"documents at rank {top}")
+    if clip is not None:
+        clip = check_positive(clip, "clip")
+    if p is not None and clip is None and (1.0 / p).max() > MAX_CLICK_WEIGHT:
+        k = int(np.argmin(p))
+        raise InvalidInputError(f"propensities: entry {k} = {p[k]!r} gives a click weight "
+                                f"1/p above {MAX_CLICK_WEIGHT:g}; pass clip= to cap it")
+    merge = check_bool(merge, "merge")
     merged, Xc, Yc, n_clicks = {}, [], [], 0
     for s in range(log.n_sessions):
         a, b = log.offsets[s], log.offsets[s + 1]
@@ -146,7 +199,12 @@ def click_examples(log: SessionLog, X, propensities=None, clip: float | None = N
 def swap_intervention(model: PositionBasedClickModel, Y, scores, n_sessions: int,
                       max_rank: int, rng):
     """Randomised swap experiment: (k per session, click on the swapped-in rank-1 document)."""
-    rng = np.random.default_rng(rng)
+    model.check()
+    rng = np.random.default_rng(check_seed(rng, "rng"))
+    n_sessions = check_int(n_sessions, "n_sessions", 0)
+    max_rank = check_int(max_rank, "max_rank", 1)
+    for q in range(len(Y)):
+        check_scores(scores[q], f"scores[{q}]", len(Y[q]), index=q)
     eligible = np.array([q for q in range(len(Y)) if len(Y[q]) >= max_rank])
     if eligible.size == 0:
         raise ValueError(f"no query has {max_rank} documents to swap")
@@ -163,8 +221,11 @@ def swap_intervention(model: PositionBasedClickModel, Y, scores, n_sessions: int
 
 def estimate_propensities_swap(ks, clicked, max_rank: int) -> np.ndarray:
     """p̂_k / p̂_1 = (click rate of the swapped-in document at k) / (click rate at 1)."""
-    ks = np.asarray(ks)
-    clicked = np.asarray(clicked, dtype=np.float64)
+    max_rank = check_int(max_rank, "max_rank", 1)
+    ks = check_labels(ks, "ks", max_rank + 1)
+    if ks.size and ks.min() < 1:
+        raise InvalidInputError(f"ks: swap rank {int(ks.min())} is not in 1..{max_rank}")
+    clicked = check_vector(clicked, "clicked", ks.shape[0], low=0.0, high=1.0)
     rate = np.array([clicked[ks == k].mean() if np.any(ks == k) else np.nan
                      for k in range(1, max_rank + 1)])
     if not rate[0] > 0:
@@ -174,6 +235,7 @@ def estimate_propensities_swap(ks, clicked, max_rank: int) -> np.ndarray:
 
 def estimate_propensities_harvest(log: SessionLog, max_rank: int) -> np.ndarray:
     """Intervention harvesting across the logged rankers (see the module docstring)."""
+    max_rank = check_int(max_rank, "max_rank", 1)
     keep = log.position <= max_rank
     sess = np.repeat(np.arange(log.n_sessions), np.diff(log.offsets))[keep]
     q = log.query[sess]

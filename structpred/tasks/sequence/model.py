@@ -6,6 +6,8 @@ import threading
 import numpy as np
 import scipy.sparse as sp
 
+from ...boundary.arrays import MAX_SIZE_JOINT_FEATURE, check_index_arrays, check_values
+from ...boundary.params import check_int, check_state
 from ...errors import MAX_ABS_FEATURE, InvalidInputError
 from ...model import StructuredModel
 from ...parallel import balanced_bounds, effective_jobs, map_chunks
@@ -25,6 +27,11 @@ def _scratch(F):
         _SCRATCH.touched = np.empty(F, dtype=np.int64)
     return _SCRATCH.acc, _SCRATCH.mark, _SCRATCH.touched
 
+
+
+def _size_or_none(value, name):
+    """None, or an integer in [1, MAX_SIZE_JOINT_FEATURE] (a saved state's size)."""
+    return None if value is None else check_int(value, name, 1, MAX_SIZE_JOINT_FEATURE)
 
 class SequenceBatch:
     """A set of sequences stacked for the kernels.
@@ -130,22 +137,12 @@ def _as_csr(x, index: int, check: bool = True) -> sp.csr_matrix:
 
 
 def _check_csr_structure(x, index: int) -> None:
-    """InvalidInputError unless indptr/indices describe a valid CSR (columns in range)."""
-    n_rows, n_cols = x.shape
-    ptr, ind = x.indptr, x.indices
-    if ptr.ndim != 1 or ptr.shape[0] != n_rows + 1 or ind.ndim != 1 \
-            or x.data.shape != ind.shape or ptr.dtype.kind not in "iu" or ind.dtype.kind not in "iu":
+    """InvalidInputError unless indptr/indices describe a valid CSR (columns in range):
+    :func:`structpred.boundary.arrays.check_index_arrays`."""
+    if not isinstance(x.data, np.ndarray) or x.data.shape != np.shape(x.indices):
         raise InvalidInputError(f"X[{index}]: malformed CSR matrix (indptr, indices and data "
                                 "do not fit its shape)", index)
-    if ptr[0] != 0 or ptr[-1] != ind.shape[0] or (n_rows and np.any(ptr[1:] < ptr[:-1])):
-        raise InvalidInputError(f"X[{index}]: malformed CSR row pointer (indptr must rise "
-                                f"from 0 to nnz={ind.shape[0]})", index)
-    if ind.size:
-        lo, hi = int(ind.min()), int(ind.max())
-        if lo < 0 or hi >= n_cols:
-            bad = lo if lo < 0 else hi
-            raise InvalidInputError(f"X[{index}]: column index {bad} outside the matrix's "
-                                    f"{n_cols} columns", index)
+    check_index_arrays(x.indptr, x.indices, x.shape[0], x.shape[1], f"X[{index}]", index)
 
 
 def _check_sparse_other(x, index: int) -> None:
@@ -389,12 +386,8 @@ class SequenceLabeling(StructuredModel):
         nnz = np.fromiter((m.nnz for m in mats), dtype=np.int64, count=len(mats))
         if nnz.sum():
             data = np.concatenate([m.data for m in mats])
-            bad = ~(np.abs(data) <= MAX_ABS_FEATURE)  # also catches NaN
-            if bad.any():
-                k = int(np.flatnonzero(bad)[0])
-                i = int(np.searchsorted(np.cumsum(nnz), k, side="right"))
-                raise InvalidInputError(f"X[{i}]: feature value {float(data[k])!r} is NaN, infinity or "
-                                        f"beyond +-{MAX_ABS_FEATURE:g}", i)
+            check_values(data, "X", example_of=lambda k: np.searchsorted(np.cumsum(nnz), k,
+                                                                          side="right"))
         if Y is None:
             return
         for i, (m, yi) in enumerate(zip(mats, Y)):
@@ -410,21 +403,37 @@ class SequenceLabeling(StructuredModel):
         """Largest Hamming loss of y: its number of tokens."""
         return float(len(y))
 
+    @classmethod
+    def tiny_example(cls, random_state=0):
+        """A tiny valid training set (task, X, Y) for the registry-driven battery
+        (tests/test_registry_battery.py): every registered task provides one, so the
+        battery's hostile variants of it reach the task's checks."""
+        rng = np.random.default_rng(random_state)
+        Y = [rng.integers(0, 3, size=m) for m in (4, 3, 5)]
+        X = [np.eye(3)[y] + 0.1 * rng.normal(size=(len(y), 3)) for y in Y]
+        return cls(), X, Y
+
     def get_state(self):
         """Learnt sizes (and tag names) for the model file."""
         tags = None if self.tags_ is None else self.tags_.tolist()
         return {"n_labels_": self.n_labels_, "n_features_": self.n_features_, "tags_": tags}
 
     def set_state(self, state) -> None:
-        """Restore what ``get_state`` returned."""
-        self.n_labels_ = None if state.get("n_labels_") is None else int(state["n_labels_"])
-        self.n_features_ = None if state.get("n_features_") is None else int(state["n_features_"])
-        tags = state.get("tags_")
+        """Restore ``get_state``'s values (sizes None or integers in [1, MAX_SIZE_JOINT_FEATURE],
+        ``tags_`` None or n_labels_ sorted distinct strings); any other key is refused
+        (InvalidInputError naming it)."""
+        st = check_state(state, "SequenceLabeling", {"n_labels_": _size_or_none,
+                                                     "n_features_": _size_or_none,
+                                                     "tags_": lambda v, n: v})
+        self.n_labels_ = st.get("n_labels_")
+        self.n_features_ = st.get("n_features_")
+        tags = st.get("tags_")
         if tags is not None:
             tags = np.asarray(tags)
             if tags.ndim != 1 or tags.dtype.kind != "U" or tags.size != self.n_labels_ \
                     or np.any(tags[1:] <= tags[:-1]):
-                raise ValueError(f"tags_ must be {self.n_labels_} sorted distinct strings")
+                raise InvalidInputError(f"SequenceLabeling state 'tags_' must be {self.n_labels_} "
+                                        "sorted distinct strings")
         self.tags_ = tags
         self._set_size()
 
