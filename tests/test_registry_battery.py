@@ -44,7 +44,8 @@ from structpred.datasets.readers import READERS
 from structpred.errors import DataFormatError, StructpredError
 from structpred.metrics import METRICS
 from structpred.model import StructuredModel
-from structpred.persistence import BUILTIN_TASKS, _builtin_class
+from structpred.tasks.registry import BUILTIN_TASKS
+from structpred.tasks.registry import builtin_task as _builtin_class
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
