@@ -10,6 +10,7 @@ from ...errors import MAX_ABS_FEATURE, InvalidInputError
 from ...model import StructuredModel
 from ...parallel import balanced_bounds, effective_jobs, map_chunks
 from . import kernels
+from .crf import ChainCRFHooks
 
 __all__ = ["SequenceLabeling", "SequenceBatch"]
 
@@ -179,7 +180,7 @@ def _as_labels(y, index: int) -> np.ndarray:
 _MAX_LABEL = 2 ** 31 - 1
 
 
-class SequenceLabeling(StructuredModel):
+class SequenceLabeling(ChainCRFHooks, StructuredModel):
     """Linear-chain structured SVM task: the SVM-hmm model of Joachims et al.
 
     x is a scipy CSR matrix (tokens x features), y an int array of labels 0..L-1 (one per
@@ -190,6 +191,9 @@ class SequenceLabeling(StructuredModel):
                     [+ S[y_0] + E[y_{T-1}]]                 (boundary_transitions=True)
 
     and the loss is the Hamming loss Δ(y, y') = #{t : y_t != y'_t}, max_loss = len(y).
+    The probabilistic hooks (the linear-chain CRF π_w(y|x) ∝ exp(w·Ψ(x, y)): log Z, log π,
+    gradient, token marginals, expected Hamming loss, sampling, all exact) come from
+    :class:`~structpred.tasks.sequence.crf.ChainCRFHooks`.
 
     Layout of w (length d = size_joint_feature), with L = n_labels, F = n_features:
 
