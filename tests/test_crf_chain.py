@@ -127,7 +127,10 @@ def test_extreme_weights_fall_back_to_log_space():
     em = np.array([[800.0, -800], [-800, 800], [800, -800], [-800, 800]])
     mu = np.empty((T, L))
     z = np.zeros(L)
-    assert np.isnan(crf_kernels.fb1_scaled(em, T, A, z, z, mu, 0.0, A, z, z, 0))  # it did fall back
+    ws = [np.empty((T, L)) for _ in range(3)] + [np.empty(T), np.empty(L)]
+    lz = crf_kernels.fb1_scaled(em, T, A, z, z, mu, 0.0, A, z, z, 0,
+                                *crf_kernels.transition_factors(A), *ws)
+    assert np.isnan(lz)          # the scaled recursion underflowed: the log-space rerun served
 
 
 def test_overflowing_scores_raise_naming_the_sequence():

@@ -45,29 +45,39 @@ def _lse(v, n):
 
 
 @njit(cache=True, nogil=True)
-def fb1_scaled(em, T, A, S, E, mu, coef, gA, gS, gE, want):
-    """First-order forward-backward with per-token scaling. Returns log Z, or NaN when a
-    scale underflows or a backward value overflows (then nothing was written to gA/gS/gE).
-    want: 0 log Z only; 1 also the token marginals mu[:T]; 2 also adds −coef·E_π[Ψ] of the
-    transition, start and end blocks to gA, gS, gE."""
-    L = em.shape[1]
+def transition_factors(A):
+    """(expA, expAT, Amax): expA[p, c] = exp(A[p, c] − max A) <= 1 and its transpose."""
+    L = A.shape[0]
     Amax = -np.inf
     for p in range(L):
         for c in range(L):
             if A[p, c] > Amax:
                 Amax = A[p, c]
+    expA = np.empty((L, L))
+    expAT = np.empty((L, L))
+    for p in range(L):
+        for c in range(L):
+            v = np.exp(A[p, c] - Amax)
+            expA[p, c] = v
+            expAT[c, p] = v
+    return expA, expAT, Amax
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def fb1_scaled(em, T, A, S, E, mu, coef, gA, gS, gE, want, expA, expAT, Amax, psi, alpha,
+               beta, scale, tmp):
+    """First-order forward-backward with per-token scaling. Returns log Z, or NaN when a
+    scale underflows or a backward value overflows (then nothing was written to gA/gS/gE).
+    want: 0 log Z only; 1 also the token marginals mu[:T]; 2 also adds −coef·E_π[Ψ] of the
+    transition, start and end blocks to gA, gS, gE. expA, expAT, Amax from
+    ``transition_factors(A)``; psi, alpha, beta (>= T x L), scale (>= T), tmp (>= L) are
+    workspace."""
+    L = em.shape[1]
     Smax = -np.inf
     Emax = -np.inf
     for l in range(L):
         Smax = max(Smax, S[l])
         Emax = max(Emax, E[l])
-    expA = np.empty((L, L))
-    for p in range(L):
-        for c in range(L):
-            expA[p, c] = np.exp(A[p, c] - Amax)
-    psi = np.empty((T, L))
-    alpha = np.empty((T, L))
-    scale = np.empty(T)
     logz = 0.0
     for t in range(T):
         m = -np.inf
@@ -87,48 +97,51 @@ def fb1_scaled(em, T, A, S, E, mu, coef, gA, gS, gE, want):
     if not tot >= TINY_SCALE:
         return np.nan
     scale[0] = tot
+    inv = 1.0 / tot
     for l in range(L):
-        alpha[0, l] /= tot
+        alpha[0, l] *= inv
     logz += Smax + np.log(tot)
     for t in range(1, T):
         tot = 0.0
         for c in range(L):
             acc = 0.0
+            row = expAT[c]
             for p in range(L):
-                acc += alpha[t - 1, p] * expA[p, c]
+                acc += alpha[t - 1, p] * row[p]
             v = acc * psi[t, c]
             alpha[t, c] = v
             tot += v
         if not tot >= TINY_SCALE:
             return np.nan
         scale[t] = tot
+        inv = 1.0 / tot
         for c in range(L):
-            alpha[t, c] /= tot
+            alpha[t, c] *= inv
         logz += Amax + np.log(tot)
-    endw = np.empty(L)
     tot = 0.0
     for l in range(L):
-        endw[l] = np.exp(E[l] - Emax)
-        tot += alpha[T - 1, l] * endw[l]
+        tmp[l] = np.exp(E[l] - Emax)
+        tot += alpha[T - 1, l] * tmp[l]
     if not tot >= TINY_SCALE:
         return np.nan
     logz += Emax + np.log(tot)
     if want == 0:
         return logz
-    beta = np.empty((T, L))
     for l in range(L):
-        beta[T - 1, l] = endw[l] / tot
-    tmp = np.empty(L)
+        beta[T - 1, l] = tmp[l] / tot
     for t in range(T - 2, -1, -1):
+        inv = 1.0 / scale[t + 1]
         for c in range(L):
-            tmp[c] = psi[t + 1, c] * beta[t + 1, c] / scale[t + 1]
+            tmp[c] = psi[t + 1, c] * beta[t + 1, c] * inv
         for p in range(L):
             acc = 0.0
+            row = expA[p]
             for c in range(L):
-                acc += expA[p, c] * tmp[c]
-            if not np.isfinite(acc):
-                return np.nan
+                acc += row[c] * tmp[c]
             beta[t, p] = acc
+        for p in range(L):
+            if not np.isfinite(beta[t, p]):
+                return np.nan
     for t in range(T):
         for l in range(L):
             mu[t, l] = alpha[t, l] * beta[t, l]
@@ -137,14 +150,17 @@ def fb1_scaled(em, T, A, S, E, mu, coef, gA, gS, gE, want):
             gS[l] -= coef * mu[0, l]
             gE[l] -= coef * mu[T - 1, l]
         for t in range(1, T):
+            f = coef / scale[t]
             for c in range(L):
-                tmp[c] = coef * psi[t, c] * beta[t, c] / scale[t]
+                tmp[c] = f * psi[t, c] * beta[t, c]
             for p in range(L):
                 ap = alpha[t - 1, p]
                 if ap == 0.0:
                     continue
+                row = expA[p]
+                g = gA[p]
                 for c in range(L):
-                    gA[p, c] -= ap * expA[p, c] * tmp[c]
+                    g[c] -= ap * row[c] * tmp[c]
     return logz
 
 
@@ -275,7 +291,7 @@ def fb2_log(em, T, A, B, S, E, mu, coef, gA, gB, gS, gE, want):
     return logz
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
 def crf_chunk(indptr, indices, data, offsets, s0, s1, WT, A, B, S, E, order, y, has_y, coef,
               want, force_log, logz_out, score_out, eloss_out, mu_out, gWT, gA, gB, gS, gE):
     """Sequences [s0, s1): log Z to logz_out[s]; with labels (has_y) the score w·Ψ(x_s, y_s)
@@ -290,6 +306,12 @@ def crf_chunk(indptr, indices, data, offsets, s0, s1, WT, A, B, S, E, order, y, 
         maxT = max(maxT, offsets[s + 1] - offsets[s])
     em = np.empty((maxT, L))
     mu = np.empty((maxT, L))
+    psi = np.empty((maxT, L))
+    alpha = np.empty((maxT, L))
+    beta = np.empty((maxT, L))
+    scale = np.empty(maxT)
+    tmp = np.empty(L)
+    expA, expAT, Amax = transition_factors(A)
     copy_mu = mu_out.shape[0] == offsets[offsets.shape[0] - 1] and mu_out.shape[1] == L
     for s in range(s0, s1):
         r0 = offsets[s]
@@ -300,7 +322,8 @@ def crf_chunk(indptr, indices, data, offsets, s0, s1, WT, A, B, S, E, order, y, 
         if order == 1:
             lz = np.nan
             if not force_log:
-                lz = fb1_scaled(em, T, A, S, E, mu, c, gA, gS, gE, want)
+                lz = fb1_scaled(em, T, A, S, E, mu, c, gA, gS, gE, want, expA, expAT, Amax,
+                                psi, alpha, beta, scale, tmp)
             if not np.isfinite(lz):
                 lz = fb1_log(em, T, A, S, E, mu, c, gA, gS, gE, want)
         else:
