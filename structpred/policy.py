@@ -57,8 +57,6 @@ class GibbsPolicy:
         CRFsuite's two stopping tests with one threshold (its defaults are 1e-5 both): stop
         when J fell by less than ``tol`` relative to J over the last ``period`` iterations,
         or when ‖∇J(w)‖ <= tol·max(1, ‖w‖).
-    period : int
-        The window of the relative-decrease test (CRFsuite's ``period``, 10).
     max_iter : int
         Largest number of L-BFGS iterations.
     n_jobs : int
@@ -69,6 +67,8 @@ class GibbsPolicy:
         Start the next ``fit`` from the current ``w_`` (same task layout) instead of 0.
     memory : int
         Corrections kept by L-BFGS (scipy's ``maxcor``; CRFsuite's ``num_memories`` is 6).
+    period : int
+        The window of the relative-decrease test (CRFsuite's ``period``, 10).
 
     Attributes
     ----------
