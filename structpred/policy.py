@@ -54,8 +54,9 @@ class GibbsPolicy:
     C : float
         Regularisation: weight of the mean negative log-likelihood against ½‖w‖².
     tol : float
-        Stop when the largest entry of |∇J(w)| is at most ``tol`` (scipy's ``gtol``), or when
-        an iteration lowers J by less than ``tol`` x 1e-4 relative to |J|.
+        CRFsuite's two stopping tests with one threshold (its defaults are 1e-5 both): stop
+        when J fell by less than ``tol`` relative to J over the last ``period`` iterations,
+        or when ‖∇J(w)‖ <= tol·max(1, ‖w‖).
     max_iter : int
         Largest number of L-BFGS iterations.
     n_jobs : int
@@ -66,6 +67,8 @@ class GibbsPolicy:
         Start the next ``fit`` from the current ``w_`` (same task layout) instead of 0.
     memory : int
         Corrections kept by L-BFGS (scipy's ``maxcor``; CRFsuite's ``num_memories`` is 6).
+    period : int
+        The window of the relative-decrease test (CRFsuite's ``period``, 10).
 
     Attributes
     ----------
@@ -73,13 +76,14 @@ class GibbsPolicy:
     objective_ : float           J(w_); also ``primal_objective_`` (the name model files use)
     primal_at_zero_ : float      J(0) = (C/n) Σ_i log |Y(x_i)| (no better than w = 0 warns)
     n_iter_, n_fun_evals_ : int
-    converged_ : bool
+    converged_ : bool            a stopping test held (``stop_reason_``), or no step lowers J
+    stop_reason_ : str           "objective", "gradient", or scipy's message
     history_ : list of dict (iteration, time, objective, grad_max)
     """
 
     def __init__(self, model: StructuredModel, C: float = 1.0, tol: float = 1e-5,
                  max_iter: int = 1000, n_jobs: int = 1, verbose: int = 0,
-                 warm_start: bool = False, memory: int = 10):
+                 warm_start: bool = False, memory: int = 10, period: int = 10):
         self.model = model
         self.C = C
         self.tol = tol
@@ -88,6 +92,7 @@ class GibbsPolicy:
         self.verbose = verbose
         self.warm_start = warm_start
         self.memory = memory
+        self.period = period
 
     # ------------------------------------------------------------ shared with StructuredSVM
     get_params = StructuredSVM.get_params
@@ -130,7 +135,7 @@ class GibbsPolicy:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v) or v <= 0:
                 raise ValueError(f"{name} must be a positive finite number, got {v!r}")
-        for name in ("max_iter", "memory"):
+        for name in ("max_iter", "memory", "period"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
@@ -187,7 +192,7 @@ class GibbsPolicy:
         if previous is not None and previous.shape == (d,):
             w0 = previous.astype(np.float64, copy=True)
         history, start, evals = [], time.perf_counter(), [0]
-        first = {}
+        first, stopped = {}, []
 
         def fun(w):
             lp, g = model.batch_log_prob_grad(batch, w, ones, n_jobs=self.n_jobs)
@@ -207,23 +212,31 @@ class GibbsPolicy:
             if self.verbose:
                 logger.info("GibbsPolicy iter %4d  %8.2fs  J=%.10g  max|grad|=%.3g",
                             row["iteration"], row["time"], f, row["grad_max"])
+            tol, k = float(self.tol), int(self.period)
+            if np.linalg.norm(grad) <= tol * max(1.0, float(np.linalg.norm(wk))):
+                stopped.append("gradient")
+            elif len(history) > k and history[-k - 1]["objective"] - f <= tol * abs(f):
+                stopped.append("objective")
+            if stopped:
+                raise StopIteration
 
         if self.verbose and not logger.handlers and not logging.getLogger().handlers:
             logging.basicConfig(level=logging.INFO, format="%(message)s")
         with limit_threads(self.n_jobs):
             res = minimize(fun, w0, jac=True, method="L-BFGS-B", callback=callback,
-                           options={"maxiter": int(self.max_iter), "gtol": float(self.tol),
-                                    "ftol": float(self.tol) * 1e-4, "maxcor": int(self.memory),
-                                    "maxls": 50})
+                           options={"maxiter": int(self.max_iter), "gtol": 0.0, "ftol": 0.0,
+                                    "maxcor": int(self.memory), "maxls": 50})
         self.w_ = np.asarray(res.x, dtype=np.float64)
         self.objective_ = self.primal_objective_ = float(res.fun)
         self.primal_at_zero_ = first.get("f") if previous is None else None
         self.dual_objective_ = self.duality_gap_ = None
         self.n_iter_ = int(res.nit)
         self.n_fun_evals_ = int(evals[0])
-        self.converged_ = bool(res.success)
+        # converged: one of the two tests held, or L-BFGS could not lower J any further
+        # (a line search failing at machine precision, ABNORMAL_TERMINATION)
+        self.converged_ = bool(stopped) or int(res.nit) < int(self.max_iter)
+        self.stop_reason_ = stopped[0] if stopped else str(res.message)
         self.interrupted_ = False
-        self.message_ = str(res.message)
         self.history_ = history
         classes = getattr(model, "classes_", None)
         if classes is not None:

@@ -12,6 +12,7 @@ from ...errors import MAX_ABS_FEATURE, InvalidInputError
 from ...model import StructuredModel
 from ...parallel import balanced_bounds, effective_jobs, map_chunks
 from . import kernels
+from .crf import ChainCRFHooks
 
 __all__ = ["SequenceLabeling", "SequenceBatch"]
 
@@ -192,7 +193,7 @@ def _short(tags) -> str:
     return ", ".join(items) + (", ..." if tags.size > 10 else "")
 
 
-class SequenceLabeling(StructuredModel):
+class SequenceLabeling(ChainCRFHooks, StructuredModel):
     """Linear-chain structured SVM task: the SVM-hmm model of Joachims et al.
 
     x is a scipy CSR matrix (tokens x features), y one tag per token: the user's tag strings
@@ -204,6 +205,9 @@ class SequenceLabeling(StructuredModel):
                     [+ S[y_0] + E[y_{T-1}]]                 (boundary_transitions=True)
 
     and the loss is the Hamming loss Δ(y, y') = #{t : y_t != y'_t}, max_loss = len(y).
+    The probabilistic hooks (the linear-chain CRF π_w(y|x) ∝ exp(w·Ψ(x, y)): log Z, log π,
+    gradient, token marginals, expected Hamming loss, sampling, all exact) come from
+    :class:`~structpred.tasks.sequence.crf.ChainCRFHooks`.
 
     Layout of w (length d = size_joint_feature), with L = n_labels, F = n_features:
 
