@@ -249,6 +249,15 @@ def load_letor(path, *, n_features: int | None = None, kind: str = "auto",
     if pairless not in ("keep", "skip", "error"):
         raise ValueError(f"pairless must be 'keep', 'skip' or 'error', got {pairless!r}")
     name = os.fspath(path)
+    if kind != "proprank":
+        fast = _load_fast(path, name, n_features, pairless, dense, group_sizes, strict_order)
+        if fast is not None:
+            return fast
+    return _load_exact(path, name, n_features, kind, pairless, dense, group_sizes, strict_order)
+
+
+def _load_exact(path, name, n_features, kind, pairless, dense, group_sizes, strict_order):
+    """The per-line reader: every rule checked with a message naming file and line."""
     targets, qids, costs, linenos, comments = [], [], [], [], []
     parts_f, parts_v, counts = [], [], []
     chunk_tokens, chunk_lines = [], []
@@ -361,6 +370,234 @@ def load_letor(path, *, n_features: int | None = None, kind: str = "auto",
     return LetorData(X, Y, np.asarray(Q, dtype=np.int64), np.asarray(L, dtype=np.int64), n_cols,
                      np.asarray(C, dtype=np.float64) if is_prop else None, n_pairless, n_skipped,
                      name, com)
+
+
+class _Comments:
+    """The comments of the kept queries (list of per-document strings per query), built on
+    access from one byte blob: no Python string per line until asked for."""
+
+    def __init__(self, blob, offsets, starts, ends):
+        self._blob, self._off, self._starts, self._ends = blob, offsets, starts, ends
+
+    def __len__(self):
+        return len(self._starts)
+
+    def __getitem__(self, q):
+        if isinstance(q, slice):
+            return [self[k] for k in range(*q.indices(len(self)))]
+        a, b = int(self._starts[q]), int(self._ends[q])
+        off, blob = self._off, self._blob
+        return [blob[off[i]:off[i + 1]].decode("ascii") for i in range(a, b)]
+
+    def __iter__(self):
+        return (self[q] for q in range(len(self)))
+
+    def __eq__(self, other):
+        return list(self) == list(other)
+
+
+_BLOCK = 2 << 20
+
+
+def _row_estimate(reader, rows, nbytes):
+    """Rows to allocate for a dense file: its size over the first block's bytes per row
+    (+2%), so the array rarely grows; gzip files start at the first block's rows x 16."""
+    try:
+        size = os.fstat(reader._raw_count.inner.fileno()).st_size
+    except (AttributeError, OSError, ValueError):
+        size = 0
+    if reader.gz or size <= 0:
+        return max(rows * 16, 1024)
+    return max(int(size / max(nbytes, 1) * rows * 1.02) + 64, rows, 1024)
+
+
+def _read_blocks(reader):
+    """Whole-line byte blocks of about _BLOCK bytes from a TextReader's bounded binary stream
+    (a final line without its newline gets one)."""
+    rest = b""
+    while True:
+        chunk = reader._bin.read(_BLOCK)
+        if not chunk:
+            break
+        chunk = rest + chunk if rest else chunk
+        k = chunk.rfind(b"\n")
+        if k < 0:
+            rest = chunk
+            if len(rest) > reader.max_line_bytes:
+                return
+            continue
+        rest = chunk[k + 1:]
+        yield chunk[:k + 1]
+    if rest:
+        yield rest + b"\n"
+
+
+def _load_fast(path, name, n_features, pairless, dense, group_sizes, strict_order):
+    """load_letor's fast path (numba scanner, see ``letor_scan``): None whenever the exact
+    reader must decide (a doubtful token, a rule broken, ``cost:`` tokens)."""
+    from .letor_scan import OK, scan_block
+    want_qid = group_sizes is None
+    line = 1
+    q_parts, l_parts, c_parts, t_parts, blob_parts, coff_parts = [], [], [], [], [], []
+    f_parts, v_parts = [], []        # CSR mode
+    D = None                         # dense mode: a growing documents x W array
+    n_rows = 0
+    n_blob = 0
+    nnz = 0
+    mode = None if dense is None else ("dense" if dense else "csr")
+    cap_cols = None if n_features is None else int(n_features)
+    import warnings as _w
+    try:
+        reader = open_text(path, memory_factor=8)
+    except (OSError, ValueError):
+        return None
+    try:
+        with reader:
+            for block in _read_blocks(reader):
+                buf = np.frombuffer(block, dtype=np.uint8)
+                L = buf.shape[0]
+                qids = np.empty(L // 2 + 2, np.int64)     # a document line has >= 2 bytes
+                lines = np.empty(L // 2 + 2, np.int64)
+                counts = np.empty(L // 2 + 2, np.int64)
+                fids = np.empty(L // 3 + 2, np.int64)     # an entry takes >= 4 bytes
+                nums = np.empty(2 * L + 2, np.uint8)
+                cblob = np.empty(L + 2, np.uint8)
+                coff = np.empty(L // 2 + 3, np.int64)
+                st, nd, ne, no, nc, _ = scan_block(buf, line, reader.max_line_bytes, qids, lines,
+                                                   counts, fids, nums, cblob, coff)
+                if st != OK:
+                    return None
+                line += block.count(b"\n")
+                del buf, block
+                if nd == 0:
+                    continue
+                qids, lines, counts = qids[:nd].copy(), lines[:nd].copy(), counts[:nd].copy()
+                if want_qid and qids.min() < 0:
+                    return None
+                with _w.catch_warnings():
+                    _w.simplefilter("ignore")
+                    flat = np.fromstring(nums[:no].tobytes(), dtype=np.float64, sep=" ")
+                del nums
+                if flat.shape[0] != nd + ne:
+                    return None
+                is_t = np.zeros(nd + ne, dtype=bool)
+                tpos = np.zeros(nd, np.int64)
+                np.cumsum(counts[:-1] + 1, out=tpos[1:])
+                is_t[tpos] = True
+                targets = flat[is_t]
+                vals = flat[~is_t]
+                del flat, is_t
+                if not (np.all(np.isfinite(targets)) and np.all(np.abs(vals) <= MAX_ABS_FEATURE)):
+                    return None
+                fids = fids[:ne]
+                if cap_cols is not None and ne and fids.max() > cap_cols:
+                    keep = fids <= cap_cols
+                    row_of = np.repeat(np.arange(nd), counts)
+                    counts = np.bincount(row_of[keep], minlength=nd).astype(np.int64)
+                    fids, vals = fids[keep], vals[keep]
+                nnz += fids.shape[0]
+                cols = (fids - 1).astype(np.int32)
+                del fids
+                hi = int(cols.max()) + 1 if cols.size else 0
+                if mode is None:    # decided on the first block, checked at the end
+                    W = hi if cap_cols is None else cap_cols
+                    mode = "dense" if (0 < W <= 5000 and cols.size * 12 >= 0.3 * nd * W * 8) else "csr"
+                if mode == "dense":
+                    if D is None:
+                        W = max(hi, 1) if cap_cols is None else max(cap_cols, 1)
+                        D = np.zeros((_row_estimate(reader, nd, L), W))
+                    if hi > D.shape[1]:
+                        if hi > 5000 and dense is None:
+                            return None
+                        wider = np.zeros((D.shape[0], hi))
+                        wider[:n_rows, :D.shape[1]] = D[:n_rows]
+                        D = wider
+                    if n_rows + nd > D.shape[0]:
+                        D.resize((max(n_rows + nd, D.shape[0] + D.shape[0] // 4), D.shape[1]),
+                                 refcheck=False)
+                    rows = np.repeat(np.arange(n_rows, n_rows + nd), counts)
+                    D[rows, cols] = vals
+                    del rows
+                else:
+                    f_parts.append(cols)
+                    v_parts.append(vals)
+                q_parts.append(qids)
+                l_parts.append(lines)
+                c_parts.append(counts)
+                t_parts.append(targets)
+                blob_parts.append(cblob[:nc].tobytes())
+                coff_parts.append(coff[1:nd + 1] + n_blob)
+                n_blob += nc
+                n_rows += nd
+    except (OSError, ValueError):
+        return None
+    if n_rows == 0:
+        return None
+    qid_arr = np.concatenate(q_parts)
+    linenos = np.concatenate(l_parts)
+    t_arr = np.concatenate(t_parts)
+    counts = np.concatenate(c_parts)
+    N = n_rows
+    if group_sizes is not None:
+        sizes = np.asarray(group_sizes, dtype=np.int64)
+        if sizes.sum() != N or np.any(sizes < 1) or np.any(qid_arr >= 0):
+            return None
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        qid_arr = np.repeat(np.arange(1, len(sizes) + 1), sizes)
+    else:
+        starts = np.flatnonzero(np.r_[True, qid_arr[1:] != qid_arr[:-1]])
+        sq = qid_arr[starts]
+        if np.unique(sq).shape[0] != sq.shape[0]:
+            return None               # a qid that comes back: the exact reader says where
+        if strict_order and np.any(sq[1:] < sq[:-1]):
+            return None
+    ends = np.r_[starts[1:], N]
+    if mode == "dense":
+        n_cols = D.shape[1] if cap_cols is None else cap_cols
+        D.resize((N, D.shape[1]), refcheck=False)
+        big = D
+        final_dense = True if dense is None else dense
+        if dense is None:
+            final_dense = n_cols <= 5000 and nnz * 12 >= 0.3 * N * n_cols * 8
+        if not final_dense:
+            big = sp.csr_matrix(D)
+            if big.nnz != nnz:
+                return None           # explicit zeros listed: keep the exact reader's CSR
+    else:
+        cols = np.concatenate(f_parts) if f_parts else np.zeros(0, np.int32)
+        vals = np.concatenate(v_parts) if v_parts else np.zeros(0)
+        max_fid = int(cols.max()) + 1 if cols.size else 0
+        if cap_cols is None and max_fid > max(FEATURE_FLOOR, 64 * cols.size):
+            return None
+        n_cols = max_fid if cap_cols is None else cap_cols
+        ptr = np.zeros(N + 1, dtype=np.int64)
+        np.cumsum(counts, out=ptr[1:])
+        big = sp.csr_matrix((vals, cols, ptr), shape=(N, n_cols))
+        final_dense = dense if dense is not None else (
+            n_cols <= 5000 and nnz * 12 >= 0.3 * N * n_cols * 8)
+        if final_dense:
+            big = big.toarray()
+    blob = b"".join(blob_parts)
+    coff = np.concatenate([[0]] + coff_parts)
+    X, Y, Q, L, keep_a, keep_b = [], [], [], [], [], []
+    n_pairless = n_skipped = 0
+    for a, b in zip(starts.tolist(), ends.tolist()):
+        g = t_arr[a:b]
+        if b - a < 2 or np.all(g == g[0]):
+            if pairless == "error":
+                return None
+            if pairless == "skip":
+                n_skipped += 1
+                continue
+            n_pairless += 1
+        X.append(big[a:b])
+        Y.append(g.astype(np.float64))
+        Q.append(int(qid_arr[a]))
+        L.append(int(linenos[a]))
+        keep_a.append(a)
+        keep_b.append(b)
+    return LetorData(X, Y, np.asarray(Q, dtype=np.int64), np.asarray(L, dtype=np.int64), n_cols,
+                     None, n_pairless, n_skipped, name, _Comments(blob, coff, keep_a, keep_b))
 
 
 def _check_click_group(name, g, costs, linenos):
