@@ -435,7 +435,7 @@ def _read_blocks(reader):
 def _load_fast(path, name, n_features, pairless, dense, group_sizes, strict_order):
     """load_letor's fast path (numba scanner, see ``letor_scan``): None whenever the exact
     reader must decide (a doubtful token, a rule broken, ``cost:`` tokens)."""
-    from .letor_scan import OK, scan_block
+    from .letor_scan import _POW10, OK, scan_block
     want_qid = group_sizes is None
     line = 1
     q_parts, l_parts, c_parts, t_parts, blob_parts, coff_parts = [], [], [], [], [], []
@@ -463,8 +463,12 @@ def _load_fast(path, name, n_features, pairless, dense, group_sizes, strict_orde
                 nums = np.empty(2 * L + 2, np.uint8)
                 cblob = np.empty(L + 2, np.uint8)
                 coff = np.empty(L // 2 + 3, np.int64)
-                st, nd, ne, no, nc, _ = scan_block(buf, line, reader.max_line_bytes, qids, lines,
-                                                   counts, fids, nums, cblob, coff)
+                targets = np.empty(L // 2 + 2)
+                vals = np.empty(L // 3 + 2)
+                hard = np.empty(L // 2 + L // 3 + 4, np.int64)
+                st, nd, ne, no, nc, nh, _ = scan_block(buf, line, reader.max_line_bytes, qids,
+                                                       lines, counts, fids, nums, cblob, coff,
+                                                       targets, vals, hard, _POW10)
                 if st != OK:
                     return None
                 line += block.count(b"\n")
@@ -472,21 +476,19 @@ def _load_fast(path, name, n_features, pairless, dense, group_sizes, strict_orde
                 if nd == 0:
                     continue
                 qids, lines, counts = qids[:nd].copy(), lines[:nd].copy(), counts[:nd].copy()
+                targets, vals = targets[:nd].copy(), vals[:ne].copy()
                 if want_qid and qids.min() < 0:
                     return None
-                with _w.catch_warnings():
-                    _w.simplefilter("ignore")
-                    flat = np.fromstring(nums[:no].tobytes(), dtype=np.float64, sep=" ")
+                if nh:
+                    with _w.catch_warnings():
+                        _w.simplefilter("ignore")
+                        flat = np.fromstring(nums[:no].tobytes(), dtype=np.float64, sep=" ")
+                    if flat.shape[0] != nh:
+                        return None
+                    slots = hard[:nh]
+                    vals[slots[slots >= 0]] = flat[slots >= 0]
+                    targets[-1 - slots[slots < 0]] = flat[slots < 0]
                 del nums
-                if flat.shape[0] != nd + ne:
-                    return None
-                is_t = np.zeros(nd + ne, dtype=bool)
-                tpos = np.zeros(nd, np.int64)
-                np.cumsum(counts[:-1] + 1, out=tpos[1:])
-                is_t[tpos] = True
-                targets = flat[is_t]
-                vals = flat[~is_t]
-                del flat, is_t
                 if not (np.all(np.isfinite(targets)) and np.all(np.abs(vals) <= MAX_ABS_FEATURE)):
                     return None
                 fids = fids[:ne]

@@ -22,47 +22,90 @@ NO_QID = 2
 MAX_FID = 2 ** 31 - 1
 
 
+_POW10 = np.array([10.0 ** k for k in range(23)])
+
+
 @njit(cache=True, nogil=True)
-def _number(buf, i, n, out, o):
-    """Copy one decimal number [+-]?(d+(.d*)?|.d+)([eE][+-]?d+)? starting at i into out[o:];
-    return (end, new o), end = -1 when the token is not such a number (ends at space/tab/
-    CR/LF/#... is for the caller to check)."""
+def _number(buf, i, n, out, o, pow10):
+    """Read one decimal number [+-]?(d+(.d*)?|.d+)([eE][+-]?d+)? starting at i. Returns
+    (end, value, new o): end = -1 when the token is not such a number. Numbers with at most
+    15 significant digits and a decimal exponent within +-22 are converted exactly here
+    (Clinger's fast path: one correctly rounded multiplication or division of two exact
+    doubles); the others are copied into out[o:] (space separated), value NaN, for
+    numpy's correctly rounded parser."""
     j = i
+    neg = False
     if j < n and (buf[j] == 43 or buf[j] == 45):
+        neg = buf[j] == 45
         j += 1
     nd = 0
+    sig = 0
+    mant = 0
+    scale = 0
+    hard = False
     while j < n and 48 <= buf[j] <= 57:
+        dgt = buf[j] - 48
+        if sig > 0 or dgt != 0:
+            sig += 1
+            if sig <= 15:
+                mant = mant * 10 + dgt
+            else:
+                hard = True
         j += 1
         nd += 1
     if j < n and buf[j] == 46:
         j += 1
         while j < n and 48 <= buf[j] <= 57:
+            dgt = buf[j] - 48
+            if sig > 0 or dgt != 0:
+                sig += 1
+                if sig <= 15:
+                    mant = mant * 10 + dgt
+                else:
+                    hard = True
+            scale -= 1
             j += 1
             nd += 1
     if nd == 0:
-        return -1, o
+        return -1, 0.0, o
     if j < n and (buf[j] == 101 or buf[j] == 69):
         j += 1
+        eneg = False
         if j < n and (buf[j] == 43 or buf[j] == 45):
+            eneg = buf[j] == 45
             j += 1
         ne = 0
+        ex = 0
         while j < n and 48 <= buf[j] <= 57:
+            if ne < 6:
+                ex = ex * 10 + (buf[j] - 48)
+            else:
+                hard = True
             j += 1
             ne += 1
         if ne == 0:
-            return -1, o
+            return -1, 0.0, o
+        scale += -ex if eneg else ex
+    if not hard and mant == 0:
+        return j, (-0.0 if neg else 0.0), o
+    if not hard and -22 <= scale <= 22:
+        v = float(mant)
+        v = v * pow10[scale] if scale >= 0 else v / pow10[-scale]
+        return j, (-v if neg else v), o
     for k in range(i, j):
         out[o] = buf[k]
         o += 1
     out[o] = 32
-    return j, o + 1
+    return j, np.nan, o + 1
 
 
 @njit(cache=True, nogil=True)
-def scan_block(buf, first_line, max_line, qids, linenos, counts, fids, nums, cblob, coff):
+def scan_block(buf, first_line, max_line, qids, linenos, counts, fids, nums, cblob, coff,
+               targets, vals, hard, pow10):
     """Scan ``buf`` (whole lines, uint8). Returns (status, n_docs, n_entries, n_num_bytes,
-    n_comment_bytes, line of the doubt). Output arrays must be sized for the block
-    (len(buf)//2 + 2 entries, len(buf) + 2 lines, 2 * len(buf) + 2 number bytes)."""
+    n_comment_bytes, n_hard, line of the doubt). Per document: targets, qids (-1: none),
+    linenos, counts; per entry: fids, vals; ``hard`` lists the numbers left to numpy (their
+    text in ``nums``, in order): the value index, or -1 - document for a TARGET."""
     n = buf.shape[0]
     i = 0
     line = first_line - 1
@@ -70,6 +113,7 @@ def scan_block(buf, first_line, max_line, qids, linenos, counts, fids, nums, cbl
     ne = 0
     o = 0
     c = 0
+    h = 0
     coff[0] = 0
     while i < n:
         line += 1
@@ -81,15 +125,20 @@ def scan_block(buf, first_line, max_line, qids, linenos, counts, fids, nums, cbl
             # blank or comment-only line: skip it
             while i < n and buf[i] != 10:
                 if buf[i] > 126 or (buf[i] < 32 and buf[i] != 9 and buf[i] != 13):
-                    return DOUBT, nd, ne, o, c, line
+                    return DOUBT, nd, ne, o, c, h, line
                 i += 1
             i += 1
             if i - start > max_line:
-                return DOUBT, nd, ne, o, c, line
+                return DOUBT, nd, ne, o, c, h, line
             continue
-        j, o = _number(buf, i, n, nums, o)
+        o0 = o
+        j, v, o = _number(buf, i, n, nums, o, pow10)
         if j < 0 or not (j < n and (buf[j] == 32 or buf[j] == 9 or buf[j] == 10 or buf[j] == 13 or buf[j] == 35)):
-            return DOUBT, nd, ne, o, c, line
+            return DOUBT, nd, ne, o, c, h, line
+        if o != o0:
+            hard[h] = -1 - nd
+            h += 1
+        targets[nd] = v
         i = j
         while i < n and (buf[i] == 32 or buf[i] == 9):
             i += 1
@@ -104,7 +153,7 @@ def scan_block(buf, first_line, max_line, qids, linenos, counts, fids, nums, cbl
                 k += 1
             if k == 0 or k > 18 or not (i < n and (buf[i] == 32 or buf[i] == 9 or buf[i] == 10
                                                     or buf[i] == 13 or buf[i] == 35)):
-                return DOUBT, nd, ne, o, c, line
+                return DOUBT, nd, ne, o, c, h, line
             qid = q
         m = 0
         prev = 0
@@ -117,7 +166,7 @@ def scan_block(buf, first_line, max_line, qids, linenos, counts, fids, nums, cbl
                 if i + 1 < n and buf[i + 1] == 10:
                     i += 1
                     break
-                return DOUBT, nd, ne, o, c, line
+                return DOUBT, nd, ne, o, c, h, line
             f = 0
             k = 0
             while i < n and 48 <= buf[i] <= 57:
@@ -125,14 +174,19 @@ def scan_block(buf, first_line, max_line, qids, linenos, counts, fids, nums, cbl
                 i += 1
                 k += 1
                 if k > 10:
-                    return DOUBT, nd, ne, o, c, line
+                    return DOUBT, nd, ne, o, c, h, line
             if k == 0 or i >= n or buf[i] != 58 or f < 1 or f > MAX_FID or f <= prev:
-                return DOUBT, nd, ne, o, c, line
+                return DOUBT, nd, ne, o, c, h, line
             i += 1
-            j, o = _number(buf, i, n, nums, o)
+            o0 = o
+            j, v, o = _number(buf, i, n, nums, o, pow10)
             if j < 0 or not (j < n and (buf[j] == 32 or buf[j] == 9 or buf[j] == 10
                                         or buf[j] == 13 or buf[j] == 35)):
-                return DOUBT, nd, ne, o, c, line
+                return DOUBT, nd, ne, o, c, h, line
+            if o != o0:
+                hard[h] = ne
+                h += 1
+            vals[ne] = v
             i = j
             fids[ne] = f
             ne += 1
@@ -146,7 +200,7 @@ def scan_block(buf, first_line, max_line, qids, linenos, counts, fids, nums, cbl
             a = i
             while i < n and buf[i] != 10:
                 if buf[i] > 126 or (buf[i] < 32 and buf[i] != 9 and buf[i] != 13):
-                    return DOUBT, nd, ne, o, c, line
+                    return DOUBT, nd, ne, o, c, h, line
                 i += 1
             b = i
             while b > a and (buf[b - 1] == 32 or buf[b - 1] == 9 or buf[b - 1] == 13):
@@ -156,10 +210,10 @@ def scan_block(buf, first_line, max_line, qids, linenos, counts, fids, nums, cbl
                 c += 1
         i += 1
         if i - start > max_line:
-            return DOUBT, nd, ne, o, c, line
+            return DOUBT, nd, ne, o, c, h, line
         qids[nd] = qid
         linenos[nd] = line
         counts[nd] = m
         nd += 1
         coff[nd] = c
-    return OK, nd, ne, o, c, line
+    return OK, nd, ne, o, c, h, line
