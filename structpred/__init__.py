@@ -5,16 +5,25 @@ Define a task by subclassing :class:`StructuredModel`, train it with :class:`Str
 """
 from .version import __version__
 
-from .model import ExampleBatch, StructuredModel
-from .path import RegularizationPath, regularization_path
-from .svm import StructuredSVM, load
-
 __all__ = ["StructuredModel", "ExampleBatch", "StructuredSVM", "load", "DiversifiedRanker",
            "regularization_path", "RegularizationPath", "__version__"]
 
 
+#: Public names imported on first use (PEP 562), so that ``import structpred`` (and the CLI)
+#: does not pay for numba, scipy and the solvers before it needs them.
+_LAZY = {"StructuredModel": ".model", "ExampleBatch": ".model", "StructuredSVM": ".svm",
+         "load": ".svm", "regularization_path": ".path", "RegularizationPath": ".path",
+         "DiversifiedRanker": ".apps.diversity"}
+
+
 def __getattr__(name):
-    if name == "DiversifiedRanker":
-        from .apps.diversity import DiversifiedRanker
-        return DiversifiedRanker
+    if name in _LAZY:
+        from importlib import import_module
+        value = getattr(import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'structpred' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -397,6 +397,8 @@ class _Comments:
 
 
 _BLOCK = 2 << 20
+#: Files smaller than this are read by the exact per-line reader while numba is not loaded.
+_SMALL_FILE = 256 << 10
 
 
 def _row_estimate(reader, rows, nbytes):
@@ -435,6 +437,13 @@ def _read_blocks(reader):
 def _load_fast(path, name, n_features, pairless, dense, group_sizes, strict_order):
     """load_letor's fast path (numba scanner, see ``letor_scan``): None whenever the exact
     reader must decide (a doubtful token, a rule broken, ``cost:`` tokens)."""
+    import sys
+    if "numba" not in sys.modules:   # a small plain file: not worth loading numba for
+        try:
+            if 0 <= os.stat(path).st_size < _SMALL_FILE:
+                return None
+        except (OSError, TypeError, ValueError):
+            return None
     from .letor_scan import _POW10, OK, scan_block
     want_qid = group_sizes is None
     line = 1

@@ -14,7 +14,7 @@ first bad line with its message. So the fast path changes speed, never an answer
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from ..jit import njit
 
 OK = 0
 DOUBT = 1          # not an error by itself: the exact reader decides
