@@ -434,9 +434,29 @@ def _read_blocks(reader):
         yield rest + b"\n"
 
 
+class _Grow:
+    """A growing 1-D array (amortised appends without a list of parts)."""
+
+    def __init__(self, dtype, cap):
+        self.a = np.empty(max(int(cap), 16), dtype)
+        self.n = 0
+
+    def extend(self, v):
+        k = v.shape[0]
+        if self.n + k > self.a.shape[0]:
+            self.a.resize(max(self.n + k, self.a.shape[0] + self.a.shape[0] // 2), refcheck=False)
+        self.a[self.n:self.n + k] = v
+        self.n += k
+
+    def view(self):
+        return self.a[:self.n]
+
+
 def _load_fast(path, name, n_features, pairless, dense, group_sizes, strict_order):
     """load_letor's fast path (numba scanner, see ``letor_scan``): None whenever the exact
-    reader must decide (a doubtful token, a rule broken, ``cost:`` tokens)."""
+    reader must decide (a doubtful token, a rule broken, ``cost:`` tokens). Memory: the
+    documents x features array (dense files) or the CSR arrays, per-document arrays, and one
+    set of per-block buffers reused for every block."""
     import sys
     if "numba" not in sys.modules:   # a small plain file: not worth loading numba for
         try:
@@ -444,17 +464,16 @@ def _load_fast(path, name, n_features, pairless, dense, group_sizes, strict_orde
                 return None
         except (OSError, TypeError, ValueError):
             return None
-    from .letor_scan import _POW10, OK, scan_block
+    from .letor_scan import _POW10, OK, drop_above, max_fid_kept, scan_block, scatter_dense
     want_qid = group_sizes is None
     line = 1
-    q_parts, l_parts, c_parts, t_parts, blob_parts, coff_parts = [], [], [], [], [], []
-    f_parts, v_parts = [], []        # CSR mode
     D = None                         # dense mode: a growing documents x W array
     n_rows = 0
-    n_blob = 0
     nnz = 0
     mode = None if dense is None else ("dense" if dense else "csr")
     cap_cols = None if n_features is None else int(n_features)
+    big_fid = MAX_FID + 1
+    bufs = None
     import warnings as _w
     try:
         reader = open_text(path, memory_factor=8)
@@ -465,54 +484,58 @@ def _load_fast(path, name, n_features, pairless, dense, group_sizes, strict_orde
             for block in _read_blocks(reader):
                 buf = np.frombuffer(block, dtype=np.uint8)
                 L = buf.shape[0]
-                qids = np.empty(L // 2 + 2, np.int64)     # a document line has >= 2 bytes
-                lines = np.empty(L // 2 + 2, np.int64)
-                counts = np.empty(L // 2 + 2, np.int64)
-                fids = np.empty(L // 3 + 2, np.int64)     # an entry takes >= 4 bytes
-                nums = np.empty(2 * L + 2, np.uint8)
-                cblob = np.empty(L + 2, np.uint8)
-                coff = np.empty(L // 2 + 3, np.int64)
-                targets = np.empty(L // 2 + 2)
-                vals = np.empty(L // 3 + 2)
-                hard = np.empty(L // 2 + L // 3 + 4, np.int64)
-                st, nd, ne, no, nc, nh, _ = scan_block(buf, line, reader.max_line_bytes, qids,
-                                                       lines, counts, fids, nums, cblob, coff,
-                                                       targets, vals, hard, _POW10)
+                if bufs is None or bufs["L"] < L:
+                    Lc = max(L, _BLOCK + (64 << 10))
+                    bufs = {"L": Lc,
+                            "qids": np.empty(Lc // 2 + 2, np.int64),   # a document line has >= 2 bytes
+                            "lines": np.empty(Lc // 2 + 2, np.int64),
+                            "counts": np.empty(Lc // 2 + 2, np.int64),
+                            "fids": np.empty(Lc // 3 + 2, np.int64),    # an entry takes >= 4 bytes
+                            "nums": np.empty(2 * Lc + 2, np.uint8),
+                            "cblob": np.empty(Lc + 2, np.uint8),
+                            "coff": np.empty(Lc // 2 + 3, np.int64),
+                            "targets": np.empty(Lc // 2 + 2),
+                            "vals": np.empty(Lc // 3 + 2),
+                            "hard": np.empty(Lc // 2 + Lc // 3 + 4, np.int64)}
+                B = bufs
+                st, nd, ne, no, nc, nh, _ = scan_block(buf, line, reader.max_line_bytes, B["qids"],
+                                                       B["lines"], B["counts"], B["fids"], B["nums"],
+                                                       B["cblob"], B["coff"], B["targets"],
+                                                       B["vals"], B["hard"], _POW10)
                 if st != OK:
                     return None
                 line += block.count(b"\n")
                 del buf, block
                 if nd == 0:
                     continue
-                qids, lines, counts = qids[:nd].copy(), lines[:nd].copy(), counts[:nd].copy()
-                targets, vals = targets[:nd].copy(), vals[:ne].copy()
+                if n_rows == 0:
+                    est = _row_estimate(reader, nd, L)
+                    doc = {k: _Grow(np.int64, est) for k in ("qids", "lines", "counts", "coff")}
+                    doc["targets"] = _Grow(np.float64, est)
+                    blob = _Grow(np.uint8, est * max(nc // nd, 1) + 64)
+                qids, counts = B["qids"][:nd], B["counts"][:nd]
+                targets, vals, fids = B["targets"][:nd], B["vals"], B["fids"]
                 if want_qid and qids.min() < 0:
                     return None
                 if nh:
                     with _w.catch_warnings():
                         _w.simplefilter("ignore")
-                        flat = np.fromstring(nums[:no].tobytes(), dtype=np.float64, sep=" ")
+                        flat = np.fromstring(B["nums"][:no].tobytes(), dtype=np.float64, sep=" ")
                     if flat.shape[0] != nh:
                         return None
-                    slots = hard[:nh]
+                    slots = B["hard"][:nh]
                     vals[slots[slots >= 0]] = flat[slots >= 0]
                     targets[-1 - slots[slots < 0]] = flat[slots < 0]
-                del nums
-                if not (np.all(np.isfinite(targets)) and np.all(np.abs(vals) <= MAX_ABS_FEATURE)):
+                    del flat
+                if not (np.all(np.isfinite(targets)) and np.all(np.abs(vals[:ne]) <= MAX_ABS_FEATURE)):
                     return None
-                fids = fids[:ne]
-                if cap_cols is not None and ne and fids.max() > cap_cols:
-                    keep = fids <= cap_cols
-                    row_of = np.repeat(np.arange(nd), counts)
-                    counts = np.bincount(row_of[keep], minlength=nd).astype(np.int64)
-                    fids, vals = fids[keep], vals[keep]
-                nnz += fids.shape[0]
-                cols = (fids - 1).astype(np.int32)
-                del fids
-                hi = int(cols.max()) + 1 if cols.size else 0
+                hi, kept = max_fid_kept(fids, ne, big_fid if cap_cols is None else cap_cols)
+                if kept != ne:
+                    ne = drop_above(counts, fids, vals, nd, cap_cols)
+                nnz += ne
                 if mode is None:    # decided on the first block, checked at the end
                     W = hi if cap_cols is None else cap_cols
-                    mode = "dense" if (0 < W <= 5000 and cols.size * 12 >= 0.3 * nd * W * 8) else "csr"
+                    mode = "dense" if (0 < W <= 5000 and ne * 12 >= 0.3 * nd * W * 8) else "csr"
                 if mode == "dense":
                     if D is None:
                         W = max(hi, 1) if cap_cols is None else max(cap_cols, 1)
@@ -526,28 +549,29 @@ def _load_fast(path, name, n_features, pairless, dense, group_sizes, strict_orde
                     if n_rows + nd > D.shape[0]:
                         D.resize((max(n_rows + nd, D.shape[0] + D.shape[0] // 4), D.shape[1]),
                                  refcheck=False)
-                    rows = np.repeat(np.arange(n_rows, n_rows + nd), counts)
-                    D[rows, cols] = vals
-                    del rows
+                    scatter_dense(D, n_rows, counts, fids, vals, nd)
                 else:
-                    f_parts.append(cols)
-                    v_parts.append(vals)
-                q_parts.append(qids)
-                l_parts.append(lines)
-                c_parts.append(counts)
-                t_parts.append(targets)
-                blob_parts.append(cblob[:nc].tobytes())
-                coff_parts.append(coff[1:nd + 1] + n_blob)
-                n_blob += nc
+                    if n_rows == 0:
+                        f_all = _Grow(np.int32, max(ne, 1) * 4)
+                        v_all = _Grow(np.float64, max(ne, 1) * 4)
+                    f_all.extend((fids[:ne] - 1).astype(np.int32))
+                    v_all.extend(vals[:ne])
+                doc["qids"].extend(qids)
+                doc["lines"].extend(B["lines"][:nd])
+                doc["counts"].extend(counts)
+                doc["targets"].extend(targets)
+                doc["coff"].extend(B["coff"][1:nd + 1] + blob.n)
+                blob.extend(B["cblob"][:nc])
                 n_rows += nd
     except (OSError, ValueError):
         return None
+    del bufs
     if n_rows == 0:
         return None
-    qid_arr = np.concatenate(q_parts)
-    linenos = np.concatenate(l_parts)
-    t_arr = np.concatenate(t_parts)
-    counts = np.concatenate(c_parts)
+    qid_arr = doc["qids"].view()
+    linenos = doc["lines"].view()
+    t_arr = doc["targets"].view()
+    counts = doc["counts"].view()
     N = n_rows
     if group_sizes is not None:
         sizes = np.asarray(group_sizes, dtype=np.int64)
@@ -567,16 +591,14 @@ def _load_fast(path, name, n_features, pairless, dense, group_sizes, strict_orde
         n_cols = D.shape[1] if cap_cols is None else cap_cols
         D.resize((N, D.shape[1]), refcheck=False)
         big = D
-        final_dense = True if dense is None else dense
-        if dense is None:
-            final_dense = n_cols <= 5000 and nnz * 12 >= 0.3 * N * n_cols * 8
+        final_dense = dense if dense is not None else (
+            n_cols <= 5000 and nnz * 12 >= 0.3 * N * n_cols * 8)
         if not final_dense:
             big = sp.csr_matrix(D)
             if big.nnz != nnz:
                 return None           # explicit zeros listed: keep the exact reader's CSR
     else:
-        cols = np.concatenate(f_parts) if f_parts else np.zeros(0, np.int32)
-        vals = np.concatenate(v_parts) if v_parts else np.zeros(0)
+        cols, vals = f_all.view(), v_all.view()
         max_fid = int(cols.max()) + 1 if cols.size else 0
         if cap_cols is None and max_fid > max(FEATURE_FLOOR, 64 * cols.size):
             return None
@@ -588,8 +610,8 @@ def _load_fast(path, name, n_features, pairless, dense, group_sizes, strict_orde
             n_cols <= 5000 and nnz * 12 >= 0.3 * N * n_cols * 8)
         if final_dense:
             big = big.toarray()
-    blob = b"".join(blob_parts)
-    coff = np.concatenate([[0]] + coff_parts)
+    coff = np.concatenate([[0], doc["coff"].view()])
+    blob_bytes = blob.view().tobytes()
     X, Y, Q, L, keep_a, keep_b = [], [], [], [], [], []
     n_pairless = n_skipped = 0
     for a, b in zip(starts.tolist(), ends.tolist()):
@@ -608,7 +630,7 @@ def _load_fast(path, name, n_features, pairless, dense, group_sizes, strict_orde
         keep_a.append(a)
         keep_b.append(b)
     return LetorData(X, Y, np.asarray(Q, dtype=np.int64), np.asarray(L, dtype=np.int64), n_cols,
-                     None, n_pairless, n_skipped, name, _Comments(blob, coff, keep_a, keep_b))
+                     None, n_pairless, n_skipped, name, _Comments(blob_bytes, coff, keep_a, keep_b))
 
 
 def _check_click_group(name, g, costs, linenos):

@@ -217,3 +217,45 @@ def scan_block(buf, first_line, max_line, qids, linenos, counts, fids, nums, cbl
         nd += 1
         coff[nd] = c
     return OK, nd, ne, o, c, h, line
+
+
+@njit(cache=True, nogil=True)
+def scatter_dense(D, row0, counts, fids, vals, nd):
+    """D[row0 + r, fids[e] - 1] = vals[e] for the entries of the block's nd rows (D zeroed)."""
+    e = 0
+    for r in range(nd):
+        for _ in range(counts[r]):
+            D[row0 + r, fids[e] - 1] = vals[e]
+            e += 1
+
+
+@njit(cache=True, nogil=True)
+def max_fid_kept(fids, ne, cap):
+    """(largest fid, number of entries with fid <= cap) among fids[:ne]."""
+    hi = 0
+    kept = 0
+    for e in range(ne):
+        f = fids[e]
+        if f <= cap:
+            kept += 1
+            if f > hi:
+                hi = f
+    return hi, kept
+
+
+@njit(cache=True, nogil=True)
+def drop_above(counts, fids, vals, nd, cap):
+    """Drop the entries with fid > cap in place (counts adjusted); the new entry count."""
+    e = 0
+    out = 0
+    for r in range(nd):
+        m = 0
+        for _ in range(counts[r]):
+            if fids[e] <= cap:
+                fids[out] = fids[e]
+                vals[out] = vals[e]
+                out += 1
+                m += 1
+            e += 1
+        counts[r] = m
+    return out
