@@ -8,6 +8,7 @@ plain Python function instead: the same code and the same IEEE operations, witho
 0.3-0.6 s that importing numba and its typing machinery costs a short process. Once numba is
 loaded (by any kernel), every call goes to the compiled kernel.
 
+A kernel that uses ``np.random`` always runs compiled (numba's generator state is its own).
 Kernels of one module that call each other work in both modes: before compiling a kernel,
 the lazy kernels it names are compiled and put in its module's globals.
 """
@@ -32,6 +33,9 @@ class LazyKernel:
         self.py_func = func
         self._options = options
         self._compiled = None
+        # numba's np.random has its own state: a kernel that draws numbers always runs
+        # compiled (uncompiled it would draw from, and reseed, numpy's global generator)
+        self._python_ok = not ({"random", "seed"} & set(func.__code__.co_names))
         functools.update_wrapper(self, func)
 
     def compiled(self):
@@ -47,7 +51,8 @@ class LazyKernel:
         return self._compiled
 
     def __call__(self, *args):
-        if self._compiled is None and "numba" not in sys.modules and _small(args):
+        if (self._compiled is None and self._python_ok and "numba" not in sys.modules
+                and _small(args)):
             return self.py_func(*args)
         return self.compiled()(*args)
 

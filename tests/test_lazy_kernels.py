@@ -63,3 +63,18 @@ def test_lazy_kernel_calls_sibling_kernels_when_compiled():
     assert _outer.py_func(a) == 20.0
     assert _outer.compiled()(a) == 20.0
     assert _outer(a) == 20.0
+
+
+@njit(cache=False)
+def _draw(a):
+    np.random.seed(1)
+    return a + np.random.random()
+
+
+def test_kernel_with_random_numbers_never_runs_uncompiled():
+    """Uncompiled, np.random.seed would reseed numpy's global generator: never done."""
+    np.random.seed(123)
+    before = np.random.get_state()[1].copy()
+    _draw(np.zeros(2))
+    assert not _draw._python_ok
+    np.testing.assert_array_equal(np.random.get_state()[1], before)
