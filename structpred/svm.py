@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .boundary.params import check_choice, check_int, check_positive
 from .errors import InvalidInputError, NotFittedError
 from . import persistence
 from .model import StructuredModel
@@ -187,22 +188,15 @@ class StructuredSVM:
     def _check_params(self):
         if not isinstance(self.model, StructuredModel):
             raise TypeError(f"model must be a StructuredModel, got {type(self.model).__name__}")
-        for name in ("C", "eps"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float, np.floating, np.integer)) or not math.isfinite(value) or value <= 0:
-                raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-        if self.algorithm not in SOLVERS:
-            raise ValueError(f"algorithm must be one of {sorted(SOLVERS)}, got {self.algorithm!r}")
-        if self.rescaling not in ("margin", "slack"):
-            raise ValueError(f"rescaling must be 'margin' or 'slack', got {self.rescaling!r}")
-        if self.qp not in ("active-set", "cvxpy"):
-            raise ValueError(f"qp must be 'active-set' or 'cvxpy', got {self.qp!r}")
-        if int(self.max_iter) < 1:
-            raise ValueError(f"max_iter must be >= 1, got {self.max_iter!r}")
-        if int(self.cache_size) < 0:
-            raise ValueError(f"cache_size must be >= 0, got {self.cache_size!r}")
-        if self.backend not in ("local", "dask"):
-            raise ValueError(f"backend must be 'local' or 'dask', got {self.backend!r}")
+        # InvalidInputError (a ValueError) naming the parameter: structpred.boundary.params
+        check_positive(self.C, "C")
+        check_positive(self.eps, "eps")
+        check_choice(self.algorithm, "algorithm", sorted(SOLVERS))
+        check_choice(self.rescaling, "rescaling", ("margin", "slack"))
+        check_choice(self.qp, "qp", ("active-set", "cvxpy"))
+        check_int(self.max_iter, "max_iter", 1)
+        check_int(self.cache_size, "cache_size", 0)
+        check_choice(self.backend, "backend", ("local", "dask"))
         options = self.solver_options or {}
         if not isinstance(options, dict):
             raise ValueError(f"solver_options must be a dict or None, got {type(options).__name__}")
@@ -309,7 +303,8 @@ class StructuredSVM:
             return X
         import scipy.sparse as sp
         if sp.issparse(X):
-            X = X.toarray()
+            from .boundary.arrays import check_csr
+            X = check_csr(X, "X", rows_are_examples=True).toarray()   # index arrays checked before scipy reads them
         ndim = getattr(X, "ndim", None)
         if ndim is None:
             return X

@@ -529,12 +529,12 @@ def test_user_task_needs_tasks_argument(tmp_path):
 # ============================================================================ metrics
 def test_metrics_refuse_lists_of_different_lengths():
     t = parse_tree("(S (NP (DT a)) (VP (VB b)))")
-    raises(ValueError, r"gold has 2 trees but test has 1", bracket_scores, [t, t], [t])
-    raises(ValueError, r"y_true has 1 sentences but y_pred has 2", chunk_scores, [["B-NP"]], [["B-NP"], ["O"]])
-    raises(ValueError, r"y_true has 2 sentences but y_pred has 1", token_accuracy, [["O"], ["O"]], [["O"]])
-    raises(ValueError, r"weights must be 2 finite", weighted_subtopic_loss, np.eye(2), [0], [1.0])
-    raises(ValueError, r"document 0: subtopic index 999999999 is far above", as_topic_matrix, [[10**9 - 1]])
-    raises(ValueError, r"document 1: subtopic indices must be integers", as_topic_matrix, [[0], [1.5]])
+    raises(InvalidInputError, r"gold_trees has 2 trees but test_trees has 1", bracket_scores, [t, t], [t])
+    raises(InvalidInputError, r"y_true has 1 sentences but y_pred has 2", chunk_scores, [["B-NP"]], [["B-NP"], ["O"]])
+    raises(InvalidInputError, r"y_true has 2 sentences but y_pred has 1", token_accuracy, [["O"], ["O"]], [["O"]])
+    raises(InvalidInputError, r"weights: has 1 entries, expected 2", weighted_subtopic_loss, np.eye(2), [0], [1.0])
+    raises(InvalidInputError, r"document 0: subtopic index 999999999 is far above", as_topic_matrix, [[10**9 - 1]])
+    raises(InvalidInputError, r"document 1: subtopic indices must be integers", as_topic_matrix, [[0], [1.5]])
 
 
 def test_bracket_scores_keep_a_non_top_root():
@@ -596,8 +596,8 @@ def test_more_edges(tmp_path):
     with pytest.raises(NotFittedError, match=r"not fitted yet"):  # also scikit-learn's when it is loaded
         StructuredSVM(SequenceLabeling()).predict([np.ones((1, 2))])
     raises(ValueError, r"n_labels must be a positive integer or None, got nan", SequenceLabeling, float("nan"))
-    raises(ValueError, r"y_true\[0\]: chunk tags must be strings", chunk_scores, [[1, 2]], [[1, 2]])
-    raises(ValueError, r"sentence 0: gold and test must be Trees", bracket_scores, ["(S a)"], ["(S a)"])
+    raises(InvalidInputError, r"y_true\[0\]: chunk tags must be strings", chunk_scores, [[1, 2]], [[1, 2]])
+    raises(InvalidInputError, r"sentence 0: gold_trees and test_trees hold Trees", bracket_scores, ["(S a)"], ["(S a)"])
 
 
 def test_parsing_model_file_cannot_index_outside_its_grammar(tmp_path):

@@ -86,16 +86,16 @@ def _csr(data, ind, ptr, shape):
 @pytest.mark.parametrize("col", [-1, 3, 10**6])
 def test_check_csr_column_out_of_range(col):
     x = _csr([1.0, 2.0], [0, col], [0, 1, 2], (2, 3))
-    with pytest.raises(InvalidInputError, match=rf"query 4: column index {col} outside"):
+    with pytest.raises(InvalidInputError, match=rf"query 4: column index {col} \(row 1\) outside"):
         check_matrix(x, "query 4", index=4)
 
 
 def test_check_csr_bad_indptr_and_values():
     with pytest.raises(InvalidInputError, match="row pointer"):
         check_csr(_csr([1.0, 2.0], [0, 1], [0, 2, 1], (2, 3)), "X[0]")
-    with pytest.raises(InvalidInputError, match="do not fit"):
+    with pytest.raises(InvalidInputError, match="row pointer|do not fit"):
         check_csr(_csr([1.0, 2.0], [0, 1], [0, 2], (2, 3)), "X[0]")
-    with pytest.raises(InvalidInputError, match="NaN, infinite"):
+    with pytest.raises(InvalidInputError, match="NaN, infinity"):
         check_csr(_csr([1.0, np.nan], [0, 1], [0, 1, 2], (2, 3)), "X[0]")
     with pytest.raises(InvalidInputError, match="beyond"):
         check_csr(_csr([1.0, 1e308], [0, 1], [0, 1, 2], (2, 3)), "X[0]")
@@ -121,7 +121,7 @@ def test_check_csr_canonicalises_like_scipy():
 
 @pytest.mark.parametrize("bad,match", [
     (np.zeros(3), "2-D"), (np.zeros((0, 3)), "0 rows"), (np.array([["a", "b"]]), "real"),
-    (np.array([[1.0, np.inf]]), "infinite"), (np.zeros((2, 4)), "4 features"),
+    (np.array([[1.0, np.inf]]), "infinity"), (np.zeros((2, 4)), "4 features"),
     ([[1.0], [2.0, 3.0]], "not a matrix|2-D|real")])
 def test_check_matrix_dense_refusals(bad, match):
     with pytest.raises(InvalidInputError, match=match):
@@ -246,3 +246,110 @@ def test_truncated_gzip_and_bad_bytes(tmp_path):
     r.write_bytes(b"plain\n")
     with pytest.raises(DataFormatError, match="notgz.gz"):
         read_text(r)
+
+
+# ----------------------------------------------------------------------------- issue 17 cases
+def _exact_ndcg(grades_ranked, k):
+    """NDCG@k (standard discount) in exact rational arithmetic for the gains."""
+    from fractions import Fraction
+    import math
+
+    def dcg(gs):
+        return sum((Fraction(2) ** int(g) - 1) / Fraction(math.log2(1 + p))
+                   for p, g in enumerate(gs[:k], 1))
+    return float(dcg(grades_ranked) / dcg(sorted(grades_ranked, reverse=True)))
+
+
+def test_ndcg_with_huge_grades_is_exact_and_bad_inputs_refused():
+    from structpred.metrics.ranking import err, ndcg
+    y = [np.array([1100.0, 0.0, 3.0, 1099.0])]
+    s = [np.array([0.0, 3.0, 2.0, 1.0])]
+    ref = _exact_ndcg([0, 3, 1099, 1100], 10)
+    assert ndcg(y, s, k=10, convention="standard") == pytest.approx(ref, rel=1e-12)
+    assert 0.0 < ref < 1.0
+    with pytest.raises(InvalidInputError, match=r"Y\[0\] \(grades\).*below the minimum"):
+        ndcg([np.array([-1.0, 2.0])], [np.array([0.0, 1.0])])
+    with pytest.raises(InvalidInputError, match=r"S\[0\] \(scores\): entry 1 is nan"):
+        ndcg([np.array([1.0, 2.0])], [np.array([0.0, np.nan])])
+    for k in (0, -1, 1.5):
+        with pytest.raises(InvalidInputError, match="^k must be an integer"):
+            ndcg([np.array([1.0, 2.0])], [np.array([0.0, 1.0])], k=k)
+    # ERR stays in [0, 1]: brute force over the definition on random small queries
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        g = rng.integers(0, 5, size=6).astype(float)
+        sc = rng.normal(size=6)
+        ranked = g[np.argsort(-sc, kind="stable")]
+        R = (2.0 ** ranked - 1) / 2.0 ** 4
+        ref = sum(R[r] / (r + 1) * np.prod(1 - R[:r]) for r in range(6))
+        assert err([g], [sc], max_grade=4) == pytest.approx(ref)
+        assert 0.0 <= err([g], [sc]) <= 1.0
+    with pytest.raises(InvalidInputError, match="max_grade"):
+        err([np.array([3.0, 0.0])], [np.array([1.0, 0.0])], max_grade=1)
+
+
+def test_click_tools_refuse_bad_parameters():
+    from structpred.tasks.ranking.clicks import (PositionBasedClickModel, click_examples,
+                                                 simulate_sessions)
+    for kw, name in (({"eta": -1.0}, "eta"), ({"epsilon_plus": 1.5}, "epsilon_plus"),
+                     ({"epsilon_minus": -0.1}, "epsilon_minus"), ({"eta": np.nan}, "eta")):
+        with pytest.raises(InvalidInputError, match=f"^{name} must be"):
+            PositionBasedClickModel(**kw)
+    model = PositionBasedClickModel()
+    Y = [np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 1.0])]
+    rankers = [[np.array([3.0, 2.0, 1.0]), np.array([1.0, 2.0, 3.0])]]
+    with pytest.raises(InvalidInputError, match="^cutoff must be"):
+        simulate_sessions(model, Y, rankers, 10, 0, cutoff=-1)
+    log = simulate_sessions(model, Y, rankers, 50, 0)
+    X = [np.eye(3), np.eye(3)]
+    with pytest.raises(InvalidInputError, match="propensities: entry 1"):
+        click_examples(log, X, propensities=[1.0, 0.0, 0.5])
+    with pytest.raises(InvalidInputError, match="^clip must be"):
+        click_examples(log, X, propensities=[1.0, 0.5, 0.3], clip=-1)
+    with pytest.raises(InvalidInputError, match="click weight"):
+        click_examples(log, X, propensities=[1.0, 1e-300, 0.3])
+    # the fixed cutoff keeps whole lists: every session shows its query's 3 documents
+    assert np.all(np.diff(simulate_sessions(model, Y, rankers, 20, 1, cutoff=3).offsets) == 3)
+
+
+def test_ranking_protocol_refit_and_click_labels():
+    from sklearn.base import clone
+    from structpred import StructuredSVM
+    from structpred.tasks import PropensityRanking, Ranking
+    from structpred.tasks.ranking.model import Click
+    svm = StructuredSVM(Ranking(), C=1.0)
+    assert clone(svm).get_params(deep=True)["model__loss"] == "pairs"
+    rng = np.random.default_rng(0)
+    y = np.array([2.0, 1.0, 0.0, 0.0])
+    svm.fit([rng.normal(size=(4, 3))], [y])
+    svm.fit([rng.normal(size=(4, 5))], [y])          # another feature count: refit works
+    assert svm.w_.shape == (5,) and svm.model.n_features is None
+    with pytest.raises(InvalidInputError, match="unknown key.*'size_joint_feature'"):
+        Ranking().set_state({"n_features_": 3, "size_joint_feature": 10})
+    with pytest.raises(InvalidInputError, match="n_features_"):
+        Ranking().set_state({"n_features_": "3"})
+    for bad in (Click(1.7, 1.0), Click(True, 1.0), Click(0, 1e300), Click(0, np.nan)):
+        with pytest.raises(InvalidInputError, match="click 0"):
+            PropensityRanking().check_input([np.eye(3)], [bad])
+
+
+def test_self_containing_tree_and_cky_length_limit():
+    from structpred.tasks.parsing import ConstituencyParsing, Tree, TreeError, normalize
+    t = Tree("S", [Tree("NN", ["dog"])])
+    t.children.append(t)
+    with pytest.raises(TreeError, match="appears twice"):
+        normalize(t)
+    task = ConstituencyParsing(max_length=5)
+    with pytest.raises(InvalidInputError, match="sentence 0 has 6 words, more than max_length=5"):
+        task.check_input([[("a", "DT")] * 6])
+
+
+def test_jsonl_subtopic_row_must_be_a_list(tmp_path):
+    import json
+    from structpred.datasets import read_jsonl
+    p = tmp_path / "q.jsonl"
+    p.write_text(json.dumps({"documents": ["a", "b"], "subtopics": [["car"], []]}) + "\n")
+    assert read_jsonl(p).subtopic_ids == [["car"]]
+    p.write_text(json.dumps({"documents": ["a", "b"], "subtopics": ["car", []]}) + "\n")
+    with pytest.raises(DataFormatError, match=r"q.jsonl, line 1: subtopics\[0\] must be a list"):
+        read_jsonl(p)

@@ -18,7 +18,7 @@ import scipy.sparse as sp
 
 from ..errors import MAX_ABS_FEATURE, InvalidInputError
 
-__all__ = ["MAX_ABS_FEATURE", "MAX_SIZE_JOINT_FEATURE", "check_matrix", "check_csr", "check_values", "check_vector",
+__all__ = ["MAX_ABS_FEATURE", "MAX_SIZE_JOINT_FEATURE", "check_index_arrays", "check_matrix", "check_csr", "check_values", "check_vector",
            "check_labels", "check_scores", "check_grades", "check_same_length"]
 
 _MAX_INDEX = np.iinfo(np.int64).max
@@ -32,9 +32,11 @@ def _err(name, msg, index):
 
 
 def check_values(data, name: str, index: int | None = None,
-                 limit: float = MAX_ABS_FEATURE) -> None:
-    """InvalidInputError naming ``name`` (and the first bad position) unless every value of
-    the float array ``data`` is finite with |value| <= ``limit``."""
+                 limit: float = MAX_ABS_FEATURE, *, example_of=None) -> None:
+    """InvalidInputError naming ``name`` unless every value of the float array ``data`` is
+    finite with |value| <= ``limit``. ``example_of(k)``, when given, maps the first bad
+    flat position k to its example i: the message then names ``name[i]`` and ``index`` is i
+    (one vectorised pass over values stacked from many examples)."""
     if data.size == 0:
         return
     with np.errstate(invalid="ignore", over="ignore"):
@@ -42,8 +44,12 @@ def check_values(data, name: str, index: int | None = None,
     if not ok.all():
         k = int(np.flatnonzero(~ok.ravel())[0])
         v = float(data.ravel()[k])
-        raise _err(name, f"value {v!r} is NaN, infinite or beyond +-{limit:g} "
-                   "(structpred.errors.MAX_ABS_FEATURE)", index)
+        what = (f"feature value {v!r} is NaN, infinity or too large (beyond +-{limit:g}, "
+                "structpred.errors.MAX_ABS_FEATURE)")
+        if example_of is not None:
+            i = int(example_of(k))
+            raise _err(f"{name}[{i}]", f"{what} in example {i}", i)
+        raise _err(name, what, index)
 
 
 def _real_dtype(arr, name, index):
@@ -51,10 +57,38 @@ def _real_dtype(arr, name, index):
         raise _err(name, f"features must be real numbers, got dtype {arr.dtype}", index)
 
 
-def check_csr(x, name: str, index: int | None = None, limit: float = MAX_ABS_FEATURE):
+def check_index_arrays(indptr, indices, n_rows: int, n_cols: int, name: str,
+                       index: int | None = None, *, column_word: str = "column") -> None:
+    """InvalidInputError naming ``name`` unless (indptr, indices) is a valid compressed-row
+    structure of an n_rows x n_cols matrix: 1-D integer arrays, indptr of length n_rows + 1
+    rising from 0 to len(indices), every index in [0, n_cols). Run before any compiled code
+    reads them (a bad index there is memory corruption, not an exception)."""
+    ptr, ind = np.asarray(indptr), np.asarray(indices)
+    if ptr.ndim != 1 or ind.ndim != 1 or ptr.dtype.kind not in "iu" or ind.dtype.kind not in "iu":
+        raise _err(name, "malformed CSR matrix (indptr, indices and data do not fit its shape)",
+                   index)
+    if ptr.shape[0] != n_rows + 1 or ptr[0] != 0 or ptr[-1] != ind.shape[0] \
+            or (n_rows and np.any(ptr[1:] < ptr[:-1])):
+        raise _err(name, f"malformed CSR row pointer (indptr must rise from 0 to "
+                   f"nnz={ind.shape[0]} in {n_rows + 1} entries)", index)
+    if ind.size:
+        lo, hi = int(ind.min()), int(ind.max())
+        if lo < 0 or hi >= n_cols:
+            k = int(np.flatnonzero((ind < 0) | (ind >= n_cols))[0])
+            row = int(np.searchsorted(ptr, k, side="right") - 1)
+            err = _err(name, f"{column_word} index {int(ind[k])} (row {row}) outside the "
+                       f"matrix's {n_cols} columns", index)
+            err.row, err.col = row, int(ind[k])   # for callers that name the row
+            raise err
+
+
+def check_csr(x, name: str, index: int | None = None, limit: float = MAX_ABS_FEATURE, *,
+              rows_are_examples: bool = False):
     """A canonical CSR copy-free view of the scipy sparse matrix ``x`` (any format): checks
     the index arrays *before* any scipy routine reads them (a column index of -1 or n_cols
-    must never reach compiled code), then values, then sorts/deduplicates if needed."""
+    must never reach compiled code), then values, then sorts/deduplicates if needed.
+    ``rows_are_examples``: a bad column index is reported as ``name[row]`` with that row
+    as the error's ``index`` (X of a feature-vector task, one row per example)."""
     if x.ndim != 2:
         raise _err(name, f"expected a 2-D matrix, got shape {x.shape}", index)
     _real_dtype(x, name, index)
@@ -77,19 +111,16 @@ def check_csr(x, name: str, index: int | None = None, limit: float = MAX_ABS_FEA
         return x
     ptr, ind, data = x.indptr, x.indices, x.data
     if not (isinstance(ptr, np.ndarray) and isinstance(ind, np.ndarray)
-            and isinstance(data, np.ndarray)) or ptr.ndim != 1 or ind.ndim != 1 \
-            or data.ndim != 1 or ptr.shape[0] != n_rows + 1 or data.shape != ind.shape \
-            or ptr.dtype.kind not in "iu" or ind.dtype.kind not in "iu":
+            and isinstance(data, np.ndarray)) or data.ndim != 1 or data.shape != ind.shape:
         raise _err(name, "malformed CSR matrix (indptr, indices and data do not fit its shape)",
                    index)
-    if ptr[0] != 0 or ptr[-1] != ind.shape[0] or (n_rows and np.any(ptr[1:] < ptr[:-1])):
-        raise _err(name, f"malformed CSR row pointer (indptr must rise from 0 to "
-                   f"nnz={ind.shape[0]})", index)
-    if ind.size:
-        lo, hi = int(ind.min()), int(ind.max())
-        if lo < 0 or hi >= n_cols:
-            bad = lo if lo < 0 else hi
-            raise _err(name, f"column index {bad} outside the matrix's {n_cols} columns", index)
+    try:
+        check_index_arrays(ptr, ind, n_rows, n_cols, name, index)
+    except InvalidInputError as exc:
+        if rows_are_examples and hasattr(exc, "row"):
+            raise _err(f"{name}[{exc.row}]", f"column index {exc.col} (row {exc.row}) outside "
+                       f"the matrix's {n_cols} columns", exc.row) from None
+        raise
     if data.dtype != np.float64:
         data = data.astype(np.float64)
     check_values(data, name, index, limit)
@@ -181,24 +212,31 @@ def check_labels(y, name: str, n_classes: int | None = None, *, length: int | No
     if not arr.size:
         return arr.astype(np.int64)
     top = "n_labels-1" if n_classes is None else str(n_classes - 1)
+    at = (lambda k: k) if index is None else (lambda k: index)  # noqa: E731
+    if arr.dtype == object:
+        for k, v in enumerate(arr):
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+                raise _err(name, f"label {v!r} at position {k} is not an integer 0..{top}", at(k))
+        arr = arr.astype(np.float64)
     if arr.dtype.kind == "f":
         with np.errstate(invalid="ignore"):
             bad = ~np.isfinite(arr) | (arr != np.round(arr)) | (np.abs(arr) > 2.0**62)
         if bad.any():
             k = int(np.flatnonzero(bad)[0])
             raise _err(name, f"label {float(arr[k])!r} at position {k} is not an integer "
-                       f"0..{top}", index)
+                       f"0..{top}", at(k))
     elif arr.dtype.kind not in "iub":
-        raise _err(name, f"labels must be integers 0..{top}, got dtype {arr.dtype}", index)
+        raise _err(name, f"labels must be integers 0..{top}, got dtype {arr.dtype} "
+                   f"({arr.flat[0]!r} at position 0)", at(0))
     if arr.dtype.kind == "u" and arr.max() > _MAX_INDEX:
         raise _err(name, f"label {arr.max()} is out of range", index)
     out = arr.astype(np.int64)
     if out.min() < 0:
         k = int(np.argmin(out))
-        raise _err(name, f"negative label {int(out[k])} at position {k}; labels are 0..{top}", index)
+        raise _err(name, f"negative label {int(out[k])} at position {k}; labels are 0..{top}", at(k))
     if n_classes is not None and out.max() >= n_classes:
         k = int(np.argmax(out))
-        raise _err(name, f"label {int(out[k])} at position {k} is outside 0..{top}", index)
+        raise _err(name, f"label {int(out[k])} at position {k} is outside 0..{top}", at(k))
     return out
 
 

@@ -64,8 +64,14 @@ def check_real(value, name: str, low: float | None = None, high: float | None = 
 def check_positive(value, name: str, high: float | None = None, *,
                    index: int | None = None) -> float:
     """A finite real number > 0 (and <= ``high`` if given): ``check_real(value, name, 0,
-    high, low_inclusive=False)``."""
-    return check_real(value, name, 0.0, high, low_inclusive=False, index=index)
+    high, low_inclusive=False)``, with the message "``name`` must be a positive finite
+    number"."""
+    try:
+        return check_real(value, name, 0.0, high, low_inclusive=False, index=index)
+    except InvalidInputError:
+        limit = "" if high is None else f" <= {high:g}"
+        raise InvalidInputError(f"{name} must be a positive finite number{limit}, got "
+                                f"{_fmt(value)}", index) from None
 
 
 def check_int(value, name: str, low: int | None = None, high: int | None = None, *,

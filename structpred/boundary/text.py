@@ -12,7 +12,7 @@
   stops there); the whole (decompressed) text at most ``max_bytes``, by default a share of
   the memory available now, divided by ``memory_factor`` = bytes of memory the caller needs
   per byte of text (its parsed arrays); gzip data inflating more than ``max_ratio``:1 beyond
-  the first 64 MiB is refused as a gzip bomb. Each fault raises
+  the first 4 MiB is refused as a gzip bomb. Each fault raises
   :class:`structpred.errors.DataFormatError` naming the file (and line), early, before
   memory runs out.
 
@@ -39,10 +39,10 @@ __all__ = ["open_text", "read_text", "open_binary", "input_limit", "TextReader",
 #: Default per-line limit (bytes, newline included): far above any line of the formats we
 #: read (svm_hmm, LETOR, CoNLL, JSONL rows), far below memory.
 DEFAULT_MAX_LINE_BYTES = 64 << 20
-#: A gzip stream inflating more than this many times its compressed size (after 64 MiB of
+#: A gzip stream inflating more than this many times its compressed size (after 4 MiB of
 #: output) is refused as a bomb; deflate's own ceiling is about 1032:1, real text 3-30:1.
 DEFAULT_MAX_RATIO = 400
-_RATIO_GRACE = 64 << 20
+_RATIO_GRACE = 4 << 20
 _CHUNK = 1 << 20
 _GZ_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
 

@@ -10,7 +10,8 @@ _LAZY = {
     "load_ambient": ".diversity", "load_trec_aspects": ".diversity",
     "make_synthetic_diversity": ".diversity",
     "load_letor": ".letor", "write_letor": ".letor", "load_mq2008": ".letor",
-    "load_lightgbm_rank": ".letor",
+    "load_lightgbm_rank": ".letor", "read_jsonl": ".diversity", "read_csv_table": ".multiclass",
+    "READERS": ".readers", "Reader": ".readers", "get_reader": ".readers",
 }
 
 __all__ = ["get_data_home", "require_file", *_LAZY]

@@ -45,6 +45,8 @@ def read_conll(path, n_columns: int | None = None):
         current.append(tuple(parts))
     if current:
         sentences.append(current)
+    if not sentences:
+        raise format_error(path, None, "empty file (no token line)")
     return sentences
 
 

@@ -135,6 +135,8 @@ def read_jsonl(path) -> DiversityData:
             doc_ids.append([str(d.get("id", j)) if isinstance(d, dict) else str(j)
                             for j, d in enumerate(docs)])
             sub_ids.append(names)
+    if not qids:
+        raise DataFormatError(f"{name}: empty file (no query line)", name)
     if any_ranks:
         ranks = [np.arange(1, len(d) + 1) if r is None else r for r, d in zip(ranks, documents)]
     from pathlib import Path

@@ -9,7 +9,7 @@ from ..boundary.text import read_text
 from ..errors import DataFormatError
 from .home import require_file
 
-__all__ = ["load_digits", "load_iris", "load_wine"]
+__all__ = ["load_digits", "load_iris", "load_wine", "read_csv_table"]
 
 _SOURCE = "scikit-learn's bundled datasets (sklearn/datasets/data/, UCI ML Repository)"
 
@@ -35,6 +35,13 @@ def _read_csv(path, skiprows: int):
         raise DataFormatError(f"{path}, line {line}: label {float(labels[bad[0]])!r} is not a "
                               "non-negative integer", path, line)
     return data[:, :-1], labels.astype(np.int64)
+
+
+def read_csv_table(path, skiprows: int = 0):
+    """(X, y) of a numeric CSV file (plain or gzip) whose last column is an integer label
+    >= 0, after ``skiprows`` header lines; DataFormatError naming the file (and line)."""
+    from ..boundary.params import check_int
+    return _read_csv(path, check_int(skiprows, "skiprows", 0))
 
 
 def load_digits(data_home=None, scale: bool = True):

@@ -20,8 +20,12 @@ def read_mrg_file(path) -> list:
     for unbalanced brackets, empty brackets, text outside brackets, a node mixing words and
     subtrees, nesting deeper than ``MAX_TREE_DEPTH`` or bytes that are not UTF-8."""
     from ..tasks.parsing.trees import read_trees
+    from ..errors import DataFormatError
     path = Path(path)
-    return list(read_trees(read_text(path, encoding="utf-8", memory_factor=32), source=str(path)))
+    trees = list(read_trees(read_text(path, encoding="utf-8", memory_factor=32), source=str(path)))
+    if not trees:
+        raise DataFormatError(f"{path}: empty file (no tree)", path)
+    return trees
 
 
 def load_ptb_sample(data_home=None, normalized: bool = True) -> dict:

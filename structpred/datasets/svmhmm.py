@@ -441,4 +441,6 @@ def read_tag_names(path) -> dict[int, str]:
         if tag in names:
             _fail(path, lineno, f"tag {tag} named twice ({names[tag]!r} and {parts[1]!r})")
         names[tag] = parts[1]
+    if not names:
+        raise DataFormatError(f"{path}: empty file (no 'ID NAME' line)", path)
     return names

@@ -1,2 +1,111 @@
 """Evaluation measures, one module per task: chunking (conlleval), brackets (evalb),
-subtopics (weighted subtopic loss)."""
+subtopics (weighted subtopic loss), ranking (NDCG, MAP, ERR, average relevant rank).
+
+``METRICS`` registers every public metric function with what the registry-driven battery
+(tests/test_registry_battery.py) needs: the role of each positional argument, its integer
+keyword parameters, the range of its values and a tiny valid example. A new metric is
+covered by adding one entry.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import import_module
+
+import numpy as np
+
+__all__ = ["Metric", "METRICS"]
+
+#: Argument roles the battery knows how to poison: per_query_grades / per_query_scores (a
+#: list of arrays, one per query), grades / scores (one array), indices (integer indices),
+#: weights (non-negative numbers), topic_matrix, tags (list of tag sequences), trees.
+ROLES = ("per_query_grades", "per_query_scores", "grades", "scores", "indices", "weights",
+         "topic_matrix", "tags", "trees")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A registered metric: ``target`` ("module:function"), the ``argnames`` and ``roles``
+    of its positional arguments, its integer keyword parameters (``int_kwargs``: name ->
+    valid value), the closed ``value_range`` of its result, and ``example`` (a callable
+    returning (args, kwargs) of a tiny valid call)."""
+    target: str
+    argnames: tuple
+    roles: tuple
+    example: object
+    int_kwargs: dict = field(default_factory=dict)
+    value_range: tuple = (0.0, 1.0)
+
+    def load(self):
+        module, attr = self.target.split(":")
+        return getattr(import_module(module, __package__), attr)
+
+
+def _lists():
+    return ([np.array([2.0, 0.0, 1.0, 0.0]), np.array([0.0, 1.0, 3.0])],
+            [np.array([0.5, 0.1, 0.9, -0.2]), np.array([1.0, 2.0, 0.5])])
+
+
+def _ranking_example(**kw):
+    return lambda: (list(_lists()), dict(kw))
+
+
+def _one_query():
+    Y, S = _lists()
+    return [Y[0], S[0]], {}
+
+
+def _tags():
+    return [[["B-NP", "I-NP", "O", "B-VP"], ["B-NP"]],
+            [["B-NP", "O", "O", "B-VP"], ["B-NP"]]], {}
+
+
+def _trees():
+    from ..tasks.parsing.trees import normalize, parse_tree
+    g = [normalize(parse_tree("(S (NP (DT the) (NN dog)) (VP (VBD ran)))")),
+         normalize(parse_tree("(S (NP (PRP it)) (VP (VBD saw) (NP (DT a) (NN cat))))"))]
+    t = [normalize(parse_tree("(S (NP (DT the)) (VP (NN dog) (VBD ran)))")),
+         normalize(parse_tree("(S (NP (PRP it)) (VP (VBD saw) (NP (DT a) (NN cat))))"))]
+    return [g, t], {}
+
+
+def _topics():
+    T = np.array([[1, 0, 1], [0, 1, 0], [1, 1, 0], [0, 0, 0]], dtype=float)
+    return [T, np.array([0, 2])], {}
+
+
+def _topics_weights():
+    (T, s), _ = _topics()
+    return [T, s, np.array([1.0, 2.0, 0.5])], {}
+
+
+_PQ = ("per_query_grades", "per_query_scores")
+_LARGE = (0.0, float("inf"))
+
+METRICS: dict[str, Metric] = {
+    "ndcg": Metric(".ranking:ndcg", ("Y", "S"), _PQ, _ranking_example(k=3), {"k": 3}),
+    "ndcg_standard": Metric(".ranking:ndcg", ("Y", "S"), _PQ,
+                            _ranking_example(k=3, convention="standard"), {"k": 3}),
+    "ndcg_per_query": Metric(".ranking:ndcg_per_query", ("Y", "S"), _PQ, _ranking_example(k=2),
+                             {"k": 2}),
+    "mean_average_precision": Metric(".ranking:mean_average_precision", ("Y", "S"), _PQ,
+                                     _ranking_example()),
+    "err": Metric(".ranking:err", ("Y", "S"), _PQ, _ranking_example(k=3), {"k": 3}),
+    "average_relevant_rank": Metric(".ranking:average_relevant_rank", ("Y", "S"), _PQ,
+                                    _ranking_example(), value_range=(1.0, float("inf"))),
+    "average_precision": Metric(".ranking:average_precision", ("y", "s"), ("grades", "scores"),
+                                _one_query),
+    "dcg": Metric(".ranking:dcg", ("grades_in_order",), ("grades",),
+                  lambda: ([np.array([3.0, 0.0, 1.0])], {"k": 2}), {"k": 2}, _LARGE),
+    "chunk_scores": Metric(".chunking:chunk_scores", ("y_true", "y_pred"), ("tags", "tags"),
+                           _tags, value_range=_LARGE),
+    "token_accuracy": Metric(".chunking:token_accuracy", ("y_true", "y_pred"), ("tags", "tags"),
+                             _tags),
+    "bracket_scores": Metric(".brackets:bracket_scores", ("gold_trees", "test_trees"),
+                             ("trees", "trees"), _trees, value_range=_LARGE),
+    "weighted_subtopic_loss": Metric(".subtopics:weighted_subtopic_loss",
+                                     ("topics", "subset", "weights"),
+                                     ("topic_matrix", "indices", "weights"), _topics_weights),
+    "greedy_subtopic_cover": Metric(".subtopics:greedy_subtopic_cover", ("topics",),
+                                    ("topic_matrix",), lambda: ([_topics()[0][0]], {"k": 2}),
+                                    {"k": 2}, _LARGE),
+}

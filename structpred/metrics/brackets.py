@@ -22,6 +22,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable
 
+
+from ..errors import InvalidInputError
+
 __all__ = ["evalb_brackets", "bracket_scores", "sentence_length", "DELETE_TAGS"]
 
 DELETE_TAGS = frozenset({",", ":", "``", "''", ".", "-NONE-"})
@@ -70,10 +73,17 @@ def evalb_brackets(tree) -> tuple:
 
 
 def _check_pairs(gold, test, what="trees"):
-    gold, test = list(gold), list(test)
+    out = []
+    for name, v in (("gold_trees", gold), ("test_trees", test)):
+        if v is None or isinstance(v, (str, bytes)) or not hasattr(v, "__iter__"):
+            raise InvalidInputError(f"{name} must be a list of {what}, got {type(v).__name__}")
+        out.append(list(v))
+    gold, test = out
     if len(gold) != len(test):
-        raise ValueError(f"gold has {len(gold)} {what} but test has {len(test)}: the lists must "
-                         "pair one to one")
+        raise InvalidInputError(f"gold_trees has {len(gold)} {what} but test_trees has "
+                                f"{len(test)}: the lists must pair one to one")
+    if not gold:
+        raise InvalidInputError(f"gold_trees is empty: no {what} to score")
     return gold, test
 
 
@@ -88,12 +98,12 @@ def bracket_scores(gold_trees: Iterable, test_trees: Iterable) -> dict:
     from ..tasks.parsing.trees import Tree
     for idx, (g, t) in enumerate(zip(gold_trees, test_trees)):
         if not (isinstance(g, Tree) and isinstance(t, Tree)):
-            raise ValueError(f"sentence {idx}: gold and test must be Trees, got "
+            raise InvalidInputError(f"sentence {idx}: gold_trees and test_trees hold Trees, got "
                              f"{type(g).__name__} and {type(t).__name__}")
         gb, gw = evalb_brackets(g)
         tb, tw = evalb_brackets(t)
         if gw != tw:
-            raise ValueError(f"sentence {idx}: gold and test words differ "
+            raise InvalidInputError(f"sentence {idx}: gold_trees and test_trees words differ "
                              f"({len(gw)} vs {len(tw)} scored words)")
         m = sum((gb & tb).values())
         match += m

@@ -13,12 +13,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+
+from ..errors import InvalidInputError
+
 __all__ = ["ChunkScore", "chunk_scores", "token_accuracy", "iob1_to_iob2", "get_chunks"]
+
+
+def _pair_lists(y_true, y_pred, what="sentences"):
+    """(list(y_true), list(y_pred)): sequences (not strings, not None) of the same non-zero
+    length; InvalidInputError naming the argument otherwise."""
+    out = []
+    for name, v in (("y_true", y_true), ("y_pred", y_pred)):
+        if v is None or isinstance(v, (str, bytes)) or not hasattr(v, "__iter__"):
+            raise InvalidInputError(f"{name} must be a list of {what}, got {type(v).__name__}")
+        out.append(list(v))
+    if len(out[0]) != len(out[1]):
+        raise InvalidInputError(f"y_true has {len(out[0])} {what} but y_pred has {len(out[1])}")
+    if not out[0]:
+        raise InvalidInputError(f"y_true is empty: no {what} to score")
+    return out
 
 
 def _sequence(seq, i, name):
     if isinstance(seq, (str, bytes)) or not hasattr(seq, "__len__"):
-        raise ValueError(f"{name}[{i}] must be a sequence of tags, got {type(seq).__name__}")
+        raise InvalidInputError(f"{name}[{i}] must be a sequence of tags, got {type(seq).__name__}")
     return list(seq)
 
 
@@ -26,7 +44,7 @@ def _tags(seq, i, name):
     seq = _sequence(seq, i, name)
     bad = next((t for t in seq if not isinstance(t, str)), None)
     if bad is not None:
-        raise ValueError(f"{name}[{i}]: chunk tags must be strings such as 'B-NP', got {bad!r}")
+        raise InvalidInputError(f"{name}[{i}]: chunk tags must be strings such as 'B-NP', got {bad!r}")
     return seq
 
 
@@ -98,15 +116,13 @@ def _prf(correct, guessed, true):
 
 def chunk_scores(y_true, y_pred) -> ChunkScore:
     """conlleval on lists of sentences of string tags (y_true[i][t], y_pred[i][t])."""
-    y_true, y_pred = list(y_true), list(y_pred)
-    if len(y_true) != len(y_pred):
-        raise ValueError(f"y_true has {len(y_true)} sentences but y_pred has {len(y_pred)}")
+    y_true, y_pred = _pair_lists(y_true, y_pred)
     n_tokens = n_ok = 0
     true_c, guess_c, ok_c = {}, {}, {}
     for i, (ts, ps) in enumerate(zip(y_true, y_pred)):
         ts, ps = _tags(ts, i, "y_true"), _tags(ps, i, "y_pred")
         if len(ts) != len(ps):
-            raise ValueError(f"sentence {i}: {len(ts)} true tags but {len(ps)} predicted")
+            raise InvalidInputError(f"y_pred[{i}]: {len(ps)} predicted tags for {len(ts)} true tags (y_true[{i}])", i)
         n_tokens += len(ts)
         n_ok += sum(a == b for a, b in zip(ts, ps))
         tc = get_chunks(ts)
@@ -130,14 +146,12 @@ def chunk_scores(y_true, y_pred) -> ChunkScore:
 
 def token_accuracy(y_true, y_pred) -> float:
     """Fraction (0..1) of tokens whose predicted tag equals the true one."""
-    y_true, y_pred = list(y_true), list(y_pred)
-    if len(y_true) != len(y_pred):
-        raise ValueError(f"y_true has {len(y_true)} sentences but y_pred has {len(y_pred)}")
+    y_true, y_pred = _pair_lists(y_true, y_pred)
     n = ok = 0
     for i, (ts, ps) in enumerate(zip(y_true, y_pred)):
         ts, ps = _sequence(ts, i, "y_true"), _sequence(ps, i, "y_pred")
         if len(ts) != len(ps):
-            raise ValueError(f"sentence {i}: {len(ts)} true tags but {len(ps)} predicted")
+            raise InvalidInputError(f"y_pred[{i}]: {len(ps)} predicted tags for {len(ts)} true tags (y_true[{i}])", i)
         n += len(ts)
         ok += sum(a == b for a, b in zip(ts, ps))
     return ok / n if n else 0.0

@@ -14,6 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
+
+from ..boundary.arrays import check_labels, check_matrix, check_vector
+from ..boundary.params import check_int
+from ..errors import InvalidInputError
+
 __all__ = ["as_topic_matrix", "subtopic_weights", "weighted_subtopic_loss",
            "greedy_subtopic_cover", "coverage_gain_order"]
 
@@ -26,11 +31,14 @@ def as_topic_matrix(topics, n_docs: int | None = None) -> np.ndarray:
     covers subtopics 0 and 1; pass 0/1 matrices as 2-D numpy arrays). ``n_docs``, when given,
     must equal n (ValueError otherwise).
     """
+    if topics is None or isinstance(topics, (str, bytes)):
+        raise InvalidInputError(f"topics must be a 2-D matrix or one list of subtopic indices "
+                                f"per document, got {type(topics).__name__}")
     if isinstance(topics, np.ndarray) and topics.ndim == 2:
-        T = np.ascontiguousarray(topics != 0)
+        T = np.ascontiguousarray(check_matrix(topics, "topics", min_rows=0) != 0)
     else:
         if isinstance(topics, np.ndarray) and topics.ndim != 1:
-            raise ValueError(f"topics must be a 2-D matrix or one list of subtopic indices per "
+            raise InvalidInputError(f"topics must be a 2-D matrix or one list of subtopic indices per "
                              f"document, got an array of shape {topics.shape}")
         rows = list(topics)
         idx = []
@@ -38,23 +46,23 @@ def as_topic_matrix(topics, n_docs: int | None = None) -> np.ndarray:
             a = np.asarray(r).ravel() if np.size(r) else np.zeros(0, np.int64)
             if a.size and (a.dtype.kind not in "iuf" or not np.all(np.isfinite(a))
                            or np.any(a != np.round(a))):
-                raise ValueError(f"document {d}: subtopic indices must be integers, got {r!r}")
+                raise InvalidInputError(f"topics: document {d}: subtopic indices must be integers, got {r!r}", d)
             r = sorted({int(t) for t in a})
             if r and r[0] < 0:
-                raise ValueError(f"document {d}: negative subtopic index {r[0]}")
+                raise InvalidInputError(f"topics: document {d}: negative subtopic index {r[0]}", d)
             idx.append(r)
         m = max((r[-1] + 1 for r in idx if r), default=0)
         n_entries = sum(len(r) for r in idx)
         if m > 1024 + 16 * n_entries:   # one huge index must not allocate n x index bytes
             d = next(d for d, r in enumerate(idx) if r and r[-1] + 1 == m)
-            raise ValueError(f"document {d}: subtopic index {m - 1} is far above the "
+            raise InvalidInputError(f"topics: document {d}: subtopic index {m - 1} is far above the "
                              f"{n_entries} subtopic labels given (limit 1024 + 16 x labels); "
                              "number subtopics densely from 0")
         T = np.zeros((len(idx), m), dtype=bool)
         for d, r in enumerate(idx):
             T[d, r] = True
     if n_docs is not None and T.shape[0] != n_docs:
-        raise ValueError(f"subtopic labels have {T.shape[0]} rows for {n_docs} documents")
+        raise InvalidInputError(f"subtopic labels have {T.shape[0]} rows for {n_docs} documents")
     return T
 
 
@@ -65,22 +73,20 @@ def subtopic_weights(topics) -> np.ndarray:
 
 
 def _check_weights(weights, m: int) -> np.ndarray:
-    u = np.asarray(weights, dtype=np.float64).ravel()
-    if u.shape != (m,) or not np.all(np.isfinite(u)) or np.any(u < 0):
-        raise ValueError(f"weights must be {m} finite non-negative numbers (one per subtopic), "
-                         f"got {u.shape[0]} values")
-    return u
+    """weights: m finite non-negative numbers, one per subtopic."""
+    return check_vector(weights, "weights", m, low=0.0)
 
 
 def _check_subset(subset, n: int) -> np.ndarray:
-    raw = np.asarray(subset).ravel()
-    if raw.size and (raw.dtype.kind not in "iu" and not (
-            raw.dtype.kind == "f" and np.all(np.isfinite(raw)) and np.all(raw == np.round(raw)))):
-        raise ValueError(f"subset must hold integer document indices, got {raw.tolist()}")
-    s = raw.astype(np.int64)
-    if s.size and (s.min() < 0 or s.max() >= n):
-        raise ValueError(f"subset has document index out of range [0, {n}): {s.tolist()}")
-    return s
+    """subset: integer document indices in [0, n)."""
+    if subset is None or isinstance(subset, (str, bytes)):
+        raise InvalidInputError(f"subset must hold integer document indices, got "
+                                f"{type(subset).__name__}")
+    try:
+        return check_labels(np.ravel(subset), "subset", n)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"subset has a document index out of range [0, {n}) or not an "
+                                f"integer ({exc})") from None
 
 
 def weighted_subtopic_loss(topics, subset, weights=None) -> float:
@@ -111,7 +117,7 @@ def greedy_subtopic_cover(topics, k: int, weights=None) -> np.ndarray:
     T = as_topic_matrix(topics)
     n = T.shape[0]
     u = T.sum(axis=0).astype(np.float64) if weights is None else _check_weights(weights, T.shape[1])
-    return coverage_gain_order(T, u, min(int(k), n))
+    return coverage_gain_order(T, u, min(check_int(k, "k", 1), n))
 
 
 def coverage_gain_order(T: np.ndarray, u: np.ndarray, k: int) -> np.ndarray:

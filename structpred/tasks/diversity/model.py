@@ -34,8 +34,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ...metrics.subtopics import as_topic_matrix, greedy_subtopic_cover, weighted_subtopic_loss
-from ...boundary.arrays import MAX_SIZE_JOINT_FEATURE
-from ...boundary.params import check_int, check_state
+from ...boundary.arrays import MAX_SIZE_JOINT_FEATURE, check_index_arrays, check_values
+from ...boundary.params import check_bool, check_int, check_state
 from ...errors import MAX_ABS_FEATURE, InvalidInputError
 from ...model import StructuredModel
 from ...parallel import effective_jobs
@@ -91,18 +91,15 @@ def _check_structure(x, i):
             or not x.cover:
         raise InvalidInputError(f"example {i}: inconsistent CandidateSet shapes", i)
     for lvl, (ptr, idx) in enumerate(x.cover):
-        ptr = np.asarray(ptr)
-        idx = np.asarray(idx)
-        if ptr.dtype.kind not in "iu" or idx.dtype.kind not in "iu":
-            raise InvalidInputError(f"example {i}: coverage level {lvl + 1} has non-integer "
-                                    "index arrays", i)
-        if ptr.shape != (x.n_docs + 1,) or ptr[0] != 0 or np.any(np.diff(ptr) < 0) \
-                or ptr[-1] != idx.size:
-            raise InvalidInputError(f"example {i}: coverage level {lvl + 1} has a malformed row "
-                             "pointer (need n_docs + 1 non-decreasing offsets from 0 to nnz)")
-        if idx.size and (idx.min() < 0 or idx.max() >= x.n_words):
-            raise InvalidInputError(f"example {i}: coverage level {lvl + 1} names a word outside "
-                             f"[0, {x.n_words})")
+        where = f"example {i}: coverage level {lvl + 1}"
+        try:
+            check_index_arrays(ptr, idx, x.n_docs, x.n_words, where, i, column_word="word")
+        except InvalidInputError as exc:
+            if hasattr(exc, "row"):
+                raise InvalidInputError(f"{where} names a word outside [0, {x.n_words}) "
+                                        f"(document {exc.row})", i) from None
+            raise InvalidInputError(f"{where} has a malformed row pointer or non-integer index "
+                                    f"arrays ({exc})", i) from None
 
 
 class DiversityBatch:
@@ -246,7 +243,10 @@ class DiverseSubset(StructuredModel):
         def params(v, n):
             if not isinstance(v, dict):
                 raise InvalidInputError(f"{n} must be a dict, got {type(v).__name__}")
-            return dict(v)
+            spec = {"n_levels": lambda x, m: check_int(x, m, 1, 3),
+                    "use_rank": lambda x, m: check_bool(x, m),
+                    "use_url": lambda x, m: check_bool(x, m)}
+            return check_state(v, n, spec)
         st = check_state(state, "DiverseSubset",
                          {"n_levels_": lambda v, n: check_int(v, n, 1, 3),
                           "n_word_features_": size, "n_doc_features_": size,
@@ -255,6 +255,29 @@ class DiverseSubset(StructuredModel):
         self._set_sizes(st["n_levels_"], st["n_word_features_"], st["n_doc_features_"])
         if "featurizer_params_" in st:
             self.featurizer_params_ = st["featurizer_params_"]
+
+    @classmethod
+    def tiny_example(cls, random_state=0):
+        """A tiny valid training set (task, X, Y) for the registry-driven battery
+        (tests/test_registry_battery.py): every registered task provides one, so the
+        battery's hostile variants of it reach the task's checks."""
+        rng = np.random.default_rng(random_state)
+        task, X, Y = cls(k=2), [], []
+        for _ in range(3):
+            n_docs, n_words = 5, 6
+            c1 = rng.random((n_docs, n_words)) < 0.4
+            cover = []
+            for M in (c1, c1 & (rng.random((n_docs, n_words)) < 0.5)):
+                ptr = np.zeros(n_docs + 1, dtype=np.int64)
+                ptr[1:] = np.cumsum(M.sum(axis=1))
+                cover.append((ptr, np.flatnonzero(M.ravel()) % n_words))
+            cover = [(p, i.astype(np.int32)) for p, i in cover]
+            X.append(CandidateSet(n_docs, [f"w{i}" for i in range(n_words)],
+                                  rng.random((n_words, 2)), cover, rng.random((n_docs, 2))))
+            T = rng.random((n_docs, 3)) < 0.4
+            T[0, 0] = True
+            Y.append(task.make_label(T))
+        return task, X, Y
 
     def make_label(self, topics) -> SubsetLabel:
         """The training label: greedy min(k, n)-subset maximising weighted subtopic coverage."""
@@ -275,10 +298,8 @@ class DiverseSubset(StructuredModel):
                     f"{x.doc_feats.shape[1]} document features; the model expects "
                     f"{self.n_levels_}, {self.n_word_features_} and {self.n_doc_features_} "
                     "(use the same featurizer settings)")
-            if not (np.all(np.abs(x.phi) <= MAX_ABS_FEATURE)
-                    and np.all(np.abs(x.doc_feats) <= MAX_ABS_FEATURE)):
-                raise InvalidInputError(f"example {i}: non-finite features (NaN, inf or |value| > "
-                                        f"{MAX_ABS_FEATURE:g})", i)
+            check_values(x.phi, f"example {i}: phi (non-finite features?)", i)
+            check_values(x.doc_feats, f"example {i}: doc_feats (non-finite features?)", i)
         if Y is not None:
             if len(Y) != len(X):
                 raise InvalidInputError(f"{len(X)} inputs but {len(Y)} labels")

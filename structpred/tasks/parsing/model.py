@@ -41,7 +41,7 @@ from collections import Counter
 import numpy as np
 import scipy.sparse as sp
 
-from ...boundary.params import check_choice, check_int, check_real
+from ...boundary.params import check_choice, check_int, check_real, check_state
 from ...errors import InvalidInputError
 from ...model import StructuredModel
 from ...parallel import map_threads
@@ -215,6 +215,18 @@ class ConstituencyParsing(StructuredModel):
         self.grammar_ = None
         self.fallback_count_ = 0
 
+    @classmethod
+    def tiny_example(cls, random_state=0):
+        """A tiny valid training set (task, X, Y) for the registry-driven battery
+        (tests/test_registry_battery.py): every registered task provides one, so the
+        battery's hostile variants of it reach the task's checks."""
+        from .trees import normalize, parse_tree
+        texts = ["(S (NP (DT the) (NN dog)) (VP (VBD saw) (NP (DT a) (NN cat))))",
+                 "(S (NP (DT a) (NN cat)) (VP (VBD ran)))",
+                 "(S (NP (PRP it)) (VP (VBD saw) (NP (DT the) (NN dog))))"]
+        Y = [normalize(parse_tree(t)) for t in texts]
+        return cls(min_word_count=1), [sentence(t) for t in Y], Y
+
     # ------------------------------------------------------------------ set-up
     def _binarize(self, y):
         return binarize(y, int(self.horizontal), bool(self.parent), merge=self.unary == "merge")
@@ -321,9 +333,33 @@ class ConstituencyParsing(StructuredModel):
                 "span_pairs": self.span_pairs_, "split_pairs": self.split_pairs_}
 
     def set_state(self, state):
+        """Restore grammar, vocabulary, fallback label and the gold conjunction tables
+        (exactly the keys ``get_state`` writes, or none); InvalidInputError naming the key
+        for an unknown key, a missing one, or a value of the wrong type or range."""
+        keys = ("grammar", "vocab", "fallback_label", "span_pairs", "split_pairs")
+        as_is = (lambda v, n: v)  # noqa: E731 -- checked together below
+        state = check_state(state, "ConstituencyParsing", dict.fromkeys(keys, as_is),
+                            required=keys if state else ())
         if not state:
             return
-        _check_grammar_state(state)
+        if not isinstance(state["grammar"], dict):
+            raise InvalidInputError("ConstituencyParsing state 'grammar' must be a dict, got "
+                                    f"{type(state['grammar']).__name__}")
+        if not isinstance(state["vocab"], list) or not isinstance(state["fallback_label"], str):
+            raise InvalidInputError("ConstituencyParsing state 'vocab' must be a list of strings "
+                                    "and 'fallback_label' a string")
+        for key in ("span_pairs", "split_pairs"):
+            arr = np.asarray(state[key])
+            if arr.dtype.kind not in "iu" or (arr.size and arr.min() < 0):
+                raise InvalidInputError(f"ConstituencyParsing state {key}: an index is outside "
+                                        "the feature tables (negative or not an integer)")
+        try:
+            _check_grammar_state(state)
+        except (TypeError, KeyError, AttributeError, IndexError) as exc:
+            raise InvalidInputError(f"ConstituencyParsing state 'grammar' is malformed "
+                                    f"({type(exc).__name__}: {exc})") from None
+        except ValueError as exc:
+            raise InvalidInputError(f"ConstituencyParsing state 'grammar': {exc}") from None
         self.grammar_ = Grammar.from_state(state["grammar"])
         self._set_tables(state["vocab"], state["fallback_label"],
                          np.asarray(state["span_pairs"]), np.asarray(state["split_pairs"]))

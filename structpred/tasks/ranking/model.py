@@ -186,6 +186,17 @@ class Ranking(StructuredModel):
                 setattr(self, key, value)
         return self
 
+    @classmethod
+    def tiny_example(cls, random_state=0):
+        """A tiny valid training set (task, X, Y) for the registry-driven battery
+        (tests/test_registry_battery.py): every registered task provides one, so the
+        battery's hostile variants of it reach the task's checks."""
+        rng = np.random.default_rng(random_state)
+        X = [rng.normal(size=(4, 3)) for _ in range(3)]
+        Y = [np.array([2.0, 0.0, 1.0, 0.0]), np.array([0.0, 1.0, 1.0, 2.0]),
+             np.array([1.0, 0.0, 0.0, 0.0])]
+        return cls(), X, Y
+
     def _checked_n_features(self):
         return check_int(self.n_features, "n_features", 1, MAX_SIZE_JOINT_FEATURE)
 
@@ -419,6 +430,16 @@ class PropensityRanking(Ranking):
         if clip is not None:
             check_positive(clip, "clip")
         self.clip = clip
+
+    @classmethod
+    def tiny_example(cls, random_state=0):
+        """A tiny valid training set (task, X, Y) for the registry-driven battery
+        (tests/test_registry_battery.py): every registered task provides one, so the
+        battery's hostile variants of it reach the task's checks."""
+        rng = np.random.default_rng(random_state)
+        X = [rng.normal(size=(4, 3)) for _ in range(3)]
+        Y = [Click(0, 1.0), Click(2, 2.5), Click(1, 1.5)]
+        return cls(), X, Y
 
     def get_params(self, deep: bool = True):
         return {"n_features": self.n_features, "clip": self.clip}

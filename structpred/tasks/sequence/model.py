@@ -6,7 +6,7 @@ import threading
 import numpy as np
 import scipy.sparse as sp
 
-from ...boundary.arrays import MAX_SIZE_JOINT_FEATURE
+from ...boundary.arrays import MAX_SIZE_JOINT_FEATURE, check_index_arrays, check_values
 from ...boundary.params import check_int, check_state
 from ...errors import MAX_ABS_FEATURE, InvalidInputError
 from ...model import StructuredModel
@@ -136,22 +136,12 @@ def _as_csr(x, index: int, check: bool = True) -> sp.csr_matrix:
 
 
 def _check_csr_structure(x, index: int) -> None:
-    """InvalidInputError unless indptr/indices describe a valid CSR (columns in range)."""
-    n_rows, n_cols = x.shape
-    ptr, ind = x.indptr, x.indices
-    if ptr.ndim != 1 or ptr.shape[0] != n_rows + 1 or ind.ndim != 1 \
-            or x.data.shape != ind.shape or ptr.dtype.kind not in "iu" or ind.dtype.kind not in "iu":
+    """InvalidInputError unless indptr/indices describe a valid CSR (columns in range):
+    :func:`structpred.boundary.arrays.check_index_arrays`."""
+    if not isinstance(x.data, np.ndarray) or x.data.shape != np.shape(x.indices):
         raise InvalidInputError(f"X[{index}]: malformed CSR matrix (indptr, indices and data "
                                 "do not fit its shape)", index)
-    if ptr[0] != 0 or ptr[-1] != ind.shape[0] or (n_rows and np.any(ptr[1:] < ptr[:-1])):
-        raise InvalidInputError(f"X[{index}]: malformed CSR row pointer (indptr must rise "
-                                f"from 0 to nnz={ind.shape[0]})", index)
-    if ind.size:
-        lo, hi = int(ind.min()), int(ind.max())
-        if lo < 0 or hi >= n_cols:
-            bad = lo if lo < 0 else hi
-            raise InvalidInputError(f"X[{index}]: column index {bad} outside the matrix's "
-                                    f"{n_cols} columns", index)
+    check_index_arrays(x.indptr, x.indices, x.shape[0], x.shape[1], f"X[{index}]", index)
 
 
 def _check_sparse_other(x, index: int) -> None:
@@ -323,12 +313,8 @@ class SequenceLabeling(StructuredModel):
         nnz = np.fromiter((m.nnz for m in mats), dtype=np.int64, count=len(mats))
         if nnz.sum():
             data = np.concatenate([m.data for m in mats])
-            bad = ~(np.abs(data) <= MAX_ABS_FEATURE)  # also catches NaN
-            if bad.any():
-                k = int(np.flatnonzero(bad)[0])
-                i = int(np.searchsorted(np.cumsum(nnz), k, side="right"))
-                raise InvalidInputError(f"X[{i}]: feature value {float(data[k])!r} is NaN, infinity or "
-                                        f"beyond +-{MAX_ABS_FEATURE:g}", i)
+            check_values(data, "X", example_of=lambda k: np.searchsorted(np.cumsum(nnz), k,
+                                                                          side="right"))
         if Y is None:
             return
         for i, (m, yi) in enumerate(zip(mats, Y)):
@@ -342,6 +328,16 @@ class SequenceLabeling(StructuredModel):
 
     def max_loss(self, y) -> float:
         return float(len(y))
+
+    @classmethod
+    def tiny_example(cls, random_state=0):
+        """A tiny valid training set (task, X, Y) for the registry-driven battery
+        (tests/test_registry_battery.py): every registered task provides one, so the
+        battery's hostile variants of it reach the task's checks."""
+        rng = np.random.default_rng(random_state)
+        Y = [rng.integers(0, 3, size=m) for m in (4, 3, 5)]
+        X = [np.eye(3)[y] + 0.1 * rng.normal(size=(len(y), 3)) for y in Y]
+        return cls(), X, Y
 
     def get_state(self):
         return {"n_labels_": self.n_labels_, "n_features_": self.n_features_}

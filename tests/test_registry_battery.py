@@ -1,0 +1,807 @@
+"""The registry-driven hostile battery: every registered task, reader, metric and the
+estimator's parameters get the same generic hostile inputs (NaN, ±inf, 1e308, negative,
+zero, huge and out-of-range indices, wrong shapes and dtypes, empty and one-element inputs,
+strings where numbers go; truncated / garbage / gzip-bomb / endless-line / piped files).
+
+Each case ends in exactly one of two accepted outcomes, and its test id says which:
+``-error``: a documented ``structpred.errors`` exception whose message (or ``index``) names
+the culprit (the example index, the argument, the file); ``-reference``: a result equal to a
+reference (a fit on an equivalent input: float32 / list-of-lists / canonical CSR copies, a
+training set with every example duplicated; a read through a pipe equals a read of the file;
+a metric of scores scaled by 1e300 equals the unscaled one).
+
+What a contributor does to be covered (nothing else):
+* a task: register it in ``structpred.persistence.BUILTIN_TASKS`` and give its class a
+  classmethod ``tiny_example(random_state=0) -> (task, X, Y)`` (a tiny valid training set);
+  a registered task without it fails ``test_task_declares_tiny_example`` saying what to add.
+* a reader: one ``structpred.datasets.readers.READERS`` entry (callable + a tiny valid sample).
+* a metric: one ``structpred.metrics.METRICS`` entry (callable + kind + a valid example).
+
+Cases that could crash the interpreter (out-of-range CSR indices reaching compiled code) run
+in one subprocess for all tasks. ``test_battery_catches_a_careless_task`` registers a task
+with no input checks and shows the battery fails it.
+"""
+from __future__ import annotations
+
+import gzip
+import inspect
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from structpred import StructuredSVM
+from structpred.datasets.readers import READERS
+from structpred.errors import DataFormatError, StructpredError
+from structpred.metrics import METRICS
+from structpred.model import StructuredModel
+from structpred.persistence import BUILTIN_TASKS, _builtin_class
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+BAD = 1  # the example every per-example case poisons
+
+
+class BatteryFailure(AssertionError):
+    """A case that ended neither in a named structpred error nor in the reference result."""
+
+
+# ============================================================================ outcome checks
+def expect_named_error(fn: Callable, culprit, what: str):
+    """Run ``fn``; it must raise a StructpredError naming ``culprit`` (an int: the example
+    index, as ``index`` or as a number in the message; a str: a word of the message)."""
+    try:
+        fn()
+    except StructpredError as exc:
+        msg = str(exc)
+        if isinstance(culprit, int):
+            ok = getattr(exc, "index", None) == culprit or re.search(rf"(?<![\d.]){culprit}(?![\d.])", msg)
+        else:
+            ok = culprit.lower() in msg.lower()
+        if not ok:
+            raise BatteryFailure(f"{what}: {type(exc).__name__} does not name {culprit!r}: {msg}")
+        return exc
+    except BaseException as exc:  # noqa: BLE001 -- any other exception type is a failure
+        raise BatteryFailure(f"{what}: {type(exc).__name__} instead of a structpred error "
+                             f"naming {culprit!r}: {exc}") from exc
+    raise BatteryFailure(f"{what}: accepted without error (must raise a structpred error "
+                         f"naming {culprit!r})")
+
+
+def _same(a, b, rtol=1e-6, atol=1e-8):
+    """Structural equality of results: arrays (dense, sparse), numbers, containers, objects."""
+    if sp.issparse(a) or sp.issparse(b):
+        return sp.issparse(a) and sp.issparse(b) and a.shape == b.shape and \
+            np.allclose(a.toarray(), b.toarray(), rtol=rtol, atol=atol)
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        a, b = np.asarray(a), np.asarray(b)
+        if a.shape != b.shape:
+            return False
+        if a.dtype.kind in "fc" or b.dtype.kind in "fc":
+            return bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True))
+        return bool(np.array_equal(a, b))
+    if isinstance(a, float) or isinstance(b, float):
+        return isinstance(b, (int, float)) and (math.isclose(a, b, rel_tol=rtol, abs_tol=atol)
+                                                or (math.isnan(a) and math.isnan(b)))
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(map(_same, a, b))
+    if hasattr(a, "__dict__") and type(a) is type(b) and not isinstance(a, type):
+        skip = ("path", "name")   # where it was read from, not what was read
+        return _same({k: v for k, v in vars(a).items() if k not in skip},
+                     {k: v for k, v in vars(b).items() if k not in skip})
+    if hasattr(a, "__slots__") and type(a) is type(b):
+        return all(_same(getattr(a, s, None), getattr(b, s, None)) for s in a.__slots__)
+    return a == b
+
+
+def expect_reference(fn: Callable, reference: Callable, what: str, rtol=1e-4, atol=1e-6):
+    """``fn()`` must equal ``reference()`` (a named structpred error is *not* accepted)."""
+    try:
+        got = fn()
+    except BaseException as exc:  # noqa: BLE001
+        raise BatteryFailure(f"{what}: {type(exc).__name__} instead of the reference result: "
+                             f"{exc}") from exc
+    ref = reference()
+    if not _same(got, ref, rtol, atol):
+        raise BatteryFailure(f"{what}: result differs from the reference:\n{got!r}\nvs\n{ref!r}")
+
+
+def expect_error_or_reference(fn, culprit, reference, what):
+    """A named structpred error, or the reference result (e.g. sparse input a task may
+    refuse by name or handle exactly like the dense one)."""
+    try:
+        got = fn()
+    except StructpredError:
+        return expect_named_error(fn, culprit, what)
+    except BaseException as exc:  # noqa: BLE001
+        raise BatteryFailure(f"{what}: {type(exc).__name__}: {exc}") from exc
+    if not _same(got, reference(), 1e-4, 1e-6):
+        raise BatteryFailure(f"{what}: accepted, but the result differs from the reference")
+
+
+# ============================================================================ tasks
+def _fit_w(task_factory, X, Y):
+    svm = StructuredSVM(task_factory(), C=1.0, eps=1e-6, max_iter=200)
+    return svm.fit(X, Y).w_
+
+
+def _copy(obj):
+    if isinstance(obj, np.ndarray):
+        return obj.copy()
+    if sp.issparse(obj):
+        return obj.copy()
+    if isinstance(obj, list):
+        return [_copy(o) for o in obj]
+    return obj
+
+
+def _is_matrix(x):
+    return (isinstance(x, np.ndarray) and x.ndim == 2 and x.dtype.kind == "f") or sp.issparse(x)
+
+
+def _rows_view(X):
+    """(X as a list of per-example objects, a function building X back from such a list):
+    a 2-D array X (one row per example, Multiclass) becomes a list of 1-row matrices."""
+    if isinstance(X, np.ndarray) and X.ndim == 2:
+        return [X[i:i + 1].copy() for i in range(X.shape[0])], lambda xs: (
+            np.vstack(xs) if all(isinstance(x, np.ndarray) and x.ndim == 2 for x in xs) else xs)
+    return list(X), lambda xs: xs
+
+
+def _poison_value(value):
+    def f(x):
+        x = np.array(x, dtype=np.float64)
+        x.flat[x.size // 2] = value
+        return x
+    return f
+
+
+def _csr_with(col=None, indptr_swap=False):
+    def f(x):
+        m = sp.csr_matrix(np.asarray(x, dtype=np.float64))
+        m.data = np.where(m.data == 0, 1.0, m.data)
+        if col is not None:
+            c = m.shape[1] if col == "n" else col
+            m.indices = m.indices.copy()
+            m.indices[len(m.indices) // 2] = c
+        if indptr_swap:
+            m.indptr = m.indptr.copy()
+            m.indptr[-1] += 3   # points past the data
+        return m
+    return f
+
+
+# name -> (kind, transform of X[BAD]); kinds: x = numeric matrix example, xcsr = compiled-code
+# hazard (run in a subprocess), xany = any example type
+X_CASES = {
+    "x_nan": ("x", _poison_value(np.nan)),
+    "x_posinf": ("x", _poison_value(np.inf)),
+    "x_neginf": ("x", _poison_value(-np.inf)),
+    "x_1e308": ("x", _poison_value(1e308)),
+    "x_strings": ("x", lambda x: np.full(np.shape(x), "a", dtype=object)),
+    "x_1d": ("x", lambda x: np.asarray(x, dtype=np.float64).ravel()),
+    "x_3d": ("x", lambda x: np.asarray(x, dtype=np.float64)[None]),
+    "x_extra_column": ("xwide", lambda x: np.hstack([np.asarray(x, float), np.ones((np.shape(x)[0], 1))])),
+    "x_no_rows": ("xrows", lambda x: np.zeros((0, np.shape(x)[1]))),
+    "x_none": ("xany", lambda x: None),
+    "x_string": ("xany", lambda x: "not an example"),
+    "csr_col_minus1": ("xcsr", _csr_with(col=-1)),
+    "csr_col_ncols": ("xcsr", _csr_with(col="n")),
+    "csr_col_1e6": ("xcsr", _csr_with(col=10 ** 6)),
+    "csr_bad_indptr": ("xcsr", _csr_with(indptr_swap=True)),
+}
+Y_CASES = {
+    "y_nan": lambda y: _poison_value(np.nan)(y),
+    "y_inf": lambda y: _poison_value(np.inf)(y),
+    "y_strings": lambda y: np.full(np.shape(y), "a", dtype=object),
+    "y_none": lambda y: None,
+    "y_wrong_length": lambda y: np.asarray(y)[:-1] if np.ndim(y) == 1 and len(y) > 1 else [[0]],
+}
+GLOBAL_CASES = ["len_mismatch", "empty", "predict_nan", "state_unknown_key", "state_bad_values"]
+REFERENCE_CASES = ["ref_float32", "ref_list_of_lists", "ref_sparse_canonical", "ref_duplicated",
+                   "ref_one_element", "ref_get_params_clone"]
+
+
+def _example(cls):
+    hook = getattr(cls, "tiny_example", None)
+    if hook is None:
+        raise BatteryFailure(f"{cls.__name__} is registered but has no classmethod "
+                             "tiny_example(random_state=0) -> (task, X, Y): add one returning a "
+                             "tiny valid training set so the hostile battery can reach its checks")
+    return hook(random_state=0)
+
+
+def _applies(kind, X, Y):
+    xs, _ = _rows_view(X)
+    x = xs[BAD]
+    is_multirow_array_x = isinstance(X, np.ndarray)
+    if kind in ("x", "xcsr"):
+        return _is_matrix(x)
+    if kind == "xwide":
+        return _is_matrix(x) and not is_multirow_array_x
+    if kind == "xrows":
+        return _is_matrix(x) and not is_multirow_array_x
+    return True
+
+
+def run_task_case(cls, case):
+    """Run one battery case on a task class; BatteryFailure (or pytest.skip for a case that
+    does not apply to this task's example type, with the reason)."""
+    task, X, Y = _example(cls)
+    factory = lambda: _example(cls)[0]  # noqa: E731
+    what = f"{cls.__name__}/{case}"
+    xs, rebuild = _rows_view(X)
+    if case in X_CASES:
+        kind, fn = X_CASES[case]
+        if not _applies(kind, X, Y):
+            pytest.skip(f"{case}: x of {cls.__name__} is not a numeric matrix")
+        xs = _copy(xs)
+        xs[BAD] = fn(xs[BAD])
+        if isinstance(X, np.ndarray):   # one row per example (Multiclass)
+            Xb = _raw_vstack(xs) if kind == "xcsr" else rebuild(xs)
+        else:
+            Xb = xs
+        fit = lambda: StructuredSVM(factory(), C=1.0, eps=1e-6, max_iter=200).fit(Xb, Y)  # noqa: E731
+        culprit = BAD
+        if case == "csr_bad_indptr" and isinstance(X, np.ndarray):
+            culprit = "row pointer"   # one CSR for all examples: no single row to blame
+        if case == "x_extra_column":
+            # one example wider than the others: refused by name, or read as if the others
+            # had a zero column more (the reference)
+            padded = [x if i == BAD else np.hstack([np.asarray(x, float), np.zeros((np.shape(x)[0], 1))])
+                      for i, x in enumerate(Xb)]
+            expect_error_or_reference(lambda: fit().w_, BAD,
+                                      lambda: _fit_w(factory, padded, Y), what)
+        elif case in ("x_1d", "x_3d") and isinstance(X, np.ndarray):
+            # a row given as a 1-D feature vector is the usual form of a feature-vector task
+            expect_error_or_reference(lambda: fit().w_, BAD, lambda: _fit_w(factory, X, Y), what)
+        else:
+            expect_named_error(fit, culprit, what + " (fit)")
+        if case == "x_extra_column":
+            return "error"
+        if kind in ("x", "xcsr") and case not in ("x_1d", "x_3d"):
+            svm = StructuredSVM(factory(), C=1.0, max_iter=20).fit(X, Y)
+            expect_named_error(lambda: svm.predict(Xb), culprit, what + " (predict)")
+        return "error"
+    if case in Y_CASES:
+        Ys = list(Y) if not isinstance(Y, np.ndarray) or Y.ndim > 1 else list(Y)
+        Ys = _copy(Ys)
+        if isinstance(Y, np.ndarray) and Y.ndim == 1:  # one scalar label per example
+            if case == "y_wrong_length":
+                pytest.skip("y_wrong_length: labels are scalars")
+            Yb = np.array(Y, dtype=object)
+            Yb[BAD] = {"y_nan": np.nan, "y_inf": np.inf, "y_strings": "a", "y_none": None}[case]
+        else:
+            if case in ("y_nan", "y_inf", "y_strings", "y_wrong_length") and \
+                    not isinstance(Ys[BAD], np.ndarray):
+                pytest.skip(f"{case}: y of {cls.__name__} is not an array")
+            Ys[BAD] = Y_CASES[case](Ys[BAD])
+            Yb = Ys
+        expect_named_error(lambda: StructuredSVM(factory(), C=1.0, max_iter=20).fit(X, Yb),
+                           BAD, what)
+        return "error"
+    if case == "len_mismatch":
+        expect_named_error(lambda: StructuredSVM(factory(), C=1.0).fit(X, list(Y)[:-1]), "Y", what)
+        return "error"
+    if case == "empty":
+        Xe = X[:0] if isinstance(X, np.ndarray) else []
+        expect_named_error(lambda: StructuredSVM(factory(), C=1.0).fit(Xe, list(Y)[:0]), "empty", what)
+        return "error"
+    if case == "predict_nan":
+        if not _is_matrix(xs[BAD]):
+            pytest.skip("predict_nan: x is not a numeric matrix")
+        svm = StructuredSVM(factory(), C=1.0, max_iter=20).fit(X, Y)
+        xs2 = _copy(xs)
+        xs2[BAD] = _poison_value(np.nan)(xs2[BAD])
+        expect_named_error(lambda: svm.predict(rebuild(xs2)), BAD, what)
+        return "error"
+    if case == "state_unknown_key":
+        svm = StructuredSVM(factory(), C=1.0, max_iter=20).fit(X, Y)
+        expect_named_error(lambda: _set_state(svm.model, {**svm.model.get_state(),
+                                                          "size_joint_feature": 10 ** 9}),
+                           "size_joint_feature", what)
+        return "error"
+    if case == "state_bad_values":
+        svm = StructuredSVM(factory(), C=1.0, max_iter=20).fit(X, Y)
+        state = svm.model.get_state()
+        if not state:
+            pytest.skip("state_bad_values: the task keeps no state")
+        for key in state:
+            for bad in ("x", -1, 1e308, {"bogus": 1}):
+                fresh = factory()
+                expect_named_error(lambda: _set_state(fresh, {**state, key: bad}), key,
+                                   f"{what} {key}={bad!r}")
+        return "error"
+    # ------------------------------------------------------------------ reference cases
+    ref = lambda: _fit_w(factory, X, Y)  # noqa: E731
+    if case in ("ref_float32", "ref_list_of_lists", "ref_sparse_canonical"):
+        if not _is_matrix(xs[BAD]):
+            pytest.skip(f"{case}: x is not a numeric matrix")
+        conv = {"ref_float32": lambda x: np.asarray(x, dtype=np.float32),
+                "ref_list_of_lists": lambda x: np.asarray(x).tolist(),
+                "ref_sparse_canonical": lambda x: sp.csr_matrix(np.asarray(x))}[case]
+        if isinstance(X, np.ndarray):
+            Xc = conv(X)
+        else:
+            Xc = [conv(x) for x in X]
+        if case in ("ref_sparse_canonical", "ref_list_of_lists"):
+            # a task may refuse sparse or list input by name, or must treat it as the dense
+            expect_error_or_reference(lambda: _fit_w(factory, Xc, Y), 0, ref, what)
+        else:
+            expect_reference(lambda: _fit_w(factory, Xc, Y), ref, what)
+        return "reference"
+    if case == "ref_duplicated":
+        # C/n Σ ξ_i: every example twice has the same optimum as once
+        X2 = np.vstack([X, X]) if isinstance(X, np.ndarray) else list(X) + list(X)
+        Y2 = np.concatenate([Y, Y]) if isinstance(Y, np.ndarray) else list(Y) + list(Y)
+        expect_reference(lambda: _fit_w(factory, X2, Y2), ref, what, rtol=1e-3, atol=1e-4)
+        return "reference"
+    if case == "ref_one_element":
+        X1 = X[:1] if isinstance(X, np.ndarray) else list(X)[:1]
+        Y1 = Y[:1] if isinstance(Y, np.ndarray) else list(Y)[:1]
+        X11 = np.vstack([X1, X1]) if isinstance(X, np.ndarray) else X1 * 2
+        Y11 = np.concatenate([Y1, Y1]) if isinstance(Y, np.ndarray) else Y1 * 2
+        expect_error_or_reference(lambda: _fit_w(factory, X1, Y1), "example",
+                                  lambda: _fit_w(factory, X11, Y11), what)
+        return "reference"
+    if case == "ref_get_params_clone":
+        from sklearn.base import clone
+        t = factory()
+        expect_reference(lambda: clone(StructuredSVM(t, C=2.0)).get_params(deep=True),
+                         lambda: StructuredSVM(t, C=2.0).get_params(deep=True), what)
+        expect_reference(lambda: type(t)(**t.get_params(deep=False)).get_params(deep=False),
+                         lambda: t.get_params(deep=False), what)
+        return "reference"
+    raise KeyError(case)
+
+
+def _raw_vstack(xs):
+    """Stack 1-row CSR matrices without scipy's checks (their bad indices kept)."""
+    rows = [x if sp.issparse(x) else sp.csr_matrix(x) for x in xs]
+    data = np.concatenate([r.data for r in rows])
+    ind = np.concatenate([r.indices for r in rows]).astype(np.int32)
+    ptr = np.concatenate([[0], np.cumsum([r.indptr[-1] for r in rows])]).astype(np.int32)
+    m = sp.csr_matrix((len(rows), rows[0].shape[1]))
+    m.data, m.indices, m.indptr = data, ind, ptr
+    return m
+
+
+def _set_state(task, state):
+    task.set_state(state)
+    return task
+
+
+TASK_NAMES = list(BUILTIN_TASKS)
+ALL_TASK_CASES = list(X_CASES) + list(Y_CASES) + GLOBAL_CASES + REFERENCE_CASES
+_KIND = {c: ("reference" if c.startswith("ref_") else "error") for c in ALL_TASK_CASES}
+IN_PROCESS = [c for c in ALL_TASK_CASES if not c.startswith("csr_")]
+SUBPROCESS = [c for c in ALL_TASK_CASES if c.startswith("csr_")]
+
+
+@pytest.mark.parametrize("name", TASK_NAMES)
+def test_task_declares_tiny_example(name):
+    cls = _builtin_class(name)
+    task, X, Y = _example(cls)
+    assert isinstance(task, StructuredModel) and len(X) == len(Y) >= 3
+    assert np.all(np.isfinite(_fit_w(lambda: _example(cls)[0], X, Y)))
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=f"{c}-{_KIND[c]}") for c in IN_PROCESS])
+@pytest.mark.parametrize("name", TASK_NAMES)
+def test_task_battery(name, case):
+    run_task_case(_builtin_class(name), case)
+
+
+_SUBPROCESS_SCRIPT = r"""
+import json, sys, warnings
+sys.path.insert(0, {here!r})
+warnings.simplefilter("ignore")
+import pytest
+import test_registry_battery as B
+out = {{}}
+todo = set(sys.argv[1:])
+for name in B.TASK_NAMES:
+    for case in B.SUBPROCESS:
+        key = name + "/" + case
+        if key not in todo:
+            continue
+        print("RUNNING", key, flush=True)
+        try:
+            out[key] = ["ok", B.run_task_case(B._builtin_class(name), case)]
+        except B.BatteryFailure as exc:
+            out[key] = ["fail", str(exc)]
+        except pytest.skip.Exception as exc:
+            out[key] = ["skip", str(exc)]
+        except Exception as exc:
+            out[key] = ["fail", "battery error: %s: %s" % (type(exc).__name__, exc)]
+    for k in list(out):
+        print("OUTCOME", json.dumps([k, out.pop(k)]), flush=True)
+print("RESULT", json.dumps(out), flush=True)
+"""
+
+
+@pytest.fixture(scope="module")
+def subprocess_outcomes():
+    """Every compiled-code hazard case of every task, in one child process: a signal
+    (SIGSEGV, SIGABRT) there names the case that was running instead of killing pytest."""
+    todo = [f"{n}/{c}" for n in TASK_NAMES for c in SUBPROCESS]
+    outcomes = {}
+    while todo:   # a crash records its case, then the rest run in a fresh process
+        proc = subprocess.run([sys.executable, "-c", _SUBPROCESS_SCRIPT.format(here=HERE), *todo],
+                              capture_output=True, text=True, cwd=ROOT, timeout=600)
+        lines = proc.stdout.splitlines()
+        for ln in lines:
+            if ln.startswith("OUTCOME "):
+                key, value = json.loads(ln[len("OUTCOME "):])
+                outcomes[key] = value
+        result = [ln for ln in lines if ln.startswith("RESULT ")]
+        if result:
+            outcomes.update(json.loads(result[-1][len("RESULT "):]))
+            break
+        running = [ln[len("RUNNING "):] for ln in lines if ln.startswith("RUNNING ")]
+        crashed = running[-1] if running else todo[0]
+        outcomes[crashed] = ["fail", f"the process died (exit {proc.returncode}, a negative "
+                             f"exit is a signal) during this case: {proc.stderr[-300:]}"]
+        todo = todo[todo.index(crashed) + 1:]
+    return outcomes
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=f"{c}-error") for c in SUBPROCESS])
+@pytest.mark.parametrize("name", TASK_NAMES)
+def test_task_battery_compiled_hazards(name, case, subprocess_outcomes):
+    status, detail = subprocess_outcomes.get(f"{name}/{case}", ["fail", "no outcome (an "
+                                                                "earlier case killed the process)"])
+    if status == "skip":
+        pytest.skip(detail)
+    assert status == "ok", f"{name}/{case}: {detail}"
+
+
+# ---------------------------------------------------------------- the mechanism works
+class _CarelessTask(StructuredModel):
+    """A multiclass task written without a single input check (what the battery must catch)."""
+
+    def __init__(self):
+        super().__init__()
+
+    def initialize(self, X, Y):
+        self.n_classes_ = int(max(Y)) + 1
+        self.size_joint_feature = self.n_classes_ * np.shape(X[0])[-1]
+
+    def joint_feature(self, x, y):
+        out = np.zeros(self.size_joint_feature)
+        x = np.ravel(x)
+        out[int(y) * x.shape[0]:(int(y) + 1) * x.shape[0]] = x
+        return out
+
+    def loss(self, y, y_hat):
+        return float(y != y_hat)
+
+    def inference(self, x, w):
+        return int(np.argmax(np.reshape(w, (self.n_classes_, -1)) @ np.ravel(x)))
+
+    def loss_augmented_inference(self, x, y, w):
+        s = np.reshape(w, (self.n_classes_, -1)) @ np.ravel(x) + 1.0
+        s[int(y)] -= 1.0
+        return int(np.argmax(s))
+
+    @classmethod
+    def tiny_example(cls, random_state=0):
+        rng = np.random.default_rng(random_state)
+        y = [0, 1, 2, 0, 1, 2]
+        return cls(), [rng.normal(size=(1, 3)) + np.eye(3)[[c]] for c in y], y
+
+
+class _NoHookTask(_CarelessTask):
+    tiny_example = None
+
+
+def test_battery_catches_a_careless_task():
+    failures, passed = [], []
+    for case in IN_PROCESS + SUBPROCESS:
+        try:
+            run_task_case(_CarelessTask, case)
+            passed.append(case)
+        except BatteryFailure as exc:
+            failures.append((case, str(exc)))
+        except pytest.skip.Exception:
+            pass
+    caught = {c for c, _ in failures}
+    # the careless task accepts NaN/inf/1e308 features and out-of-range CSR indices, and its
+    # set_state writes any attribute: the battery names each of these
+    for case in ("x_nan", "x_posinf", "x_1e308", "predict_nan", "csr_col_1e6",
+                 "state_unknown_key"):
+        assert case in caught, (case, passed)
+    with pytest.raises(BatteryFailure, match="has no classmethod tiny_example"):
+        run_task_case(_NoHookTask, "x_nan")
+
+
+# ============================================================================ estimator
+ESTIMATOR_BAD = {
+    "C": [np.nan, np.inf, -1.0, 0.0, "1", True, None, 1e308 * 10],
+    "eps": [np.nan, -1e-3, 0.0, "0.1", True],
+    "max_iter": [0, -1, 1.5, np.nan, "5", True],
+    "algorithm": ["bogus", 1, None],
+    "rescaling": ["bogus", None],
+    "cache_size": [-1, 1.5, "x"],
+}
+
+
+@pytest.mark.parametrize("param,value", [pytest.param(p, v, id=f"StructuredSVM-{p}={v!r}-error")
+                                         for p, vs in ESTIMATOR_BAD.items() for v in vs])
+def test_estimator_parameter_battery(param, value):
+    task, X, Y = _example(_builtin_class("Multiclass"))
+    expect_named_error(lambda: StructuredSVM(task, **{param: value}).fit(X, Y), param,
+                       f"StructuredSVM({param}={value!r})")
+
+
+# ============================================================================ readers
+def _write_sample(reader, folder, name="sample"):
+    if isinstance(reader.sample, dict):
+        d = folder / name
+        d.mkdir()
+        for f, text in reader.sample.items():
+            (d / f).write_text(text)
+        return d
+    p = folder / f"{name}{reader.suffix}"
+    p.write_text(reader.sample)
+    return p
+
+
+def _bomb(path):
+    """100 MiB of blank 1 MiB lines in about 100 KB of gzip: refused as a bomb, never read
+    into memory whole."""
+    path.write_bytes(gzip.compress(b" " * ((1 << 20) - 1) + b"\n", 9) * 100)
+    return path
+
+
+def _w(path, data: bytes):
+    path.write_bytes(data)
+    return path
+
+
+READER_FILE_CASES = {
+    "empty": ("error", lambda r, t: _w(t / f"e{r.suffix}", b"")),
+    "garbage": ("error", lambda r, t: _w(t / f"g{r.suffix}", bytes(range(256)) * 4 + b"\x00\xff")),
+    "truncated_gzip": ("error", lambda r, t: _w(t / "t.gz", gzip.compress(r.sample.encode() * 50)[:-30])),
+    "gzip_bomb": ("error", lambda r, t: _bomb(t / "bomb.gz")),
+    "endless_line_dev_zero": ("error", lambda r, t: "/dev/zero"),
+    "numbers_nan": ("error_or_ok", lambda r, t: _mutated(r, t, "nan")),
+    "numbers_1e308": ("error_or_ok", lambda r, t: _mutated(r, t, "1e308")),
+    "numbers_negative": ("error_or_ok", lambda r, t: _mutated(r, t, "-1")),
+    "numbers_huge_index": ("error_or_ok", lambda r, t: _mutated(r, t, "99999999999999999999")),
+}
+
+
+def _mutated(reader, folder, token):
+    """The sample with its first number token after the first field replaced by ``token``."""
+    text = reader.sample
+    m = re.search(r"(?<=[\s:,])\d+(\.\d+)?(?=[\s,:\n])", text)
+    p = folder / f"m{reader.suffix}"
+    p.write_text(text[:m.start()] + token + text[m.end():] if m else text)
+    return p
+
+
+def _stream_readers():
+    return [n for n, r in READERS.items() if r.stream]
+
+
+def _file_readers():
+    return [n for n, r in READERS.items() if not isinstance(r.sample, dict)]
+
+
+@pytest.mark.parametrize("name", list(READERS))
+def test_reader_reads_its_sample(name, tmp_path):
+    out = READERS[name](_write_sample(READERS[name], tmp_path))
+    assert out is not None and (not hasattr(out, "__len__") or len(out) > 0)
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=f"{c}-{k}") for c, (k, _) in READER_FILE_CASES.items()])
+@pytest.mark.parametrize("name", _file_readers())
+def test_reader_battery(name, case, tmp_path):
+    reader = READERS[name]
+    kind, make = READER_FILE_CASES[case]
+    path = make(reader, tmp_path)
+    shown = os.path.basename(str(path))
+    if kind == "error":
+        exc = expect_named_error(lambda: reader(path), shown, f"{name}/{case}")
+        assert isinstance(exc, DataFormatError), f"{name}/{case}: {type(exc).__name__}"
+        return
+    # a mutated number: a DataFormatError naming file and line, or a result (then it is
+    # the reader's grammar: the mutated file must still read the same way twice)
+    try:
+        first = reader(path)
+    except DataFormatError as exc:
+        assert shown in str(exc) and "line" in str(exc), f"{name}/{case}: {exc}"
+        return
+    except BaseException as exc:  # noqa: BLE001
+        raise BatteryFailure(f"{name}/{case}: {type(exc).__name__}: {exc}") from exc
+    assert _same(first, reader(path))
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, id=f"{n}-pipe-reference") for n in _stream_readers()
+                                  if not isinstance(READERS[n].sample, dict)])
+def test_reader_through_a_pipe_equals_the_file(name, tmp_path):
+    """A FIFO fed the gzip of a larger sample (as <(zcat f) or /dev/stdin): nothing lost."""
+    reader = READERS[name]
+    text = reader.sample
+    plain = tmp_path / f"big{reader.suffix}"
+    plain.write_text(text)
+    fifo = tmp_path / f"fifo{reader.suffix}"
+    os.mkfifo(fifo)
+    payload = gzip.compress(text.encode())
+
+    def feed():
+        with open(fifo, "wb") as fh:
+            fh.write(payload)
+    t = threading.Thread(target=feed)
+    t.start()
+    try:
+        expect_reference(lambda: reader(fifo), lambda: reader(plain), f"{name}/pipe")
+    finally:
+        t.join(timeout=10)
+
+
+@pytest.mark.parametrize("name", list(READERS))
+def test_reader_missing_and_directory(name, tmp_path):
+    with pytest.raises((FileNotFoundError, DataFormatError)):
+        READERS[name](tmp_path / "missing.txt")
+    if not isinstance(READERS[name].sample, dict):
+        with pytest.raises((IsADirectoryError, DataFormatError)):
+            READERS[name](tmp_path)
+
+
+# ============================================================================ metrics
+def _metric_cases(spec):
+    """(case id, kind, call, culprit or reference) for a registered metric."""
+    fn = spec.load()
+    args, kwargs = spec.example()
+    cases = []
+    for pos, role in enumerate(spec.roles):
+        argname = spec.argnames[pos]
+        for label, value in (("nan", np.nan), ("posinf", np.inf), ("neginf", -np.inf),
+                             ("negative", -1.0), ("string", "x"), ("huge_index", 10 ** 12)):
+            if role not in ("per_query_grades", "per_query_scores", "grades", "scores",
+                            "indices", "weights", "topic_matrix"):
+                continue
+            if label == "negative" and role in ("per_query_scores", "scores"):
+                continue   # a negative score is a score
+            if label == "huge_index" and role not in ("indices",):
+                continue
+            if label == "negative" and role == "topic_matrix":
+                continue   # a 0/1 matrix: any nonzero covers
+            a = [_copy(v) for v in args]
+            a[pos] = _poison_arg(a[pos], role, value)
+            cases.append((f"{argname}_{label}", "error", a, kwargs, argname))
+        if role in ("per_query_grades", "per_query_scores", "tags", "trees"):
+            a = [_copy(v) for v in args]
+            a[pos] = list(a[pos])[:-1]
+            cases.append((f"{argname}_one_list_short", "error", a, kwargs, argname))
+            a = [_copy(v) for v in args]
+            a[pos] = []
+            cases.append((f"{argname}_empty", "error", a, kwargs, argname))
+        a = [_copy(v) for v in args]
+        a[pos] = None
+        default = inspect.signature(fn).parameters[argname].default
+        if default is None:   # None means "the default": the same as leaving it out
+            cases.append((f"{argname}_none", "reference", a, kwargs, (args[:pos], kwargs)))
+        else:
+            cases.append((f"{argname}_none", "error", a, kwargs, argname))
+        if role == "per_query_scores":
+            a = [_copy(v) for v in args]
+            a[pos] = [np.asarray(s, dtype=np.float64) * 1e300 for s in a[pos]]
+            cases.append((f"{argname}_scaled_1e300", "reference", a, kwargs, (args, kwargs)))
+    for key, role in spec.int_kwargs.items():
+        for bad in (0, -1, 1.5, np.nan, "3", True):
+            cases.append((f"{key}={bad!r}", "error", args, {**kwargs, key: bad}, key))
+    return fn, cases
+
+
+def _poison_arg(arg, role, value):
+    if role.startswith("per_query"):
+        out = [np.array(v, dtype=object if isinstance(value, str) else np.float64) for v in arg]
+        out[-1][0] = value
+        return out
+    out = np.array(arg, dtype=object if isinstance(value, str) else np.float64)
+    out.flat[0] = value
+    return out
+
+
+def _metric_params():
+    out = []
+    for name, spec in METRICS.items():
+        for cid, kind, *_ in _metric_cases(spec)[1]:
+            out.append(pytest.param(name, cid, id=f"{name}-{cid}-{kind}"))
+    return out
+
+
+@pytest.mark.parametrize("name,case", _metric_params())
+def test_metric_battery(name, case):
+    spec = METRICS[name]
+    fn, cases = _metric_cases(spec)
+    _, kind, a, kw, target = next(c for c in cases if c[0] == case)
+    if kind == "error":
+        expect_named_error(lambda: fn(*a, **kw), target, f"{name}/{case}")
+    else:
+        ref_args, ref_kw = target
+        expect_reference(lambda: fn(*a, **kw), lambda: fn(*ref_args, **ref_kw), f"{name}/{case}")
+
+
+@pytest.mark.parametrize("name", list(METRICS))
+def test_metric_example_in_range(name):
+    spec = METRICS[name]
+    args, kwargs = spec.example()
+    out = spec.load()(*args, **kwargs)
+    lo, hi = spec.value_range
+    if hasattr(out, "_asdict"):
+        out = out._asdict()
+    elif hasattr(out, "__dict__"):
+        out = vars(out)
+    if isinstance(out, dict):
+        out = [v for v in out.values() if isinstance(v, (int, float))]
+    vals = np.ravel(np.asarray(out, dtype=float))
+    assert vals.size and np.all((vals >= lo) & (vals <= hi)), (name, out)
+
+
+# ============================================================================ hypothesis
+@pytest.mark.slow
+def test_hypothesis_battery_on_tasks_and_metrics():
+    """Random hostile values at random positions of every task's example and every ranking
+    metric's scores: a named structpred error or a finite result, never anything else."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    hostile = st.sampled_from([np.nan, np.inf, -np.inf, 1e308, -1e308, 1e51, -1.0, 0.0])
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(name=st.sampled_from(TASK_NAMES), value=hostile, where=st.integers(0, 10 ** 6))
+    def tasks(name, value, where):
+        cls = _builtin_class(name)
+        task, X, Y = _example(cls)
+        xs, rebuild = _rows_view(X)
+        i = where % len(xs)
+        if not _is_matrix(xs[i]):
+            return
+        xs = _copy(xs)
+        x = np.array(xs[i], dtype=np.float64)
+        x.flat[where % x.size] = value
+        xs[i] = x
+        try:
+            w = StructuredSVM(task, C=1.0, max_iter=20).fit(rebuild(xs), Y).w_
+        except StructpredError as exc:
+            assert getattr(exc, "index", None) == i or str(i) in str(exc), str(exc)
+            return
+        assert abs(value) <= 1e50 and np.all(np.isfinite(w)), (value, w)
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(name=st.sampled_from([n for n, s in METRICS.items() if "per_query_scores" in s.roles]),
+           value=hostile, q=st.integers(0, 1), k=st.integers(-3, 30))
+    def metrics(name, value, q, k):
+        spec = METRICS[name]
+        args, kwargs = spec.example()
+        pos = spec.roles.index("per_query_scores")
+        a = [_copy(v) for v in args]
+        a[pos] = [np.asarray(s, dtype=np.float64).copy() for s in a[pos]]
+        a[pos][q][0] = value
+        if "k" in spec.int_kwargs:
+            kwargs = {**kwargs, "k": k}
+        try:
+            out = spec.load()(*a, **kwargs)
+        except StructpredError as exc:
+            assert re.search(r"\bS\b|\bk\b|scores", str(exc)), str(exc)
+            return
+        lo, hi = spec.value_range
+        assert np.isfinite(value) and np.all((lo <= np.asarray(out)) & (np.asarray(out) <= hi))
+
+    tasks()
+    metrics()
