@@ -563,8 +563,8 @@ def _load_fast(path, name, n_features, pairless, dense, group_sizes, strict_orde
                 doc["coff"].extend(B["coff"][1:nd + 1] + blob.n)
                 blob.extend(B["cblob"][:nc])
                 n_rows += nd
-    except (OSError, ValueError):
-        return None
+    except (OSError, ValueError, EOFError, zlib.error):
+        return None                   # a limit, truncated or corrupt gzip: the exact reader says
     del bufs
     if n_rows == 0:
         return None
