@@ -403,12 +403,20 @@ _SMALL_FILE = 256 << 10
 
 def _row_estimate(reader, rows, nbytes):
     """Rows to allocate for a dense file: its size over the first block's bytes per row
-    (+2%), so the array rarely grows; gzip files start at the first block's rows x 16."""
+    (+2%), so the array rarely grows. A gzip file's size is read from its trailer (ISIZE,
+    the text size mod 2**32, trusted only when at least the first block); otherwise the
+    first block's rows x 16."""
     try:
-        size = os.fstat(reader._raw_count.inner.fileno()).st_size
+        fd = reader._raw_count.inner.fileno()
+        size = os.fstat(fd).st_size
+        if reader.gz and size >= 18:
+            tail = os.pread(fd, 4, size - 4)
+            size = int.from_bytes(tail, "little") if len(tail) == 4 else 0
+            if size < nbytes:
+                size = 0
     except (AttributeError, OSError, ValueError):
         size = 0
-    if reader.gz or size <= 0:
+    if size <= 0:
         return max(rows * 16, 1024)
     return max(int(size / max(nbytes, 1) * rows * 1.02) + 64, rows, 1024)
 
