@@ -6,17 +6,25 @@ probabilistic hooks, as a CRF with :class:`GibbsPolicy`; save and :func:`load` i
 """
 from .version import __version__
 
-from .model import ExampleBatch, StructuredModel
-from .path import RegularizationPath, regularization_path
-from .svm import StructuredSVM, load
-from .policy import GibbsPolicy
-
 __all__ = ["StructuredModel", "ExampleBatch", "StructuredSVM", "GibbsPolicy", "load", "DiversifiedRanker",
            "regularization_path", "RegularizationPath", "__version__"]
 
 
+#: Public names imported on first use (PEP 562), so that ``import structpred`` (and the CLI)
+#: does not pay for numba, scipy and the solvers before it needs them.
+_LAZY = {"StructuredModel": ".model", "ExampleBatch": ".model", "StructuredSVM": ".svm",
+         "load": ".svm", "regularization_path": ".path", "RegularizationPath": ".path",
+         "DiversifiedRanker": ".apps.diversity", "GibbsPolicy": ".policy"}
+
+
 def __getattr__(name):
-    if name == "DiversifiedRanker":
-        from .apps.diversity import DiversifiedRanker
-        return DiversifiedRanker
+    if name in _LAZY:
+        from importlib import import_module
+        value = getattr(import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'structpred' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -249,6 +249,15 @@ def load_letor(path, *, n_features: int | None = None, kind: str = "auto",
     if pairless not in ("keep", "skip", "error"):
         raise ValueError(f"pairless must be 'keep', 'skip' or 'error', got {pairless!r}")
     name = os.fspath(path)
+    if kind != "proprank":
+        fast = _load_fast(path, name, n_features, pairless, dense, group_sizes, strict_order)
+        if fast is not None:
+            return fast
+    return _load_exact(path, name, n_features, kind, pairless, dense, group_sizes, strict_order)
+
+
+def _load_exact(path, name, n_features, kind, pairless, dense, group_sizes, strict_order):
+    """The per-line reader: every rule checked with a message naming file and line."""
     targets, qids, costs, linenos, comments = [], [], [], [], []
     parts_f, parts_v, counts = [], [], []
     chunk_tokens, chunk_lines = [], []
@@ -361,6 +370,275 @@ def load_letor(path, *, n_features: int | None = None, kind: str = "auto",
     return LetorData(X, Y, np.asarray(Q, dtype=np.int64), np.asarray(L, dtype=np.int64), n_cols,
                      np.asarray(C, dtype=np.float64) if is_prop else None, n_pairless, n_skipped,
                      name, com)
+
+
+class _Comments:
+    """The comments of the kept queries (list of per-document strings per query), built on
+    access from one byte blob: no Python string per line until asked for."""
+
+    def __init__(self, blob, offsets, starts, ends):
+        self._blob, self._off, self._starts, self._ends = blob, offsets, starts, ends
+
+    def __len__(self):
+        return len(self._starts)
+
+    def __getitem__(self, q):
+        if isinstance(q, slice):
+            return [self[k] for k in range(*q.indices(len(self)))]
+        a, b = int(self._starts[q]), int(self._ends[q])
+        off, blob = self._off, self._blob
+        return [blob[off[i]:off[i + 1]].decode("ascii") for i in range(a, b)]
+
+    def __iter__(self):
+        return (self[q] for q in range(len(self)))
+
+    def __eq__(self, other):
+        return list(self) == list(other)
+
+
+_BLOCK = 2 << 20
+#: Files smaller than this are read by the exact per-line reader while numba is not loaded.
+_SMALL_FILE = 256 << 10
+
+
+def _row_estimate(reader, rows, nbytes):
+    """Rows to allocate for a dense file: its size over the first block's bytes per row
+    (+2%), so the array rarely grows. A gzip file's size is read from its trailer (ISIZE,
+    the text size mod 2**32, trusted only when at least the first block); otherwise the
+    first block's rows x 16."""
+    try:
+        fd = reader._raw_count.inner.fileno()
+        size = os.fstat(fd).st_size
+        if reader.gz and size >= 18:
+            tail = os.pread(fd, 4, size - 4)
+            size = int.from_bytes(tail, "little") if len(tail) == 4 else 0
+            if size < nbytes:
+                size = 0
+    except (AttributeError, OSError, ValueError):
+        size = 0
+    if size <= 0:
+        return max(rows * 16, 1024)
+    return max(int(size / max(nbytes, 1) * rows * 1.02) + 64, rows, 1024)
+
+
+def _read_blocks(reader):
+    """Whole-line byte blocks of about _BLOCK bytes from a TextReader's bounded binary stream
+    (a final line without its newline gets one)."""
+    rest = b""
+    while True:
+        chunk = reader._bin.read(_BLOCK)
+        if not chunk:
+            break
+        chunk = rest + chunk if rest else chunk
+        k = chunk.rfind(b"\n")
+        if k < 0:
+            rest = chunk
+            if len(rest) > reader.max_line_bytes:
+                return
+            continue
+        rest = chunk[k + 1:]
+        yield chunk[:k + 1]
+    if rest:
+        yield rest + b"\n"
+
+
+class _Grow:
+    """A growing 1-D array (amortised appends without a list of parts)."""
+
+    def __init__(self, dtype, cap):
+        self.a = np.empty(max(int(cap), 16), dtype)
+        self.n = 0
+
+    def extend(self, v):
+        k = v.shape[0]
+        if self.n + k > self.a.shape[0]:
+            self.a.resize(max(self.n + k, self.a.shape[0] + self.a.shape[0] // 2), refcheck=False)
+        self.a[self.n:self.n + k] = v
+        self.n += k
+
+    def view(self):
+        return self.a[:self.n]
+
+
+def _load_fast(path, name, n_features, pairless, dense, group_sizes, strict_order):
+    """load_letor's fast path (numba scanner, see ``letor_scan``): None whenever the exact
+    reader must decide (a doubtful token, a rule broken, ``cost:`` tokens). Memory: the
+    documents x features array (dense files) or the CSR arrays, per-document arrays, and one
+    set of per-block buffers reused for every block."""
+    import sys
+    if "numba" not in sys.modules:   # a small plain file: not worth loading numba for
+        try:
+            if 0 <= os.stat(path).st_size < _SMALL_FILE:
+                return None
+        except (OSError, TypeError, ValueError):
+            return None
+    from .letor_scan import _POW10, OK, drop_above, max_fid_kept, scan_block, scatter_dense
+    want_qid = group_sizes is None
+    line = 1
+    D = None                         # dense mode: a growing documents x W array
+    n_rows = 0
+    nnz = 0
+    mode = None if dense is None else ("dense" if dense else "csr")
+    cap_cols = None if n_features is None else int(n_features)
+    big_fid = MAX_FID + 1
+    bufs = None
+    import warnings as _w
+    try:
+        reader = open_text(path, memory_factor=8)
+    except (OSError, ValueError):
+        return None
+    try:
+        with reader:
+            for block in _read_blocks(reader):
+                buf = np.frombuffer(block, dtype=np.uint8)
+                L = buf.shape[0]
+                if bufs is None or bufs["L"] < L:
+                    Lc = max(L, _BLOCK + (64 << 10))
+                    bufs = {"L": Lc,
+                            "qids": np.empty(Lc // 2 + 2, np.int64),   # a document line has >= 2 bytes
+                            "lines": np.empty(Lc // 2 + 2, np.int64),
+                            "counts": np.empty(Lc // 2 + 2, np.int64),
+                            "fids": np.empty(Lc // 3 + 2, np.int64),    # an entry takes >= 4 bytes
+                            "nums": np.empty(2 * Lc + 2, np.uint8),
+                            "cblob": np.empty(Lc + 2, np.uint8),
+                            "coff": np.empty(Lc // 2 + 3, np.int64),
+                            "targets": np.empty(Lc // 2 + 2),
+                            "vals": np.empty(Lc // 3 + 2),
+                            "hard": np.empty(Lc // 2 + Lc // 3 + 4, np.int64)}
+                B = bufs
+                st, nd, ne, no, nc, nh, _ = scan_block(buf, line, reader.max_line_bytes, B["qids"],
+                                                       B["lines"], B["counts"], B["fids"], B["nums"],
+                                                       B["cblob"], B["coff"], B["targets"],
+                                                       B["vals"], B["hard"], _POW10)
+                if st != OK:
+                    return None
+                line += block.count(b"\n")
+                del buf, block
+                if nd == 0:
+                    continue
+                if n_rows == 0:
+                    est = _row_estimate(reader, nd, L)
+                    doc = {k: _Grow(np.int64, est) for k in ("qids", "lines", "counts", "coff")}
+                    doc["targets"] = _Grow(np.float64, est)
+                    blob = _Grow(np.uint8, est * max(nc // nd, 1) + 64)
+                qids, counts = B["qids"][:nd], B["counts"][:nd]
+                targets, vals, fids = B["targets"][:nd], B["vals"], B["fids"]
+                if want_qid and qids.min() < 0:
+                    return None
+                if nh:
+                    with _w.catch_warnings():
+                        _w.simplefilter("ignore")
+                        flat = np.fromstring(B["nums"][:no].tobytes(), dtype=np.float64, sep=" ")
+                    if flat.shape[0] != nh:
+                        return None
+                    slots = B["hard"][:nh]
+                    vals[slots[slots >= 0]] = flat[slots >= 0]
+                    targets[-1 - slots[slots < 0]] = flat[slots < 0]
+                    del flat
+                if not (np.all(np.isfinite(targets)) and np.all(np.abs(vals[:ne]) <= MAX_ABS_FEATURE)):
+                    return None
+                hi, kept = max_fid_kept(fids, ne, big_fid if cap_cols is None else cap_cols)
+                if kept != ne:
+                    ne = drop_above(counts, fids, vals, nd, cap_cols)
+                nnz += ne
+                if mode is None:    # decided on the first block, checked at the end
+                    W = hi if cap_cols is None else cap_cols
+                    mode = "dense" if (0 < W <= 5000 and ne * 12 >= 0.3 * nd * W * 8) else "csr"
+                if mode == "dense":
+                    if D is None:
+                        W = max(hi, 1) if cap_cols is None else max(cap_cols, 1)
+                        D = np.zeros((_row_estimate(reader, nd, L), W))
+                    if hi > D.shape[1]:
+                        if hi > 5000 and dense is None:
+                            return None
+                        wider = np.zeros((D.shape[0], hi))
+                        wider[:n_rows, :D.shape[1]] = D[:n_rows]
+                        D = wider
+                    if n_rows + nd > D.shape[0]:
+                        D.resize((max(n_rows + nd, D.shape[0] + D.shape[0] // 4), D.shape[1]),
+                                 refcheck=False)
+                    scatter_dense(D, n_rows, counts, fids, vals, nd)
+                else:
+                    if n_rows == 0:
+                        f_all = _Grow(np.int32, max(ne, 1) * 4)
+                        v_all = _Grow(np.float64, max(ne, 1) * 4)
+                    f_all.extend((fids[:ne] - 1).astype(np.int32))
+                    v_all.extend(vals[:ne])
+                doc["qids"].extend(qids)
+                doc["lines"].extend(B["lines"][:nd])
+                doc["counts"].extend(counts)
+                doc["targets"].extend(targets)
+                doc["coff"].extend(B["coff"][1:nd + 1] + blob.n)
+                blob.extend(B["cblob"][:nc])
+                n_rows += nd
+    except (OSError, ValueError, EOFError, zlib.error):
+        return None                   # a limit, truncated or corrupt gzip: the exact reader says
+    del bufs
+    if n_rows == 0:
+        return None
+    qid_arr = doc["qids"].view()
+    linenos = doc["lines"].view()
+    t_arr = doc["targets"].view()
+    counts = doc["counts"].view()
+    N = n_rows
+    if group_sizes is not None:
+        sizes = np.asarray(group_sizes, dtype=np.int64)
+        if sizes.sum() != N or np.any(sizes < 1) or np.any(qid_arr >= 0):
+            return None
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        qid_arr = np.repeat(np.arange(1, len(sizes) + 1), sizes)
+    else:
+        starts = np.flatnonzero(np.r_[True, qid_arr[1:] != qid_arr[:-1]])
+        sq = qid_arr[starts]
+        if np.unique(sq).shape[0] != sq.shape[0]:
+            return None               # a qid that comes back: the exact reader says where
+        if strict_order and np.any(sq[1:] < sq[:-1]):
+            return None
+    ends = np.r_[starts[1:], N]
+    if mode == "dense":
+        n_cols = D.shape[1] if cap_cols is None else cap_cols
+        D.resize((N, D.shape[1]), refcheck=False)
+        big = D
+        final_dense = dense if dense is not None else (
+            n_cols <= 5000 and nnz * 12 >= 0.3 * N * n_cols * 8)
+        if not final_dense:
+            big = sp.csr_matrix(D)
+            if big.nnz != nnz:
+                return None           # explicit zeros listed: keep the exact reader's CSR
+    else:
+        cols, vals = f_all.view(), v_all.view()
+        max_fid = int(cols.max()) + 1 if cols.size else 0
+        if cap_cols is None and max_fid > max(FEATURE_FLOOR, 64 * cols.size):
+            return None
+        n_cols = max_fid if cap_cols is None else cap_cols
+        ptr = np.zeros(N + 1, dtype=np.int64)
+        np.cumsum(counts, out=ptr[1:])
+        big = sp.csr_matrix((vals, cols, ptr), shape=(N, n_cols))
+        final_dense = dense if dense is not None else (
+            n_cols <= 5000 and nnz * 12 >= 0.3 * N * n_cols * 8)
+        if final_dense:
+            big = big.toarray()
+    coff = np.concatenate([[0], doc["coff"].view()])
+    blob_bytes = blob.view().tobytes()
+    X, Y, Q, L, keep_a, keep_b = [], [], [], [], [], []
+    n_pairless = n_skipped = 0
+    for a, b in zip(starts.tolist(), ends.tolist()):
+        g = t_arr[a:b]
+        if b - a < 2 or np.all(g == g[0]):
+            if pairless == "error":
+                return None
+            if pairless == "skip":
+                n_skipped += 1
+                continue
+            n_pairless += 1
+        X.append(big[a:b])
+        Y.append(g.astype(np.float64))
+        Q.append(int(qid_arr[a]))
+        L.append(int(linenos[a]))
+        keep_a.append(a)
+        keep_b.append(b)
+    return LetorData(X, Y, np.asarray(Q, dtype=np.int64), np.asarray(L, dtype=np.int64), n_cols,
+                     None, n_pairless, n_skipped, name, _Comments(blob_bytes, coff, keep_a, keep_b))
 
 
 def _check_click_group(name, g, costs, linenos):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from numba import njit
+from ..jit import njit
 
 __all__ = ["OutputCache"]
 

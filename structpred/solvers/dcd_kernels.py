@@ -14,7 +14,7 @@ kernels.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from ..jit import njit
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -26,7 +26,7 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
-from numba import njit
+from ..jit import njit
 
 from ..errors import InvalidInputError, OracleError
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from numba import njit
+from ..jit import njit
 
 __all__ = ["primal", "primal_of_hinge", "hinge", "scale", "row_margins", "aggregate_rows",
            "sparse_rows_sum"]

@@ -18,7 +18,7 @@ dispatches on the name. They stop on the certified QP gap C·max(0, max_k g_k) -
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from ..jit import njit
 
 __all__ = ["dual_objective", "solve_qp_active_set", "solve_qp_cvxpy", "solve_qp", "solve_nslack_blocks",
            "nslack_dual_objective"]

@@ -10,7 +10,7 @@ of the buffer.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from ..jit import njit
 
 __all__ = ["WorkingSet"]
 

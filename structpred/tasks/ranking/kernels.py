@@ -14,7 +14,7 @@ for any number of distinct grades (svm_rank itself uses an O(m²) double loop).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from ...jit import njit
 
 __all__ = ["rank_oracle", "pair_counts"]
 

@@ -59,13 +59,41 @@ def stack_queries(X):
     sizes = [x.shape[0] for x in X]
     offsets = np.zeros(len(X) + 1, dtype=np.int64)
     np.cumsum(sizes, out=offsets[1:])
-    if any(sp.issparse(x) for x in X):
+    shared = _consecutive_rows(X, offsets)
+    if shared is not None:
+        Xs = shared
+    elif any(sp.issparse(x) for x in X):
         Xs = sp.vstack([sp.csr_matrix(x, dtype=np.float64) for x in X], format="csr")
     elif X:
         Xs = np.ascontiguousarray(np.vstack([np.asarray(x, dtype=np.float64) for x in X]))
     else:
         Xs = np.zeros((0, 0))
     return Xs, offsets
+
+
+def _consecutive_rows(X, offsets):
+    """The rows of one C-contiguous float64 array when the queries are consecutive row views
+    of it (as load_letor returns a dense file): that slice, with no copy; else None."""
+    if not X or not all(isinstance(x, np.ndarray) for x in X):
+        return None
+    base = X[0].base
+    if not (isinstance(base, np.ndarray) and base.ndim == 2 and base.dtype == np.float64
+            and base.flags.c_contiguous):
+        return None
+    d = base.shape[1]
+    row = d * 8
+    start = X[0].__array_interface__["data"][0] - base.__array_interface__["data"][0]
+    if start % row or d == 0:
+        return None
+    r0 = start // row
+    for x, o in zip(X, offsets[:-1].tolist()):
+        if (x.base is not base or x.ndim != 2 or x.shape[1] != d or not x.flags.c_contiguous
+                or x.__array_interface__["data"][0] != base.__array_interface__["data"][0]
+                + (r0 + o) * row):
+            return None
+    if r0 + int(offsets[-1]) > base.shape[0]:
+        return None
+    return base[r0:r0 + int(offsets[-1])]
 
 
 def swapped_pairs(grades, r) -> float:

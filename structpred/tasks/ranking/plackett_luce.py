@@ -20,7 +20,7 @@ m per-step softmax denominators. So there is no log-partition function log Z(x; 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from ...jit import njit
 
 __all__ = ["sample_permutations", "log_prob", "log_prob_grad_scores", "log_prob_grads", "pairwise_before",
            "rank_marginals", "position_discount", "expected_dcg", "expected_ndcg",
