@@ -101,6 +101,7 @@ class GibbsPolicy:
     _estimator_type = StructuredSVM._estimator_type
     _check_feature_matrix = StructuredSVM._check_feature_matrix
     _check_fitted = StructuredSVM._check_fitted
+    _from_flat = StructuredSVM._from_flat
     _policy_batch = StructuredSVM._policy_batch
     predict = StructuredSVM.predict
     score = StructuredSVM.score

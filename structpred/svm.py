@@ -322,7 +322,7 @@ class StructuredSVM(BaseEstimator):
         if n == 0:
             raise InvalidInputError("empty training set: X and Y have no examples")
         X = self._check_feature_matrix(X, fitting=True)
-        if hasattr(X, "tocsr"):
+        if hasattr(X, "tocsr") and not getattr(self.model, "accepts_sparse_matrix", False):
             raise InvalidInputError("X is a scipy sparse matrix: fit needs a sequence of "
                                     "examples (a dense array or a list); predict accepts it")
         model = self.model
@@ -392,7 +392,10 @@ class StructuredSVM(BaseEstimator):
             try:
                 X = X.astype(np.float64)
             except (TypeError, ValueError) as exc:
-                raise InvalidInputTypeError(f"X holds values that are not real numbers: {exc}") from None
+                bad = next((i for i, row in enumerate(X) if not _real_row(row)), None)
+                where = "X" if bad is None else f"X[{bad}]"
+                raise InvalidInputTypeError(f"{where} holds values that are not real numbers: {exc}",
+                                            bad) from None
         ndim = getattr(X, "ndim", None)
         if ndim is None:
             return X
@@ -564,3 +567,12 @@ def _is_int(value) -> bool:
     if isinstance(value, numbers.Integral):
         return True
     return isinstance(value, numbers.Real) and math.isfinite(value) and float(value) == int(value)
+
+
+def _real_row(row) -> bool:
+    """True when every value of ``row`` converts to float64."""
+    try:
+        np.asarray(row).astype(np.float64)
+    except (TypeError, ValueError):
+        return False
+    return True

@@ -70,6 +70,7 @@ OTHER_MODEL_COMMANDS = {
     "ConstituencyParsing": "structpred parse apply MODEL FILE.mrg",
     "DiverseSubset": "structpred diversify apply DATA -m MODEL",
     "Multiclass": "Python: structpred.load(MODEL).predict(X)",
+    "MultiLabel": "Python: structpred.load(MODEL).predict(X)",
 }
 
 #: --task NAME -> "module:function" (kept for compatibility: classify picks the handler by

@@ -60,7 +60,7 @@ def _tags():
 
 
 def _trees():
-    from ..tasks.parsing.trees import normalize, parse_tree
+    from ..labels.trees import normalize, parse_tree
     g = [normalize(parse_tree("(S (NP (DT the) (NN dog)) (VP (VBD ran)))")),
          normalize(parse_tree("(S (NP (PRP it)) (VP (VBD saw) (NP (DT a) (NN cat))))"))]
     t = [normalize(parse_tree("(S (NP (DT the)) (VP (NN dog) (VBD ran)))")),

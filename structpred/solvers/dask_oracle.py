@@ -69,7 +69,7 @@ class DaskOracle(OracleBackend):
         self.rescaling = rescaling
         self.X = X
         self.Y = Y
-        self.n = len(X)
+        self.n = X.shape[0] if hasattr(X, "tocsr") else len(X)   # scipy sparse: len is ambiguous
         workers = sorted(self.client.scheduler_info()["workers"])
         if not workers:
             raise ValueError("the Dask cluster has no workers")

@@ -179,7 +179,7 @@ class LocalOracle(OracleBackend):
         self.rescaling = rescaling
         self.X = X
         self.Y = Y
-        self.n = len(X)
+        self.n = X.shape[0] if hasattr(X, "tocsr") else len(X)   # scipy sparse: len is ambiguous
         self.n_jobs = effective_jobs(n_jobs)
         self.bounds = chunk_bounds(self.n, self.n_jobs)
         self.batches = [model.make_batch(slice_examples(X, a, b), slice_examples(Y, a, b))

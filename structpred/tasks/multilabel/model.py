@@ -22,6 +22,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ...boundary.arrays import MAX_SIZE_JOINT_FEATURE, check_csr
+from ...boundary.params import check_int, check_state
 from ...errors import MAX_ABS_FEATURE, InvalidInputError
 from ...logspace import as_generator, check_n_samples
 from ...model import StructuredModel
@@ -77,6 +79,9 @@ class MultiLabel(StructuredModel):
     #: Largest size_joint_feature accepted (2 GiB of float64 weights).
     max_weights = 2 ** 28
 
+    #: fit takes X as one scipy sparse matrix (one row per example), as scikit-learn does
+    accepts_sparse_matrix = True
+
     def __init__(self, n_labels: int | None = None, n_features: int | None = None,
                  edges=None, bias: bool = True):
         super().__init__()
@@ -126,22 +131,41 @@ class MultiLabel(StructuredModel):
     def n_edges_(self) -> int:
         return 0 if self.edges_ is None else len(self.edges_)
 
+    @classmethod
+    def tiny_example(cls, random_state=0):
+        """A tiny valid training set (task, X, Y) for the registry-driven battery
+        (tests/test_registry_battery.py): 8 examples, 3 features, 3 labels on a chain."""
+        rng = np.random.default_rng(random_state)
+        X = rng.normal(size=(8, 3))
+        Y = (X + 0.3 * rng.normal(size=(8, 3)) > 0).astype(np.int64)
+        Y[0] = [1, 1, 0]
+        Y[1] = [0, 0, 1]
+        return cls(edges=[[0, 1], [1, 2]]), X, Y
+
     def get_state(self):
         return {"n_labels_": self.n_labels_, "n_features_": self.n_features_,
                 "edges_": None if self.edges_ is None else self.edges_.copy()}
 
     def set_state(self, state):
+        """Restore ``get_state``'s values: sizes None or positive integers, ``edges_`` None or
+        integer label pairs forming a forest; any other key is refused (InvalidInputError
+        naming it)."""
+        def size(v, n):
+            return None if v is None else check_int(v, n, 1, MAX_SIZE_JOINT_FEATURE)
+        st = check_state(state, "MultiLabel", {"n_labels_": size, "n_features_": size,
+                                               "edges_": lambda v, n: v})
+        if st.get("n_labels_") and st.get("n_features_") and \
+                st["n_labels_"] * (st["n_features_"] + 1) > MAX_SIZE_JOINT_FEATURE:
+            raise InvalidInputError("MultiLabel state 'n_labels_' x 'n_features_' exceeds "
+                                    f"MAX_SIZE_JOINT_FEATURE={MAX_SIZE_JOINT_FEATURE}")
         for key in ("n_labels_", "n_features_"):
-            v = state.get(key)
-            if v is not None:
-                if not _is_int(v) or v < 1:
-                    raise InvalidInputError(f"state {key} must be a positive integer, got {v!r}")
-                setattr(self, key, int(v))
-        edges = state.get("edges_")
+            if st.get(key) is not None:
+                setattr(self, key, st[key])
+        edges = st.get("edges_")
         if edges is not None and self.n_labels_ is not None:
             arr = np.asarray(edges)
-            if arr.size and arr.dtype.kind not in "iu":
-                raise InvalidInputError("state edges_ must be integer label pairs")
+            if arr.size and (arr.dtype.kind not in "iu" or arr.size % 2):
+                raise InvalidInputError("MultiLabel state 'edges_' must be integer label pairs")
             self._set_edges(check_edges(arr.reshape(-1, 2).tolist(), self.n_labels_, "edges_"))
         self._set_size()
 
@@ -175,7 +199,8 @@ class MultiLabel(StructuredModel):
         if sp.issparse(X):
             if X.ndim != 2:
                 raise InvalidInputError(f"X must be 2-D (examples x features), got shape {X.shape}")
-            return sp.csr_matrix(X, dtype=np.float64)
+            # index arrays checked before scipy or a kernel reads them (names the example)
+            return sp.csr_matrix(check_csr(X, "X", rows_are_examples=True), dtype=np.float64)
         if isinstance(X, np.ndarray) and X.dtype != object:
             if X.ndim != 2:
                 raise InvalidInputError(f"X must be 2-D (examples x features), got shape {X.shape}")
@@ -185,15 +210,18 @@ class MultiLabel(StructuredModel):
         rows, sparse = [], False
         for i, x in enumerate(X):
             if sp.issparse(x):
-                r = sp.csr_matrix(x, dtype=np.float64)
+                r = sp.csr_matrix(check_csr(x, f"X[{i}]", index=i), dtype=np.float64)
                 if r.shape[0] != 1:
                     r = r.reshape(1, -1).tocsr()
                 sparse = True
             else:
                 try:
                     r = np.asarray(x)
+                    if r.dtype == object:
+                        r = r.astype(np.float64)
                 except (ValueError, TypeError) as exc:
-                    raise InvalidInputError(f"X[{i}]: not a feature vector ({exc})", i) from None
+                    raise InvalidInputError(f"X[{i}]: not a feature vector of real numbers ({exc})",
+                                            i) from None
                 if r.dtype.kind not in "biuf" or sum(d > 1 for d in r.shape) > 1:
                     raise InvalidInputError(f"X[{i}]: expected a vector of real numbers, got "
                                             f"dtype {r.dtype}, shape {r.shape}", i)

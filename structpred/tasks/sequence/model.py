@@ -325,6 +325,10 @@ class SequenceLabeling(ChainCRFHooks, StructuredModel):
         if len(X) != len(Y):
             raise InvalidInputError(f"X has {len(X)} sequences but Y has {len(Y)}")
         X = [_as_csr(x, i, check=False) for i, x in enumerate(X)]  # shapes only: no kernel
+        for i, y in enumerate(Y):
+            if y is None or isinstance(y, (str, bytes)) or not hasattr(y, "__len__"):
+                raise InvalidInputError(f"Y[{i}] must be a sequence of tags (one per token), got "
+                                        f"{type(y).__name__}", i)
         text = [i for i, y in enumerate(Y) if len(y) and _is_text(y)]  # runs here (check_input does)
         if text and len(text) != sum(1 for y in Y if len(y)):
             i = next(i for i, y in enumerate(Y) if len(y) and not _is_text(y))
