@@ -86,6 +86,15 @@ class OracleError(StructpredError):
         self.index = index
 
 
+class ClusterError(RuntimeError):
+    """A Dask cluster that cannot serve a run: a scheduler that does not answer within the
+    timeout, or a worker lost during training; ``address`` names the scheduler or worker."""
+
+    def __init__(self, message: str, address: str | None = None):
+        super().__init__(message)
+        self.address = address
+
+
 class ModelQualityWarning(RuntimeWarning):
     """A loaded model whose training was interrupted or that is no better than w = 0."""
 

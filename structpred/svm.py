@@ -21,7 +21,7 @@ from .parallel import limit_threads
 from .solvers import objective
 from .solvers.guard import MAX_C
 from .solvers.oracle import LocalOracle
-from .solvers.registry import SOLVERS, accepts_warm_state, check_options, get_solver, solver_options
+from .solvers.registry import DISTRIBUTED, SOLVERS, accepts_warm_state, check_options, get_solver, solver_options
 
 __all__ = ["StructuredSVM", "ALGORITHMS", "NotFittedError", "load"]
 
@@ -218,7 +218,7 @@ class StructuredSVM:
         options = self.solver_options or {}
         if not isinstance(options, dict):
             raise ValueError(f"solver_options must be a dict or None, got {type(options).__name__}")
-        check_options(self.algorithm, options)
+        check_options(self._solver_name(), options)
         clash = sorted(set(_SOLVER_PARAMS) & set(options))
         if clash:
             raise TypeError(f"solver_options may not set {clash}: they are StructuredSVM "
@@ -234,13 +234,20 @@ class StructuredSVM:
     def _solver_kwargs(self) -> dict:
         """The solver's own options: the StructuredSVM parameters it declares, and
         ``solver_options``."""
-        declared = solver_options(self.algorithm)
+        declared = solver_options(self._solver_name())
         kwargs = {name: getattr(self, name) for name in _SOLVER_PARAMS if name in declared}
         for name in ("cache_size", "inactive_window"):
             if name in kwargs:
                 kwargs[name] = int(kwargs[name])
         kwargs.update(self.solver_options or {})
         return kwargs
+
+    def _solver_name(self) -> str:
+        """The registered solver that runs ``algorithm`` on this backend (on Dask the n-slack
+        solver is CoCoA+ over the workers, ``registry.DISTRIBUTED``)."""
+        if self.backend == "dask":
+            return DISTRIBUTED.get(self.algorithm, self.algorithm)
+        return self.algorithm
 
     def _make_oracle(self, X, Y):
         if self.backend == "dask":
@@ -280,10 +287,10 @@ class StructuredSVM:
             w0 = self.w_
             if w0.shape[0] != model.size_joint_feature:
                 raise ValueError("warm_start: the stored w_ does not match size_joint_feature")
-        solver = get_solver(self.algorithm)
+        solver = get_solver(self._solver_name())
         options = self._solver_kwargs()
         state = getattr(self, "warm_state_", None)
-        if warm_start and state is not None and accepts_warm_state(self.algorithm):
+        if warm_start and state is not None and accepts_warm_state(self._solver_name()):
             options["warm_state"] = state
         try:
             with limit_threads(self.n_jobs):  # n_jobs=1: one thread in BLAS as well
@@ -294,6 +301,7 @@ class StructuredSVM:
             oracle.close()
         self.warm_state_ = result.extra.get("warm_state") if self.keep_solver_state else None
         self.oracle_overhead_ = getattr(oracle, "overheads", None)
+        self.solver_extra_ = {k: v for k, v in result.extra.items() if k != "warm_state"}
         self.w_ = result.w
         self.primal_objective_ = result.primal
         self.dual_objective_ = result.dual
