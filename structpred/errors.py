@@ -25,17 +25,20 @@ task, the pass and the examples it covered.
 ``ModelQualityWarning`` (a RuntimeWarning) is emitted when a loaded model was trained by an
 interrupted run or is no better than w = 0.
 
+Reading text and gzip files (bounded, one open of a pipe) lives in
+:mod:`structpred.boundary.text` (``open_text``, ``read_text``), which imports this module;
+this module imports nothing of structpred.
+
 Files that cannot be opened at all (missing, a directory, no permission) raise the usual
 ``OSError`` subclasses (``FileNotFoundError``, ``IsADirectoryError``, ``PermissionError``).
 """
 from __future__ import annotations
 
-import gzip
 import os
-import zlib
 
 __all__ = ["StructpredError", "DataFormatError", "InvalidInputError", "ModelFileError",
-           "NotFittedError", "OracleError", "ModelQualityWarning", "read_text", "open_text", "MAX_ABS_FEATURE"]
+           "NotFittedError", "OracleError", "ClusterError", "ModelQualityWarning",
+           "format_error", "MAX_ABS_FEATURE"]
 
 #: Largest accepted |feature value| (readers and ``check_input``). Beyond it squared norms and
 #: the QP's Gram matrix can overflow float64 (|x|² summed over tokens and examples), so such
@@ -103,41 +106,3 @@ def format_error(path, lineno, msg) -> DataFormatError:
     """A DataFormatError whose message starts with ``<path>, line <lineno>:``."""
     where = os.fspath(path) if lineno is None else f"{os.fspath(path)}, line {lineno}"
     return DataFormatError(f"{where}: {msg}", path, lineno)
-
-
-def open_text(path):
-    """A plain or gzip file (by the name's .gz or the gzip magic) opened as ASCII text, for
-    readers that stream it (undecodable bytes become U+FFFD and fail the reader's grammar)."""
-    path = os.fspath(path)
-    with open(path, "rb") as fh:
-        magic = fh.read(2)
-    if magic == b"\x1f\x8b" or path.endswith(".gz"):
-        return gzip.open(path, "rt", encoding="ascii", errors="replace")
-    return open(path, "rt", encoding="ascii", errors="replace")
-
-
-def read_text(path, encoding: str = "utf-8", errors: str = "strict", gz: bool | None = None) -> str:
-    """The whole text of a plain or gzip file (gzip when ``gz``, or by default when the name
-    ends in ``.gz`` or the file starts with the gzip magic).
-
-    A truncated or corrupt gzip stream or undecodable bytes raise DataFormatError naming
-    the file; OSError (missing file, directory, permissions) passes through unchanged.
-    """
-    path = os.fsdecode(path)
-    with open(path, "rb") as fh:
-        raw = fh.read()
-    if gz is None:
-        gz = raw[:2] == b"\x1f\x8b" or path.endswith(".gz")
-    if gz:
-        try:
-            raw = gzip.decompress(raw)
-        except (EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
-            kind = "truncated" if isinstance(exc, EOFError) else "corrupt"
-            raise DataFormatError(f"{path}: {kind} or unreadable gzip data ({exc or type(exc).__name__})",
-                                  path) from None
-    try:
-        return raw.decode(encoding, errors)
-    except UnicodeDecodeError as exc:
-        lineno = raw.count(b"\n", 0, exc.start) + 1
-        raise format_error(path, lineno, f"bytes that are not valid {encoding} "
-                           f"({exc.reason} at byte {exc.start})") from None

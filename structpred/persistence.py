@@ -15,7 +15,19 @@ Loading trusts nothing in the file:
   methods or properties, arrays must be plain numeric (no objects: no pickle);
 * only the known fitted scalars are restored, each checked for its type; ``w`` must be a
   finite float vector of exactly ``size_joint_feature`` entries;
+* only a regular file is opened (``os.stat`` first: a FIFO or device is refused without
+  opening it, so it cannot block); every array's ``.npy`` header is read and bounded before
+  anything is allocated: its declared shape x item size must equal the member's size in the
+  archive, which may be at most what deflate can expand the stored bytes to and at most
+  ``MAX_ARRAY_BYTES`` (``w``: the task's ``size_joint_feature`` x 8 bytes);
+* the task state is checked by a round trip: after ``set_state(state)`` the task's own
+  ``get_state()`` must return exactly the file's keys with equal values, so an unknown key
+  (one the task does not save) or a value of another type (a string or a fraction where the
+  task stores an integer) is refused;
 * every fault raises :class:`structpred.errors.ModelFileError` (a ValueError) naming the file.
+
+Saving writes atomically (a temporary file in the target folder, flushed, fsynced, renamed
+into place): a failed save (full disk, file-size limit) leaves the previous file untouched.
 
 A model whose training was interrupted, or whose primal objective is no better than that of
 w = 0, loads with a :class:`~structpred.errors.ModelQualityWarning` saying so.
@@ -30,6 +42,8 @@ import inspect
 import io
 import json
 import math
+import os
+import stat
 import warnings
 import zipfile
 import zlib
@@ -37,11 +51,17 @@ from pathlib import Path
 
 import numpy as np
 
+from .boundary.paths import write_bytes_atomic
 from .errors import ModelFileError, ModelQualityWarning
 from .model import StructuredModel
 
 FORMAT = "structpred-model"
 VERSION = 2
+
+#: Largest array (header or task state) a model file may hold, in bytes once inflated.
+MAX_ARRAY_BYTES = 1 << 28
+#: deflate expands at most ~1032:1; a member declaring more than this is lying.
+_DEFLATE_RATIO = 1100
 
 __all__ = ["save", "load", "read_header", "describe_training", "BUILTIN_TASKS", "FORMAT", "VERSION"]
 
@@ -117,7 +137,7 @@ def save(estimator, path) -> None:
     arrays["__structpred__"] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
-    Path(path).write_bytes(buffer.getvalue())
+    write_bytes_atomic(path, buffer.getvalue())
 
 
 # ------------------------------------------------------------------------------- loading
@@ -208,7 +228,90 @@ def _check_state_keys(path, cls, state):
                                  f"{cls.__name__}.{key}", path)
 
 
-def _array(path, archive, name):
+def _npy_header(path, archive, name):
+    """(shape, dtype, size in bytes) of member ``name`` from its .npy header alone, checked
+    against the member's size in the zip before any array is allocated."""
+    try:
+        info = archive.zip.getinfo(f"{name}.npy")
+        with archive.zip.open(info) as fh:
+            version = np.lib.format.read_magic(fh)
+            read = {(1, 0): np.lib.format.read_array_header_1_0,
+                    (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+            if read is None:
+                raise ValueError(f"unsupported .npy version {version}")
+            shape, _fortran, dtype = read(fh, max_header_size=10000)
+            offset = fh.tell()
+    except (ValueError, OSError, EOFError, zlib.error, zipfile.BadZipFile, KeyError,
+            SyntaxError, TypeError) as exc:
+        raise ModelFileError(f"{path}: array {name!r} has a damaged header ({exc})", path) from None
+    if dtype.kind not in "biufU" or dtype.hasobject:
+        raise ModelFileError(f"{path}: array {name!r} has dtype {dtype}, not a plain numeric "
+                             "one", path)
+    n = 1
+    for k in shape:
+        n *= int(k)
+    nbytes = n * dtype.itemsize
+    if offset + nbytes != info.file_size:
+        raise ModelFileError(f"{path}: array {name!r} declares shape {tuple(shape)} of {dtype} "
+                             f"({nbytes} bytes) but its member holds {info.file_size - offset} "
+                             "bytes", path)
+    limit = info.compress_size if info.compress_type == zipfile.ZIP_STORED \
+        else _DEFLATE_RATIO * info.compress_size + 65536
+    if info.file_size > limit:
+        raise ModelFileError(f"{path}: array {name!r} declares {info.file_size} bytes, more "
+                             f"than its {info.compress_size} stored bytes can hold", path)
+    return tuple(shape), dtype, nbytes
+
+
+def _same_value(a, b) -> bool:
+    """Equality of a state value read from a file (JSON / array) and the task's own."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        try:
+            a, b = np.asarray(a), np.asarray(b)
+        except (ValueError, TypeError):
+            return False
+        if a.dtype.kind in "OSV" or b.dtype.kind in "OSV":
+            return False
+        return a.shape == b.shape and (a.dtype.kind == "U") == (b.dtype.kind == "U") \
+            and bool(np.array_equal(a, b))
+    a, b = _jsonable(a), _jsonable(b)
+    if isinstance(a, bool) or isinstance(b, bool) or a is None or b is None:
+        return type(a) is type(b) and a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b or (a != a and b != b)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same_value(a[k], b[k]) for k in a)
+    return type(a) is type(b) and a == b
+
+
+def _check_state_round_trip(path, cls, state, restored):
+    """The task state in a file must be what the task itself saves: after ``set_state``,
+    ``get_state()`` returns the same keys with equal values. An unknown key or a value of
+    another type (coerced by set_state) is refused, naming the key."""
+    unknown = sorted(set(state) - set(restored))
+    if unknown:
+        raise ModelFileError(f"{path}: unknown task state key {unknown[0]!r} for "
+                             f"{cls.__name__} (it saves: {', '.join(sorted(restored)) or 'none'})",
+                             path)
+    for key in state:
+        if not _same_value(state[key], restored[key]):
+            raise ModelFileError(f"{path}: task state {key!r} = {_short(state[key])} is not a "
+                                 f"value {cls.__name__} stores (it reads back as "
+                                 f"{_short(restored[key])})", path)
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _array(path, archive, name, max_bytes=MAX_ARRAY_BYTES, needs=None):
+    _shape, _dtype, nbytes = _npy_header(path, archive, name)
+    if nbytes > max_bytes:
+        need = needs or f"the {max_bytes} bytes allowed"
+        raise ModelFileError(f"{path}: {name!r} holds {nbytes} bytes, more than {need}", path)
     try:
         arr = archive[name]
     except (ValueError, OSError, EOFError, zlib.error, zipfile.BadZipFile, KeyError) as exc:
@@ -237,17 +340,56 @@ def _fitted(path, fitted):
     return out
 
 
-def _open(path):
+def _open_regular(path):
+    """A binary file object on ``path`` when it is a regular file. ``os.stat`` first (a FIFO
+    is never opened), then a non-blocking open whose ``fstat`` is checked again (the file may
+    have been swapped in between). Missing / folder / permission: the usual OSError."""
+    st = os.stat(path)
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(21, "Is a directory", os.fspath(path))
+    if not stat.S_ISREG(st.st_mode):
+        raise ModelFileError(f"{path}: not a regular file (a FIFO, socket or device); a model "
+                             "file must be a regular file", path)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     try:
-        archive = np.load(path, allow_pickle=False)
-    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ModelFileError(f"{path}: not a regular file", path)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
         raise
+
+
+def _open(path):
+    fh = _open_regular(path)
+    magic = fh.read(4)
+    fh.seek(0)
+    if magic != b"PK\x03\x04":
+        fh.close()
+        what = ("a bare .npy array, not an .npz archive" if magic == b"\x93NUM"
+                else f"not an .npz archive: it starts with {magic!r}")
+        raise ModelFileError(f"{path} is not a structpred model file ({what})", path)
+    try:
+        archive = np.load(fh, allow_pickle=False)
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, zlib.error) as exc:
+        fh.close()
         raise ModelFileError(f"{path} is not a structpred model file ({exc})", path) from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
+        fh.close()
         raise ModelFileError(f"{path} is not a structpred model file (a bare .npy array, "
                              "not an .npz archive)", path)
+    archive._structpred_fh = fh
     return archive
+
+
+@__import__("contextlib").contextmanager
+def _opened(path):
+    archive = _open(path)
+    try:
+        yield archive
+    finally:
+        archive.close()
+        archive._structpred_fh.close()
 
 
 def _header(path, archive) -> dict:
@@ -269,8 +411,7 @@ def read_header(path) -> dict:
     ``header["task"]`` to pick its handler; version-1 files carry ``model_class`` instead).
     Raises ModelFileError / OSError as ``load`` does."""
     path = Path(path)
-    archive = _open(path)
-    with archive:
+    with _opened(path) as archive:
         return _header(path, archive)
 
 
@@ -296,8 +437,7 @@ def load(path, tasks=None, estimator_class=None):
         raise TypeError("persistence.load needs estimator_class (the estimator to build); "
                         "use structpred.load(path) or StructuredSVM.load(path)")
     path = Path(path)
-    archive = _open(path)
-    with archive:
+    with _opened(path) as archive:
         header = _header(path, archive)
         cls = _resolve_task(path, header, tasks)
         params = _kwargs(path, "task parameter", cls.__name__, header.get("model_params", {}), cls)
@@ -316,6 +456,7 @@ def load(path, tasks=None, estimator_class=None):
             model = cls(**params)
             if state:
                 model.set_state(state)
+                _check_state_round_trip(path, cls, state, model.get_state())
             estimator = estimator_class(model, **est_params)
             estimator._check_params()
         except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError,
@@ -328,11 +469,8 @@ def load(path, tasks=None, estimator_class=None):
                                  "size_joint_feature", path)
         if "w" not in archive.files:
             raise ModelFileError(f"{path}: no weight vector 'w'", path)
-        info = archive.zip.getinfo("w.npy")
-        if info.file_size > 8 * int(d) + 4096:  # refuse to inflate a bomb before reading it
-            raise ModelFileError(f"{path}: 'w' holds {info.file_size} bytes, more than the "
-                                 f"{d} weights the task needs", path)
-        w = _array(path, archive, "w")
+        w = _array(path, archive, "w", max_bytes=8 * int(d),
+                   needs=f"the {d} weights the task needs")
     if w.ndim != 1 or w.dtype.kind not in "iuf":
         raise ModelFileError(f"{path}: w must be a 1-D float vector, got shape {w.shape}, "
                              f"dtype {w.dtype}", path)

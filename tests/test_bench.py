@@ -11,6 +11,7 @@ from structpred.bench.report import TABLE_HEADER
 from structpred.bench.runner import Measure, available_solvers
 from structpred.bench.scaling import loglog_fit
 from structpred.bench.tasks import TaskData
+from structpred.cli.base import UsageError
 
 
 def _blobs(n, seed):
@@ -116,7 +117,7 @@ def test_missing_data_is_skipped_with_reason(tmp_path, capsys):
 def test_task_aliases_and_unknown():
     assert _expand_tasks(["conll", "digits"]) == ["conll-svmhmm", "conll-features",
                                                   "multiclass-digits"]
-    with pytest.raises(SystemExit, match="unknown task"):
+    with pytest.raises(UsageError, match="unknown task"):
         _expand_tasks(["nope"])
     assert available_solvers()[:2] == ["1-slack", "n-slack"]
 

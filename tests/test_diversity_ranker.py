@@ -165,12 +165,14 @@ def test_cli_train_and_apply_jsonl(small_data, tmp_path, capsys):
     out = tmp_path / "pred.tsv"
     assert main(["apply", str(path), "-m", str(model), "-o", str(out)]) == 0
     lines = out.read_text().splitlines()
-    assert len(lines) == 50 and lines[0].split("\t")[:2] == [d.query_ids[0], "1"]
+    assert lines[0] == "query_id\tposition\tdocument_index\tdocument_id"     # the TSV header
+    assert len(lines) == 51 and lines[1].split("\t")[:2] == [d.query_ids[0], "1"]
     assert "mean weighted subtopic loss over 10 labelled queries" in capsys.readouterr().out
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"query": "x", "documents": ["a"], "subtopics": [["s"], ["t"]]}\n')
     assert main(["train", str(bad), "-m", str(model), "--C", "1"]) == 1
-    assert "bad.jsonl:1: 'subtopics' has 2 entries for 1 documents" in capsys.readouterr().err
+    assert "bad.jsonl, line 1: 'subtopics' must be a list with one entry per document" \
+        in capsys.readouterr().err
     empty = tmp_path / "empty.jsonl"
     empty.write_text('{"query": "x", "documents": []}\n')
     assert main(["apply", str(empty), "-m", str(model)]) == 1

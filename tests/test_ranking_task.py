@@ -225,10 +225,10 @@ def test_check_input_rejects_bad_queries():
     task = Ranking(n_features=2)
     with pytest.raises(ValueError, match="query 1"):
         task.check_input([np.zeros((2, 2)), np.full((2, 2), np.nan)])
-    with pytest.raises(ValueError, match="query 0: y must hold one grade per document"):
+    with pytest.raises(ValueError, match="query 0: grades: has 2 entries, expected 3"):
         task.check_input([np.zeros((3, 2))], [np.zeros(2)])
     ptask = PropensityRanking(n_features=2)
-    with pytest.raises(ValueError, match="click 0: clicked index 5"):
+    with pytest.raises(ValueError, match="click 0: clicked index must be an integer >= 0 and <= 2, got 5"):
         ptask.check_input([np.zeros((3, 2))], [Click(5, 1.0)])
     with pytest.raises(ValueError, match="click 0: weight"):
         ptask.check_input([np.zeros((3, 2))], [Click(0, -1.0)])

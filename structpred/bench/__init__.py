@@ -1,9 +1,11 @@
 """``structpred bench``: the benchmark suite (tasks x solvers x peers), with plots.
 
-    structpred bench [--quick] [--task NAME ...] [--solver NAME ...] [--out DIR]
+    structpred bench [--quick] [--task NAME ...] [--solver NAME ...] [-c C] [--n-jobs N] [--out DIR]
     python -m benchmarks [same options]
 
-Writes ``results.json``, ``results.md`` (the Markdown table) and PNG plots into ``--out``.
+Writes ``results.json``, ``results.md`` (the Markdown table) and PNG plots into ``--out``,
+each replaced atomically. Every option value (tasks, solvers, peers, time limits) is checked
+before any task runs.
 Data comes from the data home ($STRUCTPRED_DATA); a task whose data file is missing is
 skipped with a line saying why, and so is a peer that is not installed.
 """
@@ -16,13 +18,17 @@ import shlex
 import sys
 import time
 
+from ..boundary.paths import write_text_atomic
+from ..cli.base import (CommandParser, OutputDir, OutputFile, UsageError, add_common, real,
+                        run_command)
+
 from .machine import describe, load_average
 from .report import markdown_report, markdown_table
 from .runner import RunLog, available_solvers, run_task
 from .scaling import run_scaling
 from .tasks import TASKS, SkipTask
 
-__all__ = ["main", "run"]
+__all__ = ["main", "run", "invocations"]
 
 TASK_CHOICES = ["multiclass-digits", "conll-svmhmm", "conll-features", "diversity-ambient",
                 "diversity-synthetic", "parsing-ptb", "scaling"]
@@ -35,8 +41,17 @@ _ALIASES = {"multiclass": ["multiclass-digits"], "digits": ["multiclass-digits"]
 PEER_CHOICES = ["sklearn", "crfsuite", "pystruct", "svm_hmm"]
 
 
+def _time_limit_item(text: str) -> str:
+    """argparse type: SOLVER=SECONDS with SECONDS a finite number > 0."""
+    solver, sep, sec = text.partition("=")
+    if not sep or not solver:
+        raise argparse.ArgumentTypeError(f"expected SOLVER=SECONDS, got {text!r}")
+    real(0.0, what="seconds > 0")(sec)
+    return text
+
+
 def _parser():
-    p = argparse.ArgumentParser(
+    p = CommandParser(
         prog="structpred bench",
         description="Run the benchmark suite: every task x solver, side by side with the peers "
                     "(scikit-learn, CRFsuite, pystruct, svm_hmm when installed); writes "
@@ -47,25 +62,29 @@ def _parser():
                    help=f"tasks to run (default all): {', '.join(TASK_CHOICES)}; aliases "
                         f"{', '.join(sorted(_ALIASES))}")
     p.add_argument("--solver", nargs="+", default=None, metavar="NAME",
-                   help="structpred solvers (default: every one available: 1-slack, n-slack, "
-                        "bcfw, subgradient)")
+                   help="structpred solvers (default: every one available, see "
+                        "structpred.solvers.registry)")
     p.add_argument("--peer", nargs="*", default=None, metavar="NAME",
                    help=f"peers to run (default all that apply): {', '.join(PEER_CHOICES)}; "
                         "'--peer' alone runs none")
-    p.add_argument("--out", default=None,
+    p.add_argument("--out", default=None, type=OutputDir("output folder"),
                    help="output folder (default bench-results, or bench-results-quick)")
     p.add_argument("--data-home", default=None, help="data folder (default $STRUCTPRED_DATA)")
-    p.add_argument("--n-jobs", type=int, default=2, help="oracle threads (default 2)")
-    p.add_argument("--time-limit", type=float, default=None,
+    add_common(p, C_help="C of every task's structpred runs instead of each task's own "
+                         "(peers get it converted), a finite number > 0",
+               jobs_default=2, jobs_help="oracle threads (default 2)", verbose=False)
+    p.add_argument("--time-limit", type=real(0.0, 1e6, what="seconds > 0"), default=None,
                    help="seconds per solver run before it is stopped (default 3 quick, 45 full)")
     p.add_argument("--time-limit-for", nargs="+", default=[], metavar="SOLVER=SECONDS",
+                   type=_time_limit_item,
                    help="per-solver time limits (default full run: 1-slack=300)")
-    p.add_argument("--scaling-C", type=float, default=10.0,
+    p.add_argument("--scaling-C", type=real(0.0, what="a number > 0"), default=10.0,
                    help="C of the scaling study (default 10; quick: 10 with eps 0.5)")
-    p.add_argument("--results-md", default=None, metavar="PATH",
+    p.add_argument("--results-md", default=None, metavar="PATH", type=OutputFile("report file"),
                    help="also write the Markdown report here, plot links relative to it "
                         "(e.g. benchmarks/RESULTS.md)")
-    p.add_argument("--scaling-solver", default="1-slack")
+    p.add_argument("--scaling-solver", default="1-slack",
+                   help="solver of the scaling study (1-slack)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     return p
@@ -76,7 +95,7 @@ def _expand_tasks(names):
     for n in names or TASK_CHOICES:
         for t in _ALIASES.get(n, [n]):
             if t not in TASK_CHOICES:
-                raise SystemExit(f"structpred bench: unknown task {n!r}; choose from "
+                raise UsageError(f"structpred bench: error: unknown task {n!r}; choose from "
                                  f"{', '.join(TASK_CHOICES)} or {', '.join(sorted(_ALIASES))}")
             if t not in out:
                 out.append(t)
@@ -122,27 +141,34 @@ def run(args, tasks_registry=None, command=None) -> dict:
     registry = tasks_registry or TASKS
     progress = RunLog(quiet=args.quiet)
     out_dir = args.out or ("bench-results-quick" if args.quick else "bench-results")
-    os.makedirs(out_dir, exist_ok=True)
-    if args.data_home:
-        os.environ["STRUCTPRED_DATA"] = args.data_home
     known = available_solvers()
     solvers = args.solver or known
     for s in solvers:
         if s not in known:
-            raise SystemExit(f"structpred bench: solver {s!r} is not available here; "
+            raise UsageError(f"structpred bench: error: solver {s!r} is not available here; "
                              f"available: {', '.join(known)}")
+    if getattr(args, "scaling_solver", None) not in (None, *known):
+        raise UsageError(f"structpred bench: error: --scaling-solver {args.scaling_solver!r} "
+                         f"is not available here; available: {', '.join(known)}")
     peers = PEER_CHOICES if args.peer is None else args.peer
+    for peer in peers:
+        if peer not in PEER_CHOICES:
+            raise UsageError(f"structpred bench: error: unknown peer {peer!r}; choose from "
+                             f"{', '.join(PEER_CHOICES)}")
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise UsageError(f"structpred bench: error: output folder {out_dir}: exists and is not "
+                         "a folder")
+    os.makedirs(out_dir, exist_ok=True)
+    if args.data_home:
+        os.environ["STRUCTPRED_DATA"] = args.data_home
     time_limit = args.time_limit if args.time_limit is not None else (3.0 if args.quick else 45.0)
     time_limits = {} if args.quick or args.time_limit is not None else {"1-slack": 300.0}
     for item in args.time_limit_for:
         solver, sep, sec = item.partition("=")
-        try:
-            time_limits[solver] = float(sec)
-        except ValueError:
-            raise SystemExit("structpred bench: --time-limit-for wants SOLVER=SECONDS, "
-                             f"got {item!r}")
+        time_limits[solver] = float(sec)
     task_names = _expand_tasks(args.task) if tasks_registry is None \
         else list(args.task or registry)
+    C_all = getattr(args, "C", None)
     results = {"command": command or "structpred bench " + " ".join(
                    shlex.quote(a) for a in sys.argv[2:]),
                "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "quick": bool(args.quick),
@@ -179,6 +205,8 @@ def run(args, tasks_registry=None, command=None) -> dict:
             progress(f"  SKIP {name}: loading failed ({type(exc).__name__}: {exc})")
             results["skipped_tasks"].append(f"{name}: loading failed ({type(exc).__name__}: {exc})")
             continue
+        if C_all is not None:
+            task.C = C_all
         progress(f"  {task.title}: {task.info.get('n_train')} train / "
                  f"{task.info.get('n_test')} test")
         rec = run_task(task, solvers, peers=peers, n_jobs=args.n_jobs, time_limit=time_limit,
@@ -196,17 +224,15 @@ def run(args, tasks_registry=None, command=None) -> dict:
         except ImportError as exc:
             progress(f"SKIP plots: matplotlib is not installed ({exc})")
     results["plots"] = plots
-    with open(os.path.join(out_dir, "results.json"), "w", encoding="utf-8") as fh:
-        json.dump(_compact(results), fh, indent=None, separators=(",", ":"),
-                  default=_json_default)
-    with open(os.path.join(out_dir, "results.md"), "w", encoding="utf-8") as fh:
-        fh.write(markdown_report(results, plots))
+    write_text_atomic(os.path.join(out_dir, "results.json"),
+                      json.dumps(_compact(results), indent=None, separators=(",", ":"),
+                                 default=_json_default))
+    write_text_atomic(os.path.join(out_dir, "results.md"), markdown_report(results, plots))
     if args.results_md:
         os.makedirs(os.path.dirname(os.path.abspath(args.results_md)), exist_ok=True)
         rel = os.path.relpath(os.path.abspath(out_dir),
                               os.path.dirname(os.path.abspath(args.results_md)))
-        with open(args.results_md, "w", encoding="utf-8") as fh:
-            fh.write(markdown_report(results, plots, rel=rel.rstrip("/") + "/"))
+        write_text_atomic(args.results_md, markdown_report(results, plots, rel=rel.rstrip("/") + "/"))
     progress(f"done in {results['elapsed_s']:.0f} s: {out_dir}/results.json, results.md, "
              f"{sum(len(v) for v in plots.values())} PNG plots")
     if not args.quiet:
@@ -217,7 +243,16 @@ def run(args, tasks_registry=None, command=None) -> dict:
 def main(argv=None) -> int:
     """Entry point of ``structpred bench`` and ``python -m benchmarks``."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = _parser().parse_args(argv)
-    command = "structpred bench " + " ".join(shlex.quote(a) for a in argv)
-    run(args, command=command.strip())
-    return 0
+
+    def body(argv):
+        args = _parser().parse_args(argv)
+        command = "structpred bench " + " ".join(shlex.quote(a) for a in argv)
+        run(args, command=command.strip())
+        return 0
+    return run_command("structpred bench", body, argv)
+
+
+def invocations():
+    """(name, parser, example argv) for the CLI battery (tests/test_cli_battery.py)."""
+    return [("bench", _parser(), ["bench", "--quick", "--task", "multiclass", "--solver",
+                                  "n-slack", "--peer", "--no-plots", "-q", "--out", "{outdir}"])]

@@ -17,6 +17,13 @@ __all__ = ["plot_task", "plot_scaling"]
 _MARKERS = "os^Dv<>P*X"
 
 
+
+def _save(fig, path):
+    """Write a figure as PNG atomically (temporary file, then rename)."""
+    from ..boundary.paths import atomic_write
+    with atomic_write(path, "wb") as fh:
+        fig.savefig(fh, format="png", dpi=100)
+
 def _plt():
     import matplotlib
     matplotlib.use("Agg", force=True)
@@ -84,7 +91,7 @@ def plot_task(rec: dict, out_dir: str) -> list:
                      fontsize=13)
         fig.tight_layout()
         name = f"{rec['task']}_objective.png"
-        fig.savefig(os.path.join(out_dir, name), dpi=100)
+        _save(fig, os.path.join(out_dir, name))
         plt.close(fig)
         files.append(name)
     # test quality against time
@@ -117,7 +124,7 @@ def plot_task(rec: dict, out_dir: str) -> list:
         ax.legend(fontsize=8, loc="best")
         fig.tight_layout()
         name = f"{rec['task']}_quality.png"
-        fig.savefig(os.path.join(out_dir, name), dpi=100)
+        _save(fig, os.path.join(out_dir, name))
         files.append(name)
     plt.close(fig)
     return files
@@ -151,6 +158,6 @@ def plot_scaling(rec: dict, out_dir: str) -> list:
                  f"C={rec['C']:g}, eps={rec['eps']:g}", fontsize=12)
     fig.tight_layout()
     name = "scaling.png"
-    fig.savefig(os.path.join(out_dir, name), dpi=100)
+    _save(fig, os.path.join(out_dir, name))
     plt.close(fig)
     return [name]

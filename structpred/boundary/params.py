@@ -1,4 +1,144 @@
-"""Boundary checks: params (see structpred.boundary)."""
+"""Boundary checks on scalar parameters: real numbers, integers, probabilities, choices.
+
+Each function returns the value converted to a plain Python type (``float``, ``int``, ``str``)
+or raises :class:`structpred.errors.InvalidInputError` whose message starts with the
+parameter's name and says what was expected, e.g. ``C must be a finite real number > 0, got
+nan``. Booleans are never numbers here (``True`` is not ``C = 1``), strings are never numbers
+(``"1"`` is refused: the command line converts its text itself), and ``1.7`` is not an integer.
+"""
 from __future__ import annotations
 
-__all__: list[str] = []
+import math
+import numbers
+from collections.abc import Iterable
+
+import numpy as np
+
+from ..errors import InvalidInputError
+
+__all__ = ["check_real", "check_positive", "check_int", "check_probability", "check_choice",
+           "check_bool", "check_seed", "check_state"]
+
+
+def _fmt(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _range_text(low, high, low_inclusive, high_inclusive) -> str:
+    parts = []
+    if low is not None:
+        parts.append(f"{'>=' if low_inclusive else '>'} {low:g}")
+    if high is not None:
+        parts.append(f"{'<=' if high_inclusive else '<'} {high:g}")
+    return " and ".join(parts)
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def check_real(value, name: str, low: float | None = None, high: float | None = None, *,
+               low_inclusive: bool = True, high_inclusive: bool = True,
+               allow_inf: bool = False, index: int | None = None) -> float:
+    """``float(value)`` if ``value`` is a real number (not a bool or a string), finite (unless
+    ``allow_inf``) and within ``low <= value <= high`` (strict where ``*_inclusive`` is False);
+    InvalidInputError naming ``name`` otherwise. NaN is always refused."""
+    rng = _range_text(low, high, low_inclusive, high_inclusive)
+    want = f"a {'real' if allow_inf else 'finite real'} number" + (f" {rng}" if rng else "")
+    if not _is_real(value):
+        raise InvalidInputError(f"{name} must be {want}, got {_fmt(value)}", index)
+    try:
+        v = float(value)
+    except (OverflowError, ValueError, TypeError):
+        raise InvalidInputError(f"{name} must be {want}, got {_fmt(value)}", index) from None
+    if math.isnan(v) or (math.isinf(v) and not allow_inf):
+        raise InvalidInputError(f"{name} must be {want}, got {v!r}", index)
+    if low is not None and (v < low or (v == low and not low_inclusive)):
+        raise InvalidInputError(f"{name} must be {want}, got {v!r}", index)
+    if high is not None and (v > high or (v == high and not high_inclusive)):
+        raise InvalidInputError(f"{name} must be {want}, got {v!r}", index)
+    return v
+
+
+def check_positive(value, name: str, high: float | None = None, *,
+                   index: int | None = None) -> float:
+    """A finite real number > 0 (and <= ``high`` if given): ``check_real(value, name, 0,
+    high, low_inclusive=False)``."""
+    return check_real(value, name, 0.0, high, low_inclusive=False, index=index)
+
+
+def check_int(value, name: str, low: int | None = None, high: int | None = None, *,
+              index: int | None = None) -> int:
+    """``int(value)`` if ``value`` is an integer (a Python or numpy integer, or a float with
+    no fractional part such as ``1e3``) within ``low <= value <= high``; InvalidInputError
+    naming ``name`` for a bool, a string, ``1.7``, NaN/inf or a value out of range."""
+    rng = _range_text(low, high, True, True)
+    want = "an integer" + (f" {rng}" if rng else "")
+    if isinstance(value, numbers.Integral) and _is_real(value):
+        v = int(value)
+    elif _is_real(value) and isinstance(value, numbers.Real):
+        f = float(value)
+        if not math.isfinite(f) or f != math.floor(f):
+            raise InvalidInputError(f"{name} must be {want}, got {_fmt(value)}", index)
+        v = int(f)
+    else:
+        raise InvalidInputError(f"{name} must be {want}, got {_fmt(value)}", index)
+    if (low is not None and v < low) or (high is not None and v > high):
+        raise InvalidInputError(f"{name} must be {want}, got {v}", index)
+    return v
+
+
+def check_probability(value, name: str, *, allow_zero: bool = True, allow_one: bool = True,
+                      index: int | None = None) -> float:
+    """A probability: a real number in [0, 1] (open at 0 or 1 when ``allow_zero`` /
+    ``allow_one`` is False); InvalidInputError naming ``name`` otherwise."""
+    return check_real(value, name, 0.0, 1.0, low_inclusive=allow_zero,
+                      high_inclusive=allow_one, index=index)
+
+
+def check_choice(value, name: str, choices: Iterable, *, index: int | None = None):
+    """``value`` if it is one of ``choices`` (compared with ``==``, same type family: the
+    string ``"1"`` never matches the integer 1); InvalidInputError listing the choices."""
+    options = list(choices)
+    for c in options:
+        try:
+            same = type(value) is type(c) or (_is_real(value) and _is_real(c))
+            if same and value == c:
+                return c
+        except Exception:  # noqa: BLE001 -- an object whose == raises is simply not a choice
+            continue
+    listed = ", ".join(repr(c) for c in options)
+    raise InvalidInputError(f"{name} must be one of {listed}; got {_fmt(value)}", index)
+
+
+def check_bool(value, name: str, *, index: int | None = None) -> bool:
+    """``value`` if it is a bool (Python or numpy); InvalidInputError naming ``name``."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise InvalidInputError(f"{name} must be True or False, got {_fmt(value)}", index)
+
+
+def check_seed(value, name: str = "random_state"):
+    """A random seed: None, an integer in [0, 2**32 - 1], or a ``numpy.random.Generator`` /
+    ``RandomState`` (returned unchanged); InvalidInputError naming ``name`` otherwise."""
+    if value is None or type(value).__name__ in ("Generator", "RandomState"):
+        return value
+    return check_int(value, name, 0, 2**32 - 1)
+
+
+def check_state(state, owner: str, spec: dict, required=()) -> dict:
+    """Validate a task's saved state (``set_state``'s argument): a dict whose keys are all in
+    ``spec`` (no unknown key can set an arbitrary attribute), each value passed through
+    ``spec[key](value, name)`` (e.g. ``lambda v, n: check_int(v, n, 1)``), every key of
+    ``required`` present. Returns the converted dict; InvalidInputError naming the key."""
+    if not isinstance(state, dict):
+        raise InvalidInputError(f"{owner} state must be a dict, got {type(state).__name__}")
+    unknown = sorted(str(k) for k in state if k not in spec)
+    if unknown:
+        raise InvalidInputError(f"{owner} state has unknown key(s) {', '.join(map(repr, unknown))}; "
+                                f"known: {', '.join(map(repr, spec))}")
+    missing = [k for k in required if k not in state]
+    if missing:
+        raise InvalidInputError(f"{owner} state lacks {', '.join(map(repr, missing))}")
+    return {k: spec[k](v, f"{owner} state {k!r}") for k, v in state.items()}

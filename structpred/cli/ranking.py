@@ -20,59 +20,59 @@ its ``cost:``, the WSDM 2017 objective ½‖w‖² + (C/n) Σ_j cost_j Σ_{d≠c
 
 ``-e`` is svm_rank's ε (default 0.001); as svm_rank does for ``-l 1`` (and svm_proprank for
 its rank loss), it is multiplied by the mean number of pairs per query before training, so
-the stopping rule is relative to the maximum loss. ``-w``: 3 (default) / 2 = 1-slack, 4 =
-1-slack with the constraint cache, 0 / 1 = n-slack, 9 = BCFW. Only margin rescaling (``-o 2``)
-exists, as in svm_rank.
+the stopping rule is relative to the maximum loss. ``-w`` takes the one table of
+:data:`structpred.cli.base.W_ALGORITHMS`; the default is 0 (n-slack by dual coordinate
+descent), as for every task and as ``StructuredSVM(Ranking())`` in Python: on MQ2008 Fold1 it
+reaches a lower primal objective than 1-slack (svm_rank's algorithm, ``-w 3``) at C = 0.1, 1
+and 10 in at most the same time (benchmarks/results/ranking_default_solver.md). Only margin
+rescaling (``-o 2``) exists, as in svm_rank.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 
 import numpy as np
 
+from ..boundary.paths import atomic_write
 from ..version import __version__
-from .report import (check_input_file, check_output_path, int_at_least, n_jobs_type,
-                     positive_float, report_to_stdout)
+from .base import (FOREIGN_OPTIONS, CommandParser, InputFile, OutputFile, add_algorithm, add_common,
+                   algorithm_of, integer, real, run_command)
+from .report import report_to_stdout
 
 __all__ = ["learn_rank", "learn_proprank", "classify_ranking", "is_ranking_model", "main"]
-
-_W = {0: ("n-slack", 0), 1: ("n-slack", 0), 2: ("1-slack", 0), 3: ("1-slack", 0),
-      4: ("1-slack", 5), 9: ("bcfw", 0)}
 
 
 def _parser(task):
     prog = f"structpred learn --task {task}"
-    p = argparse.ArgumentParser(prog=prog, allow_abbrev=False, description=(
+    p = CommandParser(prog=prog, foreign=FOREIGN_OPTIONS, description=(
         "Train SVM-rank on an svm_rank/LETOR file." if task == "rank" else
         "Train Propensity SVM-rank on an svm_proprank click file (one qid group per click; "
         "the clicked line has TARGET 1 and cost:W right after qid:N)."))
-    p.add_argument("--task", choices=(task,), default=task)
-    p.add_argument("--version", action="version", version=f"structpred {__version__}")
-    p.add_argument("-c", dest="C", type=positive_float, default=0.01,
-                   help="C, svm_rank's convention (= SVM-struct's; C_light = C/n for n "
-                        "training queries) (default 0.01)")
-    p.add_argument("-e", dest="eps", type=positive_float, default=0.001,
+    p.add_argument("--task", choices=(task,), default=task, help=f"{task} (this option set)")
+    p.add_argument("--version", action="version", version=f"structpred {__version__}",
+                   help="print the version and exit")
+    add_common(p, C_default=0.01, C_help="C, svm_rank's convention (= SVM-struct's; C_light = "
+                                         "C/n for n training queries), a finite number > 0 (0.01)")
+    p.add_argument("-e", dest="eps", type=real(0.0, what="a number > 0"), default=0.001,
                    help="epsilon, svm_rank's: multiplied by the mean number of pairs per "
-                        "query for the pair-count loss (default 0.001)")
+                        "query for the pair-count loss (0.001)")
     if task == "rank":
         p.add_argument("-l", dest="loss", type=int, default=1, choices=(1, 2),
                        help="loss: 1 = number of swapped pairs (default), 2 = fraction of "
                             "swapped pairs per query")
     else:
-        p.add_argument("--clip", type=positive_float, default=None,
-                       help="clip the costs (inverse propensities) at this value")
-    p.add_argument("-w", dest="alg", type=int, default=3, choices=sorted(_W),
-                   help="algorithm: 3/2 1-slack (default), 4 1-slack + cache, 0/1 n-slack, 9 BCFW")
+        p.add_argument("--clip", type=real(0.0, what="a number > 0"), default=None,
+                       help="clip the costs (inverse propensities) at this value (a number > 0)")
+    add_algorithm(p, default=0)
     p.add_argument("-o", dest="rescaling", type=int, default=2, choices=(2,),
                    help="rescaling: 2 margin (the only one, as in svm_rank)")
-    p.add_argument("-#", dest="max_iter", type=int_at_least(1), default=100000,
-                   help="maximum number of iterations")
-    p.add_argument("-v", dest="verbose", type=int_at_least(0), default=1, help="verbosity (1)")
-    p.add_argument("--n_jobs", type=n_jobs_type, default=1, help="threads for the oracle (1)")
-    p.add_argument("train_file")
-    p.add_argument("model_file")
+    p.add_argument("-#", "--max-iter", dest="max_iter", type=integer(1, 10 ** 9, "an integer >= 1"),
+                   default=100000, help="maximum number of iterations, 1 or more (100000)")
+    p.add_argument("train_file", type=InputFile("training file"),
+                   help="training file (svm_rank / LETOR format; /dev/stdin and <(zcat f) work)")
+    p.add_argument("model_file", type=OutputFile("model file"),
+                   help="model file to write (.npz), replaced atomically")
     return p
 
 
@@ -82,25 +82,8 @@ def _learn(argv, task):
     from ..tasks.ranking import PropensityRanking, Ranking
 
     args = _parser(task).parse_args(argv)
-    prog = f"structpred learn --task {task}"
-    problem = (check_input_file(args.train_file, "training file")
-               or check_output_path(args.model_file, "model file"))
-    if problem:
-        print(f"{prog}: error: {problem}", file=sys.stderr)
-        return 2
-    for name, v in (("-c", args.C), ("-e", args.eps)):
-        if not (np.isfinite(v) and v > 0):
-            print(f"{prog}: {name} must be a positive number, got {v!r}", file=sys.stderr)
-            return 2
-    if task == "proprank" and args.clip is not None and not (np.isfinite(args.clip) and args.clip > 0):
-        print(f"{prog}: --clip must be a positive number, got {args.clip!r}", file=sys.stderr)
-        return 2
     t0 = time.perf_counter()
-    try:
-        data = load_letor(args.train_file, kind=task)
-    except (OSError, ValueError) as exc:
-        print(f"{prog}: {exc}", file=sys.stderr)
-        return 1
+    data = load_letor(args.train_file, kind=task)
     t_read = time.perf_counter() - t0
     if task == "rank":
         model = Ranking(n_features=data.n_features, loss="pairs" if args.loss == 1 else "fraction")
@@ -111,7 +94,9 @@ def _learn(argv, task):
     pairs = [model.n_pairs(y, x.shape[0]) for x, y in zip(data.X, Y)]
     eps = args.eps
     if model.loss_type == "pairs":
-        eps *= float(np.mean(pairs))
+        eps *= float(np.mean(pairs)) if pairs else 1.0
+    if not (np.isfinite(eps) and eps > 0):
+        eps = args.eps
     if args.verbose:
         print(f"Read {len(data)} {'queries' if task == 'rank' else 'clicks'}, "
               f"{sum(x.shape[0] for x in data.X)} documents, {data.n_features} features, "
@@ -121,16 +106,12 @@ def _learn(argv, task):
                   "one grade); they add nothing to the loss but count in n, as in svm_rank")
         if model.loss_type == "pairs":
             print(f"NOTE: Adjusted stopping criterion relative to maximum loss: eps={eps:g}")
-    algorithm, cache = _W[args.alg]
+    algorithm, cache = algorithm_of(args)
     svm = StructuredSVM(model, C=args.C, eps=eps, algorithm=algorithm, cache_size=cache,
                         max_iter=args.max_iter, n_jobs=args.n_jobs, verbose=args.verbose)
     t1 = time.perf_counter()
-    try:
-        with report_to_stdout(args.verbose):
-            svm.fit(data.X, Y)
-    except ValueError as exc:
-        print(f"{prog}: {exc}", file=sys.stderr)
-        return 1
+    with report_to_stdout(args.verbose):
+        svm.fit(data.X, Y)
     t_fit = time.perf_counter() - t1
     svm.save(args.model_file)
     if args.verbose:
@@ -141,13 +122,15 @@ def _learn(argv, task):
 
 
 def learn_rank(argv) -> int:
-    """``structpred learn --task rank``: svm_rank_learn's options on an svm_rank/LETOR file."""
-    return _learn(list(argv), "rank")
+    """``structpred learn --task rank``: svm_rank_learn's options on an svm_rank/LETOR file;
+    returns the exit status."""
+    return run_command("structpred learn --task rank", lambda a: _learn(a, "rank"), argv)
 
 
 def learn_proprank(argv) -> int:
-    """``structpred learn --task proprank``: svm_proprank_learn on a click file."""
-    return _learn(list(argv), "proprank")
+    """``structpred learn --task proprank``: svm_proprank_learn on a click file; returns the
+    exit status."""
+    return run_command("structpred learn --task proprank", lambda a: _learn(a, "proprank"), argv)
 
 
 def is_ranking_model(estimator) -> bool:
@@ -156,40 +139,28 @@ def is_ranking_model(estimator) -> bool:
     return isinstance(getattr(estimator, "model", None), Ranking)
 
 
-def _classify_parser():
-    p = argparse.ArgumentParser(prog="structpred classify", allow_abbrev=False,
-                                description="Apply a ranking model: one score per test line, "
-                                            "as svm_rank_classify writes them.")
-    p.add_argument("-v", dest="verbose", type=int, default=1)
-    p.add_argument("--n_jobs", type=int, default=1, help="accepted for compatibility (unused)")
-    p.add_argument("test_file")
-    p.add_argument("model_file")
-    p.add_argument("output_file")
-    return p
-
-
-def classify_ranking(argv) -> int:
-    """``structpred classify test.dat model predictions`` for ranking models: writes w·x of
-    every line of test.dat, in file order; prints the fraction of swapped pairs (svm_rank's
-    test loss), NDCG@10 and MAP (LETOR conventions) when the file has graded queries."""
+def classify_ranking(args) -> int:
+    """``structpred classify test.dat model predictions`` for ranking models (``args``: the
+    parsed classify options): writes w·x of every line of test.dat, in file order; prints the
+    fraction of swapped pairs (svm_rank's test loss), NDCG@10 and MAP (LETOR conventions)
+    when the file has graded queries. An argv list (``[test, model, predictions]``) is parsed
+    as ``structpred classify`` parses it and the exit status returned."""
+    if isinstance(args, (list, tuple)):
+        from . import main as cli_main
+        return cli_main(["classify", *args])
     from .. import load
     from ..datasets.letor import load_letor
     from ..metrics.ranking import mean_average_precision, ndcg
     from ..tasks.ranking.model import swapped_pairs
 
-    args = _classify_parser().parse_args(list(argv))
-    try:
-        svm = load(args.model_file)
-        if not is_ranking_model(svm):
-            raise ValueError(f"{args.model_file}: a {type(svm.model).__name__} model, not a "
-                             "ranking one")
-        data = load_letor(args.test_file, n_features=svm.model.n_features)
-    except (OSError, ValueError) as exc:
-        print(f"structpred classify: {exc}", file=sys.stderr)
-        return 1
+    svm = load(args.model_file)
+    if not is_ranking_model(svm):
+        raise ValueError(f"{args.model_file}: a {type(svm.model).__name__} model, not a "
+                         "ranking one")
+    data = load_letor(args.test_file, n_features=svm.model.n_features)
     w = svm.w_
     scores = [np.asarray(x @ w).ravel() for x in data.X]
-    with open(args.output_file, "w", encoding="ascii") as fh:
+    with atomic_write(args.output_file, "w", encoding="ascii") as fh:
         for s in scores:
             fh.write("".join(f"{v:.8f}\n" for v in s))
     if args.verbose:
@@ -207,17 +178,16 @@ def classify_ranking(argv) -> int:
 
 
 def main(argv=None) -> int:
-    """``python -m structpred.cli.ranking learn --task rank|proprank ... | classify ...``."""
+    """``python -m structpred.cli.ranking learn --task rank|proprank ... | classify ...``: the
+    same as ``structpred learn`` / ``structpred classify``."""
+    from . import main as cli_main
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["learn"]:
-        rest = argv[1:]
-        i = rest.index("--task") if "--task" in rest else -1
-        task = rest[i + 1] if 0 <= i < len(rest) - 1 else "rank"
-        return learn_proprank(rest) if task == "proprank" else learn_rank(rest)
-    if argv[:1] == ["classify"]:
-        return classify_ranking(argv[1:])
-    print("usage: python -m structpred.cli.ranking learn --task rank|proprank ... | "
-          "classify test.dat model predictions", file=sys.stderr)
+    if argv[:1] == ["learn"] and not any(a == "--task" or a.startswith("--task=") for a in argv):
+        argv = ["learn", "--task", "rank", *argv[1:]]
+    if argv[:1] in (["learn"], ["classify"]):
+        return cli_main(argv)
+    print("structpred learn --task rank: error: usage: python -m structpred.cli.ranking learn "
+          "--task rank|proprank ... | classify test.dat model predictions", file=sys.stderr)
     return 2
 
 

@@ -1,51 +1,44 @@
-"""structpred learn / structpred classify: svm_hmm's command line on svm_hmm files.
+"""structpred learn / structpred classify: svm_hmm's and svm_rank's command lines.
 
-    structpred learn [-c C] [-e eps] [-w alg] [-o rescaling] [--t order] [-v level]
-                     [--task sequence] [--n_jobs N] train.dat model
-    structpred classify [--tags tags.txt] [-v level] [--n_jobs N] test.dat model predictions
+    structpred learn -c C [-e eps] [-w alg] [-o rescaling] [--t order] [-v level]
+                     [--task sequence|rank|proprank] [--n-jobs N] train.dat model
+    structpred classify [--tags tags.txt] [-v level] [--n-jobs N] test.dat model predictions
 
 -c is SVM-struct's C (1/2 |w|^2 + C xi for 1-slack, 1/2 |w|^2 + (C/n) sum_i xi_i for n-slack),
-the same as svm_hmm's and structpred's. -w: 0 or 1 = n-slack by dual coordinate descent
-(structpred's default: the fastest at the same objective), 4 = 1-slack with the per-example
-constraint cache (svm_hmm's default), 2 or 3 = 1-slack without cache. -o: 2 = margin
-rescaling (default), 1 = slack rescaling. The prediction file has one tag per token line, as
-svm_hmm_classify writes it.
+the same as svm_hmm's, svm_rank's and structpred's. -w takes SVM-struct's algorithm numbers
+from the one table :data:`structpred.cli.base.W_ALGORITHMS` (0/1 n-slack by dual coordinate
+descent, the default for every task; 4 1-slack with the constraint cache, svm_hmm's default;
+2/3 1-slack without cache, svm_rank's default; 9 BCFW). -o: 2 = margin rescaling (default),
+1 = slack rescaling. The prediction file has one tag per token line, as svm_hmm_classify
+writes it; for a ranking model one score per line, as svm_rank_classify writes it.
 
 Like svm_hmm, everything the run reports (progress lines, warnings, "Read ...", "Training ...",
-"Runtime ...") goes to stdout; errors go to stderr. Every option value and the output path are
-checked before any data is read.
+"Runtime ...") goes to stdout; errors go to stderr as one line. Every option value and every
+path is checked before any data is read (:mod:`structpred.cli.base`); outputs are written
+atomically and are never one of the inputs.
 
 --task picks the task (default sequence); each task is one entry of LEARN_TASKS /
-CLASSIFY_TASKS, a handler taking the parsed options, so a new task is one line.
+OWN_OPTION_TASKS (learn) and CLASSIFY_BY_MODEL (classify, by the model file's task), a
+handler taking the parsed options, so a new task is one line.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from importlib import import_module
 
 import numpy as np
 
-from .report import (check_input_file, check_output_path, int_at_least, n_jobs_type,
-                     positive_float, reject_unknown_options, report_to_stdout)
+from ..boundary.paths import atomic_write
+from .base import (FOREIGN_OPTIONS, CommandParser, InputFile, ModelFile, OutputFile, add_algorithm, add_common,
+                   algorithm_of, integer, real, run_command)
+from .report import report_to_stdout
 
 __all__ = ["learn_main", "classify_main", "LEARN_TASKS", "CLASSIFY_TASKS", "OWN_OPTION_TASKS",
-           "CLASSIFY_BY_MODEL",
-           "svm_hmm_model_message"]
-
-_W_ALGORITHM = {0: ("n-slack", 0), 1: ("n-slack", 0), 2: ("1-slack", 0), 3: ("1-slack", 0),
-                4: ("1-slack", None)}
+           "CLASSIFY_BY_MODEL", "svm_hmm_model_message", "invocations"]
 
 #: Options of svm_hmm / SVM-struct that structpred does not offer (named in the error).
-SVM_HMM_ONLY = {
-    "-y": "svm_light verbosity", "-p": "L-norm of the slacks", "-q": "QP subproblem size",
-    "-n": "new variables per QP subproblem", "-m": "kernel cache size in MB",
-    "-k": "constraints to accumulate before the QP", "-b": "cache refresh percentage",
-    "-t": "kernel type", "-d": "polynomial degree", "-g": "rbf gamma", "-s": "kernel parameter s",
-    "-r": "kernel parameter c", "-u": "user kernel parameter", "-a": "alphas output file",
-    "-x": "leave-one-out estimates", "--c": "svm_hmm structure option",
-}
+SVM_HMM_ONLY = FOREIGN_OPTIONS
 
 #: --task NAME -> "module:function"; the handler gets the parsed learn options.
 LEARN_TASKS = {
@@ -59,14 +52,28 @@ OWN_OPTION_TASKS = {
     "proprank": "structpred.cli.ranking:learn_proprank",
 }
 
-#: model-file task name -> "module:function" taking the whole classify argv (ranking models
-#: are applied as svm_rank_classify does: one score per line).
+#: model-file task name -> ("module:function" taking the parsed classify options, what it
+#: writes). The sequence entry is also the default for files whose task cannot be read.
 CLASSIFY_BY_MODEL = {
-    "Ranking": "structpred.cli.ranking:classify_ranking",
-    "PropensityRanking": "structpred.cli.ranking:classify_ranking",
+    "SequenceLabeling": ("structpred.cli.svmstruct:classify_sequence",
+                         "sequence labeling (svm_hmm test file): one predicted tag per token "
+                         "line, as svm_hmm_classify; token accuracy, and chunk F1 with --tags"),
+    "Ranking": ("structpred.cli.ranking:classify_ranking",
+                "ranking (svm_rank / LETOR test file): one score w.x per line in file order, "
+                "as svm_rank_classify; fraction of swapped pairs, NDCG@10 and MAP"),
+    "PropensityRanking": ("structpred.cli.ranking:classify_ranking",
+                          "propensity ranking (svm_proprank model): as ranking"),
 }
 
-#: --task NAME -> "module:function"; the handler gets the parsed classify options.
+#: Other model kinds and the command that applies them (named in classify's help and errors).
+OTHER_MODEL_COMMANDS = {
+    "ConstituencyParsing": "structpred parse apply MODEL FILE.mrg",
+    "DiverseSubset": "structpred diversify apply DATA -m MODEL",
+    "Multiclass": "Python: structpred.load(MODEL).predict(X)",
+}
+
+#: --task NAME -> "module:function" (kept for compatibility: classify picks the handler by
+#: the model file's task; --task sequence is the default).
 CLASSIFY_TASKS = {
     "sequence": "structpred.cli.svmstruct:classify_sequence",
 }
@@ -103,22 +110,18 @@ def _model_task(path) -> str | None:
 
 
 def _learn_parser():
-    p = argparse.ArgumentParser(prog="structpred learn", allow_abbrev=False,
-                                description="Train a structural SVM on an svm_hmm file "
-                                            "(SVM-struct and svm_hmm options).")
-    p.add_argument("--version", action="version", version=_version())
-    p.add_argument("-c", dest="C", type=positive_float, required=True,
-                   help="C: trade-off between training error and margin, SVM-struct "
-                        "convention (a number > 0)")
-    p.add_argument("-e", dest="eps", type=positive_float, default=0.1,
+    p = CommandParser(prog="structpred learn", foreign=SVM_HMM_ONLY,
+                      description="Train a structural SVM on an svm_hmm file (SVM-struct and "
+                                  "svm_hmm options); --task rank|proprank for svm_rank / "
+                                  "svm_proprank files (see structpred learn --task rank --help).")
+    p.add_argument("--version", action="version", version=_version(),
+                   help="print the version and exit")
+    add_common(p, C_required=True, jobs_help="threads for the oracle, -1 = all cores (1)")
+    p.add_argument("-e", dest="eps", type=real(0.0, what="a number > 0"), default=0.1,
                    help="precision epsilon, a number > 0 (0.1)")
-    p.add_argument("-w", dest="alg", type=int, default=0, choices=sorted(_W_ALGORITHM),
-                   help="algorithm: 0 or 1 n-slack by dual coordinate descent (default), 4 1-slack "
-                        "with cache (svm_hmm's default), 2 or 3 1-slack without cache")
+    add_algorithm(p, default=0)
     p.add_argument("-o", dest="rescaling", type=int, default=2, choices=(1, 2),
                    help="rescaling: 1 slack, 2 margin (default)")
-    p.add_argument("-f", dest="cache", type=int_at_least(0), default=5,
-                   help="constraints cached per example for -w 4, 0 or more (5)")
     p.add_argument("-l", dest="loss", type=int, default=1, choices=(1,),
                    help="loss function: 1 = Hamming (per-token 0/1), the only one")
     p.add_argument("--t", dest="order", type=int, default=1, choices=(1, 2),
@@ -127,25 +130,22 @@ def _learn_parser():
                    help="order of emissions (0 only)")
     p.add_argument("--b", dest="beam", type=int, default=0, choices=(0,),
                    help="beam width (0 = exact Viterbi, the only one)")
-    p.add_argument("-#", dest="max_iter", type=int_at_least(1), default=100000,
-                   help="maximum number of cutting-plane iterations, 1 or more (100000)")
-    p.add_argument("-v", dest="verbose", type=int_at_least(0), default=1,
-                   help="verbosity: 0 only warnings, 1 a line per iteration (1)")
+    p.add_argument("-#", "--max-iter", dest="max_iter", type=integer(1, 10 ** 9, "an integer >= 1"),
+                   default=100000, help="maximum number of iterations, 1 or more (100000)")
     p.add_argument("--task", default="sequence", choices=sorted(LEARN_TASKS) + sorted(OWN_OPTION_TASKS),
                    help="task: sequence (svm_hmm files with qid lines, default), rank (svm_rank "
                         "files) or proprank (svm_proprank click files); see 'structpred learn "
                         "--task rank --help' for the ranking options")
-    p.add_argument("--n_jobs", type=n_jobs_type, default=1,
-                   help="threads for the oracle, -1 = all cores (1)")
-    p.add_argument("train_file")
-    p.add_argument("model_file")
+    p.add_argument("train_file", type=InputFile("training file"),
+                   help="training file (svm_hmm format; /dev/stdin and <(zcat f) work)")
+    p.add_argument("model_file", type=OutputFile("model file"),
+                   help="model file to write (.npz), replaced atomically")
     return p
 
 
 def _fail(prog: str, message: str, code: int = 1) -> int:
-    sys.stdout.flush()
-    print(f"{prog}: error: {message}", file=sys.stderr)
-    return code
+    from .base import fail
+    return fail(prog, message, code)
 
 
 def _plural(n: int, word: str) -> str:
@@ -153,18 +153,16 @@ def _plural(n: int, word: str) -> str:
 
 
 def learn_main(argv) -> int:
-    """structpred learn: check the options and paths, then hand over to the --task handler."""
-    argv = list(argv)
+    """structpred learn: check the options and paths, then hand over to the --task handler.
+    Returns the exit status (0, 1 for a failure, 2 for a usage or path error)."""
+    return run_command("structpred learn", _learn, argv)
+
+
+def _learn(argv) -> int:
     task = _task_option(argv)
     if task in OWN_OPTION_TASKS:
         return int(_handler(OWN_OPTION_TASKS, task)(argv) or 0)
-    parser = _learn_parser()
-    reject_unknown_options(parser, argv, SVM_HMM_ONLY)
-    args = parser.parse_args(argv)
-    problem = (check_input_file(args.train_file, "training file")
-               or check_output_path(args.model_file, "model file"))
-    if problem:
-        return _fail(parser.prog, problem, 2)
+    args = _learn_parser().parse_args(argv)
     with report_to_stdout(args.verbose):
         return int(_handler(LEARN_TASKS, args.task)(args) or 0)
 
@@ -173,38 +171,32 @@ def learn_sequence(args) -> int:
     """--task sequence: read an svm_hmm file, train SequenceLabeling, write the model (.npz)."""
     from .. import StructuredSVM
     from ..datasets.svmhmm import read_svmhmm
+    from ..model import has_hook
     from ..tasks.sequence import SequenceLabeling
 
-    prog = "structpred learn"
+    if args.rescaling == 1 and not any(has_hook(SequenceLabeling(), h) for h in (
+            "slack_rescaled_inference", "batch_slack_rescaled_inference")):
+        return _fail("structpred learn", "-o 1: SequenceLabeling has no slack-rescaling oracle "
+                                         "(slack_rescaled_inference); use -o 2", 2)
     t0 = time.perf_counter()
-    try:
-        data = read_svmhmm(args.train_file)
-    except (OSError, ValueError) as exc:
-        return _fail(prog, str(exc))
+    data = read_svmhmm(args.train_file)
     t_read = time.perf_counter() - t0
     if args.verbose:
         print(f"Read {_plural(len(data.X), 'sequence')}, "
               f"{_plural(sum(x.shape[0] for x in data.X), 'token')}, "
               f"{_plural(data.n_features, 'feature')}, {_plural(data.max_tag, 'tag')} from "
               f"{args.train_file} ({t_read:.2f} s)", flush=True)
-    algorithm, cache = _W_ALGORITHM[args.alg]
+    algorithm, cache = algorithm_of(args)
     model = SequenceLabeling(n_labels=data.max_tag, n_features=data.n_features,
                              transition_order=args.order)
     svm = StructuredSVM(model, C=args.C, eps=args.eps, algorithm=algorithm,
                         rescaling="margin" if args.rescaling == 2 else "slack",
-                        max_iter=args.max_iter,
-                        cache_size=args.cache if cache is None else cache,
+                        max_iter=args.max_iter, cache_size=cache,
                         n_jobs=args.n_jobs, verbose=args.verbose)
     t1 = time.perf_counter()
-    try:
-        svm.fit(data.X, data.Y)
-    except (NotImplementedError, ValueError) as exc:
-        return _fail(prog, str(exc), 2)
+    svm.fit(data.X, data.Y)
     t_fit = time.perf_counter() - t1
-    try:
-        svm.save(args.model_file)
-    except OSError as exc:
-        return _fail(prog, f"model file {args.model_file}: {exc.strerror or exc}")
+    svm.save(args.model_file)
     if args.verbose:
         print(f"Training: {_plural(svm.n_iter_, 'iteration')}, "
               f"{_plural(svm.n_oracle_calls_, 'oracle call')}, "
@@ -236,24 +228,29 @@ def interrupted_note(svm, path) -> str:
 
 
 def _classify_parser():
-    p = argparse.ArgumentParser(prog="structpred classify", allow_abbrev=False,
-                                description="Apply a model to an svm_hmm file; writes one "
-                                            "predicted tag per token line.")
-    p.add_argument("--version", action="version", version=_version())
-    p.add_argument("--tags", default=None,
-                   help="file of 'ID NAME' lines (for example tags.txt): also print conlleval "
-                        "chunk F1")
-    p.add_argument("-v", dest="verbose", type=int_at_least(0), default=1,
-                   help="verbosity: 0 only warnings (1)")
+    kinds = "; ".join(f"{what}" for _, what in CLASSIFY_BY_MODEL.values())
+    others = "; ".join(f"{k}: {v}" for k, v in OTHER_MODEL_COMMANDS.items())
+    p = CommandParser(prog="structpred classify", foreign=SVM_HMM_ONLY, description=(
+        "Apply a model file to a test file. The model file's task decides what is written: "
+        f"{kinds}. Other model kinds are applied by their own command ({others})."))
+    p.add_argument("--version", action="version", version=_version(),
+                   help="print the version and exit")
+    add_common(p, C_help="not used: a model's C is fixed when it is trained (accepted so that "
+                         "learn and classify take one option set)",
+               jobs_help="threads for prediction, -1 = all cores (1)")
+    p.add_argument("--tags", type=InputFile("tags file"), default=None,
+                   help="sequence models: file of 'ID NAME' lines (for example tags.txt): also "
+                        "print conlleval chunk F1")
     p.add_argument("--b", dest="beam", type=int, default=0, choices=(0,),
                    help="beam width (0 = exact Viterbi, the only one)")
-    p.add_argument("--task", default="sequence", choices=sorted(CLASSIFY_TASKS),
-                   help="task of the model (sequence)")
-    p.add_argument("--n_jobs", type=n_jobs_type, default=1,
-                   help="threads for prediction, -1 = all cores (1)")
-    p.add_argument("test_file")
-    p.add_argument("model_file")
-    p.add_argument("output_file")
+    p.add_argument("--task", default=None, choices=sorted(CLASSIFY_TASKS),
+                   help="not needed: the task is read from the model file")
+    p.add_argument("test_file", type=InputFile("test file"),
+                   help="test file (svm_hmm or svm_rank format, as the model's task reads)")
+    p.add_argument("model_file", type=ModelFile("model file"),
+                   help="model file written by structpred learn")
+    p.add_argument("output_file", type=OutputFile("output file"),
+                   help="predictions to write (replaced atomically)")
     return p
 
 
@@ -274,23 +271,25 @@ def svm_hmm_model_message(path) -> str | None:
 
 
 def classify_main(argv) -> int:
-    """structpred classify: check options and paths, then hand over to the --task handler."""
+    """structpred classify: check options and paths, then hand over to the handler of the
+    model file's task. Returns the exit status."""
+    return run_command("structpred classify", _classify, argv)
+
+
+def _classify(argv) -> int:
     parser = _classify_parser()
-    argv = list(argv)
-    reject_unknown_options(parser, argv, SVM_HMM_ONLY)
     args = parser.parse_args(argv)
-    problem = (check_input_file(args.test_file, "test file")
-               or check_input_file(args.model_file, "model file")
-               or svm_hmm_model_message(args.model_file)
-               or (args.tags and check_input_file(args.tags, "tags file"))
-               or check_output_path(args.output_file, "output file"))
-    if problem:
-        return _fail(parser.prog, problem, 2)
+    message = svm_hmm_model_message(args.model_file)
+    if message:
+        return _fail(parser.prog, message, 2)
     model_task = _model_task(args.model_file)
-    if model_task in CLASSIFY_BY_MODEL:
-        return int(_handler(CLASSIFY_BY_MODEL, model_task)(argv) or 0)
+    if model_task in OTHER_MODEL_COMMANDS:
+        return _fail(parser.prog, f"{args.model_file} holds a {model_task} model; apply it with "
+                                  f"{OTHER_MODEL_COMMANDS[model_task]}", 2)
+    entry = CLASSIFY_BY_MODEL.get(model_task, CLASSIFY_BY_MODEL["SequenceLabeling"])
+    module, _, func = entry[0].partition(":")
     with report_to_stdout(args.verbose):
-        return int(_handler(CLASSIFY_TASKS, args.task)(args) or 0)
+        return int(getattr(import_module(module), func)(args) or 0)
 
 
 def classify_sequence(args) -> int:
@@ -300,30 +299,20 @@ def classify_sequence(args) -> int:
     from ..metrics.chunking import chunk_scores
     from ..tasks.sequence import SequenceLabeling
 
-    prog = "structpred classify"
     t0 = time.perf_counter()
-    try:
-        svm = load(args.model_file)
-        if not isinstance(svm.model, SequenceLabeling):
-            raise ValueError(f"{args.model_file}: a {type(svm.model).__name__} model, not a "
-                             "sequence labeling one")
-    except (OSError, ValueError) as exc:
-        return _fail(prog, str(exc))
+    svm = load(args.model_file)
+    if not isinstance(svm.model, SequenceLabeling):
+        raise ValueError(f"{args.model_file}: a {type(svm.model).__name__} model, not a "
+                         "sequence labeling one")
     if getattr(svm, "interrupted_", False):
         print(interrupted_note(svm, args.model_file), flush=True)
-    try:
-        data = read_svmhmm(args.test_file, n_features=svm.model.n_features_)
-        names = read_tag_names(args.tags) if args.tags else None
-    except (OSError, ValueError) as exc:
-        return _fail(prog, str(exc))
+    names = read_tag_names(args.tags) if args.tags else None
+    data = read_svmhmm(args.test_file, n_features=svm.model.n_features_)
     svm.n_jobs = args.n_jobs
     pred = svm.predict(data.X)
-    try:
-        with open(args.output_file, "w", encoding="ascii") as fh:
-            for p in pred:
-                fh.write("".join(f"{int(t) + 1}\n" for t in p))
-    except OSError as exc:
-        return _fail(prog, f"output file {args.output_file}: {exc.strerror or exc}")
+    with atomic_write(args.output_file, "w", encoding="ascii") as fh:
+        for p in pred:
+            fh.write("".join(f"{int(t) + 1}\n" for t in p))
     y = np.concatenate(data.Y)
     yp = np.concatenate(pred)
     acc = float(np.mean(y == yp))
@@ -339,3 +328,21 @@ def classify_sequence(args) -> int:
         print(str(score))
         print(f"Chunk F1: {score.f1:.2f}")
     return 0
+
+
+def invocations():
+    """(name, parser, example argv) of every parser behind learn and classify, for the CLI
+    battery (tests/test_cli_battery.py): ``{...}`` fields name fixture files it provides."""
+    from .ranking import _parser as rank_parser
+    return [
+        ("learn", _learn_parser(), ["learn", "-c", "1", "-v", "0", "-#", "30", "{seq_train}", "{out}"]),
+        ("learn --task rank", rank_parser("rank"),
+         ["learn", "--task", "rank", "-c", "1", "-v", "0", "-#", "30", "{rank_train}", "{out}"]),
+        ("learn --task proprank", rank_parser("proprank"),
+         ["learn", "--task", "proprank", "-c", "1", "-v", "0", "-#", "30", "{click_train}",
+          "{out}"]),
+        ("classify", _classify_parser(),
+         ["classify", "-v", "0", "{seq_train}", "{seq_model}", "{out}"]),
+        ("classify (ranking model)", _classify_parser(),
+         ["classify", "-v", "0", "{rank_train}", "{rank_model}", "{out}"]),
+    ]

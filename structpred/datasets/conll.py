@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-from ..errors import format_error, read_text
+from ..boundary.text import read_text
+from ..errors import format_error
 from .home import require_file
 
 __all__ = ["read_conll", "load_conll2000"]
@@ -25,7 +26,7 @@ def read_conll(path, n_columns: int | None = None):
     if n_columns is not None and (isinstance(n_columns, bool) or not isinstance(n_columns, int)
                                   or n_columns < 1):
         raise ValueError(f"n_columns must be a positive integer or None, got {n_columns!r}")
-    text = read_text(path, encoding="utf-8")
+    text = read_text(path, encoding="utf-8", memory_factor=24)  # a tuple of str per token
     sentences, current = [], []
     width = n_columns
     for lineno, line in enumerate(text.split("\n"), 1):

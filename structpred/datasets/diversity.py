@@ -8,14 +8,16 @@ each candidate (1 = top; None when unknown) and the n x m boolean subtopic matri
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import DataFormatError, read_text
+from ..boundary.text import read_text
+from ..errors import DataFormatError, InvalidInputError, format_error
 from .home import require_file
 
-__all__ = ["DiversityData", "load_ambient", "read_ambient_folder", "load_trec_aspects",
+__all__ = ["DiversityData", "load_ambient", "read_ambient_folder", "read_jsonl", "load_trec_aspects",
            "make_synthetic_diversity"]
 
 AMBIENT_SOURCE = ("the AMBIENT dataset (Carpineto & Romano 2008, http://credo.fub.it/ambient/; "
@@ -52,12 +54,92 @@ class DiversityData:
 def _read_tsv(path, opener=None):
     """(line number, tab-separated fields) of each non-blank line after the header; plain or
     gzip; DataFormatError naming the file for a truncated/corrupt gzip or non-UTF-8 bytes."""
-    lines = read_text(path, encoding="utf-8").replace("\r\n", "\n").split("\n")
+    lines = read_text(path, encoding="utf-8", memory_factor=16).replace("\r\n", "\n").split("\n")
     out = []
     for lineno, line in enumerate(lines[1:], start=2):   # skip the header
         if line.strip():
             out.append((lineno, line.split("\t")))
     return out
+
+
+def read_jsonl(path) -> DiversityData:
+    """Queries in JSON lines, one object per line (blank lines skipped)::
+
+        {"id": "q1", "query": "jaguar", "documents": ["text", {"title": .., "snippet": ..}],
+         "ranks": [1, 2, ...], "subtopics": [["cat"], [], ["car", "cat"], ...]}
+
+    ``documents`` is required (strings or objects); ``ranks`` (engine ranks, integers >= 1,
+    one per document) and ``subtopics`` (one *list* of subtopic ids per document) are
+    optional. Read through :func:`structpred.boundary.text.open_text` (bounded, one open of
+    a pipe). DataFormatError naming the file and line for anything else: invalid JSON, a
+    subtopic row that is a bare string (``"car"`` is not the three ids c, a, r), counts that
+    differ from the documents', non-integer or NaN ranks.
+    """
+    from ..boundary.arrays import check_vector
+    from ..boundary.text import open_text
+    name = str(path)
+    qids, queries, documents, ranks, topics, doc_ids, sub_ids = [], [], [], [], [], [], []
+    any_ranks = False
+    with open_text(path, encoding="utf-8", errors="strict", memory_factor=16) as fh:
+        for line in fh:
+            lineno = fh.lineno
+            if not line.strip():
+                continue
+
+            def fail(msg, _l=lineno):
+                raise format_error(name, _l, msg)
+            try:
+                obj = json.loads(line)
+            except (json.JSONDecodeError, RecursionError) as exc:
+                fail(f"not valid JSON ({type(exc).__name__}: {str(exc)[:80]})")
+            if not isinstance(obj, dict) or not isinstance(obj.get("documents"), list):
+                fail("expected a JSON object with a 'documents' list")
+            docs = obj["documents"]
+            for j, d in enumerate(docs):
+                if not isinstance(d, (str, dict)):
+                    fail(f"documents[{j}] must be a string or an object, got {type(d).__name__}")
+            r = obj.get("ranks")
+            if r is not None:
+                any_ranks = True
+                if not isinstance(r, list) or any(isinstance(v, bool) for v in r):
+                    fail("'ranks' must be a list of integers >= 1")
+                try:
+                    rv = check_vector(r, "'ranks'", len(docs), low=1.0)
+                except InvalidInputError as exc:
+                    fail(str(exc))
+                if np.any(rv != np.round(rv)) or np.any(rv > 2 ** 62):
+                    fail("'ranks' must be a list of integers >= 1")
+                r = rv.astype(np.int64)
+            subs = obj.get("subtopics")
+            if subs is not None:
+                if not isinstance(subs, list) or len(subs) != len(docs):
+                    fail(f"'subtopics' must be a list with one entry per document ({len(docs)})")
+                for j, row in enumerate(subs):
+                    if not isinstance(row, list):
+                        fail(f"subtopics[{j}] must be a list of subtopic ids, got "
+                             f"{type(row).__name__} {str(row)[:40]!r} (write [{json.dumps(row)}])")
+                    for sid in row:
+                        if not isinstance(sid, (str, int)) or isinstance(sid, bool):
+                            fail(f"subtopics[{j}] holds {sid!r}: ids are strings or integers")
+            names = sorted({str(s) for row in (subs or []) for s in row})
+            col = {s: j for j, s in enumerate(names)}
+            T = np.zeros((len(docs), len(names)), dtype=bool)
+            for d, row in enumerate(subs or []):
+                for sid in row:
+                    T[d, col[str(sid)]] = True
+            qids.append(str(obj.get("id", len(qids) + 1)))
+            queries.append(str(obj.get("query", "")))
+            documents.append(docs)
+            ranks.append(r)
+            topics.append(T)
+            doc_ids.append([str(d.get("id", j)) if isinstance(d, dict) else str(j)
+                            for j, d in enumerate(docs)])
+            sub_ids.append(names)
+    if any_ranks:
+        ranks = [np.arange(1, len(d) + 1) if r is None else r for r, d in zip(ranks, documents)]
+    from pathlib import Path
+    return DiversityData(Path(name).stem, qids, queries, documents,
+                         ranks if any_ranks else None, topics, doc_ids, sub_ids)
 
 
 def load_ambient(data_home=None) -> DiversityData:
@@ -167,7 +249,7 @@ def read_ambient_folder(folder) -> DiversityData:
 
 def _parse_trec_topics(path) -> dict:
     """Query id -> title from TRECQuery.txt (blocks 'Number:' / 'Title:' ...)."""
-    text = path.read_text(encoding="latin-1").replace("\r", "")
+    text = read_text(path, encoding="latin-1", memory_factor=16).replace("\r", "")
     titles = {}
     for block in text.split("--------"):
         lines = [ln.strip() for ln in block.split("\n")]
@@ -199,7 +281,7 @@ def load_trec_aspects(data_home=None, queries: str = "yue") -> DiversityData:
     if queries not in ("yue", "all"):
         raise ValueError(f"queries must be 'yue' or 'all', got {queries!r}")
     order, rows = [], {}
-    for lineno, line in enumerate(read_text(p_asp, encoding="latin-1").split("\n"), start=1):
+    for lineno, line in enumerate(read_text(p_asp, encoding="latin-1", memory_factor=16).split("\n"), start=1):
         f = line.split()
         if not f:
             continue
@@ -217,7 +299,7 @@ def load_trec_aspects(data_home=None, queries: str = "yue") -> DiversityData:
         rows[q].append((doc, bits))
     if queries == "yue":
         p_q = require_file(data_home, base + "Trec68Queries.txt", TREC_SOURCE)
-        wanted = [ln.strip() for ln in p_q.read_text(encoding="latin-1").splitlines() if ln.strip()]
+        wanted = [ln.strip() for ln in read_text(p_q, encoding="latin-1").splitlines() if ln.strip()]
         for q in wanted:
             if q not in rows:
                 raise DataFormatError(f"{p_q}: query {q} has no judgments in {p_asp.name}")

@@ -40,7 +40,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from ..errors import MAX_ABS_FEATURE, DataFormatError, open_text
+from ..boundary.text import open_text
+from ..errors import MAX_ABS_FEATURE, DataFormatError
 from .home import require_file
 
 __all__ = ["load_letor", "write_letor", "LetorData", "LetorFormatError", "load_mq2008",
@@ -262,7 +263,7 @@ def load_letor(path, *, n_features: int | None = None, kind: str = "auto",
         chunk_tokens.clear()
         chunk_lines.clear()
 
-    with open_text(path) as fh:
+    with open_text(path, memory_factor=8) as fh:
         for lineno, line in _numbered_lines(fh, name):
             body, hsh, comment = line.partition("#")
             toks = body.split()

@@ -5,7 +5,8 @@ import io
 
 import numpy as np
 
-from ..errors import DataFormatError, read_text
+from ..boundary.text import read_text
+from ..errors import DataFormatError
 from .home import require_file
 
 __all__ = ["load_digits", "load_iris", "load_wine"]
@@ -16,7 +17,7 @@ _SOURCE = "scikit-learn's bundled datasets (sklearn/datasets/data/, UCI ML Repos
 def _read_csv(path, skiprows: int):
     """(X, y) of a numeric CSV (plain or gzip), the label in the last column; DataFormatError
     naming the file for ragged rows, non-numbers, NaN/inf or non-integer labels."""
-    text = read_text(path, encoding="utf-8")
+    text = read_text(path, encoding="utf-8", memory_factor=16)
     try:
         data = np.loadtxt(io.StringIO(text), delimiter=",", skiprows=skiprows, ndmin=2)
     except ValueError as exc:

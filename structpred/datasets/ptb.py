@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import read_text
+from ..boundary.text import read_text
 from .home import get_data_home, require_file
 
 __all__ = ["load_ptb_sample", "read_mrg_file", "PTB_SOURCE"]
@@ -21,7 +21,7 @@ def read_mrg_file(path) -> list:
     subtrees, nesting deeper than ``MAX_TREE_DEPTH`` or bytes that are not UTF-8."""
     from ..tasks.parsing.trees import read_trees
     path = Path(path)
-    return list(read_trees(read_text(path, encoding="utf-8"), source=str(path)))
+    return list(read_trees(read_text(path, encoding="utf-8", memory_factor=32), source=str(path)))
 
 
 def load_ptb_sample(data_home=None, normalized: bool = True) -> dict:

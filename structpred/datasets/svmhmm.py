@@ -19,7 +19,8 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
-from ..errors import MAX_ABS_FEATURE, DataFormatError, open_text, read_text
+from ..boundary.text import open_text, read_text
+from ..errors import MAX_ABS_FEATURE, DataFormatError
 
 __all__ = ["read_svmhmm", "write_svmhmm", "read_tag_names", "SvmHmmData", "SvmHmmFormatError"]
 
@@ -57,6 +58,9 @@ MAX_QID = 10 ** 18
 #: max(FEATURE_FLOOR, 64 x the number of fid:value entries) when no n_features is given.
 TAG_FLOOR = 1024
 FEATURE_FLOOR = 2 ** 22
+#: Memory (bytes) the reader needs per byte of text: the text, its byte copy and the
+#: per-line / per-feature arrays (tags, qids, offsets, fids, values).
+_MEMORY_FACTOR = 8
 
 # error codes of the scanner
 _E_CHAR, _E_TAG, _E_TAG_RANGE, _E_NEED_QID, _E_QID, _E_QID_RANGE, _E_QID_ORDER, _E_FID, \
@@ -288,7 +292,7 @@ def read_svmhmm(path, n_features: int | None = None) -> SvmHmmData:
         if isinstance(n_features, bool) or not isinstance(n_features, (int, np.integer)) \
                 or n_features < 1:
             raise ValueError(f"n_features must be a positive integer or None, got {n_features!r}")
-    text = read_text(path, encoding="latin-1")
+    text = read_text(path, encoding="latin-1", memory_factor=_MEMORY_FACTOR)
     buf = np.frombuffer(text.encode("latin-1"), dtype=np.uint8)
     n_lines = text.count("\n") + 1
     n_colons = text.count(":")

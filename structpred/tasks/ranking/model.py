@@ -29,7 +29,9 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from ...errors import MAX_ABS_FEATURE, InvalidInputError
+from ...boundary.arrays import MAX_SIZE_JOINT_FEATURE, check_matrix, check_scores
+from ...boundary.params import check_choice, check_int, check_positive, check_real, check_state
+from ...errors import InvalidInputError
 from ...model import StructuredModel
 from .kernels import pair_counts, rank_oracle
 
@@ -37,6 +39,10 @@ __all__ = ["Ranking", "PropensityRanking", "PairLabelling", "Click", "RankingBat
            "stack_queries", "swapped_pairs"]
 
 LOSSES = ("pairs", "fraction")
+#: Largest accepted click weight (inverse propensity): a propensity below 1e-6 is not an
+#: estimate anyone can trust, and larger weights swamp the objective (1e300 ends at w = 0).
+#: Clip the weights (``clip=``) instead.
+MAX_CLICK_WEIGHT = 1e6
 
 
 class PairLabelling(NamedTuple):
@@ -132,10 +138,44 @@ class Ranking(StructuredModel):
             raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
         self.n_features = n_features
         self.loss_type = loss
-        self.size_joint_feature = None if n_features is None else int(n_features)
+        self.n_features_ = None if n_features is None else self._checked_n_features()
+        self.size_joint_feature = self.n_features_
 
-    def get_params(self):
+    def get_params(self, deep: bool = True):
+        """Constructor parameters (``loss`` is stored as ``loss_type``: ``loss`` is Δ)."""
         return {"n_features": self.n_features, "loss": self.loss_type}
+
+    def set_params(self, **params):
+        """scikit-learn's set_params; ``loss`` sets ``loss_type`` (checked here)."""
+        valid = self.get_params(deep=False)
+        for key, value in params.items():
+            if key not in valid:
+                raise ValueError(f"invalid parameter {key!r} for {type(self).__name__}; valid "
+                                 f"parameters: {sorted(valid)}")
+            if key == "loss":
+                self.loss_type = check_choice(value, "loss", LOSSES)
+            else:
+                setattr(self, key, value)
+        return self
+
+    def _checked_n_features(self):
+        return check_int(self.n_features, "n_features", 1, MAX_SIZE_JOINT_FEATURE)
+
+    def get_state(self):
+        return {} if self.n_features_ is None else {"n_features_": int(self.n_features_)}
+
+    def set_state(self, state):
+        """Restore ``n_features_`` (an integer in [1, MAX_SIZE_JOINT_FEATURE], equal to the
+        constructor's n_features when that is set); any other key is refused."""
+        spec = {"n_features_": lambda v, n: check_int(v, n, 1, MAX_SIZE_JOINT_FEATURE)}
+        st = check_state(state, type(self).__name__, spec)
+        if "n_features_" in st:
+            if self.n_features is not None and st["n_features_"] != self._checked_n_features():
+                raise InvalidInputError(f"{type(self).__name__} state 'n_features_' = "
+                                        f"{st['n_features_']} differs from n_features = "
+                                        f"{self.n_features}")
+            self.n_features_ = st["n_features_"]
+            self.size_joint_feature = self.n_features_
 
     # ------------------------------------------------------------- labels
     def grades_and_weight(self, y, m: int):
@@ -156,41 +196,48 @@ class Ranking(StructuredModel):
 
     # ------------------------------------------------------------- set-up and checks
     def initialize(self, X, Y):
-        if self.n_features is None and len(X):
-            self.n_features = int(X[0].shape[1])
+        """n_features_ = n_features, or the first query's number of columns (the constructor
+        parameter is never written, so a refit with another feature count works)."""
+        self.loss_type = check_choice(self.loss_type, "loss", LOSSES)
         if self.n_features is not None:
-            self.size_joint_feature = int(self.n_features)
+            n = self._checked_n_features()
+        elif len(X):
+            shape = getattr(X[0], "shape", None)
+            if shape is None or len(shape) != 2:
+                raise InvalidInputError("query 0: x must be a 2-D documents x features matrix", 0)
+            n = check_int(shape[1], "query 0: number of features", 1, MAX_SIZE_JOINT_FEATURE,
+                          index=0)
+        else:
+            return
+        self.n_features_ = n
+        self.size_joint_feature = n
+
+    def _expected_features(self):
+        return self.n_features_ if self.n_features_ is not None else (
+            None if self.n_features is None else self._checked_n_features())
 
     def check_input(self, X, Y=None):
-        """InvalidInputError naming the query: x not a 2-D documents x features matrix, no
-        documents, another number of features, NaN/inf or |value| > MAX_ABS_FEATURE; y not one
-        finite grade per document."""
+        """InvalidInputError naming the query: x not a 2-D documents x features matrix (dense
+        or sparse), no documents, another number of features, NaN/inf or |value| >
+        MAX_ABS_FEATURE, a malformed CSR (a column index outside [0, n_features), a bad row
+        pointer; see :func:`structpred.boundary.check_matrix`); y not one finite grade per
+        document. Every query is checked before any kernel reads it."""
+        n = self._expected_features()
+        if Y is not None and len(X) != len(Y):
+            raise InvalidInputError(f"X has {len(X)} queries but Y has {len(Y)}")
         for i, x in enumerate(X):
             if not hasattr(x, "shape") or len(x.shape) != 2:
                 raise InvalidInputError(f"query {i}: x must be a 2-D documents x features matrix", i)
-            if x.shape[0] < 1:
-                raise InvalidInputError(f"query {i} has no documents", i)
-            if self.n_features is not None and x.shape[1] != self.n_features:
-                raise InvalidInputError(f"query {i} has {x.shape[1]} features, the task expects "
-                                        f"{self.n_features}", i)
-            try:
-                data = x.data if sp.issparse(x) else np.asarray(x, dtype=np.float64)
-            except (TypeError, ValueError):
-                raise InvalidInputError(f"query {i}: features must be real numbers", i) from None
-            if not np.all(np.abs(data) <= MAX_ABS_FEATURE):
-                raise InvalidInputError(f"query {i} has NaN, infinite or too large (> "
-                                        f"{MAX_ABS_FEATURE:g}) features", i)
+            check_matrix(x, f"query {i}", n, index=i)
         if Y is not None:
             for i, (x, y) in enumerate(zip(X, Y)):
                 self._check_label(i, y, x.shape[0])
 
     def _check_label(self, i, y, m):
-        g = np.asarray(y)
-        if g.ndim != 1 or g.shape[0] != m:
+        if isinstance(y, (str, bytes)):
             raise InvalidInputError(f"query {i}: y must hold one grade per document ({m}), got "
-                                    f"shape {g.shape}", i)
-        if not np.issubdtype(g.dtype, np.number) or not np.all(np.isfinite(g)):
-            raise InvalidInputError(f"query {i}: grades must be finite numbers", i)
+                                    "a string", i)
+        check_scores(np.ravel(y) if np.ndim(y) == 0 else y, f"query {i}: grades", m, index=i)
 
     def n_pairs(self, y, m: int) -> int:
         """Number of preference pairs of a query with m documents and label y."""
@@ -341,12 +388,20 @@ class PropensityRanking(Ranking):
 
     def __init__(self, n_features: int | None = None, clip: float | None = None):
         super().__init__(n_features=n_features, loss="pairs")
-        if clip is not None and not (np.isfinite(clip) and clip > 0):
-            raise ValueError(f"clip must be a positive number or None, got {clip!r}")
+        if clip is not None:
+            check_positive(clip, "clip")
         self.clip = clip
 
-    def get_params(self):
+    def get_params(self, deep: bool = True):
         return {"n_features": self.n_features, "clip": self.clip}
+
+    def set_params(self, **params):
+        if "clip" in params and params["clip"] is not None:
+            check_positive(params["clip"], "clip")
+        if "loss" in params:
+            raise ValueError("invalid parameter 'loss' for PropensityRanking; valid parameters: "
+                             "['clip', 'n_features']")
+        return super().set_params(**params)
 
     def grades_and_weight(self, y, m):
         c = y if isinstance(y, Click) else Click(*y)
@@ -358,18 +413,16 @@ class PropensityRanking(Ranking):
         return grades, weight
 
     def _check_label(self, i, y, m):
+        """A Click(index, weight): index an integer in [0, m) (1.7 and True are refused),
+        weight a finite number in (0, MAX_CLICK_WEIGHT]."""
         try:
             c = y if isinstance(y, Click) else Click(*y)
-            idx, weight = int(c.index), float(c.weight)
-        except (TypeError, ValueError):
+        except TypeError:
             raise InvalidInputError(f"click {i}: y must be a Click(index, weight), got {y!r}",
                                     i) from None
-        if not 0 <= idx < m:
-            raise InvalidInputError(f"click {i}: clicked index {idx} is outside the {m} "
-                                    "candidates", i)
-        if not (np.isfinite(weight) and weight > 0):
-            raise InvalidInputError(f"click {i}: weight (inverse propensity) must be a positive "
-                                    f"finite number, got {weight!r}", i)
+        check_int(c.index, f"click {i}: clicked index", 0, m - 1, index=i)
+        check_real(c.weight, f"click {i}: weight (inverse propensity)", 0.0, MAX_CLICK_WEIGHT,
+                   low_inclusive=False, index=i)
 
     def max_loss(self, y):
         raise NotImplementedError("PropensityRanking.max_loss needs the number of candidates; "
