@@ -89,7 +89,7 @@ class OracleError(StructpredError):
         self.index = index
 
 
-class ClusterError(RuntimeError):
+class ClusterError(StructpredError, RuntimeError):
     """A Dask cluster that cannot serve a run: a scheduler that does not answer within the
     timeout, or a worker lost during training; ``address`` names the scheduler or worker."""
 

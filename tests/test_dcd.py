@@ -275,7 +275,7 @@ def test_dask_backend_runs_cocoa_with_the_emulated_w():
                                algorithm="n-slack", **kw).fit(X, Y)
     assert local.converged_ and remote.converged_ and emulated.converged_
     assert np.array_equal(emulated.w_, remote.w_) and remote.n_iter_ == emulated.n_iter_
-    assert remote.duality_gap_ <= 0.25 * kw["C"] * kw["eps"] + 1e-12
+    assert remote.duality_gap_ <= kw["C"] * kw["eps"]
     assert abs(remote.primal_objective_ - local.primal_objective_) <= kw["C"] * kw["eps"] / 2
 
 

@@ -19,7 +19,9 @@ and its working sets where they live (CoCoA, Jaggi et al. NIPS 2014; CoCoA+, Ma 
    w ← w + Σ_k Δw_k, computed as Σ_k w_k in partition order so no rounding drifts).
 
 The gap of each round is certified: the primal at w from the partitions' hinge sums, the dual
-at the α that give that w. Stop when it is <= gap_stop·C·ε. σ' = K makes the sum of the local
+at the α that give that w. Stop when it is <= gap_stop·C·ε, or by SVM-struct's n-slack rule
+(as ``dcd``): no example violated by more than ε beyond its slack at w and every working-set
+block within ``inner_tol`` of its KKT conditions at w (the gap is then about C·ε at most). σ' = K makes the sum of the local
 subproblems a lower bound of the dual's change, so the dual never decreases. w depends on the
 seed and the number of partitions only: a Dask cluster with K workers and the in-process
 emulation with ``n_partitions=K`` (any other backend) give the same floats.
@@ -85,8 +87,12 @@ def partition_step(part: Partition, w, D, L, margins, rows):
     cap = sigma * part.cap
     part.active[:] = 0
     part.active[pool.m > 0] = 1
-    sweeps, _solved = solve_working_sets(pool, part.active, cap, w_loc, tol,
-                                         part.inner_sweeps, part.rng)
+    sweeps, solved = solve_working_sets(pool, part.active, cap, w_loc, tol,
+                                        part.inner_sweeps, part.rng)
+    # SVM-struct's rule at w: nothing violated by more than ε beyond its slack, and the first
+    # (unshrunk) sweep found every block within tol of its KKT conditions at w (at Δα = 0 the
+    # σ'-scaled subproblem's KKT conditions are the full dual's)
+    kkt_at_w = bool(add.size == 0 and solved and sweeps == 2 and np.array_equal(w_loc, w))
     added = int(add.size)
     n_k = pool.n
     if rows is not None and part.batch_size:
@@ -113,7 +119,8 @@ def partition_step(part: Partition, w, D, L, margins, rows):
     pool.alpha_sum /= sigma
     part.wk = pool.weights()       # exact Σ α a of the partition
     return {"wk": part.wk, "hinge": hinge_sum, "lin": float((pool.alpha * pool.b).sum()),
-            "added": added, "sweeps": sweeps, "n_constraints": pool.n_constraints}
+            "added": added, "sweeps": sweeps, "n_constraints": pool.n_constraints,
+            "kkt_at_w": kkt_at_w}
 
 
 def _emulated_round(run, bounds, parts, w):
@@ -158,7 +165,7 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
         Passes of row blocks (``batch_size`` examples, oracle at the partition's local point)
         after each round's sweeps, when the task serves row calls; 0 = sweeps only.
     gap_stop : float
-        Stop when the certified gap is <= gap_stop·C·ε.
+        Stop when the certified gap is <= gap_stop·C·ε (or by SVM-struct's rule, see above).
     random_state : int
         Seed; partition k uses the stream (random_state, k).
 
@@ -222,7 +229,7 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
                        n_constraints=sum(o["n_constraints"] for o in out),
                        added=sum(o["added"] for o in out), round_seconds=wall,
                        local_seconds=[o["seconds"] for o in out])
-            if primal - dual <= gap_stop * C * eps:
+            if primal - dual <= gap_stop * C * eps or all(o["kkt_at_w"] for o in out):
                 run.converged = True
                 run.record(**row)
                 break

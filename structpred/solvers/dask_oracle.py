@@ -37,7 +37,7 @@ from ..errors import ClusterError, InvalidInputError
 from .guard import check_answer
 from .oracle import OracleBackend, chunk_bounds, rows_declared, rows_on, run_oracle, slice_examples
 
-__all__ = ["DaskOracle"]
+__all__ = ["DaskOracle", "connect"]
 
 
 def _make_batch(model, XY):
@@ -72,6 +72,12 @@ def _local_round(model, batch, state, w, step, args, rescaling, exact, index0):
     out["pass_seconds"] = t_oracle
     out["bytes_out"] = len(pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL))
     return out
+
+
+def connect(address: str, timeout: float = 10.0):
+    """A distributed.Client connected to the scheduler at ``address``; ClusterError naming
+    the address when none answers within ``timeout`` seconds."""
+    return _resolve_client(address, timeout)[0]
 
 
 def _resolve_client(client, timeout=10.0):
