@@ -144,7 +144,7 @@ def _emulated_round(run, bounds, parts, w):
 def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose=0,
               callback=None, w0=None, n_partitions=None, sigma=None, inner_sweeps=10,
               inner_tol=None, fresh_passes=1, batch_size=32, max_constraints=None, max_idle=5,
-              storage="auto", gap_stop=0.25, random_state=0):
+              storage="auto", gap_stop=1.0, random_state=0):
     """Train the n-slack structural SVM by CoCoA+ rounds over partitions (module docstring);
     returns a SolverResult. One round = one oracle pass over every example at the shared w
     (certifying the gap) plus local work on each partition; only O(d) vectors travel.
@@ -166,6 +166,8 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
         after each round's sweeps, when the task serves row calls; 0 = sweeps only.
     gap_stop : float
         Stop when the certified gap is <= gap_stop·C·ε (or by SVM-struct's rule, see above).
+        Default 1: the bound 1-slack's rule guarantees; the rounds' tail to C·ε/4 is long
+        (on 128 CoNLL sentences, K = 2: 19 rounds to C·ε, 167 to the KKT rule).
     random_state : int
         Seed; partition k uses the stream (random_state, k).
 
@@ -220,7 +222,8 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
             wall = timers.elapsed() - t0
             compute = max(o["seconds"] for o in out)
             timers.add("local", compute)
-            timers.add("communication", max(wall - compute, 0.0))
+            if remote:   # emulated: the rest is the full pass, booked by SolverRun
+                timers.add("communication", max(wall - compute, 0.0))
             if remote:
                 rounds_bytes.append(dict(oracle.last_round_bytes))
             primal = 0.5 * float(w @ w) + (C / n) * sum(o["hinge"] for o in out)
