@@ -261,7 +261,7 @@ def test_warm_state_resumes_at_another_C():
 def test_dask_backend_runs_cocoa_with_the_emulated_w():
     """On Dask the n-slack solver is CoCoA+ over the workers' partitions (``cocoa``): its row
     calls run on the workers, and w equals the in-process emulation with as many partitions
-    bit for bit; its primal is within C·eps/2 of the local solver's."""
+    bit for bit; its primal is within C·eps of the local solver's."""
     distributed = pytest.importorskip("distributed")
     model, X, Y, _ = _sequence_problem()
     kw = dict(C=20.0, eps=1e-3)
@@ -276,7 +276,9 @@ def test_dask_backend_runs_cocoa_with_the_emulated_w():
     assert local.converged_ and remote.converged_ and emulated.converged_
     assert np.array_equal(emulated.w_, remote.w_) and remote.n_iter_ == emulated.n_iter_
     assert remote.duality_gap_ <= kw["C"] * kw["eps"]
-    assert abs(remote.primal_objective_ - local.primal_objective_) <= kw["C"] * kw["eps"] / 2
+    # both certified: CoCoA+'s gap <= C·eps bounds its distance to the optimum
+    assert remote.dual_objective_ <= local.primal_objective_ + 1e-9
+    assert remote.primal_objective_ - local.primal_objective_ <= kw["C"] * kw["eps"]
 
 
 _SVMHMM_TRAIN = __import__("os").path.join(__import__("os").environ.get("STRUCTPRED_DATA", ""),
