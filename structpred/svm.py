@@ -21,6 +21,7 @@ from .parallel import limit_threads
 from .solvers import objective
 from .solvers.guard import MAX_C
 from .solvers.oracle import LocalOracle
+from .compile_notice import compile_seconds, install as install_compile_notice
 from .solvers.registry import DISTRIBUTED, SOLVERS, accepts_warm_state, check_options, get_solver, solver_options
 
 __all__ = ["StructuredSVM", "ALGORITHMS", "NotFittedError", "load"]
@@ -118,7 +119,8 @@ class StructuredSVM:
     n_iter_, n_oracle_calls_ : int
     converged_ : bool
     history_ : list of dict (iteration, time, primal, dual, gap, n_constraints, oracle_calls)
-    timings_ : dict of seconds per phase (qp, oracle, psi, cache, total)
+    timings_ : dict of seconds per phase (qp, oracle, psi, cache, total), numba compile time
+        excluded; "compile": seconds of numba compiles during fit (first run only)
     """
 
     def __init__(self, model: StructuredModel, C: float = 1.0, eps: float = 0.1,
@@ -281,6 +283,8 @@ class StructuredSVM:
             model.initialize(X, Y)
         model.check_input(X, Y)
         model.check_joint_feature_size(X[0], Y[0], 0)
+        install_compile_notice()
+        compile0 = compile_seconds()
         oracle = self._make_oracle(X, Y)
         w0 = None
         if warm_start and getattr(self, "w_", None) is not None:
@@ -314,7 +318,10 @@ class StructuredSVM:
         p0 = first.get("primal") if first.get("iteration") == 1 and not first.get("cached") else None
         self.primal_at_zero_ = float(p0) if p0 is not None and math.isfinite(p0) else None
         self.history_ = result.history
-        self.timings_ = result.timings
+        self.timings_ = dict(result.timings)   # numba compiles excluded (compile_notice)
+        compiled = compile_seconds() - compile0
+        if compiled > 0:
+            self.timings_["compile"] = compiled
         self.n_constraints_ = result.n_constraints
         classes = getattr(model, "classes_", None)
         if classes is not None:
