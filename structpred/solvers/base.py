@@ -8,7 +8,9 @@
   best iterate), the callback stop, the primal at the returned w (``final_primal``: one more
   pass after a max_iter or callback stop), and the ``SolverResult`` with its summary line;
   ``result`` never reports "converged" with a non-finite objective, with a primal above the
-  best one seen by more than C·eps, or at w = 0 when w = 0 is not within C·eps of the optimum.
+  best one seen by more than C·eps, or at w = 0 when w = 0 is not within C·eps of the optimum
+  (it warns and says not converged instead), and raises FloatingPointError rather than return
+  non-finite weights.
 * ``SolverResult``, ``Timers``, ``Progress``, ``OracleWarning``.
 
 A solver is ``fit_<name>(model, oracle, *, C, eps, rescaling, max_iter, verbose, callback, w0,

@@ -77,6 +77,10 @@ def rows_on(model, batches, bounds, pool, w, index):
     m = index.shape[0]
     if m == 0:
         return sp.csr_matrix((0, model.size_joint_feature)), np.zeros(0)
+    if len(batches) == 1 and (pool is None or m == 1):     # one thread, one batch: one call
+        a = bounds[0][0]
+        D, L = model.batch_oracle_rows(batches[0], index if a == 0 else index - a, w, "margin")
+        return (D if isinstance(D, sp.csr_matrix) else sp.csr_matrix(D)), np.asarray(L, dtype=np.float64)
     starts = np.array([a for a, _ in bounds], dtype=np.int64)
     chunk = np.searchsorted(starts, index, side="right") - 1
     jobs = len(batches) if pool is not None else 1
