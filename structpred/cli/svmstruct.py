@@ -134,7 +134,7 @@ def _learn_parser():
                    help="beam width (0 = exact Viterbi, the only one)")
     p.add_argument("-#", "--max-iter", dest="max_iter", type=integer(1, 10 ** 9, "an integer >= 1"),
                    default=100000, help="maximum number of iterations, 1 or more (100000)")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS", type=scheduler_address,
                    help="train on a Dask cluster: its scheduler's address (tcp://host:8786); "
                         "the n-slack solver then runs CoCoA+ over the workers")
     p.add_argument("--n-workers", dest="n_workers", type=integer(1, 4096, "an integer >= 1"),
@@ -225,6 +225,17 @@ def learn_sequence(args) -> int:
         print(f"Model written to {args.model_file}")
     sys.stdout.flush()
     return 0
+
+
+def scheduler_address(text: str) -> str:
+    """argparse type: a Dask scheduler address, [protocol://]host:port with port 1..65535."""
+    import argparse
+    import re
+    m = re.fullmatch(r"(?:(tcp|tls|inproc|ucx|ws|wss)://)?(\[[0-9A-Fa-f:]+\]|[\w.-]+):(\d{1,5})", text)
+    if m is None or not 1 <= int(m.group(3)) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a scheduler address [tcp://]host:port, "
+                                         f"got {text!r}")
+    return text
 
 
 @contextmanager

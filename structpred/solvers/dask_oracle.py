@@ -95,7 +95,7 @@ def _resolve_client(client, timeout=10.0):
     if isinstance(client, str):
         try:
             return Client(client, timeout=timeout, set_as_default=False), True
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError, TypeError) as exc:
             raise ClusterError(f"no Dask scheduler answered at {client!r} within {timeout:g} s "
                                f"({type(exc).__name__}: {exc})", address=client) from None
     if isinstance(client, Client):
