@@ -37,8 +37,8 @@ from __future__ import annotations
 import os
 
 __all__ = ["StructpredError", "DataFormatError", "InvalidInputError", "InvalidInputTypeError",
-           "ModelFileError", "NotFittedError", "OracleError", "ModelQualityWarning", "format_error",
-           "MAX_ABS_FEATURE"]
+           "ModelFileError", "NotFittedError", "OracleError", "ClusterError", "ModelQualityWarning",
+           "format_error", "MAX_ABS_FEATURE"]
 
 #: Largest accepted |feature value| (readers and ``check_input``). Beyond it squared norms and
 #: the QP's Gram matrix can overflow float64 (|x|² summed over tokens and examples), so such
@@ -92,6 +92,15 @@ class OracleError(StructpredError):
     def __init__(self, message: str, index: int | None = None):
         super().__init__(message)
         self.index = index
+
+
+class ClusterError(StructpredError, RuntimeError):
+    """A Dask cluster that cannot serve a run: a scheduler that does not answer within the
+    timeout, or a worker lost during training; ``address`` names the scheduler or worker."""
+
+    def __init__(self, message: str, address: str | None = None):
+        super().__init__(message)
+        self.address = address
 
 
 class ModelQualityWarning(RuntimeWarning):

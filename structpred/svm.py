@@ -25,7 +25,8 @@ from .parallel import limit_threads
 from .solvers import objective
 from .solvers.guard import MAX_C
 from .solvers.oracle import LocalOracle
-from .solvers.registry import SOLVERS, accepts_warm_state, check_options, get_solver, solver_options
+from .compile_notice import compile_seconds, install as install_compile_notice
+from .solvers.registry import DISTRIBUTED, SOLVERS, accepts_warm_state, check_options, get_solver, solver_options
 
 __all__ = ["StructuredSVM", "ALGORITHMS", "NotFittedError", "load"]
 
@@ -140,7 +141,8 @@ class StructuredSVM(BaseEstimator):
     n_iter_, n_oracle_calls_ : int
     converged_ : bool
     history_ : list of dict (iteration, time, primal, dual, gap, n_constraints, oracle_calls)
-    timings_ : dict of seconds per phase (qp, oracle, psi, cache, total)
+    timings_ : dict of seconds per phase (qp, oracle, psi, cache, total), numba compile time
+        excluded; "compile": seconds of numba compiles during fit (first run only)
         Where the time went; ``verbose=1`` prints the same as shares of the total:
         ``oracle`` the loss-augmented (or slack-rescaled) inference calls, ``psi`` building the
         constraint vectors δΨ from the oracle's outputs (joint feature maps), ``qp`` the
@@ -253,7 +255,7 @@ class StructuredSVM(BaseEstimator):
         options = self.solver_options or {}
         if not isinstance(options, dict):
             raise ValueError(f"solver_options must be a dict or None, got {type(options).__name__}")
-        check_options(self.algorithm, options)
+        check_options(self._solver_name(), options)
         clash = sorted(set(_SOLVER_PARAMS) & set(options))
         if clash:
             raise TypeError(f"solver_options may not set {clash}: they are StructuredSVM "
@@ -269,13 +271,20 @@ class StructuredSVM(BaseEstimator):
     def _solver_kwargs(self) -> dict:
         """The solver's own options: the StructuredSVM parameters it declares, and
         ``solver_options``."""
-        declared = solver_options(self.algorithm)
+        declared = solver_options(self._solver_name())
         kwargs = {name: getattr(self, name) for name in _SOLVER_PARAMS if name in declared}
         for name in ("cache_size", "inactive_window"):
             if name in kwargs:
                 kwargs[name] = int(kwargs[name])
         kwargs.update(self.solver_options or {})
         return kwargs
+
+    def _solver_name(self) -> str:
+        """The registered solver that runs ``algorithm`` on this backend (on Dask the n-slack
+        solver is CoCoA+ over the workers, ``registry.DISTRIBUTED``)."""
+        if self.backend == "dask":
+            return DISTRIBUTED.get(self.algorithm, self.algorithm)
+        return self.algorithm
 
     def _make_oracle(self, X, Y):
         if self.backend == "dask":
@@ -330,16 +339,18 @@ class StructuredSVM(BaseEstimator):
             model.initialize(X, Y)
         model.check_input(X, Y)
         model.check_joint_feature_size(X[0], Y[0], 0)
+        install_compile_notice()
+        compile0 = compile_seconds()
         oracle = self._make_oracle(X, Y)
         w0 = None
         if warm_start and getattr(self, "w_", None) is not None:
             w0 = self.w_
             if w0.shape[0] != model.size_joint_feature:
                 raise ValueError("warm_start: the stored w_ does not match size_joint_feature")
-        solver = get_solver(self.algorithm)
+        solver = get_solver(self._solver_name())
         options = self._solver_kwargs()
         state = getattr(self, "warm_state_", None)
-        if warm_start and state is not None and accepts_warm_state(self.algorithm):
+        if warm_start and state is not None and accepts_warm_state(self._solver_name()):
             options["warm_state"] = state
         try:
             with limit_threads(self.n_jobs):  # n_jobs=1: one thread in BLAS as well
@@ -350,6 +361,7 @@ class StructuredSVM(BaseEstimator):
             oracle.close()
         self.warm_state_ = result.extra.get("warm_state") if self.keep_solver_state else None
         self.oracle_overhead_ = getattr(oracle, "overheads", None)
+        self.solver_extra_ = {k: v for k, v in result.extra.items() if k != "warm_state"}
         self.w_ = result.w
         self.primal_objective_ = result.primal
         self.dual_objective_ = result.dual
@@ -362,7 +374,10 @@ class StructuredSVM(BaseEstimator):
         p0 = first.get("primal") if first.get("iteration") == 1 and not first.get("cached") else None
         self.primal_at_zero_ = float(p0) if p0 is not None and math.isfinite(p0) else None
         self.history_ = result.history
-        self.timings_ = result.timings
+        self.timings_ = dict(result.timings)   # numba compiles excluded (compile_notice)
+        compiled = compile_seconds() - compile0
+        if compiled > 0:
+            self.timings_["compile"] = compiled
         self.n_constraints_ = result.n_constraints
         return self
 

@@ -1,7 +1,8 @@
 """structpred learn / structpred classify: svm_hmm's and svm_rank's command lines.
 
     structpred learn -c C [-e eps] [-w alg] [-o rescaling] [--t order] [-v level]
-                     [--task sequence|rank|proprank] [--n-jobs N] train.dat model
+                     [--task sequence|rank|proprank] [--n-jobs N]
+                     [--scheduler ADDRESS | --n-workers N] train.dat model
     structpred classify [--tags tags.txt] [-v level] [--n-jobs N] test.dat model predictions
 
 -c is SVM-struct's C (1/2 |w|^2 + C xi for 1-slack, 1/2 |w|^2 + (C/n) sum_i xi_i for n-slack),
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import sys
 import time
+from contextlib import contextmanager
 from importlib import import_module
 
 import numpy as np
@@ -133,6 +135,12 @@ def _learn_parser():
                    help="beam width (0 = exact Viterbi, the only one)")
     p.add_argument("-#", "--max-iter", dest="max_iter", type=integer(1, 10 ** 9, "an integer >= 1"),
                    default=100000, help="maximum number of iterations, 1 or more (100000)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS", type=scheduler_address,
+                   help="train on a Dask cluster: its scheduler's address (tcp://host:8786); "
+                        "the n-slack solver then runs CoCoA+ over the workers")
+    p.add_argument("--n-workers", dest="n_workers", type=integer(1, 4096, "an integer >= 1"),
+                   default=None, help="train on a Dask LocalCluster of N worker processes "
+                                      "(1 thread each) on this machine")
     p.add_argument("--task", default="sequence", choices=sorted(LEARN_TASKS) + sorted(OWN_OPTION_TASKS),
                    help="task: sequence (svm_hmm files with qid lines, default), rank (svm_rank "
                         "files) or proprank (svm_proprank click files); see 'structpred learn "
@@ -175,6 +183,9 @@ def learn_sequence(args) -> int:
     from ..model import has_hook
     from ..tasks.sequence import SequenceLabeling
 
+    if args.scheduler is not None and args.n_workers is not None:
+        return _fail("structpred learn", "--scheduler and --n-workers exclude each other "
+                                         "(--n-workers starts a cluster on this machine)", 2)
     if args.rescaling == 1 and not any(has_hook(SequenceLabeling(), h) for h in (
             "slack_rescaled_inference", "batch_slack_rescaled_inference")):
         return _fail("structpred learn", "-o 1: SequenceLabeling has no slack-rescaling oracle "
@@ -194,9 +205,12 @@ def learn_sequence(args) -> int:
                         rescaling="margin" if args.rescaling == 2 else "slack",
                         max_iter=args.max_iter, cache_size=cache,
                         n_jobs=args.n_jobs, verbose=args.verbose)
-    t1 = time.perf_counter()
-    svm.fit(data.X, data.Y)
-    t_fit = time.perf_counter() - t1
+    with dask_client(args) as client:
+        if client is not None:
+            svm.backend, svm.client = "dask", client
+        t1 = time.perf_counter()
+        svm.fit(data.X, data.Y)
+        t_fit = time.perf_counter() - t1
     svm.save(args.model_file)
     if args.verbose:
         print(f"Training: {_plural(svm.n_iter_, 'iteration')}, "
@@ -212,6 +226,36 @@ def learn_sequence(args) -> int:
         print(f"Model written to {args.model_file}")
     sys.stdout.flush()
     return 0
+
+
+def scheduler_address(text: str) -> str:
+    """argparse type: a Dask scheduler address, [protocol://]host:port with port 1..65535."""
+    import argparse
+    import re
+    m = re.fullmatch(r"(?:(tcp|tls|inproc|ucx|ws|wss)://)?(\[[0-9A-Fa-f:]+\]|[\w.-]+):(\d{1,5})", text)
+    if m is None or not 1 <= int(m.group(3)) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a scheduler address [tcp://]host:port, "
+                                         f"got {text!r}")
+    return text
+
+
+@contextmanager
+def dask_client(args):
+    """The Dask client of ``--scheduler`` / ``--n-workers`` (None without them); closed after.
+    A scheduler that does not answer within 10 s is a ClusterError naming its address."""
+    if args.scheduler is None and args.n_workers is None:
+        yield None
+        return
+    from ..solvers.dask_oracle import connect
+    if args.scheduler is not None:
+        with connect(args.scheduler) as client:
+            yield client
+        return
+    from distributed import Client, LocalCluster
+    with LocalCluster(n_workers=args.n_workers, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, \
+            Client(cluster, set_as_default=False) as client:
+        yield client
 
 
 def interrupted_note(svm, path) -> str:

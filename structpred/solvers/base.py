@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..compile_notice import compile_seconds, install as install_compile_notice
 from . import objective
 from .guard import OracleWarning, check_answer, check_solver_params
 
@@ -54,27 +55,32 @@ __all__ = ["SolverRun", "SolverResult", "Timers", "Progress", "OracleWarning", "
 
 
 class Timers:
-    """Wall time spent per phase (qp, oracle, psi, cache, ...)."""
+    """Wall time spent per phase (qp, oracle, psi, cache, ...), numba compiles excluded
+    (``structpred.compile_notice``: a first run's compile is not a phase's cost)."""
 
     def __init__(self):
+        install_compile_notice()
         self.totals: dict[str, float] = {}
         self.start = time.perf_counter()
+        self.compile0 = compile_seconds()
 
     @contextmanager
     def __call__(self, name: str):
         t0 = time.perf_counter()
+        c0 = compile_seconds()
         try:
             yield
         finally:
-            self.totals[name] = self.totals.get(name, 0.0) + time.perf_counter() - t0
+            spent = time.perf_counter() - t0 - (compile_seconds() - c0)
+            self.totals[name] = self.totals.get(name, 0.0) + spent
 
     def add(self, name: str, seconds: float) -> None:
         """Add ``seconds`` to phase ``name`` (oracle, psi, qp, cache, ...)."""
         self.totals[name] = self.totals.get(name, 0.0) + seconds
 
     def elapsed(self) -> float:
-        """Seconds since the timers started (wall clock)."""
-        return time.perf_counter() - self.start
+        """Seconds since the start, numba compile time excluded."""
+        return time.perf_counter() - self.start - (compile_seconds() - self.compile0)
 
     def shares(self) -> dict[str, float]:
         """Each phase's seconds as a fraction of the elapsed time (what ``verbose=1`` prints at the

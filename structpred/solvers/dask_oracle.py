@@ -16,17 +16,28 @@ n-slack solver calls rows of 32 examples; a round trip per call would cost more 
 call's oracle, so ``call_block`` and ``call_rows`` run on this machine (``OracleBackend``'s
 defaults, from batches built there on first use) and only full passes (the certifying passes,
 gap checks) go to the cluster. The answers, hence w, are the local backend's.
+
+Partitioned solvers (``cocoa``: the n-slack solver on a cluster) keep per-partition state
+where the data lives: ``start_local(factory, *args)`` builds one state per partition on its
+worker, and each ``local_round(w, step, *args)`` ships w, runs the partition's full oracle
+pass there (checked by the same guard as ``SolverRun``'s passes), hands it to
+``step(state, w, D, L, margins, rows, *args)`` and gathers the step's small result (O(d)):
+neither D nor the working sets leave the worker. A worker lost during a round, or a
+scheduler that does not answer within ``timeout`` seconds, raises ``ClusterError`` naming it.
 """
 from __future__ import annotations
 
+import pickle
 import time
 
 import numpy as np
 import scipy.sparse as sp
 
-from .oracle import OracleBackend, chunk_bounds, run_oracle, slice_examples
+from ..errors import ClusterError, InvalidInputError
+from .guard import check_answer
+from .oracle import OracleBackend, chunk_bounds, rows_declared, rows_on, run_oracle, slice_examples
 
-__all__ = ["DaskOracle"]
+__all__ = ["DaskOracle", "connect"]
 
 
 def _make_batch(model, XY):
@@ -39,7 +50,37 @@ def _run_part(model, batch, w, rescaling):
     return D, L, t_oracle, t_psi, time.perf_counter() - t0
 
 
-def _resolve_client(client):
+def _local_round(model, batch, state, w, step, args, rescaling, exact, index0):
+    """On a worker: the partition's oracle pass at w (checked), then ``step`` on it."""
+    t0 = time.perf_counter()
+    d = model.size_joint_feature
+    task = type(model).__name__
+    D, L, _t_oracle, _t_psi = run_oracle(model, batch, w, rescaling)
+    m = int(np.shape(L)[0])
+    D, L, margins = check_answer(D, L, w, d=d, m=m, index=index0, rescaling=rescaling,
+                                 exact=exact, task=task, where=" (partition pass on a Dask worker)")
+    t_oracle = time.perf_counter() - t0
+    rows = None
+    if rows_declared(model, rescaling):
+        def rows(v, idx):
+            D2, L2 = rows_on(model, [batch], [(0, m)], None, v, idx)
+            return check_answer(D2, L2, v, d=d, m=len(idx), index=np.asarray(idx) + index0,
+                                rescaling=rescaling, exact=exact, task=task,
+                                where=" (row call on a Dask worker)")
+    out = step(state, w, D, L, margins, rows, *args)
+    out["seconds"] = time.perf_counter() - t0
+    out["pass_seconds"] = t_oracle
+    out["bytes_out"] = len(pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL))
+    return out
+
+
+def connect(address: str, timeout: float = 10.0):
+    """A distributed.Client connected to the scheduler at ``address``; ClusterError naming
+    the address when none answers within ``timeout`` seconds."""
+    return _resolve_client(address, timeout)[0]
+
+
+def _resolve_client(client, timeout=10.0):
     try:
         from distributed import Client, get_client
     except ImportError:  # pragma: no cover - exercised only without dask
@@ -52,7 +93,11 @@ def _resolve_client(client):
                              "(Client(...) or LocalCluster) or pass client=<Client or scheduler "
                              "address>") from None
     if isinstance(client, str):
-        return Client(client), True
+        try:
+            return Client(client, timeout=timeout, set_as_default=False), True
+        except (OSError, TimeoutError, ValueError, TypeError) as exc:
+            raise ClusterError(f"no Dask scheduler answered at {client!r} within {timeout:g} s "
+                               f"({type(exc).__name__}: {exc})", address=client) from None
     if isinstance(client, Client):
         return client, False
     raise TypeError(f"client must be a distributed.Client, a scheduler address or None, "
@@ -62,9 +107,13 @@ def _resolve_client(client):
 class DaskOracle(OracleBackend):
     """``oracle(w) -> (D, L)`` computed on the workers of a Dask cluster."""
 
-    def __init__(self, model, X, Y, rescaling="margin", client=None, n_partitions=None):
+    def __init__(self, model, X, Y, rescaling="margin", client=None, n_partitions=None,
+                 timeout=10.0):
         model.check_rescaling(rescaling)
-        self.client, self._owns_client = _resolve_client(client)
+        if not (isinstance(timeout, (int, float)) and np.isfinite(timeout) and timeout > 0):
+            raise InvalidInputError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        self.timeout = float(timeout)
+        self.client, self._owns_client = _resolve_client(client, self.timeout)
         self.model = model
         self.rescaling = rescaling
         self.X = X
@@ -114,11 +163,83 @@ class DaskOracle(OracleBackend):
         return (sp.vstack([p[0] for p in parts], format="csr"),
                 np.concatenate([p[1] for p in parts]))
 
+    # ------------------------------------------------------------ partitioned solvers
+    serves_local_rounds = True
+
+    def partition_bounds(self, n_partitions=None):
+        """The partitions' example ranges (one per worker unless the backend was built with
+        ``n_partitions``); asking for another count is an error (the data is already placed)."""
+        if n_partitions is not None and int(n_partitions) != len(self.bounds):
+            raise InvalidInputError(f"n_partitions={n_partitions!r}: the Dask backend holds "
+                                    f"{len(self.bounds)} partitions (one per worker)")
+        return list(self.bounds)
+
+    def start_local(self, factory, *args):
+        """Build ``factory(k, n_k, *args)``, partition k's state, on the worker holding it."""
+        self._states = [self.client.submit(factory, k, b - a, *args, workers=[worker],
+                                           pure=False)
+                        for k, ((a, b), worker) in enumerate(zip(self.bounds, self.workers))]
+        self._await(self._states)
+
+    def local_round(self, w, step, *args, exact=True):
+        """One round: w to every worker, the partition's oracle pass there (guard-checked),
+        ``step(state, w, D, L, margins, rows, *args)`` on it; the steps' results (dicts) in
+        partition order. ``last_round_bytes`` holds the bytes of w sent (per worker) and of
+        each result returned."""
+        w = np.ascontiguousarray(w, dtype=np.float64)
+        w_future = self.client.scatter(w, broadcast=True, hash=False)
+        futures = [self.client.submit(_local_round, self._model, part, state, w_future, step,
+                                      args, self.rescaling, exact, a, workers=[worker],
+                                      pure=False)
+                   for part, state, (a, _b), worker in zip(self._parts, self._states,
+                                                            self.bounds, self.workers)]
+        out = self._await(futures)
+        self.last_round_bytes = {"w_in": len(pickle.dumps(w, protocol=pickle.HIGHEST_PROTOCOL)),
+                                 "out": [o["bytes_out"] for o in out]}
+        return out
+
+    def _await(self, futures):
+        """Gather futures, polling the cluster: a worker of ours that left raises ClusterError
+        naming it instead of waiting for ever on tasks pinned to it."""
+        from distributed.client import FutureCancelledError
+        from distributed.scheduler import KilledWorker
+        try:
+            for future in futures:
+                while True:
+                    try:
+                        future.result(timeout=1.0)
+                        break
+                    except TimeoutError:
+                        self._check_workers()
+            return self.client.gather(futures)
+        except (KilledWorker, FutureCancelledError, OSError) as exc:
+            self._check_workers()
+            raise ClusterError(f"a Dask worker was lost during training: {exc}") from None
+
+    def _check_workers(self):
+        """ClusterError naming the first of our workers that left the cluster."""
+        try:
+            alive = set(self.client.scheduler_info()["workers"])
+        except Exception as exc:   # the scheduler itself went away
+            raise ClusterError(f"lost the Dask scheduler during training ({exc})") from None
+        gone = [wk for wk in self.workers if wk not in alive]
+        if gone:
+            raise ClusterError(f"Dask worker {gone[0]} was lost during training (it held "
+                               f"examples {self._range_of(gone[0])})", address=gone[0])
+
+    def _range_of(self, worker):
+        ranges = [f"{a}..{b - 1}" for (a, b), wk in zip(self.bounds, self.workers) if wk == worker]
+        return ", ".join(ranges)
+
     def close(self):
         """Release the partitions on the workers (and the client if we opened it)."""
-        if self._parts:
-            self.client.cancel(self._parts + [self._model])
-            self._parts = []
+        try:
+            if self._parts:
+                self.client.cancel(self._parts + [self._model] + list(getattr(self, "_states", [])))
+                self._parts = []
+                self._states = []
+        except Exception:   # a cluster already gone has nothing left to release
+            pass
         if self._owns_client:
             self.client.close()
             self._owns_client = False

@@ -163,6 +163,16 @@ class OracleBackend:
         self.last_times = {"oracle": time.perf_counter() - t0}
         return out
 
+    # ------------------------------------------------------------ partitions
+    #: whether ``local_round`` runs a solver's per-partition step where the data lives (a
+    #: cluster); otherwise a partitioned solver runs its steps here on full passes
+    serves_local_rounds = False
+
+    def partition_bounds(self, n_partitions=None) -> list[tuple[int, int]]:
+        """The contiguous example ranges of the backend's partitions (``n_partitions`` of
+        them, the same cut as ``LocalOracle(n_jobs=n_partitions)``; None: one)."""
+        return chunk_bounds(self.n, max(1, int(n_partitions or 1)))
+
     def close(self):
         """Release threads, workers or memory held for the calls."""
 

@@ -16,7 +16,7 @@ import importlib
 import inspect
 from typing import Callable
 
-__all__ = ["SOLVERS", "COMMON", "get_solver", "solver_options", "check_options"]
+__all__ = ["SOLVERS", "DISTRIBUTED", "COMMON", "get_solver", "solver_options", "check_options"]
 
 #: algorithm name -> "module of structpred.solvers:function"
 SOLVERS = {
@@ -25,7 +25,12 @@ SOLVERS = {
     "n-slack-smo": "cutting_plane:fit_n_slack",
     "bcfw": "frank_wolfe:fit_bcfw",
     "subgradient": "subgradient:fit_subgradient",
+    "n-slack-cocoa": "cocoa:fit_cocoa",
 }
+
+#: the solver that runs ``algorithm`` on a backend whose workers keep their data (Dask): the
+#: n-slack solver becomes CoCoA+ over the workers' partitions instead of full passes
+DISTRIBUTED = {"n-slack": "n-slack-cocoa"}
 
 #: the parameters every solver takes (set by StructuredSVM.fit, never solver options)
 COMMON = ("C", "eps", "rescaling", "max_iter", "verbose", "callback", "w0", "warm_state")

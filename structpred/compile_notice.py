@@ -1,0 +1,55 @@
+"""Numba compiles: announced once, timed, and kept out of the reported fit times.
+
+Numba fires its "numba:compile" event only when a kernel is really compiled (not when it is
+loaded from the on-disk cache of an ``@njit(cache=True)`` kernel), so a listener on it knows
+that a compile is about to happen. ``install()`` registers the listener (idempotent); the first
+compile of the process prints one line on stderr, and ``compile_seconds()`` is the wall time
+spent compiling so far, which ``solvers.base.Timers`` subtracts from every phase it times.
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+__all__ = ["install", "compile_seconds", "MESSAGE"]
+
+MESSAGE = "compiling numba kernels, first run only (cached afterwards) ..."
+
+_state = {"seconds": 0.0, "depth": 0, "start": 0.0, "announced": False, "installed": False}
+
+
+def compile_seconds() -> float:
+    """Seconds spent in numba compiles in this process so far (0.0 without numba)."""
+    s = _state
+    if s["depth"] > 0:
+        return s["seconds"] + time.perf_counter() - s["start"]
+    return s["seconds"]
+
+
+def install() -> None:
+    """Register the compile listener once per process (a no-op without numba)."""
+    if _state["installed"]:
+        return
+    _state["installed"] = True
+    try:
+        from numba.core import event
+    except ImportError:  # pragma: no cover - numba is a dependency
+        return
+
+    class _Listener(event.Listener):
+        def on_start(self, ev):
+            s = _state
+            if s["depth"] == 0:
+                s["start"] = time.perf_counter()
+                if not s["announced"]:
+                    s["announced"] = True
+                    print(MESSAGE, file=sys.stderr, flush=True)
+            s["depth"] += 1
+
+        def on_end(self, ev):
+            s = _state
+            s["depth"] -= 1
+            if s["depth"] == 0:
+                s["seconds"] += time.perf_counter() - s["start"]
+
+    event.register("numba:compile", _Listener())

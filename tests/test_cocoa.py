@@ -1,0 +1,117 @@
+"""CoCoA+ n-slack solver (structpred.solvers.cocoa): optimum against cvxpy on a tiny problem,
+same w on a Dask cluster as emulated in process, O(d) messages, and the cluster's bad inputs
+(a scheduler that does not answer, a lost worker, bad option values)."""
+import time
+import warnings
+
+import numpy as np
+import pytest
+
+from structpred.errors import ClusterError
+from structpred.svm import StructuredSVM
+from structpred.tasks.multiclass import Multiclass
+
+distributed = pytest.importorskip("distributed")
+
+
+def _blobs(n=90, f=4, k=3, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, k, n)
+    X = rng.normal(size=(n, f)) + 1.5 * np.eye(k, f)[y]
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=":0") as cluster, \
+            distributed.Client(cluster, set_as_default=False) as c:
+        yield c
+
+
+def _cvxpy_optimum(X, y, C):
+    cp = pytest.importorskip("cvxpy")
+    n, f = X.shape
+    k = int(y.max()) + 1
+    W = cp.Variable((k, f))
+    xi = cp.Variable(n)
+    cons = [xi >= 0]
+    for i in range(n):
+        for c in range(k):
+            if c != y[i]:
+                cons.append(W[y[i]] @ X[i] - W[c] @ X[i] >= 1 - xi[i])
+    prob = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(W) + C / n * cp.sum(xi)), cons)
+    prob.solve()
+    return prob.value
+
+
+@pytest.mark.parametrize("parts", [1, 3])
+def test_emulated_cocoa_reaches_the_cvxpy_optimum_with_a_certified_gap(parts):
+    X, y = _blobs()
+    C, eps = 10.0, 1e-3
+    m = StructuredSVM(Multiclass(), C=C, eps=eps, algorithm="n-slack-cocoa",
+                      solver_options={"n_partitions": parts}).fit(X, y)
+    opt = _cvxpy_optimum(X, y, C)
+    assert m.converged_ and m.duality_gap_ <= C * eps + 1e-12
+    assert m.dual_objective_ - 1e-6 <= opt <= m.primal_objective_ + 1e-6
+    assert m.primal_objective_ - opt <= C * eps + 1e-6
+    duals = [h["dual"] for h in m.history_]
+    assert all(b >= a - 1e-9 for a, b in zip(duals, duals[1:]))   # σ' = K: dual ascends
+
+
+def test_dask_w_equals_emulation_and_messages_are_O_d(client):
+    X, y = _blobs(seed=1)
+    kw = dict(C=5.0, eps=1e-3)
+    emu = StructuredSVM(Multiclass(), algorithm="n-slack-cocoa",
+                        solver_options={"n_partitions": 2}, **kw).fit(X, y)
+    remote = StructuredSVM(Multiclass(), backend="dask", client=client, **kw)
+    remote.fit(X, y)
+    again = StructuredSVM(Multiclass(), backend="dask", client=client, **kw).fit(X, y)
+    assert np.array_equal(emu.w_, remote.w_) and np.array_equal(remote.w_, again.w_)
+    assert remote.n_iter_ == emu.n_iter_ and remote.converged_
+    d = remote.w_.shape[0]
+    for rb in remote.solver_extra_["round_bytes"]:
+        assert rb["w_in"] <= 8 * d + 200 and all(b <= 8 * d + 600 for b in rb["out"])
+
+
+def test_a_scheduler_that_does_not_answer_is_a_clear_error_within_the_timeout():
+    from structpred.solvers.dask_oracle import DaskOracle
+    X, y = _blobs(n=10)
+    model = Multiclass()
+    model.initialize(X, y)
+    t0 = time.perf_counter()
+    with pytest.raises(ClusterError, match="no Dask scheduler answered at 'tcp://127.0.0.1:1'"):
+        DaskOracle(model, X, y, client="tcp://127.0.0.1:1", timeout=2)
+    assert time.perf_counter() - t0 < 60    # not a hang (generous: the machine is loaded)
+    with pytest.raises(ValueError, match="timeout"):
+        DaskOracle(model, X, y, client="tcp://127.0.0.1:1", timeout=0)
+
+
+def test_bad_partition_options_name_themselves(client):
+    X, y = _blobs(n=20)
+    with pytest.raises(ValueError, match="n_partitions"):
+        StructuredSVM(Multiclass(), algorithm="n-slack-cocoa",
+                      solver_options={"n_partitions": 0}).fit(X, y)
+    with pytest.raises(ValueError, match="n_partitions=3"):
+        StructuredSVM(Multiclass(), backend="dask", client=client,
+                      solver_options={"n_partitions": 3}).fit(X, y)
+
+
+def test_a_worker_lost_during_training_names_it_and_keeps_the_last_good_model():
+    X, y = _blobs(n=120, seed=2)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=":0") as cluster, \
+            distributed.Client(cluster, set_as_default=False) as c:
+        victim = sorted(c.scheduler_info()["workers"])[1]
+
+        def kill(it, w, record):
+            if it == 3:
+                c.retire_workers([victim], close_workers=True)
+
+        m = StructuredSVM(Multiclass(), C=100.0, eps=1e-6, backend="dask", client=c,
+                          callback=kill)
+        with pytest.warns(RuntimeWarning, match=f"worker {victim} was lost.*last good model"):
+            m.fit(X, y)
+    assert m.interrupted_ and not m.converged_
+    best = min(h["primal"] for h in m.history_)
+    assert m.primal_objective_ == best and np.all(np.isfinite(m.w_)) and np.any(m.w_)
