@@ -82,9 +82,16 @@ def _process(app, what, name, obj, options, lines):
 
 
 def _skip(app, what, name, obj, skip, options):
-    """scikit-learn's generated metadata-routing setters are not structpred's API."""
+    """scikit-learn's generated metadata-routing setters are not structpred's API; a class or
+    function that a module only re-exports (its ``__module__`` is another structpred module)
+    is documented once, where it is defined."""
     if re.fullmatch(r"set_\w+_request", name):
         return True
+    if what == "module" and isinstance(obj, type) or (what == "module" and callable(obj)):
+        here = app.env.temp_data.get("autodoc:module") or app.env.ref_context.get("py:module")
+        home = getattr(obj, "__module__", None)
+        if here and isinstance(home, str) and home.startswith("structpred") and home != here:
+            return True
     return None
 
 

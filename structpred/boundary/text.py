@@ -352,6 +352,7 @@ class TextReader:
         return self._decode(data, first)   # (``lineno`` is not advanced by read())
 
     def close(self):
+        """Close the underlying file (and the gzip decoder); safe to call twice."""
         self._bin.close()
 
     def __enter__(self):

@@ -11,9 +11,9 @@ error path.
   inf, out-of-range and non-numbers by name.
 * :func:`add_common` gives a command the shared dialect: ``-c``, ``--n-jobs`` (old spellings
   ``--C``, ``--n_jobs``, ``--jobs`` kept as hidden aliases) and ``-v``.
-* :func:`run_command` runs a command body: any failure is one line ``structpred CMD: error:
-  ...`` on stderr with exit status 1 (2 for usage and path errors, 130 for Ctrl-C, 70 for an
-  internal error that is a bug), never a traceback; a closed stdout (``... | head``) is
+* :func:`run_command` runs a command body: any failure is one line on stderr
+  (``structpred CMD: error: ...``) with exit status 1 (2 for usage and path errors, 130 for Ctrl-C, 70 for an
+  internal error that is a bug), never a traceback; a closed stdout (a pipe into ``head``) is
   absorbed when stdout only carries the report (the model is still written), and ends the
   command quietly with status 1 when stdout carries the command's output.
 * :data:`W_ALGORITHMS` -- the one ``-w`` table of SVM-struct algorithm numbers.
@@ -232,10 +232,12 @@ class CommandParser(argparse.ArgumentParser):
 
     # argparse's exits -> exceptions the command runner turns into a status
     def error(self, message):
+        """A usage error: raised as UsageError (one line on stderr, exit status 2) instead of argparse's usage block and exit."""
         raise UsageError(f"{self.prog}: error: {' '.join(str(message).split())} "
                          f"(see {self.prog} --help)")
 
     def exit(self, status=0, message=None):
+        """argparse's exit (after --help or --version): writes ``message`` and raises CommandExit(status), which the command runner turns into the exit status."""
         if message:
             (sys.stderr if status else sys.stdout).write(message)
         raise CommandExit(status)
@@ -284,6 +286,7 @@ class CommandParser(argparse.ArgumentParser):
         return False
 
     def parse_args(self, args=None, namespace=None):
+        """Parse ``args`` like argparse, naming an unknown option itself (never blaming a positional file)."""
         args = sys.argv[1:] if args is None else [str(a) for a in args]
         if self._subparsers_action() is None and "-h" not in args and "--help" not in args:
             self._reject_unknown(args)

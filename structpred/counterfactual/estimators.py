@@ -114,12 +114,14 @@ class TabularTarget:
                                     f"contexts, the feedback has {len(feedback)}")
 
     def log_prob(self, feedback) -> np.ndarray:
+        """log π(y_i|x_i) of each logged action (-inf where the target gives it probability 0)."""
         self._check(feedback)
         a = np.asarray(feedback.Y, dtype=np.int64)
         with np.errstate(divide="ignore"):
             return np.log(self.probs[np.arange(len(a)), a])
 
     def expectation(self, feedback, predict, outputs=None, n_samples=None, random_state=None):
+        """E_{a~π(·|x_i)}[predict(x_i, a)] for each logged context i, exactly over the K actions."""
         self._check(feedback)
         n, K = self.probs.shape
         vals = np.column_stack([predict(feedback.X, [k] * n) for k in range(K)])
@@ -265,6 +267,7 @@ class JointFeatureRidge:
         return sp.vstack([sp.csr_matrix(r).reshape(1, d) for r in rows], format="csr")
 
     def fit(self, feedback: BanditFeedback) -> "JointFeatureRidge":
+        """Fit θ, b by ridge regression of the logged losses δ_i on Ψ(x_i, y_i) (centred, alpha‖θ‖²); returns self."""
         alpha = _checks.positive(self.alpha, "alpha")
         Phi = self._design(feedback.X, feedback.Y)
         delta = feedback.loss

@@ -12,7 +12,7 @@ Format (one logged example per line; ``#`` starts a comment line; blank lines ar
 * ``cost`` -- the loss δ observed for that action (a finite decimal; lower is better, as in VW).
 * ``probability`` -- the logging propensity p in (0, 1] as a decimal; a propensity too small
   for a decimal double may be written as its natural log prefixed by ``L`` (``L-812.5``).
-* features -- ``index:value`` pairs after ``| `` (VW's default namespace), index a 0-based
+* features -- ``index:value`` pairs after the ``|`` (VW's default namespace), index a 0-based
   column number (VW's feature names are strings; here they must be integers), value finite.
 
 Only this subset of VW's grammar is read (no namespaces, no ``shared`` lines, no ADF blocks,

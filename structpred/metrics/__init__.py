@@ -36,6 +36,7 @@ class Metric:
     value_range: tuple = (0.0, 1.0)
 
     def load(self):
+        """The metric function named by ``target`` (imported from structpred.metrics on first use)."""
         module, attr = self.target.split(":")
         return getattr(import_module(module, __package__), attr)
 

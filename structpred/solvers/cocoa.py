@@ -153,7 +153,7 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
     data lives; on any other backend the partitions are emulated here (same w for the same
     seed and number of partitions).
 
-    Parameters (beyond the common ones)
+    Parameters
     ----------
     n_partitions : int or None
         K, the number of partitions: None = the backend's (one per Dask worker; 1 otherwise).

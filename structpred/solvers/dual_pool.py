@@ -68,9 +68,11 @@ class ConstraintPool:
 
     @property
     def n_constraints(self) -> int:
+        """Number of constraints in all working sets together."""
         return int(self.m.sum())
 
     def nbytes(self) -> int:
+        """Memory held by the pool's arrays, in bytes."""
         return int(self.data.nbytes + self.ind.nbytes + self.gram.nbytes + self.b.nbytes * 5)
 
     def _ensure(self, extra):
@@ -106,23 +108,28 @@ class ConstraintPool:
         self.top = int(top)
 
     def prune(self, max_idle):
+        """Age every constraint whose α is 0 and drop those idle for more than ``max_idle`` passes."""
         self.live -= int(K.age_and_prune(self.m, self.start, self.length, self.b, self.alpha,
                                          self.idle, self.gram, int(max_idle)))
 
     def slacks(self, w, rows=None):
+        """ξ_i = max(0, max_k b_ik − w·a_ik) over each example's working set (or the examples ``rows``)."""
         if rows is None:
             return K.slacks(self.m, self.start, self.length, self.b, self.data, self.ind, w)
         return K.slacks_rows(rows, self.m, self.start, self.length, self.b, self.data, self.ind, w)
 
     def weights(self):
+        """w = Σ_i Σ_k α_ik a_ik rebuilt from the stored constraints (float64)."""
         w = np.zeros(self.d)
         K.rebuild_w(self.m, self.start, self.length, self.alpha, self.data, self.ind, w)
         return w
 
     def dual(self, w):
+        """The n-slack dual objective Σ_i Σ_k α_ik b_ik − ½‖w‖² at w = Σ α_ik a_ik."""
         return float((self.alpha * self.b).sum()) - 0.5 * float(np.dot(w, w))
 
     def sweep(self, order, active, cap, w, tol, max_steps=200):
+        """One sweep of exact per-example block solves of the dual over the working sets in ``order`` (w updated in place); returns the kernel's (steps, max KKT violation)."""
         return K.sweep(order, active, cap, self.m, self.start, self.length, self.b, self.alpha,
                        self.gram, self.alpha_sum, self.data, self.ind, w, tol, max_steps)
 

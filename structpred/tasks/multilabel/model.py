@@ -129,6 +129,7 @@ class MultiLabel(StructuredModel):
 
     @property
     def n_edges_(self) -> int:
+        """Number of label-tree edges (0 for independent labels)."""
         return 0 if self.edges_ is None else len(self.edges_)
 
     @classmethod
@@ -143,6 +144,7 @@ class MultiLabel(StructuredModel):
         return cls(edges=[[0, 1], [1, 2]]), X, Y
 
     def get_state(self):
+        """Learnt sizes and the label tree (edges_, an (E, 2) array) for the model file."""
         return {"n_labels_": self.n_labels_, "n_features_": self.n_features_,
                 "edges_": None if self.edges_ is None else self.edges_.copy()}
 
@@ -190,6 +192,7 @@ class MultiLabel(StructuredModel):
                                     f"more than max_weights={self.max_weights:,}")
 
     def max_loss(self, y) -> float:
+        """Largest Hamming loss: n_labels_."""
         return float(self.n_labels_)
 
     # ------------------------------------------------------------- input conversion and checks
@@ -388,16 +391,20 @@ class MultiLabel(StructuredModel):
         return float(np.sum(np.asarray(y).ravel() != np.asarray(y_hat).ravel()))
 
     def inference(self, x, w):
+        """argmax_y w·Ψ(x, y): exact max-product on the label tree (a 0/1 vector of n_labels)."""
         return self.batch_inference(self._one(x), w)[0]
 
     def loss_augmented_inference(self, x, y, w):
+        """argmax_y' Δ(y, y') + w·Ψ(x, y') (Hamming folded into the unaries; exact on the tree)."""
         return self.batch_loss_augmented_inference(self._one(x, y), w)[0]
 
     def slack_rescaled_inference(self, x, y, w):
+        """argmax_y' Δ(y, y')(1 + w·Ψ(x, y') − w·Ψ(x, y)) by the exact tree DP over labels x mismatches."""
         return self.batch_slack_rescaled_inference(self._one(x, y), w)[0]
 
     # ------------------------------------------------------------- batch forms
     def make_batch(self, X, Y=None):
+        """The batch: X as one dense or CSR (n, n_features) matrix, Y as an (n, n_labels) 0/1 array."""
         return MultiLabelBatch(self._as_matrix(X),
                                None if Y is None else self._as_labels(Y, self.n_labels_))
 
@@ -418,6 +425,7 @@ class MultiLabel(StructuredModel):
         return kernels.slack_rescaled(theta, P, *self._tree, Y).astype(np.int64)
 
     def batch_loss(self, batch, Y_hat):
+        """[Δ(y_i, ŷ_i)]: the Hamming loss of each example, as floats."""
         return (np.asarray(Y_hat) != batch.Y).sum(axis=1).astype(np.float64)
 
     def batch_delta_joint_feature(self, batch, Y_hat):

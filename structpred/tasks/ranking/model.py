@@ -206,6 +206,7 @@ class Ranking(StructuredModel):
         return check_int(self.n_features, "n_features", 1, MAX_SIZE_JOINT_FEATURE)
 
     def get_state(self):
+        """The learnt number of features (``n_features_``) for the model file; empty before fit."""
         return {} if self.n_features_ is None else {"n_features_": int(self.n_features_)}
 
     def set_state(self, state):
@@ -580,6 +581,7 @@ class PropensityRanking(Ranking):
         return {"n_features": self.n_features, "clip": self.clip}
 
     def set_params(self, **params):
+        """scikit-learn's set_params: ``clip`` checked (positive or None); ``loss`` is fixed to pairs."""
         if "clip" in params and params["clip"] is not None:
             check_positive(params["clip"], "clip")
         if "loss" in params:
