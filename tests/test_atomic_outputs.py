@@ -258,3 +258,21 @@ def test_ranking_state_cannot_set_attributes(tmp_path):
         with pytest.raises(ModelFileError, match="unknown (task state )?key"):
             load(tmp_path / "bad.npz")
     np.testing.assert_array_equal(load(tmp_path / "r.npz").w_, svm.w_)
+
+
+@pytest.mark.parametrize("name", ["data.dat", "data.dat.gz"])
+def test_data_writers_are_atomic(tmp_path, monkeypatch, name):
+    """write_svmhmm / write_letor: a failure mid-write leaves the previous file as it was."""
+    import scipy.sparse as sp
+    from structpred.datasets import read_svmhmm, write_letor, write_svmhmm
+    X = [sp.csr_matrix(np.eye(3)), sp.csr_matrix(np.ones((2, 3)))]
+    Y = [np.array([0, 1, 2]), np.array([1, 1])]
+    path = tmp_path / name
+    write_svmhmm(path, X, Y)
+    before = path.read_bytes()
+    with pytest.raises(ValueError):
+        write_svmhmm(path, X, [Y[0], np.array([1])])        # the second sequence is inconsistent
+    assert path.read_bytes() == before and len(read_svmhmm(path).X) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]   # no temporary file left
+    write_letor(tmp_path / ("r" + name), [np.ones((3, 2))], [np.array([2, 1, 0])])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([name, "r" + name])

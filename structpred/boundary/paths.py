@@ -27,7 +27,7 @@ import tempfile
 from ..errors import StructpredError
 
 __all__ = ["PathError", "check_input_path", "check_output_path", "atomic_write",
-           "write_text_atomic", "write_bytes_atomic"]
+           "atomic_text_output", "write_text_atomic", "write_bytes_atomic"]
 
 
 class PathError(StructpredError):
@@ -216,6 +216,23 @@ def atomic_write(path, mode: str = "w", encoding: str | None = "utf-8", newline=
         if isinstance(exc, OSError):
             raise _named(exc, text) from None
         raise
+
+
+@contextlib.contextmanager
+def atomic_text_output(path, encoding: str = "utf-8"):
+    """Context manager yielding a text file whose content replaces ``path`` atomically (as
+    :func:`atomic_write`); a ``.gz`` path is written gzip-compressed."""
+    text = os.fspath(path)
+    if not text.endswith(".gz"):
+        with atomic_write(text, "w", encoding=encoding) as fh:
+            yield fh
+        return
+    import gzip
+    import io
+    with atomic_write(text, "wb") as raw:
+        with gzip.GzipFile(fileobj=raw, mode="wb") as gz, \
+                io.TextIOWrapper(gz, encoding=encoding) as fh:
+            yield fh
 
 
 def write_text_atomic(path, text: str, encoding: str = "utf-8") -> None:

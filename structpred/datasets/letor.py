@@ -669,8 +669,8 @@ def write_letor(path, X, y, qids=None, costs=None) -> None:
     goes on the line whose TARGET is 1). Zeros are omitted; ``.gz`` paths are gzipped."""
     path = os.fspath(path)
     qids = np.arange(1, len(X) + 1) if qids is None else np.asarray(qids)
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "wt", encoding="ascii") as fh:
+    from ..boundary.paths import atomic_text_output   # the previous file survives a failure
+    with atomic_text_output(path, encoding="ascii") as fh:
         for q, (x, g) in enumerate(zip(X, y)):
             M = sp.csr_matrix(x)
             for i in range(M.shape[0]):

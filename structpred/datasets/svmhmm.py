@@ -391,8 +391,8 @@ def write_svmhmm(path, X, Y, qids=None, comments=None) -> None:
     qids = np.arange(1, len(X) + 1) if qids is None else np.asarray(qids)
     if np.any(np.diff(qids) < 0):
         raise ValueError("qids must be non-decreasing")
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "wt", encoding="ascii") as fh:
+    from ..boundary.paths import atomic_text_output   # the previous file survives a failure
+    with atomic_text_output(path, encoding="ascii") as fh:
         for i, (x, y) in enumerate(zip(X, Y)):
             x = sp.csr_matrix(x)
             x.sort_indices()
