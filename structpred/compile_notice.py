@@ -27,8 +27,11 @@ def compile_seconds() -> float:
 
 
 def install() -> None:
-    """Register the compile listener once per process (a no-op without numba)."""
+    """Register the compile listener once per process; a no-op until numba is imported (the
+    lazy kernels of :mod:`structpred.jit` call it when they load numba)."""
     if _state["installed"]:
+        return
+    if "numba" not in sys.modules:   # nothing compiled yet; structpred.jit installs it on load
         return
     _state["installed"] = True
     try:

@@ -42,6 +42,8 @@ class LazyKernel:
         """The numba dispatcher (imports numba and compiles or loads from the cache)."""
         if self._compiled is None:
             import numba
+            from .compile_notice import install
+            install()   # announce and time a compile that is about to happen
             g = self.py_func.__globals__
             for name in self.py_func.__code__.co_names:
                 dep = g.get(name)
