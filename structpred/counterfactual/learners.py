@@ -67,9 +67,7 @@ class CRM:
         and 100th percentiles of the training losses, chosen by SNIPS on the held-out part.
     loss_translation : float
         subtracted from every logged loss before learning (POEM's experiments learn from losses
-        translated to be <= 0) and, for "ips"/"poem", chooses hyper-parameters by the IPS of
-        the translated held-out losses. Held-out estimates (``cv_results_``) are reported on the
-        logged scale (the translation added back).
+        translated to be <= 0). Held-out estimates (``cv_results_``) are on the logged scale.
     optimizer : "lbfgs" (batch L-BFGS) or "majorization" (POEM's stochastic majorization:
         the variance term is majorized by a per-example quadratic in u_i = δ_i w̄_i at the last
         epoch's iterate, then AdaGrad over minibatches; JMLR 2015, Sec. 5)
@@ -79,8 +77,7 @@ class CRM:
     validation_fraction : held-out part of the logged data (POEM: 0.25) used when some
         hyper-parameter is a list, unless ``fit`` is given ``validation``. The choice is made by
         the estimator's own estimate on the held-out part, as in the papers: the unbiased
-        (unclipped) IPS estimate of the translated losses for "ips" and "poem" (ICML 2015,
-        Sec. 7; POEM validates on the losses <= 0 it learns from), SNIPS for "snips",
+        (unclipped) IPS estimate for "ips" and "poem" (ICML 2015, Sec. 7), SNIPS for "snips",
         "norm-poem" (NIPS 2015) and "banditnet" (ICLR 2018). The chosen model is the one
         trained on the rest (as in the papers; it is not refitted on everything).
     random_state : seed of the split and of the stochastic optimizer
@@ -182,7 +179,8 @@ class CRM:
             train, validation = feedback.split(self.validation_fraction, self.random_state)
         elif validation is not None:
             validation.check_task(task)
-        # learn on the translated losses; judge IPS/POEM on them too (see _select_estimate)
+        # learn on the translated losses; judge on the held-out losses as logged (for IPS the
+        # translation would add −shift·(mean weight − 1) of pure noise to the estimate)
         if self.loss_translation:
             train = train.translated(self.loss_translation)
         self.cv_results_ = []
@@ -317,17 +315,9 @@ class CRM:
         return best_w, float(best_obj), self.max_iter
 
     def _select_estimate(self, validation, w, clip):
-        """The held-out estimate that chooses the hyper-parameters, on the logged scale. IPS and
-        POEM: the unbiased (unclipped) IPS of the losses translated as for learning, plus the
-        translation back: IPS(δ − s) + s = IPS(δ) − s·(mean weight − 1). With s > 0 (losses
-        <= 0, as POEM's experiments validate) a policy that moves its mass off the held-out
-        logged structures (mean weight < 1) is not rewarded for it, which the IPS of positive
-        losses does (propensity overfitting, NIPS 2015). SNIPS is translation-invariant."""
         target = GibbsTarget(self.model, w)
         if self.objective in ("ips", "poem"):
-            shift = self.loss_translation
-            held = validation.translated(shift) if shift else validation
-            return ips(held, target).value + shift
+            return ips(validation, target).value      # POEM: the unbiased (unclipped) IPS
         return snips(validation, target).value
 
     # ------------------------------------------------------------- use
