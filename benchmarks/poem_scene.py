@@ -276,7 +276,7 @@ def report(path: Path):
                  "What POEM's own experiment code runs (no L2 term). Without it the weights "
                  "grow without bound and L-BFGS stops where its line search or tolerance gives "
                  "out (IPS after 36-50 iterations; POEM after ~40-60 for small λ, at the cap for "
-                 "large λ): the result depends on where it stops (seed 5, POEM with c = 0.01: "
+                 "large λ): the result depends on where it stops (seed 5, POEM with λ ≈ 0.01·λ*: "
                  "1.317 at tol 1e-6, 1.226 at tol 1e-10), so we keep a small L2 term instead.",
                  nol2)
     sel = path.with_name(path.stem + "_selection.jsonl")
