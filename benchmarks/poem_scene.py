@@ -64,8 +64,9 @@ NOTES = """## Protocol, and where it differs from the paper's
 - Hyper-parameters of IPS and POEM as in the paper (ICML 2015, Sec. 7): POEM's variance weight
   λ = c·λ* with λ* = −mean(δ)/sqrt(V̂(δ)/n) over the translated training losses (the λ at which
   the bound at the logged data is 0; about 270-290 here) and c a power of 10 (the paper: 1e-6
-  to 1; here 1e-3 to 1e-1, to fit the machine's budget: c <= 1e-4 gives λ < 0.03, IPS in all
-  but name, and c = 1 was never chosen in the no-L2 run below); chosen by the unbiased IPS
+  to 1; the `poem` row 1e-3 to 1e-1, cut for the machine's budget; the last row of the table
+  1e-6 to 1e-1, where c <= 1e-4 (λ < 0.03) is chosen in 5 of 10 runs; c = 1 was never chosen
+  in the no-L2 run below, c = 0.1 tests at 1.45-1.61 in every run); chosen by the unbiased IPS
   estimate on the held-out 25%, computed on the losses as logged (POEM's public code picks by
   SNIPS instead; both, and the IPS of the translated losses, are compared in the last section).
   POEM's own code
@@ -236,6 +237,29 @@ def report(path: Path):
         mean[m] = float(v.mean())
         t = float(np.mean([r.get("time_" + m, float("nan")) for r in have]))
         lines.append(_row(m, v, t, PUBLISHED.get(m)))
+    # POEM over the paper's whole c grid (1e-6..1e-1), picked by the same criterion (held-out
+    # unbiased IPS of the logged losses) from the per-setting fits of poem_scene_selection.py
+    selrows = {r["seed"]: r for r in _load(path.with_name(path.stem + "_selection.jsonl"))}
+    full = {}
+    for seed, r in selrows.items():
+        poem = [x for x in r["settings"] if x["objective"] == "poem"]
+        best = min(poem, key=lambda x: x["ips_logged"])
+        full[seed] = (best["test"], sum(x["time"] for x in poem), best["C"],
+                      best["variance_weight"] / r["lambda_star"])
+    if full:
+        v = np.array([full[k][0] for k in sorted(full)])
+        mean["poem-full"] = float(v.mean())
+        scales = sorted({round(x["variance_weight"] / r["lambda_star"], 12)
+                         for r in selrows.values() for x in r["settings"] if x["objective"] == "poem"})
+        lines.append(_row(f"poem, c in {scales}", v, float(np.mean([f[1] for f in full.values()])),
+                          PUBLISHED["poem"]))
+        lines += ["", "The last row: POEM with the paper's c grid down to 1e-6 (the paper's "
+                  "1e-6..1 without c = 1, which the no-L2 run never chose), same C grid and "
+                  "criterion, from the per-setting fits of `benchmarks/poem_scene_selection.py` "
+                  "(they reproduce the `poem` row's choices exactly on its grid). It was run after "
+                  "the `poem` row was seen, to complete the grid we had cut for time; chosen "
+                  "(C, c) per seed: " + "; ".join(f"{k}: ({full[k][2]:g}, {full[k][3]:g})"
+                                                 for k in sorted(full)) + "."]
     lines += ["", "Per run:", "", "| seed | " + " | ".join(METHODS) + " |",
               "|---" * (len(METHODS) + 1) + "|"]
     for r in rows:
@@ -258,6 +282,18 @@ def report(path: Path):
                   f"({'met' if mean['norm-poem'] <= mean['poem'] else 'NOT met'})",
                   f"- CRF skyline <= 0.90: {mean['crf']:.3f} "
                   f"({'met' if mean['crf'] <= 0.90 else 'NOT met'})"]
+        if "poem-full" in mean:
+            pf = mean["poem-full"]
+            lines += [f"- POEM with the paper's c grid down to 1e-6: <= 1.22: {pf:.3f} "
+                      f"({'met' if pf <= 1.22 else 'NOT met'}); <= IPS: {pf:.3f} vs "
+                      f"{mean['ips']:.3f} ({'met' if pf <= mean['ips'] else 'NOT met'}); "
+                      f"Norm-POEM <= it: {mean['norm-poem']:.3f} "
+                      f"({'met' if mean['norm-poem'] <= pf else 'NOT met'})"]
+        both = [r for r in rows if "ips" in r and "poem" in r]
+        wins = sum(r["poem"] < r["ips"] for r in both)
+        lines += ["", f"Medians over the runs: IPS {np.median([r['ips'] for r in both]):.3f}, "
+                  f"POEM {np.median([r['poem'] for r in both]):.3f}; POEM below IPS in {wins} "
+                  f"of {len(both)} runs (paired on the same log)."]
     lines += ["", "## IPS and POEM under the protocols tried before (same seeds, logs, splits)"]
     _variant(lines, "C in {3, 30, 300}, λ in {0.1, 1, 10}, at most 100 L-BFGS iterations",
              "The first run of this benchmark (`--runs 10`): the held-out choice lands on the "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -63,18 +64,28 @@ def one_run(seed, data, scales=None, with_ips=True):
 
 
 def report(path: Path) -> str:
+    """A markdown table: per method (and POEM per c grid), the mean ± std over runs of the test
+    loss of the setting each criterion picks, and of the best setting on test."""
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    lines = [f"{len(rows)} runs (seeds {', '.join(str(r['seed']) for r in rows)}): test expected "
-             "Hamming loss of the setting each held-out criterion picks (mean ± std over runs)",
-             "", "| method | " + " | ".join(CRITERIA) + " | best on test (oracle) |",
-             "|---|---|---|---|---|"]
-    for objective in ("ips", "poem"):
+    groups = [("ips", lambda s: s["objective"] == "ips")]
+    scales = sorted({round(s["variance_weight"] / r["lambda_star"], 12) for r in rows
+                     for s in r["settings"] if s["objective"] == "poem"})
+    main = [c for c in scales if c >= 1e-3]
+    groups.append((f"poem, c in {main}", lambda s, m=main: s["objective"] == "poem" and any(
+        math.isclose(s["variance_weight"], c * s["lam_star"], rel_tol=1e-9) for c in m)))
+    if len(scales) > len(main):
+        groups.append((f"poem, c in {scales}", lambda s: s["objective"] == "poem"))
+    lines = [f"{len(rows)} runs (seeds {', '.join(str(r['seed']) for r in rows)}); mean ± std "
+             "over runs of the test expected Hamming loss of the setting each criterion picks:",
+             "", "| method | IPS, logged losses | IPS, translated losses | SNIPS "
+             "| best on test (oracle) |", "|---|---|---|---|---|"]
+    for name, keep in groups:
         cells = []
         for crit in CRITERIA + ("test",):
-            v = np.array([min((s for s in r["settings"] if s["objective"] == objective),
+            v = np.array([min((s for s in r["settings"] if keep(dict(s, lam_star=r["lambda_star"]))),
                               key=lambda s: s[crit])["test"] for r in rows])
             cells.append(f"{v.mean():.3f} ± {v.std(ddof=1) if len(v) > 1 else 0:.3f}")
-        lines.append(f"| {objective} | " + " | ".join(cells) + " |")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
