@@ -220,7 +220,10 @@ def report(path: Path):
              f"Seeds {', '.join(str(r['seed']) for r in rows)}; commands: `python "
              "benchmarks/poem_scene.py --runs 10` (every method), then `--methods ips,poem --out "
              "benchmarks/results/poem_scene_paper.jsonl` (IPS and POEM with the paper's protocol, "
-             "same seeds, hence the same logs and splits), then `--report`. "
+             "same seeds, hence the same logs and splits), `python "
+             "benchmarks/poem_scene_selection.py` (then `--lambda-scales 1e-6,1e-5,1e-4 --no-ips`, "
+             "merged per seed), the no-L2 run with `--methods ips,poem --paper-c inf "
+             "--lambda-scales 0.001,0.01,0.1,1 --out .../poem_scene_nol2.jsonl`, then `--report`. "
              f"Machine: {platform.machine()}, {platform.python_version()}, 2 cores shared with "
              "7 other jobs (times are noisy, one BLAS thread per fit).", "",
              f"IPS and POEM: C in {one.get('paper_c')}, POEM's λ = c·λ* with c in "
