@@ -182,3 +182,23 @@ def test_structures_outside_the_output_space_and_inconsistent_propensities():
     bad = BanditFeedback(X, [0, 1, 2], [0, 1, 0], log_propensity=lp, logging_policy="pi0")
     with pytest.raises(InvalidInputError, match="example 2.*pi0"):
         bad.check_propensities(task, w)
+
+
+def test_variance_calibration_zeroes_the_poem_bound_of_the_logging_policy():
+    # λ* = −mean(δ)/sqrt(V̂/n): at λ = λ* the POEM objective of the logger (every importance
+    # weight 1) is mean(δ) + λ*·sqrt(V̂/n) = 0; smaller λ leaves it negative
+    from structpred.counterfactual import variance_calibration
+    from structpred.counterfactual.objectives import risk_and_coef
+    rng = np.random.default_rng(3)
+    n = 40
+    fb = BanditFeedback(rng.normal(size=(n, D)), rng.integers(0, K, size=n),
+                        rng.uniform(0, 1, size=n), propensity=rng.uniform(0.1, 0.9, size=n))
+    tr = fb.translated(1.0)
+    lam = variance_calibration(tr)
+    value, _ = risk_and_coef("poem", tr.loss, np.zeros(n), lam, 10.0)
+    assert value == pytest.approx(0.0, abs=1e-12)
+    assert risk_and_coef("poem", tr.loss, np.zeros(n), 0.5 * lam, 10.0)[0] < 0
+    with pytest.raises(InvalidInputError, match="negative mean"):
+        variance_calibration(fb)                      # losses in [0, 1]: not translated
+    with pytest.raises(InvalidInputError, match="at least 2"):
+        variance_calibration(tr.subset([0]))

@@ -213,3 +213,24 @@ def test_bad_parameters_and_feedback_are_refused_naming_them():
         CRM(task).fit(outside)
     with pytest.raises(InvalidInputError, match="BanditFeedback"):
         CRM(task).fit(X)
+
+
+def test_infinite_C_minimises_the_risk_alone_and_approaches_a_large_finite_C():
+    # C = inf drops ½‖w‖² (POEM's μ = 0): the reported objective is R(w_) itself, and a large
+    # finite C (the L2 term relatively negligible) reaches nearly the same risk
+    task, X, Y, conv = _logged()
+    fb = conv.feedback
+    kw = dict(objective="poem", variance_weight=0.5, loss_translation=3.0, max_iter=300)
+    inf = CRM(task, C=math.inf, **kw).fit(fb)
+    tr = fb.translated(3.0)
+    lp = task.batch_log_prob(task.make_batch(tr.X, tr.Y), inf.w_)
+    risk, _ = risk_and_coef("poem", tr.loss, lp - tr.log_propensity, 0.5, inf.clip_)
+    assert inf.objective_ == pytest.approx(risk)
+    big = CRM(task, C=1e6, **kw).fit(fb)
+    lp = task.batch_log_prob(task.make_batch(tr.X, tr.Y), big.w_)
+    big_risk, _ = risk_and_coef("poem", tr.loss, lp - tr.log_propensity, 0.5, big.clip_)
+    small = CRM(task, C=1.0, **kw).fit(fb)
+    lp = task.batch_log_prob(task.make_batch(tr.X, tr.Y), small.w_)
+    small_risk, _ = risk_and_coef("poem", tr.loss, lp - tr.log_propensity, 0.5, small.clip_)
+    assert risk < small_risk - 0.1
+    assert abs(risk - big_risk) < 0.05 * abs(risk)

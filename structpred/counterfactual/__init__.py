@@ -7,13 +7,14 @@
 * :func:`supervised_to_bandit` -- the supervised-to-bandit conversion of the papers.
 """
 from .estimators import (Estimate, GibbsTarget, JointFeatureRidge, TabularTarget, default_clip,
-                         direct_method, doubly_robust, ips, log_importance_weights, snips)
+                         direct_method, doubly_robust, ips, log_importance_weights, snips,
+                         variance_calibration)
 from .feedback import BanditFeedback
 from .learners import CRM
 
 __all__ = ["BanditFeedback", "CRM", "Estimate", "GibbsTarget", "TabularTarget",
            "JointFeatureRidge", "ips", "snips", "direct_method", "doubly_robust",
-           "log_importance_weights", "default_clip", "supervised_to_bandit",
+           "log_importance_weights", "default_clip", "variance_calibration", "supervised_to_bandit",
            "read_feedback", "write_feedback"]
 
 

@@ -34,7 +34,7 @@ from .feedback import BanditFeedback
 
 __all__ = ["Estimate", "GibbsTarget", "TabularTarget", "as_target", "log_importance_weights",
            "ips", "snips", "direct_method", "doubly_robust", "JointFeatureRidge",
-           "default_clip"]
+           "default_clip", "variance_calibration"]
 
 
 @dataclass(frozen=True)
@@ -151,6 +151,22 @@ def default_clip(feedback: BanditFeedback) -> float:
     propensities (Swaminathan & Joachims, ICML 2015, Sec. 7), computed in log space."""
     lo, hi = np.percentile(feedback.log_propensity, [10, 90])
     return float(np.exp(hi - lo))
+
+
+def variance_calibration(feedback: BanditFeedback) -> float:
+    """POEM's calibration of the variance weight (ICML 2015, Sec. 4.2 and 7): λ* =
+    −mean(δ) / sqrt(V̂(δ)/n), the λ at which the bound mean + λ·sqrt(V̂/n) of the logging policy
+    itself is 0; the paper searches λ = c·λ* over powers of 10 c. Needs losses translated to a
+    negative mean (as POEM learns) and that are not all equal."""
+    _need_two(feedback, "variance_calibration")
+    loss = feedback.loss
+    sd = float(np.std(loss, ddof=1))
+    if not loss.mean() < 0 or sd == 0:
+        raise InvalidInputError(
+            "variance_calibration: the losses must have a negative mean and differ "
+            f"(mean {loss.mean():g}, standard deviation {sd:g}); translate them first, e.g. "
+            "feedback.translated(max loss)")
+    return float(-loss.mean() / (sd / math.sqrt(len(loss))))
 
 
 def _need_two(feedback, name):

@@ -54,7 +54,8 @@ class CRM:
     model : StructuredModel with probabilistic hooks (``batch_log_prob``, ``batch_log_prob_grad``)
     objective : "ips" | "poem" | "snips" | "norm-poem" | "banditnet"
     C : float or list of floats
-        weight of the risk against ½‖w‖² (POEM's L2 weight μ is 1/(2C)).
+        weight of the risk against ½‖w‖² (POEM's L2 weight μ is 1/(2C)); ``math.inf``: no L2
+        term, min_w R(w) (μ = 0, what POEM's own Scene experiments ran).
     variance_weight : float or list
         λ of POEM (λ·sqrt(V̂/n)) and Norm-POEM (λ·sqrt(V̂)); ignored by the others.
     clip : "auto", None, float > 0 or list
@@ -134,7 +135,7 @@ class CRM:
             raise InvalidInputError("optimizer='majorization' is POEM's optimizer: it serves "
                                     f"objective 'ips' or 'poem', not {self.objective!r}")
         for c in _grid(self.C):
-            _checks.positive(c, "C")
+            _checks.positive(c, "C", allow_inf=True)
         for lam in _grid(self.variance_weight):
             _checks.non_negative(lam, "variance_weight")
         for m in _grid(self.clip):
@@ -250,6 +251,8 @@ class CRM:
         self._check_variance(train, params)
         clip = self._resolve_clip(params["clip"], train)
         C, lam = float(params["C"]), self._lam(params)
+        # C = inf: min_w R(w), no L2 term (l2 = 0, the risk weighted by 1)
+        l2, C = (0.0, 1.0) if math.isinf(C) else (1.0, C)
         task = self.model
         batch = task.make_batch(train.X, train.Y)   # the logged structures are its labels
 
@@ -258,16 +261,16 @@ class CRM:
             value, coef = risk_and_coef(self.objective, train.loss, lp - train.log_propensity,
                                         lam, clip)
             _, g = task.batch_log_prob_grad(batch, w, C * coef)
-            return 0.5 * float(w @ w) + C * value, w + g
+            return 0.5 * l2 * float(w @ w) + C * value, l2 * w + g
 
         if self.optimizer == "lbfgs":
             res = minimize(fun, w0.copy(), jac=True, method="L-BFGS-B",
                            options={"maxiter": self.max_iter, "gtol": self.tol})
             return res.x, float(res.fun), int(res.nit), clip
-        w, obj, epochs = self._majorization(train, fun, C, lam, clip, w0)
+        w, obj, epochs = self._majorization(train, fun, C, lam, clip, w0, l2)
         return w, obj, epochs, clip
 
-    def _majorization(self, train, fun, C, lam, clip, w0):
+    def _majorization(self, train, fun, C, lam, clip, w0, l2=1.0):
         """POEM's stochastic majorization (JMLR 2015, Sec. 5). At the epoch's reference w_0
         (ū_0, V̂_0 of u_i = δ_i w̄_i), λ sqrt(V̂/n) <= const + (1/n) Σ_i [B u_i² − A u_i] with
         A = λ n ū_0 / ((n−1) sqrt(n V̂_0)), B = λ n / (2 (n−1) sqrt(n V̂_0)) (concavity of the
@@ -303,7 +306,7 @@ class CRM:
                 u = train.loss[idx] * np.exp(np.minimum(lw, log_clip))
                 coef = np.where(active, ((1 - A) + 2 * B * u) * u, 0.0) / len(idx)
                 _, g = task.batch_log_prob_grad(batch, w, C * coef)
-                g = g + w
+                g = g + l2 * w
                 G += g * g
                 w = w - self.learning_rate * g / (np.sqrt(G) + 1e-12)
             obj = fun(w)[0]
