@@ -171,3 +171,15 @@ def test_ranking_task_with_lightgbm_peer_and_default_solvers(tmp_path, monkeypat
     assert any("svm_rank" in s and "SVM_RANK_LEARN" in s for s in task["skipped"])
     ours = [r for r in task["runs"] if r["kind"] == "solver"][0]
     assert ours["quality"]["ndcg10"] > 0.8          # a linear truth: SVM-rank finds it
+
+
+def test_data_home_option_does_not_leak_into_the_process(tmp_path, monkeypatch):
+    """--data-home is the run's data home only: $STRUCTPRED_DATA is restored afterwards (the
+    CLI battery runs bench in-process before tests that read the real data)."""
+    import os
+    monkeypatch.setenv("STRUCTPRED_DATA", "/somewhere/else")
+    args = _parser().parse_args(["--quick", "--out", str(tmp_path / "b"), "--task", "multiclass",
+                                 "--solver", "n-slack", "--peer", "-q", "--data-home",
+                                 str(tmp_path / "nodata")])
+    run(args)
+    assert os.environ["STRUCTPRED_DATA"] == "/somewhere/else"

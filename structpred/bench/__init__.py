@@ -138,7 +138,19 @@ def _compact(obj, max_rows=150):
 
 
 def run(args, tasks_registry=None, command=None) -> dict:
-    """Run the suite for parsed ``args``; writes the outputs and returns the results dict."""
+    """Run the suite for parsed ``args``; writes the outputs and returns the results dict.
+    ``--data-home`` is in force (as $STRUCTPRED_DATA) for this run only."""
+    saved = os.environ.get("STRUCTPRED_DATA")
+    try:
+        return _run(args, tasks_registry, command)
+    finally:
+        if saved is None:
+            os.environ.pop("STRUCTPRED_DATA", None)
+        else:
+            os.environ["STRUCTPRED_DATA"] = saved
+
+
+def _run(args, tasks_registry=None, command=None) -> dict:
     registry = tasks_registry or TASKS
     progress = RunLog(quiet=args.quiet)
     out_dir = args.out or ("bench-results-quick" if args.quick else "bench-results")
