@@ -195,6 +195,8 @@ def crfsuite_peer(task, ctx):
 
 # ------------------------------------------------------------------ pystruct
 def pystruct_peer(task, ctx):
+    """pystruct 0.3.2 on the task (MultiClassClf or ChainCRF, with OneSlackSSVM and FrankWolfeSSVM
+    at pystruct's C = our C / n); PeerSkip when pystruct is not importable."""
     try:
         from pystruct import learners, models
     except Exception as exc:  # noqa: BLE001 - old pystruct fails on new numpy in many ways
@@ -226,6 +228,7 @@ def pystruct_peer(task, ctx):
 
 # ------------------------------------------------------------------ svm_hmm
 def svm_hmm_peer(task, ctx):
+    """svm_hmm 3.10 on the task's svm_hmm files (binaries from $SVM_HMM_LEARN / $SVM_HMM_CLASSIFY; -c is our C); PeerSkip when they are not given."""
     learn, classify = os.environ.get("SVM_HMM_LEARN"), os.environ.get("SVM_HMM_CLASSIFY")
     if not learn or not classify:
         raise PeerSkip("svm_hmm binaries not given (set SVM_HMM_LEARN and SVM_HMM_CLASSIFY)")

@@ -32,12 +32,14 @@ def level(value, name: str = "level"):
 
 
 def choice(value, name: str, options):
+    """``value`` if it is one of ``options``, else InvalidInputError naming ``name``."""
     if value not in options:
         raise InvalidInputError(f"{name} must be one of {', '.join(map(repr, options))}; got {value!r}")
     return value
 
 
 def positive_int(value, name: str):
+    """``value`` if it is an int >= 1 (bools refused), else InvalidInputError naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InvalidInputError(f"{name} must be a positive integer, got {value!r}")
     return value

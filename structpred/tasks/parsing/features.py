@@ -26,6 +26,7 @@ N_BUCKETS = 13
 
 @njit(cache=True, nogil=True)
 def length_bucket(L):
+    """The span-length bucket of a span of L words: L-1 for L <= 7, then coarser buckets for longer spans."""
     if L <= 7:
         return L - 1
     if L <= 9:
