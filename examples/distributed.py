@@ -17,29 +17,15 @@ import sys
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 
-import numpy as np  # noqa: E402
-import scipy.sparse as sp
 
 from structpred import StructuredSVM  # noqa: E402
+from structpred.datasets import make_hmm_sequences  # noqa: E402
 from structpred.tasks import SequenceLabeling  # noqa: E402
 
 
 def hmm_data(n_seq=600, n_labels=4, n_features=30, seed=0):
-    """Sequences from a random HMM: 3 active features per token drawn from its tag's law."""
-    rng = np.random.default_rng(seed)
-    trans = rng.dirichlet(np.ones(n_labels) * 0.3, size=n_labels)
-    emit = rng.dirichlet(np.ones(n_features) * 0.2, size=n_labels)
-    X, Y = [], []
-    for _ in range(n_seq):
-        length = int(rng.integers(3, 15))
-        y = [int(rng.integers(n_labels))]
-        for _ in range(length - 1):
-            y.append(int(rng.choice(n_labels, p=trans[y[-1]])))
-        feats = [rng.choice(n_features, size=3, replace=False, p=emit[t]) for t in y]
-        rows = np.repeat(np.arange(length), 3)
-        X.append(sp.csr_matrix((np.ones(3 * length), (rows, np.concatenate(feats))),
-                               shape=(length, n_features)))
-        Y.append(np.array(y))
+    """Sequences from a random HMM (structpred.datasets.make_hmm_sequences)."""
+    X, Y = make_hmm_sequences(n_seq, n_labels, n_features, random_state=seed)
     return X, Y, n_labels, n_features
 
 

@@ -50,22 +50,9 @@ def _sequences(seed, verbose, C=100.0, n_jobs=1, algorithm="n-slack", cache=0,
         from ..tasks.sequence import SequenceLabeling
     except ImportError:
         return
-    import scipy.sparse as sp
-    rng = np.random.default_rng(seed)
-    n_labels, n_features, n_seq = 4, 30, 600
-    trans = rng.dirichlet(np.ones(n_labels) * 0.3, size=n_labels)
-    emit = rng.dirichlet(np.ones(n_features) * 0.2, size=n_labels)
-    X, Y = [], []
-    for _ in range(n_seq):
-        length = int(rng.integers(3, 15))
-        y = [int(rng.integers(n_labels))]
-        for _ in range(length - 1):
-            y.append(int(rng.choice(n_labels, p=trans[y[-1]])))
-        feats = [rng.choice(n_features, size=3, replace=False, p=emit[t]) for t in y]
-        rows = np.repeat(np.arange(length), 3)
-        X.append(sp.csr_matrix((np.ones(3 * length), (rows, np.concatenate(feats))),
-                               shape=(length, n_features)))
-        Y.append(np.array(y))
+    from ..datasets.synthetic import make_hmm_sequences
+    n_labels, n_features = 4, 30
+    X, Y = make_hmm_sequences(600, n_labels, n_features, random_state=seed)
     t0, c0 = time.perf_counter(), compile_seconds()
     svm = StructuredSVM(SequenceLabeling(n_labels=n_labels, n_features=n_features), C=C,
                         eps=0.01, verbose=verbose, n_jobs=n_jobs, algorithm=algorithm,

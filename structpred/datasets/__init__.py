@@ -14,6 +14,7 @@ _LAZY = {
     "READERS": ".readers", "Reader": ".readers", "get_reader": ".readers",
     "load_german_credit": ".german_credit",
     "load_scene": ".multilabel",
+    "make_hmm_sequences": ".synthetic",
 }
 
 __all__ = ["get_data_home", "require_file", *_LAZY]
