@@ -14,11 +14,15 @@ and the authors' code, MarcoMorik/Dynamic-Fairness):
 * user u finds article d relevant with probability exp(-(ρ_d - ρ_u)^2 / (2 o_u^2)) (a Bernoulli
   draw, r_d(u) in {0, 1}); true merit R(d) = E_u[that probability] (Monte-Carlo over
   ``merit_users`` users).
-* position-based clicks: the article at rank k is examined with probability v_k = 1/log2(1+k);
-  click = examined and relevant.
-* head start: the first ``head_start`` users all come from the ``head_start_group``'s side
-  (polarity N(+0.5, 0.2) for group 1, N(-0.5, 0.2) for group 0), as in the authors' code.
-* n_users = 3000.
+* position-based clicks: the article at rank k is examined with probability v_k = 1/log2(1+k)
+  (``position_bias="log"``; ``"none"`` examines every rank, v_k = 1, for tests); click =
+  examined and relevant.
+* head start h (as in the authors' code, Simulation.simulate): the first h users all come from
+  the ``head_start_group``'s side (polarity N(+0.5, 0.2) for group 1, N(-0.5, 0.2) for group
+  0), the next h users from the other side, then the mixture; the 3,000 users are balanced
+  between the sides in expectation, so the true merit R(d) stays that of the mixture.
+* n_users = 3000; counts start at zero (the head-start experiment of the authors' code; their
+  other news runs start every article at one click and one IPS unit).
 
 Rankers at user τ (all sorted by a score, ties by item index):
 
@@ -26,7 +30,12 @@ Rankers at user τ (all sorted by a score, ties by item index):
 * ``d-ultr``: IPS estimate R̂_τ(d) = (1/τ) Σ_t click_t(d) / v_{rank_t(d)} (unbiased for R(d)).
 * ``fairco-exposure``: R̂_τ(d) + λ err_τ(d), err_τ(d) = (τ - 1) max_G D̂_τ(G, G_d),
   D̂_τ(G, G') = Exp_τ(G)/R̂_τ(G) - Exp_τ(G')/R̂_τ(G'), Exp_τ(G) = mean over d in G of the average
-  exposure v_{rank_t(d)} so far, R̂_τ(G) = mean over G of R̂_τ(d) (floored at 1e-4).
+  exposure v_{rank_t(d)} so far, R̂_τ(G) = mean over G of R̂_τ(d) (floored at 1e-4). So
+  err_τ(d) = max_G Σ_{t<τ} Exp_t(G)/R̂_τ(G) - Σ_{t<τ} Exp_t(G_d)/R̂_τ(G_d): the cumulative
+  exposure per estimated merit, as the authors' get_unfairness; λ = 0 is D-ULTR.
+  ``simulate(..., control_merit=R)`` puts a given merit (e.g. the true R, a skyline that no
+  real system has) in place of R̂_τ in the error term only, to separate the controller's
+  tracking from the estimation error of the merit.
 * ``fairco-impact``: the same with the average clicks c_τ(d)/τ in place of exposure.
 * ``lp``: every ``lp_every`` users the fair-ranking LP (disparate treatment: exposure
   proportional to estimated merit R̂, least-unfair when infeasible) is re-solved on R̂ and the
@@ -34,7 +43,10 @@ Rankers at user τ (all sorted by a score, ties by item index):
 
 Measures per user: NDCG of the ranking against the user's relevances (1 when none is relevant,
 as in the authors' code), exposure unfairness |Exp_τ(G0)/R(G0) - Exp_τ(G1)/R(G1)| and impact
-unfairness |Imp_τ(G0)/R(G0) - Imp_τ(G1)/R(G1)| with the true merits R(G), and the item at rank 1.
+unfairness |Imp_τ(G0)/R(G0) - Imp_τ(G1)/R(G1)| with the true merits R(G) (the expected relevance
+over the user distribution, as the authors' code: Exp_τ(G) = (1/τ) Σ_t Exp_t(G), the pairwise
+mean over groups of |·|, one pair here), and the item at rank 1. ``group_unfairness`` gives the
+same measure against any other merit (the IPS estimates, the mean relevance of the users so far).
 """
 from __future__ import annotations
 
@@ -43,10 +55,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
+from ...boundary.arrays import check_vector
+from ...boundary.params import check_real
 from ...errors import InvalidInputError
 from .lp import BvNSampler, fair_ranking_lp
 
-__all__ = ["NewsSetup", "NewsTrial", "METHODS", "make_trial", "simulate", "SimulationResult"]
+__all__ = ["NewsSetup", "NewsTrial", "METHODS", "make_trial", "simulate", "SimulationResult",
+           "group_unfairness"]
 
 METHODS = ("naive", "d-ultr", "fairco-exposure", "fairco-impact", "lp")
 _CODE = {"naive": 0, "d-ultr": 1, "fairco-exposure": 2, "fairco-impact": 3, "lp": 4}
@@ -66,6 +81,7 @@ class NewsSetup:
     merit_users: int = 50000
     lam: float = 0.01
     lp_every: int = 100
+    position_bias: str = "log"
 
 
 @dataclass
@@ -79,6 +95,8 @@ class NewsTrial:
     merit: np.ndarray             # true R(d)
     group_merit: np.ndarray       # true R(G)
     v: np.ndarray                 # position exposure 1/log2(1+k)
+    user_polarity: np.ndarray = field(default=None)
+    user_openness: np.ndarray = field(default=None)
 
 
 @dataclass
@@ -106,32 +124,57 @@ def _affinity(item_pol, user_pol, user_open):
 
 
 def make_trial(setup: NewsSetup, seed) -> NewsTrial:
-    """Draw the items, the users and their randomness for one trial."""
+    """Draw the items, the users (head start first: h users from ``head_start_group``'s side,
+    h from the other side, then the mixture) and their randomness for one trial."""
     if setup.n_items < 2 or setup.n_users < 1:
         raise InvalidInputError("setup: n_items must be >= 2 and n_users >= 1")
-    if not 0 <= setup.head_start <= setup.n_users:
-        raise InvalidInputError(f"setup.head_start must be in 0..n_users, got {setup.head_start}")
+    if not 0 <= 2 * setup.head_start <= setup.n_users:
+        raise InvalidInputError(f"setup.head_start must be in 0..n_users/2 (h users from each "
+                                f"side), got {setup.head_start}")
+    if setup.head_start_group not in (0, 1):
+        raise InvalidInputError(f"setup.head_start_group must be 0 or 1, got "
+                                f"{setup.head_start_group!r}")
+    if setup.position_bias not in ("log", "none"):
+        raise InvalidInputError(f"setup.position_bias must be 'log' or 'none', got "
+                                f"{setup.position_bias!r}")
     rng = np.random.default_rng(seed)
     pol = rng.uniform(-1, 1, setup.n_items)
     groups = (pol >= 0).astype(np.int64)
     if groups.min() == groups.max():          # keep two groups
         pol[0] = -pol[0]
         groups = (pol >= 0).astype(np.int64)
-    h = setup.head_start
-    up1, uo1 = _users(rng, h, setup, side=setup.head_start_group)
-    up2, uo2 = _users(rng, setup.n_users - h, setup)
-    up, uo = np.concatenate([up1, up2]), np.concatenate([uo1, uo2])
+    h, g = setup.head_start, setup.head_start_group
+    parts = [_users(rng, h, setup, side=g), _users(rng, h, setup, side=1 - g),
+             _users(rng, setup.n_users - 2 * h, setup)]
+    up = np.concatenate([p[0] for p in parts])
+    uo = np.concatenate([p[1] for p in parts])
     relevant = rng.random((setup.n_users, setup.n_items)) < _affinity(pol, up, uo)
     exam_u = rng.random((setup.n_users, setup.n_items))
     mp, mo = _users(rng, setup.merit_users, setup)
     merit = _affinity(pol, mp, mo).mean(axis=0)
-    gm = np.array([merit[groups == g].mean() for g in (0, 1)])
-    v = 1.0 / np.log2(2.0 + np.arange(setup.n_items))
-    return NewsTrial(pol, groups, relevant, exam_u, merit, gm, v)
+    gm = np.array([merit[groups == k].mean() for k in (0, 1)])
+    if setup.position_bias == "log":
+        v = 1.0 / np.log2(2.0 + np.arange(setup.n_items))
+    else:
+        v = np.ones(setup.n_items)
+    return NewsTrial(pol, groups, relevant, exam_u, merit, gm, v, up, uo)
+
+
+def group_unfairness(per_item, merit, groups) -> float:
+    """Mean over pairs of groups of |mean_G(x)/mean_G(R) - mean_G'(x)/mean_G'(R)|, with x the
+    average exposure (or clicks) per user of each item and R a merit per item (true, estimated
+    or realised); the paper's exposure / impact unfairness when R is the true merit."""
+    x = np.asarray(per_item, dtype=float)
+    R = np.asarray(merit, dtype=float)
+    g = np.asarray(groups)
+    labels = np.unique(g)
+    ratio = [x[g == k].mean() / max(R[g == k].mean(), 1e-12) for k in labels]
+    pairs = [abs(ratio[a] - ratio[b]) for a in range(len(ratio)) for b in range(a + 1, len(ratio))]
+    return float(np.mean(pairs)) if pairs else 0.0
 
 
 @njit(cache=True, nogil=True)
-def _run(method, lam, t0, t1, groups, relevant, exam_u, v, group_merit, orders,
+def _run(method, lam, t0, t1, groups, relevant, exam_u, v, group_merit, orders, ctrl_merit,
          clicks, ips, cumexp, ndcg, unfair_e, unfair_i, top):
     n = groups.shape[0]
     score = np.empty(n)
@@ -155,7 +198,10 @@ def _run(method, lam, t0, t1, groups, relevant, exam_u, v, group_merit, orders,
                     for d in range(n):
                         g = groups[d]
                         gc[g] += 1.0
-                        gr[g] += ips[d] / t
+                        if ctrl_merit.shape[0] == n:
+                            gr[g] += ctrl_merit[d]
+                        else:
+                            gr[g] += ips[d] / t
                         if method == 2:
                             ge[g] += cumexp[d] / t
                         else:
@@ -202,22 +248,25 @@ def _run(method, lam, t0, t1, groups, relevant, exam_u, v, group_merit, orders,
 
 
 def simulate(trial: NewsTrial, method: str, setup: NewsSetup | None = None, lam=None,
-             seed=0) -> SimulationResult:
+             seed=0, control_merit=None) -> SimulationResult:
     """Run one ranker over the trial's users (``lam``: FairCo's λ, default setup.lam; ``seed``
-    drives the LP's BvN sampling)."""
+    drives the LP's BvN sampling; ``control_merit``: per-item merits that replace the IPS
+    estimates R̂_τ in FairCo's error term, a diagnostic skyline; None = the paper's FairCo)."""
     setup = NewsSetup() if setup is None else setup
     if method not in _CODE:
         raise InvalidInputError(f"method must be one of {METHODS}, got {method!r}")
-    lam = setup.lam if lam is None else float(lam)
-    if not (np.isfinite(lam) and lam >= 0):
-        raise InvalidInputError(f"lam must be a finite number >= 0, got {lam!r}")
+    lam = setup.lam if lam is None else check_real(lam, "lam", 0.0)
     T, n = trial.relevant.shape
+    if control_merit is None:
+        ctrl = np.zeros(0)
+    else:
+        ctrl = check_vector(control_merit, "control_merit", length=n, low=0.0)
     st = [np.zeros(n) for _ in range(3)]
     out = [np.zeros(T) for _ in range(3)] + [np.zeros(T, dtype=np.int64)]
     args = (trial.groups, trial.relevant, trial.exam_u, trial.v, trial.group_merit)
     dummy = np.zeros((1, n), dtype=np.int64)
     if method != "lp":
-        _run(_CODE[method], lam, 0, T, *args, dummy, *st, *out)
+        _run(_CODE[method], lam, 0, T, *args, dummy, ctrl, *st, *out)
     else:
         rng = np.random.default_rng(seed)
         every = max(1, int(setup.lp_every))
@@ -229,7 +278,8 @@ def simulate(trial: NewsTrial, method: str, setup: NewsSetup | None = None, lam=
             else:
                 res = fair_ranking_lp(est, trial.groups, "disparate_treatment", trial.v)
                 orders = BvNSampler(res.P, atol=1e-6).sample(t1 - t0, rng)
-            _run(4, lam, t0, t1, *args, np.ascontiguousarray(orders, dtype=np.int64), *st, *out)
+            _run(4, lam, t0, t1, *args, np.ascontiguousarray(orders, dtype=np.int64), ctrl,
+                 *st, *out)
     score = st[0] if method == "naive" else st[1]
     final = np.argsort(-score, kind="stable")
     return SimulationResult(out[0], out[1], out[2], out[3], st[0], st[1], st[2], final)
