@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from structpred.apps.fairness.dynamic import (NewsSetup, NewsTrial, group_unfairness,
-                                              make_trial, simulate)
+                                              lp_policy, make_trial, simulate)
 from structpred.errors import InvalidInputError
 
 
@@ -121,6 +121,31 @@ def test_head_start_then_mirror_then_mixture():
     pol = trial.user_polarity
     assert pol[:100].max() < 0.5 and pol[:100].mean() < -0.4 < 0.4 < pol[100:200].mean()
     assert abs(np.mean(pol[200:] > 0) - 0.5) < 0.06
+
+
+def test_online_lp_cancels_the_past_disparity():
+    """The compensating LP asks the next k users for f_1 - f_0 = -X/k: past plus planned
+    exposure per estimated merit is then equal between the groups (feasible case); the plain
+    LP asks for 0; a past disparity too large to cancel gets the least-unfair policy (group 1
+    on top)."""
+    est = np.array([0.4, 0.35, 0.3, 0.25])
+    g = np.array([0, 0, 1, 1])
+    v = 1.0 / np.log2(2.0 + np.arange(4))
+
+    def f(e):
+        return [e[g == k].sum() / est[g == k].sum() for k in (0, 1)]
+
+    past = np.array([40.0, 30.0, 20.0, 10.0])           # 100 users, group 1 behind
+    res = lp_policy(est, g, v, past, 100, compensate=True)
+    assert res.status == "optimal"
+    total = f(past + 100 * res.P @ v)
+    assert abs(total[1] - total[0]) < 1e-6 * total[0]
+    plain = lp_policy(est, g, v, past, 100, compensate=False)
+    f_plain = f(plain.P @ v)
+    assert abs(f_plain[1] - f_plain[0]) < 1e-8
+    far = lp_policy(est, g, v, np.array([400.0, 300.0, 20.0, 10.0]), 100)
+    assert far.status.startswith("least_unfair")
+    assert np.allclose(far.P[2:, :2].sum(), 2.0, atol=1e-6)
 
 
 def test_group_unfairness_by_hand():

@@ -39,7 +39,11 @@ Rankers at user τ (all sorted by a score, ties by item index):
 * ``fairco-impact``: the same with the average clicks c_τ(d)/τ in place of exposure.
 * ``lp``: every ``lp_every`` users the fair-ranking LP (disparate treatment: exposure
   proportional to estimated merit R̂, least-unfair when infeasible) is re-solved on R̂ and the
-  rankings of the next users are drawn from its Birkhoff-von Neumann decomposition.
+  rankings of the next k users are drawn from its Birkhoff-von Neumann decomposition. With
+  ``lp_compensate`` (default, as the authors' LP, which moves the constraint by the unfairness
+  accumulated so far) the LP asks for f_1 - f_0 = -X/k instead of 0, X = Σ_{t<τ} (f_1 - f_0)
+  of the past rankings under the current R̂ (f_G = Σ_G exposure / Σ_G R̂), so that the next k
+  users cancel the past disparity; least-unfair when that is infeasible.
 
 Measures per user: NDCG of the ranking against the user's relevances (1 when none is relevant,
 as in the authors' code), exposure unfairness |Exp_τ(G0)/R(G0) - Exp_τ(G1)/R(G1)| and impact
@@ -61,7 +65,7 @@ from ...errors import InvalidInputError
 from .lp import BvNSampler, fair_ranking_lp
 
 __all__ = ["NewsSetup", "NewsTrial", "METHODS", "make_trial", "simulate", "SimulationResult",
-           "group_unfairness"]
+           "group_unfairness", "lp_policy"]
 
 METHODS = ("naive", "d-ultr", "fairco-exposure", "fairco-impact", "lp")
 _CODE = {"naive": 0, "d-ultr": 1, "fairco-exposure": 2, "fairco-impact": 3, "lp": 4}
@@ -81,6 +85,7 @@ class NewsSetup:
     merit_users: int = 50000
     lam: float = 0.01
     lp_every: int = 100
+    lp_compensate: bool = True
     position_bias: str = "log"
 
 
@@ -247,6 +252,19 @@ def _run(method, lam, t0, t1, groups, relevant, exam_u, v, group_merit, orders, 
         unfair_i[t] = abs(gi[0] / gc[0] / group_merit[0] - gi[1] / gc[1] / group_merit[1])
 
 
+def lp_policy(est, groups, v, cum_exposure, k, compensate=True):
+    """The online LP's ranking policy for the next ``k`` users: max Σ_d R̂(d) (P v)_d over
+    doubly stochastic P s.t. f_1(P) - f_0(P) = target, f_G = Σ_G (P v)_d / Σ_G R̂(d)
+    (disparate treatment); target = -X/k with X = Σ_G1 cum_exposure / Σ_G1 R̂ - the same for
+    G0 when ``compensate`` (the next k users cancel the past disparity), else 0; least-unfair
+    when infeasible. Returns the FairLPResult."""
+    target = None
+    if compensate:
+        f = [cum_exposure[groups == g].sum() / est[groups == g].sum() for g in (0, 1)]
+        target = -(f[1] - f[0]) / k
+    return fair_ranking_lp(est, groups, "disparate_treatment", v, target=target)
+
+
 def simulate(trial: NewsTrial, method: str, setup: NewsSetup | None = None, lam=None,
              seed=0, control_merit=None) -> SimulationResult:
     """Run one ranker over the trial's users (``lam``: FairCo's λ, default setup.lam; ``seed``
@@ -276,7 +294,7 @@ def simulate(trial: NewsTrial, method: str, setup: NewsSetup | None = None, lam=
             if t0 == 0 or np.any(np.bincount(trial.groups, weights=est, minlength=2) <= 0):
                 orders = np.tile(np.argsort(-est, kind="stable"), (t1 - t0, 1))
             else:
-                res = fair_ranking_lp(est, trial.groups, "disparate_treatment", trial.v)
+                res = lp_policy(est, trial.groups, trial.v, st[2], t1 - t0, setup.lp_compensate)
                 orders = BvNSampler(res.P, atol=1e-6).sample(t1 - t0, rng)
             _run(4, lam, t0, t1, *args, np.ascontiguousarray(orders, dtype=np.int64), ctrl,
                  *st, *out)
