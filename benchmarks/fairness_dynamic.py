@@ -321,16 +321,19 @@ relevance, the position-based click model with v_k = 1/log2(1+k), IPS with the t
 propensities (no clipping), global (non-personalised) relevance estimates, FairCo's error term
 err_τ(d) = max_G Σ_{t<τ}Exp_t(G)/R̂(G) - Σ_{t<τ}Exp_t(G_d)/R̂(G_d) (their get_unfairness on the
 cumulative exposure, i.e. (τ-1) max_G D̂_{τ-1}(G, G_d)) with KP = λ = 0.01, the exposure and
-impact unfairness |Exp_τ(G0)/R(G0) - Exp_τ(G1)/R(G1)| against the true expected merit (their
-true_rel from 50,000 sampled users; ours the mean relevance probability over 50,000 sampled
-users), per-user NDCG with binary relevances (1 when nothing is relevant), the head start
+impact unfairness |Exp_τ(G0)/R(G0) - Exp_τ(G1)/R(G1)| against the true expected merit, per-user NDCG with binary relevances (1 when nothing is relevant), the head start
 (h users from one side, h from the other, then the mixture) starting from zero counts, the LP
 re-solved every 100 users, sampled per user through the Birkhoff-von Neumann decomposition,
 and compensating the unfairness accumulated so far.
 
 Fixed in this revision (our errors): the head start used only h one-sided users, which moved
 the realised user mix (and the IPS estimates) away from the true merit by h/3,000; the LP did
-not compensate past unfairness.
+not compensate past unfairness. Changed on purpose: the true merit is now computed by
+quadrature (`news_merit`, checked against 200,000 simulated users in the tests) instead of a
+Monte-Carlo mean over 50,000 users (ours: relevance probabilities; theirs: Bernoulli draws):
+the Monte-Carlo error, 0.5% of a group's merit on average, itself showed up as unfairness
+(side run, h = 10, 100 trials: FairCo 0.0278 against the Monte-Carlo merit, 0.0269 against the
+exact one; D-ULTR 0.1408 and 0.1406).
 
 Remaining differences: item polarities uniform on [-1, 1] (theirs: 30 articles drawn per trial
 from the AdFontes media-bias chart, polarity = bias/40; that file is not available here);
