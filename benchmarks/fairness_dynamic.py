@@ -338,7 +338,7 @@ exact one; D-ULTR 0.1408 and 0.1406).
 Remaining differences: item polarities uniform on [-1, 1] (theirs: 30 articles drawn per trial
 from the AdFontes media-bias chart, polarity = bias/40; that file is not available here);
 R̂_τ divides by the τ-1 users seen (theirs by τ, and their non-head-start runs start every
-article at one click); ties are broken by the lower index (theirs the higher); the group-merit
+article at one click); ties are broken by the lower index (theirs reverse an ascending argsort); the group-merit
 floor is 1e-4 on the mean (theirs on the sum); their LP is a soft-constrained LP with slack
 weight 10 and compensation weight 1 solved by scipy's removed interior-point method, ours
 HiGHS with the compensation as a target and the least-unfair solution when it is
