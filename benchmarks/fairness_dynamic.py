@@ -127,7 +127,8 @@ def users_sweep(args, setup):
             for m in rows:
                 rows[m].append(run(tr, s, m, skyline=(m == "skyline"))[0])
         out[T] = {m: summarise(v) for m, v in rows.items()}
-        out[T]["ratio"] = out[T]["fairco-exposure"]["unfair_exposure"] / out[T]["d-ultr"]["unfair_exposure"]
+        out[T]["ratio"] = (out[T]["fairco-exposure"]["unfair_exposure"]
+                           / out[T]["d-ultr"]["unfair_exposure"])
         out[T]["ndcg_rel"] = out[T]["fairco-exposure"]["ndcg"] / out[T]["d-ultr"]["ndcg"] - 1
     return out
 
@@ -180,7 +181,8 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
     _plots(curves, heads, lams, users, args.out)
     with open(os.path.join(args.out, "fairness_dynamic.json"), "w") as f:
-        json.dump({"summary": summary, "bar": bar, "lambda_sweep": {str(k): v for k, v in lams.items()},
+        json.dump({"summary": summary, "bar": bar,
+                   "lambda_sweep": {str(k): v for k, v in lams.items()},
                    "users_sweep": {str(k): v for k, v in users.items()},
                    "head_start": {str(k): v for k, v in heads.items()},
                    "setup": asdict(setup) | {"openness": list(setup.openness)}}, f, indent=1)
@@ -233,7 +235,8 @@ def _report(args, setup, summary, bar, lams, users, heads, t_main, t_all):
           f"{'met' if bar['ratio'] <= 0.10 else 'NOT met'} after 3,000 users.\n",
           "Why (numbers from the table and the sweeps below):\n",
           f"- The controller is not the limit: against its own merit estimate FairCo's "
-          f"unfairness is {fe['unfair_exposure_ips']:.4f} ({100 * fe['unfair_exposure_ips'] / du['unfair_exposure_ips']:.1f}% "
+          f"unfairness is {fe['unfair_exposure_ips']:.4f} "
+          f"({100 * fe['unfair_exposure_ips'] / du['unfair_exposure_ips']:.1f}% "
           f"of D-ULTR's {du['unfair_exposure_ips']:.4f}), and the skyline, which controls with "
           f"the true merit, ends at {summary['skyline']['unfair_exposure']:.4f} against the true "
           "merit. The unit test `test_large_lambda_equalises_exposure_per_merit` checks the "
@@ -248,13 +251,15 @@ def _report(args, setup, summary, bar, lams, users, heads, t_main, t_all):
           "moves with it); FairCo equalises exposure per *estimated* merit, so its unfairness "
           "against the true merit is about exposure per merit (here "
           f"{fe['exp_per_merit']:.2f}) times that error. The skyline "
-          f"shows the mirror image: fair against the true merit, {summary['skyline']['unfair_exposure_ips']:.4f} "
+          "shows the mirror image: fair against the true merit, "
+          f"{summary['skyline']['unfair_exposure_ips']:.4f} "
           "against the estimate.",
           _lambda_text(lams),
           _users_text(users),
           "- The measure matters: against the realised merit of the users who came (the "
           "per-user relevance), FairCo is at "
-          f"{fe['unfair_exposure_realised']:.4f} = {100 * fe['unfair_exposure_realised'] / du['unfair_exposure_realised']:.1f}% of D-ULTR's "
+          f"{fe['unfair_exposure_realised']:.4f} = "
+          f"{100 * fe['unfair_exposure_realised'] / du['unfair_exposure_realised']:.1f}% of D-ULTR's "
           f"{du['unfair_exposure_realised']:.4f}; the paper's measure (and this bar) uses the "
           "true expected merit.\n",
           f"### λ sweep of FairCo-exposure (h = {h}, {args.sweep_trials} trials, 3,000 users; "
@@ -272,7 +277,8 @@ def _report(args, setup, summary, bar, lams, users, heads, t_main, t_all):
     for T, s in users.items():
         L.append(f"| {T} | {s['d-ultr']['unfair_exposure']:.4f} | "
                  f"{fmt(s['fairco-exposure'], 'unfair_exposure')} | {100 * s['ratio']:.1f}% | "
-                 f"{100 * s['ndcg_rel']:+.2f}% | {s['fairco-exposure']['unfair_exposure_ips']:.4f} | "
+                 f"{100 * s['ndcg_rel']:+.2f}% | "
+                 f"{s['fairco-exposure']['unfair_exposure_ips']:.4f} | "
                  f"{s['fairco-exposure']['merit_err_ips']:.4f} | "
                  f"{s['skyline']['unfair_exposure']:.4f} |")
     L += ["", f"### Share of trials whose rank-1 article is in group 1 after 3,000 users, by "
@@ -317,35 +323,36 @@ def _users_text(users):
 _PROTOCOL = """### Protocol against the paper and the authors' code (MarcoMorik/Dynamic-Fairness)
 
 Same as theirs: 30 articles, 3,000 users, the bimodal user model and openness, Bernoulli
-relevance, the position-based click model with v_k = 1/log2(1+k), IPS with the true
-propensities (no clipping), global (non-personalised) relevance estimates, FairCo's error term
-err_τ(d) = max_G Σ_{t<τ}Exp_t(G)/R̂(G) - Σ_{t<τ}Exp_t(G_d)/R̂(G_d) (their get_unfairness on the
-cumulative exposure, i.e. (τ-1) max_G D̂_{τ-1}(G, G_d)) with KP = λ = 0.01, the exposure and
-impact unfairness |Exp_τ(G0)/R(G0) - Exp_τ(G1)/R(G1)| against the true expected merit, per-user NDCG with binary relevances (1 when nothing is relevant), the head start
-(h users from one side, h from the other, then the mixture) starting from zero counts, the LP
-re-solved every 100 users, sampled per user through the Birkhoff-von Neumann decomposition,
-and compensating the unfairness accumulated so far.
+relevance, the position-based click model with v_k = 1/log2(1+k), IPS with the true propensities
+(no clipping), global (non-personalised) relevance estimates, FairCo's error term err_τ(d) =
+max_G Σ_{t<τ}Exp_t(G)/R̂(G) - Σ_{t<τ}Exp_t(G_d)/R̂(G_d) (their get_unfairness on the cumulative
+exposure, i.e. (τ-1) max_G D̂_{τ-1}(G, G_d)) with KP = λ = 0.01, the exposure and impact
+unfairness |Exp_τ(G0)/R(G0) - Exp_τ(G1)/R(G1)| against the true expected merit, per-user NDCG
+with binary relevances (1 when nothing is relevant), the head start (h users from one side, h
+from the other, then the mixture) starting from zero counts, the LP re-solved every 100 users,
+sampled per user through the Birkhoff-von Neumann decomposition, and compensating the unfairness
+accumulated so far.
 
-Fixed in this revision (our errors): the head start used only h one-sided users, which moved
-the realised user mix (and the IPS estimates) away from the true merit by h/3,000; the LP did
-not compensate past unfairness. Changed on purpose: the true merit is now computed by
-quadrature (`news_merit`, checked against 200,000 simulated users in the tests) instead of a
-Monte-Carlo mean over 50,000 users (ours: relevance probabilities; theirs: Bernoulli draws):
-the Monte-Carlo error, 0.5% of a group's merit on average, itself showed up as unfairness
-(side run, h = 10, 100 trials: FairCo 0.0278 against the Monte-Carlo merit, 0.0269 against the
-exact one; D-ULTR 0.1408 and 0.1406).
+Fixed in this revision (our errors): the head start used only h one-sided users, which moved the
+realised user mix (and the IPS estimates) away from the true merit by h/3,000; the LP did not
+compensate past unfairness. Changed on purpose: the true merit is now computed by quadrature
+(`news_merit`, checked against 200,000 simulated users in the tests) instead of a Monte-Carlo
+mean over 50,000 users (ours: relevance probabilities; theirs: Bernoulli draws): the Monte-Carlo
+error, 0.5% of a group's merit on average, itself showed up as unfairness (side run, h = 10, 100
+trials: FairCo 0.0278 against the Monte-Carlo merit, 0.0269 against the exact one; D-ULTR 0.1408
+and 0.1406).
 
 Remaining differences: item polarities uniform on [-1, 1] (theirs: 30 articles drawn per trial
-from the AdFontes media-bias chart, polarity = bias/40; that file is not available here);
-R̂_τ divides by the τ-1 users seen (theirs by τ, and their non-head-start runs start every
-article at one click); ties are broken by the lower index (theirs reverse an ascending argsort); the group-merit
-floor is 1e-4 on the mean (theirs on the sum); their LP is a soft-constrained LP with slack
-weight 10 and compensation weight 1 solved by scipy's removed interior-point method, ours
-HiGHS with the compensation as a target and the least-unfair solution when it is
+from the AdFontes media-bias chart, polarity = bias/40; that file is not available here); R̂_τ
+divides by the τ-1 users seen (theirs by τ, and their non-head-start runs start every article at
+one click); ties are broken by the lower index (theirs reverse an ascending argsort); the
+group-merit floor is 1e-4 on the mean (theirs on the sum); their LP is a soft-constrained LP
+with slack weight 10 and compensation weight 1 solved by scipy's removed interior-point method,
+ours HiGHS with the compensation as a target and the least-unfair solution when it is
 infeasible; D-ULTR is the global IPS ranker (the paper's D-ULTR(Glob)), not the personalised
-neural network; the paper's rich-get-richer figure uses FairCo(Imp), ours shows both.
-The paper's text beyond its definitions (section 6) was not in the reference store; the
-protocol above is read from the authors' code.
+neural network; the paper's rich-get-richer figure uses FairCo(Imp), ours shows both. The
+paper's text beyond its definitions (section 6) was not in the reference store; the protocol
+above is read from the authors' code.
 """
 
 
@@ -383,7 +390,8 @@ def _plots(curves, heads, lams, users, out):
     fig, ax = plt.subplots(1, 2, figsize=(12, 4))
     ls = [k for k in lams if k > 0]
     ax[0].plot(ls, [lams[k]["unfair_exposure"] for k in ls], marker="o", label="vs true merit")
-    ax[0].plot(ls, [lams[k]["unfair_exposure_ips"] for k in ls], marker="s", label="vs IPS estimate")
+    ax[0].plot(ls, [lams[k]["unfair_exposure_ips"] for k in ls], marker="s",
+               label="vs IPS estimate")
     ax[0].axhline(lams[0.0]["unfair_exposure"], ls=":", c="k", label="λ = 0 (D-ULTR)")
     ax[0].set_xscale("log")
     ax[0].set_yscale("log")

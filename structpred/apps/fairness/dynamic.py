@@ -28,7 +28,8 @@ and the authors' code, MarcoMorik/Dynamic-Fairness):
 Rankers at user τ (all sorted by a score, ties by item index):
 
 * ``naive``: number of clicks so far, c_τ(d).
-* ``d-ultr``: IPS estimate R̂_τ(d) = (1/τ) Σ_t click_t(d) / v_{rank_t(d)} (unbiased for R(d)).
+* ``d-ultr``: IPS estimate R̂_τ(d) = 1/(τ-1) Σ_{t<τ} click_t(d) / v_{rank_t(d)} over the users
+  seen (unbiased for R(d); known propensities, no clipping; the authors divide by τ).
 * ``fairco-exposure``: R̂_τ(d) + λ err_τ(d), err_τ(d) = (τ - 1) max_G D̂_τ(G, G_d),
   D̂_τ(G, G') = Exp_τ(G)/R̂_τ(G) - Exp_τ(G')/R̂_τ(G'), Exp_τ(G) = mean over d in G of the average
   exposure v_{rank_t(d)} so far, R̂_τ(G) = mean over G of R̂_τ(d) (floored at 1e-4). So
