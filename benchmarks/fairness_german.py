@@ -37,7 +37,7 @@ from structpred.datasets import load_german_credit  # noqa: E402
 from structpred.tasks.ranking.clicks import PositionBasedClickModel, simulate_sessions  # noqa: E402
 
 LAMBDAS = (0.0, 0.3, 1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 15.0, 20.0, 30.0, 50.0, 100.0)
-CONFIGS = [dict(learning_rate=lr, l2=l2) for lr in (0.02, 0.1) for l2 in (0.0, 0.01)]
+CONFIGS = [dict(learning_rate=lr, l2=l2) for lr in (0.005, 0.02, 0.1) for l2 in (0.0, 0.01)]
 SEEDS = (0, 1, 2)
 TRAIN = dict(n_samples=32, n_epochs=40, batch_size=16, patience=8)
 DELTAS = (0.05, 0.1, 0.2, 0.3, 0.5)
@@ -121,7 +121,7 @@ def main(argv=None):
         best = None
         for cfg in configs:
             m, secs = fit(lam, tr, va, seeds[0], **cfg)
-            j = m.val_history_[m.best_epoch_ - 1][2] if m.best_epoch_ else -np.inf
+            j = m.best_val_
             print(f"λ={lam:g} {cfg} val J={j:.4f} epoch {m.best_epoch_} ({secs:.1f} s)", flush=True)
             if best is None or j > best[0]:
                 best = (j, cfg, m, secs)
@@ -129,6 +129,7 @@ def main(argv=None):
         sel[lam] = best[2]
         runs = [(best[2], best[3])] + [fit(lam, tr, va, s, **cfg) for s in seeds[1:]]
         te_m = [policy_measures(m.scores(te[0]), te[1], te[2]) for m, _ in runs]
+        tr_m = [policy_measures(m.scores(tr[0]), tr[1], tr[2]) for m, _ in runs]
         va_m = [m.val_history_[m.best_epoch_ - 1] if m.best_epoch_ else (np.nan,) * 3
                 for m, _ in runs]
         nd = np.array([r["ndcg"] for r in te_m])
@@ -137,6 +138,8 @@ def main(argv=None):
         rows.append(dict(lam=lam, **cfg, ndcg=float(nd.mean()), ndcg_sd=sd(nd),
                          disparity=float(ds.mean()), disparity_sd=sd(ds),
                          disparity_se=float(np.mean([r["disparity_se"] for r in te_m])),
+                         train_ndcg=float(np.mean([r["ndcg"] for r in tr_m])),
+                         train_disparity=float(np.mean([r["disparity"] for r in tr_m])),
                          val_ndcg=float(np.mean([v[0] for v in va_m])),
                          val_disparity=float(np.mean([v[1] for v in va_m])),
                          epochs=[m.best_epoch_ for m, _ in runs],
@@ -231,12 +234,12 @@ def report(res):
          "the mean and the standard deviation over seeds on the test queries.", "",
          f"Uniform policy (w = 0) on the test queries: NDCG {res['uniform']['ndcg']:.4f}, "
          f"D {res['uniform']['disparity']:.4f}.", "",
-         "| λ | lr, l2 (chosen on val.) | epochs (per seed) | val NDCG | val D | test NDCG ± sd | "
-         "test D ± sd | D / D(λ=0) | ΔNDCG vs λ=0 | train s |",
-         "|---|---|---|---|---|---|---|---|---|---|"]
+         "| λ | lr, l2 (chosen on val.) | epochs (per seed) | train NDCG | train D | val NDCG | "
+         "val D | test NDCG ± sd | test D ± sd | D / D(λ=0) | ΔNDCG vs λ=0 | train s |",
+         "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         L.append(f"| {r['lam']:g} | {r['learning_rate']:g}, {r['l2']:g} | {r['epochs']} | "
-                 f"{r['val_ndcg']:.4f} | {r['val_disparity']:.4f} | {r['ndcg']:.4f} ± "
+                 f"{r['train_ndcg']:.4f} | {r['train_disparity']:.4f} | {r['val_ndcg']:.4f} | {r['val_disparity']:.4f} | {r['ndcg']:.4f} ± "
                  f"{r['ndcg_sd']:.4f} | {r['disparity']:.4f} ± {r['disparity_sd']:.4f} | "
                  f"{100 * r['disparity'] / base['disparity']:.0f}% | "
                  f"{100 * (r['ndcg'] / base['ndcg'] - 1):+.2f}% | {r['seconds']:.1f} |")

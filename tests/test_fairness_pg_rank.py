@@ -184,6 +184,7 @@ def test_validation_early_stopping_keeps_the_best_epoch():
     j_coef = meas["ndcg"] - lam * meas["disparity"]
     j0 = policy_measures([np.zeros(len(u)) for u in Uva], Uva, Gva)["ndcg"]   # w = 0: D = 0
     assert np.isclose(j_coef, max([j0] + J), atol=1e-12)
+    assert np.isclose(m.best_val_, j_coef, atol=1e-12)
     if m.best_epoch_:
         assert np.isclose(J[m.best_epoch_ - 1], max(J))
     assert len(J) == len(m.history_) == min(12, m.best_epoch_ + 3)     # patience 3

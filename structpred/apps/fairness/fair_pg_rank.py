@@ -102,7 +102,8 @@ class FairPGRank:
     coef_ : w (the best epoch's on the validation set when one is given);
     history_ : per-epoch (mean sampled NDCG, mean disparity) on the training queries;
     val_history_ : per-epoch (validation NDCG, validation disparity, J_val), exact;
-    best_epoch_ : 1-based epoch of coef_ (0 = the initial w = 0, the uniform policy).
+    best_epoch_ : 1-based epoch of coef_ (0 = the initial w = 0, the uniform policy);
+    best_val_ : J_val of coef_ (-inf without a validation set).
     """
 
     def __init__(self, lam: float = 0.0, disparity: str = "group", n_samples: int = 16,
@@ -198,6 +199,7 @@ class FairPGRank:
                     if self.patience is not None and since >= int(self.patience):
                         break
         self.coef_ = best_w if validation is not None else w
+        self.best_val_ = best_j
         if validation is None:
             self.best_epoch_ = len(self.history_)
         return self
