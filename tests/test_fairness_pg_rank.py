@@ -130,7 +130,8 @@ def test_german_credit_loader(tmp_path):
 
 
 def brute_force_measures(s, u, g):
-    """(E NDCG, group disparity of E exposure) of PL(s) by enumerating all permutations."""
+    """(E NDCG, group disparity, individual disparity of E exposure) of PL(s) by enumerating
+    all permutations."""
     m = len(s)
     v = 1 / np.log2(2 + np.arange(m))
     nd, ex = 0.0, np.zeros(m)
@@ -143,12 +144,14 @@ def brute_force_measures(s, u, g):
         e[list(perm)] = v
         nd += p * (e @ u) / (np.sort(u)[::-1] @ v)
         ex += p * e
+    pairs = [(i, j) for i in range(m) for j in range(m) if i != j and u[i] >= u[j] > 0]
+    ind = np.mean([max(0.0, ex[i] / u[i] - ex[j] / u[j]) for i, j in pairs])
     if len(set(g)) < 2:
-        return nd, 0.0
+        return nd, 0.0, ind
     merit = [u[g == k].mean() for k in (0, 1)]
     ratio = [ex[g == k].mean() / merit[k] for k in (0, 1)]
     hi = int(np.argmax(merit))
-    return nd, max(0.0, ratio[hi] - ratio[1 - hi])
+    return nd, max(0.0, ratio[hi] - ratio[1 - hi]), ind
 
 
 def test_policy_measures_against_enumeration():
@@ -170,6 +173,9 @@ def test_policy_measures_against_enumeration():
     assert want[:5, 1].max() > 0.01          # the instances do have a disparity to find
     assert np.isclose(got["ndcg"], want[:, 0].mean(), atol=1e-12)
     assert np.isclose(got["disparity"], want[:, 1].mean(), atol=1e-12)
+    ind = policy_measures(S, U, None, individual=True)
+    assert want[:, 2].max() > 0.01
+    assert np.isclose(ind["disparity"], want[:, 2].mean(), atol=1e-12)
 
 
 def test_validation_early_stopping_keeps_the_best_epoch():
@@ -188,6 +194,10 @@ def test_validation_early_stopping_keeps_the_best_epoch():
     if m.best_epoch_:
         assert np.isclose(J[m.best_epoch_ - 1], max(J))
     assert len(J) == len(m.history_) == min(12, m.best_epoch_ + 3)     # patience 3
+    mi = FairPGRank(lam=1.0, disparity="individual", n_epochs=2, random_state=0).fit(
+        Xtr, Utr, validation=(Xva, Uva, None))
+    meas = policy_measures(mi.scores(Xva), Uva, None, individual=True)
+    assert np.isclose(mi.best_val_, meas["ndcg"] - meas["disparity"], atol=1e-12)
     with pytest.raises(InvalidInputError, match="validation"):
         FairPGRank().fit(Xtr, Utr, Gtr, validation=(Xva, Uva))
     with pytest.raises(InvalidInputError, match="columns"):
