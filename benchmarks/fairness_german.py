@@ -67,6 +67,71 @@ def make_queries(X, good, female, lo, hi, n, rng, m=10):
             [female[c].astype(np.int64) for c in idx])
 
 
+def german_queries():
+    """(train, validation, test) query lists of the protocol, seed 0."""
+    d = load_german_credit()
+    X = paper_features(d)
+    rng = np.random.default_rng(0)
+    return (make_queries(X, d.good, d.female, 0, 640, 500, rng),
+            make_queries(X, d.good, d.female, 640, 800, 200, rng),
+            make_queries(X, d.good, d.female, 800, 1000, 1000, rng))
+
+
+def run_diagnostics(out, lams=(0.0, 3.0, 10.0, 30.0)):
+    """Seed 0, the lr / l2 selected per λ by the main run: measures after all epochs without
+    early stopping (train / validation / test), and with S = 8 and 128 samples per query."""
+    path = os.path.join(out, "fairness_german.json")
+    with open(path) as f:
+        res = json.load(f)
+    tr, va, te = german_queries()
+
+    def meas(m, q):
+        r = policy_measures(m.scores(q[0]), q[1], q[2])
+        return [r["ndcg"], r["disparity"]]
+    diag = []
+    for r in res["rows"]:
+        if r["lam"] not in lams:
+            continue
+        cfg = dict(learning_rate=r["learning_rate"], l2=r["l2"])
+        m = FairPGRank(lam=r["lam"], random_state=0, **{**TRAIN, "patience": None}, **cfg).fit(*tr)
+        row = dict(lam=r["lam"], **cfg, all_epochs=dict(train=meas(m, tr), val=meas(m, va),
+                                                       test=meas(m, te)))
+        for S in (8, 128):
+            m, _ = fit(r["lam"], tr, va, 0, **{**cfg, "n_samples": S})
+            row[f"S{S}"] = dict(test=meas(m, te), epochs=m.best_epoch_)
+        diag.append(row)
+        print(row, flush=True)
+    res["diagnostics"] = diag
+    with open(path, "w") as f:
+        json.dump(res, f, indent=1)
+    with open(os.path.join(out, "fairness_german.md"), "w") as f:
+        f.write(report(res))
+
+
+def run_samples_curve(out, lams=(0.0, 5.0, 7.0, 10.0, 15.0), S=128):
+    """The curve near the 10% point again with S rankings per query (3 seeds, selected lr/l2)."""
+    path = os.path.join(out, "fairness_german.json")
+    with open(path) as f:
+        res = json.load(f)
+    tr, va, te = german_queries()
+    rows = []
+    for r in res["rows"]:
+        if r["lam"] not in lams:
+            continue
+        cfg = dict(learning_rate=r["learning_rate"], l2=r["l2"], n_samples=S)
+        ms = [policy_measures(fit(r["lam"], tr, va, s, **cfg)[0].scores(te[0]), te[1], te[2])
+              for s in res["seeds"]]
+        nd, ds = np.array([m["ndcg"] for m in ms]), np.array([m["disparity"] for m in ms])
+        rows.append(dict(lam=r["lam"], S=S, ndcg=float(nd.mean()), ndcg_sd=float(nd.std(ddof=1)),
+                         disparity=float(ds.mean()), disparity_sd=float(ds.std(ddof=1))))
+        print(rows[-1], flush=True)
+    res["samples_curve"] = rows
+    with open(path, "w") as f:
+        json.dump(res, f, indent=1)
+    with open(os.path.join(out, "fairness_german.md"), "w") as f:
+        f.write(report(res))
+
+
 def fit(lam, tr, va, seed, **cfg):
     t0 = time.perf_counter()
     m = FairPGRank(lam=lam, random_state=seed, **{**TRAIN, **cfg}).fit(*tr, validation=va)
@@ -102,17 +167,22 @@ def interp_ndcg_at(rows, target):
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="4 λ, 1 config, 1 seed (smoke run)")
+    ap.add_argument("--diagnostics", action="store_true",
+                    help="after a full run: side runs on its selected settings (no early "
+                         "stopping; S = 8 / 128), added to the json and the report")
+    ap.add_argument("--samples-curve", action="store_true",
+                    help="after a full run: λ = 0, 5, 7, 10, 15 again with S = 128 (3 seeds, "
+                         "the selected lr / l2), added to the json and the report")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     args = ap.parse_args(argv)
+    if args.diagnostics:
+        return run_diagnostics(args.out)
+    if args.samples_curve:
+        return run_samples_curve(args.out)
     lambdas, configs, seeds = ((0.0, 3.0, 10.0, 30.0), CONFIGS[:1], SEEDS[:1]) if args.quick \
         else (LAMBDAS, CONFIGS, SEEDS)
     t_start = time.time()
-    d = load_german_credit()
-    X = paper_features(d)
-    rng = np.random.default_rng(0)
-    tr = make_queries(X, d.good, d.female, 0, 640, 500, rng)
-    va = make_queries(X, d.good, d.female, 640, 800, 200, rng)
-    te = make_queries(X, d.good, d.female, 800, 1000, 1000, rng)
+    tr, va, te = german_queries()
     uniform = policy_measures([np.zeros(len(u)) for u in te[1]], te[1], te[2])
     print("uniform policy", uniform, flush=True)
     # 1. per λ: the configuration with the best validation objective (seed 0), then all seeds
@@ -306,6 +376,35 @@ def report(res):
     for g in res["gradient_variance"]:
         L.append(f"| {g['S']} | {'leave-one-out' if g['baseline'] else 'none'} | "
                  f"{g['trace_var']:.4g} |")
+    if res.get("diagnostics"):
+        L += ["", "### Overfitting, under-training, samples: side runs (seed 0)", "",
+              "`python benchmarks/fairness_german.py --diagnostics` (after the main run): the "
+              "lr / l2 selected above, (a) all 40 epochs without early stopping, measured on the "
+              "train, validation and test queries; (b) S = 8 and S = 128 rankings per query with "
+              "early stopping (main run: S = 32).", "",
+              "| λ | 40 epochs: train NDCG, D | val NDCG, D | test NDCG, D | S = 8: test NDCG, D "
+              "(epoch) | S = 128: test NDCG, D (epoch) |", "|---|---|---|---|---|---|"]
+        f2 = (lambda p: f"{p[0]:.4f}, {p[1]:.4f}")
+        for g in res["diagnostics"]:
+            a = g["all_epochs"]
+            L.append(f"| {g['lam']:g} | {f2(a['train'])} | {f2(a['val'])} | {f2(a['test'])} | "
+                     f"{f2(g['S8']['test'])} ({g['S8']['epochs']}) | {f2(g['S128']['test'])} "
+                     f"({g['S128']['epochs']}) |")
+    if res.get("samples_curve"):
+        sc = res["samples_curve"]
+        b = sc[0]
+        L += ["", f"`--samples-curve`: the same selection, S = {b['S']} rankings per query, "
+              f"{len(res['seeds'])} seeds (ratios against this run's own λ = 0):", "",
+              "| λ | test NDCG ± sd | test D ± sd | D / D(λ=0) | ΔNDCG |", "|---|---|---|---|---|"]
+        for r in sc:
+            L.append(f"| {r['lam']:g} | {r['ndcg']:.4f} ± {r['ndcg_sd']:.4f} | "
+                     f"{r['disparity']:.4f} ± {r['disparity_sd']:.4f} | "
+                     f"{100 * r['disparity'] / b['disparity']:.0f}% | "
+                     f"{100 * (r['ndcg'] / b['ndcg'] - 1):+.2f}% |")
+        nd = interp_ndcg_at(sc, 0.1 * b["disparity"])
+        if nd:
+            L.append(f"\nInterpolated at D = 10% of λ = 0's: NDCG {nd:.4f} "
+                     f"({100 * (nd / b['ndcg'] - 1):+.2f}%).")
     L += ["", "### The authors' numbers", "",
           "From the output cells of the authors' notebook (github.com/ashudeep/Fair-PGRank, "
           "\"Section 4_3_2 German Credit Dataset.ipynb\": linear model, lr 0.001, 10 epochs, "
