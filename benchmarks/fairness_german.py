@@ -34,7 +34,8 @@ from structpred.apps.fairness.fair_pg_rank import (FairPGRank, ips_relevance,  #
                                                    policy_measures)
 from structpred.apps.fairness.lp import fair_ranking_lp  # noqa: E402
 from structpred.datasets import load_german_credit  # noqa: E402
-from structpred.tasks.ranking.clicks import PositionBasedClickModel, simulate_sessions  # noqa: E402
+from structpred.tasks.ranking.clicks import (PositionBasedClickModel,  # noqa: E402
+                                             simulate_sessions)
 
 LAMBDAS = (0.0, 0.3, 1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 15.0, 20.0, 30.0, 50.0, 100.0)
 CONFIGS = [dict(learning_rate=lr, l2=l2) for lr in (0.005, 0.02, 0.1) for l2 in (0.0, 0.01)]
@@ -130,6 +131,7 @@ def run_samples_curve(out, lams=(0.0, 5.0, 7.0, 10.0, 15.0), S=128):
         json.dump(res, f, indent=1)
     with open(os.path.join(out, "fairness_german.md"), "w") as f:
         f.write(report(res))
+    _plot(res, os.path.join(out, "fairness_german.png"))
 
 
 def fit(lam, tr, va, seed, **cfg):
@@ -192,7 +194,8 @@ def main(argv=None):
         for cfg in configs:
             m, secs = fit(lam, tr, va, seeds[0], **cfg)
             j = m.best_val_
-            print(f"λ={lam:g} {cfg} val J={j:.4f} epoch {m.best_epoch_} ({secs:.1f} s)", flush=True)
+            print(f"λ={lam:g} {cfg} val J={j:.4f} epoch {m.best_epoch_} ({secs:.1f} s)",
+                  flush=True)
             if best is None or j > best[0]:
                 best = (j, cfg, m, secs)
         cfg = best[1]
@@ -289,9 +292,11 @@ def report(res):
     rows, base = res["rows"], res["rows"][0]
     tgt = 0.1 * base["disparity"]
     L = ["## Fair-PG-Rank on German Credit", "",
-         f"Command: `STRUCTPRED_DATA=../shared/data nice -n 15 python benchmarks/fairness_german.py`; "
+         "Command: `STRUCTPRED_DATA=../shared/data nice -n 15 python "
+         f"benchmarks/fairness_german.py`; "
          f"{res['seconds'] / 60:.0f} min in all on a 2-core machine shared with five other "
-         "jobs (timings are indicative only).", "",
+         "jobs (timings are indicative only); then the same with `--diagnostics` and with "
+         "`--samples-curve` (side runs on the selected settings, 5 min each).", "",
          "Protocol " + __doc__.split("Protocol")[1].strip().replace("\n", " "), "",
          f"Training: linear PL policy (scores xw, w = 0 at the start: the uniform policy), "
          f"S = {res['train']['n_samples']} rankings per query, leave-one-out baseline over "
@@ -309,7 +314,8 @@ def report(res):
          "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         L.append(f"| {r['lam']:g} | {r['learning_rate']:g}, {r['l2']:g} | {r['epochs']} | "
-                 f"{r['train_ndcg']:.4f} | {r['train_disparity']:.4f} | {r['val_ndcg']:.4f} | {r['val_disparity']:.4f} | {r['ndcg']:.4f} ± "
+                 f"{r['train_ndcg']:.4f} | {r['train_disparity']:.4f} | {r['val_ndcg']:.4f} | "
+                 f"{r['val_disparity']:.4f} | {r['ndcg']:.4f} ± "
                  f"{r['ndcg_sd']:.4f} | {r['disparity']:.4f} ± {r['disparity_sd']:.4f} | "
                  f"{100 * r['disparity'] / base['disparity']:.0f}% | "
                  f"{100 * (r['ndcg'] / base['ndcg'] - 1):+.2f}% | {r['seconds']:.1f} |")
@@ -402,9 +408,12 @@ def report(res):
                      f"{100 * r['disparity'] / b['disparity']:.0f}% | "
                      f"{100 * (r['ndcg'] / b['ndcg'] - 1):+.2f}% |")
         nd = interp_ndcg_at(sc, 0.1 * b["disparity"])
-        if nd:
-            L.append(f"\nInterpolated at D = 10% of λ = 0's: NDCG {nd:.4f} "
-                     f"({100 * (nd / b['ndcg'] - 1):+.2f}%).")
+        first = next((r for r in sc if r["disparity"] <= 0.1 * b["disparity"]), None)
+        if first:
+            L.append(f"\nFirst λ at <= 10% of λ = 0's D: λ = {first['lam']:g}, NDCG "
+                     f"{100 * (first['ndcg'] / b['ndcg'] - 1):+.2f}%."
+                     + (f" Interpolated at D = 10% of λ = 0's: NDCG {nd:.4f} "
+                        f"({100 * (nd / b['ndcg'] - 1):+.2f}%)." if nd else ""))
     L += ["", "### The authors' numbers", "",
           "From the output cells of the authors' notebook (github.com/ashudeep/Fair-PGRank, "
           "\"Section 4_3_2 German Credit Dataset.ipynb\": linear model, lr 0.001, 10 epochs, "
@@ -472,10 +481,17 @@ def _plot(res, path):
     rows = res["rows"]
     ax.errorbar([r["disparity"] for r in rows], [r["ndcg"] for r in rows],
                 xerr=[r["disparity_sd"] for r in rows], yerr=[r["ndcg_sd"] for r in rows],
-                fmt="o-", ms=4, capsize=2, label="Fair-PG-Rank (λ grid, mean ± sd over seeds)")
+                fmt="o-", ms=4, capsize=2,
+                label=f"Fair-PG-Rank, S = {res['train']['n_samples']} (λ grid, mean ± sd, seeds)")
     for r in rows:
         ax.annotate(f"{r['lam']:g}", (r["disparity"], r["ndcg"]), fontsize=7,
                     xytext=(3, 3), textcoords="offset points")
+    if res.get("samples_curve"):
+        sc = res["samples_curve"]
+        ax.errorbar([r["disparity"] for r in sc], [r["ndcg"] for r in sc],
+                    xerr=[r["disparity_sd"] for r in sc], yerr=[r["ndcg_sd"] for r in sc],
+                    fmt="D--", ms=3, capsize=2,
+                    label=f"Fair-PG-Rank, S = {sc[0]['S']} (λ = 0, 5-15)")
     tol = [r for r in res["lp"] if r["method"] == "LP post-processing"]
     over = [r for r in res["lp"] if "delta" in r]
     ax.plot([r["disparity"] for r in tol], [r["ndcg"] for r in tol], "s",

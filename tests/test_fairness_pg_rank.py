@@ -52,7 +52,8 @@ def test_policy_gradient_is_unbiased(kind):
         return nd - lam * c @ e
 
     h = 1e-5
-    exact = np.array([(J(w + h * np.eye(3)[i]) - J(w - h * np.eye(3)[i])) / (2 * h) for i in range(3)])
+    E = np.eye(3)
+    exact = np.array([(J(w + h * E[i]) - J(w - h * E[i])) / (2 * h) for i in range(3)])
     model = FairPGRank(lam=lam, disparity=kind)
     grads = np.array([model._query_gradient(x, u, g, w, 8, rng)[0] for _ in range(2500)])
     mean, se = grads.mean(0), grads.std(0, ddof=1) / np.sqrt(len(grads))

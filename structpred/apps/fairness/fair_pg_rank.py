@@ -291,7 +291,8 @@ def policy_measures(S, relevance, groups, n_samples: int = 200, random_state=Non
             disp.append(group_disparity(e, u, groups[q]))
     n = len(nd)
     return {"ndcg": float(np.mean(nd)), "ndcg_se": float(np.sqrt(np.sum(se2)) / n),
-            "disparity": float(np.mean(disp)), "disparity_se": float(np.std(disp, ddof=1) / np.sqrt(n))
+            "disparity": float(np.mean(disp)),
+            "disparity_se": float(np.std(disp, ddof=1) / np.sqrt(n))
             if n > 1 else 0.0}
 
 
