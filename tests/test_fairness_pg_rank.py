@@ -52,7 +52,8 @@ def test_policy_gradient_is_unbiased(kind):
         return nd - lam * c @ e
 
     h = 1e-5
-    exact = np.array([(J(w + h * np.eye(3)[i]) - J(w - h * np.eye(3)[i])) / (2 * h) for i in range(3)])
+    E = np.eye(3)
+    exact = np.array([(J(w + h * E[i]) - J(w - h * E[i])) / (2 * h) for i in range(3)])
     model = FairPGRank(lam=lam, disparity=kind)
     grads = np.array([model._query_gradient(x, u, g, w, 8, rng)[0] for _ in range(2500)])
     mean, se = grads.mean(0), grads.std(0, ddof=1) / np.sqrt(len(grads))
@@ -127,3 +128,78 @@ def test_german_credit_loader(tmp_path):
     bad.write_text("\n".join(lines) + "\n")
     with pytest.raises(DataFormatError, match="line 5"):
         load_german_credit(path=bad)
+
+
+def brute_force_measures(s, u, g):
+    """(E NDCG, group disparity, individual disparity of E exposure) of PL(s) by enumerating
+    all permutations."""
+    m = len(s)
+    v = 1 / np.log2(2 + np.arange(m))
+    nd, ex = 0.0, np.zeros(m)
+    for perm in itertools.permutations(range(m)):
+        p, rest = 1.0, list(perm)
+        for d in perm:
+            p *= np.exp(s[d]) / sum(np.exp(s[j]) for j in rest)
+            rest.remove(d)
+        e = np.empty(m)
+        e[list(perm)] = v
+        nd += p * (e @ u) / (np.sort(u)[::-1] @ v)
+        ex += p * e
+    pairs = [(i, j) for i in range(m) for j in range(m) if i != j and u[i] >= u[j] > 0]
+    ind = np.mean([max(0.0, ex[i] / u[i] - ex[j] / u[j]) for i, j in pairs])
+    if len(set(g)) < 2:
+        return nd, 0.0, ind
+    merit = [u[g == k].mean() for k in (0, 1)]
+    ratio = [ex[g == k].mean() / merit[k] for k in (0, 1)]
+    hi = int(np.argmax(merit))
+    return nd, max(0.0, ratio[hi] - ratio[1 - hi]), ind
+
+
+def test_policy_measures_against_enumeration():
+    rng = np.random.default_rng(4)
+    S, U, G, want = [], [], [], []
+    for q in range(6):
+        m = 5
+        u = rng.integers(0, 3, m).astype(float)
+        u[:2] = (2.0, 1.0)
+        g = np.array([0, 1] + list(rng.integers(0, 2, m - 2))) if q < 5 else np.zeros(m, int)
+        hi = int(u[g == 1].mean() > u[g == 0].mean()) if q < 5 else 0
+        s = 2.0 * (g == hi) + rng.normal(scale=0.5, size=m)   # favours G_hi: D > 0
+        S.append(s)
+        U.append(u)
+        G.append(g)
+        want.append(brute_force_measures(s, u, g))
+    got = policy_measures(S, U, G)
+    want = np.array(want)
+    assert want[:5, 1].max() > 0.01          # the instances do have a disparity to find
+    assert np.isclose(got["ndcg"], want[:, 0].mean(), atol=1e-12)
+    assert np.isclose(got["disparity"], want[:, 1].mean(), atol=1e-12)
+    ind = policy_measures(S, U, None, individual=True)
+    assert want[:, 2].max() > 0.01
+    assert np.isclose(ind["disparity"], want[:, 2].mean(), atol=1e-12)
+
+
+def test_validation_early_stopping_keeps_the_best_epoch():
+    rng = np.random.default_rng(5)
+    Xtr, Utr, Gtr = synthetic_queries(60, rng)
+    Xva, Uva, Gva = synthetic_queries(40, rng)
+    lam = 5.0
+    m = FairPGRank(lam=lam, n_epochs=12, learning_rate=0.3, patience=3,
+                   random_state=0).fit(Xtr, Utr, Gtr, validation=(Xva, Uva, Gva))
+    J = [h[2] for h in m.val_history_]
+    meas = policy_measures(m.scores(Xva), Uva, Gva)
+    j_coef = meas["ndcg"] - lam * meas["disparity"]
+    j0 = policy_measures([np.zeros(len(u)) for u in Uva], Uva, Gva)["ndcg"]   # w = 0: D = 0
+    assert np.isclose(j_coef, max([j0] + J), atol=1e-12)
+    assert np.isclose(m.best_val_, j_coef, atol=1e-12)
+    if m.best_epoch_:
+        assert np.isclose(J[m.best_epoch_ - 1], max(J))
+    assert len(J) == len(m.history_) == min(12, m.best_epoch_ + 3)     # patience 3
+    mi = FairPGRank(lam=1.0, disparity="individual", n_epochs=2, random_state=0).fit(
+        Xtr, Utr, validation=(Xva, Uva, None))
+    meas = policy_measures(mi.scores(Xva), Uva, None, individual=True)
+    assert np.isclose(mi.best_val_, meas["ndcg"] - meas["disparity"], atol=1e-12)
+    with pytest.raises(InvalidInputError, match="validation"):
+        FairPGRank().fit(Xtr, Utr, Gtr, validation=(Xva, Uva))
+    with pytest.raises(InvalidInputError, match="columns"):
+        FairPGRank().fit(Xtr, Utr, Gtr, validation=([x[:, :2] for x in Xva], Uva, Gva))

@@ -17,6 +17,11 @@ exposures), so ∇ ≈ (1/S) Σ_s (f(σ_s) - b_s) ∇ log π(σ_s) with S sample
 leave-one-out baseline b_s = mean of the other samples' f (``baseline=False``: b = 0). Adam
 ascent on mini-batches of queries.
 
+Model selection: with ``validation=(X_val, relevance_val, groups_val)`` the exact validation
+objective J_val(w) = mean_q [E_π NDCG_q - λ D_q(π_w)] is computed after every epoch and ``coef_``
+is the w of the best epoch (early stopping after ``patience`` epochs without improvement; the
+authors' code uses the same criterion, NDCG - λ D on its validation set).
+
 Learning from clicks (Yadav, Du & Joachims, SIGIR 2021): ``ips_relevance`` turns a click log
 (structpred.tasks.ranking.clicks.SessionLog) into per-document estimates
 û(d) = (1/n_q) Σ_sessions click(d)/p_{rank(d)}, unbiased for P(click | examined) under the
@@ -29,7 +34,7 @@ import numpy as np
 from ...errors import InvalidInputError
 from ...tasks.ranking import plackett_luce as pl
 from ._checks import group_labels, nonnegative_vector
-from .exposure import group_disparity
+from .exposure import group_disparity, individual_disparity
 
 __all__ = ["FairPGRank", "ips_relevance", "policy_measures"]
 
@@ -88,16 +93,23 @@ class FairPGRank:
     n_epochs, batch_size, learning_rate : Adam ascent on mini-batches of queries.
     l2 : L2 penalty (l2/2)‖w‖² subtracted from the objective.
     baseline : use the leave-one-out baseline (variance reduction; unbiased either way).
+    patience : with a validation set, stop after this many epochs without a better J_val
+        (None: run all epochs, still keep the best).
     random_state : seed of the sampling and the query order.
 
     Attributes
     ----------
-    coef_ : w; history_ : per-epoch (mean sampled NDCG, mean disparity) on the training queries.
+    coef_ : w (the best epoch's on the validation set when one is given);
+    history_ : per-epoch (mean sampled NDCG, mean disparity) on the training queries;
+    val_history_ : per-epoch (validation NDCG, validation disparity, J_val), exact;
+    best_epoch_ : 1-based epoch of coef_ (0 = the initial w = 0, the uniform policy);
+    best_val_ : J_val of coef_ (-inf without a validation set).
     """
 
     def __init__(self, lam: float = 0.0, disparity: str = "group", n_samples: int = 16,
                  n_epochs: int = 20, batch_size: int = 16, learning_rate: float = 0.05,
-                 l2: float = 0.0, baseline: bool = True, random_state=None):
+                 l2: float = 0.0, baseline: bool = True, patience: int | None = None,
+                 random_state=None):
         self.lam = lam
         self.disparity = disparity
         self.n_samples = n_samples
@@ -106,6 +118,7 @@ class FairPGRank:
         self.learning_rate = learning_rate
         self.l2 = l2
         self.baseline = baseline
+        self.patience = patience
         self.random_state = random_state
 
     def _check(self, X, relevance, groups):
@@ -133,13 +146,27 @@ class FairPGRank:
                 G.append(None)
         return Xs, U, G
 
-    def fit(self, X, relevance, groups=None):
+    def fit(self, X, relevance, groups=None, validation=None):
         """X: list of (m_q x f) feature matrices; relevance: list of gains u >= 0 (e.g. grades,
-        or ``ips_relevance`` estimates); groups: list of 0/1 group labels per document."""
+        or ``ips_relevance`` estimates); groups: list of 0/1 group labels per document;
+        validation: optional (X_val, relevance_val, groups_val) for early stopping on J_val."""
         Xs, U, G = self._check(X, relevance, groups)
+        # a long loop of small PL kernel calls: load numba so that they run compiled
+        # (structpred.jit runs small calls uncompiled only while numba is not loaded)
+        import numba  # noqa: F401
+        if validation is not None:
+            if len(validation) != 3:
+                raise InvalidInputError("validation must be (X_val, relevance_val, groups_val)")
+            Xv, Uv, Gv = self._check(*validation)
+            if Xv[0].shape[1] != Xs[0].shape[1]:
+                raise InvalidInputError("validation features must have as many columns as X")
         rng = np.random.default_rng(self.random_state)
         f = Xs[0].shape[1]
         w = np.zeros(f)
+        self.val_history_ = []
+        best_w, best_j, self.best_epoch_, since = w.copy(), -np.inf, 0, 0
+        if validation is not None:
+            best_j = self._val_objective(Xv, Uv, Gv, w)[2]
         m1, m2 = np.zeros(f), np.zeros(f)
         b1, b2, eps = 0.9, 0.999, 1e-8
         step = 0
@@ -162,8 +189,33 @@ class FairPGRank:
                 w = w + self.learning_rate * (m1 / (1 - b1 ** step)) / (
                     np.sqrt(m2 / (1 - b2 ** step)) + eps)
             self.history_.append(tuple(np.mean(stats, axis=0)))
-        self.coef_ = w
+            if validation is not None:
+                vals = self._val_objective(Xv, Uv, Gv, w)
+                self.val_history_.append(vals)
+                if vals[2] > best_j:
+                    best_w, best_j, self.best_epoch_, since = w.copy(), vals[2], epoch + 1, 0
+                else:
+                    since += 1
+                    if self.patience is not None and since >= int(self.patience):
+                        break
+        self.coef_ = best_w if validation is not None else w
+        self.best_val_ = best_j
+        if validation is None:
+            self.best_epoch_ = len(self.history_)
         return self
+
+    def _val_objective(self, X, U, G, w):
+        """(mean NDCG, mean disparity, mean NDCG - λ mean disparity) of π_w, exact for lists of
+        <= 12 documents."""
+        S = [x @ w for x in X]
+        if self.disparity == "group" and all(g is not None for g in G):
+            meas = policy_measures(S, U, G, random_state=0)
+            nd, disp = meas["ndcg"], meas["disparity"]
+        else:
+            nd = policy_measures(S, U, [None] * len(U), random_state=0)["ndcg"]
+            disp = (policy_measures(S, U, None, random_state=0, individual=True)["disparity"]
+                    if self.disparity == "individual" else 0.0)
+        return nd, disp, nd - self.lam * disp
 
     def _query_gradient(self, x, u, g, w, S, rng):
         s = x @ w
@@ -202,11 +254,13 @@ def _two_groups(labels, m, q):
 
 
 def policy_measures(S, relevance, groups, n_samples: int = 200, random_state=None,
-                    P=None):
+                    P=None, individual: bool = False):
     """Mean over queries of the policy's expected NDCG and group disparity, for PL policies with
     scores ``S`` (list; exact from PL's rank marginals for lists of <= 12 documents, else
     Monte-Carlo with ``n_samples`` rankings, NDCG with its standard error, exposure from the same
-    samples), or for given rank-marginal matrices ``P`` (list; exact)."""
+    samples), or for given rank-marginal matrices ``P`` (list; exact). A query whose candidates
+    form a single group (or ``groups`` None) counts with disparity 0, as in the authors'
+    evaluation; ``individual=True`` reports the individual disparity instead."""
     rng = np.random.default_rng(random_state)
     nd, disp, se2 = [], [], []
     for q in range(len(relevance)):
@@ -229,10 +283,16 @@ def policy_measures(S, relevance, groups, n_samples: int = 200, random_state=Non
             e = np.asarray(P[q]) @ v
             nd.append(e @ u / ideal if ideal > 0 else 0.0)
             se2.append(0.0)
-        disp.append(group_disparity(e, u, groups[q]))
+        if individual:
+            disp.append(individual_disparity(e, u))
+        elif groups is None or groups[q] is None or len(np.unique(groups[q])) < 2:
+            disp.append(0.0)
+        else:
+            disp.append(group_disparity(e, u, groups[q]))
     n = len(nd)
     return {"ndcg": float(np.mean(nd)), "ndcg_se": float(np.sqrt(np.sum(se2)) / n),
-            "disparity": float(np.mean(disp)), "disparity_se": float(np.std(disp, ddof=1) / np.sqrt(n))
+            "disparity": float(np.mean(disp)),
+            "disparity_se": float(np.std(disp, ddof=1) / np.sqrt(n))
             if n > 1 else 0.0}
 
 
