@@ -25,8 +25,9 @@ import time
 
 import numpy as np
 
+from .boundary.params import check_n_samples
 from .errors import InvalidInputError
-from .logspace import check_n_samples, scaled_weights
+from .logspace import scaled_weights
 from .model import StructuredModel, has_hook
 from .parallel import limit_threads
 from .svm import StructuredSVM, _as_examples, _n_examples

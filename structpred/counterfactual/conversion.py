@@ -11,7 +11,7 @@ from scipy.optimize import minimize
 
 from ..errors import InvalidInputError
 from ..parallel import limit_threads
-from . import _checks
+from ..boundary.params import check_choice, check_int, check_positive
 from .feedback import BanditFeedback
 from .learners import _take
 
@@ -32,7 +32,7 @@ class Conversion:
 def fit_crf(task, X, Y, C: float = 1.0, max_iter: int = 500, tol: float = 1e-6) -> np.ndarray:
     """Weights of the L2-regularised CRF: min_w ½‖w‖² + (C/n) Σ_i −log π_w(y_i|x_i), by L-BFGS
     on the task's ``batch_log_prob_grad``."""
-    C = _checks.positive(C, "C")
+    C = check_positive(C, "C")
     task.check_probabilistic(needs=("log_prob", "log_prob_grad"))
     if task.size_joint_feature is None:
         task.initialize(X, Y)
@@ -67,8 +67,8 @@ def supervised_to_bandit(task, X, Y, logger_fraction: float = 0.05, n_replays: i
         raise InvalidInputError(f"X has {n} examples but Y has {len(Y)}")
     if not (isinstance(logger_fraction, (int, float)) and 0 < logger_fraction < 1):
         raise InvalidInputError(f"logger_fraction must be in (0, 1), got {logger_fraction!r}")
-    n_replays = _checks.positive_int(n_replays, "n_replays")
-    _checks.choice(replay, "replay", ("rest", "all"))
+    n_replays = check_int(n_replays, "n_replays", 1, strict=True)
+    check_choice(replay, "replay", ("rest", "all"))
     task.check_probabilistic(needs=("log_prob", "sample"))
     task.check_input(X, Y)
     rng = np.random.default_rng(random_state)

@@ -28,7 +28,7 @@ from .. import persistence
 from ..errors import InvalidInputError, NotFittedError
 from ..model import _repr_changed, _set_params
 from ..parallel import limit_threads
-from . import _checks
+from ..boundary.params import check_choice, check_int, check_positive, check_real
 from .estimators import GibbsTarget, default_clip, ips, snips
 from .feedback import BanditFeedback
 from .objectives import OBJECTIVES, risk_and_coef
@@ -129,18 +129,18 @@ class CRM:
         return _repr_changed(self)
 
     def _check_params(self):
-        _checks.choice(self.objective, "objective", OBJECTIVES)
-        _checks.choice(self.optimizer, "optimizer", ("lbfgs", "majorization"))
+        check_choice(self.objective, "objective", OBJECTIVES)
+        check_choice(self.optimizer, "optimizer", ("lbfgs", "majorization"))
         if self.optimizer == "majorization" and self.objective not in ("ips", "poem"):
             raise InvalidInputError("optimizer='majorization' is POEM's optimizer: it serves "
                                     f"objective 'ips' or 'poem', not {self.objective!r}")
         for c in _grid(self.C):
-            _checks.positive(c, "C", allow_inf=True)
+            check_positive(c, "C", allow_inf=True)
         for lam in _grid(self.variance_weight):
-            _checks.non_negative(lam, "variance_weight")
+            check_real(lam, "variance_weight", 0.0)
         for m in _grid(self.clip):
             if m != "auto":
-                _checks.positive(m, "clip", allow_none=True, allow_inf=True)
+                check_positive(m, "clip", allow_none=True, allow_inf=True)
         if self.translation is not None:
             for t in _grid(self.translation):
                 if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t):
@@ -149,10 +149,10 @@ class CRM:
                 or not math.isfinite(self.loss_translation):
             raise InvalidInputError(f"loss_translation must be a finite number, got "
                                     f"{self.loss_translation!r}")
-        _checks.positive_int(self.max_iter, "max_iter")
-        _checks.positive(self.tol, "tol")
-        _checks.positive_int(self.batch_size, "batch_size")
-        _checks.positive(self.learning_rate, "learning_rate")
+        check_int(self.max_iter, "max_iter", 1, strict=True)
+        check_positive(self.tol, "tol")
+        check_int(self.batch_size, "batch_size", 1, strict=True)
+        check_positive(self.learning_rate, "learning_rate")
         if not (isinstance(self.validation_fraction, (int, float)) and 0 < self.validation_fraction < 1):
             raise InvalidInputError(f"validation_fraction must be in (0, 1), got "
                                     f"{self.validation_fraction!r}")
@@ -365,7 +365,7 @@ class CRM:
     def estimate(self, feedback: BanditFeedback, estimator: str = "snips", **kwargs):
         """An off-policy estimate of the learnt policy's risk on other logged ``feedback``
         ("ips" or "snips"; keyword arguments go to the estimator)."""
-        fn = {"ips": ips, "snips": snips}[_checks.choice(estimator, "estimator", ("ips", "snips"))]
+        fn = {"ips": ips, "snips": snips}[check_choice(estimator, "estimator", ("ips", "snips"))]
         return fn(feedback, self.target(), **kwargs)
 
     # ------------------------------------------------------------- model files

@@ -36,7 +36,8 @@ import numpy as np
 from scipy.stats import binom
 
 from ...errors import InvalidInputError
-from ._checks import finite_vector, positive_int, probability
+from ...boundary.arrays import check_scores
+from ...boundary.params import check_int, check_probability
 
 __all__ = ["mtable", "fail_probability", "adjusted_alpha", "adjusted_mtable",
            "is_fair", "fair_top_k"]
@@ -45,9 +46,9 @@ _EPS = 1e-16
 
 
 def _params(k, p, alpha):
-    positive_int("k", k)
-    probability("p", p)
-    probability("alpha", alpha, open_low=False)
+    check_int(k, "k", 1, strict=True)
+    check_probability(p, "p", allow_zero=False, allow_one=False)
+    check_probability(alpha, "alpha", allow_one=False)
 
 
 def mtable(k: int, p: float, alpha: float) -> np.ndarray:
@@ -77,7 +78,7 @@ def _blocks(m):
 def fail_probability(m, p: float, method: str = "fairsearch") -> float:
     """P(a ranking with independently protected positions (prob. p) fails the mtable m)."""
     m = np.asarray(m, dtype=np.int64)
-    probability("p", p)
+    check_probability(p, "p", allow_zero=False, allow_one=False)
     if method == "exact":
         k = m.shape[0]
         dist = np.zeros(k + 1)
@@ -147,18 +148,18 @@ def is_fair(protected, p: float, alpha: float, adjust: bool = True) -> bool:
     """The ranked group fairness test of a top-k ranking (``protected``: bool per position,
     top first; k = its length)."""
     prot = np.asarray(protected, dtype=bool)
-    k = positive_int("k (length of protected)", prot.shape[0])
+    k = check_int(prot.shape[0], "k (length of protected)", 1)
     m = adjusted_mtable(k, p, alpha) if adjust else mtable(k, p, alpha)
     return bool(np.all(np.cumsum(prot) >= m))
 
 
 def fair_top_k(scores, protected, k: int, p: float, alpha: float, adjust: bool = True) -> np.ndarray:
     """FA*IR re-ranking: the indices of the k selected candidates, top first."""
-    s = finite_vector("scores", scores)
+    s = check_scores(scores, "scores")
     prot = np.asarray(protected, dtype=bool)
     if prot.shape != s.shape:
         raise InvalidInputError(f"protected must have one flag per candidate ({s.shape[0]})")
-    k = positive_int("k", k, s.shape[0], "the number of candidates")
+    k = check_int(k, "k", 1, s.shape[0], high_name="the number of candidates", strict=True)
     m = adjusted_mtable(k, p, alpha) if adjust else mtable(k, p, alpha)
     P = [int(i) for i in np.flatnonzero(prot)[np.argsort(-s[prot], kind="stable")]]
     N = [int(i) for i in np.flatnonzero(~prot)[np.argsort(-s[~prot], kind="stable")]]

@@ -27,7 +27,8 @@ from scipy.optimize import linear_sum_assignment, linprog
 from scipy.sparse import coo_matrix
 
 from ...errors import InvalidInputError
-from ._checks import group_labels, nonnegative_vector
+from ...boundary.arrays import check_groups, check_probability_matrix, check_vector
+from ...boundary.params import check_int, check_positive
 from .exposure import position_exposure
 
 __all__ = ["CONSTRAINTS", "FairLPResult", "fair_ranking_lp", "group_functionals",
@@ -52,7 +53,7 @@ class FairLPResult(NamedTuple):
 def group_functionals(constraint: str, merit, groups, v) -> np.ndarray:
     """A (K x n x n) array F with f_k(P) = Σ_ij F[k, i, j] P[i, j] (see the module docstring)."""
     n = merit.shape[0]
-    g, K = group_labels("groups", groups, n, need_two=True)
+    g, K = check_groups(groups, "groups", n)
     if constraint == "demographic_parity":
         a = 1.0 / np.bincount(g, minlength=K)[g]
     else:
@@ -95,12 +96,12 @@ def fair_ranking_lp(relevance, groups=None, constraint: str | None = None, expos
     target : two groups only: ask for f_1 - f_0 = target (within ``tolerance``) instead of
         equality, e.g. to over-correct when the merits are estimates. ``gap`` stays max - min.
     """
-    u = nonnegative_vector("relevance", relevance)
+    u = check_vector(relevance, "relevance", low=0.0)
     n = u.shape[0]
     if n < 1:
         raise InvalidInputError("relevance is empty")
-    v = position_exposure(n) if exposure is None else nonnegative_vector("exposure", exposure, n)
-    mer = u if merit is None else nonnegative_vector("merit", merit, n)
+    v = position_exposure(n) if exposure is None else check_vector(exposure, "exposure", n, low=0.0)
+    mer = u if merit is None else check_vector(merit, "merit", n, low=0.0)
     if not (np.isfinite(tolerance) and tolerance >= 0):
         raise InvalidInputError(f"tolerance must be a finite number >= 0, got {tolerance!r}")
     if on_infeasible not in ("least_unfair", "raise"):
@@ -179,16 +180,11 @@ def birkhoff_von_neumann(P, atol: float = 1e-8, zero: float = 1e-13):
     """(weights θ, permutations) with Σ_k θ_k Π_k = P; permutations[k][i] = rank (0-based) of
     item i in Π_k. P must be doubly stochastic within ``atol`` (else InvalidInputError naming P).
     """
-    P = np.asarray(P, dtype=np.float64)
-    if P.ndim != 2 or P.shape[0] != P.shape[1] or P.shape[0] == 0:
-        raise InvalidInputError(f"P must be a non-empty square matrix, got shape {P.shape}")
-    if not np.all(np.isfinite(P)) or P.min() < -atol:
-        raise InvalidInputError("P has negative, NaN or infinite entries")
+    atol = check_positive(atol, "atol")
+    P = check_probability_matrix(P, "P", doubly_stochastic=True, tol=atol)
+    if P.shape[0] == 0:
+        raise InvalidInputError("P must be a non-empty square matrix, got shape (0, 0)")
     n = P.shape[0]
-    if (np.abs(P.sum(0) - 1).max() > atol) or (np.abs(P.sum(1) - 1).max() > atol):
-        raise InvalidInputError(f"P is not doubly stochastic: row sums deviate by "
-                                f"{np.abs(P.sum(1) - 1).max():.3g}, column sums by "
-                                f"{np.abs(P.sum(0) - 1).max():.3g} (atol {atol:g})")
     R = np.where(P > zero, P, 0.0)
     weights, perms = [], []
     rows = np.arange(n)
@@ -219,5 +215,6 @@ class BvNSampler:
     def sample(self, n: int, random_state=None) -> np.ndarray:
         """(n x items) orders drawn independently: permutation k with probability θ_k/Σθ."""
         rng = np.random.default_rng(random_state)
-        k = rng.choice(len(self.weights), size=int(n), p=self.weights / self.weights.sum())
+        n = check_int(n, "n", 1)
+        k = rng.choice(len(self.weights), size=n, p=self.weights / self.weights.sum())
         return self.orders[k]
