@@ -1,0 +1,218 @@
+"""The fairness measures' registry: every public function of ``exposure`` with its tiny
+example and an independent reference, so that tests/test_registry_battery.py throws its
+hostile battery at each and compares each example with its reference.
+
+The references do not call the measured code: exposures and expected DCGs of a policy are
+summed over the permutations of a known mixture (the example's P is built from it), ideal
+DCGs by enumerating every ranking, group quantities with explicit loops.
+
+``COVERS`` maps each module whose public functions must all be registered to the names
+left out and why; the battery fails on a public function that is neither registered nor
+listed there (the next measure added to ``exposure`` is covered by construction).
+"""
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+
+from ...metrics import Metric
+
+__all__ = ["MEASURES", "COVERS"]
+
+_MOD = "structpred.apps.fairness.exposure"
+
+# four items, two groups, a policy mixing two rankings (item indices top first)
+_REL = (3.0, 1.0, 0.0, 2.0)
+_GROUPS = (0, 1, 0, 1)
+_MIX = ((0.6, (0, 3, 1, 2)), (0.4, (3, 0, 2, 1)))
+_EXPO = (1.0, 0.5, 0.2, 0.8)     # per-item exposures
+_V = (1.0, 0.6, 0.5, 0.25)        # per-rank exposures (a click model's propensities)
+
+
+def _P():
+    P = np.zeros((4, 4))
+    for theta, order in _MIX:
+        for rank, item in enumerate(order):
+            P[item, rank] += theta
+    return P
+
+
+def _dcg_v(n):
+    return [1.0 / math.log2(2.0 + j) for j in range(n)]
+
+
+def _item_exposure_of_mix(v):
+    e = [0.0] * 4
+    for theta, order in _MIX:
+        for rank, item in enumerate(order):
+            e[item] += theta * v[rank]
+    return np.array(e)
+
+
+def _by_group(values, groups):
+    out = {}
+    for x, g in zip(values, groups):
+        out.setdefault(g, []).append(x)
+    return [sum(out[g]) / len(out[g]) for g in sorted(out)]
+
+
+# ------------------------------------------------------------------ references
+def _ref_position_exposure(args, kw):
+    n = args[0]
+    if kw.get("model", "log") == "inverse":
+        return np.array([1.0 / (j + 1) for j in range(n)])
+    return np.array(_dcg_v(n))
+
+
+def _ref_ranking_matrix(args, kw):
+    order = list(args[0])
+    return np.array([[1.0 if order[j] == i else 0.0 for j in range(len(order))]
+                     for i in range(len(order))])
+
+
+def _ref_exposure_from_P(args, kw):
+    v = list(args[1]) if len(args) > 1 and args[1] is not None else _dcg_v(4)
+    return _item_exposure_of_mix(v)
+
+
+def _ref_exposure_from_ranking(args, kw):
+    order = list(args[0])
+    v = list(args[1]) if len(args) > 1 and args[1] is not None else _dcg_v(len(order))
+    e = [0.0] * len(order)
+    for rank, item in enumerate(order):
+        e[item] = v[rank]
+    return np.array(e)
+
+
+def _ref_exposure_from_samples(args, kw):
+    orders = [list(o) for o in args[0]]
+    v = list(args[1]) if len(args) > 1 and args[1] is not None else _dcg_v(len(orders[0]))
+    per_item = [[0.0] * len(orders) for _ in orders[0]]
+    for s, order in enumerate(orders):
+        for rank, item in enumerate(order):
+            per_item[item][s] = v[rank]
+    m = len(orders)
+    mean = [sum(x) / m for x in per_item]
+    se = [math.sqrt(sum((a - mu) ** 2 for a in x) / (m - 1)) / math.sqrt(m)
+          for x, mu in zip(per_item, mean)]
+    return (np.array(mean), np.array(se))
+
+
+def _ref_group_means(args, kw):
+    return np.array(_by_group(args[0], args[1]))
+
+
+def _ref_fairness_gaps(args, kw):
+    e, u, g = list(args[0]), list(args[1]), list(args[2])
+    exp_g, merit = _by_group(e, g), _by_group(u, g)
+    clicks = _by_group([a * b for a, b in zip(u, e)], g)
+    treat = [a / m for a, m in zip(exp_g, merit)]
+    impact = [c / m for c, m in zip(clicks, merit)]
+    return {"exposure": np.array(exp_g), "merit": np.array(merit), "clicks": np.array(clicks),
+            "demographic_parity": max(exp_g) - min(exp_g),
+            "disparate_treatment": max(treat) - min(treat),
+            "disparate_impact": max(impact) - min(impact)}
+
+
+def _ref_individual_disparity(args, kw):
+    e, u = list(args[0]), list(args[1])
+    total, pairs = 0.0, 0
+    for i in range(len(e)):
+        for j in range(len(e)):
+            if i != j and u[i] >= u[j] > 0:
+                total += max(0.0, e[i] / u[i] - e[j] / u[j])
+                pairs += 1
+    return total / pairs if pairs else 0.0
+
+
+def _ref_group_disparity(args, kw):
+    e, u, g = list(args[0]), list(args[1]), list(args[2])
+    exp_g, merit = _by_group(e, g), _by_group(u, g)
+    hi = 0 if merit[0] >= merit[1] else 1
+    return max(0.0, exp_g[hi] / merit[hi] - exp_g[1 - hi] / merit[1 - hi])
+
+
+def _expected_dcg(gains, v):
+    return sum(theta * sum(gains[item] * v[rank] for rank, item in enumerate(order))
+               for theta, order in _MIX)
+
+
+def _ref_expected_dcg(args, kw):
+    v = list(args[2]) if len(args) > 2 and args[2] is not None else _dcg_v(4)
+    return _expected_dcg(list(args[1]), v)
+
+
+def _ref_expected_ndcg(args, kw):
+    gains = list(args[1])
+    v = list(args[2]) if len(args) > 2 and args[2] is not None else _dcg_v(4)
+    ideal = max(sum(gains[item] * v[rank] for rank, item in enumerate(perm))
+                for perm in itertools.permutations(range(len(gains))))
+    return _expected_dcg(gains, v) / ideal
+
+
+# ------------------------------------------------------------------ examples
+def _ex(*args, **kw):
+    return lambda: ([np.array(a) if isinstance(a, tuple) else a for a in args], dict(kw))
+
+
+def _samples():
+    orders = np.array([o for _, o in _MIX] + [(1, 0, 2, 3), (0, 3, 1, 2)])
+    return [orders, np.array(_V)], {}
+
+
+def _P_example(*rest):
+    return lambda: ([_P(), *(np.array(r) for r in rest)], {})
+
+
+_INF = (0.0, math.inf)
+_E = _MOD + ":"
+
+MEASURES: dict[str, Metric] = {
+    "position_exposure": Metric(_E + "position_exposure", ("n",), ("count",), _ex(4),
+                                value_range=_INF, reference=_ref_position_exposure),
+    "position_exposure_inverse": Metric(_E + "position_exposure", ("n",), ("count",),
+                                        _ex(4, model="inverse"), value_range=_INF,
+                                        reference=_ref_position_exposure),
+    "ranking_matrix": Metric(_E + "ranking_matrix", ("order",), ("permutation",),
+                             _ex((2, 0, 3, 1)), reference=_ref_ranking_matrix),
+    "exposure_from_P": Metric(_E + "exposure_from_P", ("P", "exposure"),
+                              ("prob_matrix", "nonneg_vector"), _P_example(_V),
+                              value_range=_INF, reference=_ref_exposure_from_P),
+    "exposure_from_P_default_v": Metric(_E + "exposure_from_P", ("P",), ("prob_matrix",),
+                                        _P_example(), value_range=_INF,
+                                        reference=_ref_exposure_from_P),
+    "exposure_from_ranking": Metric(_E + "exposure_from_ranking", ("order", "exposure"),
+                                    ("permutation", "nonneg_vector"), _ex((2, 0, 3, 1), _V),
+                                    value_range=_INF, reference=_ref_exposure_from_ranking),
+    "exposure_from_samples": Metric(_E + "exposure_from_samples", ("orders", "exposure"),
+                                    ("permutations", "nonneg_vector"), _samples,
+                                    value_range=_INF, reference=_ref_exposure_from_samples),
+    "group_means": Metric(_E + "group_means", ("values", "groups"), ("vector", "groups_any"),
+                          _ex((0.5, -1.0, 2.0, 4.0), _GROUPS), value_range=(-math.inf, math.inf),
+                          reference=_ref_group_means),
+    "fairness_gaps": Metric(_E + "fairness_gaps", ("item_exposure", "relevance", "groups"),
+                            ("nonneg_vector", "nonneg_vector", "groups"),
+                            _ex(_EXPO, _REL, _GROUPS), value_range=_INF,
+                            reference=_ref_fairness_gaps),
+    "individual_disparity": Metric(_E + "individual_disparity", ("item_exposure", "relevance"),
+                                   ("nonneg_vector", "nonneg_vector"), _ex(_EXPO, _REL),
+                                   value_range=_INF, reference=_ref_individual_disparity),
+    "group_disparity": Metric(_E + "group_disparity", ("item_exposure", "relevance", "groups"),
+                              ("nonneg_vector", "nonneg_vector", "groups2"),
+                              _ex(_EXPO, _REL, _GROUPS), value_range=_INF,
+                              reference=_ref_group_disparity),
+    "expected_dcg": Metric(_E + "expected_dcg", ("P", "gains", "exposure"),
+                           ("prob_matrix", "nonneg_vector", "nonneg_vector"),
+                           _P_example(_REL, _V), value_range=_INF, reference=_ref_expected_dcg),
+    "expected_ndcg": Metric(_E + "expected_ndcg", ("P", "gains", "exposure"),
+                            ("prob_matrix", "nonneg_vector", "nonneg_vector"),
+                            _P_example(_REL, _V), reference=_ref_expected_ndcg),
+    "expected_ndcg_default_v": Metric(_E + "expected_ndcg", ("P", "gains"),
+                                      ("prob_matrix", "nonneg_vector"), _P_example(_REL),
+                                      reference=_ref_expected_ndcg),
+}
+
+#: Modules whose every public function must be registered above, and the exceptions.
+COVERS = {_MOD: {}}
