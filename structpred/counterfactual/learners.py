@@ -28,7 +28,8 @@ from .. import persistence
 from ..errors import InvalidInputError, NotFittedError
 from ..model import _repr_changed, _set_params
 from ..parallel import limit_threads
-from ..boundary.params import check_choice, check_int, check_positive, check_real
+from ..boundary.params import (check_choice, check_int, check_positive, check_probability,
+                               check_real)
 from .estimators import GibbsTarget, default_clip, ips, snips
 from .feedback import BanditFeedback
 from .objectives import OBJECTIVES, risk_and_coef
@@ -143,19 +144,14 @@ class CRM:
                 check_positive(m, "clip", allow_none=True, allow_inf=True)
         if self.translation is not None:
             for t in _grid(self.translation):
-                if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t):
-                    raise InvalidInputError(f"translation must be finite numbers, got {t!r}")
-        if isinstance(self.loss_translation, bool) or not isinstance(self.loss_translation, (int, float)) \
-                or not math.isfinite(self.loss_translation):
-            raise InvalidInputError(f"loss_translation must be a finite number, got "
-                                    f"{self.loss_translation!r}")
+                check_real(t, "translation")
+        check_real(self.loss_translation, "loss_translation")
         check_int(self.max_iter, "max_iter", 1, strict=True)
         check_positive(self.tol, "tol")
         check_int(self.batch_size, "batch_size", 1, strict=True)
         check_positive(self.learning_rate, "learning_rate")
-        if not (isinstance(self.validation_fraction, (int, float)) and 0 < self.validation_fraction < 1):
-            raise InvalidInputError(f"validation_fraction must be in (0, 1), got "
-                                    f"{self.validation_fraction!r}")
+        check_probability(self.validation_fraction, "validation_fraction", allow_zero=False,
+                          allow_one=False)
 
     # ------------------------------------------------------------- fit
     def fit(self, feedback: BanditFeedback, validation: BanditFeedback | None = None, w0=None):

@@ -37,7 +37,7 @@ from scipy.stats import binom
 
 from ...errors import InvalidInputError
 from ...boundary.arrays import check_scores
-from ...boundary.params import check_int, check_probability
+from ...boundary.params import check_choice, check_int, check_probability
 
 __all__ = ["mtable", "fail_probability", "adjusted_alpha", "adjusted_mtable",
            "is_fair", "fair_top_k"]
@@ -89,8 +89,7 @@ def fail_probability(m, p: float, method: str = "fairsearch") -> float:
             new[:m[i]] = 0.0
             dist = new
         return float(1.0 - dist.sum())
-    if method != "fairsearch":
-        raise InvalidInputError(f"method must be 'fairsearch' or 'exact', got {method!r}")
+    check_choice(method, "method", ("fairsearch", "exact"))
     blocks = _blocks(m)
     total = sum(blocks)
     state = {0: 1.0}                       # protected assigned so far -> probability

@@ -28,7 +28,7 @@ from scipy.sparse import coo_matrix
 
 from ...errors import InvalidInputError
 from ...boundary.arrays import check_groups, check_probability_matrix, check_vector
-from ...boundary.params import check_int, check_positive
+from ...boundary.params import check_choice, check_int, check_positive, check_real
 from .exposure import position_exposure
 
 __all__ = ["CONSTRAINTS", "FairLPResult", "fair_ranking_lp", "group_functionals",
@@ -102,11 +102,8 @@ def fair_ranking_lp(relevance, groups=None, constraint: str | None = None, expos
         raise InvalidInputError("relevance is empty")
     v = position_exposure(n) if exposure is None else check_vector(exposure, "exposure", n, low=0.0)
     mer = u if merit is None else check_vector(merit, "merit", n, low=0.0)
-    if not (np.isfinite(tolerance) and tolerance >= 0):
-        raise InvalidInputError(f"tolerance must be a finite number >= 0, got {tolerance!r}")
-    if on_infeasible not in ("least_unfair", "raise"):
-        raise InvalidInputError(f"on_infeasible must be 'least_unfair' or 'raise', got "
-                                f"{on_infeasible!r}")
+    tolerance = check_real(tolerance, "tolerance", 0.0)
+    check_choice(on_infeasible, "on_infeasible", ("least_unfair", "raise"))
     best = float(np.sort(u)[::-1] @ np.sort(v)[::-1])
     c = -np.outer(u, v).ravel()
     A_eq, b_eq = _equalities(n)
@@ -114,17 +111,16 @@ def fair_ranking_lp(relevance, groups=None, constraint: str | None = None, expos
         res = linprog(c, A_eq=A_eq, b_eq=b_eq, bounds=(0, 1), method="highs", options=_HIGHS)
         P = _clean(res.x, n)
         return FairLPResult(P, float(u @ P @ v), best, _price(u @ P @ v, best), 0.0, "optimal")
-    if constraint not in CONSTRAINTS:
-        raise InvalidInputError(f"constraint must be None or one of {CONSTRAINTS}, got "
-                                f"{constraint!r}")
+    check_choice(constraint, "constraint (or None)", CONSTRAINTS)
     if groups is None:
         raise InvalidInputError("groups is required with a constraint")
     F = group_functionals(constraint, mer, groups, v)
     A = _pair_rows(F, n)
     offset = np.zeros(A.shape[0])
     if target is not None:
-        if F.shape[0] != 2 or not np.isfinite(target):
-            raise InvalidInputError("target needs exactly two groups and a finite value")
+        target = check_real(target, "target")
+        if F.shape[0] != 2:
+            raise InvalidInputError(f"target needs exactly two groups, got {F.shape[0]}")
         offset = np.array([-float(target), float(target)])     # rows f0 - f1, f1 - f0
     res = linprog(c, A_ub=A, b_ub=float(tolerance) + offset, A_eq=A_eq, b_eq=b_eq,
                   bounds=(0, 1), method="highs", options=_HIGHS)
