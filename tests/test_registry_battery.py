@@ -718,7 +718,8 @@ def _role_cases(role, arg, argname, others):
                 ("none_entry", "error", _set(v, 0, None), argname),
                 ("2d", "error", v[None, :], argname),
                 ("one_short", "error", v[:-1], argname),
-                ("empty", "error", v[:0], argname)]
+                ("empty", "error", v[:0], argname),
+                ("1e308", "error", _set(v, 0, 1e308), argname)]
         if role == "nonneg_vector":
             out.append(("negative", "error", _set(v, 0, -1.0), argname))
     elif role in ("groups", "groups2", "groups_any"):
@@ -790,6 +791,10 @@ def _role_cases(role, arg, argname, others):
                                                         loss=loss[:0], propensity=p[:0]),
                  ("feedback", "no logged")),
                 ("one_example", "error_or_range", fb.subset([0]), "feedback"),
+                ("loss_1e308", "error_or_range", _feedback_like(fb, loss=_set(loss, 1, 1e308)),
+                 "loss"),
+                ("propensity_1e-300", "error_or_range",
+                 _feedback_like(fb, propensity=_set(p, 1, 1e-300)), "propensity"),
                 ("not_feedback", "error", (fb.X, fb.Y, loss, p), "feedback")]
     elif role == "target":
         T = np.asarray(arg, dtype=np.float64)

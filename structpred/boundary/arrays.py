@@ -20,7 +20,8 @@ from ..errors import MAX_ABS_FEATURE, InvalidInputError
 
 __all__ = ["MAX_ABS_FEATURE", "MAX_SIZE_JOINT_FEATURE", "check_index_arrays", "check_matrix", "check_csr", "check_values", "check_vector",
            "check_labels", "check_scores", "check_grades", "check_same_length", "check_score_rows",
-           "check_groups", "check_propensities", "check_probability_matrix", "check_permutation"]
+           "check_groups", "check_propensities", "check_probability_matrix", "check_permutation",
+           "check_finite_result"]
 
 _MAX_INDEX = np.iinfo(np.int64).max
 #: Largest weight vector a task sizes from the data (2**28 float64 = 2 GiB): a matrix that
@@ -429,3 +430,15 @@ def check_permutation(order, name: str, n: int | None = None, *, min_length: int
                                     f"({arr[k]!r}) {what}")
         seen[v] = True
     return out
+
+
+def check_finite_result(value, what: str, culprits: str):
+    """``value`` (a number or an array) if every entry is finite; else InvalidInputError
+    saying that ``what`` overflows float64 and naming ``culprits`` (the arguments whose
+    magnitudes caused it), instead of returning inf or NaN."""
+    arr = np.asarray(value, dtype=np.float64)
+    if not np.all(np.isfinite(arr)):
+        bad = float(arr.ravel()[np.flatnonzero(~np.isfinite(arr.ravel()))[0]])
+        raise InvalidInputError(f"{what} is not finite ({bad!r}): {culprits} too large or too "
+                                "small for float64")
+    return value

@@ -28,7 +28,8 @@ import scipy.sparse as sp
 from scipy.special import logsumexp
 from scipy.stats import norm
 
-from ..boundary.arrays import check_labels, check_probability_matrix, check_vector
+from ..boundary.arrays import (check_finite_result, check_labels, check_probability_matrix,
+                               check_vector)
 from ..boundary.params import check_level, check_positive
 from ..errors import InvalidInputError
 from .feedback import BanditFeedback
@@ -55,6 +56,8 @@ class Estimate:
 
 
 def _estimate(value, stderr, level, n, name) -> Estimate:
+    check_finite_result((value, stderr), f"{name}: the estimate or its standard error",
+                        "feedback.loss or the importance weights π(y|x)/feedback.propensity")
     z = float(norm.ppf(0.5 + level / 2))
     return Estimate(float(value), float(stderr), float(value - z * stderr),
                     float(value + z * stderr), level, n, name)

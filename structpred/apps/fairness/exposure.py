@@ -20,11 +20,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...boundary.arrays import (check_groups, check_permutation, check_probability_matrix,
-                                check_vector)
+from ...boundary.arrays import (check_finite_result, check_groups, check_permutation,
+                                check_probability_matrix, check_vector)
 from ...boundary.params import check_choice, check_int
-from ...errors import InvalidInputError
+from ...errors import MAX_ABS_FEATURE, InvalidInputError
 
+#: Largest accepted exposure, relevance, gain or value (as for features: beyond it sums of
+#: products overflow float64).
+_BIG = MAX_ABS_FEATURE
 #: Most items a ranking may have here: an n x n policy matrix of 2**14 items is 2 GiB.
 MAX_ITEMS = 2 ** 14
 
@@ -53,7 +56,7 @@ def ranking_matrix(order, n: int | None = None) -> np.ndarray:
 
 
 def _v(exposure, n):
-    v = position_exposure(n) if exposure is None else check_vector(exposure, "exposure", low=0.0)
+    v = position_exposure(n) if exposure is None else check_vector(exposure, "exposure", low=0.0, high=_BIG)
     if v.shape[0] < n:
         raise InvalidInputError(f"exposure has {v.shape[0]} positions for {n} items (one "
                                 "exposure per rank is needed)")
@@ -97,7 +100,7 @@ def exposure_from_samples(orders, exposure=None):
 
 def group_means(values, groups) -> np.ndarray:
     """Mean of ``values`` per group (groups sorted by label)."""
-    values = check_vector(values, "values", min_length=1)
+    values = check_vector(values, "values", low=-_BIG, high=_BIG, min_length=1)
     g, K = check_groups(groups, "groups", values.shape[0], min_groups=1, length_of="values")
     return np.bincount(g, weights=values, minlength=K) / np.bincount(g, minlength=K)
 
@@ -106,8 +109,9 @@ def fairness_gaps(item_exposure, relevance, groups) -> dict:
     """The three group gaps of Singh & Joachims (KDD 2018) for per-item exposures: demographic
     parity (exposure), disparate treatment (exposure per merit), disparate impact (expected
     clicks per merit); each max over groups minus min over groups (0 = fair)."""
-    e = check_vector(item_exposure, "item_exposure", low=0.0, min_length=1)
-    u = check_vector(relevance, "relevance", e.shape[0], low=0.0, length_of="item_exposure")
+    e = check_vector(item_exposure, "item_exposure", low=0.0, high=_BIG, min_length=1)
+    u = check_vector(relevance, "relevance", e.shape[0], low=0.0, high=_BIG,
+                     length_of="item_exposure")
     g, K = check_groups(groups, "groups", e.shape[0], length_of="item_exposure")
     cnt = np.bincount(g, minlength=K)
     exp_g = np.bincount(g, weights=e, minlength=K) / cnt
@@ -116,9 +120,11 @@ def fairness_gaps(item_exposure, relevance, groups) -> dict:
     out = {"exposure": exp_g, "merit": merit, "clicks": ctr,
            "demographic_parity": float(exp_g.max() - exp_g.min())}
     if np.all(merit > 0):
-        t, i = exp_g / merit, ctr / merit
-        out["disparate_treatment"] = float(t.max() - t.min())
-        out["disparate_impact"] = float(i.max() - i.min())
+        with np.errstate(over="ignore", invalid="ignore"):
+            t, i = exp_g / merit, ctr / merit
+            gaps = float(t.max() - t.min()), float(i.max() - i.min())
+        check_finite_result(gaps, "fairness_gaps: exposure per merit", "item_exposure / relevance")
+        out["disparate_treatment"], out["disparate_impact"] = gaps
     else:
         out["disparate_treatment"] = out["disparate_impact"] = float("nan")
     return out
@@ -126,21 +132,27 @@ def fairness_gaps(item_exposure, relevance, groups) -> dict:
 
 def individual_disparity(item_exposure, relevance) -> float:
     """(1/|H|) Σ_{(i,j) in H} max(0, e_i/u_i - e_j/u_j), H = {(i, j): i != j, u_i >= u_j > 0}."""
-    e = check_vector(item_exposure, "item_exposure", low=0.0, min_length=1)
-    u = check_vector(relevance, "relevance", e.shape[0], low=0.0, length_of="item_exposure")
+    e = check_vector(item_exposure, "item_exposure", low=0.0, high=_BIG, min_length=1)
+    u = check_vector(relevance, "relevance", e.shape[0], low=0.0, high=_BIG,
+                     length_of="item_exposure")
     keep = u > 0
-    r, uu = e[keep] / u[keep], u[keep]
+    with np.errstate(over="ignore", divide="ignore"):
+        r, uu = e[keep] / u[keep], u[keep]
+    check_finite_result(r, "individual_disparity: exposure / relevance", "item_exposure / relevance")
     H = (uu[:, None] >= uu[None, :]) & ~np.eye(uu.shape[0], dtype=bool)
     if not H.any():
         return 0.0
-    return float(np.maximum(0.0, r[:, None] - r[None, :])[H].mean())
+    with np.errstate(over="ignore", invalid="ignore"):
+        d = float(np.maximum(0.0, r[:, None] - r[None, :])[H].mean())
+    return check_finite_result(d, "individual_disparity", "item_exposure / relevance")
 
 
 def group_disparity(item_exposure, relevance, groups) -> float:
     """max(0, Exp(G_hi)/U(G_hi) - Exp(G_lo)/U(G_lo)) for exactly two groups ordered by merit
     (Fair-PG-Rank's group penalty; 0 when a group has merit 0)."""
-    e = check_vector(item_exposure, "item_exposure", low=0.0, min_length=1)
-    u = check_vector(relevance, "relevance", e.shape[0], low=0.0, length_of="item_exposure")
+    e = check_vector(item_exposure, "item_exposure", low=0.0, high=_BIG, min_length=1)
+    u = check_vector(relevance, "relevance", e.shape[0], low=0.0, high=_BIG,
+                     length_of="item_exposure")
     g, K = check_groups(groups, "groups", e.shape[0], length_of="item_exposure")
     if K != 2:
         raise InvalidInputError(f"groups: group disparity needs exactly two groups, got {K}")
@@ -148,14 +160,16 @@ def group_disparity(item_exposure, relevance, groups) -> float:
     merit = np.bincount(g, weights=u, minlength=2) / cnt
     if np.any(merit <= 0):
         return 0.0
-    ratio = (np.bincount(g, weights=e, minlength=2) / cnt) / merit
-    hi = int(np.argmax(merit))
-    return float(max(0.0, ratio[hi] - ratio[1 - hi]))
+    with np.errstate(over="ignore", invalid="ignore"):
+        ratio = (np.bincount(g, weights=e, minlength=2) / cnt) / merit
+        hi = int(np.argmax(merit))
+        d = float(max(0.0, ratio[hi] - ratio[1 - hi]))
+    return check_finite_result(d, "group_disparity", "item_exposure / relevance")
 
 
 def expected_dcg(P, gains, exposure=None) -> float:
     """uᵀ P v: expected DCG of the policy P (exact) with gains u (e.g. 2^g - 1)."""
-    u = check_vector(gains, "gains", low=0.0, min_length=1)
+    u = check_vector(gains, "gains", low=0.0, high=_BIG, min_length=1)
     e = exposure_from_P(P, exposure)
     if u.shape[0] != e.shape[0]:
         raise InvalidInputError(f"gains has {u.shape[0]} entries for a {e.shape[0]} x "
@@ -165,7 +179,7 @@ def expected_dcg(P, gains, exposure=None) -> float:
 
 def expected_ndcg(P, gains, exposure=None) -> float:
     """uᵀ P v / (sorted u)ᵀ v (exact; 0 when every gain is 0)."""
-    u = check_vector(gains, "gains", low=0.0, min_length=1)
+    u = check_vector(gains, "gains", low=0.0, high=_BIG, min_length=1)
     ideal = float(np.sort(u)[::-1] @ _v(exposure, u.shape[0]))
     return expected_dcg(P, u, exposure) / ideal if ideal > 0 else 0.0
 
