@@ -1167,3 +1167,52 @@ def test_hypothesis_battery_on_tasks_and_metrics():
 
     tasks()
     metrics()
+
+
+@pytest.mark.slow
+def test_hypothesis_battery_on_fairness_measures_and_estimators():
+    """Random hostile values at random positions of every array argument of the fairness
+    measures and off-policy estimators (and of the logged feedback): a structpred error
+    naming the argument, or a finite result in the entry's range, never anything else."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from structpred.counterfactual import BanditFeedback
+
+    hostile = st.sampled_from([np.nan, np.inf, -np.inf, 1e308, -1e308, 1e51, -1.0, 0.0, 1e-300,
+                               2.0, 0.5])
+    higher = {n: s for n, s in ALL_METRICS.items() if n not in METRICS}
+    array_roles = ("nonneg_vector", "vector", "prob_matrix", "target", "feedback")
+    picks = [(n, pos) for n, s in higher.items() for pos, r in enumerate(s.roles)
+             if r in array_roles]
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(pick=st.sampled_from(picks), value=hostile, where=st.integers(0, 10 ** 6),
+           field=st.sampled_from(["loss", "propensity"]))
+    def run(pick, value, where, field):
+        name, pos = pick
+        spec = higher[name]
+        args, kwargs = spec.example()
+        argname, role = spec.argnames[pos], spec.roles[pos]
+        if role == "feedback":
+            fb = args[pos]
+            parts = {"loss": fb.loss.copy(), "propensity": fb.propensity.copy()}
+            parts[field][where % len(fb)] = value
+            args[pos] = _Deferred(lambda: BanditFeedback(fb.X, fb.Y, **parts))
+            culprit = field
+        else:
+            arr = np.array(args[pos], dtype=np.float64)
+            arr.flat[where % arr.size] = value
+            args[pos] = arr
+            culprit = argname
+        try:
+            out = _call(spec.load(), args, kwargs)
+        except StructpredError as exc:
+            assert culprit.lower() in str(exc).lower(), (name, argname, value, str(exc))
+            return
+        vals = _values(out)
+        lo, hi = spec.value_range
+        assert np.all(np.isfinite(vals)) and np.all((vals >= lo) & (vals <= hi)), \
+            (name, argname, value, out)
+
+    run()

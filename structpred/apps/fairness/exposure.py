@@ -178,8 +178,10 @@ def expected_dcg(P, gains, exposure=None) -> float:
 
 
 def expected_ndcg(P, gains, exposure=None) -> float:
-    """uᵀ P v / (sorted u)ᵀ v (exact; 0 when every gain is 0)."""
+    """uᵀ P v / max over rankings of their DCG, (u sorted)ᵀ(v sorted), both decreasing (the
+    rearrangement inequality; v need not decrease with the rank); exact; 0 when every gain
+    is 0."""
     u = check_vector(gains, "gains", low=0.0, high=_BIG, min_length=1)
-    ideal = float(np.sort(u)[::-1] @ _v(exposure, u.shape[0]))
+    ideal = float(np.sort(u)[::-1] @ np.sort(_v(exposure, u.shape[0]))[::-1])
     return expected_dcg(P, u, exposure) / ideal if ideal > 0 else 0.0
 

@@ -29,6 +29,7 @@ _GROUPS = (0, 1, 0, 1)
 _MIX = ((0.6, (0, 3, 1, 2)), (0.4, (3, 0, 2, 1)))
 _EXPO = (1.0, 0.5, 0.2, 0.8)     # per-item exposures
 _V = (1.0, 0.6, 0.5, 0.25)        # per-rank exposures (a click model's propensities)
+_V_UNORDERED = (0.6, 1.0, 0.25, 0.5)   # exposures that do not fall with the rank (a grid)
 
 
 def _P():
@@ -209,6 +210,10 @@ MEASURES: dict[str, Metric] = {
     "expected_ndcg": Metric(_E + "expected_ndcg", ("P", "gains", "exposure"),
                             ("prob_matrix", "nonneg_vector", "nonneg_vector"),
                             _P_example(_REL, _V), reference=_ref_expected_ndcg),
+    "expected_ndcg_unordered_v": Metric(_E + "expected_ndcg", ("P", "gains", "exposure"),
+                                        ("prob_matrix", "nonneg_vector", "nonneg_vector"),
+                                        _P_example(_REL, _V_UNORDERED),
+                                        reference=_ref_expected_ndcg),
     "expected_ndcg_default_v": Metric(_E + "expected_ndcg", ("P", "gains"),
                                       ("prob_matrix", "nonneg_vector"), _P_example(_REL),
                                       reference=_ref_expected_ndcg),
