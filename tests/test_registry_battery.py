@@ -975,6 +975,19 @@ def test_metric_battery(name, case):
 
 
 @pytest.mark.parametrize("name", list(ALL_METRICS))
+def test_metric_entry_is_well_formed(name):
+    """Every registered role is one the battery poisons (a misspelt role would leave its
+    argument untested), one role per argument name, each a parameter of the function."""
+    from structpred.metrics import ROLES
+    spec = ALL_METRICS[name]
+    unknown = [r for r in spec.roles if r not in ROLES]
+    assert not unknown, f"{name}: unknown role(s) {unknown}; the battery knows {ROLES}"
+    assert len(spec.argnames) == len(spec.roles), name
+    params = inspect.signature(spec.load()).parameters
+    assert all(a in params for a in spec.argnames), (name, spec.argnames, list(params))
+
+
+@pytest.mark.parametrize("name", list(ALL_METRICS))
 def test_metric_example_in_range(name):
     spec = ALL_METRICS[name]
     args, kwargs = spec.example()
