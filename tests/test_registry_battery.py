@@ -830,16 +830,50 @@ def _role_cases(role, arg, argname, others):
                            ("neginf", -np.inf), ("string", "2"), ("bool", True)):
             out.append((label, "error", bad, argname))
         out.append(("inf_is_no_clip", "same", np.inf, None))
-    elif role == "level":
+    elif role in ("level", "open_probability"):
         for label, bad in (("zero", 0.0), ("one", 1.0), ("nan", np.nan), ("above_one", 1.5),
                            ("negative", -0.5), ("string", "0.9"), ("bool", True)):
             out.append((label, "error", bad, argname))
+    elif role == "alpha":
+        for label, bad in (("one", 1.0), ("nan", np.nan), ("above_one", 1.5),
+                           ("negative", -0.5), ("string", "0.1"), ("bool", True)):
+            out.append((label, "error", bad, argname))
+    elif role == "top_k":
+        n = len(others[0])
+        for label, bad in (("zero", 0), ("negative", -1), ("fractional", 1.5), ("nan", np.nan),
+                           ("string", "3"), ("bool", True), ("above_n", n + 1),
+                           ("huge", 10 ** 12)):
+            out.append((label, "error", bad, argname))
+    elif role in ("flags", "flags_k"):
+        f = np.asarray(arg)
+        out += [("nan", "error", _set(f, 1, np.nan), argname),
+                ("two", "error", _set(f, 1, 2.0), argname),
+                ("half", "error", _set(f, 1, 0.5), argname),
+                ("string", "error", _set(f, 1, "yes"), argname),
+                ("none_entry", "error", _set(f, 1, None), argname),
+                ("2d", "error", f[None, :], argname),
+                ("empty", "error", f[:0], (argname, "scores"))]
+        if role == "flags":
+            out.append(("one_short", "error", f[:-1], argname))
+    elif role == "mtable":
+        m = np.asarray(arg)
+        jump = m.copy()
+        jump[-1] += 2
+        out += [("fractional", "error", _set(m, -1, m[-1] + 0.5), argname),
+                ("nan", "error", _set(m, -1, np.nan), argname),
+                ("negative", "error", _set(m, 0, -1, np.int64), argname),
+                ("string", "error", _set(m, 0, "x"), argname),
+                ("jump_of_two", "error", jump, argname),
+                ("decreasing", "error", m[::-1].copy() if m[-1] > m[0] else jump, argname),
+                ("above_position", "error", np.arange(1, m.shape[0] + 1) + 1, argname),
+                ("2d", "error", m[None, :], argname),
+                ("empty", "error", m[:0], argname)]
     return out
 
 
 _NEW_ROLES = ("nonneg_vector", "vector", "groups", "groups2", "groups_any", "prob_matrix",
               "permutation", "permutations", "count", "feedback", "target", "loss_model",
-              "clip", "level")
+              "clip", "level", "open_probability", "alpha", "top_k", "flags", "flags_k", "mtable")
 
 
 def _metric_cases(spec):
@@ -1000,8 +1034,8 @@ def test_metric_example_in_range(name):
 def _matches_reference(got, ref):
     """``got`` equals the reference: fields of a result named by a reference dict, tuples
     element-wise, numbers and arrays to 1e-9 relative."""
-    if isinstance(ref, dict):
-        field = (lambda k: got[k]) if isinstance(got, dict) else (lambda k: getattr(got, k))
+    if isinstance(ref, dict):   # the named fields (or tuple positions) of the result
+        field = (lambda k: got[k]) if isinstance(got, (dict, tuple)) else (lambda k: getattr(got, k))
         return all(_matches_reference(field(k), v) for k, v in ref.items())
     if isinstance(ref, tuple):
         return isinstance(got, tuple) and len(got) == len(ref) and \

@@ -21,7 +21,7 @@ from ..errors import MAX_ABS_FEATURE, InvalidInputError
 __all__ = ["MAX_ABS_FEATURE", "MAX_SIZE_JOINT_FEATURE", "check_index_arrays", "check_matrix", "check_csr", "check_values", "check_vector",
            "check_labels", "check_scores", "check_grades", "check_same_length", "check_score_rows",
            "check_groups", "check_propensities", "check_probability_matrix", "check_permutation",
-           "check_finite_result"]
+           "check_finite_result", "check_flags"]
 
 _MAX_INDEX = np.iinfo(np.int64).max
 #: Largest weight vector a task sizes from the data (2**28 float64 = 2 GiB): a matrix that
@@ -442,3 +442,40 @@ def check_finite_result(value, what: str, culprits: str):
         raise InvalidInputError(f"{what} is not finite ({bad!r}): {culprits} too large or too "
                                 "small for float64")
     return value
+
+
+def check_flags(values, name: str, n: int | None = None, *, length_of: str | None = None,
+                min_length: int = 0) -> np.ndarray:
+    """A 1-D bool array of yes/no flags (e.g. "protected" per candidate): bools, or numbers
+    that are exactly 0 or 1; ``n`` of them when given (``length_of`` names what fixes n).
+    InvalidInputError naming ``name`` and the first entry that is not a flag (2, 0.5, NaN,
+    a string, None): ``bool(x)`` would silently read each of those as True."""
+    try:
+        arr = np.asarray(values)
+    except (ValueError, TypeError) as exc:
+        raise _err(name, f"not an array of flags ({exc})", None) from None
+    if arr.ndim != 1:
+        raise _err(name, f"expected a 1-D array of flags, got shape {arr.shape}", None)
+    if n is not None and arr.shape[0] != n:
+        per = f" (one per entry of {length_of})" if length_of else ""
+        raise _err(name, f"has {arr.shape[0]} flags, expected {n}{per}", None)
+    if arr.shape[0] < min_length:
+        raise _err(name, f"has {arr.shape[0]} flags, at least {min_length} needed", None)
+    if arr.dtype == np.bool_:
+        return arr
+    if arr.dtype == object:
+        bad = [k for k, v in enumerate(arr.tolist())
+               if isinstance(v, (str, bytes)) or v is None or not isinstance(v, (bool, int, float,
+                                                                               np.number))]
+        if bad:
+            raise _err(name, f"entry {bad[0]} is {arr[bad[0]]!r}, not a flag (True/False or "
+                       "0/1)", None)
+        arr = arr.astype(np.float64)
+    if arr.size and arr.dtype.kind not in "iuf":
+        raise _err(name, f"flags must be True/False or 0/1, got dtype {arr.dtype}", None)
+    with np.errstate(invalid="ignore"):
+        bad = np.flatnonzero(~((arr == 0) | (arr == 1)))
+    if bad.size:
+        k = int(bad[0])
+        raise _err(name, f"entry {k} is {arr[k]!r}, not a flag (True/False or 0/1)", None)
+    return arr.astype(bool)

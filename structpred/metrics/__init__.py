@@ -31,11 +31,15 @@ __all__ = ["Metric", "METRICS", "REGISTRIES", "all_metrics"]
 #: matrix), permutation (item indices top first), permutations (one ranking per row), count
 #: (a number of items >= 1); for the off-policy estimators: feedback (BanditFeedback),
 #: target (n x K action-probability matrix), loss_model (an object with predict(X, Y)),
-#: clip (a positive number or inf), level (a confidence level in (0, 1)).
+#: clip (a positive number or inf), level (a confidence level in (0, 1)); for FA*IR:
+#: open_probability (in (0, 1)), alpha (a significance in [0, 1)), top_k (1 <= k <= the
+#: number of candidates), flags (one True/False per candidate), flags_k (one per position
+#: of a top-k ranking), mtable (minimum protected counts m(1..k)).
 ROLES = ("per_query_grades", "per_query_scores", "grades", "scores", "indices", "weights",
          "topic_matrix", "tags", "trees", "nonneg_vector", "vector", "groups", "groups2",
          "groups_any", "prob_matrix", "permutation", "permutations", "count", "feedback",
-         "target", "loss_model", "clip", "level")
+         "target", "loss_model", "clip", "level", "open_probability", "alpha", "top_k", "flags",
+         "flags_k", "mtable")
 
 
 @dataclass(frozen=True)

@@ -219,5 +219,101 @@ MEASURES: dict[str, Metric] = {
                                       reference=_ref_expected_ndcg),
 }
 
+
+# ------------------------------------------------------------------ FA*IR (fair_star)
+_STAR = "structpred.apps.fairness.fair_star:"
+_SCORES = (0.9, 0.85, 0.8, 0.7, 0.65, 0.6, 0.5, 0.4, 0.3, 0.2)
+_PROT = (False, False, True, False, False, False, True, False, True, True)
+_PROT_LOW = (False, False, False, False, False, False, True, False, True, True)  # binds
+
+
+def _binom_ppf(q, i, p):
+    """The smallest x in 0..i with P(Binomial(i, p) <= x) >= q (summed term by term)."""
+    cdf = 0.0
+    for x in range(i + 1):
+        cdf += math.comb(i, x) * p ** x * (1 - p) ** (i - x)
+        if cdf >= q:
+            return x
+    return i
+
+
+def _brute_mtable(k, p, alpha):
+    return [max(0, _binom_ppf(alpha, i, p)) for i in range(1, k + 1)]
+
+
+def _ref_mtable(args, kw):
+    return np.array(_brute_mtable(*args))
+
+
+def _ref_fail_exact(args, kw):
+    """P(some prefix i holds fewer than m(i) protected), summed over all 2^k patterns."""
+    m, p = list(args[0]), args[1]
+    total = 0.0
+    for pattern in itertools.product((0, 1), repeat=len(m)):
+        counts = list(itertools.accumulate(pattern))
+        if any(c < need for c, need in zip(counts, m)):
+            total += p ** sum(pattern) * (1 - p) ** (len(m) - sum(pattern))
+    return total
+
+
+def _ref_is_fair(args, kw):
+    counts = list(itertools.accumulate(int(b) for b in args[0]))
+    return all(c >= need for c, need in zip(counts, _brute_mtable(len(counts), *args[1:3])))
+
+
+def _ref_fair_top_k(args, kw):
+    """FA*IR's greedy (Zehlike et al. 2017, Alg. 2): the best remaining candidate, except a
+    protected one whenever the prefix would fall below m(i)."""
+    scores, prot, k, p, alpha = list(args[0]), list(args[1]), *args[2:5]
+    m = _brute_mtable(k, p, alpha)
+    P = sorted((i for i in range(len(scores)) if prot[i]), key=lambda i: -scores[i])
+    N = sorted((i for i in range(len(scores)) if not prot[i]), key=lambda i: -scores[i])
+    out = []
+    for i in range(k):
+        taken = sum(1 for j in out if prot[j])
+        if taken < m[i] or (P and (not N or scores[P[0]] >= scores[N[0]])):
+            out.append(P.pop(0))
+        else:
+            out.append(N.pop(0))
+    return np.array(out)
+
+
+#: fairsearch's published numbers for k = 20, p = 0.25, alpha = 0.1 (fairsearch-fair-python,
+#: the FA*IR authors' library; quoted in fair_star's docstring): the fail probability of the
+#: unadjusted mtable and of the mtable at the adjusted significance.
+_FAIRSEARCH_FAIL = 0.11517506930977106
+_FAIRSEARCH_ADJUSTED_FAIL = 0.10515247355215251
+
+_STAR_MEASURES = {
+    "mtable": Metric(_STAR + "mtable", ("k", "p", "alpha"), ("count", "open_probability",
+                                                             "alpha"),
+                     lambda: ([10, 0.3, 0.1], {}), value_range=_INF, reference=_ref_mtable),
+    "fail_probability_exact": Metric(
+        _STAR + "fail_probability", ("m", "p"), ("mtable", "open_probability"),
+        lambda: ([np.array(_brute_mtable(8, 0.5, 0.1)), 0.5], {"method": "exact"}),
+        reference=_ref_fail_exact),
+    "fail_probability_fairsearch": Metric(
+        _STAR + "fail_probability", ("m", "p"), ("mtable", "open_probability"),
+        lambda: ([np.array(_brute_mtable(20, 0.25, 0.1)), 0.25], {}),
+        reference=lambda a, k: _FAIRSEARCH_FAIL),
+    "adjusted_alpha": Metric(_STAR + "adjusted_alpha", ("k", "p", "alpha"),
+                             ("count", "open_probability", "alpha"),
+                             lambda: ([20, 0.25, 0.1], {}), value_range=_INF,
+                             reference=lambda a, k: {1: _FAIRSEARCH_ADJUSTED_FAIL}),
+    "adjusted_mtable": Metric(_STAR + "adjusted_mtable", ("k", "p", "alpha"),
+                              ("count", "open_probability", "alpha"),
+                              lambda: ([20, 0.25, 0.1], {}), value_range=_INF),
+    "is_fair": Metric(_STAR + "is_fair", ("protected", "p", "alpha"),
+                      ("flags_k", "open_probability", "alpha"),
+                      lambda: ([np.array(_PROT), 0.3, 0.1], {"adjust": False}),
+                      reference=_ref_is_fair),
+    "fair_top_k": Metric(_STAR + "fair_top_k", ("scores", "protected", "k", "p", "alpha"),
+                         ("scores", "flags", "top_k", "open_probability", "alpha"),
+                         lambda: ([np.array(_SCORES), np.array(_PROT_LOW), 6, 0.6, 0.1],
+                                  {"adjust": False}),
+                         value_range=_INF, reference=_ref_fair_top_k),
+}
+MEASURES.update(_STAR_MEASURES)
+
 #: Modules whose every public function must be registered above, and the exceptions.
-COVERS = {_MOD: {}}
+COVERS = {_MOD: {}, "structpred.apps.fairness.fair_star": {}}
