@@ -717,9 +717,12 @@ def _role_cases(role, arg, argname, others):
                 ("string", "error", _set(v, 0, "x"), argname),
                 ("none_entry", "error", _set(v, 0, None), argname),
                 ("2d", "error", v[None, :], argname),
-                ("one_short", "error", v[:-1], argname),
                 ("empty", "error", v[:0], argname),
-                ("1e308", "error", _set(v, 0, 1e308), argname)]
+                ("1e308", "error", _set(v, 0, 1e308), argname),
+                # large but accepted: a finite result in range, or a named error
+                ("1e40", "error_or_range", _set(v, 0, 1e40), argname)]
+        if len(others) > 1:   # its length is fixed by another argument
+            out.append(("one_short", "error", v[:-1], argname))
         if role == "nonneg_vector":
             out.append(("negative", "error", _set(v, 0, -1.0), argname))
     elif role in ("groups", "groups2", "groups_any"):
@@ -855,6 +858,13 @@ def _role_cases(role, arg, argname, others):
                 ("empty", "error", f[:0], (argname, "scores"))]
         if role == "flags":
             out.append(("one_short", "error", f[:-1], argname))
+    elif role == "constraint":
+        for label, bad in (("unknown", "fairness"), ("int", 1), ("list", [arg]), ("bool", True)):
+            out.append((label, "error", bad, argname))
+    elif role == "nonneg_real":
+        for label, bad in (("nan", np.nan), ("negative", -0.1), ("inf", np.inf), ("string", "0"),
+                           ("bool", True)):
+            out.append((label, "error", bad, argname))
     elif role == "mtable":
         m = np.asarray(arg)
         jump = m.copy()
@@ -873,7 +883,8 @@ def _role_cases(role, arg, argname, others):
 
 _NEW_ROLES = ("nonneg_vector", "vector", "groups", "groups2", "groups_any", "prob_matrix",
               "permutation", "permutations", "count", "feedback", "target", "loss_model",
-              "clip", "level", "open_probability", "alpha", "top_k", "flags", "flags_k", "mtable")
+              "clip", "level", "open_probability", "alpha", "top_k", "flags", "flags_k", "mtable",
+              "constraint", "nonneg_real")
 
 
 def _metric_cases(spec):
@@ -897,10 +908,9 @@ def _metric_cases(spec):
             a[pos] = None
             default = inspect.signature(fn).parameters[argname].default
             if default is None and role != "loss_model":
-                # None means "the default": the same as leaving it out
-                ref = [_copy(v) for v in args]
-                ref[pos] = default
-                cases.append((f"{argname}_none", "reference", a, kwargs, (ref, kwargs)))
+                # None means "the default" (leaving it out): a named error when the call
+                # needs it (groups with a constraint), else the default's result
+                cases.append((f"{argname}_none", "error_or_range", a, kwargs, argname))
             else:
                 cases.append((f"{argname}_none", "error", a, kwargs, argname))
             continue
@@ -1031,17 +1041,21 @@ def test_metric_example_in_range(name):
     assert vals.size and np.all((vals >= lo) & (vals <= hi)), (name, out)
 
 
-def _matches_reference(got, ref):
-    """``got`` equals the reference: fields of a result named by a reference dict, tuples
-    element-wise, numbers and arrays to 1e-9 relative."""
+def _matches_reference(got, ref, rtol=1e-9):
+    """``got`` equals the reference: fields of a result named by a reference dict (tuple
+    positions by number), tuples element-wise, numbers and arrays to ``rtol`` relative
+    (absolute ``rtol`` * 1e-3 near zero)."""
     if isinstance(ref, dict):   # the named fields (or tuple positions) of the result
-        field = (lambda k: got[k]) if isinstance(got, (dict, tuple)) else (lambda k: getattr(got, k))
-        return all(_matches_reference(field(k), v) for k, v in ref.items())
+        if isinstance(got, dict) or (isinstance(got, tuple) and not hasattr(got, "_fields")):
+            field = lambda k: got[k]  # noqa: E731
+        else:
+            field = lambda k: getattr(got, k)  # noqa: E731
+        return all(_matches_reference(field(k), v, rtol) for k, v in ref.items())
     if isinstance(ref, tuple):
         return isinstance(got, tuple) and len(got) == len(ref) and \
-            all(map(_matches_reference, got, ref))
+            all(_matches_reference(a, b, rtol) for a, b in zip(got, ref))
     got, ref = np.asarray(got, dtype=float), np.asarray(ref, dtype=float)
-    return got.shape == ref.shape and bool(np.allclose(got, ref, rtol=1e-9, atol=1e-12))
+    return got.shape == ref.shape and bool(np.allclose(got, ref, rtol=rtol, atol=rtol * 1e-3))
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, id=f"{n}-reference")
@@ -1053,7 +1067,7 @@ def test_metric_equals_its_reference(name):
     args, kwargs = spec.example()
     got = spec.load()(*args, **kwargs)
     ref = spec.reference(*spec.example())
-    assert _matches_reference(got, ref), f"{name}: {got!r}\nreference: {ref!r}"
+    assert _matches_reference(got, ref, spec.rtol), f"{name}: {got!r}\nreference: {ref!r}"
 
 
 def _unregistered(registries, measures):

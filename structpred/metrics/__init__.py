@@ -34,12 +34,13 @@ __all__ = ["Metric", "METRICS", "REGISTRIES", "all_metrics"]
 #: clip (a positive number or inf), level (a confidence level in (0, 1)); for FA*IR:
 #: open_probability (in (0, 1)), alpha (a significance in [0, 1)), top_k (1 <= k <= the
 #: number of candidates), flags (one True/False per candidate), flags_k (one per position
-#: of a top-k ranking), mtable (minimum protected counts m(1..k)).
+#: of a top-k ranking), mtable (minimum protected counts m(1..k)); for the fair-ranking LP:
+#: constraint (one of its constraint families), nonneg_real (a tolerance >= 0).
 ROLES = ("per_query_grades", "per_query_scores", "grades", "scores", "indices", "weights",
          "topic_matrix", "tags", "trees", "nonneg_vector", "vector", "groups", "groups2",
          "groups_any", "prob_matrix", "permutation", "permutations", "count", "feedback",
          "target", "loss_model", "clip", "level", "open_probability", "alpha", "top_k", "flags",
-         "flags_k", "mtable")
+         "flags_k", "mtable", "constraint", "nonneg_real")
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,8 @@ class Metric:
     ``example`` (a callable returning (args, kwargs) of a tiny valid call) and
     ``reference`` (None, or a callable (args, kwargs) -> the exact result of that call
     computed independently, by brute force or closed form: a number, an array, or a dict
-    of the result's fields to compare)."""
+    of the result's fields to compare), equal within relative tolerance ``rtol`` (1e-9;
+    larger only when the reference is itself a numerical solver's answer)."""
     target: str
     argnames: tuple
     roles: tuple
@@ -61,6 +63,7 @@ class Metric:
     value_range: tuple = (0.0, 1.0)
     reference: object = None
     bounded_ints: tuple = ()
+    rtol: float = 1e-9
 
     def load(self):
         """The metric function named by ``target`` (imported on first use)."""

@@ -108,7 +108,10 @@ def group_means(values, groups) -> np.ndarray:
 def fairness_gaps(item_exposure, relevance, groups) -> dict:
     """The three group gaps of Singh & Joachims (KDD 2018) for per-item exposures: demographic
     parity (exposure), disparate treatment (exposure per merit), disparate impact (expected
-    clicks per merit); each max over groups minus min over groups (0 = fair)."""
+    clicks per merit); each max over groups minus min over groups (0 = fair). The two per-merit
+    gaps are None when a group's mean merit is 0 (undefined). Keys: exposure, merit, clicks
+    (per group, groups sorted by label), demographic_parity, disparate_treatment,
+    disparate_impact."""
     e = check_vector(item_exposure, "item_exposure", low=0.0, high=_BIG, min_length=1)
     u = check_vector(relevance, "relevance", e.shape[0], low=0.0, high=_BIG,
                      length_of="item_exposure")
@@ -125,8 +128,8 @@ def fairness_gaps(item_exposure, relevance, groups) -> dict:
             gaps = float(t.max() - t.min()), float(i.max() - i.min())
         check_finite_result(gaps, "fairness_gaps: exposure per merit", "item_exposure / relevance")
         out["disparate_treatment"], out["disparate_impact"] = gaps
-    else:
-        out["disparate_treatment"] = out["disparate_impact"] = float("nan")
+    else:   # a group with zero merit: exposure per merit is undefined (None, not a NaN that
+        out["disparate_treatment"] = out["disparate_impact"] = None   # spreads silently)
     return out
 
 

@@ -315,5 +315,81 @@ _STAR_MEASURES = {
 }
 MEASURES.update(_STAR_MEASURES)
 
+
+# ------------------------------------------------------------------ the fair-ranking LP (lp)
+_LP = "structpred.apps.fairness.lp:"
+
+
+def _best_utility(u, v):
+    """max over all rankings of Σ_j u[order[j]] v[j] (every permutation enumerated)."""
+    return max(sum(u[i] * v[j] for j, i in enumerate(order))
+               for order in itertools.permutations(range(len(u))))
+
+
+def _ref_lp_unconstrained(args, kw):
+    u = list(args[0])
+    best = _best_utility(u, _dcg_v(len(u)))
+    return {"utility": best, "unconstrained_utility": best, "price_of_fairness": 0.0, "gap": 0.0}
+
+
+def _ref_lp_parity(args, kw):
+    """The same LP written from the definitions in cvxpy (an independent solver), the
+    unconstrained optimum by enumerating every ranking."""
+    import cvxpy as cp
+    u, g = np.asarray(args[0], dtype=float), np.asarray(args[1])
+    v = np.asarray(args[3], dtype=float) if len(args) > 3 and args[3] is not None \
+        else np.array(_dcg_v(len(u)))
+    tol = args[4] if len(args) > 4 else 0.0
+    n = len(u)
+    P = cp.Variable((n, n), nonneg=True)
+    f = [cp.sum(P[g == k, :] @ v) / (g == k).sum() for k in np.unique(g)]
+    cons = [cp.sum(P, axis=0) == 1, cp.sum(P, axis=1) == 1] + \
+        [a - b <= tol for a in f for b in f]
+    prob = cp.Problem(cp.Maximize(u @ P @ v), cons)
+    prob.solve(solver="CLARABEL")
+    best = _best_utility(list(u), list(v))
+    return {"utility": prob.value, "unconstrained_utility": best,
+            "price_of_fairness": 1.0 - prob.value / best}
+
+
+def _ref_group_functionals(args, kw):
+    constraint, merit, groups, v = args[0], list(args[1]), list(args[2]), list(args[3])
+    labels = sorted(set(groups))
+    n = len(merit)
+    F = np.zeros((len(labels), n, n))
+    for k, lab in enumerate(labels):
+        members = [i for i in range(n) if groups[i] == lab]
+        total = sum(merit[i] for i in members)
+        for i in members:
+            a = {"demographic_parity": 1.0 / len(members), "disparate_treatment": 1.0 / total,
+                 "disparate_impact": merit[i] / total}[constraint]
+            for j in range(n):
+                F[k, i, j] = a * v[j]
+    return F
+
+
+_LP_MEASURES = {
+    "fair_ranking_lp_unconstrained": Metric(_LP + "fair_ranking_lp", ("relevance",),
+                                            ("nonneg_vector",), _ex(_REL), value_range=_INF,
+                                            reference=_ref_lp_unconstrained),
+    "fair_ranking_lp_parity": Metric(
+        _LP + "fair_ranking_lp", ("relevance", "groups", "constraint", "exposure", "tolerance"),
+        ("nonneg_vector", "groups", "constraint", "nonneg_vector", "nonneg_real"),
+        lambda: ([np.array(_REL), np.array(_GROUPS), "demographic_parity", np.array(_V), 0.0],
+                 {}), value_range=_INF, reference=_ref_lp_parity, rtol=1e-6),
+    "group_functionals": Metric(_LP + "group_functionals", ("constraint", "merit", "groups", "v"),
+                                ("constraint", "nonneg_vector", "groups", "nonneg_vector"),
+                                lambda: (["disparate_impact", np.array(_REL), np.array(_GROUPS),
+                                          np.array(_V)], {}),
+                                value_range=_INF, reference=_ref_group_functionals),
+    "birkhoff_von_neumann": Metric(_LP + "birkhoff_von_neumann", ("P",), ("prob_matrix",),
+                                   lambda: ([_P()], {}), value_range=_INF),
+}
+MEASURES.update(_LP_MEASURES)
+
 #: Modules whose every public function must be registered above, and the exceptions.
-COVERS = {_MOD: {}, "structpred.apps.fairness.fair_star": {}}
+COVERS = {_MOD: {}, "structpred.apps.fairness.fair_star": {},
+          "structpred.apps.fairness.lp": {
+              "CONSTRAINTS": "the names of the constraint families (a tuple, not a function)",
+              "FairLPResult": "the result type of fair_ranking_lp",
+              "BvNSampler": "a sampler class built on birkhoff_von_neumann (registered)"}}
