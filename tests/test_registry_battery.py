@@ -702,6 +702,11 @@ def _set(arr, pos, value, dtype=np.float64):
     return out
 
 
+def others_name(others):
+    """A word every length-mismatch message may use instead of the argument's own name."""
+    return "entries"
+
+
 def _role_cases(role, arg, argname, others):
     """(label, kind, poisoned argument, culprit) for the roles of the fairness measures and
     off-policy estimators; kind "error" (a structpred error naming the culprit: a word or a
@@ -858,7 +863,22 @@ def _role_cases(role, arg, argname, others):
                 ("empty", "error", f[:0], (argname, "scores"))]
         if role == "flags":
             out.append(("one_short", "error", f[:-1], argname))
-    elif role == "constraint":
+    elif role == "log_weights":
+        w = np.asarray(arg, dtype=np.float64)
+        out += [("nan", "error", _set(w, 0, np.nan), argname),
+                ("string", "error", _set(w, 0, "x"), argname),
+                ("none_entry", "error", _set(w, 0, None), argname),
+                ("2d", "error", w[None, :], argname),
+                ("one_short", "error", w[:-1], (argname, others_name(others))),
+                ("empty", "error", w[:0], (argname, others_name(others))),
+                # +inf is a weight above any cap, -inf a weight of 0: both are weights
+                ("posinf", "error_or_range", _set(w, 0, np.inf), argname),
+                ("neginf", "error_or_range", _set(w, 0, -np.inf), argname),
+                ("all_neginf", "error_or_range", np.full_like(w, -np.inf), argname)]
+    elif role == "real":
+        for label, bad in (("nan", np.nan), ("inf", np.inf), ("string", "0"), ("bool", True)):
+            out.append((label, "error", bad, argname))
+    elif role in ("constraint", "choice"):
         for label, bad in (("unknown", "fairness"), ("int", 1), ("list", [arg]), ("bool", True)):
             out.append((label, "error", bad, argname))
     elif role == "nonneg_real":
@@ -884,7 +904,7 @@ def _role_cases(role, arg, argname, others):
 _NEW_ROLES = ("nonneg_vector", "vector", "groups", "groups2", "groups_any", "prob_matrix",
               "permutation", "permutations", "count", "feedback", "target", "loss_model",
               "clip", "level", "open_probability", "alpha", "top_k", "flags", "flags_k", "mtable",
-              "constraint", "nonneg_real")
+              "constraint", "nonneg_real", "choice", "log_weights", "real")
 
 
 def _metric_cases(spec):

@@ -433,10 +433,12 @@ def check_permutation(order, name: str, n: int | None = None, *, min_length: int
 
 
 def check_finite_result(value, what: str, culprits: str):
-    """``value`` (a number or an array) if every entry is finite; else InvalidInputError
+    """``value`` (a number, an array, or a tuple of them) if every entry is finite; else InvalidInputError
     saying that ``what`` overflows float64 and naming ``culprits`` (the arguments whose
     magnitudes caused it), instead of returning inf or NaN."""
-    arr = np.asarray(value, dtype=np.float64)
+    parts = value if isinstance(value, (tuple, list)) else (value,)
+    arr = np.concatenate([np.ravel(np.asarray(p, dtype=np.float64)) for p in parts]) \
+        if parts else np.zeros(0)
     if not np.all(np.isfinite(arr)):
         bad = float(arr.ravel()[np.flatnonzero(~np.isfinite(arr.ravel()))[0]])
         raise InvalidInputError(f"{what} is not finite ({bad!r}): {culprits} too large or too "

@@ -32,7 +32,7 @@ from ..boundary.params import (check_choice, check_int, check_positive, check_pr
                                check_real)
 from .estimators import GibbsTarget, default_clip, ips, snips
 from .feedback import BanditFeedback
-from .objectives import OBJECTIVES, risk_and_coef
+from .objectives import OBJECTIVES, _risk_and_coef
 
 __all__ = ["CRM"]
 
@@ -254,8 +254,8 @@ class CRM:
 
         def fun(w):
             lp = np.asarray(task.batch_log_prob(batch, w), dtype=np.float64)
-            value, coef = risk_and_coef(self.objective, train.loss, lp - train.log_propensity,
-                                        lam, clip)
+            value, coef = _risk_and_coef(self.objective, train.loss, lp - train.log_propensity,
+                                         lam, clip)
             _, g = task.batch_log_prob_grad(batch, w, C * coef)
             return 0.5 * l2 * float(w @ w) + C * value, l2 * w + g
 

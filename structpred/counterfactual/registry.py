@@ -171,8 +171,59 @@ ESTIMATORS: dict[str, Metric] = {
                                    reference=_ref_variance_calibration),
 }
 
+
+# ------------------------------------------------------------------ CRM objectives
+def _objective_value(objective, loss, log_w, lam, clip):
+    """The objective's value from its definition (loops), for finite differences."""
+    n = len(loss)
+    w = [min(clip, math.exp(x)) if clip is not None else math.exp(x) for x in log_w]
+    if objective in ("ips", "poem", "banditnet"):
+        shift = lam if objective == "banditnet" else 0.0
+        u = [(d - shift) * x for d, x in zip(loss, w)]
+        value = sum(u) / n
+        if objective == "poem":
+            mu = value
+            value += lam * math.sqrt(sum((t - mu) ** 2 for t in u) / (n - 1) / n)
+        return value
+    total = sum(w)
+    R = sum(d * x for d, x in zip(loss, w)) / total
+    if objective == "norm-poem":
+        R += lam * math.sqrt(sum((d - R) ** 2 * x * x for d, x in zip(loss, w))) / total
+    return R
+
+
+def _ref_risk_and_coef(args, kw):
+    """{0: the value, 1: its derivatives in each log w_i by central finite differences}."""
+    objective, loss, log_w, lam, clip = args[0], list(args[1]), list(args[2]), args[3], args[4]
+    h = 1e-6
+    grad = []
+    for i in range(len(log_w)):
+        up, down = list(log_w), list(log_w)
+        up[i] += h
+        down[i] -= h
+        grad.append((_objective_value(objective, loss, up, lam, clip)
+                     - _objective_value(objective, loss, down, lam, clip)) / (2 * h))
+    return {0: _objective_value(objective, loss, log_w, lam, clip), 1: np.array(grad)}
+
+
+def _objective_example(objective, lam, clip):
+    return lambda: ([objective, np.array(_LOSS), np.log(np.array(_weights())), lam, clip], {})
+
+
+_OBJ = "structpred.counterfactual.objectives:risk_and_coef"
+_OBJ_ROLES = ("choice", "vector", "log_weights", "nonneg_real", "clip")
+_OBJ_ARGS = ("objective", "loss", "log_w", "lam", "clip")
+for _objective, _lam, _clip in (("ips", 0.0, 2.0), ("poem", 0.5, 2.0), ("snips", 0.0, None),
+                                ("norm-poem", 0.5, 3.0), ("banditnet", 0.3, None)):
+    ESTIMATORS[f"risk_and_coef_{_objective}"] = Metric(
+        _OBJ, _OBJ_ARGS,
+        _OBJ_ROLES if _objective != "banditnet" else (*_OBJ_ROLES[:3], "real", "clip"),
+        _objective_example(_objective, _lam, _clip), value_range=_R,
+        reference=_ref_risk_and_coef, rtol=1e-6)
+
 #: Modules whose every public function must be registered above, and the exceptions.
-COVERS = {_MOD: {
+COVERS = {"structpred.counterfactual.objectives": {
+    "OBJECTIVES": "the names of the objectives (a tuple, not a function)"}, _MOD: {
     "Estimate": "the result type of the estimators",
     "GibbsTarget": "a target policy class, reached through the estimators' target argument",
     "TabularTarget": "a target policy class, reached through the estimators' target argument",

@@ -35,12 +35,14 @@ __all__ = ["Metric", "METRICS", "REGISTRIES", "all_metrics"]
 #: open_probability (in (0, 1)), alpha (a significance in [0, 1)), top_k (1 <= k <= the
 #: number of candidates), flags (one True/False per candidate), flags_k (one per position
 #: of a top-k ranking), mtable (minimum protected counts m(1..k)); for the fair-ranking LP:
-#: constraint (one of its constraint families), nonneg_real (a tolerance >= 0).
+#: constraint (one of its constraint families), nonneg_real (a tolerance >= 0); for the
+#: CRM objectives: choice (one of a set of names), log_weights (log importance weights,
+#: ±inf allowed), real (any finite number).
 ROLES = ("per_query_grades", "per_query_scores", "grades", "scores", "indices", "weights",
          "topic_matrix", "tags", "trees", "nonneg_vector", "vector", "groups", "groups2",
          "groups_any", "prob_matrix", "permutation", "permutations", "count", "feedback",
          "target", "loss_model", "clip", "level", "open_probability", "alpha", "top_k", "flags",
-         "flags_k", "mtable", "constraint", "nonneg_real")
+         "flags_k", "mtable", "constraint", "nonneg_real", "choice", "log_weights", "real")
 
 
 @dataclass(frozen=True)
