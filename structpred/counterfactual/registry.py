@@ -215,7 +215,7 @@ _OBJ_ROLES = ("choice", "vector", "log_weights", "nonneg_real", "clip")
 _OBJ_ARGS = ("objective", "loss", "log_w", "lam", "clip")
 for _objective, _lam, _clip in (("ips", 0.0, 2.0), ("poem", 0.5, 2.0), ("snips", 0.0, None),
                                 ("norm-poem", 0.5, 3.0), ("banditnet", 0.3, None)):
-    ESTIMATORS[f"risk_and_coef_{_objective}"] = Metric(
+    ESTIMATORS[f"risk_and_coef_{_objective.replace('-', '_')}"] = Metric(
         _OBJ, _OBJ_ARGS,
         _OBJ_ROLES if _objective != "banditnet" else (*_OBJ_ROLES[:3], "real", "clip"),
         _objective_example(_objective, _lam, _clip), value_range=_R,
