@@ -19,14 +19,13 @@ naming it.
 from __future__ import annotations
 
 import logging
-import math
-import numbers
 import time
 
 import numpy as np
 
+from .boundary.params import check_int, check_n_samples, check_positive
 from .errors import InvalidInputError
-from .logspace import check_n_samples, scaled_weights
+from .logspace import scaled_weights
 from .model import StructuredModel, has_hook
 from .parallel import limit_threads
 from .svm import StructuredSVM, _as_examples, _n_examples
@@ -132,14 +131,11 @@ class GibbsPolicy:
     def _check_params(self):
         if not isinstance(self.model, StructuredModel):
             raise TypeError(f"model must be a StructuredModel, got {type(self.model).__name__}")
+        # InvalidInputError is a ValueError, as scikit-learn's parameter checks expect
         for name in ("C", "tol"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v) or v <= 0:
-                raise ValueError(f"{name} must be a positive finite number, got {v!r}")
+            check_positive(getattr(self, name), name)
         for name in ("max_iter", "memory", "period"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+            check_int(getattr(self, name), name, 1, strict=True)
 
     # ------------------------------------------------------------ training
     def objective(self, X, Y, w=None) -> float:

@@ -16,10 +16,10 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.metaestimators import available_if
 
-from .boundary.params import check_choice, check_int, check_positive
+from .boundary.params import check_choice, check_int, check_n_samples, check_positive
 from .errors import InvalidInputError, InvalidInputTypeError, NotFittedError
 from . import persistence
-from .logspace import check_n_samples, scaled_weights
+from .logspace import scaled_weights
 from .model import StructuredModel
 from .parallel import limit_threads
 from .solvers import objective

@@ -16,10 +16,17 @@ What a contributor does to be covered (nothing else):
   a registered task without it fails ``test_task_declares_tiny_example`` saying what to add.
 * a reader: one ``structpred.datasets.readers.READERS`` entry (callable + a tiny valid sample).
 * a metric: one ``structpred.metrics.METRICS`` entry (callable + kind + a valid example).
+* a fairness measure or an off-policy estimator: one entry in the registry of its layer
+  (``structpred.apps.fairness.registry.MEASURES``, ``structpred.counterfactual.registry.
+  ESTIMATORS``, the same ``Metric`` entries with a reference), which
+  ``structpred.metrics.all_metrics()`` imports on demand; a public function of a covered
+  module left out of its registry fails ``test_higher_layer_registries_cover_their_modules``.
 
 Cases that could crash the interpreter (out-of-range CSR indices reaching compiled code) run
 in one subprocess for all tasks. ``test_battery_catches_a_careless_task`` registers a task
-with no input checks and shows the battery fails it.
+with no input checks and shows the battery fails it; ``test_battery_catches_careless_measures_
+and_estimators`` does the same for a fairness measure, an expected DCG with a wrong formula
+(caught by its reference) and an IPS estimator.
 """
 from __future__ import annotations
 
@@ -42,7 +49,7 @@ import scipy.sparse as sp
 from structpred import StructuredSVM
 from structpred.datasets.readers import READERS
 from structpred.errors import DataFormatError, StructpredError
-from structpred.metrics import METRICS
+from structpred.metrics import METRICS, REGISTRIES, all_metrics
 from structpred.model import StructuredModel
 from structpred.tasks.registry import BUILTIN_TASKS
 from structpred.tasks.registry import builtin_task as _builtin_class
@@ -66,6 +73,8 @@ def expect_named_error(fn: Callable, culprit, what: str):
         msg = str(exc)
         if isinstance(culprit, int):
             ok = getattr(exc, "index", None) == culprit or re.search(rf"(?<![\d.]){culprit}(?![\d.])", msg)
+        elif isinstance(culprit, tuple):   # any of these words
+            ok = any(c.lower() in msg.lower() for c in culprit)
         else:
             ok = culprit.lower() in msg.lower()
         if not ok:
@@ -663,6 +672,241 @@ def test_reader_missing_and_directory(name, tmp_path):
 
 
 # ============================================================================ metrics
+#: Every registered measure: structpred.metrics.METRICS and the registries of higher layers
+#: it names (fairness measures, off-policy estimators), imported on demand.
+ALL_METRICS = all_metrics()
+
+
+class _Deferred:
+    """An argument built inside the call (its construction may be what refuses the input,
+    e.g. BanditFeedback refusing a propensity of 0): the error is then the call's."""
+
+    def __init__(self, make):
+        self.make = make
+
+
+def _call(fn, args, kwargs):
+    return fn(*[a.make() if isinstance(a, _Deferred) else a for a in args], **kwargs)
+
+
+def _feedback_like(fb, **change):
+    """A _Deferred BanditFeedback equal to ``fb`` but for the arrays in ``change``."""
+    from structpred.counterfactual import BanditFeedback
+    parts = {"X": fb.X, "Y": fb.Y, "loss": fb.loss, "propensity": fb.propensity, **change}
+    return _Deferred(lambda: BanditFeedback(**parts))
+
+
+def _set(arr, pos, value, dtype=np.float64):
+    out = np.array(arr, dtype=object if isinstance(value, (str, type(None))) else dtype)
+    out[pos] = value
+    return out
+
+
+def others_name(others):
+    """A word every length-mismatch message may use instead of the argument's own name."""
+    return "entries"
+
+
+def _role_cases(role, arg, argname, others):
+    """(label, kind, poisoned argument, culprit) for the roles of the fairness measures and
+    off-policy estimators; kind "error" (a structpred error naming the culprit: a word or a
+    tuple of words, any of which), "error_or_range" (that, or a result in the entry's
+    range: one logged example is enough for some estimators), "same" (the result of the
+    unpoisoned call: the culprit is the argument to use instead)."""
+    out = []
+    if role in ("nonneg_vector", "vector"):
+        v = np.asarray(arg, dtype=np.float64)
+        out += [("nan", "error", _set(v, 0, np.nan), argname),
+                ("posinf", "error", _set(v, 0, np.inf), argname),
+                ("neginf", "error", _set(v, 0, -np.inf), argname),
+                ("string", "error", _set(v, 0, "x"), argname),
+                ("none_entry", "error", _set(v, 0, None), argname),
+                ("2d", "error", v[None, :], argname),
+                ("empty", "error", v[:0], argname),
+                ("1e308", "error", _set(v, 0, 1e308), argname),
+                # large but accepted: a finite result in range, or a named error
+                ("1e40", "error_or_range", _set(v, 0, 1e40), argname)]
+        if len(others) > 1:   # its length is fixed by another argument
+            out.append(("one_short", "error", v[:-1], argname))
+        if role == "nonneg_vector":
+            out.append(("negative", "error", _set(v, 0, -1.0), argname))
+    elif role in ("groups", "groups2", "groups_any"):
+        g = np.asarray(arg)
+        out += [("one_short", "error", g[:-1], argname),
+                ("nan_label", "error", _set(g, 1, np.nan), argname),
+                ("none_label", "error", _set(g, 1, None), argname),
+                ("mixed_labels", "error", _set(g, 1, "a"), argname),
+                ("2d", "error", g[None, :], argname)]
+        if role != "groups_any":
+            out.append(("single_group", "error", np.zeros_like(g), argname))
+        if role == "groups2":
+            out.append(("three_groups", "error", np.arange(g.shape[0]) % 3, argname))
+    elif role == "prob_matrix":
+        P = np.asarray(arg, dtype=np.float64)
+        half = P.copy()
+        half[0] *= 0.5
+        out += [("nan", "error", _set(P, (0, 0), np.nan), argname),
+                ("negative", "error", _set(P, (0, 0), -0.5), argname),
+                ("above_one", "error", _set(P, (0, 0), 1.5), argname),
+                ("string", "error", _set(P, (0, 0), "x"), argname),
+                ("not_square", "error", P[:, :-1], argname),
+                ("not_doubly_stochastic", "error", half, argname),
+                ("1d", "error", P.ravel(), argname),
+                ("empty", "error", np.zeros((0, 0)), argname)]
+    elif role == "permutation":
+        o = np.asarray(arg)
+        out += [("repeated_index", "error", _set(o, 1, o[0], np.int64), argname),
+                ("index_n", "error", _set(o, 0, o.shape[0], np.int64), argname),
+                ("index_negative", "error", _set(o, 0, -1, np.int64), argname),
+                ("index_1e12", "error", _set(o, 0, 10 ** 12, np.int64), argname),
+                ("fractional", "error", _set(o, 0, 0.5), argname),
+                ("nan", "error", _set(o, 0, np.nan), argname),
+                ("string", "error", _set(o, 0, "x"), argname),
+                ("bools", "error", np.ones(o.shape, dtype=bool), argname),
+                ("2d", "error", o[None, :], argname),
+                ("empty", "error", o[:0], argname)]
+    elif role == "permutations":
+        O = np.asarray(arg)
+        out += [("repeated_index", "error", _set(O, (1, 1), O[1, 0], np.int64), argname),
+                ("index_n", "error", _set(O, (0, 0), O.shape[1], np.int64), argname),
+                ("index_negative", "error", _set(O, (0, 0), -1, np.int64), argname),
+                ("fractional", "error", _set(O, (0, 0), 0.5), argname),
+                ("nan", "error", _set(O, (0, 0), np.nan), argname),
+                ("string", "error", _set(O, (0, 0), "x"), argname),
+                ("1d", "error", O[0], argname),
+                ("no_rows", "error", O[:0], argname)]
+    elif role == "count":
+        for label, bad in (("zero", 0), ("negative", -1), ("fractional", 1.5), ("nan", np.nan),
+                           ("string", "3"), ("bool", True), ("huge", 10 ** 12)):
+            out.append((label, "error", bad, argname))
+    elif role == "feedback":
+        fb = arg
+        p, loss = fb.propensity, fb.loss
+        out += [("loss_nan", "error", _feedback_like(fb, loss=_set(loss, 1, np.nan)), "loss"),
+                ("loss_inf", "error", _feedback_like(fb, loss=_set(loss, 1, np.inf)), "loss"),
+                ("propensity_zero", "error", _feedback_like(fb, propensity=_set(p, 1, 0.0)),
+                 "propensity"),
+                ("propensity_negative", "error",
+                 _feedback_like(fb, propensity=_set(p, 1, -0.5)), "propensity"),
+                ("propensity_above_one", "error",
+                 _feedback_like(fb, propensity=_set(p, 1, 1.5)), "propensity"),
+                ("propensity_nan", "error", _feedback_like(fb, propensity=_set(p, 1, np.nan)),
+                 "propensity"),
+                ("propensity_one_short", "error", _feedback_like(fb, propensity=p[:-1]),
+                 "propensity"),
+                ("Y_one_short", "error", _feedback_like(fb, Y=fb.Y[:-1]), "Y"),
+                ("no_examples", "error", _feedback_like(fb, X=fb.X[:0], Y=fb.Y[:0],
+                                                        loss=loss[:0], propensity=p[:0]),
+                 ("feedback", "no logged")),
+                ("one_example", "error_or_range", fb.subset([0]), "feedback"),
+                ("loss_1e308", "error_or_range", _feedback_like(fb, loss=_set(loss, 1, 1e308)),
+                 "loss"),
+                ("propensity_1e-300", "error_or_range",
+                 _feedback_like(fb, propensity=_set(p, 1, 1e-300)), "propensity"),
+                ("not_feedback", "error", (fb.X, fb.Y, loss, p), "feedback")]
+    elif role == "target":
+        T = np.asarray(arg, dtype=np.float64)
+        half, few_actions = T.copy(), T[:, :-1] / T[:, :-1].sum(axis=1, keepdims=True)
+        half[0] *= 0.5
+        out += [("nan", "error", _set(T, (0, 0), np.nan), argname),
+                ("negative", "error", _set(T, (0, 0), -0.1), argname),
+                ("rows_not_summing_to_1", "error", half, argname),
+                ("one_row_short", "error", T[:-1], argname),
+                ("one_action_short", "error", few_actions, argname),
+                ("1d", "error", T[0], argname),
+                ("string", "error", _set(T, (0, 0), "x"), argname)]
+    elif role == "loss_model":
+        def model(table):
+            m = type(arg)(table)
+            return m
+        table = np.asarray(arg.table, dtype=np.float64)
+
+        class Short:
+            def predict(self, X, Y):
+                return arg.predict(X, Y)[:-1]
+
+        class Strings:
+            def predict(self, X, Y):
+                return np.array(["x"] * len(Y), dtype=object)
+        out += [("no_predict", "error", object(), argname),
+                ("predicts_nan", "error", model(_set(table, (1, 1), np.nan)), argname),
+                ("predicts_inf", "error", model(_set(table, (1, 1), np.inf)), argname),
+                ("predicts_one_short", "error", Short(), argname),
+                ("predicts_strings", "error", Strings(), argname)]
+    elif role == "clip":
+        for label, bad in (("nan", np.nan), ("zero", 0.0), ("negative", -1.0),
+                           ("neginf", -np.inf), ("string", "2"), ("bool", True)):
+            out.append((label, "error", bad, argname))
+        out.append(("inf_is_no_clip", "same", np.inf, None))
+    elif role in ("level", "open_probability"):
+        for label, bad in (("zero", 0.0), ("one", 1.0), ("nan", np.nan), ("above_one", 1.5),
+                           ("negative", -0.5), ("string", "0.9"), ("bool", True)):
+            out.append((label, "error", bad, argname))
+    elif role == "alpha":
+        for label, bad in (("one", 1.0), ("nan", np.nan), ("above_one", 1.5),
+                           ("negative", -0.5), ("string", "0.1"), ("bool", True)):
+            out.append((label, "error", bad, argname))
+    elif role == "top_k":
+        n = len(others[0])
+        for label, bad in (("zero", 0), ("negative", -1), ("fractional", 1.5), ("nan", np.nan),
+                           ("string", "3"), ("bool", True), ("above_n", n + 1),
+                           ("huge", 10 ** 12)):
+            out.append((label, "error", bad, argname))
+    elif role in ("flags", "flags_k"):
+        f = np.asarray(arg)
+        out += [("nan", "error", _set(f, 1, np.nan), argname),
+                ("two", "error", _set(f, 1, 2.0), argname),
+                ("half", "error", _set(f, 1, 0.5), argname),
+                ("string", "error", _set(f, 1, "yes"), argname),
+                ("none_entry", "error", _set(f, 1, None), argname),
+                ("2d", "error", f[None, :], argname),
+                ("empty", "error", f[:0], (argname, "scores"))]
+        if role == "flags":
+            out.append(("one_short", "error", f[:-1], argname))
+    elif role == "log_weights":
+        w = np.asarray(arg, dtype=np.float64)
+        out += [("nan", "error", _set(w, 0, np.nan), argname),
+                ("string", "error", _set(w, 0, "x"), argname),
+                ("none_entry", "error", _set(w, 0, None), argname),
+                ("2d", "error", w[None, :], argname),
+                ("one_short", "error", w[:-1], (argname, others_name(others))),
+                ("empty", "error", w[:0], (argname, others_name(others))),
+                # +inf is a weight above any cap, -inf a weight of 0: both are weights
+                ("posinf", "error_or_range", _set(w, 0, np.inf), argname),
+                ("neginf", "error_or_range", _set(w, 0, -np.inf), argname),
+                ("all_neginf", "error_or_range", np.full_like(w, -np.inf), argname)]
+    elif role == "real":
+        for label, bad in (("nan", np.nan), ("inf", np.inf), ("string", "0"), ("bool", True)):
+            out.append((label, "error", bad, argname))
+    elif role in ("constraint", "choice"):
+        for label, bad in (("unknown", "fairness"), ("int", 1), ("list", [arg]), ("bool", True)):
+            out.append((label, "error", bad, argname))
+    elif role == "nonneg_real":
+        for label, bad in (("nan", np.nan), ("negative", -0.1), ("inf", np.inf), ("string", "0"),
+                           ("bool", True)):
+            out.append((label, "error", bad, argname))
+    elif role == "mtable":
+        m = np.asarray(arg)
+        jump = m.copy()
+        jump[-1] += 2
+        out += [("fractional", "error", _set(m, -1, m[-1] + 0.5), argname),
+                ("nan", "error", _set(m, -1, np.nan), argname),
+                ("negative", "error", _set(m, 0, -1, np.int64), argname),
+                ("string", "error", _set(m, 0, "x"), argname),
+                ("jump_of_two", "error", jump, argname),
+                ("decreasing", "error", m[::-1].copy() if m[-1] > m[0] else jump, argname),
+                ("above_position", "error", np.arange(1, m.shape[0] + 1) + 1, argname),
+                ("2d", "error", m[None, :], argname),
+                ("empty", "error", m[:0], argname)]
+    return out
+
+
+_NEW_ROLES = ("nonneg_vector", "vector", "groups", "groups2", "groups_any", "prob_matrix",
+              "permutation", "permutations", "count", "feedback", "target", "loss_model",
+              "clip", "level", "open_probability", "alpha", "top_k", "flags", "flags_k", "mtable",
+              "constraint", "nonneg_real", "choice", "log_weights", "real")
+
+
 def _metric_cases(spec):
     """(case id, kind, call, culprit or reference) for a registered metric."""
     fn = spec.load()
@@ -670,6 +914,26 @@ def _metric_cases(spec):
     cases = []
     for pos, role in enumerate(spec.roles):
         argname = spec.argnames[pos]
+        if role in _NEW_ROLES:
+            for label, kind, bad, culprit in _role_cases(role, args[pos], argname, args):
+                a = [_copy(v) for v in args]
+                a[pos] = bad
+                if kind == "same":
+                    ref = [_copy(v) for v in args]
+                    ref[pos] = None
+                    cases.append((f"{argname}_{label}", "reference", a, kwargs, (ref, kwargs)))
+                else:
+                    cases.append((f"{argname}_{label}", kind, a, kwargs, culprit))
+            a = [_copy(v) for v in args]
+            a[pos] = None
+            default = inspect.signature(fn).parameters[argname].default
+            if default is None and role != "loss_model":
+                # None means "the default" (leaving it out): a named error when the call
+                # needs it (groups with a constraint), else the default's result
+                cases.append((f"{argname}_none", "error_or_range", a, kwargs, argname))
+            else:
+                cases.append((f"{argname}_none", "error", a, kwargs, argname))
+            continue
         for label, value in (("nan", np.nan), ("posinf", np.inf), ("neginf", -np.inf),
                              ("negative", -1.0), ("string", "x"), ("huge_index", 10 ** 12)):
             if role not in ("per_query_grades", "per_query_scores", "grades", "scores",
@@ -703,7 +967,8 @@ def _metric_cases(spec):
             a[pos] = [np.asarray(s, dtype=np.float64) * 1e300 for s in a[pos]]
             cases.append((f"{argname}_scaled_1e300", "reference", a, kwargs, (args, kwargs)))
     for key, role in spec.int_kwargs.items():
-        for bad in (0, -1, 1.5, np.nan, "3", True):
+        bads = (0, -1, 1.5, np.nan, "3", True) + ((10 ** 6,) if key in spec.bounded_ints else ())
+        for bad in bads:
             cases.append((f"{key}={bad!r}", "error", args, {**kwargs, key: bad}, key))
     return fn, cases
 
@@ -718,40 +983,217 @@ def _poison_arg(arg, role, value):
     return out
 
 
-def _metric_params():
+def _metric_params(registry=None):
     out = []
-    for name, spec in METRICS.items():
+    for name, spec in (ALL_METRICS if registry is None else registry).items():
         for cid, kind, *_ in _metric_cases(spec)[1]:
             out.append(pytest.param(name, cid, id=f"{name}-{cid}-{kind}"))
     return out
 
 
-@pytest.mark.parametrize("name,case", _metric_params())
-def test_metric_battery(name, case):
-    spec = METRICS[name]
-    fn, cases = _metric_cases(spec)
+def _values(out):
+    """The numbers of a metric's result (a number, an array, a tuple, a dict, a dataclass)."""
+    if hasattr(out, "_asdict"):
+        out = out._asdict()
+    elif hasattr(out, "__dict__") or hasattr(out, "__dataclass_fields__"):
+        out = {k: getattr(out, k) for k in getattr(out, "__dataclass_fields__", vars(out))}
+    if isinstance(out, dict):
+        out = [v for v in out.values() if isinstance(v, (int, float, np.ndarray))
+               and not isinstance(v, bool)]
+    if isinstance(out, (list, tuple)):
+        return np.concatenate([np.ravel(np.asarray(v, dtype=float)) for v in out]) if out \
+            else np.zeros(0)
+    return np.ravel(np.asarray(out, dtype=float))
+
+
+def run_metric_case(spec, name, case, fn=None, cases=None):
+    """Run one metric case (BatteryFailure when it ends neither as required)."""
+    if cases is None:
+        fn, cases = _metric_cases(spec)
     _, kind, a, kw, target = next(c for c in cases if c[0] == case)
+    what = f"{name}/{case}"
     if kind == "error":
-        expect_named_error(lambda: fn(*a, **kw), target, f"{name}/{case}")
+        expect_named_error(lambda: _call(fn, a, kw), target, what)
+    elif kind == "error_or_range":
+        try:
+            out = _call(fn, a, kw)
+        except StructpredError:
+            expect_named_error(lambda: _call(fn, a, kw), target, what)
+            return
+        except BaseException as exc:  # noqa: BLE001
+            raise BatteryFailure(f"{what}: {type(exc).__name__}: {exc}") from exc
+        vals = _values(out)
+        lo, hi = spec.value_range
+        if not (vals.size and np.all(np.isfinite(vals) | (vals == hi)) and
+                np.all((vals >= lo) & (vals <= hi))):
+            raise BatteryFailure(f"{what}: accepted, but the result is not in {spec.value_range}"
+                                 f": {out!r}")
     else:
         ref_args, ref_kw = target
-        expect_reference(lambda: fn(*a, **kw), lambda: fn(*ref_args, **ref_kw), f"{name}/{case}")
+        expect_reference(lambda: _call(fn, a, kw), lambda: _call(fn, ref_args, ref_kw), what)
 
 
-@pytest.mark.parametrize("name", list(METRICS))
+@pytest.mark.parametrize("name,case", _metric_params())
+def test_metric_battery(name, case):
+    run_metric_case(ALL_METRICS[name], name, case)
+
+
+@pytest.mark.parametrize("name", list(ALL_METRICS))
+def test_metric_entry_is_well_formed(name):
+    """Every registered role is one the battery poisons (a misspelt role would leave its
+    argument untested), one role per argument name, each a parameter of the function."""
+    from structpred.metrics import ROLES
+    spec = ALL_METRICS[name]
+    unknown = [r for r in spec.roles if r not in ROLES]
+    assert not unknown, f"{name}: unknown role(s) {unknown}; the battery knows {ROLES}"
+    assert len(spec.argnames) == len(spec.roles), name
+    params = inspect.signature(spec.load()).parameters
+    assert all(a in params for a in spec.argnames), (name, spec.argnames, list(params))
+
+
+@pytest.mark.parametrize("name", list(ALL_METRICS))
 def test_metric_example_in_range(name):
-    spec = METRICS[name]
+    spec = ALL_METRICS[name]
     args, kwargs = spec.example()
     out = spec.load()(*args, **kwargs)
     lo, hi = spec.value_range
-    if hasattr(out, "_asdict"):
-        out = out._asdict()
-    elif hasattr(out, "__dict__"):
-        out = vars(out)
-    if isinstance(out, dict):
-        out = [v for v in out.values() if isinstance(v, (int, float))]
-    vals = np.ravel(np.asarray(out, dtype=float))
+    vals = _values(out)
     assert vals.size and np.all((vals >= lo) & (vals <= hi)), (name, out)
+
+
+def _matches_reference(got, ref, rtol=1e-9):
+    """``got`` equals the reference: fields of a result named by a reference dict (tuple
+    positions by number), tuples element-wise, numbers and arrays to ``rtol`` relative
+    (absolute ``rtol`` * 1e-3 near zero)."""
+    if isinstance(ref, dict):   # the named fields (or tuple positions) of the result
+        if isinstance(got, dict) or (isinstance(got, tuple) and not hasattr(got, "_fields")):
+            field = lambda k: got[k]  # noqa: E731
+        else:
+            field = lambda k: getattr(got, k)  # noqa: E731
+        return all(_matches_reference(field(k), v, rtol) for k, v in ref.items())
+    if isinstance(ref, tuple):
+        return isinstance(got, tuple) and len(got) == len(ref) and \
+            all(_matches_reference(a, b, rtol) for a, b in zip(got, ref))
+    got, ref = np.asarray(got, dtype=float), np.asarray(ref, dtype=float)
+    return got.shape == ref.shape and bool(np.allclose(got, ref, rtol=rtol, atol=rtol * 1e-3))
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, id=f"{n}-reference")
+                                  for n, s in ALL_METRICS.items() if s.reference is not None])
+def test_metric_equals_its_reference(name):
+    """The registered example's result equals the entry's independent reference (brute
+    force / closed form written as loops)."""
+    spec = ALL_METRICS[name]
+    args, kwargs = spec.example()
+    got = spec.load()(*args, **kwargs)
+    ref = spec.reference(*spec.example())
+    assert _matches_reference(got, ref, spec.rtol), f"{name}: {got!r}\nreference: {ref!r}"
+
+
+def _unregistered(registries, measures):
+    """(module.name, registry) of every public function of a module a registry covers
+    (its ``COVERS``) that is neither the target of an entry of ``measures`` nor exempted."""
+    import importlib
+    registered = {m.target for m in measures.values()}
+    missing = []
+    for spec in registries:
+        module, attr = spec.split(":")
+        for covered, exempt in importlib.import_module(module).COVERS.items():
+            for public in importlib.import_module(covered).__all__:
+                if public not in exempt and f"{covered}:{public}" not in registered:
+                    missing.append((f"{covered}.{public}", spec))
+    return missing
+
+
+def test_higher_layer_registries_cover_their_modules():
+    """Every public function of a module a registry covers is registered (or listed with
+    the reason it is not): the next measure added there fails here until registered."""
+    missing = _unregistered(REGISTRIES, ALL_METRICS)
+    assert not missing, ("public but not registered: add a Metric entry (roles, tiny example, "
+                         f"reference) or list it in the registry's COVERS with a reason: {missing}")
+
+
+# ---------------------------------------------------------------- the mechanism works
+def careless_gap(item_exposure, relevance, groups):
+    """Demographic-parity gap written without a check (what the battery must catch)."""
+    e, g = np.asarray(item_exposure, dtype=float), np.asarray(groups).astype(int)
+    means = np.bincount(g, weights=e) / np.bincount(g)
+    return float(means.max() - means.min())
+
+
+def careless_expected_dcg(P, gains, exposure=None):
+    """Expected DCG with P read the wrong way round (items and ranks swapped)."""
+    v = 1.0 / np.log2(2.0 + np.arange(len(gains))) if exposure is None else np.asarray(exposure)
+    return float(np.asarray(gains) @ np.asarray(P).T @ v)
+
+
+def careless_ips(feedback, target, clip=None, level=0.95):
+    """IPS with no check of its target, clip or level."""
+    w = np.asarray(target)[np.arange(len(feedback)), np.asarray(feedback.Y)] / feedback.propensity
+    return float(np.mean(feedback.loss * (w if clip is None else np.minimum(w, clip))))
+
+
+def _careless_registry():
+    from structpred.apps.fairness import registry as fair
+    from structpred.counterfactual import registry as cf
+    from structpred.metrics import Metric
+    here = __name__
+    gap = fair.MEASURES["fairness_gaps"]
+    dcg = fair.MEASURES["expected_dcg"]
+    ips = cf.ESTIMATORS["ips_clipped"]
+    return {
+        "careless_gap": Metric(f"{here}:careless_gap", gap.argnames, gap.roles, gap.example,
+                               value_range=gap.value_range,
+                               reference=lambda a, k: gap.reference(a, k)["demographic_parity"]),
+        "careless_expected_dcg": Metric(f"{here}:careless_expected_dcg", dcg.argnames, dcg.roles,
+                                        dcg.example, value_range=dcg.value_range,
+                                        reference=dcg.reference),
+        "careless_ips": Metric(f"{here}:careless_ips", ips.argnames, ips.roles, ips.example,
+                               value_range=ips.value_range,
+                               reference=lambda a, k: ips.reference(a, k)["value"]),
+    }
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_battery_catches_careless_measures_and_estimators():
+    """Three measures registered the way a hurried contributor would write them: the hostile
+    battery fails each on the inputs it does not check, and the reference comparison fails
+    the one whose formula is wrong although every input is valid."""
+    caught = {}
+    for name, spec in _careless_registry().items():
+        fn, cases = _metric_cases(spec)
+        for case, *_ in cases:
+            try:
+                run_metric_case(spec, name, case, fn, cases)
+            except BatteryFailure as exc:
+                caught.setdefault(name, {})[case] = str(exc)
+    gap = caught["careless_gap"]
+    for case in ("item_exposure_nan", "item_exposure_negative", "relevance_one_short",
+                 "groups_single_group", "groups_nan_label", "groups_none_label"):
+        assert case in gap, (case, sorted(gap))
+    assert "accepted without error" in gap["item_exposure_negative"]
+    est = caught["careless_ips"]
+    for case in ("target_nan", "target_rows_not_summing_to_1", "target_one_action_short",
+                 "clip_zero", "clip_negative", "level_one", "level_nan", "feedback_none"):
+        assert case in est, (case, sorted(est))
+    # valid input, wrong answer: only the reference can see it
+    dcg = _careless_registry()["careless_expected_dcg"]
+    args, kwargs = dcg.example()
+    got = dcg.load()(*args, **kwargs)
+    assert not _matches_reference(got, dcg.reference(*dcg.example()))
+    for name in ("careless_gap", "careless_ips"):
+        spec = _careless_registry()[name]
+        args, kwargs = spec.example()
+        assert _matches_reference(spec.load()(*args, **kwargs), spec.reference(args, kwargs))
+
+
+def test_coverage_check_catches_an_unregistered_measure(monkeypatch):
+    """A new public function in a covered module, not registered: reported by name."""
+    import structpred.apps.fairness.exposure as exposure
+    monkeypatch.setattr(exposure, "__all__", [*exposure.__all__, "new_measure"])
+    missing = _unregistered(REGISTRIES, ALL_METRICS)
+    assert missing == [("structpred.apps.fairness.exposure.new_measure",
+                        "structpred.apps.fairness.registry:MEASURES")]
 
 
 # ============================================================================ hypothesis
@@ -806,3 +1248,52 @@ def test_hypothesis_battery_on_tasks_and_metrics():
 
     tasks()
     metrics()
+
+
+@pytest.mark.slow
+def test_hypothesis_battery_on_fairness_measures_and_estimators():
+    """Random hostile values at random positions of every array argument of the fairness
+    measures and off-policy estimators (and of the logged feedback): a structpred error
+    naming the argument, or a finite result in the entry's range, never anything else."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from structpred.counterfactual import BanditFeedback
+
+    hostile = st.sampled_from([np.nan, np.inf, -np.inf, 1e308, -1e308, 1e51, -1.0, 0.0, 1e-300,
+                               2.0, 0.5])
+    higher = {n: s for n, s in ALL_METRICS.items() if n not in METRICS}
+    array_roles = ("nonneg_vector", "vector", "prob_matrix", "target", "feedback")
+    picks = [(n, pos) for n, s in higher.items() for pos, r in enumerate(s.roles)
+             if r in array_roles]
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(pick=st.sampled_from(picks), value=hostile, where=st.integers(0, 10 ** 6),
+           field=st.sampled_from(["loss", "propensity"]))
+    def run(pick, value, where, field):
+        name, pos = pick
+        spec = higher[name]
+        args, kwargs = spec.example()
+        argname, role = spec.argnames[pos], spec.roles[pos]
+        if role == "feedback":
+            fb = args[pos]
+            parts = {"loss": fb.loss.copy(), "propensity": fb.propensity.copy()}
+            parts[field][where % len(fb)] = value
+            args[pos] = _Deferred(lambda: BanditFeedback(fb.X, fb.Y, **parts))
+            culprit = field
+        else:
+            arr = np.array(args[pos], dtype=np.float64)
+            arr.flat[where % arr.size] = value
+            args[pos] = arr
+            culprit = argname
+        try:
+            out = _call(spec.load(), args, kwargs)
+        except StructpredError as exc:
+            assert culprit.lower() in str(exc).lower(), (name, argname, value, str(exc))
+            return
+        vals = _values(out)
+        lo, hi = spec.value_range
+        assert np.all(np.isfinite(vals)) and np.all((vals >= lo) & (vals <= hi)), \
+            (name, argname, value, out)
+
+    run()

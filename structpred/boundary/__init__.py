@@ -6,8 +6,12 @@ these functions; none re-implements a check. Each rejection is a documented
 index, or the file and line).
 
 * :mod:`.arrays` -- feature matrices (dense and CSR: shape, dtype, finiteness, index ranges,
-  sortedness), label arrays, score vectors.
-* :mod:`.params` -- numeric and option parameters (finite, range, integer-ness, choices).
+  sortedness), label arrays, score vectors; for the probabilistic, fairness and
+  counterfactual code: probability and rank-marginal matrices, propensities, group labels,
+  rankings (permutations), yes/no flags, scores w·Ψ that overflow, non-finite results.
+* :mod:`.params` -- numeric and option parameters (finite, range, integer-ness, choices):
+  probabilities, confidence levels, positive reals, sample counts, temperatures and the
+  solvers' C / eps / max_iter.
 * :mod:`.text` -- bounded streaming text/gzip reading (per-line and total limits, a pipe is
   opened once).
 * :mod:`.paths` -- output paths (never an input, a regular writable location, checked before

@@ -19,7 +19,9 @@ import scipy.sparse as sp
 from ..errors import MAX_ABS_FEATURE, InvalidInputError
 
 __all__ = ["MAX_ABS_FEATURE", "MAX_SIZE_JOINT_FEATURE", "check_index_arrays", "check_matrix", "check_csr", "check_values", "check_vector",
-           "check_labels", "check_scores", "check_grades", "check_same_length"]
+           "check_labels", "check_scores", "check_grades", "check_same_length", "check_score_rows",
+           "check_groups", "check_propensities", "check_probability_matrix", "check_permutation",
+           "check_finite_result", "check_flags"]
 
 _MAX_INDEX = np.iinfo(np.int64).max
 #: Largest weight vector a task sizes from the data (2**28 float64 = 2 GiB): a matrix that
@@ -165,9 +167,11 @@ def check_matrix(X, name: str, n_features: int | None = None, *, allow_sparse: b
 
 def check_vector(v, name: str, length: int | None = None, *, finite: bool = True,
                  low: float | None = None, high: float | None = None,
-                 min_length: int = 0, index: int | None = None) -> np.ndarray:
+                 min_length: int = 0, length_of: str | None = None,
+                 index: int | None = None) -> np.ndarray:
     """A 1-D float64 array from ``v``: real dtype, ``length`` entries when given (at least
-    ``min_length``), finite when ``finite`` (NaN always refused), within [low, high]."""
+    ``min_length``), finite when ``finite`` (NaN always refused), within [low, high].
+    ``length_of`` names what fixes ``length`` (another argument): a mismatch names both."""
     try:
         arr = np.asarray(v)
     except (ValueError, TypeError) as exc:
@@ -178,7 +182,8 @@ def check_vector(v, name: str, length: int | None = None, *, finite: bool = True
         raise _err(name, f"values must be real numbers, got dtype {arr.dtype}", index)
     arr = arr.astype(np.float64)
     if length is not None and arr.shape[0] != length:
-        raise _err(name, f"has {arr.shape[0]} entries, expected {length}", index)
+        per = f" (one per entry of {length_of})" if length_of else ""
+        raise _err(name, f"has {arr.shape[0]} entries, expected {length}{per}", index)
     if arr.shape[0] < min_length:
         raise _err(name, f"has {arr.shape[0]} entries, at least {min_length} needed", index)
     if arr.size:
@@ -266,3 +271,213 @@ def check_same_length(a, b, name_a: str, name_b: str) -> int:
     if la != lb:
         raise InvalidInputError(f"{name_a} has {la} entries but {name_b} has {lb}")
     return la
+
+
+def check_score_rows(S: np.ndarray, what: str = "example") -> None:
+    """InvalidInputError naming the first row of S (one row per example) holding a score
+    w·Ψ(x, y) that is not finite: the weights or features are too large for float64 and
+    log Z(x; w) = log Σ_y exp(w·Ψ(x, y)) would be inf/NaN. The error's ``index`` is the row."""
+    ok = np.isfinite(S)
+    if ok.all():
+        return
+    rows = ok.reshape(ok.shape[0], -1).all(axis=1) if ok.ndim > 1 else ok
+    i = int(np.flatnonzero(~rows)[0])
+    raise InvalidInputError(f"{what} {i}: the score w·Ψ(x, y) overflows float64 (weights or "
+                            "features too large); log Z(x; w) would be inf/NaN", i)
+
+
+def check_groups(groups, name: str, n: int, *, min_groups: int = 2,
+                 length_of: str | None = None):
+    """(labels, K): ``groups`` (one label per item: integers, strings or finite numbers) as
+    int64 codes 0..K-1 in sorted label order, and the number K of distinct groups. Refused
+    with InvalidInputError naming ``name``: not 1-D of length ``n``, a NaN / None / mixed-type
+    label, or fewer than ``min_groups`` groups (a group-fairness measure needs two).
+    ``length_of`` names the argument that fixes n (named too on a length mismatch)."""
+    try:
+        g = np.asarray(groups)
+    except (ValueError, TypeError) as exc:
+        raise _err(name, f"not an array of group labels ({exc})", None) from None
+    if g.ndim != 1 or g.shape[0] != n:
+        per = f" of {length_of}" if length_of else ""
+        raise InvalidInputError(f"{name} must hold one group label per item{per} ({n}), got "
+                                f"shape {g.shape}")
+    if g.dtype.kind == "f" and not np.all(np.isfinite(g)):
+        k = int(np.flatnonzero(~np.isfinite(g))[0])
+        raise _err(name, f"group label {float(g[k])!r} at position {k} is not a label", None)
+    if g.dtype.kind not in "biufUS":
+        bad = [k for k, v in enumerate(g.tolist())
+               if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, str, np.integer))]
+        if bad:
+            raise _err(name, f"group label {g[bad[0]]!r} at position {bad[0]} is not an integer "
+                       "or a string", None)
+        if len({type(v) for v in g.tolist()}) > 1:
+            raise _err(name, "group labels mix integers and strings", None)
+    _, inv = np.unique(g, return_inverse=True)
+    K = int(inv.max()) + 1 if n else 0
+    if K < min_groups:
+        if min_groups == 2 and K == 1:
+            raise InvalidInputError(f"{name} has a single group; a group-fairness measure or "
+                                    "constraint needs at least two")
+        raise InvalidInputError(f"{name} has {K} group(s); at least {min_groups} needed")
+    return inv.astype(np.int64).ravel(), K
+
+
+def check_propensities(values, name: str = "propensity", n: int | None = None, *,
+                       log: bool = False) -> np.ndarray:
+    """Log-propensities log p_i (float64) of logged actions: ``values`` are propensities
+    p_i = π_0(y_i|x_i) in (0, 1], or, when ``log``, log-propensities in (−inf, 0]. One per
+    logged example (``n`` of them when given). InvalidInputError naming the first bad
+    example (its ``index``): 0, negative, > 1, NaN or inf (a propensity of 0 gives an
+    infinite importance weight)."""
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"{name} must be a 1-D sequence of numbers ({exc})") from None
+    if arr.ndim != 1 or (n is not None and arr.shape[0] != n):
+        raise InvalidInputError(f"{name} must have one value per logged example ({n}), got "
+                                f"shape {arr.shape}")
+    if log:
+        bad = np.flatnonzero(~((arr <= 0) & np.isfinite(arr)))
+        if bad.size:
+            i = int(bad[0])
+            raise InvalidInputError(f"{name} of example {i} is {arr[i]}; it must be finite and "
+                                    "<= 0 (a propensity in (0, 1])", i)
+        return arr
+    bad = np.flatnonzero(~((arr > 0) & (arr <= 1)))   # NaN fails both comparisons
+    if bad.size:
+        i = int(bad[0])
+        raise InvalidInputError(f"{name} of example {i} is {arr[i]}; a propensity must be in "
+                                "(0, 1]", i)
+    return np.log(arr)
+
+
+def check_probability_matrix(P, name: str = "P", *, square: bool = True,
+                             doubly_stochastic: bool = False, stochastic_rows: bool = False,
+                             tol: float = 1e-6, min_size: int = 1) -> np.ndarray:
+    """A 2-D float64 matrix of probabilities (entries finite, in [0, 1] up to ``tol``):
+    square when ``square``; rows and columns summing to 1 within ``tol`` when
+    ``doubly_stochastic`` (a rank-marginal matrix P[i, j] = P(item i at rank j+1)), rows
+    only when ``stochastic_rows`` (P[i, a] = π(a|x_i), a policy over actions).
+    At least ``min_size`` rows. InvalidInputError naming ``name`` and the first bad entry,
+    row or column."""
+    try:
+        A = np.asarray(P, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise _err(name, f"not a matrix of numbers ({exc})", None) from None
+    if A.ndim != 2 or (square and A.shape[0] != A.shape[1]):
+        raise _err(name, f"expected a {'square ' if square else ''}matrix, got shape {A.shape}",
+                   None)
+    if A.shape[0] < min_size:
+        raise _err(name, f"has {A.shape[0]} rows, at least {min_size} needed", None)
+    bad = ~((A >= -tol) & (A <= 1 + tol))   # NaN fails both
+    if bad.any():
+        i, j = (int(t) for t in np.argwhere(bad)[0])
+        raise _err(name, f"entry [{i}, {j}] is {float(A[i, j])!r}; a probability is finite and "
+                   "in [0, 1]", None)
+    if (doubly_stochastic or stochastic_rows) and A.size:
+        axes = ((1, "row"), (0, "column")) if doubly_stochastic else ((1, "row"),)
+        for axis, what in axes:
+            s = A.sum(axis=axis)
+            off = np.flatnonzero(np.abs(s - 1.0) > tol)
+            if off.size:
+                k = int(off[0])
+                kind = "doubly stochastic" if doubly_stochastic else "a probability per row"
+                raise _err(name, f"{what} {k} sums to {float(s[k]):.6g}, not 1: not {kind}", None)
+    return A
+
+
+def check_permutation(order, name: str, n: int | None = None, *, min_length: int = 0,
+                      max_length: int | None = None) -> np.ndarray:
+    """A ranking given as item indices top first, as an int64 array: 1-D, integers (whole
+    floats such as 2.0 count; 1.5, NaN, strings and bools do not), a permutation of 0..n-1
+    (n = its length when not given), ``min_length`` to ``max_length`` items. InvalidInputError naming
+    ``name`` and the first repeated or out-of-range index."""
+    try:
+        arr = np.asarray(order)
+    except (ValueError, TypeError) as exc:
+        raise _err(name, f"not an array of item indices ({exc})", None) from None
+    if arr.ndim != 1:
+        raise InvalidInputError(f"{name} must be a permutation of the item indices 0..n-1 "
+                                f"(a 1-D array), got shape {arr.shape}")
+    if arr.shape[0] < min_length:
+        raise _err(name, f"has {arr.shape[0]} entries, at least {min_length} needed", None)
+    if max_length is not None and arr.shape[0] > max_length:
+        raise _err(name, f"{arr.shape[0]} items, at most {max_length} supported here", None)
+    if arr.size and (arr.dtype.kind == "b" or arr.dtype.kind not in "iuf"):
+        raise InvalidInputError(f"{name} must be a permutation of the item indices 0..n-1, got "
+                                f"dtype {arr.dtype}")
+    if arr.dtype.kind == "f" and arr.size:
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(arr) | (arr != np.round(arr))
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            raise InvalidInputError(f"{name} must be a permutation of the item indices 0..n-1; "
+                                    f"entry {k} is {float(arr[k])!r}")
+    m = arr.shape[0] if n is None else n
+    if arr.shape[0] != m:
+        raise InvalidInputError(f"{name} must be a permutation of 0..{m - 1}: it has "
+                                f"{arr.shape[0]} entries")
+    with np.errstate(invalid="ignore"):
+        out = np.where(np.abs(arr) < 2.0 ** 62, arr, -1).astype(np.int64) if arr.size else \
+            arr.astype(np.int64)
+    if np.array_equal(np.sort(out), np.arange(m)):
+        return out
+    seen = np.zeros(m, dtype=bool)
+    for k, v in enumerate(out.tolist()):
+        if v < 0 or v >= m or seen[v]:
+            what = "repeats an index" if 0 <= v < m else "is outside 0..n-1"
+            raise InvalidInputError(f"{name} must be a permutation of 0..{m - 1}: entry {k} "
+                                    f"({arr[k]!r}) {what}")
+        seen[v] = True
+    return out
+
+
+def check_finite_result(value, what: str, culprits: str):
+    """``value`` (a number, an array, or a tuple of them) if every entry is finite; else InvalidInputError
+    saying that ``what`` overflows float64 and naming ``culprits`` (the arguments whose
+    magnitudes caused it), instead of returning inf or NaN."""
+    parts = value if isinstance(value, (tuple, list)) else (value,)
+    arr = np.concatenate([np.ravel(np.asarray(p, dtype=np.float64)) for p in parts]) \
+        if parts else np.zeros(0)
+    if not np.all(np.isfinite(arr)):
+        bad = float(arr.ravel()[np.flatnonzero(~np.isfinite(arr.ravel()))[0]])
+        raise InvalidInputError(f"{what} is not finite ({bad!r}): {culprits} too large or too "
+                                "small for float64")
+    return value
+
+
+def check_flags(values, name: str, n: int | None = None, *, length_of: str | None = None,
+                min_length: int = 0) -> np.ndarray:
+    """A 1-D bool array of yes/no flags (e.g. "protected" per candidate): bools, or numbers
+    that are exactly 0 or 1; ``n`` of them when given (``length_of`` names what fixes n).
+    InvalidInputError naming ``name`` and the first entry that is not a flag (2, 0.5, NaN,
+    a string, None): ``bool(x)`` would silently read each of those as True."""
+    try:
+        arr = np.asarray(values)
+    except (ValueError, TypeError) as exc:
+        raise _err(name, f"not an array of flags ({exc})", None) from None
+    if arr.ndim != 1:
+        raise _err(name, f"expected a 1-D array of flags, got shape {arr.shape}", None)
+    if n is not None and arr.shape[0] != n:
+        per = f" (one per entry of {length_of})" if length_of else ""
+        raise _err(name, f"has {arr.shape[0]} flags, expected {n}{per}", None)
+    if arr.shape[0] < min_length:
+        raise _err(name, f"has {arr.shape[0]} flags, at least {min_length} needed", None)
+    if arr.dtype == np.bool_:
+        return arr
+    if arr.dtype == object:
+        bad = [k for k, v in enumerate(arr.tolist())
+               if isinstance(v, (str, bytes)) or v is None or not isinstance(v, (bool, int, float,
+                                                                               np.number))]
+        if bad:
+            raise _err(name, f"entry {bad[0]} is {arr[bad[0]]!r}, not a flag (True/False or "
+                       "0/1)", None)
+        arr = arr.astype(np.float64)
+    if arr.size and arr.dtype.kind not in "iuf":
+        raise _err(name, f"flags must be True/False or 0/1, got dtype {arr.dtype}", None)
+    with np.errstate(invalid="ignore"):
+        bad = np.flatnonzero(~((arr == 0) | (arr == 1)))
+    if bad.size:
+        k = int(bad[0])
+        raise _err(name, f"entry {k} is {arr[k]!r}, not a flag (True/False or 0/1)", None)
+    return arr.astype(bool)

@@ -17,7 +17,13 @@ import numpy as np
 from ..errors import InvalidInputError
 
 __all__ = ["check_real", "check_positive", "check_int", "check_probability", "check_choice",
-           "check_bool", "check_seed", "check_state"]
+           "check_bool", "check_seed", "check_state", "check_n_samples", "check_temperature",
+           "check_level", "check_solver_params", "MAX_C"]
+
+#: Largest accepted C (SVM-struct's C). Beyond it C·ξ exceeds ½‖w‖² by more than float64's
+#: 16 digits on ordinary data (‖w‖ of order 1-100, losses of order 1), so the regulariser is
+#: lost in rounding and no solver can certify a precision: C=1e20 made 1-slack stop at w = 0.
+MAX_C = 1e12
 
 
 def _fmt(value) -> str:
@@ -61,35 +67,47 @@ def check_real(value, name: str, low: float | None = None, high: float | None = 
     return v
 
 
-def check_positive(value, name: str, high: float | None = None, *,
-                   index: int | None = None) -> float:
-    """A finite real number > 0 (and <= ``high`` if given): ``check_real(value, name, 0,
-    high, low_inclusive=False)``, with the message "``name`` must be a positive finite
-    number"."""
+def check_positive(value, name: str, high: float | None = None, *, allow_inf: bool = False,
+                   allow_none: bool = False, index: int | None = None):
+    """A real number > 0 (and <= ``high`` if given), finite unless ``allow_inf``:
+    ``check_real(value, name, 0, high, low_inclusive=False)``, with the message "``name``
+    must be a positive finite number". None is returned as is when ``allow_none`` (an
+    optional parameter left out, e.g. no clipping)."""
+    if value is None and allow_none:
+        return None
     try:
-        return check_real(value, name, 0.0, high, low_inclusive=False, index=index)
+        return check_real(value, name, 0.0, high, low_inclusive=False, allow_inf=allow_inf,
+                          index=index)
     except InvalidInputError:
         limit = "" if high is None else f" <= {high:g}"
-        raise InvalidInputError(f"{name} must be a positive finite number{limit}, got "
+        kind = "number (inf allowed)" if allow_inf else "finite number"
+        raise InvalidInputError(f"{name} must be a positive {kind}{limit}, got "
                                 f"{_fmt(value)}", index) from None
 
 
 def check_int(value, name: str, low: int | None = None, high: int | None = None, *,
+              high_name: str | None = None, strict: bool = False,
               index: int | None = None) -> int:
     """``int(value)`` if ``value`` is an integer (a Python or numpy integer, or a float with
     no fractional part such as ``1e3``) within ``low <= value <= high``; InvalidInputError
-    naming ``name`` for a bool, a string, ``1.7``, NaN/inf or a value out of range."""
+    naming ``name`` for a bool, a string, ``1.7``, NaN/inf or a value out of range.
+    ``high_name`` says what ``high`` is: a value above it is reported as "``name``=5 is
+    larger than ``high_name`` (3)" (e.g. k larger than the number of items). ``strict``:
+    only integer types (a float such as ``5.0`` is refused too), for a parameter that is
+    checked but not converted (an estimator's constructor argument used as given)."""
     rng = _range_text(low, high, True, True)
     want = "an integer" + (f" {rng}" if rng else "")
     if isinstance(value, numbers.Integral) and _is_real(value):
         v = int(value)
-    elif _is_real(value) and isinstance(value, numbers.Real):
+    elif _is_real(value) and isinstance(value, numbers.Real) and not strict:
         f = float(value)
         if not math.isfinite(f) or f != math.floor(f):
             raise InvalidInputError(f"{name} must be {want}, got {_fmt(value)}", index)
         v = int(f)
     else:
         raise InvalidInputError(f"{name} must be {want}, got {_fmt(value)}", index)
+    if high is not None and v > high and high_name is not None and (low is None or v >= low):
+        raise InvalidInputError(f"{name}={v} is larger than {high_name} ({high})", index)
     if (low is not None and v < low) or (high is not None and v > high):
         raise InvalidInputError(f"{name} must be {want}, got {v}", index)
     return v
@@ -148,3 +166,44 @@ def check_state(state, owner: str, spec: dict, required=()) -> dict:
     if missing:
         raise InvalidInputError(f"{owner} state lacks {', '.join(map(repr, missing))}")
     return {k: spec[k](v, f"{owner} state {k!r}") for k, v in state.items()}
+
+
+def check_n_samples(n, name: str = "n") -> int:
+    """A number of samples: an integer >= 1 (``check_int``: bools, strings and 1.5 refused);
+    the message says "``name`` must be a positive integer (number of samples)"."""
+    try:
+        return check_int(n, name, 1)
+    except InvalidInputError:
+        raise InvalidInputError(f"{name} must be a positive integer (number of samples), got "
+                                f"{_fmt(n)}") from None
+
+
+def check_temperature(T, name: str = "temperature") -> float:
+    """A temperature T of a Gibbs policy π ∝ exp(w·Ψ/T): a positive finite real number."""
+    return check_positive(T, name)
+
+
+def check_level(value, name: str = "level") -> float:
+    """A confidence level in the open interval (0, 1)."""
+    try:
+        return check_probability(value, name, allow_zero=False, allow_one=False)
+    except InvalidInputError:
+        raise InvalidInputError(f"{name} must be a confidence level in (0, 1), got "
+                                f"{_fmt(value)}") from None
+
+
+def check_solver_params(C, eps, max_iter) -> tuple[float, float, int]:
+    """(C, eps, max_iter) as (float, float, int) for the SVM-struct problem
+    min ½‖w‖² + C Σ ξ_i: 0 < C <= MAX_C, eps > 0 finite, max_iter an integer >= 1 (``1e3``
+    counts; ``1.5``, bools and strings do not); InvalidInputError naming the parameter."""
+    if _is_real(C) and not math.isnan(float(C)) and float(C) > MAX_C:
+        raise InvalidInputError(f"C must be in (0, {MAX_C:g}], got {float(C)!r} (beyond it the "
+                                "regulariser is lost in float64 rounding)")
+    try:
+        C = check_real(C, "C", 0.0, MAX_C, low_inclusive=False)
+    except InvalidInputError:
+        raise InvalidInputError(f"C must be a positive finite number in (0, {MAX_C:g}], got "
+                                f"{_fmt(C)}") from None
+    eps = check_positive(eps, "eps")
+    max_iter = check_int(max_iter, "max_iter", 1)
+    return C, eps, max_iter

@@ -11,7 +11,8 @@ from scipy.optimize import minimize
 
 from ..errors import InvalidInputError
 from ..parallel import limit_threads
-from . import _checks
+from ..boundary.arrays import check_labels, check_probability_matrix
+from ..boundary.params import check_choice, check_int, check_positive, check_probability
 from .feedback import BanditFeedback
 from .learners import _take
 
@@ -32,7 +33,7 @@ class Conversion:
 def fit_crf(task, X, Y, C: float = 1.0, max_iter: int = 500, tol: float = 1e-6) -> np.ndarray:
     """Weights of the L2-regularised CRF: min_w ½‖w‖² + (C/n) Σ_i −log π_w(y_i|x_i), by L-BFGS
     on the task's ``batch_log_prob_grad``."""
-    C = _checks.positive(C, "C")
+    C = check_positive(C, "C")
     task.check_probabilistic(needs=("log_prob", "log_prob_grad"))
     if task.size_joint_feature is None:
         task.initialize(X, Y)
@@ -65,10 +66,10 @@ def supervised_to_bandit(task, X, Y, logger_fraction: float = 0.05, n_replays: i
     n = X.shape[0] if hasattr(X, "shape") else len(X)
     if len(Y) != n:
         raise InvalidInputError(f"X has {n} examples but Y has {len(Y)}")
-    if not (isinstance(logger_fraction, (int, float)) and 0 < logger_fraction < 1):
-        raise InvalidInputError(f"logger_fraction must be in (0, 1), got {logger_fraction!r}")
-    n_replays = _checks.positive_int(n_replays, "n_replays")
-    _checks.choice(replay, "replay", ("rest", "all"))
+    logger_fraction = check_probability(logger_fraction, "logger_fraction", allow_zero=False,
+                                        allow_one=False)
+    n_replays = check_int(n_replays, "n_replays", 1, strict=True)
+    check_choice(replay, "replay", ("rest", "all"))
     task.check_probabilistic(needs=("log_prob", "sample"))
     task.check_input(X, Y)
     rng = np.random.default_rng(random_state)
@@ -95,9 +96,8 @@ def supervised_to_bandit(task, X, Y, logger_fraction: float = 0.05, n_replays: i
 def mix_uniform(probs, epsilon: float) -> np.ndarray:
     """(1 − ε)·probs + ε/K: a policy over K actions mixed with the uniform one (Open Bandit
     Pipeline's multiclass reduction builds its logging policies this way)."""
-    probs = np.asarray(probs, dtype=np.float64)
-    if not (isinstance(epsilon, (int, float)) and 0 <= epsilon <= 1):
-        raise InvalidInputError(f"epsilon must be in [0, 1], got {epsilon!r}")
+    probs = check_probability_matrix(probs, "probs", square=False, stochastic_rows=True)
+    epsilon = check_probability(epsilon, "epsilon")
     return (1 - epsilon) * probs + epsilon / probs.shape[1]
 
 
@@ -106,11 +106,9 @@ def classification_to_bandit(X, y, probs, random_state=None,
     """Bandit feedback from a multiclass set: per example one action a ~ probs[i] (an n x K
     matrix of logging probabilities), loss δ = 1[a ≠ y_i] (reward 1[a = y_i]), propensity
     probs[i, a]."""
-    probs = np.asarray(probs, dtype=np.float64)
-    y = np.asarray(y, dtype=np.int64)
+    probs = check_probability_matrix(probs, "probs", square=False, stochastic_rows=True)
     n = probs.shape[0]
-    if probs.ndim != 2 or y.shape != (n,):
-        raise InvalidInputError("probs must be n x K and y must hold n labels")
+    y = check_labels(y, "y", probs.shape[1], length=n)
     rng = np.random.default_rng(random_state)
     cum = np.cumsum(probs, axis=1)
     u = rng.random(n) * cum[:, -1]

@@ -28,8 +28,10 @@ import scipy.sparse as sp
 from scipy.special import logsumexp
 from scipy.stats import norm
 
+from ..boundary.arrays import (check_finite_result, check_labels, check_probability_matrix,
+                               check_vector)
+from ..boundary.params import check_level, check_positive
 from ..errors import InvalidInputError
-from . import _checks
 from .feedback import BanditFeedback
 
 __all__ = ["Estimate", "GibbsTarget", "TabularTarget", "as_target", "log_importance_weights",
@@ -54,6 +56,8 @@ class Estimate:
 
 
 def _estimate(value, stderr, level, n, name) -> Estimate:
+    check_finite_result((value, stderr), f"{name}: the estimate or its standard error",
+                        "feedback.loss or the importance weights π(y|x)/feedback.propensity")
     z = float(norm.ppf(0.5 + level / 2))
     return Estimate(float(value), float(stderr), float(value - z * stderr),
                     float(value + z * stderr), level, n, name)
@@ -86,13 +90,13 @@ class GibbsTarget:
             for k, y in enumerate(outputs):
                 Yk = [y] * n
                 logp[:, k] = self.task.batch_log_prob(self.task.make_batch(X, Yk), self.w)
-                vals[:, k] = predict(X, Yk)
+                vals[:, k] = _predicted(predict, X, Yk, n)
             probs = np.exp(logp - logsumexp(logp, axis=1, keepdims=True))
             return (probs * vals).sum(axis=1)
         draws = self.task.batch_sample(batch, self.w, n_samples, random_state)
         total = np.zeros(n)
         for s in range(n_samples):
-            total += predict(X, [d[s] for d in draws])
+            total += _predicted(predict, X, [d[s] for d in draws], n)
         return total / n_samples
 
 
@@ -100,31 +104,39 @@ class TabularTarget:
     """A policy over a finite action set {0..K−1} given by its probabilities on the logged
     contexts: ``probs[i, a]`` = π(a|x_i) (rows sum to 1)."""
 
-    def __init__(self, probs):
-        probs = np.asarray(probs, dtype=np.float64)
-        if probs.ndim != 2 or not np.all(np.isfinite(probs)) or np.any(probs < 0) \
-                or not np.allclose(probs.sum(axis=1), 1.0, atol=1e-8):
-            raise InvalidInputError("probs must be an n x K matrix of probabilities whose rows "
-                                    "sum to 1")
-        self.probs = probs
+    def __init__(self, probs, name: str = "probs"):
+        self.probs = check_probability_matrix(probs, name, square=False, stochastic_rows=True,
+                                              tol=1e-8)
+        self.name = name
 
     def _check(self, feedback):
         if self.probs.shape[0] != len(feedback):
-            raise InvalidInputError(f"the target's probabilities cover {self.probs.shape[0]} "
-                                    f"contexts, the feedback has {len(feedback)}")
+            raise InvalidInputError(f"{self.name}: the target's probabilities cover "
+                                    f"{self.probs.shape[0]} contexts, the feedback has "
+                                    f"{len(feedback)}")
+
+    def _actions(self, feedback):
+        """The logged actions as int64, each one of the target's K actions."""
+        K = self.probs.shape[1]
+        try:
+            return check_labels(feedback.Y, "feedback.Y (logged actions)", K)
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"{self.name} gives probabilities for {K} actions 0..{K - 1}"
+                                    f"; {exc}", exc.index) from None
 
     def log_prob(self, feedback) -> np.ndarray:
         """log π(y_i|x_i) of each logged action (-inf where the target gives it probability 0)."""
         self._check(feedback)
-        a = np.asarray(feedback.Y, dtype=np.int64)
+        a = self._actions(feedback)
         with np.errstate(divide="ignore"):
             return np.log(self.probs[np.arange(len(a)), a])
 
     def expectation(self, feedback, predict, outputs=None, n_samples=None, random_state=None):
         """E_{a~π(·|x_i)}[predict(x_i, a)] for each logged context i, exactly over the K actions."""
         self._check(feedback)
+        self._actions(feedback)   # the feedback's actions are the target's (a mismatch is a bug)
         n, K = self.probs.shape
-        vals = np.column_stack([predict(feedback.X, [k] * n) for k in range(K)])
+        vals = np.column_stack([_predicted(predict, feedback.X, [k] * n, n) for k in range(K)])
         return (self.probs * vals).sum(axis=1)
 
 
@@ -136,19 +148,21 @@ def as_target(target):
     if isinstance(target, tuple) and len(target) == 2:
         return GibbsTarget(*target)
     if isinstance(target, np.ndarray) and target.ndim == 2:
-        return TabularTarget(target)
+        return TabularTarget(target, "target")
     raise InvalidInputError("target must be a GibbsTarget, a TabularTarget, a (task, w) pair or "
                             f"an n x K probability matrix; got {type(target).__name__}")
 
 
 def log_importance_weights(feedback: BanditFeedback, target) -> np.ndarray:
     """log w_i = log π(y_i|x_i) − log p_i (may be −inf where π gives the structure no mass)."""
+    _feedback(feedback, "log_importance_weights")
     return as_target(target).log_prob(feedback) - feedback.log_propensity
 
 
 def default_clip(feedback: BanditFeedback) -> float:
     """POEM's clipping constant: the ratio of the 90th to the 10th percentile of the logged
     propensities (Swaminathan & Joachims, ICML 2015, Sec. 7), computed in log space."""
+    _feedback(feedback, "default_clip")
     lo, hi = np.percentile(feedback.log_propensity, [10, 90])
     return float(np.exp(hi - lo))
 
@@ -169,15 +183,40 @@ def variance_calibration(feedback: BanditFeedback) -> float:
     return float(-loss.mean() / (sd / math.sqrt(len(loss))))
 
 
+def _feedback(feedback, name):
+    if not isinstance(feedback, BanditFeedback):
+        raise InvalidInputError(f"{name}: feedback must be a BanditFeedback (logged x, y, loss, "
+                                f"propensity), got {type(feedback).__name__}")
+    return feedback
+
+
+def _predicted(predict, X, Y, n):
+    """loss_model.predict(X, Y) checked: n finite numbers."""
+    return check_vector(predict(X, Y), "loss_model.predict(X, Y)", n)
+
+
+def _loss_model(loss_model, name):
+    if not callable(getattr(loss_model, "predict", None)):
+        raise InvalidInputError(f"{name}: loss_model must be an object with a predict(X, Y) "
+                                f"method, got {type(loss_model).__name__}")
+    return loss_model
+
+
 def _need_two(feedback, name):
+    _feedback(feedback, name)
     if len(feedback) < 2:
         raise InvalidInputError(f"{name}: feedback with one example has no sample variance; "
                                 "a confidence interval needs at least 2 logged examples")
 
 
+def _clip(clip):
+    """The clipping constant M > 0 (None, or inf: no clipping, returned as None)."""
+    clip = check_positive(clip, "clip", allow_inf=True, allow_none=True)
+    return None if clip is None or math.isinf(clip) else clip
+
+
 def _clipped_weights(log_w, clip):
     if clip is not None:
-        clip = _checks.positive(clip, "clip", allow_inf=True)
         log_w = np.minimum(log_w, math.log(clip))
     return np.exp(log_w)
 
@@ -185,7 +224,7 @@ def _clipped_weights(log_w, clip):
 def ips(feedback: BanditFeedback, target, clip=None, level: float = 0.95) -> Estimate:
     """(Clipped) inverse propensity scoring: (1/n) Σ δ_i min(M, π(y_i|x_i)/p_i); ``clip`` = M
     (None: no clipping)."""
-    level = _checks.level(level)
+    level, clip = check_level(level), _clip(clip)
     _need_two(feedback, "ips")
     w = _clipped_weights(log_importance_weights(feedback, target), clip)
     terms = feedback.loss * w
@@ -197,11 +236,11 @@ def ips(feedback: BanditFeedback, target, clip=None, level: float = 0.95) -> Est
 def snips(feedback: BanditFeedback, target, clip=None, level: float = 0.95) -> Estimate:
     """Self-normalized IPS: Σ δ_i w_i / Σ w_i (w_i clipped at ``clip`` when given); interval by
     the delta method."""
-    level = _checks.level(level)
+    level, clip = check_level(level), _clip(clip)
     _need_two(feedback, "snips")
     log_w = log_importance_weights(feedback, target)
     if clip is not None:
-        log_w = np.minimum(log_w, math.log(_checks.positive(clip, "clip", allow_inf=True)))
+        log_w = np.minimum(log_w, math.log(clip))
     if not np.any(np.isfinite(log_w)):
         raise InvalidInputError("snips: the target policy gives every logged structure "
                                 "probability 0; the self-normalized estimate is undefined")
@@ -214,6 +253,7 @@ def snips(feedback: BanditFeedback, target, clip=None, level: float = 0.95) -> E
 
 def _model_terms(feedback, target, loss_model, outputs, n_samples, random_state):
     target = as_target(target)
+    _loss_model(loss_model, "the loss model")
     expected = target.expectation(feedback, loss_model.predict, outputs=outputs,
                                   n_samples=n_samples, random_state=random_state)
     return target, np.asarray(expected, dtype=np.float64)
@@ -223,8 +263,9 @@ def direct_method(feedback: BanditFeedback, target, loss_model, outputs=None,
                   n_samples: int = 100, random_state=None, level: float = 0.95) -> Estimate:
     """Direct method: (1/n) Σ_i E_{y~π(·|x_i)}[m(x_i, y)], m = ``loss_model.predict(X, Y)``
     (exact over ``outputs`` when given, else by ``n_samples`` draws per context)."""
-    level = _checks.level(level)
+    level = check_level(level)
     _need_two(feedback, "direct_method")
+    _loss_model(loss_model, "direct_method")
     _, terms = _model_terms(feedback, target, loss_model, outputs, n_samples, random_state)
     n = len(feedback)
     return _estimate(terms.mean(), terms.std(ddof=1) / math.sqrt(n), level, n, "direct method")
@@ -236,15 +277,16 @@ def doubly_robust(feedback: BanditFeedback, target, loss_model=None, outputs=Non
     """Doubly robust: (1/n) Σ_i [E_{π}[m(x_i, ·)] + w_i (δ_i − m(x_i, y_i))]. ``loss_model``:
     any object with ``predict(X, Y)``; None fits a :class:`JointFeatureRidge` by 2-fold
     cross-fitting (each half's terms use the model fitted on the other half)."""
-    level = _checks.level(level)
+    level, clip = check_level(level), _clip(clip)
     _need_two(feedback, "doubly_robust")
     target = as_target(target)
     n = len(feedback)
     log_w = log_importance_weights(feedback, target)
     w = _clipped_weights(log_w, clip)
     if loss_model is not None:
+        _loss_model(loss_model, "doubly_robust")
         _, dm = _model_terms(feedback, target, loss_model, outputs, n_samples, random_state)
-        fitted = loss_model.predict(feedback.X, feedback.Y)
+        fitted = _predicted(loss_model.predict, feedback.X, feedback.Y, n)
     else:
         if not isinstance(target, GibbsTarget):
             raise InvalidInputError("doubly_robust: pass a loss_model for a non-Gibbs target "
@@ -284,7 +326,7 @@ class JointFeatureRidge:
 
     def fit(self, feedback: BanditFeedback) -> "JointFeatureRidge":
         """Fit θ, b by ridge regression of the logged losses δ_i on Ψ(x_i, y_i) (centred, alpha‖θ‖²); returns self."""
-        alpha = _checks.positive(self.alpha, "alpha")
+        alpha = check_positive(self.alpha, "alpha")
         Phi = self._design(feedback.X, feedback.Y)
         delta = feedback.loss
         mean_phi = np.asarray(Phi.mean(axis=0)).ravel()

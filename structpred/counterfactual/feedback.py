@@ -8,10 +8,10 @@ propensity underflows float64), so everything downstream computes importance wei
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from ..boundary.arrays import check_propensities
+from ..boundary.params import check_probability, check_real
 from ..errors import InvalidInputError
 
 __all__ = ["BanditFeedback"]
@@ -65,20 +65,9 @@ class BanditFeedback:
             i = int(bad[0])
             raise InvalidInputError(f"loss of example {i} is {loss[i]}, not a finite number", i)
         if propensity is not None:
-            p = _float_vector(propensity, "propensity", n)
-            bad = np.flatnonzero(~((p > 0) & (p <= 1)))   # NaN fails both comparisons
-            if bad.size:
-                i = int(bad[0])
-                raise InvalidInputError(f"propensity of example {i} is {p[i]}; a propensity "
-                                        "must be in (0, 1]", i)
-            lp = np.log(p)
+            lp = check_propensities(propensity, "propensity", n)
         else:
-            lp = _float_vector(log_propensity, "log_propensity", n)
-            bad = np.flatnonzero(~((lp <= 0) & np.isfinite(lp)))
-            if bad.size:
-                i = int(bad[0])
-                raise InvalidInputError(f"log_propensity of example {i} is {lp[i]}; it must be "
-                                        "finite and <= 0 (a propensity in (0, 1])", i)
+            lp = check_propensities(log_propensity, "log_propensity", n, log=True)
         if logging_policy is not None and not isinstance(logging_policy, str):
             raise InvalidInputError(f"logging_policy must be a string, got {logging_policy!r}")
         self.X = X
@@ -110,8 +99,7 @@ class BanditFeedback:
     def split(self, fraction: float = 0.25, random_state=None):
         """(train, held_out): a random ``fraction`` of the examples held out (POEM: 25% for
         choosing hyper-parameters). Both parts keep at least one example."""
-        if not (isinstance(fraction, (int, float)) and 0 < fraction < 1):
-            raise InvalidInputError(f"fraction must be in (0, 1), got {fraction!r}")
+        fraction = check_probability(fraction, "fraction", allow_zero=False, allow_one=False)
         n = len(self)
         k = min(max(int(round(fraction * n)), 1), n - 1)
         if n < 2:
@@ -121,8 +109,7 @@ class BanditFeedback:
 
     def translated(self, shift: float) -> "BanditFeedback":
         """The same feedback with every loss δ_i replaced by δ_i − shift."""
-        if not math.isfinite(shift):
-            raise InvalidInputError(f"shift must be finite, got {shift!r}")
+        shift = check_real(shift, "shift")
         return BanditFeedback(self.X, self.Y, self.loss - shift,
                               log_propensity=self.log_propensity,
                               logging_policy=self.logging_policy)

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..boundary.text import open_text
 from ..errors import MAX_ABS_FEATURE, DataFormatError
-from . import _checks
+from ..boundary.params import check_choice
 from .feedback import BanditFeedback
 
 __all__ = ["read_feedback", "write_feedback"]
@@ -57,7 +57,7 @@ def read_feedback(path, kind: str = "multiclass", n_features: int | None = None)
     """Read logged feedback written in the format above. ``kind``: "multiclass" (VW's 1-based
     action) or "vector" (a comma-separated structure). Features become a dense
     n x n_features array (``n_features``: the highest index + 1 when None)."""
-    _checks.choice(kind, "kind", ("multiclass", "vector"))
+    check_choice(kind, "kind", ("multiclass", "vector"))
     rows, cols, vals, actions, costs, logps = [], [], [], [], [], []
     policy = None
     length = None
@@ -139,7 +139,7 @@ def write_feedback(feedback: BanditFeedback, path, kind: str = "multiclass") -> 
     """Write ``feedback`` (X a 2-D array) in the format above; zero features are omitted;
     propensities below 1e-300 are written as ``L<log p>``. Written to a temporary file in the
     same folder, then renamed over ``path``."""
-    _checks.choice(kind, "kind", ("multiclass", "vector"))
+    check_choice(kind, "kind", ("multiclass", "vector"))
     X = np.asarray(feedback.X, dtype=np.float64)
     lines = []
     if feedback.logging_policy:

@@ -28,10 +28,11 @@ from .. import persistence
 from ..errors import InvalidInputError, NotFittedError
 from ..model import _repr_changed, _set_params
 from ..parallel import limit_threads
-from . import _checks
+from ..boundary.params import (check_choice, check_int, check_positive, check_probability,
+                               check_real)
 from .estimators import GibbsTarget, default_clip, ips, snips
 from .feedback import BanditFeedback
-from .objectives import OBJECTIVES, risk_and_coef
+from .objectives import OBJECTIVES, _risk_and_coef
 
 __all__ = ["CRM"]
 
@@ -129,33 +130,28 @@ class CRM:
         return _repr_changed(self)
 
     def _check_params(self):
-        _checks.choice(self.objective, "objective", OBJECTIVES)
-        _checks.choice(self.optimizer, "optimizer", ("lbfgs", "majorization"))
+        check_choice(self.objective, "objective", OBJECTIVES)
+        check_choice(self.optimizer, "optimizer", ("lbfgs", "majorization"))
         if self.optimizer == "majorization" and self.objective not in ("ips", "poem"):
             raise InvalidInputError("optimizer='majorization' is POEM's optimizer: it serves "
                                     f"objective 'ips' or 'poem', not {self.objective!r}")
         for c in _grid(self.C):
-            _checks.positive(c, "C", allow_inf=True)
+            check_positive(c, "C", allow_inf=True)
         for lam in _grid(self.variance_weight):
-            _checks.non_negative(lam, "variance_weight")
+            check_real(lam, "variance_weight", 0.0)
         for m in _grid(self.clip):
             if m != "auto":
-                _checks.positive(m, "clip", allow_none=True, allow_inf=True)
+                check_positive(m, "clip", allow_none=True, allow_inf=True)
         if self.translation is not None:
             for t in _grid(self.translation):
-                if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t):
-                    raise InvalidInputError(f"translation must be finite numbers, got {t!r}")
-        if isinstance(self.loss_translation, bool) or not isinstance(self.loss_translation, (int, float)) \
-                or not math.isfinite(self.loss_translation):
-            raise InvalidInputError(f"loss_translation must be a finite number, got "
-                                    f"{self.loss_translation!r}")
-        _checks.positive_int(self.max_iter, "max_iter")
-        _checks.positive(self.tol, "tol")
-        _checks.positive_int(self.batch_size, "batch_size")
-        _checks.positive(self.learning_rate, "learning_rate")
-        if not (isinstance(self.validation_fraction, (int, float)) and 0 < self.validation_fraction < 1):
-            raise InvalidInputError(f"validation_fraction must be in (0, 1), got "
-                                    f"{self.validation_fraction!r}")
+                check_real(t, "translation")
+        check_real(self.loss_translation, "loss_translation")
+        check_int(self.max_iter, "max_iter", 1, strict=True)
+        check_positive(self.tol, "tol")
+        check_int(self.batch_size, "batch_size", 1, strict=True)
+        check_positive(self.learning_rate, "learning_rate")
+        check_probability(self.validation_fraction, "validation_fraction", allow_zero=False,
+                          allow_one=False)
 
     # ------------------------------------------------------------- fit
     def fit(self, feedback: BanditFeedback, validation: BanditFeedback | None = None, w0=None):
@@ -258,8 +254,8 @@ class CRM:
 
         def fun(w):
             lp = np.asarray(task.batch_log_prob(batch, w), dtype=np.float64)
-            value, coef = risk_and_coef(self.objective, train.loss, lp - train.log_propensity,
-                                        lam, clip)
+            value, coef = _risk_and_coef(self.objective, train.loss, lp - train.log_propensity,
+                                         lam, clip)
             _, g = task.batch_log_prob_grad(batch, w, C * coef)
             return 0.5 * l2 * float(w @ w) + C * value, l2 * w + g
 
@@ -365,7 +361,7 @@ class CRM:
     def estimate(self, feedback: BanditFeedback, estimator: str = "snips", **kwargs):
         """An off-policy estimate of the learnt policy's risk on other logged ``feedback``
         ("ips" or "snips"; keyword arguments go to the estimator)."""
-        fn = {"ips": ips, "snips": snips}[_checks.choice(estimator, "estimator", ("ips", "snips"))]
+        fn = {"ips": ips, "snips": snips}[check_choice(estimator, "estimator", ("ips", "snips"))]
         return fn(feedback, self.target(), **kwargs)
 
     # ------------------------------------------------------------- model files

@@ -20,6 +20,10 @@ import math
 import numpy as np
 from scipy.special import logsumexp
 
+from ..boundary.arrays import check_finite_result, check_vector
+from ..boundary.params import check_choice, check_positive, check_real
+from ..errors import MAX_ABS_FEATURE, InvalidInputError
+
 __all__ = ["OBJECTIVES", "risk_and_coef"]
 
 OBJECTIVES = ("ips", "poem", "snips", "norm-poem", "banditnet")
@@ -34,7 +38,27 @@ def _clip(log_w, log_clip):
 
 
 def risk_and_coef(objective: str, loss, log_w, lam: float = 0.0, clip=None):
-    """(R, coef): the objective's value and its coefficients on ∇ log π_w(y_i|x_i)."""
+    """(R, coef): the objective's value and its coefficients on ∇ log π_w(y_i|x_i), for
+    ``objective`` one of OBJECTIVES, n finite losses δ_i (|δ| <= MAX_ABS_FEATURE), n log-weights log w_i (−inf: weight
+    0; +inf is capped like every weight above e^700), ``lam`` λ >= 0 (for banditnet the
+    translation λ_t, any finite number) and ``clip`` M > 0 (None or inf: no clipping).
+    InvalidInputError naming the argument otherwise, or when R is not finite."""
+    check_choice(objective, "objective", OBJECTIVES)
+    loss = check_vector(loss, "loss", min_length=1, low=-MAX_ABS_FEATURE, high=MAX_ABS_FEATURE)
+    log_w = check_vector(log_w, "log_w", loss.shape[0], finite=False, length_of="loss")
+    lam = check_real(lam, "lam", None if objective == "banditnet" else 0.0)
+    clip = check_positive(clip, "clip", allow_inf=True, allow_none=True)
+    if objective in ("snips", "norm-poem") and not np.any(log_w > -np.inf):
+        raise InvalidInputError("log_w: every weight is 0 (log_w = -inf); the self-normalized "
+                                f"{objective} is undefined")
+    value, coef = _risk_and_coef(objective, loss, log_w, lam, clip)
+    check_finite_result((value, coef), f"{objective}: the risk or its gradient coefficients",
+                        "loss or log_w")
+    return value, coef
+
+
+def _risk_and_coef(objective, loss, log_w, lam, clip):
+    """risk_and_coef without the checks (the learner's inner loop, on checked inputs)."""
     n = loss.shape[0]
     log_clip = math.log(clip) if clip is not None and math.isfinite(clip) else _MAX_LOG_W
     lwc, active = _clip(log_w, log_clip)

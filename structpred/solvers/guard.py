@@ -15,27 +15,22 @@ compiled loop over the answer (O(nonzeros of δΨ), no Python per example):
 
 A failed check raises ``OracleError`` naming the task, the example and the call.
 
-``check_solver_params`` validates C, eps and max_iter for every solver (``StructuredSVM.fit``
-calls it too, before any work): C must lie in (0, MAX_C].
+``check_solver_params`` (written in ``structpred.boundary.params``, re-exported here for the
+solvers) validates C, eps and max_iter for every solver (``StructuredSVM.fit`` calls it too,
+before any work): C must lie in (0, MAX_C].
 """
 from __future__ import annotations
 
-import math
-import numbers
 import warnings
 
 import numpy as np
 import scipy.sparse as sp
 from ..jit import njit
 
-from ..errors import InvalidInputError, OracleError
+from ..boundary.params import MAX_C, check_solver_params
+from ..errors import OracleError
 
 __all__ = ["check_answer", "check_solver_params", "MAX_C", "OracleWarning"]
-
-#: Largest accepted C. Beyond it C·ξ exceeds ½‖w‖² by more than float64's 16 digits on
-#: ordinary data (‖w‖ of order 1-100, losses of order 1), so the regulariser is lost in
-#: rounding and no solver can certify a precision: C=1e20 made 1-slack stop at w = 0.
-MAX_C = 1e12
 
 _ERROR_TOL = 1e-6
 _WARN_TOL = 1e-9
@@ -157,34 +152,3 @@ def check_answer(D, L, w, *, d: int, m: int, index=None, rescaling: str = "margi
                       "may not be exact", OracleWarning, stacklevel=5)
         return D, L, margins
     raise OracleError(f"{who} returned, for example {i}, {what}{where}", index=i)
-
-
-def _real(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise InvalidInputError(f"{name} must be a real number, got {value!r} "
-                                f"({type(value).__name__})")
-    value = float(value)
-    if not math.isfinite(value):
-        raise InvalidInputError(f"{name} must be finite, got {value!r}")
-    return value
-
-
-def check_solver_params(C, eps, max_iter) -> tuple[float, float, int]:
-    """(C, eps, max_iter) as (float, float, int) when 0 < C <= MAX_C, eps > 0 finite and
-    max_iter an integer >= 1; else InvalidInputError naming the parameter."""
-    C = _real("C", C)
-    if not 0.0 < C <= MAX_C:
-        raise InvalidInputError(f"C must be in (0, {MAX_C:g}], got {C!r}" + (
-            " (beyond it the regulariser is lost in float64 rounding)" if C > MAX_C else ""))
-    eps = _real("eps", eps)
-    if eps <= 0.0:
-        raise InvalidInputError(f"eps must be > 0, got {eps!r}")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral):
-        if isinstance(max_iter, numbers.Real) and math.isfinite(float(max_iter)) \
-                and float(max_iter) == int(max_iter):
-            max_iter = int(max_iter)
-        else:
-            raise InvalidInputError(f"max_iter must be an integer >= 1, got {max_iter!r}")
-    if max_iter < 1:
-        raise InvalidInputError(f"max_iter must be an integer >= 1, got {max_iter!r}")
-    return C, eps, int(max_iter)

@@ -21,7 +21,9 @@ from ..boundary.arrays import MAX_SIZE_JOINT_FEATURE
 from ..boundary.arrays import check_csr, check_values
 from ..boundary.params import check_int, check_state
 from ..errors import MAX_ABS_FEATURE, InvalidInputError
-from ..logspace import as_generator, check_n_samples, check_scores, logsumexp_rows
+from ..boundary.arrays import check_score_rows
+from ..boundary.params import check_n_samples
+from ..logspace import as_generator, logsumexp_rows
 from ..model import StructuredModel
 
 __all__ = ["Multiclass"]
@@ -401,7 +403,7 @@ class Multiclass(StructuredModel):
         naming the example whose scores overflow float64."""
         with np.errstate(over="ignore", invalid="ignore"):
             S = self._scores(X, w)
-        check_scores(S)
+        check_score_rows(S)
         return S - logsumexp_rows(S)[:, None] if S.shape[0] else S
 
     def _hook_labels(self, batch, Y, method):
@@ -428,7 +430,7 @@ class Multiclass(StructuredModel):
         """log Z(x; w) = logsumexp_c W[c]·x (exact)."""
         with np.errstate(over="ignore", invalid="ignore"):
             S = self._scores(_dense_row(x).reshape(1, -1), w)
-        check_scores(S)
+        check_score_rows(S)
         return float(logsumexp_rows(S)[0])
 
     def log_prob(self, x, y, w):

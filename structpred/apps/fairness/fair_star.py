@@ -36,18 +36,21 @@ import numpy as np
 from scipy.stats import binom
 
 from ...errors import InvalidInputError
-from ._checks import finite_vector, positive_int, probability
+from ...boundary.arrays import check_flags, check_labels, check_scores
+from ...boundary.params import check_choice, check_int, check_probability
 
 __all__ = ["mtable", "fail_probability", "adjusted_alpha", "adjusted_mtable",
            "is_fair", "fair_top_k"]
 
 _EPS = 1e-16
+#: Longest top-k handled (mtable and the fail-probability recursions are O(k) to O(k^2)).
+MAX_K = 100_000
 
 
 def _params(k, p, alpha):
-    positive_int("k", k)
-    probability("p", p)
-    probability("alpha", alpha, open_low=False)
+    check_int(k, "k", 1, MAX_K, strict=True)
+    check_probability(p, "p", allow_zero=False, allow_one=False)
+    check_probability(alpha, "alpha", allow_one=False)
 
 
 def mtable(k: int, p: float, alpha: float) -> np.ndarray:
@@ -74,10 +77,25 @@ def _blocks(m):
     return out
 
 
+def _check_mtable(m) -> np.ndarray:
+    """m as int64: 1 to MAX_K whole numbers with 0 <= m(i) <= i, rising by 0 or 1 per position."""
+    m = check_labels(m, "m (mtable)", min_length=1)
+    if m.shape[0] > MAX_K:
+        raise InvalidInputError(f"m (mtable): {m.shape[0]} positions, at most {MAX_K}")
+    steps = np.diff(np.concatenate([[0], m]))
+    bad = np.flatnonzero((steps < 0) | (steps > 1))
+    if bad.size:
+        i = int(bad[0])
+        raise InvalidInputError(f"m (mtable): m({i + 1}) = {int(m[i])} after {int(m[i - 1]) if i else 0}"
+                                "; an mtable rises by 0 or 1 per position from m(0) = 0")
+    return m
+
+
 def fail_probability(m, p: float, method: str = "fairsearch") -> float:
     """P(a ranking with independently protected positions (prob. p) fails the mtable m)."""
-    m = np.asarray(m, dtype=np.int64)
-    probability("p", p)
+    m = _check_mtable(m)
+    check_probability(p, "p", allow_zero=False, allow_one=False)
+    check_choice(method, "method", ("fairsearch", "exact"))
     if method == "exact":
         k = m.shape[0]
         dist = np.zeros(k + 1)
@@ -88,8 +106,6 @@ def fail_probability(m, p: float, method: str = "fairsearch") -> float:
             new[:m[i]] = 0.0
             dist = new
         return float(1.0 - dist.sum())
-    if method != "fairsearch":
-        raise InvalidInputError(f"method must be 'fairsearch' or 'exact', got {method!r}")
     blocks = _blocks(m)
     total = sum(blocks)
     state = {0: 1.0}                       # protected assigned so far -> probability
@@ -146,19 +162,17 @@ def _adjusted_cached(k, p, alpha):
 def is_fair(protected, p: float, alpha: float, adjust: bool = True) -> bool:
     """The ranked group fairness test of a top-k ranking (``protected``: bool per position,
     top first; k = its length)."""
-    prot = np.asarray(protected, dtype=bool)
-    k = positive_int("k (length of protected)", prot.shape[0])
+    prot = check_flags(protected, "protected", min_length=1)
+    k = check_int(prot.shape[0], "k (length of protected)", 1, MAX_K)
     m = adjusted_mtable(k, p, alpha) if adjust else mtable(k, p, alpha)
     return bool(np.all(np.cumsum(prot) >= m))
 
 
 def fair_top_k(scores, protected, k: int, p: float, alpha: float, adjust: bool = True) -> np.ndarray:
     """FA*IR re-ranking: the indices of the k selected candidates, top first."""
-    s = finite_vector("scores", scores)
-    prot = np.asarray(protected, dtype=bool)
-    if prot.shape != s.shape:
-        raise InvalidInputError(f"protected must have one flag per candidate ({s.shape[0]})")
-    k = positive_int("k", k, s.shape[0], "the number of candidates")
+    s = check_scores(scores, "scores")
+    prot = check_flags(protected, "protected", s.shape[0], length_of="scores")
+    k = check_int(k, "k", 1, s.shape[0], high_name="the number of candidates", strict=True)
     m = adjusted_mtable(k, p, alpha) if adjust else mtable(k, p, alpha)
     P = [int(i) for i in np.flatnonzero(prot)[np.argsort(-s[prot], kind="stable")]]
     N = [int(i) for i in np.flatnonzero(~prot)[np.argsort(-s[~prot], kind="stable")]]

@@ -26,14 +26,17 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment, linprog
 from scipy.sparse import coo_matrix
 
-from ...errors import InvalidInputError
-from ._checks import group_labels, nonnegative_vector
+from ...errors import MAX_ABS_FEATURE, InvalidInputError
+from ...boundary.arrays import check_groups, check_probability_matrix, check_vector
+from ...boundary.params import check_choice, check_int, check_positive, check_real
 from .exposure import position_exposure
 
 __all__ = ["CONSTRAINTS", "FairLPResult", "fair_ranking_lp", "group_functionals",
            "birkhoff_von_neumann", "BvNSampler"]
 
 CONSTRAINTS = ("demographic_parity", "disparate_treatment", "disparate_impact")
+#: Most items of the fair-ranking LP (it has n^2 variables and K(K-1) dense rows of n^2).
+MAX_LP_ITEMS = 500
 _HIGHS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
 
 
@@ -51,8 +54,13 @@ class FairLPResult(NamedTuple):
 
 def group_functionals(constraint: str, merit, groups, v) -> np.ndarray:
     """A (K x n x n) array F with f_k(P) = Σ_ij F[k, i, j] P[i, j] (see the module docstring)."""
+    check_choice(constraint, "constraint", CONSTRAINTS)
+    merit = check_vector(merit, "merit", low=0.0, high=MAX_ABS_FEATURE, min_length=1)
     n = merit.shape[0]
-    g, K = group_labels("groups", groups, n, need_two=True)
+    if n > MAX_LP_ITEMS:
+        raise InvalidInputError(f"merit: {n} items, at most {MAX_LP_ITEMS} in the fair-ranking LP")
+    v = check_vector(v, "v", n, low=0.0, high=MAX_ABS_FEATURE, length_of="merit")
+    g, K = check_groups(groups, "groups", n, length_of="merit")
     if constraint == "demographic_parity":
         a = 1.0 / np.bincount(g, minlength=K)[g]
     else:
@@ -95,49 +103,58 @@ def fair_ranking_lp(relevance, groups=None, constraint: str | None = None, expos
     target : two groups only: ask for f_1 - f_0 = target (within ``tolerance``) instead of
         equality, e.g. to over-correct when the merits are estimates. ``gap`` stays max - min.
     """
-    u = nonnegative_vector("relevance", relevance)
+    u = check_vector(relevance, "relevance", low=0.0, high=MAX_ABS_FEATURE)
     n = u.shape[0]
     if n < 1:
         raise InvalidInputError("relevance is empty")
-    v = position_exposure(n) if exposure is None else nonnegative_vector("exposure", exposure, n)
-    mer = u if merit is None else nonnegative_vector("merit", merit, n)
-    if not (np.isfinite(tolerance) and tolerance >= 0):
-        raise InvalidInputError(f"tolerance must be a finite number >= 0, got {tolerance!r}")
-    if on_infeasible not in ("least_unfair", "raise"):
-        raise InvalidInputError(f"on_infeasible must be 'least_unfair' or 'raise', got "
-                                f"{on_infeasible!r}")
+    if n > MAX_LP_ITEMS:
+        raise InvalidInputError(f"relevance: {n} items, at most {MAX_LP_ITEMS} in the "
+                                "fair-ranking LP (n^2 variables)")
+    v = position_exposure(n) if exposure is None else \
+        check_vector(exposure, "exposure", n, low=0.0, high=MAX_ABS_FEATURE, length_of="relevance")
+    mer = u if merit is None else check_vector(merit, "merit", n, low=0.0, high=MAX_ABS_FEATURE,
+                                                length_of="relevance")
+    tolerance = check_real(tolerance, "tolerance", 0.0)
+    check_choice(on_infeasible, "on_infeasible", ("least_unfair", "raise"))
     best = float(np.sort(u)[::-1] @ np.sort(v)[::-1])
-    c = -np.outer(u, v).ravel()
+    # the objective scaled to max |c| = 1 (same argmax): HiGHS refuses costs of 1e20 and more
+    c = -np.outer(u / (u.max() or 1.0), v / (v.max() or 1.0)).ravel()
     A_eq, b_eq = _equalities(n)
     if constraint is None:
         res = linprog(c, A_eq=A_eq, b_eq=b_eq, bounds=(0, 1), method="highs", options=_HIGHS)
+        if res.status != 0:
+            raise RuntimeError(f"HiGHS failed on the ranking LP: {res.message}")
         P = _clean(res.x, n)
         return FairLPResult(P, float(u @ P @ v), best, _price(u @ P @ v, best), 0.0, "optimal")
-    if constraint not in CONSTRAINTS:
-        raise InvalidInputError(f"constraint must be None or one of {CONSTRAINTS}, got "
-                                f"{constraint!r}")
+    check_choice(constraint, "constraint (or None)", CONSTRAINTS)
     if groups is None:
         raise InvalidInputError("groups is required with a constraint")
     F = group_functionals(constraint, mer, groups, v)
     A = _pair_rows(F, n)
     offset = np.zeros(A.shape[0])
     if target is not None:
-        if F.shape[0] != 2 or not np.isfinite(target):
-            raise InvalidInputError("target needs exactly two groups and a finite value")
+        target = check_real(target, "target")
+        if F.shape[0] != 2:
+            raise InvalidInputError(f"target needs exactly two groups, got {F.shape[0]}")
         offset = np.array([-float(target), float(target)])     # rows f0 - f1, f1 - f0
-    res = linprog(c, A_ub=A, b_ub=float(tolerance) + offset, A_eq=A_eq, b_eq=b_eq,
+    # every gap row, its bound and the least gap t in units of the largest coefficient
+    scale = float(np.abs(A).max()) or 1.0
+    A, offset, tol = A / scale, offset / scale, float(tolerance) / scale
+    res = linprog(c, A_ub=A, b_ub=tol + offset, A_eq=A_eq, b_eq=b_eq,
                   bounds=(0, 1), method="highs", options=_HIGHS)
     status = "optimal"
     if res.status == 2:
         t, x_gap = _least_gap(A, A_eq, b_eq, n, offset)
+        t_orig = t * scale
         if on_infeasible == "raise":
             raise InvalidInputError(f"tolerance: no ranking policy meets {constraint} within "
-                                    f"{tolerance:g}; the least achievable gap is {t:.6g}")
+                                    f"{tolerance:g}; the least achievable gap is {t_orig:.6g}")
         res = linprog(c, A_ub=A, b_ub=t + 1e-9 * max(1.0, t) + offset, A_eq=A_eq,
                       b_eq=b_eq, bounds=(0, 1), method="highs", options=_HIGHS)
         if res.status != 0:       # numerically at the boundary: keep the least-gap solution
             res = _Solved(x_gap)
-        status = f"least_unfair: {constraint} infeasible at tolerance {tolerance:g}; least gap {t:.6g}"
+        status = (f"least_unfair: {constraint} infeasible at tolerance {tolerance:g}; least gap "
+                  f"{t_orig:.6g}")
     if res.status != 0:
         raise RuntimeError(f"HiGHS failed on the fair-ranking LP: {res.message}")
     P = _clean(res.x, n)
@@ -179,16 +196,11 @@ def birkhoff_von_neumann(P, atol: float = 1e-8, zero: float = 1e-13):
     """(weights θ, permutations) with Σ_k θ_k Π_k = P; permutations[k][i] = rank (0-based) of
     item i in Π_k. P must be doubly stochastic within ``atol`` (else InvalidInputError naming P).
     """
-    P = np.asarray(P, dtype=np.float64)
-    if P.ndim != 2 or P.shape[0] != P.shape[1] or P.shape[0] == 0:
-        raise InvalidInputError(f"P must be a non-empty square matrix, got shape {P.shape}")
-    if not np.all(np.isfinite(P)) or P.min() < -atol:
-        raise InvalidInputError("P has negative, NaN or infinite entries")
+    atol = check_positive(atol, "atol")
+    P = check_probability_matrix(P, "P", doubly_stochastic=True, tol=atol)
+    if P.shape[0] == 0:
+        raise InvalidInputError("P must be a non-empty square matrix, got shape (0, 0)")
     n = P.shape[0]
-    if (np.abs(P.sum(0) - 1).max() > atol) or (np.abs(P.sum(1) - 1).max() > atol):
-        raise InvalidInputError(f"P is not doubly stochastic: row sums deviate by "
-                                f"{np.abs(P.sum(1) - 1).max():.3g}, column sums by "
-                                f"{np.abs(P.sum(0) - 1).max():.3g} (atol {atol:g})")
     R = np.where(P > zero, P, 0.0)
     weights, perms = [], []
     rows = np.arange(n)
@@ -219,5 +231,6 @@ class BvNSampler:
     def sample(self, n: int, random_state=None) -> np.ndarray:
         """(n x items) orders drawn independently: permutation k with probability θ_k/Σθ."""
         rng = np.random.default_rng(random_state)
-        k = rng.choice(len(self.weights), size=int(n), p=self.weights / self.weights.sum())
+        n = check_int(n, "n", 1)
+        k = rng.choice(len(self.weights), size=n, p=self.weights / self.weights.sum())
         return self.orders[k]

@@ -25,7 +25,8 @@ import scipy.sparse as sp
 from ...boundary.arrays import MAX_SIZE_JOINT_FEATURE, check_csr
 from ...boundary.params import check_int, check_state
 from ...errors import MAX_ABS_FEATURE, InvalidInputError
-from ...logspace import as_generator, check_n_samples
+from ...boundary.params import check_n_samples
+from ...logspace import as_generator
 from ...model import StructuredModel
 from . import kernels
 from .tree import check_edges, chow_liu_edges, root_forest

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import InvalidInputError
-from ...logspace import as_generator, check_n_samples
+from ...boundary.params import check_n_samples
+from ...logspace import as_generator
 from ...parallel import effective_jobs, map_chunks
 from . import crf_kernels
 
