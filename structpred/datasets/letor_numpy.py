@@ -237,11 +237,15 @@ def _fixed_point(arr, start, length):
     G = arr[start[:, None] + np.arange(L)[None, :]]
     if not np.all(G[:, p] == 46):
         return None
-    D = np.delete(G, p, axis=1).astype(np.int64) - 48
-    if D.size and (D.min() < 0 or D.max() > 9):
+    bad = (G - 48) > 9            # uint8: bytes below '0' wrap around
+    bad[:, p] = False
+    if bad.any():
         return None
-    powers = 10 ** np.arange(L - 2, -1, -1, dtype=np.int64)
-    return (D @ powers).astype(np.float64) / _POW10[L - 1 - p]
+    weights = np.zeros(L)
+    weights[np.r_[0:p, p + 1:L]] = _POW10[L - 2::-1]
+    # exact: integer digits times powers of ten below 10**15, sums below 2**53
+    mantissa = G @ weights - 48.0 * weights.sum()
+    return mantissa / _POW10[L - 1 - p]
 
 
 _POW10 = np.array([float(10 ** k) for k in range(23)])

@@ -57,6 +57,12 @@ def _dots(pool_data, pool_ind, start, length, w):
     return out
 
 
+def _local_slots(counts):
+    """[0, 1, ..., c - 1 for each c in counts], concatenated."""
+    total = int(counts.sum())
+    return np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+
+
 def _fits(n, d, slots):
     return n <= MAX_EXAMPLES and slots * max(d, 1) <= MAX_DENSE
 
@@ -198,7 +204,7 @@ def add_constraints(rows, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha, 
     new_dense = np.zeros((R, d))
     np.add.at(new_dense, (row_of, cols), pool_data[top:new_top])
     owner = np.repeat(np.arange(R), j + 1)
-    slot = np.concatenate([np.arange(k + 1) for k in j.tolist()])
+    slot = _local_slots(j + 1)
     ex = rows[owner]
     sl_start, sl_len = start[ex, slot], length[ex, slot]
     pos = _positions(sl_start, sl_len)
@@ -251,7 +257,7 @@ class _Rows:
     def __init__(self, examples, m, start, length, pool_data, pool_ind):
         mt = m[examples]
         ex = np.repeat(examples, mt)
-        sl = np.concatenate([np.arange(k) for k in mt.tolist()]) if ex.size else ex
+        sl = _local_slots(mt)
         ln = length[ex, sl]
         pos = _positions(start[ex, sl], ln)
         self.data = pool_data[pos].astype(np.float64)
@@ -296,29 +302,32 @@ def _block(i, e, rows, cap, m, b, alpha, gram, alpha_sum, w, tol, max_steps):
 
 def _solve_block_lists(cap, mi, ai, alpha_sum_i, G, grad, tol, max_steps):
     """The kernel's SMO steps (see dcd_kernels.solve_block) in Python floats; returns
-    (first violation, gain, δ)."""
+    (first violation, gain, δ). The same comparisons and float operations in the same order:
+    ``up`` is the first index of the largest gradient above 0, ``dn`` the first index of the
+    smallest gradient below the slack variable's (0, or +inf when the slack is 0) among
+    the variables that can decrease (α + δ > 0)."""
     delta = [0.0] * mi
+    cur = list(ai)                       # α + δ, recomputed whenever δ changes
     slack = cap - alpha_sum_i
     if slack < 0.0:
         slack = 0.0
     first_viol = 0.0
     gain = 0.0
+    inf = float("inf")
+    ks = range(mi)
     for step in range(max_steps):
-        up = -1
-        gup = 0.0
-        for k in range(mi):
-            if grad[k] > gup:
-                gup = grad[k]
-                up = k
-        dn = -2
-        gdn = float("inf")
+        gup = max(grad)
+        if gup > 0.0:
+            up = grad.index(gup)
+        else:
+            up, gup = -1, 0.0
         if slack > 0.0:
-            dn = -1
-            gdn = 0.0
-        for k in range(mi):
-            if ai[k] + delta[k] > 0.0 and grad[k] < gdn:
-                gdn = grad[k]
-                dn = k
+            dn, gdn = -1, 0.0
+        else:
+            dn, gdn = -2, inf
+        low = min([(grad[k], k) for k in ks if cur[k] > 0.0], default=None)
+        if low is not None and low[0] < gdn:
+            gdn, dn = low
         if dn == -2:
             break
         viol = gup - gdn
@@ -327,14 +336,17 @@ def _solve_block_lists(cap, mi, ai, alpha_sum_i, G, grad, tol, max_steps):
         if viol <= tol or up == dn:
             break
         if up >= 0 and dn >= 0:
-            eta = G[up][up] + G[dn][dn] - 2.0 * G[up][dn]
-            room = ai[dn] + delta[dn]
+            Gu, Gd = G[up], G[dn]
+            eta = Gu[up] + Gd[dn] - 2.0 * Gu[dn]
+            room = cur[dn]
         elif up >= 0:
-            eta = G[up][up]
+            Gu = G[up]
+            eta = Gu[up]
             room = slack
         else:
-            eta = G[dn][dn]
-            room = ai[dn] + delta[dn]
+            Gd = G[dn]
+            eta = Gd[dn]
+            room = cur[dn]
         if eta > 1e-300:
             t = viol / eta
             if t > room:
@@ -346,28 +358,24 @@ def _solve_block_lists(cap, mi, ai, alpha_sum_i, G, grad, tol, max_steps):
         gain += t * viol - 0.5 * t * t * eta
         if up >= 0:
             delta[up] += t
+            cur[up] = ai[up] + delta[up]
         else:
             slack += t
         if dn >= 0:
             delta[dn] -= t
             if ai[dn] + delta[dn] < 1e-300 * cap:
                 delta[dn] = -ai[dn]
+            cur[dn] = ai[dn] + delta[dn]
         else:
             slack -= t
             if slack < 0.0:
                 slack = 0.0
         if up >= 0 and dn >= 0:
-            Gu, Gd = G[up], G[dn]
-            for k in range(mi):
-                grad[k] -= t * (Gu[k] - Gd[k])
+            grad = [g - t * (u - v) for g, u, v in zip(grad, Gu, Gd)]
         elif up >= 0:
-            Gu = G[up]
-            for k in range(mi):
-                grad[k] -= t * Gu[k]
+            grad = [g - t * u for g, u in zip(grad, Gu)]
         else:
-            Gd = G[dn]
-            for k in range(mi):
-                grad[k] -= t * (0.0 - Gd[k])
+            grad = [g - t * (0.0 - v) for g, v in zip(grad, Gd)]
     return first_viol, gain, delta
 
 
@@ -395,8 +403,41 @@ def sweep(order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_
     if todo.size == 0:
         return worst, gain, visited
     rows = _Rows(todo, m, start, length, pool_data, pool_ind)
-    for e, i in enumerate(todo.tolist()):
-        v, g = _block(i, e, rows, cap, m, b, alpha, gram, alpha_sum, w, tol, max_steps)
+    # each example's block is visited once: its b, α, Gram and Σα as lists, read up front
+    mt = m[todo]
+    top = int(mt.max())
+    b_l = b[todo, :top].tolist()
+    a_l = alpha[todo, :top].tolist()
+    g_l = gram[todo, :top, :top].tolist()
+    s_l = alpha_sum[todo].tolist()
+    r_ind, r_data, r_slot = rows.ind, rows.data, rows.slot
+    slot_first, slot_end, first_slot = rows.slot_first, rows.slot_end, rows.first_slot
+    for e, (i, mi) in enumerate(zip(todo.tolist(), mt.tolist())):
+        s0 = first_slot[e]
+        lo, hi = slot_first[s0], slot_end[s0 + mi - 1]
+        ind = r_ind[lo:hi]
+        data = r_data[lo:hi]
+        dots = np.bincount(r_slot[lo:hi], weights=data * w[ind], minlength=mi).tolist()
+        grad = [bk - dk for bk, dk in zip(b_l[e], dots)]
+        ai = a_l[e][:mi]
+        G = g_l[e]
+        v, g, delta = _solve_block_lists(cap, mi, ai, s_l[e], G, grad, tol, max_steps)
+        total = 0.0
+        changed = False
+        for k in range(mi):
+            dk = delta[k]
+            if dk != 0.0:
+                p, q = slot_first[s0 + k] - lo, slot_end[s0 + k] - lo
+                w[ind[p:q]] += dk * data[p:q]
+                x = ai[k] + dk
+                if x < 0.0:
+                    x = 0.0
+                ai[k] = x
+                changed = True
+            total += ai[k]
+        if changed:
+            alpha[i, :mi] = ai
+        alpha_sum[i] = total
         gain += g
         if v > worst:
             worst = v
