@@ -26,6 +26,8 @@ __all__ = ["add_constraints", "sweep", "solve_block", "slacks", "slacks_rows", "
 
 #: Largest number of examples a DCD twin takes (the sweep is a Python loop over them).
 MAX_EXAMPLES = 4096
+#: Blocks whose slot dots a sweep computes at once (recomputed after a block changes w).
+_WINDOW = 4
 #: Largest dense copy (slots x features) of the working sets a sweep builds.
 MAX_DENSE = 1 << 22
 
@@ -263,6 +265,7 @@ class _Rows:
         self.data = pool_data[pos].astype(np.float64)
         self.ind = pool_ind[pos]
         self.slot = np.repeat(sl, ln)
+        self.gslot = np.repeat(np.arange(ln.shape[0]), ln)     # slot number over all examples
         ends = np.cumsum(ln)
         self.slot_first = (ends - ln).tolist()
         self.slot_end = ends.tolist()
@@ -410,14 +413,26 @@ def sweep(order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_
     a_l = alpha[todo, :top].tolist()
     g_l = gram[todo, :top, :top].tolist()
     s_l = alpha_sum[todo].tolist()
-    r_ind, r_data, r_slot = rows.ind, rows.data, rows.slot
+    r_ind, r_data, r_gslot = rows.ind, rows.data, rows.gslot
     slot_first, slot_end, first_slot = rows.slot_first, rows.slot_end, rows.first_slot
+    n_todo = len(first_slot) - 1
+    valid_to = 0          # the slot dots of blocks [e, valid_to) are those at the current w
+    cache, base = [], 0
     for e, (i, mi) in enumerate(zip(todo.tolist(), mt.tolist())):
         s0 = first_slot[e]
         lo, hi = slot_first[s0], slot_end[s0 + mi - 1]
         ind = r_ind[lo:hi]
         data = r_data[lo:hi]
-        dots = np.bincount(r_slot[lo:hi], weights=data * w[ind], minlength=mi).tolist()
+        if e >= valid_to:
+            # the dots of the next few blocks at once (each a sequential sum, as the kernel's):
+            # valid until a block changes w
+            valid_to = min(e + _WINDOW, n_todo)
+            base = s0
+            s1 = first_slot[valid_to]
+            a, z = slot_first[s0], slot_end[s1 - 1]
+            cache = np.bincount(r_gslot[a:z] - s0, weights=r_data[a:z] * w[r_ind[a:z]],
+                                minlength=s1 - s0).tolist()
+        dots = cache[s0 - base:s0 - base + mi]
         grad = [bk - dk for bk, dk in zip(b_l[e], dots)]
         ai = a_l[e][:mi]
         G = g_l[e]
@@ -437,6 +452,7 @@ def sweep(order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_
             total += ai[k]
         if changed:
             alpha[i, :mi] = ai
+            valid_to = e + 1
         alpha_sum[i] = total
         gain += g
         if v > worst:
