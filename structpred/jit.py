@@ -62,15 +62,19 @@ class LazyKernel:
         functools.update_wrapper(self, func)
 
     def twin(self):
-        """The numpy twin (see the module docstring), or None. A twin whose argument names
-        differ from the kernel's is ignored (the kernel changed: run the kernel)."""
+        """The numpy twin (see the module docstring), or None: the function of the kernel's
+        name in the twin module, or one of its ``variants``, whose argument names are the
+        kernel's. None when none matches (the kernel changed: run the kernel)."""
         if self._twin is False:
             self._twin = None
             where = TWINS.get(self.py_func.__module__)
             if where is not None:
                 fn = getattr(importlib.import_module(where), self.py_func.__name__, None)
-                if fn is not None and _arg_names(fn) == _arg_names(self.py_func):
-                    self._twin = fn
+                want = _arg_names(self.py_func)
+                for cand in (() if fn is None else (fn, *getattr(fn, "variants", ()))):
+                    if _arg_names(cand) == want:
+                        self._twin = cand
+                        break
         return self._twin
 
     def compiled(self):

@@ -41,7 +41,9 @@ def test_every_twin_has_its_kernels_arguments():
         twins = importlib.import_module(jit.TWINS[module.__name__])
         for name in names:
             kernel = getattr(module, name)     # a LazyKernel, or numba's dispatcher once compiled
-            assert jit._arg_names(getattr(twins, name)) == jit._arg_names(kernel.py_func), name
+            fn = getattr(twins, name)
+            forms = [jit._arg_names(f) for f in (fn, *getattr(fn, "variants", ()))]
+            assert jit._arg_names(kernel.py_func) in forms, name
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -168,6 +170,36 @@ def test_moderate_run_loads_no_numba(tmp_path):
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["0", "False"], out.stdout + out.stderr
+
+
+def test_add_constraints_with_row_selection_form():
+    """The twin of the kernel form add_constraints(rows, src, D, ...) adds row src[r] of D
+    (offset Lb[src[r]]) to example rows[r]: the same pool as adding the selected rows."""
+    import scipy.sparse as sp
+    rng = np.random.default_rng(0)
+    D = sp.random(6, 5, density=0.7, random_state=1, format="csr")
+    Lb = rng.random(6)
+    rows, src = np.array([3, 0, 2], dtype=np.int64), np.array([5, 1, 1], dtype=np.int64)
+    pools = []
+    for form in ("src", "plain"):
+        pool = ConstraintPool(4, 5, 3, "float64")
+        pool._ensure(D.nnz)
+        w = np.zeros(5)
+        args = (pool.m, pool.start, pool.length, pool.b, pool.alpha, pool.idle, pool.gram,
+                pool.alpha_sum, pool.data, pool.ind, pool.top, w, pool.scratch)
+        if form == "src":
+            top, _ = numpy_twins.add_constraints_src(rows, src, D.data, D.indices.astype(np.int32),
+                                                     D.indptr.astype(np.int64), Lb, *args)
+        else:
+            Ds = D[src]
+            top, _ = numpy_twins.add_constraints(rows, Ds.data, Ds.indices.astype(np.int32),
+                                                 Ds.indptr.astype(np.int64), Lb[src], *args)
+        pool.top = int(top)
+        pools.append(pool)
+    for name in ("m", "start", "length", "b", "gram"):
+        np.testing.assert_array_equal(getattr(pools[0], name), getattr(pools[1], name))
+    np.testing.assert_array_equal(pools[0].data[:pools[0].top], pools[1].data[:pools[1].top])
+    assert np.all(pools[0].m[[3, 0, 2]] == 1) and pools[0].b[3, 0] == Lb[5]
 
 
 def test_twins_decline_large_problems():

@@ -250,6 +250,23 @@ def _add_accepts(rows, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha, idl
 add_constraints.accepts = _add_accepts
 
 
+def add_constraints_src(rows, src, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha, idle,
+                        gram, alpha_sum, pool_data, pool_ind, top, w, scratch):
+    """add_constraints for the kernel form that names the rows of D to add (row src[r] of D,
+    offset Lb[src[r]], for example rows[r]): those rows gathered, then the same additions."""
+    lo, hi = D_ptr[src], D_ptr[src + 1]
+    pos = _positions(lo, hi - lo)
+    ptr = np.zeros(src.shape[0] + 1, dtype=np.int64)
+    np.cumsum(hi - lo, out=ptr[1:])
+    return add_constraints(rows, D_data[pos], D_ind[pos], ptr, Lb[src], m, start, length, b,
+                           alpha, idle, gram, alpha_sum, pool_data, pool_ind, top, w, scratch)
+
+
+add_constraints_src.accepts = (lambda rows, src, *args: _add_accepts(rows, *args))
+#: the kernel with ``src`` (branch t21-floor) finds this form by its argument names
+add_constraints.variants = (add_constraints_src,)
+
+
 class _Rows:
     """The rows of the working sets of some examples, gathered once (kernel storage order):
     entry p of the gathered arrays is value data[p] at feature ind[p] of local slot slot[p];
