@@ -223,9 +223,9 @@ def _decimals(arr, start, stop, text, integer=False):
 
 def _fixed_point(arr, start, length):
     """The common LETOR case at once: every number written as d...d.d...d with the same
-    number of digits on each side (at most 15 in all): the digits as a matrix, the mantissas
-    by one exact product (integers < 2**53) and one correctly rounded division. None when
-    the numbers are not all so written."""
+    number of digits on each side (at most 15 in all): the mantissas built column by column
+    in exact integer arithmetic (below 2**53), then one correctly rounded division. None
+    when the numbers are not all so written."""
     L = int(length[0])
     if not (2 <= L <= 16) or not np.all(length == L):
         return None
@@ -234,17 +234,17 @@ def _fixed_point(arr, start, length):
     if where.shape[0] != 1:
         return None
     p = int(where[0])
-    G = arr[start[:, None] + np.arange(L)[None, :]]
-    if not np.all(G[:, p] == 46):
+    if not np.all(arr[start + p] == 46):
         return None
-    bad = (G - 48) > 9            # uint8: bytes below '0' wrap around
-    bad[:, p] = False
-    if bad.any():
-        return None
-    weights = np.zeros(L)
-    weights[np.r_[0:p, p + 1:L]] = _POW10[L - 2::-1]
-    # exact: integer digits times powers of ten below 10**15, sums below 2**53
-    mantissa = G @ weights - 48.0 * weights.sum()
+    mantissa = np.zeros(start.shape[0])
+    for k in range(L):             # column by column: exact, integers below 10**15 < 2**53
+        if k == p:
+            continue
+        digit = arr[start + k] - np.uint8(48)       # uint8: bytes below '0' wrap around
+        if np.any(digit > 9):
+            return None
+        mantissa *= 10.0
+        mantissa += digit
     return mantissa / _POW10[L - 1 - p]
 
 
