@@ -21,6 +21,7 @@ def force():
     """Set structpred.jit.FORCE for the test, restored afterwards."""
     def set_mode(mode):
         jit.FORCE = mode
+        numpy_twins._blocks_done = 0      # the sweep twin's work budget, fresh
     yield set_mode
     jit.FORCE = None
 
@@ -202,9 +203,14 @@ def test_add_constraints_with_row_selection_form():
     assert np.all(pools[0].m[[3, 0, 2]] == 1) and pools[0].b[3, 0] == Lb[5]
 
 
-def test_twins_decline_large_problems():
+def test_twins_decline_large_problems(monkeypatch):
     big = np.zeros(numpy_twins.MAX_EXAMPLES + 1, dtype=np.int64)
     assert not numpy_twins.sweep.accepts(big, big, 1.0, big, *([None] * 11))
+    small = np.zeros(10, dtype=np.int64)
+    assert numpy_twins.sweep.accepts(small, small, 1.0, small, *([None] * 11))
+    # a long run: after SWEEP_BUDGET block solves the compiled kernels take over
+    monkeypatch.setattr(numpy_twins, "_blocks_done", numpy_twins.SWEEP_BUDGET)
+    assert not numpy_twins.sweep.accepts(small, small, 1.0, small, *([None] * 11))
     offsets = np.array([0, kernels_numpy.MAX_DOCUMENTS + 1])
     s = np.zeros(kernels_numpy.MAX_DOCUMENTS + 1)
     assert not kernels_numpy.rank_oracle.accepts(s, s, offsets, np.array([2]), None, None, None)

@@ -26,6 +26,11 @@ __all__ = ["add_constraints", "sweep", "solve_block", "slacks", "slacks_rows", "
 
 #: Largest number of examples a DCD twin takes (the sweep is a Python loop over them).
 MAX_EXAMPLES = 4096
+#: Block solves the sweep twin does in a process before it declines (numba then loads and
+#: the compiled kernels take over, with the same results): about 1.5 s of numpy work, three
+#: times numba's start-up, so a long run pays at most that much for having started in numpy.
+SWEEP_BUDGET = 40000
+_blocks_done = 0
 #: Blocks whose slot dots a sweep computes at once (recomputed after a block changes w).
 _WINDOW = 4
 #: Largest dense copy (slots x features) of the working sets a sweep builds.
@@ -422,6 +427,8 @@ def sweep(order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_
     active[on[m[on] == 0]] = 0     # an empty block: violation 0, shrunk (as in the kernel)
     if todo.size == 0:
         return worst, gain, visited
+    global _blocks_done
+    _blocks_done += int(todo.size)
     rows = _Rows(todo, m, start, length, pool_data, pool_ind)
     # each example's block is visited once: its b, α, Gram and Σα as lists, read up front
     mt = m[todo]
@@ -481,7 +488,7 @@ def sweep(order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_
 
 def _sweep_accepts(order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_data,
                    pool_ind, w, tol, max_steps):
-    return _fits(m.shape[0], 1, 0)
+    return _fits(m.shape[0], 1, 0) and _blocks_done < SWEEP_BUDGET
 
 
 sweep.accepts = _sweep_accepts
