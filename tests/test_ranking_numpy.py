@@ -214,3 +214,38 @@ def test_twins_decline_large_problems(monkeypatch):
     offsets = np.array([0, kernels_numpy.MAX_DOCUMENTS + 1])
     s = np.zeros(kernels_numpy.MAX_DOCUMENTS + 1)
     assert not kernels_numpy.rank_oracle.accepts(s, s, offsets, np.array([2]), None, None, None)
+
+
+def test_guard_and_objective_twins_match_the_kernels_code():
+    """_add_rows adds entry by entry in row order, _row_margins and _scan's margins sum each
+    row in storage order: the kernels' floats; _scan reports the kernel's first fault."""
+    import scipy.sparse as sp
+    from structpred.solvers import guard, objective
+    rng = np.random.default_rng(0)
+    codes = set()
+    for t in range(60):
+        D = sp.random(int(rng.integers(1, 40)), int(rng.integers(1, 30)), density=0.4,
+                      random_state=t, format="csr")
+        coef = rng.normal(size=D.shape[0])
+        coef[rng.random(D.shape[0]) < 0.3] = 0.0
+        out = [rng.normal(size=D.shape[1])] * 2
+        out = [out[0].copy(), out[0].copy()]
+        objective._add_rows.py_func(D.data, D.indices, D.indptr, coef, out[0])
+        numpy_twins._add_rows(D.data, D.indices, D.indptr, coef, out[1])
+        assert np.array_equal(out[0].view(np.int64), out[1].view(np.int64))
+        w = rng.normal(size=D.shape[1])
+        np.testing.assert_array_equal(objective._row_margins.py_func(D.data, D.indices, D.indptr, w),
+                                      numpy_twins._row_margins(D.data, D.indices, D.indptr, w))
+        L = np.abs(rng.normal(size=D.shape[0])) * rng.choice([0, 1, 3]) + (D @ w) * rng.choice([1, 0.5])
+        if rng.random() < 0.2:
+            L[int(rng.integers(L.size))] = np.nan
+        for slack in (False, True):
+            m = [np.zeros(D.shape[0]), np.zeros(D.shape[0])]
+            r = [fn(D.data, D.indices, D.indptr, L, w, D.shape[1], slack, True, mm)
+                 for fn, mm in ((guard._scan.py_func, m[0]), (numpy_twins._scan, m[1]))]
+            codes.add(int(r[0][0]))
+            assert (int(r[0][0]), int(r[0][1])) == (int(r[1][0]), int(r[1][1]))
+            assert np.array_equal(np.float64(r[0][2]), np.float64(r[1][2]), equal_nan=True)
+            if r[0][0] in (0, 8):
+                np.testing.assert_array_equal(m[0], m[1])
+    assert {0, 1, 6} <= codes        # clean answers, a NaN loss and a violated answer

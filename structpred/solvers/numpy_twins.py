@@ -549,7 +549,11 @@ def _row_margins(data, indices, indptr, w):
 
 
 def _add_rows(data, indices, indptr, coef, out):
-    """out += Σ_i coef_i row_i over the rows with a nonzero coefficient."""
-    n = coef.shape[0]
-    M = sp.csr_matrix((data, indices, indptr[:n + 1]), shape=(n, out.shape[0]))
-    out += M.T @ np.where(coef != 0.0, coef, 0.0)
+    """out += Σ_i coef_i row_i over the rows with a nonzero coefficient, added entry by entry
+    in row order (np.add.at), as the kernel adds them."""
+    rows = np.flatnonzero(coef != 0.0)
+    if rows.size == 0:
+        return
+    lo, hi = indptr[rows], indptr[rows + 1]
+    pos = _positions(lo, hi - lo)
+    np.add.at(out, indices[pos], np.repeat(coef[rows], hi - lo) * data[pos])
