@@ -339,7 +339,6 @@ def _solve_block_lists(cap, mi, ai, alpha_sum_i, G, grad, tol, max_steps):
     first_viol = 0.0
     gain = 0.0
     inf = float("inf")
-    ks = range(mi)
     for step in range(max_steps):
         gup = max(grad)
         if gup > 0.0:
@@ -350,9 +349,10 @@ def _solve_block_lists(cap, mi, ai, alpha_sum_i, G, grad, tol, max_steps):
             dn, gdn = -1, 0.0
         else:
             dn, gdn = -2, inf
-        low = min([(grad[k], k) for k in ks if cur[k] > 0.0], default=None)
-        if low is not None and low[0] < gdn:
-            gdn, dn = low
+        eligible = [g if c > 0.0 else inf for g, c in zip(grad, cur)]
+        low = min(eligible)
+        if low < gdn:
+            gdn, dn = low, eligible.index(low)
         if dn == -2:
             break
         viol = gup - gdn
@@ -444,9 +444,6 @@ def sweep(order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_
     cache, base = [], 0
     for e, (i, mi) in enumerate(zip(todo.tolist(), mt.tolist())):
         s0 = first_slot[e]
-        lo, hi = slot_first[s0], slot_end[s0 + mi - 1]
-        ind = r_ind[lo:hi]
-        data = r_data[lo:hi]
         if e >= valid_to:
             # the dots of the next few blocks at once (each a sequential sum, as the kernel's):
             # valid until a block changes w
@@ -462,21 +459,18 @@ def sweep(order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_
         G = g_l[e]
         v, g, delta = _solve_block_lists(cap, mi, ai, s_l[e], G, grad, tol, max_steps)
         total = 0.0
-        changed = False
         for k in range(mi):
             dk = delta[k]
             if dk != 0.0:
-                p, q = slot_first[s0 + k] - lo, slot_end[s0 + k] - lo
-                w[ind[p:q]] += dk * data[p:q]
+                p, q = slot_first[s0 + k], slot_end[s0 + k]
+                np.add.at(w, r_ind[p:q], dk * r_data[p:q])    # entry by entry, in order
                 x = ai[k] + dk
                 if x < 0.0:
                     x = 0.0
                 ai[k] = x
-                changed = True
+                alpha[i, k] = x
+                valid_to = e + 1
             total += ai[k]
-        if changed:
-            alpha[i, :mi] = ai
-            valid_to = e + 1
         alpha_sum[i] = total
         gain += g
         if v > worst:
