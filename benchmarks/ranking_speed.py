@@ -14,7 +14,13 @@ Per run: wall (perf_counter around the child), CPU and peak RSS of the child (wa
 rusage), and what each program reports: structpred's "reading" and "training" seconds and
 primal objective; svm_rank's primal value (pval) and "Runtime in cpu-seconds". numba kernels
 are compiled once before timing (the warm-up run); a cold cache is not measured here.
-Without SVM_RANK_LEARN only structpred's figures are printed.
+MQ2008 and the one-query file are read and trained without numba (numpy reader and numpy
+twins of the kernels, structpred.jit); the synthetic file loads numba (its reader and
+kernels). Without SVM_RANK_LEARN only structpred's figures are printed.
+
+``--bare`` adds, for the one-query file, a run in turn against a bare
+``python -c "import numpy, scipy.sparse"`` (the floor of any Python process that uses them):
+structpred's fixed cost is that floor times the CPU ratio printed.
 """
 from __future__ import annotations
 
@@ -85,6 +91,25 @@ def bench_case(name, path, C, repeats, svm_rank, tmp):
     return name, C, med, ratio
 
 
+def bare_case(path, repeats, tmp):
+    """The one-query learn process against ``python -c "import numpy, scipy.sparse"``, in
+    turn: medians of CPU and wall and of their per-pair ratios (a table row)."""
+    cmds = [ours_cmd(path, 1, os.path.join(tmp, "bare.model")),
+            [sys.executable, "-c", "import numpy, scipy.sparse"]]
+    for cmd in cmds:
+        run(cmd)
+    rows = []
+    for _ in range(repeats):
+        rows.append([run(cmd)[:2] for cmd in cmds])
+    med = statistics.median
+    cpu_r = med(a[1] / b[1] for a, b in rows)
+    wall_r = med(a[0] / b[0] for a, b in rows)
+    return (f"| one query vs bare `import numpy, scipy.sparse` | CPU {med(a[1] for a, _ in rows):.3f}"
+            f" vs {med(b[1] for _, b in rows):.3f} s (ratio {cpu_r:.2f}) | wall "
+            f"{med(a[0] for a, _ in rows):.3f} vs {med(b[0] for _, b in rows):.3f} s (ratio "
+            f"{wall_r:.2f}) |")
+
+
 def one_query_file(src, dst):
     """The first query of ``src`` with two grades (so it has preference pairs)."""
     groups = {}
@@ -119,6 +144,8 @@ def main(argv=None):
     p.add_argument("--synthetic", action="store_true")
     p.add_argument("--only", choices=("mq2008", "one", "synthetic"), default=None)
     p.add_argument("--out", default=None, help="also append the table to this file")
+    p.add_argument("--bare", action="store_true",
+                   help="one query: also in turn against a bare numpy + scipy.sparse import")
     a = p.parse_args(argv)
     svm_rank = os.environ.get("SVM_RANK_LEARN")
     data = os.environ.get("STRUCTPRED_DATA")
@@ -153,6 +180,10 @@ def main(argv=None):
         print(lines[1], flush=True)
         for name, path, C in cases:
             line = fmt(*bench_case(name, path, C, a.repeats, svm_rank, tmp))
+            print(line, flush=True)
+            lines.append(line)
+        if a.bare and a.only in (None, "one"):
+            line = bare_case(one, a.repeats, tmp)
             print(line, flush=True)
             lines.append(line)
         if a.out:

@@ -11,19 +11,42 @@ loaded (by any kernel), every call goes to the compiled kernel.
 A kernel that uses ``np.random`` always runs compiled (numba's generator state is its own).
 Kernels of one module that call each other work in both modes: before compiling a kernel,
 the lazy kernels it names are compiled and put in its module's globals.
+
+Numpy twins: for a problem of moderate size (e.g. MQ2008, 9,630 documents) a kernel that has
+a numpy version of the same name and arguments in the module named by :data:`TWINS` runs
+that version while numba is not loaded, so such a run never pays numba's start-up (about
+0.5 s and 110 MB). A twin does the kernel's floating-point operations in the kernel's order,
+so it returns the same numbers bit for bit (tests/test_ranking_numpy.py checks each twin and
+whole fits), and says by ``accepts(*args)`` which calls it takes (default: at most
+``NUMPY_MAX`` array elements in all). Twins and kernels share their data structures, so a
+run may switch midway (once numba is loaded, by any kernel, every call goes to the compiled
+kernel) without changing its result.
 """
 from __future__ import annotations
 
 import functools
+import importlib
 import sys
 
 import numpy as np
 
-__all__ = ["njit", "LazyKernel", "SMALL"]
+__all__ = ["njit", "LazyKernel", "SMALL", "NUMPY_MAX", "TWINS"]
 
 #: Largest total number of array elements a call may pass to run uncompiled while numba is
 #: not loaded.
 SMALL = 8192
+#: Default largest total number of array elements of a call a numpy twin takes.
+NUMPY_MAX = 1 << 22
+#: For tests: "python" runs every kernel's Python function (where allowed) and "twin" every
+#: numpy twin that accepts the call, whether numba is loaded or not; None: the normal choice.
+FORCE = None
+#: Module of kernels -> module holding numpy twins of (some of) them, by function name.
+TWINS = {
+    "structpred.tasks.ranking.kernels": "structpred.tasks.ranking.kernels_numpy",
+    "structpred.solvers.dcd_kernels": "structpred.solvers.numpy_twins",
+    "structpred.solvers.guard": "structpred.solvers.numpy_twins",
+    "structpred.solvers.objective": "structpred.solvers.numpy_twins",
+}
 
 
 class LazyKernel:
@@ -36,7 +59,24 @@ class LazyKernel:
         # numba's np.random has its own state: a kernel that draws numbers always runs
         # compiled (uncompiled it would draw from, and reseed, numpy's global generator)
         self._python_ok = not ({"random", "seed"} & set(func.__code__.co_names))
+        self._twin = False   # not looked up yet
         functools.update_wrapper(self, func)
+
+    def twin(self):
+        """The numpy twin (see the module docstring), or None: the function of the kernel's
+        name in the twin module, or one of its ``variants``, whose argument names are the
+        kernel's. None when none matches (the kernel changed: run the kernel)."""
+        if self._twin is False:
+            self._twin = None
+            where = TWINS.get(self.py_func.__module__)
+            if where is not None:
+                fn = getattr(importlib.import_module(where), self.py_func.__name__, None)
+                want = _arg_names(self.py_func)
+                for cand in (() if fn is None else (fn, *getattr(fn, "variants", ()))):
+                    if _arg_names(cand) == want:
+                        self._twin = cand
+                        break
+        return self._twin
 
     def compiled(self):
         """The numba dispatcher (imports numba and compiles or loads from the cache)."""
@@ -53,10 +93,32 @@ class LazyKernel:
         return self._compiled
 
     def __call__(self, *args):
-        if (self._compiled is None and self._python_ok and "numba" not in sys.modules
-                and _small(args)):
-            return self.py_func(*args)
+        if FORCE is not None:
+            if FORCE == "python" and self._python_ok:
+                return self.py_func(*args)
+            twin = self.twin() if FORCE == "twin" else None
+            if twin is not None and getattr(twin, "accepts", _moderate)(*args):
+                return twin(*args)
+        elif self._compiled is None and "numba" not in sys.modules:
+            if self._python_ok and _small(args):
+                return self.py_func(*args)
+            twin = self.twin()
+            if twin is not None and getattr(twin, "accepts", _moderate)(*args):
+                return twin(*args)
         return self.compiled()(*args)
+
+
+def _arg_names(fn):
+    code = fn.__code__
+    return code.co_varnames[:code.co_argcount]
+
+
+def _moderate(*args) -> bool:
+    total = 0
+    for a in args:
+        if isinstance(a, np.ndarray):
+            total += a.size
+    return total <= NUMPY_MAX
 
 
 def _small(args) -> bool:

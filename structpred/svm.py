@@ -10,11 +10,10 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
+import types
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator
-from sklearn.utils.metaestimators import available_if
 
 from .boundary.params import check_choice, check_int, check_n_samples, check_positive
 from .errors import InvalidInputError, InvalidInputTypeError, NotFittedError
@@ -63,7 +62,30 @@ def _task_has(name: str):
     return lambda est: hasattr(est.model, name)
 
 
-class StructuredSVM(BaseEstimator):
+class _available_if:
+    """A method that exists on an instance only when ``check(instance)`` is true (scikit-learn's
+    ``utils.metaestimators.available_if``, without importing scikit-learn): otherwise reading
+    it raises AttributeError, so ``hasattr(estimator, name)`` tells whether it is offered."""
+
+    def __init__(self, check):
+        self.check = check
+
+    def __call__(self, fn):
+        self.fn = fn
+        self.__doc__ = fn.__doc__
+        self.__name__ = fn.__name__
+        return self
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self.fn
+        if not self.check(obj):
+            raise AttributeError(f"This {type(obj).__name__} has no attribute "
+                                 f"{self.fn.__name__!r} (its task does not provide it)")
+        return types.MethodType(self.fn, obj)
+
+
+class StructuredSVM:
     """Structural SVM: learns w of h(x) = argmax_y w·Ψ(x, y) for any task (a StructuredModel).
 
     Minimises the n-slack objective ½‖w‖² + (C/n) Σ_i ξ_i, ξ_i = max_ŷ [Δ(y_i, ŷ) − w·δΨ_i(ŷ)]⁺
@@ -459,7 +481,7 @@ class StructuredSVM(BaseEstimator):
             return np.asarray(pred, dtype=np.int64)
         return pred
 
-    @available_if(_task_has("decision_function"))
+    @_available_if(_task_has("decision_function"))
     def decision_function(self, X):
         """The task's scores of X under w_ (Multiclass: W[k]·x per class, shape (n, n_classes);
         for two classes the 1-D margin, positive for ``classes_[1]``)."""

@@ -81,3 +81,26 @@ def test_structpred_learn_and_classify_dispatch_ranking(tmp_path, capsys):
     assert main(["learn", "--task", "rank", "-c", "1", str(tmp_path / "train.dat"),
                  str(tmp_path / "no" / "such" / "dir" / "m.npz")]) == 2
     assert "model file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("body", ["1 qid:7 1:0.5 2:0.1\n1 qid:7 1:0.2 2:0.3\n1 qid:7 1:0.7 2:0.9\n",
+                                  "2 qid:3 1:0.5 2:0.1\n",
+                                  "0 qid:1 1:0.5\n1 qid:2 1:0.25\n1 qid:2 2:0.75\n"])
+def test_file_without_pairs_trains_w_zero_and_says_so(tmp_path, capsys, body):
+    """One grade per query (or one document): no preference pair, so the objective is ½‖w‖²
+    and its minimum w = 0, a valid run (svm_rank trains w = 0 too); the user is told why."""
+    (tmp_path / "t.dat").write_text(body)
+    assert learn_rank(["-c", "1", str(tmp_path / "t.dat"), str(tmp_path / "m.npz")]) == 0
+    err = capsys.readouterr().err
+    assert "has no preference pair" in err and "w = 0" in err
+    from structpred.errors import ModelQualityWarning
+    with pytest.warns(ModelQualityWarning, match="no better than an untrained one"):
+        svm = load(tmp_path / "m.npz")     # the loader says the same about w = 0
+    assert svm.w_.shape == (2,) and np.all(svm.w_ == 0.0) and svm.primal_objective_ == 0.0
+
+
+def test_file_with_pairs_gets_no_such_note(tmp_path, capsys):
+    (tmp_path / "t.dat").write_text("1 qid:1 1:0.5\n0 qid:1 1:0.25\n")
+    assert learn_rank(["-c", "1", str(tmp_path / "t.dat"), str(tmp_path / "m.npz")]) == 0
+    assert "no preference pair" not in capsys.readouterr().err
+    assert load(tmp_path / "m.npz").w_[0] > 0

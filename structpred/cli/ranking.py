@@ -91,16 +91,21 @@ def _learn(argv, task):
     else:
         model = PropensityRanking(n_features=data.n_features, clip=args.clip)
         Y = data.clicks()
-    pairs = [model.n_pairs(y, x.shape[0]) for x, y in zip(data.X, Y)]
+    pairs = model.batch_n_pairs(Y, [x.shape[0] for x in data.X])
     eps = args.eps
     if model.loss_type == "pairs":
-        eps *= float(np.mean(pairs)) if pairs else 1.0
+        eps *= float(np.mean(pairs)) if len(pairs) else 1.0
     if not (np.isfinite(eps) and eps > 0):
         eps = args.eps
+    if not np.any(pairs):
+        # as svm_rank: a valid run whose solution is w = 0 (no pair, so no loss to reduce)
+        print(f"NOTE: {args.train_file} has no preference pair (every query has one document "
+              "or all its documents of one grade): the solution is w = 0, which ranks every "
+              "document alike", file=sys.stderr)
     if args.verbose:
         print(f"Read {len(data)} {'queries' if task == 'rank' else 'clicks'}, "
               f"{sum(x.shape[0] for x in data.X)} documents, {data.n_features} features, "
-              f"{sum(pairs)} pairs from {args.train_file} ({t_read:.2f} s)")
+              f"{int(np.sum(pairs))} pairs from {args.train_file} ({t_read:.2f} s)")
         if data.n_pairless:
             print(f"NOTE: {data.n_pairless} queries carry no preference pair (one document or "
                   "one grade); they add nothing to the loss but count in n, as in svm_rank")

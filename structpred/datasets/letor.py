@@ -250,6 +250,15 @@ def load_letor(path, *, n_features: int | None = None, kind: str = "auto",
         raise ValueError(f"pairless must be 'keep', 'skip' or 'error', got {pairless!r}")
     name = os.fspath(path)
     if kind != "proprank":
+        import sys
+        if "numba" not in sys.modules:   # a moderate file: read without loading numba
+            from .letor_numpy import parse_numpy
+            parts = parse_numpy(path, n_features, dense, group_sizes is None, MAX_FID,
+                                FEATURE_FLOOR)
+            fast = None if parts is None else _assemble(name, *parts, group_sizes, strict_order,
+                                                        pairless)
+            if fast is not None:
+                return fast
         fast = _load_fast(path, name, n_features, pairless, dense, group_sizes, strict_order)
         if fast is not None:
             return fast
@@ -581,20 +590,6 @@ def _load_fast(path, name, n_features, pairless, dense, group_sizes, strict_orde
     t_arr = doc["targets"].view()
     counts = doc["counts"].view()
     N = n_rows
-    if group_sizes is not None:
-        sizes = np.asarray(group_sizes, dtype=np.int64)
-        if sizes.sum() != N or np.any(sizes < 1) or np.any(qid_arr >= 0):
-            return None
-        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        qid_arr = np.repeat(np.arange(1, len(sizes) + 1), sizes)
-    else:
-        starts = np.flatnonzero(np.r_[True, qid_arr[1:] != qid_arr[:-1]])
-        sq = qid_arr[starts]
-        if np.unique(sq).shape[0] != sq.shape[0]:
-            return None               # a qid that comes back: the exact reader says where
-        if strict_order and np.any(sq[1:] < sq[:-1]):
-            return None
-    ends = np.r_[starts[1:], N]
     if mode == "dense":
         n_cols = D.shape[1] if cap_cols is None else cap_cols
         D.resize((N, D.shape[1]), refcheck=False)
@@ -619,7 +614,30 @@ def _load_fast(path, name, n_features, pairless, dense, group_sizes, strict_orde
         if final_dense:
             big = big.toarray()
     coff = np.concatenate([[0], doc["coff"].view()])
-    blob_bytes = blob.view().tobytes()
+    return _assemble(name, qid_arr, linenos, t_arr, big, n_cols, blob.view().tobytes(), coff,
+                     group_sizes, strict_order, pairless)
+
+
+def _assemble(name, qid_arr, linenos, t_arr, big, n_cols, blob_bytes, coff, group_sizes,
+              strict_order, pairless):
+    """LetorData of the fast readers from per-document arrays (qids, line numbers, targets),
+    the documents matrix ``big`` (queries become row slices of it) and the comments (one
+    byte blob and offsets); None whenever the exact reader must decide."""
+    N = t_arr.shape[0]
+    if group_sizes is not None:
+        sizes = np.asarray(group_sizes, dtype=np.int64)
+        if sizes.sum() != N or np.any(sizes < 1) or np.any(qid_arr >= 0):
+            return None
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        qid_arr = np.repeat(np.arange(1, len(sizes) + 1), sizes)
+    else:
+        starts = np.flatnonzero(np.r_[True, qid_arr[1:] != qid_arr[:-1]])
+        sq = qid_arr[starts]
+        if np.unique(sq).shape[0] != sq.shape[0]:
+            return None               # a qid that comes back: the exact reader says where
+        if strict_order and np.any(sq[1:] < sq[:-1]):
+            return None
+    ends = np.r_[starts[1:], N]
     X, Y, Q, L, keep_a, keep_b = [], [], [], [], [], []
     n_pairless = n_skipped = 0
     for a, b in zip(starts.tolist(), ends.tolist()):

@@ -112,6 +112,41 @@ def swapped_pairs(grades, r) -> float:
     return float(loss[0] + 0.5 * ties)
 
 
+def _grade_arrays(grades, sizes):
+    """For queries with the given grades (one array each, lengths ``sizes``), vectorised over
+    all of them: per document the dense rank of its grade within its query (0 = lowest) and
+    the numbers of documents of its query with a lower / a higher grade; per query the number
+    of distinct grades and of preference pairs (what ``kernels.pair_counts`` computes query
+    by query)."""
+    n = len(sizes)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    N = int(offsets[-1])
+    g = np.concatenate(grades) if n else np.zeros(0)
+    q = np.repeat(np.arange(n), sizes)
+    order = np.lexsort((g, q))       # by query, then grade (queries keep their offsets)
+    gs = g[order]
+    new = np.ones(N, dtype=bool)
+    new[1:] = (q[1:] != q[:-1]) | (gs[1:] != gs[:-1])
+    group = np.cumsum(new) - 1
+    starts = np.flatnonzero(new)
+    ends = np.r_[starts[1:], N]
+    rank = np.empty(N, dtype=np.int64)
+    lower = np.empty(N, dtype=np.int64)
+    higher = np.empty(N, dtype=np.int64)
+    n_grades = np.zeros(n, dtype=np.int64)
+    if N:
+        nonempty = offsets[1:] > offsets[:-1]
+        first = np.zeros(n, dtype=np.int64)
+        first[nonempty] = group[offsets[:-1][nonempty]]
+        rank[order] = group - first[q]
+        lower[order] = starts[group] - offsets[:-1][q]
+        higher[order] = offsets[1:][q] - ends[group]
+        n_grades[nonempty] = group[offsets[1:][nonempty] - 1] - first[nonempty] + 1
+    pairs = np.bincount(q, weights=lower, minlength=n).astype(np.int64)
+    return rank, n_grades, lower, higher, pairs, offsets
+
+
 def _dense_ranks(values):
     """Dense rank of each value among the distinct values (0 = lowest) and their number."""
     uniq, inv = np.unique(values, return_inverse=True)
@@ -288,6 +323,12 @@ class Ranking(StructuredModel):
         """Number of preference pairs of a query with m documents and label y."""
         return int(self._query_arrays(y, m)[6])
 
+    def batch_n_pairs(self, Y, sizes) -> np.ndarray:
+        """Numbers of preference pairs of queries with ``sizes`` documents and labels Y, at once."""
+        sizes = np.asarray(sizes, dtype=np.int64)
+        grades = [self.grades_and_weight(y, int(m))[0] for y, m in zip(Y, sizes)]
+        return _grade_arrays(grades, sizes)[4]
+
     def max_loss(self, y):
         """Δ of the fully reversed ranking: ω |P| / Z."""
         _, _, _, scale, _, _, pairs = self._query_arrays(y, len(np.asarray(y).ravel()))
@@ -356,19 +397,16 @@ class Ranking(StructuredModel):
         Xs, offsets = stack_queries(list(X))
         if Y is None:
             return RankingBatch(Xs, offsets)
-        n = len(offsets) - 1
-        N = int(offsets[-1])
-        grade_rank = np.zeros(N, dtype=np.int64)
-        n_grades = np.zeros(n, dtype=np.int64)
-        scale = np.zeros(n)
-        truth = np.zeros(N)
+        sizes = np.diff(offsets)
+        grades, weights = [], np.empty(len(sizes))
         for q, y in enumerate(Y):
-            a, b = offsets[q], offsets[q + 1]
-            _, rank, G, sc, lower, higher, _ = self._query_arrays(y, b - a)
-            grade_rank[a:b] = rank
-            n_grades[q] = G
-            scale[q] = sc
-            truth[a:b] = 0.5 * sc * (lower - higher)
+            gq, weights[q] = self.grades_and_weight(y, int(sizes[q]))
+            grades.append(gq)
+        grade_rank, n_grades, lower, higher, pairs, _ = _grade_arrays(grades, sizes)
+        Z = np.ones(len(sizes)) if self.loss_type == "pairs" else pairs.astype(np.float64)
+        scale = np.zeros(len(sizes))
+        np.divide(weights, Z, out=scale, where=Z > 0)
+        truth = 0.5 * np.repeat(scale, sizes) * (lower - higher)
         return RankingBatch(Xs, offsets, list(Y), grade_rank, n_grades, scale, truth)
 
     def _scores(self, batch, w):

@@ -1,0 +1,159 @@
+"""The numpy LETOR reader (used while numba is not loaded) against the exact per-line reader:
+the same data bit for bit, or it declines (None) and the exact reader decides."""
+import gzip
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from structpred.datasets import letor
+from structpred.datasets.letor_numpy import parse_numpy
+
+
+def exact(path, **kw):
+    return letor._load_exact(path, str(path), kw.get("n_features"), "auto",
+                             kw.get("pairless", "keep"), kw.get("dense"), kw.get("group_sizes"),
+                             kw.get("strict_order", False))
+
+
+def numpy_reader(path, **kw):
+    groups = kw.get("group_sizes")
+    parts = parse_numpy(path, kw.get("n_features"), kw.get("dense"), groups is None,
+                        letor.MAX_FID, letor.FEATURE_FLOOR)
+    if parts is None:
+        return None
+    return letor._assemble(str(path), *parts, groups, kw.get("strict_order", False),
+                           kw.get("pairless", "keep"))
+
+
+def same(a, b):
+    assert len(a) == len(b) and a.n_features == b.n_features
+    assert (a.n_pairless, a.n_skipped) == (b.n_pairless, b.n_skipped)
+    for x, y in zip(a.X, b.X):
+        assert sp.issparse(x) == sp.issparse(y)
+        if sp.issparse(x):
+            assert x.shape == y.shape and x.nnz == y.nnz
+            np.testing.assert_array_equal(x.indices, y.indices)
+            assert np.array_equal(x.data.view(np.int64), y.data.view(np.int64))
+        else:
+            assert x.shape == y.shape
+            assert np.array_equal(np.ascontiguousarray(x).view(np.int64),
+                                  np.ascontiguousarray(y).view(np.int64))   # bit for bit
+    for x, y in zip(a.y, b.y):
+        assert np.array_equal(x.view(np.int64), y.view(np.int64))
+    np.testing.assert_array_equal(a.qids, b.qids)
+    np.testing.assert_array_equal(a.lines, b.lines)
+    assert list(a.comments) == list(b.comments)
+
+
+def _number_tokens(rng, k, fixed):
+    if fixed:        # LETOR's own format: the vectorised fixed-point case
+        return [f"{rng.random():.6f}" for _ in range(k)]
+    kinds = [lambda: f"{rng.random():.6f}", lambda: repr(float(rng.normal() * 10.0 ** rng.integers(-40, 40))),
+             lambda: f"{rng.integers(-5, 5)}", lambda: f"{rng.random():.3e}", lambda: "0.1",
+             lambda: "123456789012345678", lambda: "-0", lambda: ".5", lambda: "5.", lambda: "+1.5E+3",
+             lambda: "-0.000", lambda: "12345678901234567890.5", lambda: "0.12345678901234567890123"]
+    return [kinds[rng.integers(len(kinds))]() for _ in range(k)]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_clean_files_read_the_same(tmp_path, seed):
+    rng = np.random.default_rng(seed)
+    d = int(rng.integers(3, 30))
+    sparse = seed % 2 == 1
+    lines, q = [], 0
+    for _ in range(int(rng.integers(1, 40))):
+        q += int(rng.integers(0 if seed == 6 else 1, 4))
+        for _ in range(int(rng.integers(1, 8))):
+            fids = np.sort(rng.choice(np.arange(1, d + 1), size=int(rng.integers(0, 4)) if sparse else d,
+                                      replace=False))
+            vals = _number_tokens(rng, len(fids), fixed=seed in (0, 2))
+            sep = "\t" if rng.random() < 0.2 else " "
+            toks = [rng.choice(["0", "1", "2", "1.5", "-1"]), f"qid:{q}"]
+            toks += [f"{f}:{v}" for f, v in zip(fids, vals)]
+            line = sep.join(toks)
+            if rng.random() < 0.5:
+                line += f" # doc {rng.integers(100)}  "
+            lines.append(line)
+        if rng.random() < 0.2:
+            lines.append("# a comment line")
+        if rng.random() < 0.2:
+            lines.append("   ")
+    path = tmp_path / ("f.txt.gz" if seed == 3 else "f.txt")
+    text = "\n".join(lines) + ("\n" if seed != 4 else "")
+    if seed == 3:
+        with gzip.open(path, "wt") as fh:
+            fh.write(text)
+    else:
+        path.write_text(text)
+    for kw in ({}, {"n_features": max(1, d // 2)}, {"n_features": d + 3}, {"pairless": "skip"},
+               {"dense": True}, {"dense": False}):
+        got = numpy_reader(path, **kw)
+        assert got is not None, kw
+        same(got, exact(path, **kw))
+
+
+@pytest.mark.parametrize("body", [
+    "1 qid:1 1:0.5\n0 qid:2 1:0.1\n1 qid:1 1:0.3\n",        # qid back after another query
+    "1 qid:1 1:nan\n0 qid:1 1:0.2\n",                      # not a number
+    "1 qid:1 1:1e400\n0 qid:1 1:0.2\n",                    # overflows to inf
+    "1 qid:1 2:0.5 1:0.3\n",                               # fids not increasing
+    "1 qid:1 1:0.5 1:0.3\n",                               # a fid twice
+    "1 qid:1 cost:2 1:0.5\n",                              # a click file
+    "x qid:1 1:0.5\n",                                     # TARGET not a number
+    "1 1:0.5\n",                                           # no qid
+    "1 qid:1 1:0.5 qid:2\n",
+    "1 qid:-1 1:0.5\n",
+    "1 qid: 1:0.5\n",
+    "1 qid:1 0:0.5\n",
+    "1 qid:1 1:0x10\n",
+    "1 qid:1 1e0:0.5\n",                                   # a fid that is not digits
+    "1 qid:1 +1:0.5\n",
+    "1 qid:1 1:0.5:2\n",
+    "1 qid:1 1::0.5\n",
+    "1 qid:1 1: 0.5\n",
+    "1 qid:1 :0.5\n",
+    "1 qid:1 1:0.5-1\n",
+    "1 qid:1 1:.\n",
+    "1 qid:1 1:-\n",
+    "1 qid:1 1:1_0\n",
+    "1 qid:1 12345678901:0.5\n",                           # fid beyond int32
+    "1 qid:1 1:0.5\x00\n",
+    "1 qid:1 1:0.5\r\n0 qid:1 1:0.25\r\n",
+    "1 qid:1 1:0.5 # caf\xe9\n",
+    "1_0 qid:1 1:0.5\n",
+    "1 qid:1_0 1:0.5\n",
+    "1 qid:1 1:0.5 2:1e999999\n",
+])
+def test_doubtful_files_are_left_to_the_exact_reader(tmp_path, body):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(body.encode("latin-1"))
+    got = numpy_reader(path)
+    try:
+        want = exact(path)
+    except letor.LetorFormatError:
+        assert got is None
+        with pytest.raises(letor.LetorFormatError):
+            letor.load_letor(path)
+    else:
+        if got is not None:
+            same(got, want)
+        same(letor.load_letor(path), want)
+
+
+def test_corrupt_gzip_declines(tmp_path):
+    path = tmp_path / "t.gz"
+    data = gzip.compress(b"".join(b"1 qid:%d 1:0.5 2:0.25\n" % q for q in range(5000)))
+    path.write_bytes(data[: len(data) // 2])
+    assert numpy_reader(path) is None
+    path.write_bytes(data[:100] + b"\x00" * 50 + data[150:])
+    assert numpy_reader(path) is None
+
+
+def test_group_sizes_without_qids(tmp_path):
+    path = tmp_path / "g.txt"
+    path.write_text("2 1:0.5 3:0.25\n0 2:1.5\n1 1:0.125\n0 3:2\n")
+    got = numpy_reader(path, group_sizes=[3, 1])
+    assert got is not None
+    same(got, exact(path, group_sizes=[3, 1]))
+    assert numpy_reader(path, group_sizes=[2, 1]) is None    # sizes that do not add up
