@@ -33,7 +33,7 @@ import numpy as np
 
 from ...errors import InvalidInputError
 from ...tasks.ranking import plackett_luce as pl
-from ._checks import group_labels, nonnegative_vector
+from ...boundary.arrays import check_groups, check_vector
 from .exposure import group_disparity, individual_disparity
 
 __all__ = ["FairPGRank", "ips_relevance", "policy_measures"]
@@ -135,10 +135,10 @@ class FairPGRank:
             if x.ndim != 2 or not np.all(np.isfinite(x)):
                 raise InvalidInputError(f"X[{q}] must be a finite documents x features matrix", q)
             Xs.append(x)
-            U.append(nonnegative_vector(f"relevance[{q}]", u, x.shape[0]))
+            U.append(check_vector(u, f"relevance[{q}]", x.shape[0], low=0.0))
             if groups is not None:
                 need = self.disparity == "group" and self.lam > 0
-                G.append(group_labels(f"groups[{q}]", groups[q], x.shape[0], need_two=False)[0]
+                G.append(check_groups(groups[q], f"groups[{q}]", x.shape[0], min_groups=1 if x.shape[0] else 0)[0]
                          if not need else _two_groups(groups[q], x.shape[0], q))
             else:
                 if self.disparity == "group" and self.lam > 0:
@@ -247,7 +247,7 @@ class FairPGRank:
 
 
 def _two_groups(labels, m, q):
-    g, K = group_labels(f"groups[{q}]", labels, m, need_two=False)
+    g, K = check_groups(labels, f"groups[{q}]", m, min_groups=1 if m else 0)
     if K > 2:
         raise InvalidInputError(f"groups[{q}] has {K} groups; the group disparity needs two")
     return g
@@ -264,7 +264,7 @@ def policy_measures(S, relevance, groups, n_samples: int = 200, random_state=Non
     rng = np.random.default_rng(random_state)
     nd, disp, se2 = [], [], []
     for q in range(len(relevance)):
-        u = nonnegative_vector(f"relevance[{q}]", relevance[q])
+        u = check_vector(relevance[q], f"relevance[{q}]", low=0.0)
         m = u.shape[0]
         v = pl.position_discount(m)
         ideal = np.sort(u)[::-1] @ v
@@ -299,7 +299,7 @@ def policy_measures(S, relevance, groups, n_samples: int = 200, random_state=Non
 def ips_relevance(log, sizes, propensities, clip: float | None = None):
     """Per-query arrays û(d) = (1/n_q) Σ_{sessions of q} click(d) / p_{rank(d)} from a
     SessionLog (documents never shown get 0); ``propensities[r-1]`` = p_r; ``clip`` caps 1/p."""
-    p = nonnegative_vector("propensities", propensities)
+    p = check_vector(propensities, "propensities", low=0.0)
     if np.any(p <= 0):
         raise InvalidInputError("propensities must be > 0")
     out = [np.zeros(int(m)) for m in sizes]
