@@ -232,6 +232,9 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
                        n_constraints=sum(o["n_constraints"] for o in out),
                        added=sum(o["added"] for o in out), round_seconds=wall,
                        local_seconds=[o["seconds"] for o in out])
+            if remote:   # the workers' own clocks: the pass that certifies the gap, and CPU
+                row.update(pass_seconds=[o["pass_seconds"] for o in out],
+                           local_cpu=[o["cpu"] for o in out])
             if primal - dual <= gap_stop * C * eps or all(o["kkt_at_w"] for o in out):
                 run.converged = True
                 run.record(**row)
@@ -257,7 +260,8 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
         primal = run.final_primal(w, primal) if not remote else _remote_primal(oracle, w, C, n)
     n_constraints = run.progress.history[-1]["n_constraints"] if run.progress.history else 0
     return run.result(w, primal, dual, n_constraints=n_constraints,
-                      extra={"partitions": K, "sigma": sigma, "round_bytes": rounds_bytes})
+                      extra={"partitions": K, "sigma": sigma, "round_bytes": rounds_bytes,
+                             "setup": getattr(oracle, "setup_phases", None)})
 
 
 def _remote_primal(oracle, w, C, n):
