@@ -234,7 +234,8 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
                        local_seconds=[o["seconds"] for o in out])
             if remote:   # the workers' own clocks: the pass that certifies the gap, and CPU
                 row.update(pass_seconds=[o["pass_seconds"] for o in out],
-                           local_cpu=[o["cpu"] for o in out])
+                           local_cpu=[o["cpu"] for o in out],
+                           pass_cpu=[o["pass_cpu"] for o in out])
             if primal - dual <= gap_stop * C * eps or all(o["kkt_at_w"] for o in out):
                 run.converged = True
                 run.record(**row)
