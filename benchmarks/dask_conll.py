@@ -242,7 +242,10 @@ def report(runs: dict, args) -> str:
                         f"{'met' if ratio <= bar else 'NOT met'})")
                      + f"; rounds alone {rounds_only:.2f}x; CPU of all processes "
                      f"{(r['driver_cpu_s'] + sum(r['worker_cpu_s'])) / local['driver_cpu_s']:.2f}x "
-                     "local's.")
+                     "local's; CPU critical path (driver + slowest worker, a proxy for the "
+                     "wall on a quiet machine with a core per process) "
+                     f"{(r['driver_cpu_s'] + max(r['worker_cpu_s'])) / local['driver_cpu_s']:.2f}x"
+                     " local's CPU.")
     est = estimate(runs)
     if est:
         L += ["", "## Worked estimate at scale (on paper)", ""] + est

@@ -102,7 +102,7 @@ def test_a_worker_lost_during_training_names_it_and_keeps_the_last_good_model():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                   dashboard_address=":0") as cluster, \
             distributed.Client(cluster, set_as_default=False) as c:
-        victim = sorted(c.scheduler_info()["workers"])[1]
+        victim = sorted(c.nthreads())[1]
 
         def kill(it, w, record):
             if it == 3:

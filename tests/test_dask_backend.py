@@ -130,7 +130,7 @@ def test_partitions_follow_local_chunking(client):
         try:
             assert remote.bounds == local.bounds
             assert remote.workers == list(itertools.islice(itertools.cycle(
-                sorted(client.scheduler_info()["workers"])), parts))
+                sorted(client.nthreads())), parts))
         finally:
             remote.close()
             local.close()

@@ -2,20 +2,26 @@
 
 At construction the training set is cut into contiguous partitions (one per worker unless
 ``n_partitions`` says otherwise, the same cut as ``LocalOracle(n_jobs=n_partitions)``); each
-partition's raw examples are scattered to one worker, where ``model.make_batch`` builds the
-batch once and it stays in worker memory. The model is broadcast once (cloudpickle is the
-transport; persistence stays pickle-free). Each call then ships only w (broadcast to the
-workers), runs the oracle on every partition where it lives, and gathers the (δΨ rows,
-losses) in partition order, so D and L, and hence every solver's iterates, are identical to
-the local backend's.
+partition's raw examples are pickled once, as one buffer, and sent to one worker, where
+``model.make_batch`` builds the batch once and it stays in worker memory (the driver packs the
+next partition meanwhile; ``setup_phases`` times each step). The model is broadcast once
+(cloudpickle is the transport; persistence stays pickle-free). Each call then ships only w
+(broadcast to the workers), runs the oracle on every partition where it lives, and gathers the
+(δΨ rows, losses) in partition order, so D and L, and hence every solver's iterates, are
+identical to the local backend's.
 
 ``overheads`` lists, per call, the wall time minus the slowest partition's compute time
 (shipping w, scheduling, returning D): the price of distribution per oracle pass.
-Block-coordinate solvers (bcfw, subgradient) call small blocks one at a time, and the default
-n-slack solver calls rows of 32 examples; a round trip per call would cost more than the
-call's oracle, so ``call_block`` and ``call_rows`` run on this machine (``OracleBackend``'s
-defaults, from batches built there on first use) and only full passes (the certifying passes,
-gap checks) go to the cluster. The answers, hence w, are the local backend's.
+Block-coordinate calls (bcfw and subgradient call one small block at a time; ``dcd``'s fresh
+passes call rows of 32 examples) run on this machine (``OracleBackend``'s defaults, from
+batches built there on first use) and only full passes (the certifying passes, gap checks) go
+to the cluster. Two reasons: each call is at a w that the previous call's update produced, so
+the calls are sequential and a cluster could not run them side by side; and a round trip
+costs more than the call's oracle: on a LocalCluster, 10-15 ms with w already on the worker
+and ~76 ms when a new w (d = 2M floats, CoNLL) must go first, against ~2 ms of oracle work
+for 32 CoNLL sentences (measured on a loaded 2-core machine). The answers, hence w, are the
+local backend's. The n-slack solver does its row calls on the workers instead: on Dask it is
+CoCoA+ (below), whose partitions call their own rows at their local point inside a round.
 
 Partitioned solvers (``cocoa``: the n-slack solver on a cluster) keep per-partition state
 where the data lives: ``start_local(factory, *args)`` builds one state per partition on its
@@ -157,7 +163,7 @@ class DaskOracle(OracleBackend):
         self.X = X
         self.Y = Y
         self.n = X.shape[0] if hasattr(X, "tocsr") else len(X)   # scipy sparse: len is ambiguous
-        workers = sorted(self.client.scheduler_info()["workers"])
+        workers = sorted(self.client.nthreads())   # the scheduler's list, not a cached one
         if not workers:
             raise ValueError("the Dask cluster has no workers")
         n_parts = int(n_partitions) if n_partitions else len(workers)
@@ -223,9 +229,10 @@ class DaskOracle(OracleBackend):
         if sizes != [b - a for a, b in self.bounds]:
             raise RuntimeError(f"the workers hold batches of sizes {sizes}, expected "
                                f"{[b - a for a, b in self.bounds]}")
-        self.setup_seconds = time.perf_counter() - t0
-        self.setup_phases = {"wall": self.setup_seconds, "model": t_model, "pack": pack, "send": send,
-                             "wait": time.perf_counter() - t3, "bytes": nbytes,
+        t4 = time.perf_counter()
+        self.setup_seconds = t4 - t0
+        self.setup_phases = {"wall": self.setup_seconds, "model": t_model, "pack": pack,
+                             "send": send, "wait": t4 - t3, "bytes": nbytes,
                              "worker_warm": warm_s,
                              "worker_unpack": [i["unpack"] for i in info],
                              "worker_batch": [i["batch"] for i in info],
@@ -294,9 +301,12 @@ class DaskOracle(OracleBackend):
             raise ClusterError(f"a Dask worker was lost during training: {exc}") from None
 
     def _check_workers(self):
-        """ClusterError naming the first of our workers that left the cluster."""
+        """ClusterError naming the first of our workers that left the cluster. Asks the
+        scheduler itself (``Client.nthreads``): ``scheduler_info()`` returns the client's
+        cached identity, which its periodic refresh can replace by one without workers (a
+        false "worker lost" seen under load)."""
         try:
-            alive = set(self.client.scheduler_info()["workers"])
+            alive = set(self.client.nthreads())
         except Exception as exc:   # the scheduler itself went away
             raise ClusterError(f"lost the Dask scheduler during training ({exc})") from None
         gone = [wk for wk in self.workers if wk not in alive]
