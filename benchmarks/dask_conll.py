@@ -202,7 +202,14 @@ def report(runs: dict, args) -> str:
                  f"{r['dual']:.2f} | {r['driver_cpu_s']:.1f} / {wcpu} | "
                  f"{r['driver_rss_mb']:.0f} / {wrss} |")
     L += ["", "Set-up = placing the data (`DaskOracle`) plus the partitions' solver state "
-          "(`timings_['setup']`); fit wall includes it.", "", "## Phases (Dask runs)", ""]
+          "(`timings_['setup']`); fit wall includes it. CPU = user + system seconds of the "
+          "process during the fit (the workers' include their share of the set-up)."]
+    cores = os.cpu_count() or 1
+    if max(max(r["load_before"], r["load_after"]) for r in runs.values()) > cores:
+        L += ["", f"**The machine was loaded (load average above its {cores} cores) during "
+              "these runs: walls are indicative only and the runs did not see the same load; "
+              "CPU seconds are the fairer comparison (though contention inflates them too).**"]
+    L += ["", "## Phases (Dask runs)", ""]
     for m, r in runs.items():
         if m == "local":
             continue
@@ -217,8 +224,11 @@ def report(runs: dict, args) -> str:
                  f"Rounds: {len(rounds)}, median wall {_f(_median([x['wall'] for x in rounds]), 2)}"
                  f" s, of which the slowest worker computes "
                  f"{_f(_median([x['compute'] for x in rounds]), 2)} s (its oracle pass, which "
-                 f"certifies the gap, {_f(_median([x['pass'] for x in rounds]), 2)} s; CPU "
-                 f"{_f(_median([x['cpu'] for x in rounds]), 2)} s); all rounds "
+                 f"certifies the gap, {_f(_median([x['pass'] for x in rounds]), 2)} s"
+                 + (f", CPU {_median([x['pass_cpu'] for x in rounds]):.2f} s"
+                    if rounds and "pass_cpu" in rounds[0] else "")
+                 + f"; the whole step's CPU {_f(_median([x['cpu'] for x in rounds]), 2)} s); "
+                 f"all rounds "
                  f"{sum(x['wall'] for x in rounds):.1f} s. Set-up / rounds = "
                  f"{(s.get('wall', 0.0) + r['timings'].get('setup', 0.0)) / max(sum(x['wall'] for x in rounds), 1e-9):.2f}. "
                  f"Per round: w to each worker {r['w_in_bytes']:,} bytes, w_k back "
