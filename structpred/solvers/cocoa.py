@@ -48,7 +48,7 @@ class Partition:
 
     def __init__(self, k, n_k, d, cap, sigma, eps, tol, inner_sweeps, max_idle,
                  max_constraints, storage, seed, fresh_passes, batch_size, rescaling,
-                 add_from_pass="auto"):
+                 add_from_pass=True):
         self.pool = ConstraintPool(n_k, d, max_constraints, storage)
         self.rng = np.random.default_rng([int(seed), int(k)])
         self.wk = np.zeros(d)
