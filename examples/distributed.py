@@ -60,10 +60,13 @@ def main():
                           **kw).fit(X, Y)
     extra = remote.solver_extra_
     sent = extra["round_bytes"][0]
+    setup = extra["setup"]
     print(f"cluster: {extra['partitions']} partitions, {remote.n_iter_} rounds, primal "
           f"{remote.primal_objective_:.4f}, certified gap {remote.duality_gap_:.3g} "
           f"(<= C·eps = {args.C * args.eps:g}); per round {sent['w_in']:,} bytes to each "
           f"worker, {max(sent['out']):,} back from each")
+    print(f"         set-up {setup['wall']:.2f} s (examples sent once: "
+          f"{sum(setup['bytes']):,} bytes), rounds {remote.timings_['total']:.2f} s")
     print(f"local:   {local.n_iter_} passes, primal {local.primal_objective_:.4f}, gap "
           f"{local.duality_gap_:.3g}")
 

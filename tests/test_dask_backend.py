@@ -130,7 +130,31 @@ def test_partitions_follow_local_chunking(client):
         try:
             assert remote.bounds == local.bounds
             assert remote.workers == list(itertools.islice(itertools.cycle(
-                sorted(client.scheduler_info()["workers"])), parts))
+                sorted(client.nthreads())), parts))
         finally:
             remote.close()
             local.close()
+
+
+def test_partition_data_and_solver_states_never_travel_back(client, monkeypatch):
+    """Set-up ships each partition once (one pickled buffer) and the driver gathers only the
+    small per-round results: neither a batch nor a CoCoA+ partition state (O(n_k) arrays)
+    comes back to the driver; the set-up phases are recorded."""
+    from structpred.solvers.cocoa import Partition
+    X, y = _blobs(n=40, f=3, k=3, seed=5)
+    fetched = []
+    gather = client.gather
+
+    def spy(futures, *args, **kwargs):
+        out = gather(futures, *args, **kwargs)
+        fetched.extend(out if isinstance(out, list) else [out])
+        return out
+    monkeypatch.setattr(client, "gather", spy)
+    m = StructuredSVM(Multiclass(), C=2.0, eps=1e-3, backend="dask", client=client).fit(X, y)
+    assert m.converged_ and fetched
+    assert not any(isinstance(o, Partition) or hasattr(o, "__len__") and not isinstance(
+        o, (dict, tuple, list, float)) for o in fetched), [type(o) for o in fetched]
+    setup = m.solver_extra_["setup"]
+    assert len(setup["bytes"]) == 2 and min(setup["bytes"]) > 0
+    parts = setup["model"] + setup["pack"] + setup["send"] + setup["wait"]
+    assert 0 <= parts <= setup["wall"] + 1e-6

@@ -2,20 +2,26 @@
 
 At construction the training set is cut into contiguous partitions (one per worker unless
 ``n_partitions`` says otherwise, the same cut as ``LocalOracle(n_jobs=n_partitions)``); each
-partition's raw examples are scattered to one worker, where ``model.make_batch`` builds the
-batch once and it stays in worker memory. The model is broadcast once (cloudpickle is the
-transport; persistence stays pickle-free). Each call then ships only w (broadcast to the
-workers), runs the oracle on every partition where it lives, and gathers the (δΨ rows,
-losses) in partition order, so D and L, and hence every solver's iterates, are identical to
-the local backend's.
+partition's raw examples are pickled once, as one buffer, and sent to one worker, where
+``model.make_batch`` builds the batch once and it stays in worker memory (the driver packs the
+next partition meanwhile; ``setup_phases`` times each step). The model is broadcast once
+(cloudpickle is the transport; persistence stays pickle-free). Each call then ships only w
+(broadcast to the workers), runs the oracle on every partition where it lives, and gathers the
+(δΨ rows, losses) in partition order, so D and L, and hence every solver's iterates, are
+identical to the local backend's.
 
 ``overheads`` lists, per call, the wall time minus the slowest partition's compute time
 (shipping w, scheduling, returning D): the price of distribution per oracle pass.
-Block-coordinate solvers (bcfw, subgradient) call small blocks one at a time, and the default
-n-slack solver calls rows of 32 examples; a round trip per call would cost more than the
-call's oracle, so ``call_block`` and ``call_rows`` run on this machine (``OracleBackend``'s
-defaults, from batches built there on first use) and only full passes (the certifying passes,
-gap checks) go to the cluster. The answers, hence w, are the local backend's.
+Block-coordinate calls (bcfw and subgradient call one small block at a time; ``dcd``'s fresh
+passes call rows of 32 examples) run on this machine (``OracleBackend``'s defaults, from
+batches built there on first use) and only full passes (the certifying passes, gap checks) go
+to the cluster. Two reasons: each call is at a w that the previous call's update produced, so
+the calls are sequential and a cluster could not run them side by side; and a round trip
+costs more than the call's oracle: on a LocalCluster, 10-15 ms with w already on the worker
+and ~76 ms when a new w (d = 2M floats, CoNLL) must go first, against ~2 ms of oracle work
+for 32 CoNLL sentences (measured on a loaded 2-core machine). The answers, hence w, are the
+local backend's. The n-slack solver does its row calls on the workers instead: on Dask it is
+CoCoA+ (below), whose partitions call their own rows at their local point inside a round.
 
 Partitioned solvers (``cocoa``: the n-slack solver on a cluster) keep per-partition state
 where the data lives: ``start_local(factory, *args)`` builds one state per partition on its
@@ -40,8 +46,42 @@ from .oracle import OracleBackend, chunk_bounds, rows_declared, rows_on, run_ora
 __all__ = ["DaskOracle", "connect"]
 
 
-def _make_batch(model, XY):
-    return model.make_batch(*XY)
+class _Packed:
+    """A partition's raw examples as one pickle (protocol 5): Dask then sends one buffer
+    instead of serialising a list of thousands of small objects one by one (6.4 s against
+    0.7 s for 17,872 CoNLL sentences, measured)."""
+
+    def __init__(self, X, Y):
+        self.blob = pickle.dumps((X, Y), protocol=5)
+
+
+def _build_batch(model, packed):
+    """On a worker: unpickle the partition's examples and build its batch once; returns
+    (batch, {"unpack": s, "batch": s, "cpu": s})."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    X, Y = pickle.loads(packed.blob)
+    t1 = time.perf_counter()
+    batch = model.make_batch(X, Y)
+    del X, Y
+    return batch, {"unpack": t1 - t0, "batch": time.perf_counter() - t1,
+                   "cpu": time.process_time() - c0, "n": len(batch)}
+
+
+def _first(pair):
+    return pair[0]
+
+
+def _second(pair):
+    return pair[1]
+
+
+def _warm_worker(model):
+    """On a worker, while the driver packs the partitions: import numba and the solvers'
+    kernel modules (the task's own modules came with the model)."""
+    t0 = time.perf_counter()
+    import numba  # noqa: F401
+    from . import dcd_kernels, dual_pool  # noqa: F401
+    return time.perf_counter() - t0
 
 
 def _run_part(model, batch, w, rescaling):
@@ -51,15 +91,17 @@ def _run_part(model, batch, w, rescaling):
 
 
 def _local_round(model, batch, state, w, step, args, rescaling, exact, index0):
-    """On a worker: the partition's oracle pass at w (checked), then ``step`` on it."""
-    t0 = time.perf_counter()
+    """On a worker: the partition's oracle pass at w (checked), then ``step`` on it; adds the
+    seconds of both ("seconds", "pass_seconds": wall; "cpu", "pass_cpu": this process's CPU)
+    and the pickled size of the result ("bytes_out") to the step's dict."""
+    t0, c0 = time.perf_counter(), time.process_time()
     d = model.size_joint_feature
     task = type(model).__name__
     D, L, _t_oracle, _t_psi = run_oracle(model, batch, w, rescaling)
     m = int(np.shape(L)[0])
     D, L, margins = check_answer(D, L, w, d=d, m=m, index=index0, rescaling=rescaling,
                                  exact=exact, task=task, where=" (partition pass on a Dask worker)")
-    t_oracle = time.perf_counter() - t0
+    t_oracle, c_oracle = time.perf_counter() - t0, time.process_time() - c0
     rows = None
     if rows_declared(model, rescaling):
         def rows(v, idx):
@@ -70,6 +112,8 @@ def _local_round(model, batch, state, w, step, args, rescaling, exact, index0):
     out = step(state, w, D, L, margins, rows, *args)
     out["seconds"] = time.perf_counter() - t0
     out["pass_seconds"] = t_oracle
+    out["cpu"] = time.process_time() - c0
+    out["pass_cpu"] = c_oracle
     out["bytes_out"] = len(pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL))
     return out
 
@@ -119,28 +163,13 @@ class DaskOracle(OracleBackend):
         self.X = X
         self.Y = Y
         self.n = X.shape[0] if hasattr(X, "tocsr") else len(X)   # scipy sparse: len is ambiguous
-        workers = sorted(self.client.scheduler_info()["workers"])
+        workers = sorted(self.client.nthreads())   # the scheduler's list, not a cached one
         if not workers:
             raise ValueError("the Dask cluster has no workers")
         n_parts = int(n_partitions) if n_partitions else len(workers)
         self.bounds = chunk_bounds(self.n, n_parts)
         self.workers = [workers[i % len(workers)] for i in range(len(self.bounds))]
-        t0 = time.perf_counter()
-        self._model = self.client.scatter(model, broadcast=True, hash=False)
-        self._parts = []
-        for (a, b), worker in zip(self.bounds, self.workers):
-            raw = self.client.scatter((slice_examples(X, a, b), slice_examples(Y, a, b)),
-                                      workers=[worker], hash=False)
-            batch = self.client.submit(_make_batch, self._model, raw,
-                                       workers=[worker], pure=False)
-            self._parts.append(batch)
-            del raw
-        sizes = self.client.gather([self.client.submit(len, part, workers=[worker], pure=False)
-                                    for part, worker in zip(self._parts, self.workers)])
-        if sizes != [b - a for a, b in self.bounds]:
-            raise RuntimeError(f"the workers hold batches of sizes {sizes}, expected "
-                               f"{[b - a for a, b in self.bounds]}")
-        self.setup_seconds = time.perf_counter() - t0
+        self._place(model, X, Y)
         self.last_times = {"oracle": 0.0, "psi": 0.0}
         self.overheads: list[float] = []
 
@@ -163,6 +192,52 @@ class DaskOracle(OracleBackend):
         return (sp.vstack([p[0] for p in parts], format="csr"),
                 np.concatenate([p[1] for p in parts]))
 
+    def _place(self, model, X, Y):
+        """Send the model to every worker and each partition's examples to its worker (one
+        pickle per partition), where its batch is built once and stays. The driver packs
+        partition k+1 while worker k unpacks and batches partition k, and the workers load
+        their kernels meanwhile. ``setup_seconds`` is the wall time of it all;
+        ``setup_phases`` splits it: "model" (broadcast), "pack" (driver pickling), "send"
+        (driver to workers), "wait" (driver idle until every batch is built), and per
+        partition the worker's "unpack", "batch" and "cpu" seconds and the bytes sent."""
+        client = self.client
+        t0 = time.perf_counter()
+        self._model = client.scatter(model, broadcast=True, hash=False)
+        t_model = time.perf_counter() - t0
+        warm = [client.submit(_warm_worker, self._model, workers=[wk], pure=False)
+                for wk in sorted(set(self.workers))]
+        built, pack, send, nbytes = [], 0.0, 0.0, []
+        for (a, b), worker in zip(self.bounds, self.workers):
+            t1 = time.perf_counter()
+            packed = _Packed(slice_examples(X, a, b), slice_examples(Y, a, b))
+            t2 = time.perf_counter()
+            raw = client.scatter(packed, workers=[worker], hash=False)
+            send += time.perf_counter() - t2
+            pack += t2 - t1
+            nbytes.append(len(packed.blob))
+            built.append(client.submit(_build_batch, self._model, raw, workers=[worker],
+                                       pure=False))
+            del raw, packed
+        self._parts = [client.submit(_first, f, workers=[wk], pure=False)
+                       for f, wk in zip(built, self.workers)]
+        t3 = time.perf_counter()
+        info = self._await([client.submit(_second, f, workers=[wk], pure=False)
+                            for f, wk in zip(built, self.workers)])
+        warm_s = self._await(warm)
+        del built
+        sizes = [i["n"] for i in info]
+        if sizes != [b - a for a, b in self.bounds]:
+            raise RuntimeError(f"the workers hold batches of sizes {sizes}, expected "
+                               f"{[b - a for a, b in self.bounds]}")
+        t4 = time.perf_counter()
+        self.setup_seconds = t4 - t0
+        self.setup_phases = {"wall": self.setup_seconds, "model": t_model, "pack": pack,
+                             "send": send, "wait": t4 - t3, "bytes": nbytes,
+                             "worker_warm": warm_s,
+                             "worker_unpack": [i["unpack"] for i in info],
+                             "worker_batch": [i["batch"] for i in info],
+                             "worker_cpu": [i["cpu"] for i in info]}
+
     # ------------------------------------------------------------ partitioned solvers
     serves_local_rounds = True
 
@@ -179,7 +254,7 @@ class DaskOracle(OracleBackend):
         self._states = [self.client.submit(factory, k, b - a, *args, workers=[worker],
                                            pure=False)
                         for k, ((a, b), worker) in enumerate(zip(self.bounds, self.workers))]
-        self._await(self._states)
+        self._await(self._states, fetch=False)     # the states stay where they are
 
     def local_round(self, w, step, *args, exact=True):
         """One round: w to every worker, the partition's oracle pass there (guard-checked),
@@ -198,28 +273,40 @@ class DaskOracle(OracleBackend):
                                  "out": [o["bytes_out"] for o in out]}
         return out
 
-    def _await(self, futures):
-        """Gather futures, polling the cluster: a worker of ours that left raises ClusterError
-        naming it instead of waiting for ever on tasks pinned to it."""
-        from distributed.client import FutureCancelledError
+    def _await(self, futures, fetch=True):
+        """Wait for futures, polling the cluster (a worker of ours that left raises
+        ClusterError naming it instead of waiting for ever on tasks pinned to it); then, with
+        ``fetch``, gather their results once (without, nothing travels back: the results stay
+        on the workers, e.g. the partitions' solver states)."""
+        import distributed.client as dc
+        from distributed import wait
         from distributed.scheduler import KilledWorker
+        cancelled = tuple(getattr(dc, name) for name in ("FutureCancelledError",
+                                                         "FuturesCancelledError")
+                          if hasattr(dc, name))
         try:
-            for future in futures:
-                while True:
-                    try:
-                        future.result(timeout=1.0)
-                        break
-                    except TimeoutError:
-                        self._check_workers()
-            return self.client.gather(futures)
-        except (KilledWorker, FutureCancelledError, OSError) as exc:
+            while True:
+                try:
+                    with self.client.as_current():
+                        wait(futures, timeout=1.0)
+                    break
+                except TimeoutError:
+                    self._check_workers()
+            bad = [f for f in futures if f.status != "finished"]
+            if bad:
+                bad[0].result()          # raises the task's own exception
+            return self.client.gather(futures) if fetch else None
+        except (KilledWorker, OSError) + cancelled as exc:
             self._check_workers()
             raise ClusterError(f"a Dask worker was lost during training: {exc}") from None
 
     def _check_workers(self):
-        """ClusterError naming the first of our workers that left the cluster."""
+        """ClusterError naming the first of our workers that left the cluster. Asks the
+        scheduler itself (``Client.nthreads``): ``scheduler_info()`` returns the client's
+        cached identity, which its periodic refresh can replace by one without workers (a
+        false "worker lost" seen under load)."""
         try:
-            alive = set(self.client.scheduler_info()["workers"])
+            alive = set(self.client.nthreads())
         except Exception as exc:   # the scheduler itself went away
             raise ClusterError(f"lost the Dask scheduler during training ({exc})") from None
         gone = [wk for wk in self.workers if wk not in alive]
