@@ -44,8 +44,8 @@ def test_size_and_layout(order, boundary):
     x = sp.csr_matrix(np.array([[1.0, 0, 2, 0, 0], [0, 3.0, 0, 0, 0], [0, 0, 0, 0, 4.0]]))
     y = np.array([2, 0, 1])
     psi = m.joint_feature(x, y).toarray().ravel()
-    assert psi[2 * F + 0] == 1 and psi[2 * F + 2] == 2      # token 0, label 2
-    assert psi[0 * F + 1] == 3 and psi[1 * F + 4] == 4
+    assert psi[0 * L + 2] == 1 and psi[2 * L + 2] == 2      # token 0, label 2 (f*L + l)
+    assert psi[1 * L + 0] == 3 and psi[4 * L + 1] == 4
     assert psi[L * F + 2 * L + 0] == 1 and psi[L * F + 0 * L + 1] == 1   # bigrams 2->0, 0->1
     pos = L * F + L * L
     if order == 2:
