@@ -256,3 +256,22 @@ def test_oracles_on_real_sentences():
         np.testing.assert_allclose(D[i].toarray().ravel(), ref, atol=1e-12)
     assert np.array_equal(np.concatenate(m.batch_inference(b, w, 2)),
                           np.concatenate(m.batch_inference(b, w, 1)))
+
+
+def test_state_records_the_emission_layout_and_refuses_the_old_one():
+    """A saved state carries the feature-major layout tag; a fitted state without it (a model
+    file of the former label-major layout) is refused rather than misread."""
+    from structpred.errors import InvalidInputError
+    rng = np.random.default_rng(1)
+    X, Y = random_set(rng, n=3, L=3, F=4, max_len=4)
+    m = fitted(1, False, X, Y, L=3, F=4)
+    state = m.get_state()
+    assert state["emission_layout"] == "feature-major"
+    m2 = SequenceLabeling()
+    m2.set_state(state)
+    assert m2.size_joint_feature == m.size_joint_feature
+    old = {k: v for k, v in state.items() if k != "emission_layout"}
+    with pytest.raises(InvalidInputError, match="label-major"):
+        SequenceLabeling().set_state(old)
+    with pytest.raises(InvalidInputError, match="emission_layout"):
+        SequenceLabeling().set_state(dict(state, emission_layout="label-major"))
