@@ -201,9 +201,10 @@ def delta_psi_count(indptr, offsets, s0, s1, y, yh, order, use_boundary):
 
 @njit(cache=True, nogil=True, inline="always")
 def _delta_psi_seq(s, indptr, indices, data, offsets, y, yh, L, F, order, use_boundary, slot,
-                   touched, buf, tcols, tvals, out_indices, out_data, pos):
+                   touched, buf, seen, labs, cnt, tcols, tvals, out_indices, out_data, pos):
     """Row of sequence s of δΨ written at out_*[pos:]; returns the new pos. ``slot`` (F ints,
-    -1) and ``buf`` (zeros) are scratch left as found; ``touched`` holds at most F ints."""
+    -1), ``buf`` (zeros) and ``seen`` (False) are scratch left as found; ``touched`` holds
+    at most F ints, ``labs`` and ``cnt`` the labels each touched feature got."""
     bigram0 = L * F
     tri0 = bigram0 + L * L
     start0 = tri0 + (L * L * L if order == 2 else 0)
@@ -211,7 +212,8 @@ def _delta_psi_seq(s, indptr, indices, data, offsets, y, yh, L, F, order, use_bo
     r0 = offsets[s]
     r1 = offsets[s + 1]
     # ---- emission (columns f*L + l): each wrong token adds +x_t to label y_t and -x_t to
-    # label ŷ_t; per touched feature an L-row of buf sums them (in token order)
+    # label ŷ_t; per touched feature an L-row of buf sums them (in token order) and labs
+    # lists the labels it touched, so the cost is O(the wrong tokens' nonzeros)
     nt = 0
     for t in range(r0, r1):
         a = y[t]
@@ -224,22 +226,43 @@ def _delta_psi_seq(s, indptr, indices, data, offsets, y, yh, L, F, order, use_bo
                     sl = nt
                     slot[f] = nt
                     touched[nt] = f
+                    cnt[nt] = 0
                     nt += 1
+                base = sl * L
+                if not seen[base + a]:
+                    seen[base + a] = True
+                    labs[base + cnt[sl]] = a
+                    cnt[sl] += 1
+                if not seen[base + b]:
+                    seen[base + b] = True
+                    labs[base + cnt[sl]] = b
+                    cnt[sl] += 1
                 v = data[k]
-                buf[sl * L + a] += v
-                buf[sl * L + b] -= v
+                buf[base + a] += v
+                buf[base + b] -= v
     if nt > 0:
         srt = np.sort(touched[:nt])
         for j in range(nt):
             f = srt[j]
-            base = slot[f] * L
-            for l in range(L):
+            sl = slot[f]
+            base = sl * L
+            c = cnt[sl]
+            for u in range(1, c):          # insertion sort of the few labels
+                x = labs[base + u]
+                q = u - 1
+                while q >= 0 and labs[base + q] > x:
+                    labs[base + q + 1] = labs[base + q]
+                    q -= 1
+                labs[base + q + 1] = x
+            for u in range(c):
+                l = labs[base + u]
                 v = buf[base + l]
                 if v != 0.0:
                     out_indices[pos] = f * L + l
                     out_data[pos] = v
                     pos += 1
-                    buf[base + l] = 0.0
+                buf[base + l] = 0.0
+                seen[base + l] = False
             slot[f] = -1
     # ---- transitions, start, end (columns after the emission block)
     m = 0
@@ -313,14 +336,17 @@ def delta_psi_rows(indptr, indices, data, offsets, seqs, y, yh, L, F, order, use
         if nz > maxnz:
             maxnz = nz
     buf = np.zeros(maxnz * L)
+    seen = np.zeros(maxnz * L, dtype=np.bool_)
+    labs = np.empty(maxnz * L, dtype=np.int64)
+    cnt = np.empty(maxnz, dtype=np.int64)
     tcols = np.empty(6 * maxT + 8, dtype=np.int64)
     tvals = np.empty(6 * maxT + 8)
     pos = 0
     out_indptr[0] = 0
     for r in range(seqs.shape[0]):
         pos = _delta_psi_seq(seqs[r], indptr, indices, data, offsets, y, yh, L, F, order,
-                             use_boundary, slot, touched, buf, tcols, tvals, out_indices,
-                             out_data, pos)
+                             use_boundary, slot, touched, buf, seen, labs, cnt, tcols, tvals,
+                             out_indices, out_data, pos)
         out_indptr[r + 1] = pos
     return pos
 
