@@ -179,10 +179,11 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
                     break
                 with timers("cache"):
                     if add.size:
-                        rows = D[add]
+                        at = np.zeros(d) if start_w0 else w
                         if rescaling == "slack":
-                            rows = sp.diags(L[add]) @ rows
-                        pool.add(add, rows, L[add], np.zeros(d) if start_w0 else w)
+                            pool.add(add, sp.diags(L[add]) @ D[add], L[add], at)
+                        else:
+                            pool.add(add, D, L, at, src=add)
                     if start_w0:
                         start_w0 = False
                         w = pool.weights()
@@ -209,7 +210,7 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
                         quiet[idx[sel]] = 0
                     with timers("cache"):
                         if sel.size:
-                            pool.add(idx[sel], D[sel], L[sel], w)
+                            pool.add(idx[sel], D, L, w, src=sel)
                             n_added += int(sel.size)
                     with timers("qp"):
                         active[idx] = 1
