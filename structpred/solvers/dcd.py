@@ -225,9 +225,7 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
                 active[pool.m > 0] = 1
                 sweeps, solved = solve_working_sets(pool, active, cap, w, tol, inner_sweeps, rng)
                 sweeps_total += sweeps
-                w = pool.weights()  # w = Σ α a exactly: the dual is certified
-                dual = pool.dual(w)
-            row.update(dual_after=dual, sweeps=sweeps_total)
+                dual = pool.dual(w)     # w = Σ α a up to the sweeps' rounding
             if row["kind"] == "fresh":
                 est_gap = row["primal_estimate"] - dual
                 row.update(time=timers.elapsed(), primal=np.nan, dual=dual, gap=np.nan,
@@ -236,9 +234,17 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
                              or since_full >= full_every)
             else:
                 full_next = not fresh_ok
+            if full_next:
+                with timers("qp"):
+                    w = pool.weights()  # w = Σ α a exactly before a certifying pass
+                    dual = pool.dual(w)
+            row.update(dual_after=dual, sweeps=sweeps_total)
             run.record(**row)
             if run.callback_stops(w):
                 break
+    if not (run.converged or run.interrupted):
+        w = pool.weights()      # stopped after a fresh pass: w = Σ α a exactly
+        dual = pool.dual(w)
     primal = run.final_primal(w, primal)
     return run.result(w, primal, dual, n_constraints=pool.n_constraints,
                       extra={"sweeps": sweeps_total, "pool_bytes": pool.nbytes(),

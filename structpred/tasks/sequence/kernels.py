@@ -129,54 +129,76 @@ def viterbi2(em, T, trans, tri, start, end, back, out, o0):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _viterbi_buffers(maxT, L, order):
-    """Backpointer arrays for sequences of up to maxT tokens (the unused order gets 1 cell)."""
-    if order == 2:
-        return np.empty((1, 1), dtype=np.int32), np.empty((maxT, L, L), dtype=np.int32)
-    return np.empty((maxT, L), dtype=np.int32), np.empty((1, 1, 1), dtype=np.int32)
+def _augment(em, T, r0, y):
+    """+1 on every label l != y_t of em[:T] (the Hamming loss of loss-augmented inference)."""
+    L = em.shape[1]
+    for t in range(T):
+        yt = y[r0 + t]
+        for l in range(L):
+            if l != yt:
+                em[t, l] += 1.0
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _decode_seq(em, T, r0, y, augment, order, trans, transT, tri, start, end, back1, back2,
-                out):
-    """Viterbi of one sequence whose emission scores are in em[:T] (+1 on every label
-    l != y_t first when augment); labels to out[r0:r0+T]; returns the optimal score."""
-    if augment:
-        L = em.shape[1]
-        for t in range(T):
-            yt = y[r0 + t]
-            for l in range(L):
-                if l != yt:
-                    em[t, l] += 1.0
-    if order == 2:
-        return viterbi2(em, T, trans, tri, start, end, back2, out, r0)
-    return viterbi1(em, T, transT, start, end, back1, out, r0)
+def _max_length(offsets, seqs):
+    maxT = 1
+    for r in range(seqs.shape[0]):
+        s = seqs[r]
+        maxT = max(maxT, offsets[s + 1] - offsets[s])
+    return maxT
 
 
 @njit(cache=True, nogil=True)
+def decode_rows1(indptr, indices, data, offsets, seqs, WT, trans, start, end, y, augment, out):
+    """``decode_rows`` for first-order chains."""
+    L = WT.shape[1]
+    maxT = _max_length(offsets, seqs)
+    em = np.empty((maxT, L))
+    transT = np.ascontiguousarray(trans.T)
+    back = np.empty((maxT, L), dtype=np.int32)
+    total = 0.0
+    for r in range(seqs.shape[0]):
+        s = seqs[r]
+        r0, r1 = offsets[s], offsets[s + 1]
+        emission_scores(indptr, indices, data, r0, r1, WT, em)
+        if augment:
+            _augment(em, r1 - r0, r0, y)
+        total += viterbi1(em, r1 - r0, transT, start, end, back, out, r0)
+    return total
+
+
+@njit(cache=True, nogil=True)
+def decode_rows2(indptr, indices, data, offsets, seqs, WT, trans, tri, start, end, y, augment,
+                 out):
+    """``decode_rows`` for second-order chains."""
+    L = WT.shape[1]
+    maxT = _max_length(offsets, seqs)
+    em = np.empty((maxT, L))
+    back = np.empty((maxT, L, L), dtype=np.int32)
+    total = 0.0
+    for r in range(seqs.shape[0]):
+        s = seqs[r]
+        r0, r1 = offsets[s], offsets[s + 1]
+        emission_scores(indptr, indices, data, r0, r1, WT, em)
+        if augment:
+            _augment(em, r1 - r0, r0, y)
+        total += viterbi2(em, r1 - r0, trans, tri, start, end, back, out, r0)
+    return total
+
+
 def decode_rows(indptr, indices, data, offsets, seqs, WT, trans, tri, start, end, y, augment,
                 order, out):
     """Viterbi (augment=False) or loss-augmented Viterbi (augment=True: +1 on every label
     l != y_t, i.e. argmax Δ_Hamming(y, y') + w·Ψ(x, y')) on the sequences ``seqs`` (any
     order). WT (n_features x n_labels) is the emission block as laid out in w (a view, no
     copy): cost O(the sequences' size), not O(d). Labels go to out at the tokens' own
-    offsets. Returns the sum of the optimal (augmented) scores."""
-    L = WT.shape[1]
-    maxT = 1
-    for r in range(seqs.shape[0]):
-        s = seqs[r]
-        maxT = max(maxT, offsets[s + 1] - offsets[s])
-    em = np.empty((maxT, L))
-    transT = np.ascontiguousarray(trans.T)
-    back1, back2 = _viterbi_buffers(maxT, L, order)
-    total = 0.0
-    for r in range(seqs.shape[0]):
-        s = seqs[r]
-        r0, r1 = offsets[s], offsets[s + 1]
-        emission_scores(indptr, indices, data, r0, r1, WT, em)
-        total += _decode_seq(em, r1 - r0, r0, y, augment, order, trans, transT, tri, start, end,
-                             back1, back2, out)
-    return total
+    offsets. Returns the sum of the optimal (augmented) scores. One compiled kernel per
+    chain order (``decode_rows1``, ``decode_rows2``), so a run compiles only its own."""
+    if order == 2:
+        return decode_rows2(indptr, indices, data, offsets, seqs, WT, trans, tri, start, end, y,
+                            augment, out)
+    return decode_rows1(indptr, indices, data, offsets, seqs, WT, trans, start, end, y, augment,
+                        out)
 
 
 @njit(cache=True, nogil=True)
@@ -197,6 +219,51 @@ def delta_psi_count(indptr, offsets, s0, s1, y, yh, order, use_boundary):
             c += 4
         counts[s - s0] = c
     return counts
+
+
+_GAPS = np.array([1, 4, 10, 23, 57, 132, 301, 701, 1750, 4376, 10941, 27353, 68383, 170958,
+                  427396, 1068491, 2671228, 6678071], dtype=np.int64)
+
+
+@njit(cache=True, nogil=True)
+def _sort_keys(keys, n):
+    """Sort keys[:n] ascending in place (Shell sort, Ciura's gaps): a few lines of numba
+    instead of np.sort's compiled quicksort (seconds of first-run compile)."""
+    g = 0
+    while g + 1 < _GAPS.shape[0] and _GAPS[g + 1] < n:
+        g += 1
+    while g >= 0:
+        gap = _GAPS[g]
+        for i in range(gap, n):
+            x = keys[i]
+            j = i
+            while j >= gap and keys[j - gap] > x:
+                keys[j] = keys[j - gap]
+                j -= gap
+            keys[j] = x
+        g -= 1
+
+
+@njit(cache=True, nogil=True)
+def _sort_pairs(keys, vals, n):
+    """Sort keys[:n] ascending in place, permuting vals[:n] alike (Shell sort, stable enough:
+    equal keys are summed by the caller, in an order fixed by the input)."""
+    g = 0
+    while g + 1 < _GAPS.shape[0] and _GAPS[g + 1] < n:
+        g += 1
+    while g >= 0:
+        gap = _GAPS[g]
+        for i in range(gap, n):
+            x = keys[i]
+            v = vals[i]
+            j = i
+            while j >= gap and keys[j - gap] > x:
+                keys[j] = keys[j - gap]
+                vals[j] = vals[j - gap]
+                j -= gap
+            keys[j] = x
+            vals[j] = v
+        g -= 1
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -241,9 +308,9 @@ def _delta_psi_seq(s, indptr, indices, data, offsets, y, yh, L, F, order, use_bo
                 buf[base + a] += v
                 buf[base + b] -= v
     if nt > 0:
-        srt = np.sort(touched[:nt])
+        _sort_keys(touched, nt)
         for j in range(nt):
-            f = srt[j]
+            f = touched[j]
             sl = slot[f]
             base = sl * L
             c = cnt[sl]
@@ -300,13 +367,13 @@ def _delta_psi_seq(s, indptr, indices, data, offsets, y, yh, L, F, order, use_bo
             tvals[m + 1] = -1.0
             m += 2
     if m > 0:
-        idx = np.argsort(tcols[:m])
+        _sort_pairs(tcols, tvals, m)
         j = 0
         while j < m:
-            c = tcols[idx[j]]
+            c = tcols[j]
             v = 0.0
-            while j < m and tcols[idx[j]] == c:
-                v += tvals[idx[j]]
+            while j < m and tcols[j] == c:
+                v += tvals[j]
                 j += 1
             if v != 0.0:
                 out_indices[pos] = c
