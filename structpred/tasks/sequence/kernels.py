@@ -15,6 +15,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ...compile_notice import install as _install_compile_notice
+
+# numba is loaded from here on: announce (and time) any first-run compile that follows, the
+# svm_hmm reader's included
+_install_compile_notice()
+
 NEG_INF = -np.inf
 
 
