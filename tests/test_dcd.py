@@ -201,24 +201,22 @@ def test_per_example_oracle_matches_batch_and_brute_force(order, boundary):
             assert value == pytest.approx(best, abs=1e-9)
 
 
-def test_small_batches_read_w_in_place(monkeypatch):
-    """1-example batches of a wide model take the per-example kernels (no copy of w) and
-    give the same answers as the chunk kernels."""
+def test_row_calls_read_w_in_place_and_match_the_batch_forms():
+    """The oracle's weight blocks are views of w (no copy of the d floats per call), and the
+    per-example row calls give the batch forms' answers bit for bit."""
     X, Y = _sequences(n=6, L=3, F=3, seed=2)
     model = SequenceLabeling(n_labels=3, n_features=400)
     model.initialize(X, Y)
     w = np.random.default_rng(0).normal(size=model.size_joint_feature)
-    for i in range(len(X)):
-        b = model.make_batch([X[i]], [Y[i]])
-        assert model._small(b)
-        fast = model.batch_loss_augmented_inference(b, w)
-        D_fast = model.batch_delta_joint_feature(b, fast)
-        monkeypatch.setattr(SequenceLabeling, "_small", lambda self, batch: False)
-        slow = model.batch_loss_augmented_inference(b, w)
-        D_slow = model.batch_delta_joint_feature(b, slow)
-        monkeypatch.undo()
-        assert np.array_equal(fast, slow)
-        assert abs(D_fast - D_slow).max() == 0.0
+    WT, A = model._split_w(w)[:2]           # emission and bigram blocks
+    assert np.shares_memory(WT, w) and np.shares_memory(A, w)
+    b = model.make_batch(X, Y)
+    Y_hat = model.batch_loss_augmented_inference(b, w)
+    D_ref = model.batch_delta_joint_feature(b, Y_hat)
+    L_ref = model.batch_loss(b, Y_hat)
+    for idx in (np.arange(6), np.array([1, 4]), np.array([5])):
+        D, L = model.batch_oracle_rows(b, idx, w)
+        assert abs(D - D_ref[idx]).max() == 0.0 and np.array_equal(L, L_ref[idx])
 
 
 @pytest.mark.parametrize("option", [{"storage": "float16"}, {"batch_size": -1},

@@ -44,8 +44,8 @@ def test_size_and_layout(order, boundary):
     x = sp.csr_matrix(np.array([[1.0, 0, 2, 0, 0], [0, 3.0, 0, 0, 0], [0, 0, 0, 0, 4.0]]))
     y = np.array([2, 0, 1])
     psi = m.joint_feature(x, y).toarray().ravel()
-    assert psi[2 * F + 0] == 1 and psi[2 * F + 2] == 2      # token 0, label 2
-    assert psi[0 * F + 1] == 3 and psi[1 * F + 4] == 4
+    assert psi[0 * L + 2] == 1 and psi[2 * L + 2] == 2      # token 0, label 2 (f*L + l)
+    assert psi[1 * L + 0] == 3 and psi[4 * L + 1] == 4
     assert psi[L * F + 2 * L + 0] == 1 and psi[L * F + 0 * L + 1] == 1   # bigrams 2->0, 0->1
     pos = L * F + L * L
     if order == 2:
@@ -256,3 +256,22 @@ def test_oracles_on_real_sentences():
         np.testing.assert_allclose(D[i].toarray().ravel(), ref, atol=1e-12)
     assert np.array_equal(np.concatenate(m.batch_inference(b, w, 2)),
                           np.concatenate(m.batch_inference(b, w, 1)))
+
+
+def test_state_records_the_emission_layout_and_refuses_the_old_one():
+    """A saved state carries the feature-major layout tag; a fitted state without it (a model
+    file of the former label-major layout) is refused rather than misread."""
+    from structpred.errors import InvalidInputError
+    rng = np.random.default_rng(1)
+    X, Y = random_set(rng, n=3, L=3, F=4, max_len=4)
+    m = fitted(1, False, X, Y, L=3, F=4)
+    state = m.get_state()
+    assert state["emission_layout"] == "feature-major"
+    m2 = SequenceLabeling()
+    m2.set_state(state)
+    assert m2.size_joint_feature == m.size_joint_feature
+    old = {k: v for k, v in state.items() if k != "emission_layout"}
+    with pytest.raises(InvalidInputError, match="label-major"):
+        SequenceLabeling().set_state(old)
+    with pytest.raises(InvalidInputError, match="emission_layout"):
+        SequenceLabeling().set_state(dict(state, emission_layout="label-major"))

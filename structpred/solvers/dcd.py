@@ -179,10 +179,11 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
                     break
                 with timers("cache"):
                     if add.size:
-                        rows = D[add]
+                        at = np.zeros(d) if start_w0 else w
                         if rescaling == "slack":
-                            rows = sp.diags(L[add]) @ rows
-                        pool.add(add, rows, L[add], np.zeros(d) if start_w0 else w)
+                            pool.add(add, sp.diags(L[add]) @ D[add], L[add], at)
+                        else:
+                            pool.add(add, D, L, at, src=add)
                     if start_w0:
                         start_w0 = False
                         w = pool.weights()
@@ -209,7 +210,7 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
                         quiet[idx[sel]] = 0
                     with timers("cache"):
                         if sel.size:
-                            pool.add(idx[sel], D[sel], L[sel], w)
+                            pool.add(idx[sel], D, L, w, src=sel)
                             n_added += int(sel.size)
                     with timers("qp"):
                         active[idx] = 1
@@ -224,9 +225,7 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
                 active[pool.m > 0] = 1
                 sweeps, solved = solve_working_sets(pool, active, cap, w, tol, inner_sweeps, rng)
                 sweeps_total += sweeps
-                w = pool.weights()  # w = Σ α a exactly: the dual is certified
-                dual = pool.dual(w)
-            row.update(dual_after=dual, sweeps=sweeps_total)
+                dual = pool.dual(w)     # w = Σ α a up to the sweeps' rounding
             if row["kind"] == "fresh":
                 est_gap = row["primal_estimate"] - dual
                 row.update(time=timers.elapsed(), primal=np.nan, dual=dual, gap=np.nan,
@@ -235,9 +234,17 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
                              or since_full >= full_every)
             else:
                 full_next = not fresh_ok
+            if full_next:
+                with timers("qp"):
+                    w = pool.weights()  # w = Σ α a exactly before a certifying pass
+                    dual = pool.dual(w)
+            row.update(dual_after=dual, sweeps=sweeps_total)
             run.record(**row)
             if run.callback_stops(w):
                 break
+    if not (run.converged or run.interrupted):
+        w = pool.weights()      # stopped after a fresh pass: w = Σ α a exactly
+        dual = pool.dual(w)
     primal = run.final_primal(w, primal)
     return run.result(w, primal, dual, n_constraints=pool.n_constraints,
                       extra={"sweeps": sweeps_total, "pool_bytes": pool.nbytes(),

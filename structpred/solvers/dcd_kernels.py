@@ -53,9 +53,10 @@ def _drop_slot(i, j, m, start, length, b, alpha, idle, gram):
 
 
 @njit(cache=True, nogil=True)
-def add_constraints(rows, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha, idle, gram,
+def add_constraints(rows, src, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha, idle, gram,
                     alpha_sum, pool_data, pool_ind, top, w, scratch):
-    """Append row r of D (scaled already) as a new constraint of example rows[r], for every r.
+    """Append row src[r] of D (scaled already), offset Lb[src[r]], as a new constraint of
+    example rows[r], for every r.
 
     A full example first evicts its slot with α = 0 idle longest (or, if every α > 0, the
     one with the smallest α, whose contribution is taken out of w). Returns (new top,
@@ -85,7 +86,8 @@ def add_constraints(rows, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha, 
         j = m[i]
         s = top
         ln = 0
-        for p in range(D_ptr[r], D_ptr[r + 1]):
+        q = src[r]
+        for p in range(D_ptr[q], D_ptr[q + 1]):
             v = D_data[p]
             if v != 0.0:
                 pool_data[top] = v
@@ -94,7 +96,7 @@ def add_constraints(rows, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha, 
                 ln += 1
         start[i, j] = s
         length[i, j] = ln
-        b[i, j] = Lb[r]
+        b[i, j] = Lb[q]
         alpha[i, j] = 0.0
         idle[i, j] = 0
         # Gram row: scatter the new row, gather the others

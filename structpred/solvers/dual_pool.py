@@ -89,15 +89,21 @@ class ConstraintPool:
         self.live = self.top
         self.data, self.ind = new_data, new_ind
 
-    def add(self, rows, D, Lb, w):
-        """Add row r of CSR D (already scaled) with offset Lb[r] to example rows[r]."""
-        D = sp.csr_matrix(D)
+    def add(self, rows, D, Lb, w, src=None):
+        """Add row src[r] of CSR D (already scaled) with offset Lb[src[r]] to example rows[r]
+        (src None: row r), evicting as ``dcd_kernels.add_constraints`` says."""
+        if not (isinstance(D, sp.csr_matrix) and D.dtype == np.float64):
+            D = sp.csr_matrix(D, dtype=np.float64)
+        rows = np.ascontiguousarray(rows, dtype=np.int64)
+        src = (np.arange(rows.shape[0], dtype=np.int64) if src is None
+               else np.ascontiguousarray(src, dtype=np.int64))
+        if rows.shape != src.shape or (src.size and (src.min() < 0 or src.max() >= D.shape[0])):
+            raise ValueError("add: src must give one row of D for every example in rows")
         if self.data.dtype == np.float32 and self.dtype_mode == "auto" and D.nnz:
             if not np.array_equal(D.data.astype(np.float32).astype(np.float64), D.data):
                 self.data = self.data.astype(np.float64)  # not exact in float32: widen for good
-        self._ensure(D.nnz)
-        top, freed = K.add_constraints(np.ascontiguousarray(rows, dtype=np.int64),
-                                       np.ascontiguousarray(D.data, dtype=np.float64),
+        self._ensure(int((D.indptr[src + 1] - D.indptr[src]).sum()))
+        top, freed = K.add_constraints(rows, src, D.data,
                                        D.indices.astype(self.ind.dtype, copy=False),
                                        D.indptr.astype(np.int64, copy=False),
                                        np.ascontiguousarray(Lb, dtype=np.float64), self.m,

@@ -113,7 +113,7 @@ class ChainCRFHooks:
                 gWT, gA, gB, gS, gE = shared
             else:
                 gWT, gA, gB, gS, gE = (sum(p[k] for p in parts) for k in range(5))
-            blocks = [gWT.T.ravel(), gA.ravel()]
+            blocks = [gWT.ravel(), gA.ravel()]   # emission block feature-major, as in w
             if order == 2:
                 blocks.append(gB.ravel())
             if self.boundary_transitions:

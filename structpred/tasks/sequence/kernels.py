@@ -2,17 +2,24 @@
 
 All kernels read the training set stacked into one CSR matrix (``indptr``, ``indices``,
 ``data``; one row per token) cut into sequences by ``offsets`` (sequence s owns rows
-``offsets[s]:offsets[s+1]``), and work on a contiguous range of sequences ``[s0, s1)`` so
-that a caller can run several ranges on threads (every kernel is ``nogil``).
+``offsets[s]:offsets[s+1]``), and work on a list of sequences ``seqs`` so that a caller can
+run several ranges on threads (every kernel is ``nogil``) or a few examples at a time.
 
-Weights are handed over already split by block (see ``SequenceLabeling`` for the layout):
-``WT`` (n_features x n_labels) is the transposed emission block, so that the emission score
-of one token, s_t(l) = Σ_f x_tf W[l, f], reads one contiguous row of WT per nonzero.
+Weights are handed over split by block, as views of w (see ``SequenceLabeling`` for the
+layout): ``WT`` (n_features x n_labels) is the emission block, feature-major, so that the
+emission score of one token, s_t(l) = Σ_f x_tf WT[f, l], reads one contiguous row of WT per
+nonzero, and the two entries f*L + y_t, f*L + ŷ_t of a δΨ row share a cache line or two.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
+from ...compile_notice import install as _install_compile_notice
+
+# numba is loaded from here on: announce (and time) any first-run compile that follows, the
+# svm_hmm reader's included
+_install_compile_notice()
 
 NEG_INF = -np.inf
 
@@ -30,22 +37,6 @@ def emission_scores(indptr, indices, data, r0, r1, WT, out):
             v = data[k]
             for l in range(L):
                 out[i, l] += v * WT[f, l]
-
-
-@njit(cache=True, nogil=True)
-def emission_scores_w(indptr, indices, data, r0, r1, W, out):
-    """As ``emission_scores`` but from the emission block W (n_labels x n_features) as laid
-    out in w (a view, no copy): reads W[:, f] per nonzero, O(nonzeros x L) per token."""
-    L = W.shape[0]
-    for t in range(r0, r1):
-        i = t - r0
-        for l in range(L):
-            out[i, l] = 0.0
-        for k in range(indptr[t], indptr[t + 1]):
-            f = indices[k]
-            v = data[k]
-            for l in range(L):
-                out[i, l] += v * W[l, f]
 
 
 @njit(cache=True, nogil=True)
@@ -144,77 +135,76 @@ def viterbi2(em, T, trans, tri, start, end, back, out, o0):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _viterbi_buffers(maxT, L, order):
-    """Backpointer arrays for sequences of up to maxT tokens (the unused order gets 1 cell)."""
-    if order == 2:
-        return np.empty((1, 1), dtype=np.int32), np.empty((maxT, L, L), dtype=np.int32)
-    return np.empty((maxT, L), dtype=np.int32), np.empty((1, 1, 1), dtype=np.int32)
+def _augment(em, T, r0, y):
+    """+1 on every label l != y_t of em[:T] (the Hamming loss of loss-augmented inference)."""
+    L = em.shape[1]
+    for t in range(T):
+        yt = y[r0 + t]
+        for l in range(L):
+            if l != yt:
+                em[t, l] += 1.0
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _decode_seq(em, T, r0, y, augment, order, trans, transT, tri, start, end, back1, back2,
-                out):
-    """Viterbi of one sequence whose emission scores are in em[:T] (+1 on every label
-    l != y_t first when augment); labels to out[r0:r0+T]; returns the optimal score."""
-    if augment:
-        L = em.shape[1]
-        for t in range(T):
-            yt = y[r0 + t]
-            for l in range(L):
-                if l != yt:
-                    em[t, l] += 1.0
-    if order == 2:
-        return viterbi2(em, T, trans, tri, start, end, back2, out, r0)
-    return viterbi1(em, T, transT, start, end, back1, out, r0)
+def _max_length(offsets, seqs):
+    maxT = 1
+    for r in range(seqs.shape[0]):
+        s = seqs[r]
+        maxT = max(maxT, offsets[s + 1] - offsets[s])
+    return maxT
 
 
 @njit(cache=True, nogil=True)
-def decode_chunk(indptr, indices, data, offsets, s0, s1, WT, trans, tri, start, end,
-                 y, augment, order, out):
-    """Viterbi (augment=False) or loss-augmented Viterbi (augment=True: +1 on every label
-    l != y_t, i.e. argmax Δ_Hamming(y, y') + w·Ψ(x, y')) on sequences [s0, s1).
-
-    Labels go to out (flat, same offsets as the tokens). Returns the sum of the optimal
-    (augmented) scores over the range.
-    """
+def decode_rows1(indptr, indices, data, offsets, seqs, WT, trans, start, end, y, augment, out):
+    """``decode_rows`` for first-order chains."""
     L = WT.shape[1]
-    maxT = 1
-    for s in range(s0, s1):
-        maxT = max(maxT, offsets[s + 1] - offsets[s])
+    maxT = _max_length(offsets, seqs)
     em = np.empty((maxT, L))
     transT = np.ascontiguousarray(trans.T)
-    back1, back2 = _viterbi_buffers(maxT, L, order)
+    back = np.empty((maxT, L), dtype=np.int32)
     total = 0.0
-    for s in range(s0, s1):
+    for r in range(seqs.shape[0]):
+        s = seqs[r]
         r0, r1 = offsets[s], offsets[s + 1]
         emission_scores(indptr, indices, data, r0, r1, WT, em)
-        total += _decode_seq(em, r1 - r0, r0, y, augment, order, trans, transT, tri, start, end,
-                             back1, back2, out)
+        if augment:
+            _augment(em, r1 - r0, r0, y)
+        total += viterbi1(em, r1 - r0, transT, start, end, back, out, r0)
     return total
 
 
 @njit(cache=True, nogil=True)
-def decode_rows(indptr, indices, data, offsets, seqs, W, trans, tri, start, end, y, augment,
-                order, out):
-    """``decode_chunk`` on the sequences ``seqs`` (any order) with the emission block W
-    untransposed (n_labels x n_features, a view of w): cost O(the sequences' size), not O(d).
-    Labels go to out at the tokens' own offsets."""
-    L = W.shape[0]
-    maxT = 1
-    for r in range(seqs.shape[0]):
-        s = seqs[r]
-        maxT = max(maxT, offsets[s + 1] - offsets[s])
+def decode_rows2(indptr, indices, data, offsets, seqs, WT, trans, tri, start, end, y, augment,
+                 out):
+    """``decode_rows`` for second-order chains."""
+    L = WT.shape[1]
+    maxT = _max_length(offsets, seqs)
     em = np.empty((maxT, L))
-    transT = np.ascontiguousarray(trans.T)
-    back1, back2 = _viterbi_buffers(maxT, L, order)
+    back = np.empty((maxT, L, L), dtype=np.int32)
     total = 0.0
     for r in range(seqs.shape[0]):
         s = seqs[r]
         r0, r1 = offsets[s], offsets[s + 1]
-        emission_scores_w(indptr, indices, data, r0, r1, W, em)
-        total += _decode_seq(em, r1 - r0, r0, y, augment, order, trans, transT, tri, start, end,
-                             back1, back2, out)
+        emission_scores(indptr, indices, data, r0, r1, WT, em)
+        if augment:
+            _augment(em, r1 - r0, r0, y)
+        total += viterbi2(em, r1 - r0, trans, tri, start, end, back, out, r0)
     return total
+
+
+def decode_rows(indptr, indices, data, offsets, seqs, WT, trans, tri, start, end, y, augment,
+                order, out):
+    """Viterbi (augment=False) or loss-augmented Viterbi (augment=True: +1 on every label
+    l != y_t, i.e. argmax Δ_Hamming(y, y') + w·Ψ(x, y')) on the sequences ``seqs`` (any
+    order). WT (n_features x n_labels) is the emission block as laid out in w (a view, no
+    copy): cost O(the sequences' size), not O(d). Labels go to out at the tokens' own
+    offsets. Returns the sum of the optimal (augmented) scores. One compiled kernel per
+    chain order (``decode_rows1``, ``decode_rows2``), so a run compiles only its own."""
+    if order == 2:
+        return decode_rows2(indptr, indices, data, offsets, seqs, WT, trans, tri, start, end, y,
+                            augment, out)
+    return decode_rows1(indptr, indices, data, offsets, seqs, WT, trans, start, end, y, augment,
+                        out)
 
 
 @njit(cache=True, nogil=True)
@@ -237,74 +227,116 @@ def delta_psi_count(indptr, offsets, s0, s1, y, yh, order, use_boundary):
     return counts
 
 
+_GAPS = np.array([1, 4, 10, 23, 57, 132, 301, 701, 1750, 4376, 10941, 27353, 68383, 170958,
+                  427396, 1068491, 2671228, 6678071], dtype=np.int64)
+
+
+@njit(cache=True, nogil=True)
+def _sort_keys(keys, n):
+    """Sort keys[:n] ascending in place (Shell sort, Ciura's gaps): a few lines of numba
+    instead of np.sort's compiled quicksort (seconds of first-run compile)."""
+    g = 0
+    while g + 1 < _GAPS.shape[0] and _GAPS[g + 1] < n:
+        g += 1
+    while g >= 0:
+        gap = _GAPS[g]
+        for i in range(gap, n):
+            x = keys[i]
+            j = i
+            while j >= gap and keys[j - gap] > x:
+                keys[j] = keys[j - gap]
+                j -= gap
+            keys[j] = x
+        g -= 1
+
+
+@njit(cache=True, nogil=True)
+def _sort_pairs(keys, vals, n):
+    """Sort keys[:n] ascending in place, permuting vals[:n] alike (Shell sort, stable enough:
+    equal keys are summed by the caller, in an order fixed by the input)."""
+    g = 0
+    while g + 1 < _GAPS.shape[0] and _GAPS[g + 1] < n:
+        g += 1
+    while g >= 0:
+        gap = _GAPS[g]
+        for i in range(gap, n):
+            x = keys[i]
+            v = vals[i]
+            j = i
+            while j >= gap and keys[j - gap] > x:
+                keys[j] = keys[j - gap]
+                vals[j] = vals[j - gap]
+                j -= gap
+            keys[j] = x
+            vals[j] = v
+        g -= 1
+
+
 @njit(cache=True, nogil=True, inline="always")
-def _delta_psi_seq(s, indptr, indices, data, offsets, y, yh, L, F, order, use_boundary, acc, mark,
-                   touched, g_lab, g_tok, g_sgn, s_tok, s_sgn, cnt, tcols, tvals, out_indices,
-                   out_data, pos):
-    """Row of sequence s of δΨ written at out_*[pos:]; returns the new pos. The scratch
-    arrays (acc, mark over the F features) are left zero/False as found."""
+def _delta_psi_seq(s, indptr, indices, data, offsets, y, yh, L, F, order, use_boundary, slot,
+                   touched, buf, seen, labs, cnt, tcols, tvals, out_indices, out_data, pos):
+    """Row of sequence s of δΨ written at out_*[pos:]; returns the new pos. ``slot`` (F ints,
+    -1), ``buf`` (zeros) and ``seen`` (False) are scratch left as found; ``touched`` holds
+    at most F ints, ``labs`` and ``cnt`` the labels each touched feature got."""
     bigram0 = L * F
     tri0 = bigram0 + L * L
     start0 = tri0 + (L * L * L if order == 2 else 0)
     end0 = start0 + L
     r0 = offsets[s]
     r1 = offsets[s + 1]
-    # ---- emission: group the wrong tokens by label (counting sort, stable)
-    m = 0
+    # ---- emission (columns f*L + l): each wrong token adds +x_t to label y_t and -x_t to
+    # label ŷ_t; per touched feature an L-row of buf sums them (in token order) and labs
+    # lists the labels it touched, so the cost is O(the wrong tokens' nonzeros)
+    nt = 0
     for t in range(r0, r1):
-        if y[t] != yh[t]:
-            g_lab[m] = y[t]
-            g_tok[m] = t
-            g_sgn[m] = 1.0
-            g_lab[m + 1] = yh[t]
-            g_tok[m + 1] = t
-            g_sgn[m + 1] = -1.0
-            m += 2
-    for l in range(L + 1):
-        cnt[l] = 0
-    for j in range(m):
-        cnt[g_lab[j] + 1] += 1
-    for l in range(L):
-        cnt[l + 1] += cnt[l]
-    for j in range(m):
-        l = g_lab[j]
-        s_tok[cnt[l]] = g_tok[j]
-        s_sgn[cnt[l]] = g_sgn[j]
-        cnt[l] += 1
-    g0 = 0
-    for l in range(L):
-        g1 = cnt[l]
-        if g1 - g0 == 1:
-            t = s_tok[g0]
-            sg = s_sgn[g0]
+        a = y[t]
+        b = yh[t]
+        if a != b:
             for k in range(indptr[t], indptr[t + 1]):
-                if data[k] != 0.0:
-                    out_indices[pos] = l * F + indices[k]
-                    out_data[pos] = sg * data[k]
-                    pos += 1
-        elif g1 - g0 > 1:
-            nt = 0
-            for j in range(g0, g1):
-                t = s_tok[j]
-                sg = s_sgn[j]
-                for k in range(indptr[t], indptr[t + 1]):
-                    f = indices[k]
-                    if not mark[f]:
-                        mark[f] = True
-                        touched[nt] = f
-                        nt += 1
-                    acc[f] += sg * data[k]
-            srt = np.sort(touched[:nt])
-            for j in range(nt):
-                f = srt[j]
-                v = acc[f]
+                f = indices[k]
+                sl = slot[f]
+                if sl < 0:
+                    sl = nt
+                    slot[f] = nt
+                    touched[nt] = f
+                    cnt[nt] = 0
+                    nt += 1
+                base = sl * L
+                if not seen[base + a]:
+                    seen[base + a] = True
+                    labs[base + cnt[sl]] = a
+                    cnt[sl] += 1
+                if not seen[base + b]:
+                    seen[base + b] = True
+                    labs[base + cnt[sl]] = b
+                    cnt[sl] += 1
+                v = data[k]
+                buf[base + a] += v
+                buf[base + b] -= v
+    if nt > 0:
+        _sort_keys(touched, nt)
+        for j in range(nt):
+            f = touched[j]
+            sl = slot[f]
+            base = sl * L
+            c = cnt[sl]
+            for u in range(1, c):          # insertion sort of the few labels
+                x = labs[base + u]
+                q = u - 1
+                while q >= 0 and labs[base + q] > x:
+                    labs[base + q + 1] = labs[base + q]
+                    q -= 1
+                labs[base + q + 1] = x
+            for u in range(c):
+                l = labs[base + u]
+                v = buf[base + l]
                 if v != 0.0:
-                    out_indices[pos] = l * F + f
+                    out_indices[pos] = f * L + l
                     out_data[pos] = v
                     pos += 1
-                acc[f] = 0.0
-                mark[f] = False
-        g0 = g1
+                buf[base + l] = 0.0
+                seen[base + l] = False
+            slot[f] = -1
     # ---- transitions, start, end (columns after the emission block)
     m = 0
     for t in range(r0 + 1, r1):
@@ -341,13 +373,13 @@ def _delta_psi_seq(s, indptr, indices, data, offsets, y, yh, L, F, order, use_bo
             tvals[m + 1] = -1.0
             m += 2
     if m > 0:
-        idx = np.argsort(tcols[:m])
+        _sort_pairs(tcols, tvals, m)
         j = 0
         while j < m:
-            c = tcols[idx[j]]
+            c = tcols[j]
             v = 0.0
-            while j < m and tcols[idx[j]] == c:
-                v += tvals[idx[j]]
+            while j < m and tcols[j] == c:
+                v += tvals[j]
                 j += 1
             if v != 0.0:
                 out_indices[pos] = c
@@ -357,73 +389,37 @@ def _delta_psi_seq(s, indptr, indices, data, offsets, y, yh, L, F, order, use_bo
 
 
 @njit(cache=True, nogil=True)
-def delta_psi_chunk(indptr, indices, data, offsets, s0, s1, y, yh, L, F, order,
-                    use_boundary, bound, out_indptr, out_indices, out_data):
-    """Rows s0..s1-1 of the δΨ CSR: Ψ(x_s, y_s) - Ψ(x_s, ŷ_s), summed duplicates, sorted
-    columns, exact zeros dropped. Only tokens with y_t != ŷ_t and label n-grams that differ
-    contribute. out_indptr[0] must be 0 on entry (local to the chunk); returns the nnz.
-
-    Emission entries are built label by label (columns l*F + f ascend with l): a label
-    touched by one wrong token copies that token's sorted features; several tokens are
-    summed in a scratch accumulator over the F features and only the touched ids sorted.
-    """
-    bigram0 = L * F
-    tri0 = bigram0 + L * L
-    start0 = tri0 + (L * L * L if order == 2 else 0)
-    end0 = start0 + L
-    maxT = 1
-    for s in range(s0, s1):
-        n = offsets[s + 1] - offsets[s]
-        if n > maxT:
-            maxT = n
-    acc = np.zeros(F)
-    mark = np.zeros(F, dtype=np.bool_)
-    touched = np.empty(F, dtype=np.int64)
-    g_lab = np.empty(2 * maxT, dtype=np.int64)
-    g_tok = np.empty(2 * maxT, dtype=np.int64)
-    g_sgn = np.empty(2 * maxT)
-    s_tok = np.empty(2 * maxT, dtype=np.int64)
-    s_sgn = np.empty(2 * maxT)
-    cnt = np.zeros(L + 1, dtype=np.int64)
-    tcols = np.empty(6 * maxT + 8, dtype=np.int64)
-    tvals = np.empty(6 * maxT + 8)
-    pos = 0
-    for s in range(s0, s1):
-        pos = _delta_psi_seq(s, indptr, indices, data, offsets, y, yh, L, F, order, use_boundary,
-                             acc, mark, touched, g_lab, g_tok, g_sgn, s_tok, s_sgn, cnt, tcols,
-                             tvals, out_indices, out_data, pos)
-        out_indptr[s - s0 + 1] = pos
-    return pos
-
-
-@njit(cache=True, nogil=True)
 def delta_psi_rows(indptr, indices, data, offsets, seqs, y, yh, L, F, order, use_boundary,
-                   acc, mark, touched, out_indptr, out_indices, out_data):
-    """δΨ rows of the sequences ``seqs`` (row r for seqs[r]) into preallocated output arrays
-    (at least 2 entries per token feature, 4 (order 2: 10) per token, 4 per sequence).
-    ``acc`` (F floats, zero), ``mark`` (F bools, False) and ``touched`` (F ints) are scratch
-    kept by the caller across calls, so the cost is O(the sequences' size), not O(F).
-    Returns the nnz."""
+                   slot, touched, out_indptr, out_indices, out_data):
+    """Rows of δΨ_s = Ψ(x_s, y_s) - Ψ(x_s, ŷ_s) for the sequences ``seqs`` (row r for
+    seqs[r]) into preallocated CSR arrays (room for at least 2 entries per feature of every
+    wrong token, 4 (order 2: 10) per token, 4 per sequence: ``delta_psi_count``). Columns
+    sorted, duplicates summed, exact zeros dropped; only tokens with y_t != ŷ_t and label
+    n-grams that differ contribute. ``slot`` (F ints, all -1) and ``touched`` (F ints) are
+    scratch kept by the caller across calls (left as found), so the cost is O(the
+    sequences' size), not O(F). Returns the nnz."""
     maxT = 1
+    maxnz = 1
     for r in range(seqs.shape[0]):
         s = seqs[r]
         n = offsets[s + 1] - offsets[s]
         if n > maxT:
             maxT = n
-    g_lab = np.empty(2 * maxT, dtype=np.int64)
-    g_tok = np.empty(2 * maxT, dtype=np.int64)
-    g_sgn = np.empty(2 * maxT)
-    s_tok = np.empty(2 * maxT, dtype=np.int64)
-    s_sgn = np.empty(2 * maxT)
-    cnt = np.zeros(L + 1, dtype=np.int64)
+        nz = indptr[offsets[s + 1]] - indptr[offsets[s]]
+        if nz > maxnz:
+            maxnz = nz
+    buf = np.zeros(maxnz * L)
+    seen = np.zeros(maxnz * L, dtype=np.bool_)
+    labs = np.empty(maxnz * L, dtype=np.int64)
+    cnt = np.empty(maxnz, dtype=np.int64)
     tcols = np.empty(6 * maxT + 8, dtype=np.int64)
     tvals = np.empty(6 * maxT + 8)
     pos = 0
     out_indptr[0] = 0
     for r in range(seqs.shape[0]):
         pos = _delta_psi_seq(seqs[r], indptr, indices, data, offsets, y, yh, L, F, order,
-                             use_boundary, acc, mark, touched, g_lab, g_tok, g_sgn, s_tok, s_sgn,
-                             cnt, tcols, tvals, out_indices, out_data, pos)
+                             use_boundary, slot, touched, buf, seen, labs, cnt, tcols, tvals,
+                             out_indices, out_data, pos)
         out_indptr[r + 1] = pos
     return pos
 

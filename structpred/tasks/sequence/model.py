@@ -17,22 +17,34 @@ from .crf import ChainCRFHooks
 __all__ = ["SequenceLabeling", "SequenceBatch"]
 
 _INT32_MAX = int(np.iinfo(np.int32).max)
-_SCRATCH = threading.local()  # per-thread F-sized scratch of the per-example δΨ kernel
+_SCRATCH = threading.local()  # per-thread F-sized scratch of the δΨ kernel
+#: ``get_state``'s tag of the emission layout (``f*L + l``); a model file without it was
+#: written with the former label-major layout (``l*F + f``) and is refused, not misread
+EMISSION_LAYOUT = "feature-major"
 
 
 def _scratch(F):
+    """This thread's (slot, touched) scratch of ``kernels.delta_psi_rows`` (F ints each,
+    slot all -1; the kernel leaves them as found)."""
     if getattr(_SCRATCH, "F", -1) != F:
         _SCRATCH.F = F
-        _SCRATCH.acc = np.zeros(F)
-        _SCRATCH.mark = np.zeros(F, dtype=np.bool_)
+        _SCRATCH.slot = np.full(F, -1, dtype=np.int64)
         _SCRATCH.touched = np.empty(F, dtype=np.int64)
-    return _SCRATCH.acc, _SCRATCH.mark, _SCRATCH.touched
+    return _SCRATCH.slot, _SCRATCH.touched
 
 
 
 def _size_or_none(value, name):
     """None, or an integer in [1, MAX_SIZE_JOINT_FEATURE] (a saved state's size)."""
     return None if value is None else check_int(value, name, 1, MAX_SIZE_JOINT_FEATURE)
+
+def _check_layout(value, name):
+    """The emission layout tag of a saved state: only ``EMISSION_LAYOUT`` is readable."""
+    if value != EMISSION_LAYOUT:
+        raise InvalidInputError(f"{name} is {value!r}; this version reads {EMISSION_LAYOUT!r} "
+                                "emission weights only (retrain the model)")
+    return value
+
 
 class SequenceBatch:
     """A set of sequences stacked for the kernels.
@@ -214,7 +226,7 @@ class SequenceLabeling(ChainCRFHooks, StructuredModel):
     ===========================  =================================  =======
     block                        index of the weight                size
     ===========================  =================================  =======
-    emission W (label-major)     ``l*F + f``                        L*F
+    emission W (feature-major)   ``f*L + l``                        L*F
     bigram transitions A         ``L*F + p*L + c``                  L*L
     trigram transitions B        ``L*F + L*L + (a*L + b)*L + c``    L**3 (order 2 only)
     start S, then end E          next ``l``, then next ``l``        2*L (if boundary)
@@ -422,17 +434,25 @@ class SequenceLabeling(ChainCRFHooks, StructuredModel):
         return cls(), X, Y
 
     def get_state(self):
-        """Learnt sizes (and tag names) for the model file."""
+        """Learnt sizes (and tag names) for the model file, with the emission layout of w."""
         tags = None if self.tags_ is None else self.tags_.tolist()
-        return {"n_labels_": self.n_labels_, "n_features_": self.n_features_, "tags_": tags}
+        return {"n_labels_": self.n_labels_, "n_features_": self.n_features_, "tags_": tags,
+                "emission_layout": EMISSION_LAYOUT}
 
     def set_state(self, state) -> None:
         """Restore ``get_state``'s values (sizes None or integers in [1, MAX_SIZE_JOINT_FEATURE],
-        ``tags_`` None or n_labels_ sorted distinct strings); any other key is refused
-        (InvalidInputError naming it)."""
+        ``tags_`` None or n_labels_ sorted distinct strings, ``emission_layout``
+        "feature-major"); any other key is refused (InvalidInputError naming it), and so is a
+        fitted state without ``emission_layout``: such a file holds the former label-major
+        emission weights (index l*F + f), which this version would misread."""
         st = check_state(state, "SequenceLabeling", {"n_labels_": _size_or_none,
                                                      "n_features_": _size_or_none,
-                                                     "tags_": lambda v, n: v})
+                                                     "tags_": lambda v, n: v,
+                                                     "emission_layout": _check_layout})
+        if st.get("n_labels_") is not None and "emission_layout" not in st:
+            raise InvalidInputError("SequenceLabeling state has no 'emission_layout': the model "
+                                    "was written by an earlier structpred whose emission weights "
+                                    "were label-major (l*F + f); retrain it with this version")
         self.n_labels_ = st.get("n_labels_")
         self.n_features_ = st.get("n_features_")
         tags = st.get("tags_")
@@ -447,24 +467,24 @@ class SequenceLabeling(ChainCRFHooks, StructuredModel):
 
     # ---------------------------------------------------------------- weights
     def _split_w(self, w):
-        """(WT, A, B, S, E): transposed emission (F x L), bigram (L x L), trigram (L,L,L),
-        start (L), end (L) views/copies of w (zeros for absent blocks)."""
+        """(WT, A, B, S, E): emission (F x L, feature-major as in w), bigram (L x L), trigram
+        (L,L,L), start (L), end (L) blocks as views of w (no copy; zeros for absent blocks)."""
         L, F = self.n_labels_, self.n_features_
-        w = np.asarray(w, dtype=np.float64)
+        w = np.ascontiguousarray(w, dtype=np.float64)
         if w.shape != (self.size_joint_feature,):
             raise ValueError(f"w has shape {w.shape}, expected ({self.size_joint_feature},)")
-        WT = np.ascontiguousarray(w[:L * F].reshape(L, F).T)
+        WT = w[:L * F].reshape(F, L)
         pos = L * F
-        A = np.ascontiguousarray(w[pos:pos + L * L].reshape(L, L))
+        A = w[pos:pos + L * L].reshape(L, L)
         pos += L * L
         if self.transition_order == 2:
-            B = np.ascontiguousarray(w[pos:pos + L ** 3].reshape(L, L, L))
+            B = w[pos:pos + L ** 3].reshape(L, L, L)
             pos += L ** 3
         else:
             B = np.zeros((1, 1, 1))
         if self.boundary_transitions:
-            S = np.ascontiguousarray(w[pos:pos + L])
-            E = np.ascontiguousarray(w[pos + L:pos + 2 * L])
+            S = w[pos:pos + L]
+            E = w[pos + L:pos + 2 * L]
         else:
             S = np.zeros(L)
             E = np.zeros(L)
@@ -511,24 +531,12 @@ class SequenceLabeling(ChainCRFHooks, StructuredModel):
         jobs = effective_jobs(n_jobs)
         return balanced_bounds(batch.offsets, 4 * jobs if jobs > 1 else 1)
 
-    def _small(self, batch) -> bool:
-        """Few tokens for d: use the per-example kernels that read w in place (O(batch))."""
-        return batch.n_tokens * 64 < self.size_joint_feature
-
     def _decode(self, batch, w, augment, n_jobs):
-        if self._small(batch):
-            out = np.empty(batch.n_tokens, dtype=np.int64)
-            self._decode_rows(batch, np.arange(len(batch), dtype=np.int64), w, augment, out)
-            return out
-        WT, A, B, S, E = self._split_w(w)
         out = np.empty(batch.n_tokens, dtype=np.int64)
-        y = batch.y if augment else np.zeros(1, np.int64)
-        order = int(self.transition_order)
+        views = self._split_w(w)
 
         def work(s0, s1):
-            return kernels.decode_chunk(batch.indptr, batch.indices, batch.data,
-                                        batch.offsets, s0, s1, WT, A, B, S, E, y,
-                                        augment, order, out)
+            self._decode_rows(batch, np.arange(s0, s1, dtype=np.int64), views, augment, out)
         map_chunks(work, self._chunks(batch, n_jobs), n_jobs)
         return out
 
@@ -566,20 +574,18 @@ class SequenceLabeling(ChainCRFHooks, StructuredModel):
             raise ValueError(f"labels out of range 0..{L - 1} in the δΨ of a training batch")
         order = int(self.transition_order)
         ub = bool(self.boundary_transitions)
-        if self._small(batch):
-            return self._delta_rows(batch, np.arange(len(batch), dtype=np.int64), yh)
 
         def work(s0, s1):
             counts = kernels.delta_psi_count(batch.indptr, batch.offsets, s0, s1, y, yh,
                                              order, ub)
-            total = int(counts.sum())
-            bound = int(counts.max()) if counts.size else 0
+            total = max(int(counts.sum()), 1)
             ip = np.zeros(s1 - s0 + 1, dtype=np.int64)
             ind = np.empty(total, dtype=np.int64)
             dat = np.empty(total)
-            nnz = kernels.delta_psi_chunk(batch.indptr, batch.indices, batch.data,
-                                          batch.offsets, s0, s1, y, yh, L, F, order, ub,
-                                          max(bound, 1), ip, ind, dat)
+            slot, touched = _scratch(F)
+            nnz = kernels.delta_psi_rows(batch.indptr, batch.indices, batch.data, batch.offsets,
+                                         np.arange(s0, s1, dtype=np.int64), y, yh, L, F, order,
+                                         ub, slot, touched, ip, ind, dat)
             return ip, ind[:nnz], dat[:nnz]
         parts = map_chunks(work, self._chunks(batch, n_jobs), n_jobs)
         if len(parts) == 1:
@@ -589,38 +595,18 @@ class SequenceLabeling(ChainCRFHooks, StructuredModel):
             ip = np.concatenate([np.zeros(1, np.int64)] + [p[0][1:] + s for p, s in zip(parts, shift)])
             ind = np.concatenate([p[1] for p in parts])
             dat = np.concatenate([p[2] for p in parts])
-        if d < np.iinfo(np.int32).max:
-            ind = ind.astype(np.int32)
+        if d < _INT32_MAX and ip[-1] < _INT32_MAX:
+            ind, ip = ind.astype(np.int32), ip.astype(np.int32)
         return sp.csr_matrix((dat, ind, ip), shape=(len(batch), d))
 
     # ---------------------------------------------------------------- per-example path
-    def _w_views(self, w):
-        """(W, A, B, S, E) as views of w (no copy): W the emission block as laid out
-        (n_labels x n_features); zeros for absent blocks."""
-        L, F = self.n_labels_, self.n_features_
-        w = np.asarray(w, dtype=np.float64)
-        if w.shape != (self.size_joint_feature,):
-            raise ValueError(f"w has shape {w.shape}, expected ({self.size_joint_feature},)")
-        W = w[:L * F].reshape(L, F)
-        pos = L * F
-        A = w[pos:pos + L * L].reshape(L, L)
-        pos += L * L
-        if self.transition_order == 2:
-            B = w[pos:pos + L ** 3].reshape(L, L, L)
-            pos += L ** 3
-        else:
-            B = np.zeros((1, 1, 1))
-        if self.boundary_transitions:
-            S, E = w[pos:pos + L], w[pos + L:pos + 2 * L]
-        else:
-            S = E = np.zeros(L)
-        return W, A, B, S, E
-
-    def _decode_rows(self, batch, seqs, w, augment, out):
-        W, A, B, S, E = self._w_views(w)
+    def _decode_rows(self, batch, seqs, views, augment, out):
+        """Labels of the sequences ``seqs`` into out (batch offsets), w given as
+        ``_split_w``'s views."""
+        WT, A, B, S, E = views
         y = batch.y if augment else np.zeros(1, np.int64)
-        kernels.decode_rows(batch.indptr, batch.indices, batch.data, batch.offsets, seqs, W, A, B,
-                            S, E, y, augment, int(self.transition_order), out)
+        kernels.decode_rows(batch.indptr, batch.indices, batch.data, batch.offsets, seqs, WT, A,
+                            B, S, E, y, augment, int(self.transition_order), out)
 
     def _delta_rows(self, batch, seqs, yh) -> sp.csr_matrix:
         L, F, d = self.n_labels_, self.n_features_, self.size_joint_feature
@@ -635,9 +621,9 @@ class SequenceLabeling(ChainCRFHooks, StructuredModel):
         ip = np.zeros(len(seqs) + 1, dtype=np.int64)
         ind = np.empty(max(bound, 1), dtype=np.int64)
         dat = np.empty(max(bound, 1))
-        acc, mark, touched = _scratch(F)
+        slot, touched = _scratch(F)
         nnz = kernels.delta_psi_rows(batch.indptr, batch.indices, batch.data, batch.offsets, seqs,
-                                     batch.y, yh, L, F, order, ub, acc, mark, touched, ip, ind, dat)
+                                     batch.y, yh, L, F, order, ub, slot, touched, ip, ind, dat)
         if d < _INT32_MAX and nnz < _INT32_MAX:
             ip, ind = ip.astype(np.int32), ind[:nnz].astype(np.int32)
         return sp.csr_matrix((dat[:nnz], ind[:nnz], ip), shape=(len(seqs), d))
@@ -656,7 +642,7 @@ class SequenceLabeling(ChainCRFHooks, StructuredModel):
         yh = getattr(batch, "_rows_buffer", None)
         if yh is None:
             yh = batch._rows_buffer = np.empty(max(batch.n_tokens, 1), dtype=np.int64)
-        self._decode_rows(batch, seqs, w, True, yh)
+        self._decode_rows(batch, seqs, self._split_w(w), True, yh)
         L = kernels.hamming_rows(batch.offsets, seqs, batch.y, yh)
         return self._delta_rows(batch, seqs, yh), L
 
@@ -669,7 +655,7 @@ class SequenceLabeling(ChainCRFHooks, StructuredModel):
             x = x[:, :F]
         y = self._labels(y, 0)
         coo = x.tocoo()
-        cols = [y[coo.row] * F + coo.col]
+        cols = [coo.col * L + y[coo.row]]
         vals = [coo.data.astype(np.float64)]
         pos = L * F
         T = len(y)
