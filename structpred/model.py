@@ -131,6 +131,17 @@ class StructuredModel:
         for key, value in state.items():
             setattr(self, key, value)
 
+    def migrate_state(self, state: dict[str, Any], w: np.ndarray) -> tuple[dict[str, Any], np.ndarray]:
+        """Bring a model file written by an earlier structpred to this version's layout.
+
+        ``state`` is the file's task state (as ``get_state`` once returned it), ``w`` its
+        finite float64 weight vector; returns ``(state, w)`` as this version's ``get_state``
+        and weight layout have them, w·Ψ(x, y) unchanged for every (x, y) and ``len(w)``
+        unchanged. Called by ``structpred.persistence.load`` before ``set_state``; a state
+        it does not recognise is returned as is (``set_state`` refuses it). Default: identity.
+        """
+        return state, w
+
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Constructor parameters, read back from attributes of the same name.
 

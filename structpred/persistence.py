@@ -19,7 +19,11 @@ Loading trusts nothing in the file:
   opening it, so it cannot block); every array's ``.npy`` header is read and bounded before
   anything is allocated: its declared shape x item size must equal the member's size in the
   archive, which may be at most what deflate can expand the stored bytes to and at most
-  ``MAX_ARRAY_BYTES`` (``w``: the task's ``size_joint_feature`` x 8 bytes);
+  ``MAX_ARRAY_BYTES`` (``w`` then also exactly the task's ``size_joint_feature`` x 8 bytes);
+* a file of an earlier weight layout is brought to this version's by the task's
+  ``migrate_state(state, w)`` hook (before ``set_state``; default identity; ``w`` keeps its
+  length): e.g. a sequence model saved with label-major emission weights loads unchanged in
+  its predictions, without retraining;
 * the task state is checked by a round trip: after ``set_state(state)`` the task's own
   ``get_state()`` must return exactly the file's keys with equal values, so an unknown key
   (one the task does not save) or a value of another type (a string or a fraction where the
@@ -327,6 +331,18 @@ def _check_state_round_trip(path, cls, state, restored):
                                  f"{_short(restored[key])})", path)
 
 
+def _migrated(path, model, state, w):
+    """The task's ``migrate_state(state, w)`` (a file of an earlier layout brought to this
+    version's), checked: a dict state and a finite float vector w of unchanged length."""
+    n = w.shape[0]
+    state, w = model.migrate_state(state, w)
+    if not isinstance(state, dict) or not isinstance(w, np.ndarray) or w.shape != (n,) \
+            or w.dtype != np.float64 or not np.all(np.isfinite(w)):
+        raise ModelFileError(f"{path}: {type(model).__name__}.migrate_state did not return a "
+                             f"state dict and a finite float vector of {n} weights", path)
+    return state, w
+
+
 def _short(value) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -478,35 +494,42 @@ def load(path, tasks=None, estimator_class=None):
                 raise ModelFileError(f"{path}: unexpected array {name!r} in the archive", path)
         _check_state_keys(path, cls, state)
         fitted = _fitted(path, header.get("fitted", {}))
-        try:
-            model = cls(**params)
-            if state:
-                model.set_state(state)
-                _check_state_round_trip(path, cls, state, model.get_state())
-            estimator = estimator_class(model, **est_params)
-            estimator._check_params()
-        except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError,
-                RecursionError) as exc:
-            raise ModelFileError(f"{path}: the task or estimator cannot be rebuilt from the "
-                                 f"header ({type(exc).__name__}: {exc})", path) from None
-        d = model.size_joint_feature
-        if not isinstance(d, (int, np.integer)) or d < 1:
-            raise ModelFileError(f"{path}: the {cls.__name__} rebuilt from the header has no "
-                                 "size_joint_feature", path)
         if "w" not in archive.files:
             raise ModelFileError(f"{path}: no weight vector 'w'", path)
-        w = _array(path, archive, "w", max_bytes=8 * int(d),
-                   needs=f"the {d} weights the task needs")
+        # read before the task is rebuilt (migrate_state needs it), bounded like any array;
+        # its length is checked against the task's size_joint_feature below
+        w = _array(path, archive, "w")
     if w.ndim != 1 or w.dtype.kind not in "iuf":
         raise ModelFileError(f"{path}: w must be a 1-D float vector, got shape {w.shape}, "
                              f"dtype {w.dtype}", path)
-    if w.shape[0] != d:
-        raise ModelFileError(f"{path}: w has length {w.shape[0]} but the task expects {d}", path)
     w = w.astype(np.float64)
     bad = np.flatnonzero(~np.isfinite(w))
     if bad.size:
         raise ModelFileError(f"{path}: w has {bad.size} non-finite weights (first at index "
                              f"{int(bad[0])}: {w[bad[0]]})", path)
+    try:
+        model = cls(**params)
+        if state:
+            state, w = _migrated(path, model, state, w)
+            model.set_state(state)
+            _check_state_round_trip(path, cls, state, model.get_state())
+        estimator = estimator_class(model, **est_params)
+        estimator._check_params()
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError,
+            RecursionError) as exc:
+        if isinstance(exc, ModelFileError):
+            raise
+        raise ModelFileError(f"{path}: the task or estimator cannot be rebuilt from the "
+                             f"header ({type(exc).__name__}: {exc})", path) from None
+    d = model.size_joint_feature
+    if not isinstance(d, (int, np.integer)) or d < 1:
+        raise ModelFileError(f"{path}: the {cls.__name__} rebuilt from the header has no "
+                             "size_joint_feature", path)
+    if w.nbytes > 8 * int(d):
+        raise ModelFileError(f"{path}: 'w' holds {w.nbytes} bytes, more than the {d} weights "
+                             "the task needs", path)
+    if w.shape[0] != d:
+        raise ModelFileError(f"{path}: w has length {w.shape[0]} but the task expects {d}", path)
     estimator.w_ = w
     for key, value in fitted.items():
         setattr(estimator, key, value)

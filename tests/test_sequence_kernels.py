@@ -260,7 +260,7 @@ def test_oracles_on_real_sentences():
 
 def test_state_records_the_emission_layout_and_refuses_the_old_one():
     """A saved state carries the feature-major layout tag; a fitted state without it (a model
-    file of the former label-major layout) is refused rather than misread."""
+    file of the former label-major layout) is refused by set_state rather than misread."""
     from structpred.errors import InvalidInputError
     rng = np.random.default_rng(1)
     X, Y = random_set(rng, n=3, L=3, F=4, max_len=4)
@@ -275,3 +275,7 @@ def test_state_records_the_emission_layout_and_refuses_the_old_one():
         SequenceLabeling().set_state(old)
     with pytest.raises(InvalidInputError, match="emission_layout"):
         SequenceLabeling().set_state(dict(state, emission_layout="label-major"))
+    # migrate_state (structpred.load calls it) converts the tagless state; see
+    # tests/test_sequence_model_compat.py for whole files
+    state2, _ = SequenceLabeling().migrate_state(old, np.zeros(m.size_joint_feature))
+    assert state2 == state

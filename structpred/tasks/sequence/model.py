@@ -19,7 +19,7 @@ __all__ = ["SequenceLabeling", "SequenceBatch"]
 _INT32_MAX = int(np.iinfo(np.int32).max)
 _SCRATCH = threading.local()  # per-thread F-sized scratch of the δΨ kernel
 #: ``get_state``'s tag of the emission layout (``f*L + l``); a model file without it was
-#: written with the former label-major layout (``l*F + f``) and is refused, not misread
+#: written with the former label-major layout (``l*F + f``): ``migrate_state`` permutes it
 EMISSION_LAYOUT = "feature-major"
 
 
@@ -42,7 +42,8 @@ def _check_layout(value, name):
     """The emission layout tag of a saved state: only ``EMISSION_LAYOUT`` is readable."""
     if value != EMISSION_LAYOUT:
         raise InvalidInputError(f"{name} is {value!r}; this version reads {EMISSION_LAYOUT!r} "
-                                "emission weights only (retrain the model)")
+                                "emission weights (a file without the tag is label-major and "
+                                "is converted on loading)")
     return value
 
 
@@ -439,12 +440,28 @@ class SequenceLabeling(ChainCRFHooks, StructuredModel):
         return {"n_labels_": self.n_labels_, "n_features_": self.n_features_, "tags_": tags,
                 "emission_layout": EMISSION_LAYOUT}
 
+    def migrate_state(self, state, w):
+        """A model file of the former label-major layout (a fitted state without
+        ``emission_layout``; emission weight of label l, feature f at w[l*F + f]) brought to
+        this version's: the first L*F weights permuted to feature-major (w[f*L + l]), the tag
+        set. The bigram, trigram and start/end blocks did not change layout and are kept, so
+        w·Ψ(x, y) is unchanged for every (x, y). Any other state is returned as is."""
+        if not isinstance(state, dict) or "emission_layout" in state \
+                or state.get("n_labels_") is None:
+            return state, w
+        L = _size_or_none(state.get("n_labels_"), "SequenceLabeling state 'n_labels_'")
+        F = _size_or_none(state.get("n_features_"), "SequenceLabeling state 'n_features_'")
+        w = np.array(w, dtype=np.float64)
+        if F is not None and L * F <= w.shape[0]:   # else the length check refuses the file
+            w[:L * F] = w[:L * F].reshape(L, F).T.ravel()
+        return dict(state, emission_layout=EMISSION_LAYOUT), w
+
     def set_state(self, state) -> None:
         """Restore ``get_state``'s values (sizes None or integers in [1, MAX_SIZE_JOINT_FEATURE],
         ``tags_`` None or n_labels_ sorted distinct strings, ``emission_layout``
         "feature-major"); any other key is refused (InvalidInputError naming it), and so is a
-        fitted state without ``emission_layout``: such a file holds the former label-major
-        emission weights (index l*F + f), which this version would misread."""
+        fitted state without ``emission_layout``: such a state holds the former label-major
+        emission weights (index l*F + f), which ``migrate_state`` converts (``load`` calls it)."""
         st = check_state(state, "SequenceLabeling", {"n_labels_": _size_or_none,
                                                      "n_features_": _size_or_none,
                                                      "tags_": lambda v, n: v,
@@ -452,7 +469,8 @@ class SequenceLabeling(ChainCRFHooks, StructuredModel):
         if st.get("n_labels_") is not None and "emission_layout" not in st:
             raise InvalidInputError("SequenceLabeling state has no 'emission_layout': the model "
                                     "was written by an earlier structpred whose emission weights "
-                                    "were label-major (l*F + f); retrain it with this version")
+                                    "were label-major (l*F + f); convert it and its w with "
+                                    "migrate_state (structpred.load does)")
         self.n_labels_ = st.get("n_labels_")
         self.n_features_ = st.get("n_features_")
         tags = st.get("tags_")
