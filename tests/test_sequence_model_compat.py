@@ -131,3 +131,18 @@ def test_migrate_state_leaves_a_current_state_alone():
     assert s3 == state
     # label-major (l, f) -> feature-major (f, l); the 4 bigram weights are kept
     assert w3.tolist() == [0, 3, 1, 4, 2, 5, 6, 7, 8, 9]
+
+
+def test_structpred_classify_reads_an_old_model_file(tmp_path, expected, capsys):
+    """The command line (svm_hmm style) predicts with a label-major file as the old code did."""
+    from structpred.cli.svmstruct import classify_main
+    from structpred.datasets.svmhmm import write_svmhmm
+    X = _inputs(expected)
+    pred = expected["order1_pred"]
+    cuts = np.cumsum([x.shape[0] for x in X])[:-1]
+    write_svmhmm(tmp_path / "test.dat", X, np.split(pred, cuts))
+    assert classify_main([str(tmp_path / "test.dat"), str(DATA / "seq_order1_label_major.npz"),
+                          str(tmp_path / "pred.txt")]) == 0
+    capsys.readouterr()
+    tags = np.array([int(t) for t in (tmp_path / "pred.txt").read_text().split()])
+    assert np.array_equal(tags, pred + 1)
