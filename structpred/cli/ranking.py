@@ -36,6 +36,7 @@ import numpy as np
 
 from ..boundary.paths import atomic_write
 from ..version import __version__
+from ..compile_notice import compile_seconds
 from .base import (FOREIGN_OPTIONS, CommandParser, InputFile, OutputFile, add_algorithm, add_common,
                    algorithm_of, integer, real, run_command)
 from .report import report_to_stdout
@@ -82,9 +83,9 @@ def _learn(argv, task):
     from ..tasks.ranking import PropensityRanking, Ranking
 
     args = _parser(task).parse_args(argv)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), compile_seconds()
     data = load_letor(args.train_file, kind=task)
-    t_read = time.perf_counter() - t0
+    t_read = time.perf_counter() - t0 - (compile_seconds() - c0)   # numba compile not counted
     if task == "rank":
         model = Ranking(n_features=data.n_features, loss="pairs" if args.loss == 1 else "fraction")
         Y = data.y
@@ -114,14 +115,17 @@ def _learn(argv, task):
     algorithm, cache = algorithm_of(args)
     svm = StructuredSVM(model, C=args.C, eps=eps, algorithm=algorithm, cache_size=cache,
                         max_iter=args.max_iter, n_jobs=args.n_jobs, verbose=args.verbose)
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), compile_seconds()
     with report_to_stdout(args.verbose):
         svm.fit(data.X, Y)
-    t_fit = time.perf_counter() - t1
+    t_fit = time.perf_counter() - t1 - (compile_seconds() - c1)   # numba compile not counted
     svm.save(args.model_file)
     if args.verbose:
         print(f"Training: {svm.n_iter_} iterations, primal objective {svm.primal_objective_:.6g}, "
               f"converged={svm.converged_}; {t_fit:.2f} s (+{t_read:.2f} s reading)")
+        if compile_seconds() > 0:
+            print(f"numba compile: {compile_seconds():.2f} s (first run on this machine only; "
+                  "not counted in the times above)")
         print(f"Model written to {args.model_file}")
     return 0
 
