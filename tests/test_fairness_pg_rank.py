@@ -134,17 +134,7 @@ def brute_force_measures(s, u, g):
     """(E NDCG, group disparity, individual disparity of E exposure) of PL(s) by enumerating
     all permutations."""
     m = len(s)
-    v = 1 / np.log2(2 + np.arange(m))
-    nd, ex = 0.0, np.zeros(m)
-    for perm in itertools.permutations(range(m)):
-        p, rest = 1.0, list(perm)
-        for d in perm:
-            p *= np.exp(s[d]) / sum(np.exp(s[j]) for j in rest)
-            rest.remove(d)
-        e = np.empty(m)
-        e[list(perm)] = v
-        nd += p * (e @ u) / (np.sort(u)[::-1] @ v)
-        ex += p * e
+    nd, ex = exact_terms(np.eye(m), np.asarray(s, dtype=float), u)
     pairs = [(i, j) for i in range(m) for j in range(m) if i != j and u[i] >= u[j] > 0]
     ind = np.mean([max(0.0, ex[i] / u[i] - ex[j] / u[j]) for i, j in pairs])
     if len(set(g)) < 2:
