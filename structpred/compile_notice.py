@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 import time
 
-__all__ = ["install", "compile_seconds", "MESSAGE"]
+__all__ = ["install", "compile_seconds", "mark", "seconds_since", "report_line", "MESSAGE"]
 
 MESSAGE = "compiling numba kernels, first run only (cached afterwards) ..."
 
@@ -24,6 +24,26 @@ def compile_seconds() -> float:
     if s["depth"] > 0:
         return s["seconds"] + time.perf_counter() - s["start"]
     return s["seconds"]
+
+
+def mark() -> tuple[float, float]:
+    """A start for :func:`seconds_since`: (wall clock, compile seconds so far)."""
+    return time.perf_counter(), compile_seconds()
+
+
+def seconds_since(start: tuple[float, float]) -> float:
+    """Wall seconds since ``start`` (from :func:`mark`) without the numba compiles between."""
+    t0, c0 = start
+    return time.perf_counter() - t0 - (compile_seconds() - c0)
+
+
+def report_line() -> str:
+    """The line a command prints after its timings when this process compiled ("" if not)."""
+    spent = compile_seconds()
+    if spent <= 0:
+        return ""
+    return (f"numba compile: {spent:.2f} s (first run on this machine only; not counted in the "
+            "times above)")
 
 
 def install() -> None:

@@ -30,7 +30,7 @@ import sys
 
 import numpy as np
 
-__all__ = ["njit", "LazyKernel", "SMALL", "NUMPY_MAX", "TWINS"]
+__all__ = ["njit", "LazyKernel", "SMALL", "NUMPY_MAX", "TWINS", "prefer_compiled"]
 
 #: Largest total number of array elements a call may pass to run uncompiled while numba is
 #: not loaded.
@@ -106,6 +106,12 @@ class LazyKernel:
             if twin is not None and getattr(twin, "accepts", _moderate)(*args):
                 return twin(*args)
         return self.compiled()(*args)
+
+
+def prefer_compiled() -> None:
+    """Load numba now, so that every later kernel call runs compiled: for a long loop of small
+    calls, which would otherwise run uncompiled one by one (see the module docstring)."""
+    import numba  # noqa: F401
 
 
 def _arg_names(fn):

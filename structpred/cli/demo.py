@@ -7,22 +7,22 @@ and test scores.
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
 from .. import StructuredSVM
-from ..compile_notice import compile_seconds
+from ..compile_notice import compile_seconds, mark, seconds_since
 from ..tasks import Multiclass
 from .base import CommandParser, add_algorithm, add_common, algorithm_of, integer, run_command
 
 __all__ = ["main", "invocations"]
 
 
-def _fit_time(t0: float, c0: float) -> str:
-    """The fit's wall time since t0 without numba compiles (and the compile apart, if any)."""
-    compiled = compile_seconds() - c0
-    text = f"{time.perf_counter() - t0 - compiled:.2f} s"
+def _fit_time(start) -> str:
+    """The fit's wall time since ``start`` (``mark()``) without numba compiles (and the
+    compile apart, if any)."""
+    compiled = compile_seconds() - start[1]
+    text = f"{seconds_since(start):.2f} s"
     return text + (f" (+{compiled:.2f} s numba compile, first run only)" if compiled > 0 else "")
 
 
@@ -34,12 +34,12 @@ def _multiclass(seed, verbose, C=100.0, n_jobs=1, algorithm="n-slack", cache=0,
     y = rng.integers(0, k, size=n)
     X = centers[y] + rng.normal(size=(n, f))
     tr, te = slice(0, 1000), slice(1000, None)
-    t0, c0 = time.perf_counter(), compile_seconds()
+    start = mark()
     svm = StructuredSVM(Multiclass(), C=C, eps=1e-3, verbose=verbose, n_jobs=n_jobs,
                         algorithm=algorithm, cache_size=cache,
                         max_iter=max_iter).fit(X[tr], y[tr])
     print(f"multiclass (generated, {k} classes, {f} features, 1000 train / 500 test): "
-          f"{_fit_time(t0, c0)}, {svm.n_iter_} iterations, "
+          f"{_fit_time(start)}, {svm.n_iter_} iterations, "
           f"primal {svm.primal_objective_:.4f}, gap {svm.duality_gap_:.2e}, "
           f"test accuracy {svm.score(X[te], y[te]):.3f}")
 
@@ -53,12 +53,12 @@ def _sequences(seed, verbose, C=100.0, n_jobs=1, algorithm="n-slack", cache=0,
     from ..datasets.synthetic import make_hmm_sequences
     n_labels, n_features = 4, 30
     X, Y = make_hmm_sequences(600, n_labels, n_features, random_state=seed)
-    t0, c0 = time.perf_counter(), compile_seconds()
+    start = mark()
     svm = StructuredSVM(SequenceLabeling(n_labels=n_labels, n_features=n_features), C=C,
                         eps=0.01, verbose=verbose, n_jobs=n_jobs, algorithm=algorithm,
                         cache_size=cache, max_iter=max_iter).fit(X[:400], Y[:400])
     print(f"sequence labeling (random HMM, 400 train / 200 test sequences): "
-          f"{_fit_time(t0, c0)}, {svm.n_iter_} iterations, "
+          f"{_fit_time(start)}, {svm.n_iter_} iterations, "
           f"primal {svm.primal_objective_:.4f}, token accuracy {svm.score(X[400:], Y[400:]):.3f}")
 
 

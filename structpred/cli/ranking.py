@@ -30,13 +30,12 @@ rescaling (``-o 2``) exists, as in svm_rank.
 from __future__ import annotations
 
 import sys
-import time
 
 import numpy as np
 
 from ..boundary.paths import atomic_write
 from ..version import __version__
-from ..compile_notice import compile_seconds
+from ..compile_notice import mark, report_line, seconds_since
 from .base import (FOREIGN_OPTIONS, CommandParser, InputFile, OutputFile, add_algorithm, add_common,
                    algorithm_of, integer, real, run_command)
 from .report import report_to_stdout
@@ -83,9 +82,9 @@ def _learn(argv, task):
     from ..tasks.ranking import PropensityRanking, Ranking
 
     args = _parser(task).parse_args(argv)
-    t0, c0 = time.perf_counter(), compile_seconds()
+    start = mark()
     data = load_letor(args.train_file, kind=task)
-    t_read = time.perf_counter() - t0 - (compile_seconds() - c0)   # numba compile not counted
+    t_read = seconds_since(start)   # numba compiles not counted
     if task == "rank":
         model = Ranking(n_features=data.n_features, loss="pairs" if args.loss == 1 else "fraction")
         Y = data.y
@@ -115,17 +114,16 @@ def _learn(argv, task):
     algorithm, cache = algorithm_of(args)
     svm = StructuredSVM(model, C=args.C, eps=eps, algorithm=algorithm, cache_size=cache,
                         max_iter=args.max_iter, n_jobs=args.n_jobs, verbose=args.verbose)
-    t1, c1 = time.perf_counter(), compile_seconds()
+    start = mark()
     with report_to_stdout(args.verbose):
         svm.fit(data.X, Y)
-    t_fit = time.perf_counter() - t1 - (compile_seconds() - c1)   # numba compile not counted
+    t_fit = seconds_since(start)   # numba compiles not counted
     svm.save(args.model_file)
     if args.verbose:
         print(f"Training: {svm.n_iter_} iterations, primal objective {svm.primal_objective_:.6g}, "
               f"converged={svm.converged_}; {t_fit:.2f} s (+{t_read:.2f} s reading)")
-        if compile_seconds() > 0:
-            print(f"numba compile: {compile_seconds():.2f} s (first run on this machine only; "
-                  "not counted in the times above)")
+        if report_line():
+            print(report_line())
         print(f"Model written to {args.model_file}")
     return 0
 

@@ -32,7 +32,7 @@ from importlib import import_module
 import numpy as np
 
 from ..boundary.paths import atomic_write
-from ..compile_notice import compile_seconds
+from ..compile_notice import mark, report_line, seconds_since
 from .base import (FOREIGN_OPTIONS, CommandParser, InputFile, ModelFile, OutputFile, add_algorithm, add_common,
                    algorithm_of, integer, real, run_command)
 from .report import report_to_stdout
@@ -191,9 +191,9 @@ def learn_sequence(args) -> int:
             "slack_rescaled_inference", "batch_slack_rescaled_inference")):
         return _fail("structpred learn", "-o 1: SequenceLabeling has no slack-rescaling oracle "
                                          "(slack_rescaled_inference); use -o 2", 2)
-    t0, c0 = time.perf_counter(), compile_seconds()
+    start = mark()
     data = read_svmhmm(args.train_file)
-    t_read = time.perf_counter() - t0 - (compile_seconds() - c0)   # numba compile not counted
+    t_read = seconds_since(start)   # numba compiles not counted
     if args.verbose:
         print(f"Read {_plural(len(data.X), 'sequence')}, "
               f"{_plural(sum(x.shape[0] for x in data.X), 'token')}, "
@@ -209,9 +209,9 @@ def learn_sequence(args) -> int:
     with dask_client(args) as client:
         if client is not None:
             svm.backend, svm.client = "dask", client
-        t1, c1 = time.perf_counter(), compile_seconds()
+        start = mark()
         svm.fit(data.X, data.Y)
-        t_fit = time.perf_counter() - t1 - (compile_seconds() - c1)   # numba compile not counted
+        t_fit = seconds_since(start)   # numba compiles not counted
     svm.save(args.model_file)
     if args.verbose:
         print(f"Training: {_plural(svm.n_iter_, 'iteration')}, "
@@ -221,9 +221,8 @@ def learn_sequence(args) -> int:
         timings = getattr(svm, "timings_", {}) or {}
         parts = ", ".join(f"{k} {v:.2f}" for k, v in timings.items())
         print(f"Runtime: {t_fit:.2f} s training (+{t_read:.2f} s reading); {parts}")
-        if compile_seconds() > 0:
-            print(f"numba compile: {compile_seconds():.2f} s (first run on this machine only; "
-                  "not counted in the times above)")
+        if report_line():
+            print(report_line())
     if getattr(svm, "interrupted_", False):
         print(interrupted_note(svm, args.model_file))
     if args.verbose:

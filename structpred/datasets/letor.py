@@ -33,6 +33,7 @@ import gzip
 import math
 import os
 import re
+import sys
 import warnings
 import zlib
 from dataclasses import dataclass, field
@@ -250,7 +251,6 @@ def load_letor(path, *, n_features: int | None = None, kind: str = "auto",
         raise ValueError(f"pairless must be 'keep', 'skip' or 'error', got {pairless!r}")
     name = os.fspath(path)
     if kind != "proprank":
-        import sys
         if "numba" not in sys.modules:   # a moderate file: read without loading numba
             from .letor_numpy import parse_numpy
             parts = parse_numpy(path, n_features, dense, group_sizes is None, MAX_FID,

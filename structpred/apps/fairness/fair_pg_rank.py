@@ -32,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import InvalidInputError
+from ...jit import prefer_compiled
 from ...tasks.ranking import plackett_luce as pl
 from ...boundary.arrays import check_groups, check_vector
 from .exposure import group_disparity, individual_disparity
@@ -138,8 +139,8 @@ class FairPGRank:
             U.append(check_vector(u, f"relevance[{q}]", x.shape[0], low=0.0))
             if groups is not None:
                 need = self.disparity == "group" and self.lam > 0
-                G.append(check_groups(groups[q], f"groups[{q}]", x.shape[0], min_groups=1 if x.shape[0] else 0)[0]
-                         if not need else _two_groups(groups[q], x.shape[0], q))
+                G.append(_two_groups(groups[q], x.shape[0], q) if need
+                         else _group_labels(groups[q], x.shape[0], q)[0])
             else:
                 if self.disparity == "group" and self.lam > 0:
                     raise InvalidInputError("groups is required for the group disparity")
@@ -151,9 +152,7 @@ class FairPGRank:
         or ``ips_relevance`` estimates); groups: list of 0/1 group labels per document;
         validation: optional (X_val, relevance_val, groups_val) for early stopping on J_val."""
         Xs, U, G = self._check(X, relevance, groups)
-        # a long loop of small PL kernel calls: load numba so that they run compiled
-        # (structpred.jit runs small calls uncompiled only while numba is not loaded)
-        import numba  # noqa: F401
+        prefer_compiled()   # a long loop of small PL kernel calls
         if validation is not None:
             if len(validation) != 3:
                 raise InvalidInputError("validation must be (X_val, relevance_val, groups_val)")
@@ -246,8 +245,13 @@ class FairPGRank:
         return [np.asarray(x, dtype=np.float64) @ self.coef_ for x in X]
 
 
+def _group_labels(labels, m, q):
+    """(codes, number of groups) of query q's m group labels (InvalidInputError naming it)."""
+    return check_groups(labels, f"groups[{q}]", m, min_groups=1 if m else 0)
+
+
 def _two_groups(labels, m, q):
-    g, K = check_groups(labels, f"groups[{q}]", m, min_groups=1 if m else 0)
+    g, K = _group_labels(labels, m, q)
     if K > 2:
         raise InvalidInputError(f"groups[{q}] has {K} groups; the group disparity needs two")
     return g
