@@ -64,18 +64,15 @@ class LazyKernel:
 
     def twin(self):
         """The numpy twin (see the module docstring), or None: the function of the kernel's
-        name in the twin module, or one of its ``variants``, whose argument names are the
-        kernel's. None when none matches (the kernel changed: run the kernel)."""
+        name in the twin module, if its argument names are the kernel's (None when they
+        differ: the kernel changed, so the kernel runs)."""
         if self._twin is False:
             self._twin = None
             where = TWINS.get(self.py_func.__module__)
             if where is not None:
                 fn = getattr(importlib.import_module(where), self.py_func.__name__, None)
-                want = _arg_names(self.py_func)
-                for cand in (() if fn is None else (fn, *getattr(fn, "variants", ()))):
-                    if _arg_names(cand) == want:
-                        self._twin = cand
-                        break
+                if fn is not None and _arg_names(fn) == _arg_names(self.py_func):
+                    self._twin = fn
         return self._twin
 
     def compiled(self):

@@ -189,12 +189,12 @@ def test_add_constraints_with_row_selection_form():
         args = (pool.m, pool.start, pool.length, pool.b, pool.alpha, pool.idle, pool.gram,
                 pool.alpha_sum, pool.data, pool.ind, pool.top, w, pool.scratch)
         if form == "src":
-            top, _ = numpy_twins.add_constraints_src(rows, src, D.data, D.indices.astype(np.int32),
-                                                     D.indptr.astype(np.int64), Lb, *args)
+            top, _ = numpy_twins.add_constraints(rows, src, D.data, D.indices.astype(np.int32),
+                                                 D.indptr.astype(np.int64), Lb, *args)
         else:
             Ds = D[src]
-            top, _ = numpy_twins.add_constraints(rows, Ds.data, Ds.indices.astype(np.int32),
-                                                 Ds.indptr.astype(np.int64), Lb[src], *args)
+            top, _ = numpy_twins._append_rows(rows, Ds.data, Ds.indices.astype(np.int32),
+                                              Ds.indptr.astype(np.int64), Lb[src], *args)
         pool.top = int(top)
         pools.append(pool)
     for name in ("m", "start", "length", "b", "gram"):

@@ -166,8 +166,8 @@ def age_and_prune(m, start, length, b, alpha, idle, gram, max_idle):
     return freed
 
 
-def add_constraints(rows, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha, idle, gram,
-                    alpha_sum, pool_data, pool_ind, top, w, scratch):
+def _append_rows(rows, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha, idle, gram,
+                 alpha_sum, pool_data, pool_ind, top, w, scratch):
     """Append row r of D (scaled already) as a new constraint of example rows[r], for every
     r; a full example first evicts a slot as the kernel does. Returns (new top, live nonzeros
     freed by evictions)."""
@@ -179,8 +179,8 @@ def add_constraints(rows, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha, 
     if np.unique(rows).shape[0] != R or np.any(m[rows] >= K):
         freed = 0
         for r in range(R):     # the rare case, one row at a time in the kernel's order
-            top, f = add_constraints(rows[r:r + 1], D_data, D_ind, D_ptr[r:r + 2], Lb[r:r + 1],
-                                     m, start, length, b, alpha, idle, gram, alpha_sum,
+            top, f = _append_rows(rows[r:r + 1], D_data, D_ind, D_ptr[r:r + 2], Lb[r:r + 1],
+                                  m, start, length, b, alpha, idle, gram, alpha_sum,
                                      pool_data, pool_ind, top, w, scratch) \
                 if m[rows[r]] < K else _add_evicting(r, rows, D_data, D_ind, D_ptr, Lb, m,
                                                     start, length, b, alpha, idle, gram,
@@ -225,7 +225,7 @@ def add_constraints(rows, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha, 
 
 def _add_evicting(r, rows, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha, idle, gram,
                   alpha_sum, pool_data, pool_ind, top, w, scratch):
-    """add_constraints for the single row r whose example is full: evict, then append."""
+    """_append_rows for the single row r whose example is full: evict, then append."""
     i = int(rows[r])
     K = start.shape[1]
     a_row = alpha[i, :K]
@@ -241,8 +241,8 @@ def _add_evicting(r, rows, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha,
         alpha[i, victim] = 0.0
     freed = int(length[i, victim])
     _drop_slot(i, victim, m, start, length, b, alpha, idle, gram)
-    top, _ = add_constraints(rows[r:r + 1], D_data, D_ind, D_ptr[r:r + 2], Lb[r:r + 1], m, start,
-                             length, b, alpha, idle, gram, alpha_sum, pool_data, pool_ind, top,
+    top, _ = _append_rows(rows[r:r + 1], D_data, D_ind, D_ptr[r:r + 2], Lb[r:r + 1], m,
+                          start, length, b, alpha, idle, gram, alpha_sum, pool_data, pool_ind, top,
                              w, scratch)
     return top, freed
 
@@ -252,24 +252,21 @@ def _add_accepts(rows, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha, idl
     return _fits(m.shape[0], scratch.shape[0], rows.shape[0] * (start.shape[1] + 1))
 
 
-add_constraints.accepts = _add_accepts
 
-
-def add_constraints_src(rows, src, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha, idle,
-                        gram, alpha_sum, pool_data, pool_ind, top, w, scratch):
-    """add_constraints for the kernel form that names the rows of D to add (row src[r] of D,
-    offset Lb[src[r]], for example rows[r]): those rows gathered, then the same additions."""
+def add_constraints(rows, src, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha, idle, gram,
+                    alpha_sum, pool_data, pool_ind, top, w, scratch):
+    """Append row src[r] of D (scaled already), offset Lb[src[r]], as a new constraint of
+    example rows[r], for every r (those rows gathered, then ``_append_rows``); a full example
+    first evicts a slot as the kernel does. Returns (new top, live nonzeros freed)."""
     lo, hi = D_ptr[src], D_ptr[src + 1]
     pos = _positions(lo, hi - lo)
     ptr = np.zeros(src.shape[0] + 1, dtype=np.int64)
     np.cumsum(hi - lo, out=ptr[1:])
-    return add_constraints(rows, D_data[pos], D_ind[pos], ptr, Lb[src], m, start, length, b,
-                           alpha, idle, gram, alpha_sum, pool_data, pool_ind, top, w, scratch)
+    return _append_rows(rows, D_data[pos], D_ind[pos], ptr, Lb[src], m, start, length, b,
+                        alpha, idle, gram, alpha_sum, pool_data, pool_ind, top, w, scratch)
 
 
-add_constraints_src.accepts = (lambda rows, src, *args: _add_accepts(rows, *args))
-#: the kernel with ``src`` (branch t21-floor) finds this form by its argument names
-add_constraints.variants = (add_constraints_src,)
+add_constraints.accepts = (lambda rows, src, *args: _add_accepts(rows, *args))
 
 
 class _Rows:
