@@ -33,6 +33,7 @@ scheduler that does not answer within ``timeout`` seconds, raises ``ClusterError
 """
 from __future__ import annotations
 
+import operator
 import pickle
 import time
 
@@ -65,14 +66,6 @@ def _build_batch(model, packed):
     del X, Y
     return batch, {"unpack": t1 - t0, "batch": time.perf_counter() - t1,
                    "cpu": time.process_time() - c0, "n": len(batch)}
-
-
-def _first(pair):
-    return pair[0]
-
-
-def _second(pair):
-    return pair[1]
 
 
 def _warm_worker(model):
@@ -218,10 +211,10 @@ class DaskOracle(OracleBackend):
             built.append(client.submit(_build_batch, self._model, raw, workers=[worker],
                                        pure=False))
             del raw, packed
-        self._parts = [client.submit(_first, f, workers=[wk], pure=False)
+        self._parts = [client.submit(operator.itemgetter(0), f, workers=[wk], pure=False)
                        for f, wk in zip(built, self.workers)]
         t3 = time.perf_counter()
-        info = self._await([client.submit(_second, f, workers=[wk], pure=False)
+        info = self._await([client.submit(operator.itemgetter(1), f, workers=[wk], pure=False)
                             for f, wk in zip(built, self.workers)])
         warm_s = self._await(warm)
         del built
