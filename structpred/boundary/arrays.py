@@ -33,6 +33,15 @@ def _err(name, msg, index):
     return InvalidInputError(f"{name}: {msg}", index)
 
 
+def _as_array(values, name, what, dtype=None, index=None) -> np.ndarray:
+    """``np.asarray(values, dtype)``; InvalidInputError "name: not <what> (...)" when numpy
+    cannot make an array of it (ragged nesting, an object that refuses conversion)."""
+    try:
+        return np.asarray(values, dtype=dtype)
+    except (ValueError, TypeError) as exc:
+        raise _err(name, f"not {what} ({exc})", index) from None
+
+
 def check_values(data, name: str, index: int | None = None,
                  limit: float = MAX_ABS_FEATURE, *, example_of=None) -> None:
     """InvalidInputError naming ``name`` unless every value of the float array ``data`` is
@@ -149,10 +158,7 @@ def check_matrix(X, name: str, n_features: int | None = None, *, allow_sparse: b
             raise _err(name, "a dense matrix is required here, got a sparse matrix", index)
         out = check_csr(X, name, index, limit)
     else:
-        try:
-            arr = np.asarray(X)
-        except (ValueError, TypeError) as exc:
-            raise _err(name, f"not a matrix ({exc})", index) from None
+        arr = _as_array(X, name, "a matrix", index=index)
         if arr.ndim != 2:
             raise _err(name, f"expected a 2-D matrix, got an array of shape {arr.shape}", index)
         _real_dtype(arr, name, index)
@@ -172,10 +178,7 @@ def check_vector(v, name: str, length: int | None = None, *, finite: bool = True
     """A 1-D float64 array from ``v``: real dtype, ``length`` entries when given (at least
     ``min_length``), finite when ``finite`` (NaN always refused), within [low, high].
     ``length_of`` names what fixes ``length`` (another argument): a mismatch names both."""
-    try:
-        arr = np.asarray(v)
-    except (ValueError, TypeError) as exc:
-        raise _err(name, f"not a vector of numbers ({exc})", index) from None
+    arr = _as_array(v, name, "a vector of numbers", index=index)
     if arr.ndim != 1:
         raise _err(name, f"expected a 1-D array, got shape {arr.shape}", index)
     if arr.size and arr.dtype.kind not in "biuf":
@@ -204,10 +207,7 @@ def check_labels(y, name: str, n_classes: int | None = None, *, length: int | No
     """A 1-D int64 array of class labels in ``[0, n_classes)`` (``n_classes`` None: any
     label >= 0). Integer-valued floats are accepted; 1.5, NaN, bools-as-strings and strings
     are refused."""
-    try:
-        arr = np.asarray(y)
-    except (ValueError, TypeError) as exc:
-        raise _err(name, f"not an array of labels ({exc})", index) from None
+    arr = _as_array(y, name, "an array of labels", index=index)
     if arr.ndim != 1:
         raise _err(name, f"expected a 1-D array of labels, got shape {arr.shape}", index)
     if length is not None and arr.shape[0] != length:
@@ -293,10 +293,7 @@ def check_groups(groups, name: str, n: int, *, min_groups: int = 2,
     with InvalidInputError naming ``name``: not 1-D of length ``n``, a NaN / None / mixed-type
     label, or fewer than ``min_groups`` groups (a group-fairness measure needs two).
     ``length_of`` names the argument that fixes n (named too on a length mismatch)."""
-    try:
-        g = np.asarray(groups)
-    except (ValueError, TypeError) as exc:
-        raise _err(name, f"not an array of group labels ({exc})", None) from None
+    g = _as_array(groups, name, "an array of group labels")
     if g.ndim != 1 or g.shape[0] != n:
         per = f" of {length_of}" if length_of else ""
         raise InvalidInputError(f"{name} must hold one group label per item{per} ({n}), got "
@@ -360,10 +357,7 @@ def check_probability_matrix(P, name: str = "P", *, square: bool = True,
     only when ``stochastic_rows`` (P[i, a] = π(a|x_i), a policy over actions).
     At least ``min_size`` rows. InvalidInputError naming ``name`` and the first bad entry,
     row or column."""
-    try:
-        A = np.asarray(P, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise _err(name, f"not a matrix of numbers ({exc})", None) from None
+    A = _as_array(P, name, "a matrix of numbers", np.float64)
     if A.ndim != 2 or (square and A.shape[0] != A.shape[1]):
         raise _err(name, f"expected a {'square ' if square else ''}matrix, got shape {A.shape}",
                    None)
@@ -392,10 +386,7 @@ def check_permutation(order, name: str, n: int | None = None, *, min_length: int
     floats such as 2.0 count; 1.5, NaN, strings and bools do not), a permutation of 0..n-1
     (n = its length when not given), ``min_length`` to ``max_length`` items. InvalidInputError naming
     ``name`` and the first repeated or out-of-range index."""
-    try:
-        arr = np.asarray(order)
-    except (ValueError, TypeError) as exc:
-        raise _err(name, f"not an array of item indices ({exc})", None) from None
+    arr = _as_array(order, name, "an array of item indices")
     if arr.ndim != 1:
         raise InvalidInputError(f"{name} must be a permutation of the item indices 0..n-1 "
                                 f"(a 1-D array), got shape {arr.shape}")
@@ -452,10 +443,7 @@ def check_flags(values, name: str, n: int | None = None, *, length_of: str | Non
     that are exactly 0 or 1; ``n`` of them when given (``length_of`` names what fixes n).
     InvalidInputError naming ``name`` and the first entry that is not a flag (2, 0.5, NaN,
     a string, None): ``bool(x)`` would silently read each of those as True."""
-    try:
-        arr = np.asarray(values)
-    except (ValueError, TypeError) as exc:
-        raise _err(name, f"not an array of flags ({exc})", None) from None
+    arr = _as_array(values, name, "an array of flags")
     if arr.ndim != 1:
         raise _err(name, f"expected a 1-D array of flags, got shape {arr.shape}", None)
     if n is not None and arr.shape[0] != n:
