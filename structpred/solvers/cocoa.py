@@ -80,10 +80,11 @@ def partition_step(part: Partition, w, D, L, margins, rows):
     fresh = rows is not None and part.batch_size and part.fresh_passes
     use_pass = part.add_from_pass is True or (part.add_from_pass == "auto" and not fresh)
     if add.size and use_pass:
-        rows_add = D[add]
+        # scratch: evictions take their α out
         if part.rescaling == "slack":
-            rows_add = rows_add.multiply(L[add][:, None]).tocsr()
-        pool.add(add, rows_add, L[add], scratch)   # scratch: evictions take their α out
+            pool.add(add, D[add].multiply(L[add][:, None]).tocsr(), L[add], scratch)
+        else:
+            pool.add(add, D, L, scratch, src=add)   # rows of D picked in place, as dcd does
     pool.prune(part.max_idle)
     # the local point w_loc = w + σ'·(w_k(α) - w_k at the round's start): evictions included
     w_loc = w + sigma * (pool.weights() - part.wk)
@@ -110,7 +111,7 @@ def partition_step(part: Partition, w, D, L, margins, rows):
                 hr = hinge(Lr, mr, "margin")
                 sel = np.flatnonzero(hr > pool.slacks(w_loc, idx) + eps)
                 if sel.size:
-                    pool.add(idx[sel], Dr[sel], Lr[sel], w_loc)
+                    pool.add(idx[sel], Dr, Lr, w_loc, src=sel)
                     added += int(sel.size)
                 part.active[idx] = 1
                 pool.sweep(idx, part.active, cap, w_loc, tol)
