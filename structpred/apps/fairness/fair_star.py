@@ -149,7 +149,13 @@ def adjusted_alpha(k: int, p: float, alpha: float):
 
 
 def adjusted_mtable(k: int, p: float, alpha: float) -> np.ndarray:
-    """The mtable at fairsearch's adjusted significance α_c (cached per (k, p, α))."""
+    """The mtable at the adjusted significance α_c (cached per (k, p, α)).
+
+    Zehlike et al. (CIKM 2017), Algorithm 2 (as in fairsearch): α_c is found by bisection so that
+    the probability that a ranking drawn with protected share p fails *some* prefix test of the
+    mtable at α_c is as close to α as an integer table allows (the unadjusted table tests k
+    prefixes at α each, so it fails more often than α).
+    """
     _params(k, p, alpha)
     return _adjusted_cached(int(k), float(p), float(alpha)).copy()
 

@@ -195,6 +195,12 @@ def _price(util, best):
 def birkhoff_von_neumann(P, atol: float = 1e-8, zero: float = 1e-13):
     """(weights θ, permutations) with Σ_k θ_k Π_k = P; permutations[k][i] = rank (0-based) of
     item i in Π_k. P must be doubly stochastic within ``atol`` (else InvalidInputError naming P).
+
+    Birkhoff (1946) / von Neumann (1953), as used by Singh & Joachims (KDD 2018, Sec. 4.2) to
+    sample a ranking from P: repeatedly take a permutation inside the support of the remainder
+    R (a perfect matching, which exists by König's theorem while R is a scaled doubly
+    stochastic matrix), subtract θ = its smallest entry, and stop when R is zero. Each step
+    zeroes at least one entry, so at most (n-1)²+1 permutations (Marcus & Ree 1959).
     """
     atol = check_positive(atol, "atol")
     P = check_probability_matrix(P, "P", doubly_stochastic=True, tol=atol)
