@@ -87,6 +87,33 @@ def test_mlp_ranks_both_tails_a_linear_policy_ranks_one():
     assert nd[8] > nd[0] + 0.05                        # both tails (~ +0.14)
 
 
+def direction_queries(n, rng, m=10):
+    """Relevant iff sign(μ_q)·q_d > 0, where μ_q = ±1 shows only as the mean of the noisy
+    feature z ~ N(μ_q, 2): one document's z guesses the sign 69% of the time, the query's mean
+    94%."""
+    X, U = [], []
+    while len(X) < n:
+        mu = rng.choice([-1.0, 1.0])
+        q, z = rng.normal(size=m), rng.normal(mu, 2.0, size=m)
+        u = (mu * q > 0).astype(float)
+        if 0 < u.sum() < m:
+            X.append(np.column_stack([q, z]))
+            U.append(u)
+    return X, U
+
+
+def test_context_lets_the_network_use_the_candidate_set():
+    rng = np.random.default_rng(4)
+    Xtr, Utr = direction_queries(150, rng)
+    Xte, Ute = direction_queries(100, rng)
+    nd = {}
+    for ctx in (False, True):
+        m = FairPGRank(hidden=8, context=ctx, n_epochs=15, learning_rate=0.05,
+                       random_state=0).fit(Xtr, Utr)
+        nd[ctx] = policy_measures(m.scores(Xte), Ute, None)["ndcg"]
+    assert nd[True] > nd[False] + 0.05, nd
+
+
 def test_average_and_schedule():
     rng = np.random.default_rng(3)
     Xtr, Utr, Gtr = synthetic_queries(40, rng)
@@ -108,7 +135,9 @@ def test_average_and_schedule():
 @pytest.mark.parametrize("opt, match", [(dict(hidden=-1), "hidden"), (dict(hidden=1.5), "hidden"),
                                         (dict(lr_schedule="linear"), "lr_schedule"),
                                         (dict(average=1.0), "average"),
-                                        (dict(average=float("nan")), "average")])
+                                        (dict(average=float("nan")), "average"),
+                                        (dict(context=1), "context"),
+                                        (dict(context=True), "context needs hidden")])
 def test_bad_options(opt, match):
     with pytest.raises(InvalidInputError, match=match):
         FairPGRank(**opt).fit([np.ones((3, 2))], [np.ones(3)])

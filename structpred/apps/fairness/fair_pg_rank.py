@@ -41,7 +41,7 @@ from ...errors import InvalidInputError
 from ...jit import prefer_compiled
 from ...tasks.ranking import plackett_luce as pl
 from ...boundary.arrays import check_groups, check_vector
-from ...boundary.params import check_choice, check_int, check_real
+from ...boundary.params import check_bool, check_choice, check_int, check_real
 from .exposure import group_disparity, individual_disparity
 
 __all__ = ["FairPGRank", "ips_relevance", "policy_measures"]
@@ -130,6 +130,10 @@ class FairPGRank:
         (None: run all epochs, still keep the best).
     hidden : 0 for linear scores xw; H > 0 for relu(xW + b)·a with H hidden units (W drawn
         N(0, 1/f) from ``random_state``, b = 0, a = 0: the uniform policy at the start).
+    context : with ``hidden``, also feed every document the mean feature vector of its query
+        (x_d -> [x_d, mean_q x]), so that the scores can depend on the candidate set (as the
+        authors' "concat_avg" pooling option; a linear score would ignore it: PL is
+        shift-invariant, hence refused there).
     lr_schedule : "constant" or "cosine" (lr (1 + cos(π t/T))/2 over all T steps).
     average : None, or β in [0, 1): validate and return the exponential average of the
         iterates θ̄ ← β θ̄ + (1 - β) θ (updated every step).
@@ -148,8 +152,8 @@ class FairPGRank:
     def __init__(self, lam: float = 0.0, disparity: str = "group", n_samples: int = 16,
                  n_epochs: int = 20, batch_size: int = 16, learning_rate: float = 0.05,
                  l2: float = 0.0, baseline: bool = True, patience: int | None = None,
-                 hidden: int = 0, lr_schedule: str = "constant", average: float | None = None,
-                 random_state=None):
+                 hidden: int = 0, context: bool = False, lr_schedule: str = "constant",
+                 average: float | None = None, random_state=None):
         self.lam = lam
         self.disparity = disparity
         self.n_samples = n_samples
@@ -160,6 +164,7 @@ class FairPGRank:
         self.baseline = baseline
         self.patience = patience
         self.hidden = hidden
+        self.context = context
         self.lr_schedule = lr_schedule
         self.average = average
         self.random_state = random_state
@@ -171,6 +176,9 @@ class FairPGRank:
             raise InvalidInputError(f"disparity must be 'group' or 'individual', got "
                                     f"{self.disparity!r}")
         check_int(self.hidden, "hidden", 0)
+        if check_bool(self.context, "context") and self.hidden == 0:
+            raise InvalidInputError("context needs hidden > 0 (a linear PL policy ignores a "
+                                    "per-query constant)")
         check_choice(self.lr_schedule, "lr_schedule", ("constant", "cosine"))
         if self.average is not None:
             check_real(self.average, "average", 0.0, 1.0, high_inclusive=False)
@@ -181,7 +189,7 @@ class FairPGRank:
             x = np.asarray(x, dtype=np.float64)
             if x.ndim != 2 or not np.all(np.isfinite(x)):
                 raise InvalidInputError(f"X[{q}] must be a finite documents x features matrix", q)
-            Xs.append(x)
+            Xs.append(self._inputs(x))
             U.append(check_vector(u, f"relevance[{q}]", x.shape[0], low=0.0))
             if groups is not None:
                 need = self.disparity == "group" and self.lam > 0
@@ -300,10 +308,16 @@ class FairPGRank:
         coef = ((f - b)[:, None] * Gs).mean(axis=0)
         return _backward(w, x, H, coef, int(self.hidden)), nd, disp
 
+    def _inputs(self, x):
+        """The scorer's input rows: x, or [x, mean of x's rows] with ``context``."""
+        if not self.context:
+            return x
+        return np.hstack([x, np.broadcast_to(x.mean(axis=0), x.shape)])
+
     def scores(self, X):
         """Per-query PL scores h_θ(x) (xw when linear)."""
-        return [_forward(self.coef_, np.asarray(x, dtype=np.float64), int(self.hidden))[0]
-                for x in X]
+        return [_forward(self.coef_, self._inputs(np.asarray(x, dtype=np.float64)),
+                         int(self.hidden))[0] for x in X]
 
 
 def _group_labels(labels, m, q):
