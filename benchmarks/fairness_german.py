@@ -152,6 +152,10 @@ POLICIES = {
     "mlp16": dict(train=dict(hidden=16), lams=(0.0, 7.0, 10.0, 15.0, 20.0, 30.0),
                   cfg=lambda lam: dict(learning_rate=0.02, l2=0.0) if lam == 0
                   else dict(learning_rate=0.05, l2=0.0)),
+    "mlp16-context": dict(train=dict(hidden=16, context=True),
+                          lams=(0.0, 5.0, 7.0, 8.0, 10.0, 12.0, 15.0),
+                          cfg=lambda lam: dict(learning_rate=0.005, l2=0.0) if lam == 0
+                          else dict(learning_rate=0.005, l2=0.01)),
 }
 
 
@@ -459,7 +463,15 @@ def report(res):
     """The results file (markdown) from the json record."""
     rows, base = res["rows"], res["rows"][0]
     tgt = 0.1 * base["disparity"]
-    L = ["## Fair-PG-Rank on German Credit", "",
+    L = ["## Fair-PG-Rank on German Credit", ""]
+    if res.get("fair_end"):
+        ref = res["rows"][0]["ndcg"]
+        L += ["### Verdict on the bar (λ grid near the 10% point, 3 seeds; details below)", ""]
+        for pol, fr in res["fair_end"].items():
+            L += [f"- **{pol}**: " + "; ".join(_bar_lines(fr, ref if pol != "linear"
+                                                           else None))]
+        L += ["", FAIR_END_NOTES, "", "### The main run (previous session, linear policy)", ""]
+    L += [
          "Command: `STRUCTPRED_DATA=../shared/data nice -n 15 python "
          f"benchmarks/fairness_german.py`; "
          f"{res['seconds'] / 60:.0f} min in all on a 2-core machine shared with five other "
@@ -650,6 +662,9 @@ def fair_end_sections(res):
             L.append(f"| {r['variant']} | {r['lam']:g} | {r['val_j']:.5f} | "
                      f"{r['ndcg'][0]:.4f} ± {r['ndcg'][1]:.4f} | {r['disparity'][0]:.5f} ± "
                      f"{r['disparity'][1]:.5f} | {r['epochs']} |")
+        if any(r["seeds"] < len(SEEDS) for r in res["optimiser"]):
+            L += ["", "(Rows with fewer epochs entries than seeds: that variant was stopped "
+                  "early to free the shared machine.)"]
     if res.get("policy_search"):
         L += ["", "### Step 2: network scorers, lr x l2 on validation (seed 0)", "",
               "`python benchmarks/fairness_german.py --policy-search mlp16` (and "
@@ -685,6 +700,48 @@ def fair_end_sections(res):
             L += [""] + [f"- {x}" for x in _bar_lines(rows, ref if pol != "linear" else None)]
             L.append("")
     return L
+
+
+FAIR_END_NOTES = """What this session changed and found (the machine was shared with five other jobs
+throughout, load average 5-11 on 2 cores: the seconds are indicative only).
+
+1. Optimisation quality at the fair end (linear policy). The validation objective was already
+   exact (PL rank marginals), so early stopping was not reacting to sampling noise in it.
+   More rankings per query (S = 128), a cosine learning-rate schedule over 60 epochs without
+   early stopping, and exponential averaging of the iterates (β = 0.95, patience 15) all give
+   the same validation objective within 0.002 and the same test NDCG and D within the seed
+   spread at λ = 0, 7 and 10 (table "Step 1"); the earlier side run with all 40 epochs agrees.
+   The linear policy was not under-trained: its fair end is a property of the policy class and
+   of the objective, not of the optimiser. Chosen on the mean validation objective over
+   λ = 0, 7, 10 for all λ alike: the iterate average (0.88854) and the cosine schedule
+   (0.88856) tie within 2e-5, far below the seed spread; the average was kept (it was chosen
+   before the cosine runs had finished, and it needs a third of the epochs). S stays 32:
+   S = 128 scores lower on validation at every λ.
+2. Policy class. The authors' German Credit notebook trains a linear model; their code also
+   has a one-hidden-layer ReLU network (used by their Yahoo script) with an optional pooling
+   over the candidate set. `FairPGRank(hidden=H)` is the network (numpy forward and backward,
+   gradient checked against finite differences and the REINFORCE estimate against the exact
+   gradient by enumeration), `context=True` also gives it the candidate set's mean features.
+   Without context the network over-fits the disparity: on validation it looks fairer than the
+   linear policy, on test it is less fair (at λ = 10 val D 0.0020 vs test D 0.0052), the
+   validation choice of lr / l2 is the unregularised one, and its curve is not monotone in λ.
+   With context (lr 0.005, l2 = 0.01 chosen on validation at λ = 7 and 10) the group
+   disparity falls steadily with λ and its fair end costs less NDCG than the linear
+   policy's: a pointwise score cannot know which group has the higher merit in a given
+   candidate set (the direction of the hinge in D), a score that sees the set can.
+3. The bar. With the rule "first λ of the grid whose test D is <= 10% of λ = 0's": the linear
+   policy misses it narrowly (λ = 7: -5.3%; -5.1% interpolated), the network without context
+   misses it (λ = 17.5: -5.4%, on a noisy curve), the context network meets it at λ = 8 (D 9.4%
+   of its λ = 0's, NDCG -4.3% of its own λ = 0, -4.9% of this session's linear λ = 0, 0.9174;
+   λ = 10 also qualifies: 7.7% at -4.7%). Two cautions: the rule reads the test set to pick λ
+   (a finer grid can only help it), and the margin is 0.7 points of NDCG with a seed sd of
+   0.4. Chosen on validation instead (first λ whose validation D is <= 10% of λ = 0's
+   validation D), every class stops too early: at λ = 0 validation D is above test D, at the
+   fair end it is 2-3 times below it (the disparity measured on new applicants is larger than
+   on those the policy was trained and early-stopped on; 160 validation applicants), so the
+   validation-chosen λ (5, or 10 for the network without context) has a test D of 14-18% of
+   λ = 0's. Plainly: the bar is met by its own rule with the context network, and not met by a
+   model selection that never looks at the test set."""
 
 
 DIFFERENCES = """### Differences from the paper and the authors' code
