@@ -161,10 +161,12 @@ POLICIES = {
 
 def run_fair_end(out, policy, lams=None, seeds=SEEDS):
     """The λ grid near the 10% point for one policy class (3 seeds), one json line per fit
-    appended to results/fairness_german_fairend.jsonl (so that runs can be split and resumed)."""
+    appended to results/fairness_german_fairend.jsonl (so that runs can be split and resumed);
+    other seeds go to fairness_german_fairend_extra.jsonl (a robustness check, kept apart)."""
     spec = POLICIES[policy]
     tr, va, te = german_queries()
-    path = os.path.join(out, "fairness_german_fairend.jsonl")
+    extra = "" if tuple(seeds) == SEEDS else "_extra"
+    path = os.path.join(out, f"fairness_german_fairend{extra}.jsonl")
     for lam in (lams or spec["lams"]):
         for seed in seeds:
             cfg = {**spec["train"], **spec["cfg"](lam)}
@@ -280,6 +282,19 @@ def fair_end_report(out):
                              val_disparity=float(np.mean([r["val_disparity"] for r in rs])),
                              seconds=float(np.mean([r["seconds"] for r in rs]))))
         res["fair_end"][pol] = rows
+    extra = _jsonl(os.path.join(out, "fairness_german_fairend_extra.jsonl"))
+    res["fair_end_seeds"] = {}
+    for pol in sorted({r["policy"] for r in extra}):
+        lams = sorted({r["lam"] for r in extra if r["policy"] == pol})
+        rows = []
+        for lam in lams:
+            rs = [r for r in last.values() if r["policy"] == pol and r["lam"] == lam] + \
+                 [r for r in extra if r["policy"] == pol and r["lam"] == lam]
+            nd, sd = _mean_sd([r["ndcg"] for r in rs])
+            d, dsd = _mean_sd([r["disparity"] for r in rs])
+            rows.append(dict(lam=lam, seeds=sorted(r["seed"] for r in rs), ndcg=nd, ndcg_sd=sd,
+                             disparity=d, disparity_sd=dsd))
+        res["fair_end_seeds"][pol] = rows
     with open(path, "w") as f:
         json.dump(res, f, indent=1)
     with open(os.path.join(out, "fairness_german.md"), "w") as f:
@@ -332,6 +347,8 @@ def main(argv=None):
                     help="the λ grid near the 10%% point for one policy class, 3 seeds "
                          "(appends to results/fairness_german_fairend.jsonl)")
     ap.add_argument("--lams", help="with --fair-end: comma-separated λ (default: the class's)")
+    ap.add_argument("--seeds", help="with --fair-end: comma-separated seeds other than 0,1,2 "
+                                    "(a robustness check, recorded apart)")
     ap.add_argument("--optimiser", action="store_true",
                     help="step 1 side runs: optimiser variants at λ = 0, 7, 10, 3 seeds")
     ap.add_argument("--policy-search", choices=sorted(SEARCH_CLASSES),
@@ -342,7 +359,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.fair_end:
         lams = tuple(float(a) for a in args.lams.split(",")) if args.lams else None
-        return run_fair_end(args.out, args.fair_end, lams)
+        seeds = tuple(int(a) for a in args.seeds.split(",")) if args.seeds else SEEDS
+        return run_fair_end(args.out, args.fair_end, lams, seeds)
     if args.optimiser:
         return run_optimiser(args.out)
     if args.policy_search:
@@ -699,6 +717,19 @@ def fair_end_sections(res):
                          f"{100 * (r['ndcg'] / b['ndcg'] - 1):+.2f}% | {r['seconds']:.0f} |")
             L += [""] + [f"- {x}" for x in _bar_lines(rows, ref if pol != "linear" else None)]
             L.append("")
+    if res.get("fair_end_seeds"):
+        L += ["**More seeds** (`--fair-end ... --seeds 3,4`): the λ = 0 and bar λ of two classes "
+              "with seeds 0-4; ratios against the same seeds' λ = 0.", "",
+              "| class | λ | seeds | test NDCG ± sd | test D ± sd | D / D(λ=0) | ΔNDCG |",
+              "|---|---|---|---|---|---|---|"]
+        for pol, rows in res["fair_end_seeds"].items():
+            b = rows[0]
+            for r in rows:
+                L.append(f"| {pol} | {r['lam']:g} | {len(r['seeds'])} | {r['ndcg']:.4f} ± "
+                         f"{r['ndcg_sd']:.4f} | {r['disparity']:.5f} ± {r['disparity_sd']:.5f} "
+                         f"| {100 * r['disparity'] / b['disparity']:.1f}% | "
+                         f"{100 * (r['ndcg'] / b['ndcg'] - 1):+.2f}% |")
+        L.append("")
     return L
 
 
@@ -733,9 +764,12 @@ throughout, load average 5-11 on 2 cores: the seconds are indicative only).
    policy misses it narrowly (λ = 7: -5.3%; -5.1% interpolated), the network without context
    misses it (λ = 17.5: -5.4%, on a noisy curve), the context network meets it at λ = 8 (D 9.4%
    of its λ = 0's, NDCG -4.3% of its own λ = 0, -4.9% of this session's linear λ = 0, 0.9174;
-   λ = 10 also qualifies: 7.7% at -4.7%). Two cautions: the rule reads the test set to pick λ
-   (a finer grid can only help it), and the margin is 0.7 points of NDCG with a seed sd of
-   0.4. Chosen on validation instead (first λ whose validation D is <= 10% of λ = 0's
+   λ = 10 also qualifies: 7.7% at -4.7%). With seeds 0-4 ("More seeds"): λ = 8 gives 8.9% at
+   -4.2% of its own λ = 0 (0.9100), which is -5.0% of the linear λ = 0 over the same seeds
+   (0.9173): the network's own λ = 0 ranks 0.8% worse than the linear one, so against the best
+   λ = 0 policy the fair point sits on the 5% line. Cautions: the rule reads the test set to
+   pick λ (a finer grid can only help it), and the margin to the bar is 0.8 points of NDCG with
+   a seed sd of 0.5. Chosen on validation instead (first λ whose validation D is <= 10% of λ = 0's
    validation D), every class stops too early: at λ = 0 validation D is above test D, at the
    fair end it is 2-3 times below it (the disparity measured on new applicants is larger than
    on those the policy was trained and early-stopped on; 160 validation applicants), so the
