@@ -3,6 +3,12 @@ LP post-processing of the unconstrained model, and Fair-PG-Rank trained from sim
 
     STRUCTPRED_DATA=../shared/data nice -n 15 python benchmarks/fairness_german.py [--quick]
 
+then the side runs (each appends json lines to results/fairness_german_*.jsonl):
+``--optimiser`` (step 1: optimiser variants of the linear policy at λ = 0, 7, 10),
+``--policy-search mlp16|mlp16-context`` (step 2: lr x l2 of the network scorers),
+``--fair-end linear|mlp16|mlp16-context [--lams ...]`` (step 3: the λ grid near the 10% point,
+3 seeds), and ``--fair-end-report`` (folds them into the json record, report and plot).
+
 Protocol (the authors' notebooks in github.com/ashudeep/Fair-PGRank, "GermanCredit/German Credit
 Data Preprocessing.ipynb" and "Section 4_3_2 German Credit Dataset.ipynb", except where noted):
 features = the 8 attributes of the Kaggle version of the data (checking account, duration,
@@ -134,6 +140,168 @@ def run_samples_curve(out, lams=(0.0, 5.0, 7.0, 10.0, 15.0), S=128):
     _plot(res, os.path.join(out, "fairness_german.png"))
 
 
+#: ``--fair-end``: the λ grid around the 10% point and the policy classes. Per class: the
+#: optimiser settings chosen on the validation objective (step 1 and 2 side runs, see the
+#: report), and lr / l2 per λ as chosen on validation (seed 0) at the λ where they were
+#: searched, the same choice for the λ between them.
+FAIR_END_LAMBDAS = (0.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0)
+POLICIES = {
+    "linear": dict(train=dict(average=0.95, patience=15), lams=FAIR_END_LAMBDAS,
+                   cfg=lambda lam: dict(learning_rate=0.1, l2=0.0) if lam == 0
+                   else dict(learning_rate=0.02, l2=0.01)),
+    "mlp16": dict(train=dict(hidden=16), lams=(0.0, 7.0, 10.0, 15.0, 20.0, 30.0),
+                  cfg=lambda lam: dict(learning_rate=0.02, l2=0.0) if lam == 0
+                  else dict(learning_rate=0.05, l2=0.0)),
+    "mlp16-context": dict(train=dict(hidden=16, context=True),
+                          lams=(0.0, 5.0, 7.0, 8.0, 10.0, 12.0, 15.0),
+                          cfg=lambda lam: dict(learning_rate=0.005, l2=0.0) if lam == 0
+                          else dict(learning_rate=0.005, l2=0.01)),
+}
+
+
+def run_fair_end(out, policy, lams=None, seeds=SEEDS):
+    """The λ grid near the 10% point for one policy class (3 seeds), one json line per fit
+    appended to results/fairness_german_fairend.jsonl (so that runs can be split and resumed);
+    other seeds go to fairness_german_fairend_extra.jsonl (a robustness check, kept apart)."""
+    spec = POLICIES[policy]
+    tr, va, te = german_queries()
+    extra = "" if tuple(seeds) == SEEDS else "_extra"
+    path = os.path.join(out, f"fairness_german_fairend{extra}.jsonl")
+    for lam in (lams or spec["lams"]):
+        for seed in seeds:
+            cfg = {**spec["train"], **spec["cfg"](lam)}
+            m, secs = fit(lam, tr, va, seed, **cfg)
+            te_m = policy_measures(m.scores(te[0]), te[1], te[2])
+            v = m.val_history_[m.best_epoch_ - 1] if m.best_epoch_ else (np.nan,) * 3
+            row = dict(policy=policy, lam=lam, seed=seed, cfg=cfg, epochs=m.best_epoch_,
+                       val_ndcg=float(v[0]), val_disparity=float(v[1]), val_j=float(m.best_val_),
+                       ndcg=te_m["ndcg"], disparity=te_m["disparity"], seconds=secs)
+            print(row, flush=True)
+            with open(path, "a") as f:
+                f.write(json.dumps(row) + "\n")
+
+
+#: ``--optimiser``: step 1, is the linear policy under-trained at the fair end? Variants of the
+#: optimiser at λ = 0, 7, 10 (lr / l2 as selected by the main run), 3 seeds each.
+OPTIMISER_VARIANTS = {
+    "S = 32, patience 8 (main run)": {},
+    "S = 128": dict(n_samples=128),
+    "cosine lr, 60 epochs, no early stop (best epoch kept)": dict(
+        lr_schedule="cosine", n_epochs=60, patience=None),
+    "iterate average β = 0.95, patience 15": dict(average=0.95, patience=15),
+    "S = 128, cosine lr, 60 epochs, average 0.95": dict(
+        n_samples=128, lr_schedule="cosine", n_epochs=60, patience=None, average=0.95),
+}
+MAIN_CFG = {0.0: dict(learning_rate=0.1, l2=0.0), 7.0: dict(learning_rate=0.02, l2=0.01),
+            10.0: dict(learning_rate=0.02, l2=0.01)}
+#: ``--policy-search``: lr x l2 on the validation objective (seed 0) for the network scorers
+SEARCH = dict(lams=(0.0, 7.0, 10.0), lr=(0.005, 0.02, 0.05), l2=(0.0, 0.01))
+SEARCH_CLASSES = {"mlp16": dict(hidden=16), "mlp16-context": dict(hidden=16, context=True)}
+
+
+def _append(path, row):
+    print(row, flush=True)
+    with open(path, "a") as f:
+        f.write(json.dumps(row) + "\n")
+
+
+def run_optimiser(out, variants=None):
+    """Step 1 side runs: each optimiser variant at λ = 0, 7, 10, 3 seeds (jsonl lines)."""
+    tr, va, te = german_queries()
+    for name in (variants or OPTIMISER_VARIANTS):
+        for lam, cfg in MAIN_CFG.items():
+            for seed in SEEDS:
+                m, secs = fit(lam, tr, va, seed, **{**cfg, **OPTIMISER_VARIANTS[name]})
+                r = policy_measures(m.scores(te[0]), te[1], te[2])
+                _append(os.path.join(out, "fairness_german_optim.jsonl"),
+                        dict(variant=name, lam=lam, seed=seed, val_j=float(m.best_val_),
+                             epochs=m.best_epoch_, ndcg=r["ndcg"], disparity=r["disparity"],
+                             seconds=secs))
+
+
+def run_policy_search(out, cls):
+    """Step 2 side runs: lr x l2 for a network scorer at λ = 0, 7, 10, seed 0 (jsonl lines)."""
+    tr, va, te = german_queries()
+    for lam in SEARCH["lams"]:
+        for lr in SEARCH["lr"]:
+            for l2 in SEARCH["l2"]:
+                m, secs = fit(lam, tr, va, 0, learning_rate=lr, l2=l2, **SEARCH_CLASSES[cls])
+                r = policy_measures(m.scores(te[0]), te[1], te[2])
+                v = m.val_history_[m.best_epoch_ - 1] if m.best_epoch_ else (np.nan,) * 3
+                _append(os.path.join(out, "fairness_german_search.jsonl"),
+                        dict(policy=cls, lam=lam, lr=lr, l2=l2, val_j=float(m.best_val_),
+                             val_ndcg=float(v[0]), val_disparity=float(v[1]),
+                             epochs=m.best_epoch_, ndcg=r["ndcg"], disparity=r["disparity"],
+                             seconds=secs))
+
+
+def _jsonl(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def _mean_sd(a):
+    a = np.asarray(a, dtype=float)
+    return float(a.mean()), (float(a.std(ddof=1)) if len(a) > 1 else 0.0)
+
+
+def fair_end_report(out):
+    """Fold the --optimiser, --policy-search and --fair-end jsonl records into the json record
+    (keys optimiser, policy_search, fair_end), then rewrite the report and the plot."""
+    path = os.path.join(out, "fairness_german.json")
+    with open(path) as f:
+        res = json.load(f)
+    opt = {}
+    for r in _jsonl(os.path.join(out, "fairness_german_optim.jsonl")):
+        opt.setdefault((r["variant"], r["lam"]), []).append(r)
+    res["optimiser"] = []
+    for (name, lam), rs in opt.items():
+        nd, ds, vj = ([r[k] for r in rs] for k in ("ndcg", "disparity", "val_j"))
+        res["optimiser"].append(dict(variant=name, lam=lam, seeds=len(rs),
+                                     val_j=float(np.mean(vj)), epochs=[r["epochs"] for r in rs],
+                                     ndcg=_mean_sd(nd), disparity=_mean_sd(ds)))
+    res["policy_search"] = _jsonl(os.path.join(out, "fairness_german_search.jsonl"))
+    fe = {}
+    last = {(r["policy"], r["lam"], r["seed"]): r      # a fit run twice: the later line
+            for r in _jsonl(os.path.join(out, "fairness_german_fairend.jsonl"))}
+    for r in last.values():
+        fe.setdefault(r["policy"], {}).setdefault(r["lam"], []).append(r)
+    res["fair_end"] = {}
+    for pol, by_lam in fe.items():
+        rows = []
+        for lam in sorted(by_lam):
+            rs = by_lam[lam]
+            nd, sd = _mean_sd([r["ndcg"] for r in rs])
+            d, dsd = _mean_sd([r["disparity"] for r in rs])
+            rows.append(dict(lam=lam, cfg=rs[0]["cfg"], seeds=len(rs),
+                             epochs=[r["epochs"] for r in rs], ndcg=nd, ndcg_sd=sd,
+                             disparity=d, disparity_sd=dsd,
+                             val_ndcg=float(np.mean([r["val_ndcg"] for r in rs])),
+                             val_disparity=float(np.mean([r["val_disparity"] for r in rs])),
+                             seconds=float(np.mean([r["seconds"] for r in rs]))))
+        res["fair_end"][pol] = rows
+    extra = _jsonl(os.path.join(out, "fairness_german_fairend_extra.jsonl"))
+    res["fair_end_seeds"] = {}
+    for pol in sorted({r["policy"] for r in extra}):
+        lams = sorted({r["lam"] for r in extra if r["policy"] == pol})
+        rows = []
+        for lam in lams:
+            rs = [r for r in last.values() if r["policy"] == pol and r["lam"] == lam] + \
+                 [r for r in extra if r["policy"] == pol and r["lam"] == lam]
+            nd, sd = _mean_sd([r["ndcg"] for r in rs])
+            d, dsd = _mean_sd([r["disparity"] for r in rs])
+            rows.append(dict(lam=lam, seeds=sorted(r["seed"] for r in rs), ndcg=nd, ndcg_sd=sd,
+                             disparity=d, disparity_sd=dsd))
+        res["fair_end_seeds"][pol] = rows
+    with open(path, "w") as f:
+        json.dump(res, f, indent=1)
+    with open(os.path.join(out, "fairness_german.md"), "w") as f:
+        f.write(report(res))
+    _plot(res, os.path.join(out, "fairness_german.png"))
+
+
 def fit(lam, tr, va, seed, **cfg):
     t0 = time.perf_counter()
     m = FairPGRank(lam=lam, random_state=seed, **{**TRAIN, **cfg}).fit(*tr, validation=va)
@@ -175,8 +343,30 @@ def main(argv=None):
     ap.add_argument("--samples-curve", action="store_true",
                     help="after a full run: λ = 0, 5, 7, 10, 15 again with S = 128 (3 seeds, "
                          "the selected lr / l2), added to the json and the report")
+    ap.add_argument("--fair-end", choices=sorted(POLICIES),
+                    help="the λ grid near the 10%% point for one policy class, 3 seeds "
+                         "(appends to results/fairness_german_fairend.jsonl)")
+    ap.add_argument("--lams", help="with --fair-end: comma-separated λ (default: the class's)")
+    ap.add_argument("--seeds", help="with --fair-end: comma-separated seeds other than 0,1,2 "
+                                    "(a robustness check, recorded apart)")
+    ap.add_argument("--optimiser", action="store_true",
+                    help="step 1 side runs: optimiser variants at λ = 0, 7, 10, 3 seeds")
+    ap.add_argument("--policy-search", choices=sorted(SEARCH_CLASSES),
+                    help="step 2 side runs: lr x l2 of a network scorer at λ = 0, 7, 10")
+    ap.add_argument("--fair-end-report", action="store_true",
+                    help="fold fairness_german_fairend.jsonl into the json, report and plot")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
     args = ap.parse_args(argv)
+    if args.fair_end:
+        lams = tuple(float(a) for a in args.lams.split(",")) if args.lams else None
+        seeds = tuple(int(a) for a in args.seeds.split(",")) if args.seeds else SEEDS
+        return run_fair_end(args.out, args.fair_end, lams, seeds)
+    if args.optimiser:
+        return run_optimiser(args.out)
+    if args.policy_search:
+        return run_policy_search(args.out, args.policy_search)
+    if args.fair_end_report:
+        return fair_end_report(args.out)
     if args.diagnostics:
         return run_diagnostics(args.out)
     if args.samples_curve:
@@ -291,7 +481,15 @@ def report(res):
     """The results file (markdown) from the json record."""
     rows, base = res["rows"], res["rows"][0]
     tgt = 0.1 * base["disparity"]
-    L = ["## Fair-PG-Rank on German Credit", "",
+    L = ["## Fair-PG-Rank on German Credit", ""]
+    if res.get("fair_end"):
+        ref = res["rows"][0]["ndcg"]
+        L += ["### Verdict on the bar (λ grid near the 10% point, 3 seeds; details below)", ""]
+        for pol, fr in res["fair_end"].items():
+            L += [f"- **{pol}**: " + "; ".join(_bar_lines(fr, ref if pol != "linear"
+                                                           else None))]
+        L += ["", FAIR_END_NOTES, "", "### The main run (previous session, linear policy)", ""]
+    L += [
          "Command: `STRUCTPRED_DATA=../shared/data nice -n 15 python "
          f"benchmarks/fairness_german.py`; "
          f"{res['seconds'] / 60:.0f} min in all on a 2-core machine shared with five other "
@@ -414,6 +612,7 @@ def report(res):
                      f"{100 * (first['ndcg'] / b['ndcg'] - 1):+.2f}%."
                      + (f" Interpolated at D = 10% of λ = 0's: NDCG {nd:.4f} "
                         f"({100 * (nd / b['ndcg'] - 1):+.2f}%)." if nd else ""))
+    L += fair_end_sections(res)
     L += ["", "### The authors' numbers", "",
           "From the output cells of the authors' notebook (github.com/ashudeep/Fair-PGRank, "
           "\"Section 4_3_2 German Credit Dataset.ipynb\": linear model, lr 0.001, 10 epochs, "
@@ -427,6 +626,157 @@ def report(res):
                  f"{100 * (nd / p0[1] - 1):+.1f}% |")
     L += ["", DIFFERENCES, "", "![German Credit trade-off](fairness_german.png)", ""]
     return "\n".join(L)
+
+
+def _bar_lines(rows, ref=None):
+    """Verdict lines for one λ curve: the first λ with test D <= 10% of its λ = 0's (the bar's
+    rule), the interpolated NDCG there, and the first λ with validation D <= 10% of λ = 0's
+    validation D (model selection without the test set)."""
+    base = rows[0]
+    tgt = 0.1 * base["disparity"]
+    pct = (lambda r: 100 * (r["ndcg"] / base["ndcg"] - 1))
+    out = []
+    ok = [r for r in rows if r["disparity"] <= tgt]
+    if ok:
+        r = ok[0]
+        out.append(f"test rule: λ = {r['lam']:g}, D = {r['disparity']:.5f} "
+                   f"({100 * r['disparity'] / base['disparity']:.1f}% of λ = 0's "
+                   f"{base['disparity']:.4f}), NDCG {r['ndcg']:.4f} = {pct(r):+.2f}% "
+                   f"-> bar {'met' if pct(r) >= -5 else 'NOT met'}"
+                   + (f" ({100 * (r['ndcg'] / ref - 1):+.2f}% of the main run's linear λ = 0)"
+                      if ref else ""))
+    else:
+        b = min(rows, key=lambda r: r["disparity"])
+        out.append(f"test rule: no λ reaches 10% of λ = 0's D; lowest {b['disparity']:.5f} "
+                   f"({100 * b['disparity'] / base['disparity']:.0f}%) at λ = {b['lam']:g}, "
+                   f"NDCG {pct(b):+.2f}% -> bar NOT met")
+    nd = interp_ndcg_at(rows, tgt)
+    if nd:
+        out.append(f"interpolated at D = 10% of λ = 0's: NDCG {nd:.4f} "
+                   f"({100 * (nd / base['ndcg'] - 1):+.2f}%)")
+    vok = [r for r in rows if r["val_disparity"] <= 0.1 * base["val_disparity"]]
+    if vok:
+        v = vok[0]
+        out.append(f"validation rule: λ = {v['lam']:g}, test D {v['disparity']:.5f} "
+                   f"({100 * v['disparity'] / base['disparity']:.0f}% of λ = 0's), test NDCG "
+                   f"{pct(v):+.2f}%")
+    else:
+        out.append("validation rule: no λ of the grid has validation D <= 10% of λ = 0's")
+    return out
+
+
+def fair_end_sections(res):
+    """Report sections of the optimiser side runs, the policy search and the fair-end grid."""
+    L = []
+    if res.get("optimiser"):
+        L += ["", "### Step 1: is the linear policy under-trained at the fair end? (3 seeds)", "",
+              "`python benchmarks/fairness_german.py --optimiser`: the main run's lr / l2 "
+              "(λ = 0: 0.1, 0; λ = 7, 10: 0.02, 0.01), other optimiser settings. val J = "
+              "validation objective NDCG - λ D of the returned model (exact, mean over seeds): "
+              "the criterion on which S and the schedule are chosen for all λ alike.", "",
+              "| optimiser | λ | val J | test NDCG ± sd | test D ± sd | epochs |",
+              "|---|---|---|---|---|---|"]
+        for r in res["optimiser"]:
+            L.append(f"| {r['variant']} | {r['lam']:g} | {r['val_j']:.5f} | "
+                     f"{r['ndcg'][0]:.4f} ± {r['ndcg'][1]:.4f} | {r['disparity'][0]:.5f} ± "
+                     f"{r['disparity'][1]:.5f} | {r['epochs']} |")
+        if any(r["seeds"] < len(SEEDS) for r in res["optimiser"]):
+            L += ["", "(Rows with fewer epochs entries than seeds: that variant was stopped "
+                  "early to free the shared machine.)"]
+    if res.get("policy_search"):
+        L += ["", "### Step 2: network scorers, lr x l2 on validation (seed 0)", "",
+              "`python benchmarks/fairness_german.py --policy-search mlp16` (and "
+              "`mlp16-context`): one hidden ReLU layer of 16 units (`hidden=16`), with "
+              "`context=True` also the query's mean features as input; S = 32, patience 8. "
+              "Test columns shown for the record, not used for any choice.", "",
+              "| scorer | λ | lr | l2 | val J | val D | test NDCG | test D | epoch |",
+              "|---|---|---|---|---|---|---|---|---|"]
+        for r in res["policy_search"]:
+            L.append(f"| {r['policy']} | {r['lam']:g} | {r['lr']:g} | {r['l2']:g} | "
+                     f"{r['val_j']:.5f} | {r['val_disparity']:.5f} | {r['ndcg']:.4f} | "
+                     f"{r['disparity']:.5f} | {r['epochs']} |")
+    if res.get("fair_end"):
+        ref = res["rows"][0]["ndcg"]
+        L += ["", "### Step 3: the λ grid around the 10% point (3 seeds)", "",
+              "`python benchmarks/fairness_german.py --fair-end linear` (and `mlp16`, "
+              "`mlp16-context`), then `--fair-end-report`. Ratios against each class's own "
+              "λ = 0 run.", ""]
+        for pol, rows in res["fair_end"].items():
+            L += [f"**{pol}**", "",
+                  "| λ | settings | epochs | val NDCG | val D | test NDCG ± sd | test D ± sd | "
+                  "D / D(λ=0) | ΔNDCG | train s |", "|---|---|---|---|---|---|---|---|---|---|"]
+            b = rows[0]
+            for r in rows:
+                cfg = ", ".join(f"{k} {v:g}" if isinstance(v, (int, float)) and not
+                                isinstance(v, bool) else f"{k} {v}"
+                                for k, v in r["cfg"].items() if v is not None)
+                L.append(f"| {r['lam']:g} | {cfg} | {r['epochs']} | {r['val_ndcg']:.4f} | "
+                         f"{r['val_disparity']:.5f} | {r['ndcg']:.4f} ± {r['ndcg_sd']:.4f} | "
+                         f"{r['disparity']:.5f} ± {r['disparity_sd']:.5f} | "
+                         f"{100 * r['disparity'] / b['disparity']:.1f}% | "
+                         f"{100 * (r['ndcg'] / b['ndcg'] - 1):+.2f}% | {r['seconds']:.0f} |")
+            L += [""] + [f"- {x}" for x in _bar_lines(rows, ref if pol != "linear" else None)]
+            L.append("")
+    if res.get("fair_end_seeds"):
+        L += ["**More seeds** (`--fair-end ... --seeds 3,4`): the λ = 0 and bar λ of two classes "
+              "with seeds 0-4; ratios against the same seeds' λ = 0.", "",
+              "| class | λ | seeds | test NDCG ± sd | test D ± sd | D / D(λ=0) | ΔNDCG |",
+              "|---|---|---|---|---|---|---|"]
+        for pol, rows in res["fair_end_seeds"].items():
+            b = rows[0]
+            for r in rows:
+                L.append(f"| {pol} | {r['lam']:g} | {len(r['seeds'])} | {r['ndcg']:.4f} ± "
+                         f"{r['ndcg_sd']:.4f} | {r['disparity']:.5f} ± {r['disparity_sd']:.5f} "
+                         f"| {100 * r['disparity'] / b['disparity']:.1f}% | "
+                         f"{100 * (r['ndcg'] / b['ndcg'] - 1):+.2f}% |")
+        L.append("")
+    return L
+
+
+FAIR_END_NOTES = """What this session changed and found (the machine was shared with five other jobs
+throughout, load average 5-11 on 2 cores: the seconds are indicative only).
+
+1. Optimisation quality at the fair end (linear policy). The validation objective was already
+   exact (PL rank marginals), so early stopping was not reacting to sampling noise in it.
+   More rankings per query (S = 128), a cosine learning-rate schedule over 60 epochs without
+   early stopping, and exponential averaging of the iterates (β = 0.95, patience 15) all give
+   the same validation objective within 0.002 and the same test NDCG and D within the seed
+   spread at λ = 0, 7 and 10 (table "Step 1"); the earlier side run with all 40 epochs agrees.
+   The linear policy was not under-trained: its fair end is a property of the policy class and
+   of the objective, not of the optimiser. Chosen on the mean validation objective over
+   λ = 0, 7, 10 for all λ alike: the iterate average (0.88854) and the cosine schedule
+   (0.88856) tie within 2e-5, far below the seed spread; the average was kept (it was chosen
+   before the cosine runs had finished, and it needs a third of the epochs). S stays 32:
+   S = 128 scores lower on validation at every λ.
+2. Policy class. The authors' German Credit notebook trains a linear model; their code also
+   has a one-hidden-layer ReLU network (used by their Yahoo script) with an optional pooling
+   over the candidate set. `FairPGRank(hidden=H)` is the network (numpy forward and backward,
+   gradient checked against finite differences and the REINFORCE estimate against the exact
+   gradient by enumeration), `context=True` also gives it the candidate set's mean features.
+   Without context the network over-fits the disparity: on validation it looks fairer than the
+   linear policy, on test it is less fair (at λ = 10 val D 0.0020 vs test D 0.0052), the
+   validation choice of lr / l2 is the unregularised one, and its curve is not monotone in λ.
+   With context (lr 0.005, l2 = 0.01 chosen on validation at λ = 7 and 10) the group
+   disparity falls steadily with λ and its fair end costs less NDCG than the linear
+   policy's: a pointwise score cannot know which group has the higher merit in a given
+   candidate set (the direction of the hinge in D), a score that sees the set can.
+3. The bar. With the rule "first λ of the grid whose test D is <= 10% of λ = 0's": the linear
+   policy misses it narrowly (λ = 7: -5.3%; -5.1% interpolated), the network without context
+   misses it (λ = 17.5: -5.4%, on a noisy curve), the context network meets it at λ = 8 (D 9.4%
+   of its λ = 0's, NDCG -4.3% of its own λ = 0, -4.9% of this session's linear λ = 0, 0.9174;
+   λ = 10 also qualifies: 7.7% at -4.7%). With seeds 0-4 ("More seeds"): λ = 8 gives 8.9% at
+   -4.2% of its own λ = 0 (0.9100), which is -5.0% of the linear λ = 0 over the same seeds
+   (0.9173): the network's own λ = 0 ranks 0.8% worse than the linear one, so against the best
+   λ = 0 policy the fair point sits on the 5% line. Cautions: the rule reads the test set to
+   pick λ (a finer grid can only help it), and the margin to the bar is 0.8 points of NDCG with
+   a seed sd of 0.5. Chosen on validation instead (first λ whose validation D is <= 10% of λ = 0's
+   validation D), every class stops too early: at λ = 0 validation D is above test D, at the
+   fair end it is 2-3 times below it (the disparity measured on new applicants is larger than
+   on those the policy was trained and early-stopped on; 160 validation applicants), so the
+   validation-chosen λ (5, or 10 for the network without context) has a test D of 14-18% of
+   λ = 0's. Plainly: the bar (ratios to the same policy's λ = 0) is met by its own rule with
+   the context network, on the 5% line if measured against the linear λ = 0, and not met by a
+   model selection that never looks at the test set."""
 
 
 DIFFERENCES = """### Differences from the paper and the authors' code
@@ -458,6 +808,13 @@ Different (ours, and why):
   theirs: Adam lr 0.001, one query per step, 10 epochs, S = 25, a mean-of-the-samples baseline
   (including the sample itself) on NDCG only, none on the penalty, no L2, no entropy term (their
   code has one; it is 0 for this experiment), weights initialised uniform in ±1e-4 (ours 0).
+- Policy class: the authors' German Credit notebook trains their LinearModel; their code also
+  has an NNModel (one hidden ReLU layer; optionally a second layer after concatenating each
+  document's hidden units with their mean over the candidate set, "concat_avg" pooling; the
+  German notebook's arguments name hidden_layer=8 and pooling='concat_avg' but instantiate the
+  linear model). Our `hidden=16` is the one-hidden-layer network; our `context=True` feeds the
+  query's mean input features into that hidden layer (pooling the inputs, not the hidden units
+  as theirs does).
 - Features: UCI's 10 purpose codes (the Kaggle file merges them into 8) and a 0/1 female
   column instead of the female/male one-hot pair (equivalent under PL's shift invariance).
 - The post-processing baseline: theirs regresses relevance on the features (least squares) and
@@ -477,7 +834,9 @@ def _plot(res, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(7.5, 5))
+    zoom = bool(res.get("fair_end"))
+    fig, axes = plt.subplots(1, 2 if zoom else 1, figsize=(13 if zoom else 7.5, 5))
+    ax = axes[0] if zoom else axes
     rows = res["rows"]
     ax.errorbar([r["disparity"] for r in rows], [r["ndcg"] for r in rows],
                 xerr=[r["disparity_sd"] for r in rows], yerr=[r["ndcg_sd"] for r in rows],
@@ -492,6 +851,11 @@ def _plot(res, path):
                     xerr=[r["disparity_sd"] for r in sc], yerr=[r["ndcg_sd"] for r in sc],
                     fmt="D--", ms=3, capsize=2,
                     label=f"Fair-PG-Rank, S = {sc[0]['S']} (λ = 0, 5-15)")
+    for pol, fr in (res.get("fair_end") or {}).items():
+        ax.errorbar([r["disparity"] for r in fr], [r["ndcg"] for r in fr],
+                    xerr=[r["disparity_sd"] for r in fr], yerr=[r["ndcg_sd"] for r in fr],
+                    fmt="*-", ms=4, capsize=2, lw=0.8,
+                    label=f"fair-end grid: {pol} (λ {fr[0]['lam']:g}-{fr[-1]['lam']:g})")
     tol = [r for r in res["lp"] if r["method"] == "LP post-processing"]
     over = [r for r in res["lp"] if "delta" in r]
     ax.plot([r["disparity"] for r in tol], [r["ndcg"] for r in tol], "s",
@@ -509,6 +873,25 @@ def _plot(res, path):
     ax.set_ylabel("expected NDCG (test, exact)")
     ax.set_title("German Credit (dashed: 10% of λ = 0's D; dotted: -5% NDCG)", fontsize=9)
     ax.legend(loc="lower right", fontsize=7)
+    if zoom:
+        az = axes[1]
+        for pol, fr in res["fair_end"].items():
+            line = az.errorbar([r["disparity"] for r in fr], [r["ndcg"] for r in fr],
+                               xerr=[r["disparity_sd"] for r in fr],
+                               yerr=[r["ndcg_sd"] for r in fr], fmt="o-", ms=3, capsize=2,
+                               label=f"{pol} (3 seeds)")
+            c = line[0].get_color()
+            az.axvline(0.1 * fr[0]["disparity"], color=c, lw=0.8, ls="--")
+            az.axhline(0.95 * fr[0]["ndcg"], color=c, lw=0.8, ls=":")
+            for r in fr:
+                az.annotate(f"{r['lam']:g}", (r["disparity"], r["ndcg"]), fontsize=7,
+                            xytext=(3, 3), textcoords="offset points")
+        az.set_xlim(0, 0.008)
+        az.set_xlabel("group disparity D (test, exact)")
+        az.set_ylabel("expected NDCG (test, exact)")
+        az.set_title("fair end, per class: dashed 10% of its λ = 0 D, dotted -5% of its "
+                     "λ = 0 NDCG", fontsize=8)
+        az.legend(loc="lower right", fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)

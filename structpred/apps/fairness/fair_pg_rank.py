@@ -1,8 +1,10 @@
 """Fair-PG-Rank (Singh & Joachims, "Policy Learning for Fairness in Ranking", NeurIPS 2019): a
-Plackett-Luce ranking policy with linear scores s = xw (the Ranking task's features and PL
-hooks, tasks/ranking/plackett_luce.py) trained by policy gradient on
+Plackett-Luce ranking policy with scores s = h_θ(x) (the Ranking task's features and PL hooks,
+tasks/ranking/plackett_luce.py), linear h_θ(x) = xw or, with ``hidden=H``, a one-hidden-layer
+ReLU network h_θ(x) = relu(x W + b) a (the paper's policies are linear models and neural
+networks), trained by policy gradient on
 
-    max_w (1/n) Σ_q [ E_{σ~π_w(·|q)} NDCG_q(σ) - λ D_q(π_w) ] - (l2/2) ‖w‖²,
+    max_θ (1/n) Σ_q [ E_{σ~π_θ(·|q)} NDCG_q(σ) - λ D_q(π_θ) ] - (l2/2) ‖θ‖²,
 
 with exposure v_j = 1/log2(1+j) and, per query (relevances u, groups G):
 
@@ -14,8 +16,12 @@ with exposure v_j = 1/log2(1+j) and, per query (relevances u, groups G):
 The gradient (REINFORCE): both terms are E_π[f(σ)] for a per-sample f (NDCG(σ), and the linear
 functional of σ's exposures that the active hinge terms define, evaluated at the Monte-Carlo
 exposures), so ∇ ≈ (1/S) Σ_s (f(σ_s) - b_s) ∇ log π(σ_s) with S samples per query and the
-leave-one-out baseline b_s = mean of the other samples' f (``baseline=False``: b = 0). Adam
-ascent on mini-batches of queries.
+leave-one-out baseline b_s = mean of the other samples' f (``baseline=False``: b = 0); the
+score-space vector (1/S) Σ_s (f - b_s) ∂ log π(σ_s)/∂s is taken back to θ by the scorer's
+Jacobian (x^T for the linear one, backpropagation for the network). Adam ascent on mini-batches
+of queries, with an optional cosine learning-rate schedule lr_t = lr (1 + cos(π t/T)) / 2 over
+the T = n_epochs · batches steps, and optional exponential averaging of the iterates
+θ̄ ← β θ̄ + (1 - β) θ (``average=β``; θ̄ is then what is validated and returned).
 
 Model selection: with ``validation=(X_val, relevance_val, groups_val)`` the exact validation
 objective J_val(w) = mean_q [E_π NDCG_q - λ D_q(π_w)] is computed after every epoch and ``coef_``
@@ -35,6 +41,7 @@ from ...errors import InvalidInputError
 from ...jit import prefer_compiled
 from ...tasks.ranking import plackett_luce as pl
 from ...boundary.arrays import check_groups, check_vector
+from ...boundary.params import check_bool, check_choice, check_int, check_real
 from .exposure import group_disparity, individual_disparity
 
 __all__ = ["FairPGRank", "ips_relevance", "policy_measures"]
@@ -83,8 +90,33 @@ def _penalty_coef(mean_exp, u, g, kind):
     return c
 
 
+def _unpack(theta, f, hidden):
+    """(W, b, a) views of an MLP parameter vector θ = [vec(W) (f x H), b (H), a (H)]."""
+    W = theta[:f * hidden].reshape(f, hidden)
+    return W, theta[f * hidden:f * hidden + hidden], theta[f * hidden + hidden:]
+
+
+def _forward(theta, x, hidden):
+    """Scores h_θ(x) of the documents (rows of x), and the hidden activations (None if linear)."""
+    if hidden == 0:
+        return x @ theta, None
+    W, b, a = _unpack(theta, x.shape[1], hidden)
+    H = np.maximum(x @ W + b, 0.0)
+    return H @ a, H
+
+
+def _backward(theta, x, H, ds, hidden):
+    """J_θ(s)^T ds: the gradient in θ of ds · h_θ(x) (H: the forward pass's activations)."""
+    if hidden == 0:
+        return x.T @ ds
+    W, b, a = _unpack(theta, x.shape[1], hidden)
+    dZ = (ds[:, None] * a[None, :]) * (H > 0)
+    return np.concatenate([(x.T @ dZ).ravel(), dZ.sum(axis=0), H.T @ ds])
+
+
 class FairPGRank:
-    """Fair-PG-Rank: a linear Plackett-Luce ranking policy trained by policy gradient.
+    """Fair-PG-Rank: a Plackett-Luce ranking policy (linear or one-hidden-layer scores) trained
+    by policy gradient on E NDCG - λ D - (l2/2)‖θ‖².
 
     Parameters
     ----------
@@ -96,11 +128,21 @@ class FairPGRank:
     baseline : use the leave-one-out baseline (variance reduction; unbiased either way).
     patience : with a validation set, stop after this many epochs without a better J_val
         (None: run all epochs, still keep the best).
-    random_state : seed of the sampling and the query order.
+    hidden : 0 for linear scores xw; H > 0 for relu(xW + b)·a with H hidden units (W drawn
+        N(0, 1/f) from ``random_state``, b = 0, a = 0: the uniform policy at the start).
+    context : with ``hidden``, also feed every document the mean feature vector of its query
+        (x_d -> [x_d, mean_q x]), so that the scores can depend on the candidate set (as the
+        authors' "concat_avg" pooling option; a linear score would ignore it: PL is
+        shift-invariant, hence refused there).
+    lr_schedule : "constant" or "cosine" (lr (1 + cos(π t/T))/2 over all T steps).
+    average : None, or β in [0, 1): validate and return the exponential average of the
+        iterates θ̄ ← β θ̄ + (1 - β) θ (updated every step).
+    random_state : seed of the initial weights, the sampling and the query order.
 
     Attributes
     ----------
-    coef_ : w (the best epoch's on the validation set when one is given);
+    coef_ : θ (w when linear; [vec(W), b, a] with ``hidden``), the best epoch's on the
+        validation set when one is given;
     history_ : per-epoch (mean sampled NDCG, mean disparity) on the training queries;
     val_history_ : per-epoch (validation NDCG, validation disparity, J_val), exact;
     best_epoch_ : 1-based epoch of coef_ (0 = the initial w = 0, the uniform policy);
@@ -110,7 +152,8 @@ class FairPGRank:
     def __init__(self, lam: float = 0.0, disparity: str = "group", n_samples: int = 16,
                  n_epochs: int = 20, batch_size: int = 16, learning_rate: float = 0.05,
                  l2: float = 0.0, baseline: bool = True, patience: int | None = None,
-                 random_state=None):
+                 hidden: int = 0, context: bool = False, lr_schedule: str = "constant",
+                 average: float | None = None, random_state=None):
         self.lam = lam
         self.disparity = disparity
         self.n_samples = n_samples
@@ -120,6 +163,10 @@ class FairPGRank:
         self.l2 = l2
         self.baseline = baseline
         self.patience = patience
+        self.hidden = hidden
+        self.context = context
+        self.lr_schedule = lr_schedule
+        self.average = average
         self.random_state = random_state
 
     def _check(self, X, relevance, groups):
@@ -128,6 +175,13 @@ class FairPGRank:
         if self.disparity not in ("group", "individual"):
             raise InvalidInputError(f"disparity must be 'group' or 'individual', got "
                                     f"{self.disparity!r}")
+        check_int(self.hidden, "hidden", 0)
+        if check_bool(self.context, "context") and self.hidden == 0:
+            raise InvalidInputError("context needs hidden > 0 (a linear PL policy ignores a "
+                                    "per-query constant)")
+        check_choice(self.lr_schedule, "lr_schedule", ("constant", "cosine"))
+        if self.average is not None:
+            check_real(self.average, "average", 0.0, 1.0, high_inclusive=False)
         if len(X) == 0 or len(relevance) != len(X):
             raise InvalidInputError("X and relevance must be non-empty lists of equal length")
         Xs, U, G = [], [], []
@@ -135,7 +189,7 @@ class FairPGRank:
             x = np.asarray(x, dtype=np.float64)
             if x.ndim != 2 or not np.all(np.isfinite(x)):
                 raise InvalidInputError(f"X[{q}] must be a finite documents x features matrix", q)
-            Xs.append(x)
+            Xs.append(self._inputs(x))
             U.append(check_vector(u, f"relevance[{q}]", x.shape[0], low=0.0))
             if groups is not None:
                 need = self.disparity == "group" and self.lam > 0
@@ -160,8 +214,17 @@ class FairPGRank:
             if Xv[0].shape[1] != Xs[0].shape[1]:
                 raise InvalidInputError("validation features must have as many columns as X")
         rng = np.random.default_rng(self.random_state)
-        f = Xs[0].shape[1]
-        w = np.zeros(f)
+        f0, hid = Xs[0].shape[1], int(self.hidden)
+        if any(x.shape[1] != f0 for x in Xs):
+            raise InvalidInputError("every X[q] must have the same number of columns")
+        if hid == 0:
+            w = np.zeros(f0)
+        else:
+            w = np.concatenate([rng.normal(0.0, 1.0 / np.sqrt(f0), f0 * hid), np.zeros(2 * hid)])
+        f = w.shape[0]
+        avg = w.copy()
+        beta = None if self.average is None else float(self.average)
+        n_steps = int(self.n_epochs) * -(-len(Xs) // int(self.batch_size))
         self.val_history_ = []
         best_w, best_j, self.best_epoch_, since = w.copy(), -np.inf, 0, 0
         if validation is not None:
@@ -182,22 +245,25 @@ class FairPGRank:
                     grad += gq
                     stats.append((nd, disp))
                 grad = grad / len(batch) - self.l2 * w
+                lr = self.learning_rate
+                if self.lr_schedule == "cosine":
+                    lr = lr * 0.5 * (1.0 + np.cos(np.pi * step / n_steps))
                 step += 1
                 m1 = b1 * m1 + (1 - b1) * grad
                 m2 = b2 * m2 + (1 - b2) * grad ** 2
-                w = w + self.learning_rate * (m1 / (1 - b1 ** step)) / (
-                    np.sqrt(m2 / (1 - b2 ** step)) + eps)
+                w = w + lr * (m1 / (1 - b1 ** step)) / (np.sqrt(m2 / (1 - b2 ** step)) + eps)
+                avg = w if beta is None else beta * avg + (1 - beta) * w
             self.history_.append(tuple(np.mean(stats, axis=0)))
             if validation is not None:
-                vals = self._val_objective(Xv, Uv, Gv, w)
+                vals = self._val_objective(Xv, Uv, Gv, avg)
                 self.val_history_.append(vals)
                 if vals[2] > best_j:
-                    best_w, best_j, self.best_epoch_, since = w.copy(), vals[2], epoch + 1, 0
+                    best_w, best_j, self.best_epoch_, since = avg.copy(), vals[2], epoch + 1, 0
                 else:
                     since += 1
                     if self.patience is not None and since >= int(self.patience):
                         break
-        self.coef_ = best_w if validation is not None else w
+        self.coef_ = best_w if validation is not None else avg
         self.best_val_ = best_j
         if validation is None:
             self.best_epoch_ = len(self.history_)
@@ -206,7 +272,7 @@ class FairPGRank:
     def _val_objective(self, X, U, G, w):
         """(mean NDCG, mean disparity, mean NDCG - λ mean disparity) of π_w, exact for lists of
         <= 12 documents."""
-        S = [x @ w for x in X]
+        S = [_forward(w, x, int(self.hidden))[0] for x in X]
         if self.disparity == "group" and all(g is not None for g in G):
             meas = policy_measures(S, U, G, random_state=0)
             nd, disp = meas["ndcg"], meas["disparity"]
@@ -217,7 +283,9 @@ class FairPGRank:
         return nd, disp, nd - self.lam * disp
 
     def _query_gradient(self, x, u, g, w, S, rng):
-        s = x @ w
+        """(REINFORCE estimate of ∇_θ [NDCG_q - λ·(D_q's active hinge terms)], the samples'
+        mean NDCG, the sampled disparity) at θ = w for query (x, u, g) with S rankings."""
+        s, H = _forward(w, x, int(self.hidden))
         m = s.shape[0]
         v = pl.position_discount(m)
         ideal = np.sort(u)[::-1] @ v
@@ -238,11 +306,18 @@ class FairPGRank:
             b = 0.0
         _, Gs = pl.log_prob_grads(s, perms)
         coef = ((f - b)[:, None] * Gs).mean(axis=0)
-        return x.T @ coef, nd, disp
+        return _backward(w, x, H, coef, int(self.hidden)), nd, disp
+
+    def _inputs(self, x):
+        """The scorer's input rows: x, or [x, mean of x's rows] with ``context``."""
+        if not self.context:
+            return x
+        return np.hstack([x, np.broadcast_to(x.mean(axis=0), x.shape)])
 
     def scores(self, X):
-        """Per-query PL scores xw."""
-        return [np.asarray(x, dtype=np.float64) @ self.coef_ for x in X]
+        """Per-query PL scores h_θ(x) (xw when linear)."""
+        return [_forward(self.coef_, self._inputs(np.asarray(x, dtype=np.float64)),
+                         int(self.hidden))[0] for x in X]
 
 
 def _group_labels(labels, m, q):
