@@ -6,9 +6,10 @@ impact, and the fair-ranking LP re-solved online.
 The setup (``NewsSetup``; every parameter is a field, defaults as in the paper's news experiment
 and the authors' code, MarcoMorik/Dynamic-Fairness):
 
-* n_items = 30 articles with polarity ρ_d ~ Uniform[-1, 1] (the paper samples them from a media
-  bias chart; uniform keeps the simulation free of data files); group 0 = polarity < 0, group 1
-  = polarity >= 0.
+* n_items = 30 articles with polarity ρ_d ~ Uniform[-1, 1], or (``polarity_pool``) drawn
+  without replacement from a pool, e.g. the Ad Fontes article ratings / 40 as the paper
+  (``structpred.datasets.load_adfontes``); group 0 = polarity <= 0, group 1 = polarity > 0 (the
+  authors' GROUP_BOUNDARIES put 0 in the left group).
 * users arrive one by one: polarity ~ N(+0.5, 0.2) with probability ``p_plus`` = 0.5, else
   N(-0.5, 0.2), clipped to [-1, 1]; openness o ~ Uniform[0.05, 0.55].
 * user u finds article d relevant with probability exp(-(ρ_d - ρ_u)^2 / (2 o_u^2)) (a Bernoulli
@@ -29,7 +30,14 @@ Rankers at user τ (all sorted by a score, ties by item index):
 
 * ``naive``: number of clicks so far, c_τ(d).
 * ``d-ultr``: IPS estimate R̂_τ(d) = 1/(τ-1) Σ_{t<τ} click_t(d) / v_{rank_t(d)} over the users
-  seen (unbiased for R(d); known propensities, no clipping; the authors divide by τ).
+  seen (unbiased for R(d); known propensities, no clipping; the authors divide by τ). With
+  ``merit_estimator="stratified"`` R̂_τ(d) = Σ_c w_c S_c(d)/n_c / Σ_{c seen} w_c instead: the
+  users are split into strata c by their features (``strata`` = (K, M): K equal polarity bins
+  on [-1, 1] x M equal openness bins), S_c(d) and n_c are the IPS sum and the user count of
+  stratum c, and w_c is the stratum's population probability (``user_strata``): a per-stratum
+  personalised IPS model averaged over the population distribution of the user features
+  rather than over the users who happened to come (w_c = n_c/(τ-1) gives the plain IPS
+  exactly). It applies to D-ULTR, FairCo (score and error term) and the LP.
 * ``fairco-exposure``: R̂_τ(d) + λ err_τ(d), err_τ(d) = (τ - 1) max_G D̂_τ(G, G_d),
   D̂_τ(G, G') = Exp_τ(G)/R̂_τ(G) - Exp_τ(G')/R̂_τ(G'), Exp_τ(G) = mean over d in G of the average
   exposure v_{rank_t(d)} so far, R̂_τ(G) = mean over G of R̂_τ(d) (floored at 1e-4). So
@@ -115,7 +123,8 @@ class NewsTrial:
 
 @dataclass
 class SimulationResult:
-    """Per-user histories of one run: ndcg, exposure / impact unfairness, top item; final state."""
+    """Per-user histories of one run: ndcg, exposure / impact unfairness, top item; final state
+    (clicks, IPS sums, exposure sums, final order, the final merit estimate)."""
     ndcg: np.ndarray
     unfair_exposure: np.ndarray
     unfair_impact: np.ndarray
@@ -124,6 +133,7 @@ class SimulationResult:
     ips: np.ndarray
     exposure: np.ndarray
     final_order: np.ndarray = field(default=None)
+    estimate: np.ndarray = field(default=None)    # final merit estimate R̂ (the estimator's)
 
 
 def _users(rng, n, setup, side=None):
@@ -434,10 +444,7 @@ def simulate(trial: NewsTrial, method: str, setup: NewsSetup | None = None, lam=
                 orders = BvNSampler(res.P, atol=1e-6).sample(t1 - t0, rng)
             _run(4, lam, t0, t1, *args, np.ascontiguousarray(orders, dtype=np.int64), ctrl,
                  cells, cw, *st, *out)
-    if method == "naive":
-        score = st[0]
-    else:
-        score = np.empty(n)
-        _estimate(T, st[1], st[3], st[4], cw, score)
-    final = np.argsort(-score, kind="stable")
-    return SimulationResult(out[0], out[1], out[2], out[3], st[0], st[1], st[2], final)
+    est = np.empty(n)
+    _estimate(T, st[1], st[3], st[4], cw, est)
+    final = np.argsort(-(st[0] if method == "naive" else est), kind="stable")
+    return SimulationResult(out[0], out[1], out[2], out[3], st[0], st[1], st[2], final, est)
