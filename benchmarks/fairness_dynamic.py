@@ -1,16 +1,25 @@
 """The rich-get-richer loop and FairCo: the news simulation of Morik et al. (SIGIR 2020).
 
-    python benchmarks/fairness_dynamic.py [--trials 100] [--lp-trials 20] [--head 10] [--out DIR]
+    STRUCTPRED_DATA=<data home> python benchmarks/fairness_dynamic.py [--trials 100]
+        [--lp-trials 20] [--sweep-trials 100] [--users-trials N] [--heads 10,20] [--out DIR]
+    python benchmarks/fairness_dynamic.py --convert-adfontes-js newSources.js <data home>
 
-1. At head start h (``--head``; h users from group 1's side, then h from group 0's, then the
-   mixture, as the authors' code): mean NDCG over the 3,000 users and final exposure / impact
-   unfairness per ranker (Naive, D-ULTR, FairCo-exposure, FairCo-impact; the online LP on
-   ``--lp-trials`` trials), each exposure unfairness measured against three merits: the true
-   one (the paper's measure), the mean relevance of the users so far, FairCo's IPS estimate;
-   and the skyline FairCo whose error term uses the true merit (the controller's own error).
-2. λ sweep of FairCo-exposure (the authors' grid plus a few points), with NDCG.
-3. Number of users: D-ULTR, FairCo and the skyline after 1,000 ... 30,000 users.
-4. Head start table: share of trials whose rank-1 article is in group 1 after 3,000 users.
+Setups: ``uniform`` (item polarities U[-1, 1]) and, when the data home has
+fairness/adfontes/InteractiveMediaBiasChart.csv, ``adfontes`` (30 articles per trial from the
+Ad Fontes ratings, polarity = Bias/40, as the authors).
+
+1. Per setup and head start h (``--heads``; h users from group 1's side, then h from group 0's,
+   then the mixture, as the authors' code): mean NDCG and final exposure / impact unfairness
+   per ranker (Naive, D-ULTR, FairCo-exposure, FairCo-impact, D-ULTR and FairCo with the
+   stratified merit estimate, the skyline FairCo with the true merit in its error term; the
+   online LP on ``--lp-trials`` trials at the first h), the exposure unfairness against four
+   merits: the true expected merit (the paper's measure, primary), the expected merit of the
+   users who came, their realised relevances, and the ranker's own estimate; the bar ratios
+   with paired bootstrap intervals; the group-merit errors of the estimates.
+2. Number of users (3,000, 10,000, 30,000) per setup and h: D-ULTR, FairCo (IPS and
+   stratified) and the skyline.
+3. λ sweep of FairCo-exposure (IPS and stratified), strata sweep, and the head-start table
+   (share of trials whose rank-1 article is in group 1 after 3,000 users), uniform setup.
 
 Writes DIR/fairness_dynamic.md, fairness_dynamic.json and the plots
 fairness_dynamic_curves.png, fairness_dynamic_headstart.png, fairness_dynamic_sweeps.png.
@@ -30,7 +39,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 from structpred.apps.fairness.dynamic import (NewsSetup, _affinity,  # noqa: E402
-                                              group_unfairness, make_trial, simulate)
+                                              estimate_merit, group_unfairness, make_trial,
+                                              simulate)
 from structpred.datasets.adfontes import load_adfontes  # noqa: E402
 
 RANKERS = ("naive", "d-ultr", "fairco-exposure", "fairco-impact")
@@ -63,6 +73,19 @@ def _seen_merit(tr):
     if getattr(tr, "_seen", None) is None:
         tr._seen = _affinity(tr.polarity, tr.user_polarity, tr.user_openness).mean(axis=0)
     return tr._seen
+
+
+def _noise_floor(tr):
+    """Group-merit errors of the stratified estimate had the system seen every relevance
+    (no examination, so no IPS noise) and had it known each user's relevance probabilities:
+    what is left of the stratified estimate's error without click noise."""
+    C, n = tr.cell_weight.size, tr.polarity.size
+    cnt = np.bincount(tr.user_cell, minlength=C)
+    S, P = np.zeros((C, n)), np.zeros((C, n))
+    np.add.at(S, tr.user_cell, tr.relevant.astype(float))
+    np.add.at(P, tr.user_cell, _affinity(tr.polarity, tr.user_polarity, tr.user_openness))
+    return (_rel_err(estimate_merit(S, cnt, tr.cell_weight), tr),
+            _rel_err(estimate_merit(P, cnt, tr.cell_weight), tr))
 
 
 def _rel_err(est, tr):
@@ -105,8 +128,10 @@ def main_table(trials, lp_trials, setup, curves_for=None):
     curves = {m: [] for m in ("naive", "d-ultr", "fairco-exposure", "fairco-impact",
                               "fairco-exposure (stratified)", "lp")}
     secs = {m: 0.0 for m in MAIN}
+    floor = []
     for seed in range(trials):
         tr = make_trial(setup, seed)
+        floor.append(_noise_floor(tr))
         for m, (method, est, sky) in MAIN.items():
             if method == "lp" and seed >= lp_trials:
                 continue
@@ -127,6 +152,7 @@ def main_table(trials, lp_trials, setup, curves_for=None):
                  ("fairco-exposure (stratified)", "d-ultr (stratified)")):
         bar[f"{f} / {d}"] = dict(ratio=_boot(col[f], col[d]),
                                  ndcg_rel=float(nd[f].mean() / nd[d].mean() - 1))
+    bar["floor"] = [float(x) for x in np.mean(floor, axis=0)]
     return summary, curves, bar
 
 
@@ -207,6 +233,24 @@ def _head_clicks(tr, setup, h):
     return r.clicks[tr.groups == 1].sum()
 
 
+def convert_adfontes_js(js_path, data_home):
+    """The objects {Source: "..", Url: "..", Bias: "..", Quality: ".."} of newSources.js as the
+    CSV Source,Url,Bias,Quality that ``load_adfontes`` reads (not committed: data)."""
+    import csv
+    import re
+    from structpred.datasets.adfontes import RELATIVE_PATH
+    text = open(js_path, encoding="utf-8").read()
+    rows = re.findall(r'Source:\s*"([^"]*)",\s*Url:\s*"([^"]*)",\s*Bias:\s*"([^"]*)",\s*'
+                      r'Quality:\s*"([^"]*)"', text)
+    out = os.path.join(data_home, RELATIVE_PATH)
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(out, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["Source", "Url", "Bias", "Quality"])
+        w.writerows(rows)
+    print(f"{len(rows)} articles -> {out}")
+
+
 def fmt(s, k, d=4):
     return f"{s[k]:.{d}f} ± {s[k + '_se']:.{d}f}"
 
@@ -227,7 +271,13 @@ def main(argv=None):
                     help="data home with fairness/adfontes/InteractiveMediaBiasChart.csv "
                          "(default: $STRUCTPRED_DATA); the Ad Fontes setup is skipped without it")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
+    ap.add_argument("--convert-adfontes-js", nargs=2, metavar=("NEWSSOURCES_JS", "DATA_HOME"),
+                    help="write DATA_HOME/fairness/adfontes/InteractiveMediaBiasChart.csv from "
+                         "the newSources.js of github.com/meyerclemon/maya-media-bias-check "
+                         "(the 2019 Ad Fontes article ratings) and stop")
     args = ap.parse_args(argv)
+    if args.convert_adfontes_js:
+        return convert_adfontes_js(*args.convert_adfontes_js)
     t_start = time.time()
     heads = [int(h) for h in args.heads.split(",")]
     setups = {"uniform": NewsSetup()}
@@ -321,6 +371,8 @@ def _report(args, setups, heads, res, af_note, t_all):
                      f"{s['top1_group1']:.2f} | {s['seconds_per_trial']:.3f} |")
         L.append("")
         for k, b in block["bar"].items():
+            if k == "floor":
+                continue
             L.append(f"- Bar, {k}: **{pct(b['ratio'])}** of the unfairness (95% paired "
                      f"bootstrap over trials), NDCG {100 * b['ndcg_rel']:+.2f}% "
                      f"({'meets' if b['ratio'][0] <= 0.10 and b['ndcg_rel'] >= -0.02 else 'misses'}"
@@ -330,7 +382,11 @@ def _report(args, setups, heads, res, af_note, t_all):
                  f"merit by {fe['merit_err_seen']:.4f} (group-merit error), their realised "
                  f"relevances by {fe['merit_err_users']:.4f}; FairCo's IPS estimate by "
                  f"{fe['merit_err_ips']:.4f}, the stratified estimate by "
-                 f"{block['summary']['fairco-exposure (stratified)']['merit_err_ips']:.4f}.\n")
+                 f"{block['summary']['fairco-exposure (stratified)']['merit_err_ips']:.4f}; "
+                 "without click noise the stratified estimate would be off by "
+                 f"{block['bar']['floor'][0]:.4f} (from every relevance of the users seen) and "
+                 f"{block['bar']['floor'][1]:.4f} (from their relevance probabilities): the "
+                 "rest of its error is the noise of the IPS-weighted clicks.\n")
     for key, users in res["users"].items():
         L += [f"### Number of users ({key}, {args.users_trials or args.sweep_trials} trials "
               f"each, λ = "
@@ -509,7 +565,7 @@ def _plots(curves, res, heads, out):
     fig.savefig(os.path.join(out, "fairness_dynamic_headstart.png"), dpi=90)
     plt.close(fig)
     keys = list(res["users"])
-    fig, ax = plt.subplots(1, 1 + len(keys), figsize=(5 * (1 + len(keys)), 4))
+    fig, ax = plt.subplots(1, 1 + len(keys), figsize=(4.2 * (1 + len(keys)), 4))
     lams = res["lambda"]
     ls = [k for k in lams if k > 0]
     for est, mk in (("ips", "o"), ("stratified", "s")):
