@@ -525,7 +525,7 @@ network on (polarity, openness), ours the stratified IPS estimate (above) as the
 model; the paper's rich-get-richer figure uses FairCo(Imp), ours shows both. The Ad Fontes file
 used here is the 2019 article-level chart (1,916 ratings, columns Source, Url, Bias, Quality)
 converted to CSV from the public JavaScript file `newSources.js` of
-github.com/meyerclemon/maya-media-bias-check (commit 7ef0fd0); the authors' own download of the
+github.com/meyerclemon/maya-media-bias-check (commit 7ef0fd0) by `python benchmarks/fairness_dynamic.py --convert-adfontes-js newSources.js <data home>`; the authors' own download of the
 chart is not public, so their articles may differ (the file is not committed; `load_adfontes`
 names the source when it is absent).
 """
