@@ -13,6 +13,7 @@ _LAZY = {
     "load_lightgbm_rank": ".letor", "read_jsonl": ".diversity", "read_csv_table": ".multiclass",
     "READERS": ".readers", "Reader": ".readers", "get_reader": ".readers",
     "load_german_credit": ".german_credit",
+    "load_adfontes": ".adfontes", "read_adfontes": ".adfontes",
     "load_scene": ".multilabel",
     "make_hmm_sequences": ".synthetic",
 }

@@ -62,6 +62,9 @@ READERS: dict[str, Reader] = {
     "german_credit": Reader(".german_credit:read_german_credit", ".data",
                             "A11 6 A34 A43 1169 A65 A75 4 A93 A101 4 A121 67 A143 A152 2 A173 1 A192 A201 1\n"
                             "A12 48 A32 A43 5951 A61 A73 2 A92 A101 2 A121 22 A143 A152 1 A173 1 A191 A201 2\n"),
+    "adfontes": Reader(".adfontes:read_adfontes", ".csv",
+                       "Source,Url,Bias,Quality\nCNN,http://a,-6.5,32\n"
+                       "\"Fox News\",http://b,27,20.5\nAP,http://c,0,62\n"),
     # the logged-feedback reader of structpred.counterfactual (registered here so that the
     # reader battery covers it; imported by name on first use, no import arrow upwards)
     "vw_feedback": Reader("structpred.counterfactual.io:read_feedback", ".vw",

@@ -6,9 +6,10 @@ impact, and the fair-ranking LP re-solved online.
 The setup (``NewsSetup``; every parameter is a field, defaults as in the paper's news experiment
 and the authors' code, MarcoMorik/Dynamic-Fairness):
 
-* n_items = 30 articles with polarity ρ_d ~ Uniform[-1, 1] (the paper samples them from a media
-  bias chart; uniform keeps the simulation free of data files); group 0 = polarity < 0, group 1
-  = polarity >= 0.
+* n_items = 30 articles with polarity ρ_d ~ Uniform[-1, 1], or (``polarity_pool``) drawn
+  without replacement from a pool, e.g. the Ad Fontes article ratings / 40 as the paper
+  (``structpred.datasets.load_adfontes``); group 0 = polarity <= 0, group 1 = polarity > 0 (the
+  authors' GROUP_BOUNDARIES put 0 in the left group).
 * users arrive one by one: polarity ~ N(+0.5, 0.2) with probability ``p_plus`` = 0.5, else
   N(-0.5, 0.2), clipped to [-1, 1]; openness o ~ Uniform[0.05, 0.55].
 * user u finds article d relevant with probability exp(-(ρ_d - ρ_u)^2 / (2 o_u^2)) (a Bernoulli
@@ -29,7 +30,14 @@ Rankers at user τ (all sorted by a score, ties by item index):
 
 * ``naive``: number of clicks so far, c_τ(d).
 * ``d-ultr``: IPS estimate R̂_τ(d) = 1/(τ-1) Σ_{t<τ} click_t(d) / v_{rank_t(d)} over the users
-  seen (unbiased for R(d); known propensities, no clipping; the authors divide by τ).
+  seen (unbiased for R(d); known propensities, no clipping; the authors divide by τ). With
+  ``merit_estimator="stratified"`` R̂_τ(d) = Σ_c w_c S_c(d)/n_c / Σ_{c seen} w_c instead: the
+  users are split into strata c by their features (``strata`` = (K, M): K equal polarity bins
+  on [-1, 1] x M equal openness bins), S_c(d) and n_c are the IPS sum and the user count of
+  stratum c, and w_c is the stratum's population probability (``user_strata``): a per-stratum
+  personalised IPS model averaged over the population distribution of the user features
+  rather than over the users who happened to come (w_c = n_c/(τ-1) gives the plain IPS
+  exactly). It applies to D-ULTR, FairCo (score and error term) and the LP.
 * ``fairco-exposure``: R̂_τ(d) + λ err_τ(d), err_τ(d) = (τ - 1) max_G D̂_τ(G, G_d),
   D̂_τ(G, G') = Exp_τ(G)/R̂_τ(G) - Exp_τ(G')/R̂_τ(G'), Exp_τ(G) = mean over d in G of the average
   exposure v_{rank_t(d)} so far, R̂_τ(G) = mean over G of R̂_τ(d) (floored at 1e-4). So
@@ -67,9 +75,11 @@ from ...errors import InvalidInputError
 from .lp import BvNSampler, fair_ranking_lp
 
 __all__ = ["NewsSetup", "NewsTrial", "METHODS", "make_trial", "simulate", "SimulationResult",
-           "group_unfairness", "lp_policy", "news_merit"]
+           "group_unfairness", "lp_policy", "news_merit", "user_strata", "ESTIMATORS",
+           "estimate_merit"]
 
 METHODS = ("naive", "d-ultr", "fairco-exposure", "fairco-impact", "lp")
+ESTIMATORS = ("ips", "stratified")
 _CODE = {"naive": 0, "d-ultr": 1, "fairco-exposure": 2, "fairco-impact": 3, "lp": 4}
 
 
@@ -89,6 +99,9 @@ class NewsSetup:
     lp_every: int = 100
     lp_compensate: bool = True
     position_bias: str = "log"
+    polarity_pool: tuple | None = None
+    merit_estimator: str = "ips"
+    strata: tuple = (8, 2)
 
 
 @dataclass
@@ -104,11 +117,14 @@ class NewsTrial:
     v: np.ndarray                 # position exposure 1/log2(1+k)
     user_polarity: np.ndarray = field(default=None)
     user_openness: np.ndarray = field(default=None)
+    user_cell: np.ndarray = field(default=None)     # (n_users,) stratum of each user
+    cell_weight: np.ndarray = field(default=None)   # population probability of each stratum
 
 
 @dataclass
 class SimulationResult:
-    """Per-user histories of one run: ndcg, exposure / impact unfairness, top item; final state."""
+    """Per-user histories of one run: ndcg, exposure / impact unfairness, top item; final state
+    (clicks, IPS sums, exposure sums, final order, the final merit estimate)."""
     ndcg: np.ndarray
     unfair_exposure: np.ndarray
     unfair_impact: np.ndarray
@@ -117,6 +133,7 @@ class SimulationResult:
     ips: np.ndarray
     exposure: np.ndarray
     final_order: np.ndarray = field(default=None)
+    estimate: np.ndarray = field(default=None)    # final merit estimate R̂ (the estimator's)
 
 
 def _users(rng, n, setup, side=None):
@@ -156,8 +173,11 @@ def news_merit(polarity, setup: NewsSetup) -> np.ndarray:
 
 
 def make_trial(setup: NewsSetup, seed) -> NewsTrial:
-    """Draw the items, the users (head start first: h users from ``head_start_group``'s side,
-    h from the other side, then the mixture) and their randomness for one trial."""
+    """Draw the items (uniform polarities, or ``n_items`` drawn without replacement from
+    ``polarity_pool``), the users (head start first: h users from ``head_start_group``'s side,
+    h from the other side, then the mixture) and their randomness for one trial; each user's
+    stratum (``strata`` = (polarity bins, openness bins)) and the strata's population
+    probabilities for the stratified merit estimate."""
     if setup.n_items < 2 or setup.n_users < 1:
         raise InvalidInputError("setup: n_items must be >= 2 and n_users >= 1")
     if not 0 <= 2 * setup.head_start <= setup.n_users:
@@ -169,12 +189,26 @@ def make_trial(setup: NewsSetup, seed) -> NewsTrial:
     if setup.position_bias not in ("log", "none"):
         raise InvalidInputError(f"setup.position_bias must be 'log' or 'none', got "
                                 f"{setup.position_bias!r}")
+    if setup.merit_estimator not in ESTIMATORS:
+        raise InvalidInputError(f"setup.merit_estimator must be one of {ESTIMATORS}, got "
+                                f"{setup.merit_estimator!r}")
+    strata = tuple(setup.strata)
+    if len(strata) != 2 or not all(isinstance(k, (int, np.integer)) and k >= 1 for k in strata):
+        raise InvalidInputError(f"setup.strata must be two positive integers (polarity bins, "
+                                f"openness bins), got {setup.strata!r}")
     rng = np.random.default_rng(seed)
-    pol = rng.uniform(-1, 1, setup.n_items)
-    groups = (pol >= 0).astype(np.int64)
+    if setup.polarity_pool is None:
+        pol = rng.uniform(-1, 1, setup.n_items)
+    else:
+        pool = check_vector(np.asarray(setup.polarity_pool, dtype=float), "setup.polarity_pool")
+        if pool.size < setup.n_items:
+            raise InvalidInputError(f"setup.polarity_pool has {pool.size} polarities, fewer "
+                                    f"than n_items = {setup.n_items}")
+        pol = rng.choice(pool, setup.n_items, replace=False)
+    groups = (pol > 0).astype(np.int64)
     if groups.min() == groups.max():          # keep two groups
-        pol[0] = -pol[0]
-        groups = (pol >= 0).astype(np.int64)
+        pol[0] = -pol[0] if pol[0] != 0 else 1e-3
+        groups = (pol > 0).astype(np.int64)
     h, g = setup.head_start, setup.head_start_group
     parts = [_users(rng, h, setup, side=g), _users(rng, h, setup, side=1 - g),
              _users(rng, setup.n_users - 2 * h, setup)]
@@ -192,7 +226,27 @@ def make_trial(setup: NewsSetup, seed) -> NewsTrial:
         v = 1.0 / np.log2(2.0 + np.arange(setup.n_items))
     else:
         v = np.ones(setup.n_items)
-    return NewsTrial(pol, groups, relevant, exam_u, merit, gm, v, up, uo)
+    cell, weight = user_strata(up, uo, setup)
+    return NewsTrial(pol, groups, relevant, exam_u, merit, gm, v, up, uo, cell, weight)
+
+
+def user_strata(user_polarity, user_openness, setup: NewsSetup):
+    """Each user's stratum k·M + m (polarity bin k of K equal bins on [-1, 1], openness bin m
+    of M equal bins on the openness range; (K, M) = ``setup.strata``) and the strata's
+    population probabilities P(k)/M, P(k) = Σ_side p_side [Φ((b_k+1 - μ)/σ) - Φ((b_k - μ)/σ)]
+    under the clipped bimodal polarity (the end bins take the clipped mass)."""
+    from scipy.special import ndtr
+    K, M = (int(k) for k in setup.strata)
+    edges = np.linspace(-1.0, 1.0, K + 1)
+    kb = np.clip(np.searchsorted(edges[1:-1], user_polarity, side="right"), 0, K - 1)
+    lo, hi = setup.openness
+    mb = np.clip(((user_openness - lo) / (hi - lo) * M).astype(np.int64), 0, M - 1)
+    e = edges.copy()
+    e[0], e[-1] = -np.inf, np.inf
+    pk = np.zeros(K)
+    for m, p in ((setup.user_mean, setup.p_plus), (-setup.user_mean, 1 - setup.p_plus)):
+        pk += p * np.diff(ndtr((e - m) / setup.user_std))
+    return (kb * M + mb).astype(np.int64), np.repeat(pk / M, M)
 
 
 def group_unfairness(per_item, merit, groups) -> float:
@@ -209,10 +263,35 @@ def group_unfairness(per_item, merit, groups) -> float:
 
 
 @njit(cache=True, nogil=True)
+def _estimate(t, ips, ips_cell, n_cell, cell_weight, out):
+    """R̂_τ(d) into ``out``: the IPS mean ips/max(t, 1) with one stratum, else the stratified
+    Σ_c w_c S_c(d)/n_c / Σ_c w_c over the strata c seen so far (n_c > 0)."""
+    n = out.shape[0]
+    C = cell_weight.shape[0]
+    if C == 1:
+        for d in range(n):
+            out[d] = ips[d] / max(t, 1)
+        return
+    for d in range(n):
+        out[d] = 0.0
+    wsum = 0.0
+    for c in range(C):
+        if n_cell[c] > 0:
+            wsum += cell_weight[c]
+            for d in range(n):
+                out[d] += cell_weight[c] * ips_cell[c, d] / n_cell[c]
+    if wsum > 0:
+        for d in range(n):
+            out[d] /= wsum
+
+
+@njit(cache=True, nogil=True)
 def _run(method, lam, t0, t1, groups, relevant, exam_u, v, group_merit, orders, ctrl_merit,
-         clicks, ips, cumexp, ndcg, unfair_e, unfair_i, top):
+         cells, cell_weight, clicks, ips, cumexp, ips_cell, n_cell, ndcg, unfair_e, unfair_i,
+         top):
     n = groups.shape[0]
     score = np.empty(n)
+    est = np.empty(n)
     pos = np.empty(n, dtype=np.int64)
     for t in range(t0, t1):
         tau = t + 1
@@ -223,8 +302,9 @@ def _run(method, lam, t0, t1, groups, relevant, exam_u, v, group_merit, orders, 
                 for d in range(n):
                     score[d] = clicks[d]
             else:
+                _estimate(t, ips, ips_cell, n_cell, cell_weight, est)
                 for d in range(n):
-                    score[d] = ips[d] / max(t, 1)
+                    score[d] = est[d]
                 if method >= 2 and t > 0:
                     # group averages of exposure (or impact) and estimated merit so far
                     ge = np.zeros(2)
@@ -236,7 +316,7 @@ def _run(method, lam, t0, t1, groups, relevant, exam_u, v, group_merit, orders, 
                         if ctrl_merit.shape[0] == n:
                             gr[g] += ctrl_merit[d]
                         else:
-                            gr[g] += ips[d] / t
+                            gr[g] += est[d]
                         if method == 2:
                             ge[g] += cumexp[d] / t
                         else:
@@ -264,12 +344,15 @@ def _run(method, lam, t0, t1, groups, relevant, exam_u, v, group_merit, orders, 
             if k < n_rel:
                 ideal += v[k]
         ndcg[t] = dcg / ideal if n_rel > 0 else 1.0
+        c = cells[t]
+        n_cell[c] += 1.0
         for d in range(n):
             k = pos[d]
             cumexp[d] += v[k]
             if relevant[t, d] and exam_u[t, d] < v[k]:
                 clicks[d] += 1.0
                 ips[d] += 1.0 / v[k]
+                ips_cell[c, d] += 1.0 / v[k]
         ge = np.zeros(2)
         gi = np.zeros(2)
         gc = np.zeros(2)
@@ -280,6 +363,22 @@ def _run(method, lam, t0, t1, groups, relevant, exam_u, v, group_merit, orders, 
             gi[g] += clicks[d] / tau
         unfair_e[t] = abs(ge[0] / gc[0] / group_merit[0] - ge[1] / gc[1] / group_merit[1])
         unfair_i[t] = abs(gi[0] / gc[0] / group_merit[0] - gi[1] / gc[1] / group_merit[1])
+
+
+def estimate_merit(ips_cell, n_cell, cell_weight) -> np.ndarray:
+    """The stratified IPS merit estimate R̂(d) = Σ_c w_c S_c(d)/n_c / Σ_c w_c over the strata
+    with n_c > 0 users (S_c(d) = Σ_{t in c} click_t(d)/v_{rank_t(d)}); with the empirical
+    weights w_c = n_c/τ it is the plain IPS mean, with the population probabilities it is
+    E_x[R̂(d|x)] for the per-stratum (personalised) IPS model R̂(d|x)."""
+    ips_cell = np.asarray(ips_cell, dtype=float)
+    n = ips_cell.shape[1]
+    out = np.empty(n)
+    w = np.asarray(cell_weight, dtype=float)
+    cnt = np.asarray(n_cell, dtype=float)
+    if w.size == 1:
+        return ips_cell[0] / max(cnt[0], 1.0)
+    _estimate(0, np.zeros(n), ips_cell, cnt, w, out)
+    return out
 
 
 def lp_policy(est, groups, v, cum_exposure, k, compensate=True):
@@ -296,38 +395,56 @@ def lp_policy(est, groups, v, cum_exposure, k, compensate=True):
 
 
 def simulate(trial: NewsTrial, method: str, setup: NewsSetup | None = None, lam=None,
-             seed=0, control_merit=None) -> SimulationResult:
+             seed=0, control_merit=None, merit_estimator=None) -> SimulationResult:
     """Run one ranker over the trial's users (``lam``: FairCo's λ, default setup.lam; ``seed``
     drives the LP's BvN sampling; ``control_merit``: per-item merits that replace the IPS
-    estimates R̂_τ in FairCo's error term, a diagnostic skyline; None = the paper's FairCo)."""
+    estimates R̂_τ in FairCo's error term, a diagnostic skyline; None = the paper's FairCo;
+    ``merit_estimator``: "ips" (the paper's R̂_τ = 1/(τ-1) Σ click/v) or "stratified" (the
+    per-stratum IPS means weighted by the strata's population probabilities, see
+    ``estimate_merit``), default setup.merit_estimator; it is R̂_τ in the ranking score and in
+    the error term of D-ULTR, FairCo and the LP)."""
     setup = NewsSetup() if setup is None else setup
     if method not in _CODE:
         raise InvalidInputError(f"method must be one of {METHODS}, got {method!r}")
     lam = setup.lam if lam is None else check_real(lam, "lam", 0.0)
+    est_name = setup.merit_estimator if merit_estimator is None else merit_estimator
+    if est_name not in ESTIMATORS:
+        raise InvalidInputError(f"merit_estimator must be one of {ESTIMATORS}, got "
+                                f"{est_name!r}")
     T, n = trial.relevant.shape
     if control_merit is None:
         ctrl = np.zeros(0)
     else:
         ctrl = check_vector(control_merit, "control_merit", length=n, low=0.0)
-    st = [np.zeros(n) for _ in range(3)]
+    if est_name == "ips" or trial.user_cell is None:
+        if est_name == "stratified":
+            raise InvalidInputError("merit_estimator='stratified' needs a trial with user "
+                                    "strata (make_trial)")
+        cells, cw = np.zeros(T, dtype=np.int64), np.ones(1)
+    else:
+        cells = np.ascontiguousarray(trial.user_cell, dtype=np.int64)
+        cw = np.ascontiguousarray(trial.cell_weight, dtype=float)
+    st = [np.zeros(n) for _ in range(3)] + [np.zeros((cw.size, n)), np.zeros(cw.size)]
     out = [np.zeros(T) for _ in range(3)] + [np.zeros(T, dtype=np.int64)]
     args = (trial.groups, trial.relevant, trial.exam_u, trial.v, trial.group_merit)
     dummy = np.zeros((1, n), dtype=np.int64)
     if method != "lp":
-        _run(_CODE[method], lam, 0, T, *args, dummy, ctrl, *st, *out)
+        _run(_CODE[method], lam, 0, T, *args, dummy, ctrl, cells, cw, *st, *out)
     else:
         rng = np.random.default_rng(seed)
         every = max(1, int(setup.lp_every))
         for t0 in range(0, T, every):
             t1 = min(T, t0 + every)
-            est = st[1] / max(t0, 1)
+            est = np.empty(n)
+            _estimate(t0, st[1], st[3], st[4], cw, est)
             if t0 == 0 or np.any(np.bincount(trial.groups, weights=est, minlength=2) <= 0):
                 orders = np.tile(np.argsort(-est, kind="stable"), (t1 - t0, 1))
             else:
                 res = lp_policy(est, trial.groups, trial.v, st[2], t1 - t0, setup.lp_compensate)
                 orders = BvNSampler(res.P, atol=1e-6).sample(t1 - t0, rng)
             _run(4, lam, t0, t1, *args, np.ascontiguousarray(orders, dtype=np.int64), ctrl,
-                 *st, *out)
-    score = st[0] if method == "naive" else st[1]
-    final = np.argsort(-score, kind="stable")
-    return SimulationResult(out[0], out[1], out[2], out[3], st[0], st[1], st[2], final)
+                 cells, cw, *st, *out)
+    est = np.empty(n)
+    _estimate(T, st[1], st[3], st[4], cw, est)
+    final = np.argsort(-(st[0] if method == "naive" else est), kind="stable")
+    return SimulationResult(out[0], out[1], out[2], out[3], st[0], st[1], st[2], final, est)
