@@ -150,14 +150,17 @@ def test_ctrl_c_from_the_oracle():
 @pytest.mark.parametrize("name", ["multiclass", "sequence"])
 def test_bit_identical_w(name):
     model, X, Y, _ = PROBLEMS[name]()
-    fits = [StructuredSVM(model, C=30.0, eps=1e-3, algorithm="n-slack", n_jobs=j,
-                          solver_options={"random_state": 7, "batch_size": 3}).fit(X, Y).w_
+    svms = [StructuredSVM(model, C=30.0, eps=1e-3, algorithm="n-slack", n_jobs=j,
+                          solver_options={"random_state": 7, "batch_size": 3}).fit(X, Y)
             for j in (1, 1, 2)]
+    fits = [s.w_ for s in svms]
     assert np.array_equal(fits[0], fits[1])
     assert np.array_equal(fits[0], fits[2])
     other = StructuredSVM(model, C=30.0, eps=1e-3, algorithm="n-slack",
-                          solver_options={"random_state": 8, "batch_size": 3}).fit(X, Y).w_
-    assert np.allclose(other, fits[0], atol=1e-1 * np.abs(fits[0]).max())
+                          solver_options={"random_state": 8, "batch_size": 3}).fit(X, Y)
+    # the primal is 1-strongly convex: ½‖w - w*‖² <= primal(w) - optimum <= certified gap
+    radius = sum(np.sqrt(2.0 * (s.primal_objective_ - s.dual_objective_)) for s in (svms[0], other))
+    assert np.linalg.norm(other.w_ - fits[0]) <= radius
 
 
 def test_float32_storage_changes_nothing_when_exact():
