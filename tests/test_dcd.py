@@ -223,12 +223,36 @@ def test_row_calls_read_w_in_place_and_match_the_batch_forms():
 
 
 @pytest.mark.parametrize("option", [{"storage": "float16"}, {"batch_size": -1},
-                                    {"inner_sweeps": 1.5}, {"gap_stop": -1.0},
+                                    {"inner_sweeps": 1.5}, {"early_sweeps": -1},
+                                    {"gap_stop": -1.0},
                                     {"max_constraints": 0}])
 def test_bad_options_are_refused(option):
     model, X, Y, _ = _multiclass_problem()
     with pytest.raises(ValueError, match=next(iter(option))):
         StructuredSVM(model, C=1.0, algorithm="n-slack", solver_options=option).fit(X, Y)
+
+
+def test_early_sweeps_apply_until_the_first_full_pass():
+    """No sweep after the fresh passes that precede the first full pass (early_sweeps=0),
+    inner_sweeps after every pass from the first full one on; the optimum is unchanged."""
+    model, X, Y, _ = _sequence_problem()
+    opts = {"full_every": 3, "batch_size": 2, "inner_sweeps": 3}
+    early = StructuredSVM(model, C=30.0, eps=1e-3, algorithm="n-slack",
+                          solver_options=dict(opts, early_sweeps=0)).fit(X, Y)
+    kinds = [h["kind"] for h in early.history_]
+    first_full = kinds.index("full")
+    assert first_full == 3 and all(k == "fresh" for k in kinds[:first_full])
+    assert all(h["sweeps"] == 0 for h in early.history_[:first_full])
+    assert early.history_[first_full]["sweeps"] > 0
+    plain = StructuredSVM(model, C=30.0, eps=1e-3, algorithm="n-slack",
+                          solver_options=dict(opts, early_sweeps=3)).fit(X, Y)
+    assert plain.history_[0]["sweeps"] > 0
+    for svm in (early, plain):
+        assert svm.converged_
+    # both certified within their gaps of the same optimum
+    assert abs(early.primal_objective_ - plain.primal_objective_) <= max(
+        early.primal_objective_ - early.dual_objective_,
+        plain.primal_objective_ - plain.dual_objective_)
 
 
 def test_shrinking_and_full_passes_only_reach_the_same_optimum():
