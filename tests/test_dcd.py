@@ -331,3 +331,18 @@ def test_default_converges_on_few_examples_at_large_C(tmp_path, C):
     assert dcd.converged_ and dcd.n_iter_ < 300
     assert dcd.primal_objective_ <= one.primal_objective_ + 1e-9
     assert dcd.duality_gap_ <= C * 0.1 + 1e-9
+
+
+def test_unchecked_row_csr_is_scipys_matrix():
+    """The per-example path's CSR builder (scipy's validation skipped) gives a matrix equal to
+    scipy's own in every use the solvers make of it: products, row slices, sums, nnz."""
+    from structpred.tasks.sequence.model import _checked_csr, _rows_csr
+    rng = np.random.default_rng(0)
+    ref = sp.random(7, 40, density=0.2, format="csr", random_state=rng)
+    parts = (ref.data.copy(), ref.indices.astype(np.int32), ref.indptr.astype(np.int32), ref.shape)
+    a, b = _checked_csr(*parts), _rows_csr(*parts)
+    assert isinstance(b, sp.csr_matrix) and b.shape == a.shape and b.nnz == a.nnz
+    v = rng.normal(size=40)
+    assert np.array_equal(b @ v, a @ v)
+    assert abs(b[[1, 4]] - a[[1, 4]]).max() == 0.0 and abs(b - ref).max() == 0.0
+    assert np.array_equal(b.sum(axis=1), a.sum(axis=1)) and b.has_canonical_format
