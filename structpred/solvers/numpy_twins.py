@@ -33,8 +33,6 @@ SWEEP_BUDGET = 40000
 _blocks_done = 0
 #: Blocks whose slot dots a sweep computes at once (recomputed after a block changes w).
 _WINDOW = 4
-#: Largest such window (a run of blocks that change nothing doubles it up to this).
-_MAX_WINDOW = 256
 #: Largest dense copy (slots x features) of the working sets a sweep builds.
 MAX_DENSE = 1 << 22
 
@@ -292,10 +290,6 @@ class _Rows:
         self.slot_end = ends.tolist()
         per_example = np.concatenate([[0], np.cumsum(mt)])
         self.first_slot = per_example.tolist()
-        # every row's features strictly increasing (canonical CSR rows): then w[ind] += x
-        # adds each entry once, as np.add.at does entry by entry
-        inc = np.diff(self.ind.astype(np.int64)) > 0
-        self.distinct = bool(np.all(inc | (np.diff(self.gslot) != 0)))
 
 
 def _block(i, e, rows, cap, m, b, alpha, gram, alpha_sum, w, tol, max_steps):
@@ -445,18 +439,12 @@ def sweep(order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_
     n_todo = len(first_slot) - 1
     valid_to = 0          # the slot dots of blocks [e, valid_to) are those at the current w
     cache, base = [], 0
-    window = _WINDOW      # doubled while blocks leave w unchanged, reset when one changes it
-    unchanged = True
-    distinct = rows.distinct
     for e, (i, mi) in enumerate(zip(todo.tolist(), mt.tolist())):
         s0 = first_slot[e]
         if e >= valid_to:
             # the dots of the next few blocks at once (each a sequential sum, as the kernel's):
             # valid until a block changes w
-            if e > 0:
-                window = min(2 * window, _MAX_WINDOW) if unchanged else _WINDOW
-            unchanged = True
-            valid_to = min(e + window, n_todo)
+            valid_to = min(e + _WINDOW, n_todo)
             base = s0
             s1 = first_slot[valid_to]
             a, z = slot_first[s0], slot_end[s1 - 1]
@@ -472,11 +460,7 @@ def sweep(order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_
             dk = delta[k]
             if dk != 0.0:
                 p, q = slot_first[s0 + k], slot_end[s0 + k]
-                if distinct:
-                    w[r_ind[p:q]] += dk * r_data[p:q]
-                else:
-                    np.add.at(w, r_ind[p:q], dk * r_data[p:q])    # entry by entry, in order
-                unchanged = False
+                np.add.at(w, r_ind[p:q], dk * r_data[p:q])    # entry by entry, in order
                 x = ai[k] + dk
                 if x < 0.0:
                     x = 0.0
