@@ -31,7 +31,7 @@ import scipy.sparse as sp
 
 from ...boundary.arrays import MAX_SIZE_JOINT_FEATURE, check_matrix, check_scores
 from ...boundary.params import check_choice, check_int, check_positive, check_real, check_state
-from ...errors import InvalidInputError
+from ...errors import MAX_ABS_FEATURE, InvalidInputError
 from ...model import StructuredModel
 from ...labels.clicks import Click
 from . import plackett_luce as _pl
@@ -73,6 +73,36 @@ def stack_queries(X):
     else:
         Xs = np.zeros((0, 0))
     return Xs, offsets
+
+
+def _valid_stacked(X, Y, n_features):
+    """True when the queries are consecutive row views of one float array (as load_letor
+    returns them) that passes Ranking.check_input's tests all at once: at least one document
+    per query, n_features columns, finite values within MAX_ABS_FEATURE, and one finite real
+    grade per document (1-D numeric arrays). False means only "not shown": the per-query
+    checks then run and name the query at fault."""
+    if not X or not all(isinstance(x, np.ndarray) and x.ndim == 2 for x in X):
+        return False
+    sizes = np.array([x.shape[0] for x in X], dtype=np.int64)
+    offsets = np.zeros(len(X) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    base = _consecutive_rows(X, offsets)
+    if base is None or sizes.min() < 1 or (n_features is not None
+                                            and base.shape[1] != n_features):
+        return False
+    with np.errstate(invalid="ignore", over="ignore"):
+        for a in range(0, base.shape[0], 1 << 16):       # NaN compares False
+            if not (np.abs(base[a:a + (1 << 16)]) <= MAX_ABS_FEATURE).all():
+                return False
+    if Y is not None:
+        if not all(isinstance(y, np.ndarray) and y.ndim == 1 and y.dtype.kind in "biuf"
+                   for y in Y):
+            return False
+        if not np.array_equal([y.shape[0] for y in Y], sizes):
+            return False
+        if not all(np.isfinite(y).all() for y in Y if y.dtype.kind == "f"):
+            return False
+    return True
 
 
 def _consecutive_rows(X, offsets):
@@ -310,6 +340,8 @@ class Ranking(StructuredModel):
         n = self._expected_features()
         if Y is not None and len(X) != len(Y):
             raise InvalidInputError(f"X has {len(X)} queries but Y has {len(Y)}")
+        if _valid_stacked(X, Y, n):
+            return
         for i, x in enumerate(X):
             if not hasattr(x, "shape") or len(x.shape) != 2:
                 raise InvalidInputError(f"query {i}: x must be a 2-D documents x features matrix", i)
