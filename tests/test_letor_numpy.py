@@ -157,3 +157,34 @@ def test_group_sizes_without_qids(tmp_path):
     assert got is not None
     same(got, exact(path, group_sizes=[3, 1]))
     assert numpy_reader(path, group_sizes=[2, 1]) is None    # sizes that do not add up
+
+
+@pytest.mark.parametrize("digits", [(1, 6), (3, 2), (0, 7)])
+def test_fixed_point_numbers_in_several_chunks_read_as_float_does(digits):
+    """More than one chunk of 65,536 numbers d...d.d...d (and the integer fast path of
+    one- and two-digit feature ids): every value is Python's float of its text."""
+    from structpred.datasets import letor_numpy as LN
+    rng = np.random.default_rng(sum(digits))
+    whole, frac = digits
+    K = 70_001
+    ints = rng.integers(0, 10 ** whole, size=K) if whole else np.zeros(K, dtype=np.int64)
+    fracs = rng.integers(0, 10 ** frac, size=K)
+    toks = [f"{i:0{whole}d}.{f:0{frac}d}" if whole else f".{f:0{frac}d}" for i, f in zip(ints, fracs)]
+    text = (" ".join(toks) + "\n").encode()
+    arr = np.frombuffer(text, dtype=np.uint8)
+    start = np.r_[0, np.flatnonzero(arr == 32) + 1]
+    stop = np.r_[np.flatnonzero(arr == 32), arr.shape[0] - 1]
+    got = LN._decimals(arr, start, stop, text)
+    assert np.array_equal(got.view(np.int64), np.array([float(t) for t in toks]).view(np.int64))
+    ids = [str(int(v)) for v in rng.integers(1, 100, size=K)]
+    text = (" ".join(ids) + "\n").encode()
+    arr = np.frombuffer(text, dtype=np.uint8)
+    start = np.r_[0, np.flatnonzero(arr == 32) + 1]
+    stop = np.r_[np.flatnonzero(arr == 32), arr.shape[0] - 1]
+    np.testing.assert_array_equal(LN._decimals(arr, start, stop, text, integer=True),
+                                  np.array([float(t) for t in ids]))
+    bad = text.replace(b" 7 ", b" 7/ ", 1)
+    arr = np.frombuffer(bad, dtype=np.uint8)
+    start = np.r_[0, np.flatnonzero(arr == 32) + 1]
+    stop = np.r_[np.flatnonzero(arr == 32), arr.shape[0] - 1]
+    assert LN._decimals(arr, start, stop, bad, integer=True) is None

@@ -249,3 +249,41 @@ def test_guard_and_objective_twins_match_the_kernels_code():
             if r[0][0] in (0, 8):
                 np.testing.assert_array_equal(m[0], m[1])
     assert {0, 1, 6} <= codes        # clean answers, a NaN loss and a violated answer
+
+
+@pytest.mark.parametrize("duplicates", [False, True])
+def test_sweep_twin_long_unchanged_runs_and_repeated_features(duplicates, force):
+    """Sweeps over many examples, most blocks already optimal after the first (the twin's
+    window of precomputed dots then grows), and rows that list a feature twice (w is then
+    updated entry by entry): the twin and the kernel's code agree bit for bit."""
+    import scipy.sparse as sp
+    rng = np.random.default_rng(7)
+    n, d, K = 300, 9, 4
+    rows_of = []
+    for _ in range(2):
+        nnz = rng.integers(1, d, size=n)
+        ind = np.concatenate([np.sort(rng.choice(d, size=k, replace=False)) for k in nnz])
+        ptr = np.r_[0, np.cumsum(nnz)]
+        if duplicates:
+            ind[ptr[1:-1] - 1] = ind[ptr[1:-1] - 2].clip(0)   # some rows repeat a feature
+        D = sp.csr_matrix((rng.normal(size=ind.size), ind, ptr), shape=(n, d))
+        rows_of.append(D)
+    out = []
+    for mode in ("python", "twin"):
+        force(mode)
+        pool = ConstraintPool(n, d, K, "float64")
+        w = np.zeros(d)
+        res = []
+        for D in rows_of:
+            pool.add(np.arange(n, dtype=np.int64), D, rng.random(n) * 0 + 1.0, w)
+            for s in range(4):
+                active = np.ones(n, dtype=np.uint8)
+                order = np.random.default_rng(s).permutation(n).astype(np.int64)
+                res.append(np.asarray(pool.sweep(order, active, 0.01, w, 1e-6), dtype=float))
+                res.append(active.copy())
+        out.append((pool, w, res))
+    (pa, wa, ra), (pb, wb, rb) = out
+    _same_pool(pa, pb)
+    np.testing.assert_array_equal(wa, wb)
+    for x, y in zip(ra, rb):
+        np.testing.assert_array_equal(x, y)

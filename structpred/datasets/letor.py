@@ -42,7 +42,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..boundary.text import open_text
-from ..errors import MAX_ABS_FEATURE, DataFormatError
+from ..errors import MAX_ABS_FEATURE, DataFormatError, InvalidInputError
 from .home import require_file
 
 __all__ = ["load_letor", "write_letor", "LetorData", "LetorFormatError", "load_mq2008",
@@ -219,7 +219,7 @@ def _parse_line(fail, toks, want_qid):
 
 def load_letor(path, *, n_features: int | None = None, kind: str = "auto",
                pairless: str = "keep", dense: bool | None = None,
-               group_sizes=None, strict_order: bool = False) -> LetorData:
+               group_sizes=None, strict_order: bool = False, dtype=np.float64) -> LetorData:
     """Read an svm_rank / LETOR file (or an svm_proprank click file) into per-query matrices.
 
     Parameters
@@ -240,6 +240,9 @@ def load_letor(path, *, n_features: int | None = None, kind: str = "auto",
         Also reject a qid smaller than the previous one (svm_rank's rule). By default only a
         qid that comes back after another query is an error: LETOR's own fold files (e.g.
         MQ2008 Fold4/train = S3+S4+S5) are contiguous per query but not ascending.
+    dtype : numpy.float64 (default) or numpy.float32
+        How the feature values are stored: float32 halves the documents' memory and holds
+        each value rounded to the nearest float32 (svm_rank's own storage, FVAL = float).
 
     Raises
     ------
@@ -249,17 +252,34 @@ def load_letor(path, *, n_features: int | None = None, kind: str = "auto",
         raise ValueError(f"kind must be 'auto', 'rank' or 'proprank', got {kind!r}")
     if pairless not in ("keep", "skip", "error"):
         raise ValueError(f"pairless must be 'keep', 'skip' or 'error', got {pairless!r}")
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        dtype = None
+    if dtype not in (np.float64, np.float32):
+        raise InvalidInputError("dtype must be numpy.float64 or numpy.float32")
+    data = _load_letor(path, n_features, kind, pairless, dense, group_sizes, strict_order,
+                       dtype)
+    if dtype != np.float64 and data.X and data.X[0].dtype != dtype:
+        data.X = [x.astype(dtype) for x in data.X]   # a path that read float64: convert
+    return data
+
+
+def _load_letor(path, n_features, kind, pairless, dense, group_sizes, strict_order, dtype):
     name = os.fspath(path)
     if kind != "proprank":
         if "numba" not in sys.modules:   # a moderate file: read without loading numba
             from .letor_numpy import parse_numpy
             parts = parse_numpy(path, n_features, dense, group_sizes is None, MAX_FID,
                                 FEATURE_FLOOR)
+            if parts is not None and dtype != np.float64:
+                parts = parts[:3] + (parts[3].astype(dtype),) + parts[4:]
             fast = None if parts is None else _assemble(name, *parts, group_sizes, strict_order,
                                                         pairless)
             if fast is not None:
                 return fast
-        fast = _load_fast(path, name, n_features, pairless, dense, group_sizes, strict_order)
+        fast = _load_fast(path, name, n_features, pairless, dense, group_sizes, strict_order,
+                          dtype)
         if fast is not None:
             return fast
     return _load_exact(path, name, n_features, kind, pairless, dense, group_sizes, strict_order)
@@ -469,7 +489,8 @@ class _Grow:
         return self.a[:self.n]
 
 
-def _load_fast(path, name, n_features, pairless, dense, group_sizes, strict_order):
+def _load_fast(path, name, n_features, pairless, dense, group_sizes, strict_order,
+               dtype=np.dtype(np.float64)):
     """load_letor's fast path (numba scanner, see ``letor_scan``): None whenever the exact
     reader must decide (a doubtful token, a rule broken, ``cost:`` tokens). Memory: the
     documents x features array (dense files) or the CSR arrays, per-document arrays, and one
@@ -556,11 +577,11 @@ def _load_fast(path, name, n_features, pairless, dense, group_sizes, strict_orde
                 if mode == "dense":
                     if D is None:
                         W = max(hi, 1) if cap_cols is None else max(cap_cols, 1)
-                        D = np.zeros((_row_estimate(reader, nd, L), W))
+                        D = np.zeros((_row_estimate(reader, nd, L), W), dtype=dtype)
                     if hi > D.shape[1]:
                         if hi > 5000 and dense is None:
                             return None
-                        wider = np.zeros((D.shape[0], hi))
+                        wider = np.zeros((D.shape[0], hi), dtype=dtype)
                         wider[:n_rows, :D.shape[1]] = D[:n_rows]
                         D = wider
                     if n_rows + nd > D.shape[0]:
@@ -597,7 +618,7 @@ def _load_fast(path, name, n_features, pairless, dense, group_sizes, strict_orde
         final_dense = dense if dense is not None else (
             n_cols <= 5000 and nnz * 12 >= 0.3 * N * n_cols * 8)
         if not final_dense:
-            big = sp.csr_matrix(D)
+            big = sp.csr_matrix(D, dtype=dtype)
             if big.nnz != nnz:
                 return None           # explicit zeros listed: keep the exact reader's CSR
     else:
@@ -608,7 +629,7 @@ def _load_fast(path, name, n_features, pairless, dense, group_sizes, strict_orde
         n_cols = max_fid if cap_cols is None else cap_cols
         ptr = np.zeros(N + 1, dtype=np.int64)
         np.cumsum(counts, out=ptr[1:])
-        big = sp.csr_matrix((vals, cols, ptr), shape=(N, n_cols))
+        big = sp.csr_matrix((vals.astype(dtype, copy=False), cols, ptr), shape=(N, n_cols))
         final_dense = dense if dense is not None else (
             n_cols <= 5000 and nnz * 12 >= 0.3 * N * n_cols * 8)
         if final_dense:

@@ -38,6 +38,10 @@ def auto_max_constraints(n: int) -> int:
     return int(min(64, max(16, np.sqrt(32 * 2 ** 20 / (8.0 * max(int(n), 1))))))
 
 
+#: Slots by which the per-example Gram matrices grow.
+_GRAM_STEP = 4
+
+
 class ConstraintPool:
     """Per-example working sets (at most ``max_constraints`` each) in flat arrays."""
 
@@ -55,7 +59,10 @@ class ConstraintPool:
         self.b = np.zeros((n, k))
         self.alpha = np.zeros((n, k))
         self.idle = np.zeros((n, k), dtype=np.int64)
-        self.gram = np.zeros((n, k, k))
+        # gram[i, :m_i, :m_i] is all the kernels read: the array grows (kg <= k) as the
+        # working sets do, so memory follows the largest working set, not k (the capacity
+        # the kernels evict at is start.shape[1] = k)
+        self.gram = np.zeros((n, min(k, _GRAM_STEP), min(k, _GRAM_STEP)))
         self.alpha_sum = np.zeros(n)
         self.dtype_mode = dtype
         store = np.float64 if dtype in ("float64", np.float64) else np.float32
@@ -76,18 +83,71 @@ class ConstraintPool:
         return int(self.data.nbytes + self.ind.nbytes + self.gram.nbytes + self.b.nbytes * 5)
 
     def _ensure(self, extra):
-        if self.top + extra <= self.data.shape[0]:
+        """Room for ``extra`` more entries after ``top``. A full pool whose dead entries are
+        a quarter of it or more is first compacted in place (the live rows moved down, in
+        position order); when the entries and the extra would then fill more than 2/3 of
+        it, the arrays are enlarged in place (``ndarray.resize``: realloc, no second copy
+        alive) to 1.5x that."""
+        size = self.data.shape[0]
+        if self.top + extra <= size:
             return
-        need = self.live + extra
-        size = max(self.data.shape[0], 1024)
-        while size < 1.5 * need:
-            size *= 2
-        new_data = np.empty(size, dtype=self.data.dtype)
-        new_ind = np.empty(size, dtype=self.ind.dtype)
-        self.top = int(K.compact(self.m, self.start, self.length, self.data, self.ind,
-                                 new_data, new_ind))
-        self.live = self.top
-        self.data, self.ind = new_data, new_ind
+        if 4 * (self.top - self.live) >= size:
+            self.top = self.live = self._compact_in_place()
+        need = self.top + extra
+        if 3 * need > 2 * size:
+            new = max(1024, (3 * need + 1) // 2)
+            try:                 # in place (realloc) when nothing else refers to the arrays
+                self.data.resize(new, refcheck=True)
+            except ValueError:
+                self.data = _enlarged(self.data, new)
+            try:
+                self.ind.resize(new, refcheck=True)
+            except ValueError:
+                self.ind = _enlarged(self.ind, new)
+
+    def _ensure_gram(self, rows):
+        """Grow gram's slot dimensions (in steps of _GRAM_STEP, at most k) so that adding a
+        constraint to every example in ``rows`` fits: an example's slots then never pass
+        gram's size (one that is full, m = k, evicts first)."""
+        k, kg = self.start.shape[1], self.gram.shape[1]
+        if kg >= k or rows.size == 0:
+            return
+        need = int((self.m + np.bincount(rows, minlength=self.n)).max())
+        if need <= kg:
+            return
+        new = min(k, max(need, kg + _GRAM_STEP))
+        gram = np.zeros((self.n, new, new))
+        gram[:, :kg, :kg] = self.gram
+        self.gram = gram
+
+    def _compact_in_place(self, chunk=1 << 18):
+        """Move the live rows to the front of data/ind, in the order of their positions
+        (each row moves down, never onto a row not yet moved), a chunk of about ``chunk``
+        entries at a time; returns the new top. Only positions change: every row keeps its
+        entries in order, so sums over rows are unchanged bit for bit."""
+        k = self.start.shape[1]
+        ii, kk = np.nonzero(np.arange(k)[None, :] < self.m[:, None])
+        if ii.size == 0:
+            return 0
+        st = self.start[ii, kk]
+        order = np.argsort(st, kind="stable")
+        ii, kk, st = ii[order], kk[order], st[order]
+        ln = self.length[ii, kk]
+        ends = np.cumsum(ln)
+        dst = ends - ln
+        self.start[ii, kk] = dst
+        cuts = np.searchsorted(ends, np.arange(chunk, int(ends[-1]), chunk), side="left")
+        lo = 0
+        for hi in [*np.unique(cuts + 1).tolist(), ii.size]:
+            if hi <= lo:
+                continue
+            a, z = int(dst[lo]), int(ends[hi - 1])
+            rel = np.cumsum(ln[lo:hi]) - ln[lo:hi]
+            pos = np.repeat(st[lo:hi] - rel - a, ln[lo:hi]) + np.arange(a, z)
+            self.data[a:z] = self.data[pos]
+            self.ind[a:z] = self.ind[pos]
+            lo = hi
+        return int(ends[-1])
 
     def add(self, rows, D, Lb, w, src=None):
         """Add row src[r] of CSR D (already scaled) with offset Lb[src[r]] to example rows[r]
@@ -103,6 +163,7 @@ class ConstraintPool:
             if not np.array_equal(D.data.astype(np.float32).astype(np.float64), D.data):
                 self.data = self.data.astype(np.float64)  # not exact in float32: widen for good
         self._ensure(int((D.indptr[src + 1] - D.indptr[src]).sum()))
+        self._ensure_gram(rows)
         top, freed = K.add_constraints(rows, src, D.data,
                                        D.indices.astype(self.ind.dtype, copy=False),
                                        D.indptr.astype(np.int64, copy=False),
@@ -138,6 +199,13 @@ class ConstraintPool:
         """One sweep of exact per-example block solves of the dual over the working sets in ``order`` (w updated in place); returns the kernel's (steps, max KKT violation)."""
         return K.sweep(order, active, cap, self.m, self.start, self.length, self.b, self.alpha,
                        self.gram, self.alpha_sum, self.data, self.ind, w, tol, max_steps)
+
+
+def _enlarged(a, size):
+    """A new zero array of ``size`` entries holding ``a``'s first ones."""
+    b = np.zeros(size, dtype=a.dtype)
+    b[:min(size, a.shape[0])] = a[:size]
+    return b
 
 
 def solve_working_sets(pool, active, cap, w, tol, inner_sweeps, rng):

@@ -31,7 +31,7 @@ import scipy.sparse as sp
 
 from ...boundary.arrays import MAX_SIZE_JOINT_FEATURE, check_matrix, check_scores
 from ...boundary.params import check_choice, check_int, check_positive, check_real, check_state
-from ...errors import InvalidInputError
+from ...errors import MAX_ABS_FEATURE, InvalidInputError
 from ...model import StructuredModel
 from ...labels.clicks import Click
 from . import plackett_luce as _pl
@@ -54,6 +54,10 @@ class PairLabelling(NamedTuple):
     loss: float
 
 
+#: Rows of float32 documents cast to float64 at a time (about 1.5 MB at 46 features: in cache).
+_ROWS_PER_CAST = 1 << 12
+
+
 def stack_queries(X):
     """(stacked documents x features matrix, offsets): CSR when any query is sparse."""
     sizes = [x.shape[0] for x in X]
@@ -71,17 +75,48 @@ def stack_queries(X):
     return Xs, offsets
 
 
+def _valid_stacked(X, Y, n_features):
+    """True when the queries are consecutive row views of one float array (as load_letor
+    returns them) that passes Ranking.check_input's tests all at once: at least one document
+    per query, n_features columns, finite values within MAX_ABS_FEATURE, and one finite real
+    grade per document (1-D numeric arrays). False means only "not shown": the per-query
+    checks then run and name the query at fault."""
+    if not X or not all(isinstance(x, np.ndarray) and x.ndim == 2 for x in X):
+        return False
+    sizes = np.array([x.shape[0] for x in X], dtype=np.int64)
+    offsets = np.zeros(len(X) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    base = _consecutive_rows(X, offsets)
+    if base is None or sizes.min() < 1 or (n_features is not None
+                                            and base.shape[1] != n_features):
+        return False
+    with np.errstate(invalid="ignore", over="ignore"):
+        for a in range(0, base.shape[0], 1 << 16):       # NaN compares False
+            if not (np.abs(base[a:a + (1 << 16)]) <= MAX_ABS_FEATURE).all():
+                return False
+    if Y is not None:
+        if not all(isinstance(y, np.ndarray) and y.ndim == 1 and y.dtype.kind in "biuf"
+                   for y in Y):
+            return False
+        if not np.array_equal([y.shape[0] for y in Y], sizes):
+            return False
+        if not all(np.isfinite(y).all() for y in Y if y.dtype.kind == "f"):
+            return False
+    return True
+
+
 def _consecutive_rows(X, offsets):
-    """The rows of one C-contiguous float64 array when the queries are consecutive row views
-    of it (as load_letor returns a dense file): that slice, with no copy; else None."""
+    """The rows of one C-contiguous float64 (or float32) array when the queries are
+    consecutive row views of it (as load_letor returns a dense file): that slice, with no
+    copy; else None."""
     if not X or not all(isinstance(x, np.ndarray) for x in X):
         return None
     base = X[0].base
-    if not (isinstance(base, np.ndarray) and base.ndim == 2 and base.dtype == np.float64
-            and base.flags.c_contiguous):
+    if not (isinstance(base, np.ndarray) and base.ndim == 2
+            and base.dtype in (np.float64, np.float32) and base.flags.c_contiguous):
         return None
     d = base.shape[1]
-    row = d * 8
+    row = d * base.dtype.itemsize
     start = X[0].__array_interface__["data"][0] - base.__array_interface__["data"][0]
     if start % row or d == 0:
         return None
@@ -305,6 +340,8 @@ class Ranking(StructuredModel):
         n = self._expected_features()
         if Y is not None and len(X) != len(Y):
             raise InvalidInputError(f"X has {len(X)} queries but Y has {len(Y)}")
+        if _valid_stacked(X, Y, n):
+            return
         for i, x in enumerate(X):
             if not hasattr(x, "shape") or len(x.shape) != 2:
                 raise InvalidInputError(f"query {i}: x must be a 2-D documents x features matrix", i)
@@ -411,7 +448,14 @@ class Ranking(StructuredModel):
 
     def _scores(self, batch, w):
         w = np.ascontiguousarray(w, dtype=np.float64)
-        return np.ascontiguousarray(np.asarray(batch.X @ w, dtype=np.float64).ravel())
+        X = batch.X
+        if isinstance(X, np.ndarray) and X.dtype != np.float64:
+            # float32 documents: products in float64, a block of rows cast at a time
+            out = np.empty(X.shape[0])
+            for a in range(0, X.shape[0], _ROWS_PER_CAST):
+                out[a:a + _ROWS_PER_CAST] = X[a:a + _ROWS_PER_CAST] @ w
+            return out
+        return np.ascontiguousarray(np.asarray(X @ w, dtype=np.float64).ravel())
 
     def batch_inference(self, batch, w, n_jobs=1):
         """Per query, the scores w·x_d of its documents."""
@@ -450,7 +494,23 @@ class Ranking(StructuredModel):
                                    for q, yh in enumerate(Y_hat)])
         else:
             coef = Y_hat.delta_coef
-        D = self._block_rows(batch, coef) @ batch.X
+        X = batch.X
+        if isinstance(X, np.ndarray) and X.dtype != np.float64:
+            # float32 documents: whole queries a block of rows at a time, cast to float64
+            # (each row of D is its query's sum, in the same order as one product)
+            o = batch.offsets
+            D = np.zeros((len(batch), X.shape[1]))
+            q0 = 0
+            while q0 < len(batch):
+                q1 = max(q0 + 1, int(np.searchsorted(o, o[q0] + _ROWS_PER_CAST, "right")) - 1)
+                q1 = min(q1, len(batch))
+                a, b = int(o[q0]), int(o[q1])
+                B = sp.csr_matrix((coef[a:b], np.arange(b - a, dtype=np.int64), o[q0:q1 + 1] - a),
+                                  shape=(q1 - q0, b - a))
+                D[q0:q1] = B @ X[a:b].astype(np.float64)
+                q0 = q1
+        else:
+            D = self._block_rows(batch, coef) @ X
         D = sp.csr_matrix(D, dtype=np.float64)
         D.eliminate_zeros()
         return D

@@ -1,0 +1,87 @@
+"""ConstraintPool's storage: compaction in place and growth (of the entry arrays, and of the
+Gram matrices with the working sets) move and resize, never change what the solver reads:
+every slot's row, Gram entries, α and the resulting w are the same bit for bit as with a
+pool whose Gram matrices are allocated at full size up front."""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from structpred.solvers import dual_pool
+from structpred.solvers.dual_pool import ConstraintPool
+
+STEP = dual_pool._GRAM_STEP
+
+
+def _rows(pool):
+    """Each live slot's (example, slot, indices, values), in example and slot order."""
+    out = []
+    for i in range(pool.n):
+        for k in range(int(pool.m[i])):
+            s, ln = int(pool.start[i, k]), int(pool.length[i, k])
+            out.append((i, k, pool.ind[s:s + ln].tolist(), pool.data[s:s + ln].tolist()))
+    return out
+
+
+def _run(seed, gram_step, monkeypatch):
+    monkeypatch.setattr(dual_pool, "_GRAM_STEP", gram_step)
+    rng = np.random.default_rng(seed)
+    n, d, K = 40, 8, 12
+    pool = ConstraintPool(n, d, K, "float64")
+    w = np.zeros(d)
+    log = []
+    for it in range(12):
+        rows = rng.integers(0, n, size=int(rng.integers(1, 2 * n)))   # repeats: several adds
+        D = sp.random(rows.size, d, density=0.5, random_state=int(rng.integers(1 << 30)),
+                      format="csr")
+        pool.add(rows.astype(np.int64), D, rng.random(rows.size) * 2, w)
+        active = np.ones(n, dtype=np.uint8)
+        log.append(pool.sweep(rng.permutation(n).astype(np.int64), active, 1.0 / n, w, 1e-6))
+        pool.prune(2)
+        log.append(pool.dual(w))
+    return pool, w, log
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_lazy_gram_and_in_place_compaction_change_nothing(seed, monkeypatch):
+    full, w_full, log_full = _run(seed, 10 ** 6, monkeypatch)      # Gram at k x k from the start
+    lazy, w_lazy, log_lazy = _run(seed, STEP, monkeypatch)
+    assert full.gram.shape[1] == full.start.shape[1]
+    assert STEP < lazy.gram.shape[1] <= lazy.start.shape[1]   # it grew
+    np.testing.assert_array_equal(w_full, w_lazy)
+    assert log_full == log_lazy
+    for name in ("m", "b", "alpha", "idle", "alpha_sum"):
+        np.testing.assert_array_equal(getattr(full, name), getattr(lazy, name), err_msg=name)
+    kg = lazy.gram.shape[1]
+    np.testing.assert_array_equal(full.gram[:, :kg, :kg], lazy.gram)
+    assert not full.gram[:, kg:, :].any() and not full.gram[:, :, kg:].any()
+    assert _rows(full) == _rows(lazy)
+
+
+def test_compaction_in_place_keeps_every_row_and_packs_them(monkeypatch):
+    pool, w, _ = _run(5, STEP, monkeypatch)
+    before = _rows(pool)
+    assert pool.live < pool.top                       # pruning and evictions left dead entries
+    top = pool._compact_in_place(chunk=7)             # many small chunks
+    assert top == pool.live == sum(len(r[2]) for r in before)
+    assert _rows(pool) == before
+    spans = sorted((int(pool.start[i, k]), int(pool.length[i, k]))
+                   for i in range(pool.n) for k in range(int(pool.m[i])))
+    pos = 0
+    for s, ln in spans:                               # packed: one after another from 0
+        assert s == pos
+        pos += ln
+    assert pos == top
+
+
+def test_entry_arrays_grow_and_keep_their_contents():
+    n = 300
+    pool = ConstraintPool(n, 5, 4, "float64")
+    w = np.zeros(5)
+    D = sp.csr_matrix(np.arange(1, 5 * n + 1, dtype=float).reshape(n, 5))
+    for _ in range(2):                                # 3,000 entries: past the first 1,024
+        pool.add(np.arange(n, dtype=np.int64), D, np.ones(n), w)
+    assert pool.data.shape[0] >= pool.top == pool.live == 2 * 5 * n
+    rows = _rows(pool)
+    assert len(rows) == 2 * n
+    for i, k, ind, vals in rows:
+        assert ind == [0, 1, 2, 3, 4] and vals == D.toarray()[i].tolist()
