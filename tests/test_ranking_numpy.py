@@ -38,7 +38,7 @@ def test_every_twin_has_its_kernels_arguments():
     import importlib
     for module, names in ((kernels, ["rank_oracle"]),
                           (dcd_kernels, ["add_constraints", "sweep", "solve_block", "slacks",
-                                         "slacks_rows", "rebuild_w", "age_and_prune", "compact"])):
+                                         "slacks_rows", "rebuild_w", "age_and_prune"])):
         twins = importlib.import_module(jit.TWINS[module.__name__])
         for name in names:
             kernel = getattr(module, name)     # a LazyKernel, or numba's dispatcher once compiled

@@ -277,22 +277,6 @@ def age_and_prune(m, start, length, b, alpha, idle, gram, max_idle):
 
 
 @njit(cache=True, nogil=True)
-def compact(m, start, length, pool_data, pool_ind, new_data, new_ind):
-    """Copy the live rows into new arrays (example order); returns the new top."""
-    top = 0
-    for i in range(m.shape[0]):
-        for k in range(m[i]):
-            s = start[i, k]
-            ln = length[i, k]
-            for p in range(ln):
-                new_data[top + p] = pool_data[s + p]
-                new_ind[top + p] = pool_ind[s + p]
-            start[i, k] = top
-            top += ln
-    return top
-
-
-@njit(cache=True, nogil=True)
 def slacks_rows(rows, m, start, length, b, pool_data, pool_ind, w):
     """ξ_i for the examples ``rows`` only."""
     out = np.zeros(rows.shape[0])

@@ -21,7 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 
 __all__ = ["add_constraints", "sweep", "solve_block", "slacks", "slacks_rows", "rebuild_w",
-           "age_and_prune", "compact", "_scan", "_row_margins", "_add_rows",
+           "age_and_prune", "_scan", "_row_margins", "_add_rows",
            "MAX_EXAMPLES", "MAX_DENSE"]
 
 #: Largest number of examples a DCD twin takes (the sweep is a Python loop over them).
@@ -102,18 +102,6 @@ def rebuild_w(m, start, length, alpha, pool_data, pool_ind, w):
     pos = _positions(start[ii, kk], ln)
     coef = np.repeat(alpha[ii, kk], ln)
     w += np.bincount(pool_ind[pos], weights=coef * pool_data[pos], minlength=w.shape[0])
-
-
-def compact(m, start, length, pool_data, pool_ind, new_data, new_ind):
-    """Copy the live rows into new arrays (example order); returns the new top."""
-    ii, kk = _slots(m, start.shape[1])
-    ln = length[ii, kk]
-    pos = _positions(start[ii, kk], ln)
-    top = int(pos.size)
-    new_data[:top] = pool_data[pos]
-    new_ind[:top] = pool_ind[pos]
-    start[ii, kk] = np.cumsum(ln) - ln
-    return top
 
 
 def _move_slot(i, src, dst, start, length, b, alpha, idle, gram, last):
@@ -490,7 +478,7 @@ def _pool_accepts(m, *args):
     return _fits(m.shape[0], 1, 0) and (not isinstance(w, np.ndarray) or w.size <= MAX_DENSE)
 
 
-for _f in (slacks, rebuild_w, compact, age_and_prune):
+for _f in (slacks, rebuild_w, age_and_prune):
     _f.accepts = _pool_accepts
 slacks_rows.accepts = lambda rows, m, *args: _fits(m.shape[0], 1, 0)
 solve_block.accepts = lambda i, cap, m, *args: _fits(m.shape[0], 1, 0)
