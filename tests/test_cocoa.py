@@ -142,3 +142,35 @@ def test_row_path_cocoa_brackets_the_optimum_with_dcd(parts, add_from_pass):
     assert ref.primal_objective_ - m.dual_objective_ >= -1e-9    # weak duality across solvers
     duals = [h["dual"] for h in m.history_]
     assert all(b >= a - 1e-9 for a, b in zip(duals, duals[1:]))
+
+
+def test_one_worker_runs_the_local_solver_where_the_data_is():
+    """One partition: the whole n-slack fit runs on the worker holding the data (dcd there),
+    so w is the local solver's, bit for bit, with its certified gap; one_partition="rounds"
+    gives CoCoA+ rounds, the emulation's w; the worker's warnings reach the driver."""
+    from structpred.datasets import make_hmm_sequences
+    from structpred.tasks import SequenceLabeling
+    X, Y = make_hmm_sequences(40, 3, 8, random_state=2)
+    kw = dict(C=10.0, eps=1e-2)
+
+    def task():
+        return SequenceLabeling(n_labels=3, n_features=8)
+    local = StructuredSVM(task(), **kw).fit(X, Y)
+    emu = StructuredSVM(task(), algorithm="n-slack-cocoa",
+                        solver_options={"n_partitions": 1}, **kw).fit(X, Y)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=":0") as cluster, \
+            distributed.Client(cluster, set_as_default=False) as c:
+        one = StructuredSVM(task(), backend="dask", client=c, **kw).fit(X, Y)
+        rounds = StructuredSVM(task(), backend="dask", client=c,
+                               solver_options={"one_partition": "rounds"}, **kw).fit(X, Y)
+        with pytest.warns(RuntimeWarning, match="on the Dask worker: .*did not reach"):
+            short = StructuredSVM(task(), backend="dask", client=c, max_iter=1, **kw).fit(X, Y)
+    assert np.array_equal(one.w_, local.w_) and one.n_iter_ == local.n_iter_
+    assert one.converged_ and one.duality_gap_ == local.duality_gap_ <= kw["C"] * kw["eps"]
+    assert one.solver_extra_["partitions"] == 1 and one.solver_extra_["setup"]["bytes"]
+    assert np.array_equal(rounds.w_, emu.w_) and rounds.n_iter_ == emu.n_iter_
+    assert not short.converged_ and short.n_iter_ == 1
+    with pytest.raises(ValueError, match="one_partition"):
+        StructuredSVM(task(), algorithm="n-slack-cocoa",
+                      solver_options={"one_partition": "yes"}, **kw).fit(X, Y)

@@ -150,7 +150,8 @@ def _emulated_round(run, bounds, parts, w):
 def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose=0,
               callback=None, w0=None, n_partitions=None, sigma=None, inner_sweeps=10,
               inner_tol=None, fresh_passes=1, batch_size=32, max_constraints=None, max_idle=5,
-              storage="auto", gap_stop=1.0, add_from_pass=True, random_state=0):
+              storage="auto", gap_stop=None, add_from_pass=True, one_partition="dcd",
+              random_state=0):
     """Train the n-slack structural SVM by CoCoA+ rounds over partitions (module docstring);
     returns a SolverResult. One round = one oracle pass over every example at the shared w
     (certifying the gap) plus local work on each partition; only O(d) vectors travel.
@@ -178,9 +179,16 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
         passes. On CoNLL x 4 (C = 1000, emulated, loaded machine) "auto" held ~40% fewer
         constraints at the peak (70k against 112k at K = 1) and took ~6% less CPU, but one
         round more (5 against 4 at K = 1 and 2), so it is not the default.
-    gap_stop : float
+    one_partition : {"dcd", "rounds"}
+        With one partition on a cluster (one Dask worker) and no callback: "dcd" (default)
+        runs the one-machine n-slack solver (``dcd``, its own fresh and certifying passes) to
+        its end on the worker holding the data and returns its w (the local solver's w, bit
+        for bit, same seed) and certified gap: there is nothing to combine, so rounds would
+        only add work. "rounds": CoCoA+ rounds as for K > 1.
+    gap_stop : float or None
         Stop when the certified gap is <= gap_stop·C·ε (or by SVM-struct's rule, see above).
-        Default 1: the bound 1-slack's rule guarantees; the rounds' tail to C·ε/4 is long
+        None: 1 for rounds (``dcd``'s own default, 1/4, on the one-partition path). 1 is the
+        bound 1-slack's rule guarantees; the rounds' tail to C·ε/4 is long
         (on 128 CoNLL sentences, K = 2: 19 rounds to C·ε, 167 to the KKT rule).
     random_state : int
         Seed; partition k uses the stream (random_state, k).
@@ -195,7 +203,9 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
         raise ValueError(f"n_partitions must be None or an integer >= 1, got {n_partitions!r}")
     if not (add_from_pass is True or add_from_pass is False or add_from_pass == "auto"):
         raise ValueError(f"add_from_pass must be 'auto', True or False, got {add_from_pass!r}")
-    if gap_stop <= 0 or (inner_tol is not None and inner_tol <= 0):
+    if one_partition not in ("dcd", "rounds"):
+        raise ValueError(f"one_partition must be 'dcd' or 'rounds', got {one_partition!r}")
+    if (gap_stop is not None and gap_stop <= 0) or (inner_tol is not None and inner_tol <= 0):
         raise ValueError(f"gap_stop and inner_tol must be > 0 (got {gap_stop!r}, {inner_tol!r})")
     run = SolverRun("n-slack (cocoa+)", model, oracle, C=C, eps=eps, rescaling=rescaling,
                     max_iter=max_iter, verbose=verbose, callback=callback, unit="rounds")
@@ -211,6 +221,14 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
     args = (d, C / n, sigma, eps, tol, int(inner_sweeps), int(max_idle), max_constraints,
             storage, random_state, int(fresh_passes), int(batch_size), rescaling, add_from_pass)
     remote = bool(oracle.serves_local_rounds)
+    if remote and K == 1 and one_partition == "dcd" and callback is None:
+        opts = dict(inner_sweeps=inner_sweeps, inner_tol=inner_tol, max_idle=max_idle,
+                    max_constraints=max_constraints, storage=storage, batch_size=batch_size,
+                    random_state=random_state)
+        if gap_stop is not None:
+            opts["gap_stop"] = gap_stop
+        return _one_partition(run, oracle, opts)
+    gap_stop = 1.0 if gap_stop is None else gap_stop
     if remote:
         with timers("setup"):
             oracle.start_local(new_partition, *args)
@@ -279,6 +297,25 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
     return run.result(w, primal, dual, n_constraints=n_constraints,
                       extra={"partitions": K, "sigma": sigma, "round_bytes": rounds_bytes,
                              "setup": getattr(oracle, "setup_phases", None)})
+
+
+def _one_partition(run, oracle, opts):
+    """The whole fit on the worker holding the only partition: ``dcd`` there (its passes,
+    working sets and certified gap), w back once; the worker's warnings re-raised here."""
+    from .registry import get_solver    # solvers do not import each other (layering)
+    t0 = run.timers.elapsed()
+    res = oracle.solve_partition(get_solver("n-slack"), C=run.C, eps=run.eps, rescaling=run.rescaling,
+                                 max_iter=run.max_iter, verbose=run.progress.verbose, callback=None,
+                                 w0=None, **opts)
+    wall = run.timers.elapsed() - t0
+    for category, message in res.extra.pop("worker_warnings", []):
+        warnings.warn(f"on the Dask worker: {message}", category, stacklevel=3)
+    timings = {k: v for k, v in res.timings.items() if k != "total"}
+    timings["communication"] = max(wall - res.extra["worker_seconds"], 0.0)
+    res.timings = dict(timings, total=wall)
+    res.extra.update(partitions=1, sigma=1.0, local_solver="dcd", round_bytes=[],
+                     setup=getattr(oracle, "setup_phases", None))
+    return res
 
 
 def _remote_primal(oracle, w, C, n):

@@ -36,13 +36,15 @@ from __future__ import annotations
 import operator
 import pickle
 import time
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
 
 from ..errors import ClusterError, InvalidInputError
 from .guard import check_answer
-from .oracle import OracleBackend, chunk_bounds, rows_declared, rows_on, run_oracle, slice_examples
+from .oracle import (LocalOracle, OracleBackend, chunk_bounds, rows_declared, rows_on,
+                     run_oracle, slice_examples)
 
 __all__ = ["DaskOracle", "connect"]
 
@@ -109,6 +111,42 @@ def _local_round(model, batch, state, w, step, args, rescaling, exact, index0):
     out["pass_cpu"] = c_oracle
     out["bytes_out"] = len(pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL))
     return out
+
+
+class _PartitionOracle(LocalOracle):
+    """The one-thread local backend over a partition's batch already built on this worker
+    (full passes and row calls; no per-block calls: those need the raw examples)."""
+
+    def __init__(self, model, batch, n, rescaling):
+        self.model, self.rescaling = model, rescaling
+        self.X = self.Y = None
+        self.n, self.n_jobs = int(n), 1
+        self.bounds = [(0, self.n)]
+        self.batches = [batch]
+        self._pool = None
+        self.last_times = {"oracle": 0.0, "psi": 0.0}
+        self.last_chunk_cpu = []
+
+    def call_block(self, w, k):
+        raise NotImplementedError("a partition's oracle on a Dask worker serves full passes "
+                                  "and row calls only")
+
+
+def _solve_partition(model, batch, solver, kwargs, rescaling):
+    """On a worker: run ``solver(model, oracle, **kwargs)`` to its end over the partition held
+    here (one-thread local backend); returns its SolverResult without the warm state (the
+    working sets stay here), with the worker's "worker_seconds" and "worker_cpu" and the
+    warnings it raised ("worker_warnings": (category, message) pairs) in ``extra``."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    oracle = _PartitionOracle(model, batch, len(batch), rescaling)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = solver(model, oracle, **kwargs)
+    result.extra.pop("warm_state", None)
+    result.extra["worker_warnings"] = [(w.category, str(w.message)) for w in caught]
+    result.extra["worker_seconds"] = time.perf_counter() - t0
+    result.extra["worker_cpu"] = time.process_time() - c0
+    return result
 
 
 def connect(address: str, timeout: float = 10.0):
@@ -265,6 +303,19 @@ class DaskOracle(OracleBackend):
         self.last_round_bytes = {"w_in": len(pickle.dumps(w, protocol=pickle.HIGHEST_PROTOCOL)),
                                  "out": [o["bytes_out"] for o in out]}
         return out
+
+    def solve_partition(self, solver, **kwargs):
+        """Run ``solver(model, oracle, **kwargs)`` (a registered solver, e.g. ``fit_dcd``) to
+        its end on the worker holding the only partition, over a one-thread local backend
+        built from the batch there; returns its SolverResult (w and the figures: O(d)). With
+        one partition there is nothing to combine: the driver sends the options and gets w."""
+        if len(self.bounds) != 1:
+            raise InvalidInputError(f"solve_partition needs one partition, the backend holds "
+                                    f"{len(self.bounds)}")
+        future = self.client.submit(_solve_partition, self._model, self._parts[0], solver,
+                                    kwargs, self.rescaling, workers=[self.workers[0]],
+                                    pure=False)
+        return self._await([future])[0]
 
     def _await(self, futures, fetch=True):
         """Wait for futures, polling the cluster (a worker of ours that left raises
