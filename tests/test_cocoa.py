@@ -174,3 +174,21 @@ def test_one_worker_runs_the_local_solver_where_the_data_is():
     with pytest.raises(ValueError, match="one_partition"):
         StructuredSVM(task(), algorithm="n-slack-cocoa",
                       solver_options={"one_partition": "yes"}, **kw).fit(X, Y)
+
+
+def test_first_round_skips_the_pass_at_zero_only_with_fresh_passes():
+    """With row calls the first round makes no pass at w = 0 (gap NaN there, certified in
+    every later round); without them (Multiclass) or with skip_zero_pass=False it does."""
+    from structpred.datasets import make_hmm_sequences
+    from structpred.tasks import SequenceLabeling
+    X, Y = make_hmm_sequences(40, 3, 8, random_state=3)
+    kw = dict(C=10.0, eps=1e-2, algorithm="n-slack-cocoa")
+    fits = {skip: StructuredSVM(SequenceLabeling(n_labels=3, n_features=8), **kw,
+                                solver_options={"n_partitions": 2, "skip_zero_pass": skip}
+                                ).fit(X, Y) for skip in (True, False)}
+    gaps = [h["gap"] for h in fits[True].history_]
+    assert np.isnan(gaps[0]) and np.all(np.isfinite(gaps[1:])) and fits[True].converged_
+    assert np.all(np.isfinite([h["gap"] for h in fits[False].history_]))
+    Xm, ym = _blobs(n=30)
+    mc = StructuredSVM(Multiclass(), **kw, solver_options={"n_partitions": 2}).fit(Xm, ym)
+    assert np.isfinite(mc.history_[0]["gap"])

@@ -19,7 +19,8 @@ and its working sets where they live (CoCoA, Jaggi et al. NIPS 2014; CoCoA+, Ma 
 3. it sends back w_k (O(d)), its hinge sum and Σ α b; the driver adds (CoCoA+'s adding:
    w ← w + Σ_k Δw_k, computed as Σ_k w_k in partition order so no rounding drifts).
 
-The gap of each round is certified: the primal at w from the partitions' hinge sums, the dual
+The gap of each round is certified (but the first one's when it skips the pass at w = 0,
+``skip_zero_pass``): the primal at w from the partitions' hinge sums, the dual
 at the α that give that w. Stop when it is <= gap_stop·C·ε, or by SVM-struct's n-slack rule
 (as ``dcd``): no example violated by more than ε beyond its slack at w and every working-set
 block within ``inner_tol`` of its KKT conditions at w (the gap is then about C·ε at most). σ' = K makes the sum of the local
@@ -66,16 +67,21 @@ def new_partition(k, n_k, *args):
 
 def partition_step(part: Partition, w, D, L, margins, rows):
     """One CoCoA+ local step of ``part`` at the shared w, given its oracle pass (D, L) at w and
-    ``margins`` = D @ w. Adds the answers violated by more than ε beyond their example's slack,
+    ``margins`` = D @ w (all three None: no pass this round, the hinge sum is then NaN). Adds the answers violated by more than ε beyond their example's slack,
     solves the σ'-scaled local subproblem (sweeps; with ``rows``, the partition's row oracle,
     ``fresh_passes`` passes of row blocks at the local point w_loc in between), and returns
     {"wk": new w_k, "hinge": Σ max(0, hinge_i) at w, "lin": Σ α b, "added", "sweeps",
     "n_constraints"}."""
     pool, sigma, eps, tol = part.pool, part.sigma, part.eps, part.tol
-    h = hinge(L, margins, part.rescaling)
-    xi = pool.slacks(w)
-    hinge_sum = float(np.maximum(h, 0.0).sum())
-    add = np.flatnonzero(h > xi + eps)
+    certified = D is not None
+    if certified:
+        h = hinge(L, margins, part.rescaling)
+        xi = pool.slacks(w)
+        hinge_sum = float(np.maximum(h, 0.0).sum())
+        add = np.flatnonzero(h > xi + eps)
+    else:           # no pass at w this round (the first one, at w = 0): nothing certified
+        hinge_sum = np.nan
+        add = np.zeros(0, dtype=np.int64)
     scratch = np.array(w, dtype=np.float64, copy=True)
     fresh = rows is not None and part.batch_size and part.fresh_passes
     use_pass = part.add_from_pass is True or (part.add_from_pass == "auto" and not fresh)
@@ -98,7 +104,8 @@ def partition_step(part: Partition, w, D, L, margins, rows):
     # SVM-struct's rule at w: nothing violated by more than ε beyond its slack, and the first
     # (unshrunk) sweep found every block within tol of its KKT conditions at w (at Δα = 0 the
     # σ'-scaled subproblem's KKT conditions are the full dual's)
-    kkt_at_w = bool(add.size == 0 and solved and sweeps == 2 and np.array_equal(w_loc, w))
+    kkt_at_w = bool(certified and add.size == 0 and solved and sweeps == 2
+                    and np.array_equal(w_loc, w))
     added = int(add.size) if use_pass else 0
     n_k = pool.n
     if rows is not None and part.batch_size:
@@ -129,18 +136,21 @@ def partition_step(part: Partition, w, D, L, margins, rows):
             "kkt_at_w": kkt_at_w}
 
 
-def _emulated_round(run, bounds, parts, w):
-    """One round on this machine: one checked full pass (``run.full_pass``), each partition's
-    step on its rows, row calls through ``run.row_pass``."""
-    D, L = run.full_pass(w)
-    margins = run.last_margins
+def _emulated_round(run, bounds, parts, w, full_pass=True):
+    """One round on this machine: one checked full pass (``run.full_pass``; none when
+    ``full_pass`` is False), each partition's step on its rows, row calls through
+    ``run.row_pass``."""
+    if full_pass:
+        D, L = run.full_pass(w)
+        margins = run.last_margins
     out = []
     for (a, b), part in zip(bounds, parts):
         def rows(v, idx, a=a):
             Dr, Lr = run.row_pass(v, np.asarray(idx) + a)
             return Dr, Lr, run.last_margins
         t0 = time.perf_counter()
-        res = partition_step(part, w, D[a:b], L[a:b], margins[a:b],
+        res = partition_step(part, w, *((D[a:b], L[a:b], margins[a:b]) if full_pass
+                                        else (None, None, None)),
                              rows if run.oracle.rows_available else None)
         res["seconds"] = time.perf_counter() - t0
         out.append(res)
@@ -151,7 +161,7 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
               callback=None, w0=None, n_partitions=None, sigma=None, inner_sweeps=10,
               inner_tol=None, fresh_passes=1, batch_size=32, max_constraints=None, max_idle=5,
               storage="auto", gap_stop=None, add_from_pass=True, one_partition="dcd",
-              random_state=0):
+              skip_zero_pass=True, random_state=0):
     """Train the n-slack structural SVM by CoCoA+ rounds over partitions (module docstring);
     returns a SolverResult. One round = one oracle pass over every example at the shared w
     (certifying the gap) plus local work on each partition; only O(d) vectors travel.
@@ -179,6 +189,12 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
         passes. On CoNLL x 4 (C = 1000, emulated, loaded machine) "auto" held ~40% fewer
         constraints at the peak (70k against 112k at K = 1) and took ~6% less CPU, but one
         round more (5 against 4 at K = 1 and 2), so it is not the default.
+    skip_zero_pass : bool
+        When the task serves row calls (fresh passes): the first round makes no pass at
+        w = 0 (its answers, the largest-loss outputs, would only bloat the working sets, and
+        its primal, at w = 0, is never near the stop) and goes straight to the fresh passes;
+        its gap is then not certified (NaN), every later round's is. On CoNLL x 4 (C = 1000,
+        K = 2, emulated): see benchmarks/results/dask_conll.md.
     one_partition : {"dcd", "rounds"}
         With one partition on a cluster (one Dask worker) and no callback: "dcd" (default)
         runs the one-machine n-slack solver (``dcd``, its own fresh and certifying passes) to
@@ -221,6 +237,7 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
     args = (d, C / n, sigma, eps, tol, int(inner_sweeps), int(max_idle), max_constraints,
             storage, random_state, int(fresh_passes), int(batch_size), rescaling, add_from_pass)
     remote = bool(oracle.serves_local_rounds)
+    fresh_ok = bool(oracle.rows_available and batch_size and fresh_passes)
     if remote and K == 1 and one_partition == "dcd" and callback is None:
         opts = dict(inner_sweeps=inner_sweeps, inner_tol=inner_tol, max_idle=max_idle,
                     max_constraints=max_constraints, storage=storage, batch_size=batch_size,
@@ -244,12 +261,17 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
         for _it in run.iterations(f"n-slack (cocoa+) did not reach eps={eps} in "
                                   f"max_iter={max_iter} rounds"):
             t0 = timers.elapsed()
+            # the first round at w = 0 goes straight to the fresh row passes when there are
+            # any: that pass's answers (the largest-loss outputs) would only bloat the working
+            # sets, and its primal (at w = 0) is never near the stop
+            certify = not (skip_zero_pass and _it == 1 and fresh_ok)
             try:
                 if remote:
-                    out = oracle.local_round(w, partition_step, exact=not run.approximate)
-                    run.oracle_calls += n
+                    out = oracle.local_round(w, partition_step, exact=not run.approximate,
+                                             full_pass=certify)
+                    run.oracle_calls += n if certify else 0
                 else:
-                    out = _emulated_round(run, bounds, parts, w)
+                    out = _emulated_round(run, bounds, parts, w, full_pass=certify)
             except ClusterError as exc:
                 failure = exc
                 break
@@ -261,7 +283,8 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
             if remote:
                 rounds_bytes.append(dict(oracle.last_round_bytes))
             primal = 0.5 * float(w @ w) + (C / n) * sum(o["hinge"] for o in out)
-            run.keep_best(primal, w, dual)
+            if certify:
+                run.keep_best(primal, w, dual)
             row = dict(primal=primal, dual=dual, gap=primal - dual,
                        n_constraints=sum(o["n_constraints"] for o in out),
                        added=sum(o["added"] for o in out), round_seconds=wall,
@@ -270,7 +293,8 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
                 row.update(pass_seconds=[o["pass_seconds"] for o in out],
                            local_cpu=[o["cpu"] for o in out],
                            pass_cpu=[o["pass_cpu"] for o in out])
-            if primal - dual <= gap_stop * C * eps or all(o["kkt_at_w"] for o in out):
+            if certify and (primal - dual <= gap_stop * C * eps
+                            or all(o["kkt_at_w"] for o in out)):
                 run.converged = True
                 run.record(**row)
                 break

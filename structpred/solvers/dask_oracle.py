@@ -85,17 +85,22 @@ def _run_part(model, batch, w, rescaling):
     return D, L, t_oracle, t_psi, time.perf_counter() - t0
 
 
-def _local_round(model, batch, state, w, step, args, rescaling, exact, index0):
-    """On a worker: the partition's oracle pass at w (checked), then ``step`` on it; adds the
-    seconds of both ("seconds", "pass_seconds": wall; "cpu", "pass_cpu": this process's CPU)
-    and the pickled size of the result ("bytes_out") to the step's dict."""
+def _local_round(model, batch, state, w, step, args, rescaling, exact, index0, full_pass=True):
+    """On a worker: the partition's oracle pass at w (checked; with ``full_pass`` False none:
+    D, L and margins are then None), then ``step`` on it; adds the seconds of both
+    ("seconds", "pass_seconds": wall; "cpu", "pass_cpu": this process's CPU) and the pickled
+    size of the result ("bytes_out") to the step's dict."""
     t0, c0 = time.perf_counter(), time.process_time()
     d = model.size_joint_feature
     task = type(model).__name__
-    D, L, _t_oracle, _t_psi = run_oracle(model, batch, w, rescaling)
-    m = int(np.shape(L)[0])
-    D, L, margins = check_answer(D, L, w, d=d, m=m, index=index0, rescaling=rescaling,
-                                 exact=exact, task=task, where=" (partition pass on a Dask worker)")
+    m = len(batch)
+    D = L = margins = None
+    if full_pass:
+        D, L, _t_oracle, _t_psi = run_oracle(model, batch, w, rescaling)
+        m = int(np.shape(L)[0])
+        D, L, margins = check_answer(D, L, w, d=d, m=m, index=index0, rescaling=rescaling,
+                                     exact=exact, task=task,
+                                     where=" (partition pass on a Dask worker)")
     t_oracle, c_oracle = time.perf_counter() - t0, time.process_time() - c0
     rows = None
     if rows_declared(model, rescaling):
@@ -287,16 +292,16 @@ class DaskOracle(OracleBackend):
                         for k, ((a, b), worker) in enumerate(zip(self.bounds, self.workers))]
         self._await(self._states, fetch=False)     # the states stay where they are
 
-    def local_round(self, w, step, *args, exact=True):
-        """One round: w to every worker, the partition's oracle pass there (guard-checked),
-        ``step(state, w, D, L, margins, rows, *args)`` on it; the steps' results (dicts) in
-        partition order. ``last_round_bytes`` holds the bytes of w sent (per worker) and of
+    def local_round(self, w, step, *args, exact=True, full_pass=True):
+        """One round: w to every worker, the partition's oracle pass there (guard-checked;
+        none when ``full_pass`` is False: D, L, margins None), ``step(state, w, D, L, margins,
+        rows, *args)`` on it; the steps' results (dicts) in partition order. ``last_round_bytes`` holds the bytes of w sent (per worker) and of
         each result returned."""
         w = np.ascontiguousarray(w, dtype=np.float64)
         w_future = self.client.scatter(w, broadcast=True, hash=False)
         futures = [self.client.submit(_local_round, self._model, part, state, w_future, step,
-                                      args, self.rescaling, exact, a, workers=[worker],
-                                      pure=False)
+                                      args, self.rescaling, exact, a, full_pass,
+                                      workers=[worker], pure=False)
                    for part, state, (a, _b), worker in zip(self._parts, self._states,
                                                             self.bounds, self.workers)]
         out = self._await(futures)
