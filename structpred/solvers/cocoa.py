@@ -49,7 +49,7 @@ class Partition:
 
     def __init__(self, k, n_k, d, cap, sigma, eps, tol, inner_sweeps, max_idle,
                  max_constraints, storage, seed, fresh_passes, batch_size, rescaling,
-                 add_from_pass=True):
+                 add_from_pass=True, first_sweeps=None):
         self.pool = ConstraintPool(n_k, d, max_constraints, storage)
         self.rng = np.random.default_rng([int(seed), int(k)])
         self.wk = np.zeros(d)
@@ -57,6 +57,7 @@ class Partition:
         self.inner_sweeps, self.max_idle = inner_sweeps, max_idle
         self.fresh_passes, self.batch_size, self.rescaling = fresh_passes, batch_size, rescaling
         self.add_from_pass = add_from_pass
+        self.first_sweeps = inner_sweeps if first_sweeps is None else first_sweeps
         self.active = np.zeros(n_k, dtype=np.uint8)
 
 
@@ -100,7 +101,8 @@ def partition_step(part: Partition, w, D, L, margins, rows):
     part.active[:] = 0
     part.active[pool.m > 0] = 1
     sweeps, solved = solve_working_sets(pool, part.active, cap, w_loc, tol,
-                                        part.inner_sweeps, part.rng)
+                                        part.first_sweeps if fresh else part.inner_sweeps,
+                                        part.rng)
     # SVM-struct's rule at w: nothing violated by more than ε beyond its slack, and the first
     # (unshrunk) sweep found every block within tol of its KKT conditions at w (at Δα = 0 the
     # σ'-scaled subproblem's KKT conditions are the full dual's)
@@ -161,7 +163,7 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
               callback=None, w0=None, n_partitions=None, sigma=None, inner_sweeps=10,
               inner_tol=None, fresh_passes=1, batch_size=32, max_constraints=None, max_idle=5,
               storage="auto", gap_stop=None, add_from_pass=True, one_partition="dcd",
-              skip_zero_pass=True, random_state=0):
+              skip_zero_pass=True, first_sweeps=1, random_state=0):
     """Train the n-slack structural SVM by CoCoA+ rounds over partitions (module docstring);
     returns a SolverResult. One round = one oracle pass over every example at the shared w
     (certifying the gap) plus local work on each partition; only O(d) vectors travel.
@@ -189,6 +191,12 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
         passes. On CoNLL x 4 (C = 1000, emulated, loaded machine) "auto" held ~40% fewer
         constraints at the peak (70k against 112k at K = 1) and took ~6% less CPU, but one
         round more (5 against 4 at K = 1 and 2), so it is not the default.
+    first_sweeps : int
+        Sweeps (at most) over the working sets between the certifying pass and the fresh
+        passes, when fresh passes follow (``inner_sweeps`` after each fresh pass, and when
+        none follows): the fresh pass's block solves visit every example anyway, so sweeping
+        to convergence first duplicates that work. The first sweep still tells whether every
+        block is within ``inner_tol`` of its KKT conditions at w (SVM-struct's rule).
     skip_zero_pass : bool
         When the task serves row calls (fresh passes): the first round makes no pass at
         w = 0 (its answers, the largest-loss outputs, would only bloat the working sets, and
@@ -212,7 +220,8 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
     ``w0`` is not used: the dual starts at α = 0 (w = 0).
     """
     for name, value in (("inner_sweeps", inner_sweeps), ("max_idle", max_idle),
-                        ("batch_size", batch_size), ("fresh_passes", fresh_passes)):
+                        ("batch_size", batch_size), ("fresh_passes", fresh_passes),
+                        ("first_sweeps", first_sweeps)):
         if int(value) != value or value < 0:
             raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
     if n_partitions is not None and (int(n_partitions) != n_partitions or n_partitions < 1):
@@ -235,7 +244,8 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
     if max_constraints is None:
         max_constraints = auto_max_constraints(max(b - a for a, b in bounds))
     args = (d, C / n, sigma, eps, tol, int(inner_sweeps), int(max_idle), max_constraints,
-            storage, random_state, int(fresh_passes), int(batch_size), rescaling, add_from_pass)
+            storage, random_state, int(fresh_passes), int(batch_size), rescaling, add_from_pass,
+            int(first_sweeps))
     remote = bool(oracle.serves_local_rounds)
     fresh_ok = bool(oracle.rows_available and batch_size and fresh_passes)
     if remote and K == 1 and one_partition == "dcd" and callback is None:
