@@ -114,7 +114,11 @@ def _local_round(model, batch, state, w, step, args, rescaling, exact, index0, f
     out["pass_seconds"] = t_oracle
     out["cpu"] = time.process_time() - c0
     out["pass_cpu"] = c_oracle
-    out["bytes_out"] = len(pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL))
+    # the pickled size, counting arrays by their bytes (not pickling d floats once more)
+    arrays = {k: v for k, v in out.items() if isinstance(v, np.ndarray)}
+    rest = {k: v for k, v in out.items() if k not in arrays}
+    out["bytes_out"] = (len(pickle.dumps(rest, protocol=pickle.HIGHEST_PROTOCOL))
+                        + sum(v.nbytes + 160 for v in arrays.values()))
     return out
 
 
