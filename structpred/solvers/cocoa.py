@@ -66,11 +66,12 @@ def new_partition(k, n_k, *args):
     return Partition(k, n_k, *args)
 
 
-def partition_step(part: Partition, w, D, L, margins, rows):
+def partition_step(part: Partition, w, D, L, margins, rows, fresh_passes=None):
     """One CoCoA+ local step of ``part`` at the shared w, given its oracle pass (D, L) at w and
     ``margins`` = D @ w (all three None: no pass this round, the hinge sum is then NaN). Adds the answers violated by more than ε beyond their example's slack,
     solves the σ'-scaled local subproblem (sweeps; with ``rows``, the partition's row oracle,
-    ``fresh_passes`` passes of row blocks at the local point w_loc in between), and returns
+    ``fresh_passes`` (None: the partition's own count) passes of row blocks at the local
+    point w_loc in between), and returns
     {"wk": new w_k, "hinge": Σ max(0, hinge_i) at w, "lin": Σ α b, "added", "sweeps",
     "n_constraints"}."""
     pool, sigma, eps, tol = part.pool, part.sigma, part.eps, part.tol
@@ -84,7 +85,8 @@ def partition_step(part: Partition, w, D, L, margins, rows):
         hinge_sum = np.nan
         add = np.zeros(0, dtype=np.int64)
     scratch = np.array(w, dtype=np.float64, copy=True)
-    fresh = rows is not None and part.batch_size and part.fresh_passes
+    n_fresh = part.fresh_passes if fresh_passes is None else int(fresh_passes)
+    fresh = rows is not None and part.batch_size and n_fresh
     use_pass = part.add_from_pass is True or (part.add_from_pass == "auto" and not fresh)
     if add.size and use_pass:
         # scratch: evictions take their α out
@@ -112,7 +114,7 @@ def partition_step(part: Partition, w, D, L, margins, rows):
     n_k = pool.n
     if rows is not None and part.batch_size:
         blocks = [(a, min(a + part.batch_size, n_k)) for a in range(0, n_k, part.batch_size)]
-        for _ in range(part.fresh_passes):
+        for _ in range(n_fresh):
             for j in part.rng.permutation(len(blocks)):
                 a, b = blocks[j]
                 idx = np.arange(a, b, dtype=np.int64)
@@ -138,7 +140,7 @@ def partition_step(part: Partition, w, D, L, margins, rows):
             "kkt_at_w": kkt_at_w}
 
 
-def _emulated_round(run, bounds, parts, w, full_pass=True):
+def _emulated_round(run, bounds, parts, w, full_pass=True, fresh_passes=None):
     """One round on this machine: one checked full pass (``run.full_pass``; none when
     ``full_pass`` is False), each partition's step on its rows, row calls through
     ``run.row_pass``."""
@@ -153,7 +155,7 @@ def _emulated_round(run, bounds, parts, w, full_pass=True):
         t0 = time.perf_counter()
         res = partition_step(part, w, *((D[a:b], L[a:b], margins[a:b]) if full_pass
                                         else (None, None, None)),
-                             rows if run.oracle.rows_available else None)
+                             rows if run.oracle.rows_available else None, fresh_passes)
         res["seconds"] = time.perf_counter() - t0
         out.append(res)
     return out
@@ -163,7 +165,7 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
               callback=None, w0=None, n_partitions=None, sigma=None, inner_sweeps=10,
               inner_tol=None, fresh_passes=1, batch_size=32, max_constraints=None, max_idle=5,
               storage="auto", gap_stop=None, add_from_pass=True, one_partition="dcd",
-              skip_zero_pass=True, first_sweeps=1, random_state=0):
+              skip_zero_pass=True, first_sweeps=1, first_fresh_passes=2, random_state=0):
     """Train the n-slack structural SVM by CoCoA+ rounds over partitions (module docstring);
     returns a SolverResult. One round = one oracle pass over every example at the shared w
     (certifying the gap) plus local work on each partition; only O(d) vectors travel.
@@ -191,6 +193,9 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
         passes. On CoNLL x 4 (C = 1000, emulated, loaded machine) "auto" held ~40% fewer
         constraints at the peak (70k against 112k at K = 1) and took ~6% less CPU, but one
         round more (5 against 4 at K = 1 and 2), so it is not the default.
+    first_fresh_passes : int
+        Fresh passes in the first round (``fresh_passes`` in the later ones): far from the
+        optimum a round's local work gains more than its certifying pass and messages cost.
     first_sweeps : int
         Sweeps (at most) over the working sets between the certifying pass and the fresh
         passes, when fresh passes follow (``inner_sweeps`` after each fresh pass, and when
@@ -211,9 +216,11 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
         only add work. "rounds": CoCoA+ rounds as for K > 1.
     gap_stop : float or None
         Stop when the certified gap is <= gap_stop·C·ε (or by SVM-struct's rule, see above).
-        None: 1 for rounds (``dcd``'s own default, 1/4, on the one-partition path). 1 is the
-        bound 1-slack's rule guarantees; the rounds' tail to C·ε/4 is long
-        (on 128 CoNLL sentences, K = 2: 19 rounds to C·ε, 167 to the KKT rule).
+        None: 1/2 for rounds (``dcd``'s own default, 1/4, on the one-partition path), so the
+        primal is within C·ε/2 of the optimum, hence of the local solver's. 1 is the bound
+        1-slack's rule guarantees; on CoNLL x 4 (C = 1000, K = 2) it stopped at 4 rounds
+        with the primal 56 (> C·ε/2) above the local solver's. The rounds' tail to C·ε/4 is
+        long (on 128 CoNLL sentences, K = 2: 19 rounds to C·ε, 167 to the KKT rule).
     random_state : int
         Seed; partition k uses the stream (random_state, k).
 
@@ -221,7 +228,8 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
     """
     for name, value in (("inner_sweeps", inner_sweeps), ("max_idle", max_idle),
                         ("batch_size", batch_size), ("fresh_passes", fresh_passes),
-                        ("first_sweeps", first_sweeps)):
+                        ("first_sweeps", first_sweeps),
+                        ("first_fresh_passes", first_fresh_passes)):
         if int(value) != value or value < 0:
             raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
     if n_partitions is not None and (int(n_partitions) != n_partitions or n_partitions < 1):
@@ -255,7 +263,7 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
         if gap_stop is not None:
             opts["gap_stop"] = gap_stop
         return _one_partition(run, oracle, opts)
-    gap_stop = 1.0 if gap_stop is None else gap_stop
+    gap_stop = 0.5 if gap_stop is None else gap_stop
     if remote:
         with timers("setup"):
             oracle.start_local(new_partition, *args)
@@ -275,13 +283,15 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
             # any: that pass's answers (the largest-loss outputs) would only bloat the working
             # sets, and its primal (at w = 0) is never near the stop
             certify = not (skip_zero_pass and _it == 1 and fresh_ok)
+            n_fresh = int(first_fresh_passes) if _it == 1 else int(fresh_passes)
             try:
                 if remote:
-                    out = oracle.local_round(w, partition_step, exact=not run.approximate,
-                                             full_pass=certify)
+                    out = oracle.local_round(w, partition_step, n_fresh,
+                                             exact=not run.approximate, full_pass=certify)
                     run.oracle_calls += n if certify else 0
                 else:
-                    out = _emulated_round(run, bounds, parts, w, full_pass=certify)
+                    out = _emulated_round(run, bounds, parts, w, full_pass=certify,
+                                          fresh_passes=n_fresh)
             except ClusterError as exc:
                 failure = exc
                 break
