@@ -34,6 +34,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WARM_SENTENCES = 1500
+#: a worker's CPU per phase of a CoCoA+ round (``partition_step``'s "cpu_phases")
+PHASES = ("pass_answers", "first_sweeps", "row_calls", "row_updates", "sweeps", "w_k")
 
 
 def _maxrss_mb():
@@ -113,7 +115,8 @@ def child(mode: str, repeat: int, C: float, eps: float) -> dict:
                               "pass": max(h.get("pass_seconds") or [0.0]),
                               "cpu": max(h.get("local_cpu") or [0.0]),
                               "pass_cpu": max(h.get("pass_cpu") or [0.0]),
-                              "certified": h["gap"] == h["gap"]} for h in hist]
+                              "certified": h["gap"] == h["gap"],
+                              "phases": h.get("cpu_phases")} for h in hist]
     out.update(primal=svm.primal_objective_, dual=svm.dual_objective_, iters=svm.n_iter_,
                converged=svm.converged_, d=int(svm.w_.shape[0]), timings=svm.timings_,
                driver_rss_mb=_maxrss_mb(), load_after=os.getloadavg()[0])
@@ -254,6 +257,18 @@ def report(runs: dict, args) -> str:
                  f"{(s.get('wall', 0.0) + r['timings'].get('setup', 0.0)) / max(sum(x['wall'] for x in rounds), 1e-9):.2f}. "
                  f"Per round: w to each worker {r['w_in_bytes']:,} bytes, w_k back "
                  f"{r['w_out_bytes']:,} bytes.")
+        L.append("")
+        L.append("  | round | certified | wall | slowest worker: CPU | its pass at w | "
+                 + " | ".join(PHASES) + " |")
+        L.append("  |---:|---|---:|---:|---:|" + "---:|" * len(PHASES))
+        for i, x in enumerate(rounds, 1):
+            ph = x.get("phases") or []
+            k = max(range(len(ph)), key=lambda j: sum(ph[j].values())) if ph else None
+            L.append(f"  | {i} | {'yes' if x.get('certified', True) else 'no (w = 0)'} | "
+                     f"{x['wall']:.2f} | {x['cpu']:.2f} | {x['pass_cpu']:.2f} | "
+                     + " | ".join("-" if k is None else f"{ph[k][p]:.2f}" for p in PHASES)
+                     + " |")
+        L.append("")
     local = runs.get("local")
     if local is not None:
         L += ["", "## Against the bar", ""]

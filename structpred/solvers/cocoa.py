@@ -13,20 +13,27 @@ and its working sets where they live (CoCoA, Jaggi et al. NIPS 2014; CoCoA+, Ma 
 2. each partition runs its oracle pass at w (the primal's hinge terms) and solves its CoCoA+
    local subproblem with σ' = K, max_δ Σ δ b - w·Aδ - (σ'/2)‖Aδ‖², by the same exact block
    sweeps as ``dcd`` (``dual_pool.solve_working_sets``: with α' = σ'α and cap σ'·C/n the block
-   QP is the usual one at w_loc = w + σ'·AΔα) and, when the task serves row calls, a fresh
-   pass of row blocks at w_loc whose violated answers join the working sets, as do the
-   pass's own violated answers (unless ``add_from_pass`` says otherwise);
+   QP is the usual one at w_loc = w + σ'·AΔα) and, when the task serves row calls, fresh
+   passes of row blocks at w_loc whose violated answers join the working sets, as do the
+   pass's own violated answers (unless ``add_from_pass`` says otherwise). With row calls a
+   round is then what ``dcd`` does between two passes, on the partition: the pass's answers,
+   one sweep (``first_sweeps``), the fresh pass with its block solves, up to
+   ``inner_sweeps`` sweeps; the first round (at w = 0) makes no pass at w and two fresh
+   passes (``skip_zero_pass``, ``first_fresh_passes``);
 3. it sends back w_k (O(d)), its hinge sum and Σ α b; the driver adds (CoCoA+'s adding:
    w ← w + Σ_k Δw_k, computed as Σ_k w_k in partition order so no rounding drifts).
 
 The gap of each round is certified (but the first one's when it skips the pass at w = 0,
 ``skip_zero_pass``): the primal at w from the partitions' hinge sums, the dual
-at the α that give that w. Stop when it is <= gap_stop·C·ε, or by SVM-struct's n-slack rule
+at the α that give that w. Stop when it is <= gap_stop·C·ε (C·ε/2 by default), or by SVM-struct's n-slack rule
 (as ``dcd``): no example violated by more than ε beyond its slack at w and every working-set
 block within ``inner_tol`` of its KKT conditions at w (the gap is then about C·ε at most). σ' = K makes the sum of the local
 subproblems a lower bound of the dual's change, so the dual never decreases. w depends on the
 seed and the number of partitions only: a Dask cluster with K workers and the in-process
 emulation with ``n_partitions=K`` (any other backend) give the same floats.
+
+With one partition on a cluster there is nothing to combine: ``dcd`` itself runs to its end
+on the worker holding the data (``one_partition``) and only its result comes back.
 """
 from __future__ import annotations
 
@@ -73,8 +80,12 @@ def partition_step(part: Partition, w, D, L, margins, rows, fresh_passes=None):
     ``fresh_passes`` (None: the partition's own count) passes of row blocks at the local
     point w_loc in between), and returns
     {"wk": new w_k, "hinge": Σ max(0, hinge_i) at w, "lin": Σ α b, "added", "sweeps",
-    "n_constraints"}."""
+    "n_constraints", "kkt_at_w", "cpu_phases": this thread's CPU seconds per phase}."""
     pool, sigma, eps, tol = part.pool, part.sigma, part.eps, part.tol
+    clock = time.thread_time               # CPU of this thread, per phase ("cpu_phases")
+    phases = {"pass_answers": 0.0, "first_sweeps": 0.0, "row_calls": 0.0, "row_updates": 0.0,
+              "sweeps": 0.0, "w_k": 0.0}
+    c0 = clock()
     certified = D is not None
     if certified:
         h = hinge(L, margins, part.rescaling)
@@ -102,9 +113,12 @@ def partition_step(part: Partition, w, D, L, margins, rows, fresh_passes=None):
     cap = sigma * part.cap
     part.active[:] = 0
     part.active[pool.m > 0] = 1
+    c1 = clock()
+    phases["pass_answers"] += c1 - c0
     sweeps, solved = solve_working_sets(pool, part.active, cap, w_loc, tol,
                                         part.first_sweeps if fresh else part.inner_sweeps,
                                         part.rng)
+    phases["first_sweeps"] += clock() - c1
     # SVM-struct's rule at w: nothing violated by more than ε beyond its slack, and the first
     # (unshrunk) sweep found every block within tol of its KKT conditions at w (at Δα = 0 the
     # σ'-scaled subproblem's KKT conditions are the full dual's)
@@ -118,7 +132,10 @@ def partition_step(part: Partition, w, D, L, margins, rows, fresh_passes=None):
             for j in part.rng.permutation(len(blocks)):
                 a, b = blocks[j]
                 idx = np.arange(a, b, dtype=np.int64)
+                c1 = clock()
                 Dr, Lr, mr = rows(w_loc, idx)
+                c2 = clock()
+                phases["row_calls"] += c2 - c1
                 hr = hinge(Lr, mr, "margin")
                 sel = np.flatnonzero(hr > pool.slacks(w_loc, idx) + eps)
                 if sel.size:
@@ -126,18 +143,24 @@ def partition_step(part: Partition, w, D, L, margins, rows, fresh_passes=None):
                     added += int(sel.size)
                 part.active[idx] = 1
                 pool.sweep(idx, part.active, cap, w_loc, tol)
+                phases["row_updates"] += clock() - c2
+            c1 = clock()
             pool.prune(part.max_idle)
             part.active[:] = 0
             part.active[pool.m > 0] = 1
             s, _solved = solve_working_sets(pool, part.active, cap, w_loc, tol,
                                             part.inner_sweeps, part.rng)
             sweeps += s
+            phases["sweeps"] += clock() - c1
+    c1 = clock()
     pool.alpha /= sigma
     pool.alpha_sum /= sigma
     part.wk = pool.weights()       # exact Σ α a of the partition
-    return {"wk": part.wk, "hinge": hinge_sum, "lin": float((pool.alpha * pool.b).sum()),
+    lin = float((pool.alpha * pool.b).sum())
+    phases["w_k"] += clock() - c1
+    return {"wk": part.wk, "hinge": hinge_sum, "lin": lin,
             "added": added, "sweeps": sweeps, "n_constraints": pool.n_constraints,
-            "kkt_at_w": kkt_at_w}
+            "kkt_at_w": kkt_at_w, "cpu_phases": phases}
 
 
 def _emulated_round(run, bounds, parts, w, full_pass=True, fresh_passes=None):
@@ -308,7 +331,8 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
             row = dict(primal=primal, dual=dual, gap=primal - dual,
                        n_constraints=sum(o["n_constraints"] for o in out),
                        added=sum(o["added"] for o in out), round_seconds=wall,
-                       local_seconds=[o["seconds"] for o in out])
+                       local_seconds=[o["seconds"] for o in out],
+                       cpu_phases=[o["cpu_phases"] for o in out])
             if remote:   # the workers' own clocks: the pass that certifies the gap, and CPU
                 row.update(pass_seconds=[o["pass_seconds"] for o in out],
                            local_cpu=[o["cpu"] for o in out],
