@@ -192,3 +192,21 @@ def test_first_round_skips_the_pass_at_zero_only_with_fresh_passes():
     Xm, ym = _blobs(n=30)
     mc = StructuredSVM(Multiclass(), **kw, solver_options={"n_partitions": 2}).fit(Xm, ym)
     assert np.isfinite(mc.history_[0]["gap"])
+
+
+def test_a_partition_too_big_for_its_worker_is_a_clear_error(client, monkeypatch):
+    """A worker whose memory limit is below MEMORY_FACTOR x its partition's pickled size:
+    ClusterError naming the partition, its examples and the worker, before any is sent."""
+    from structpred.solvers import dask_oracle
+    X, y = _blobs(n=200)
+    model = Multiclass()
+    model.initialize(X, y)
+    workers = sorted(client.nthreads())
+    monkeypatch.setattr(dask_oracle.DaskOracle, "_memory_limits",
+                        lambda self: {workers[0]: 10 ** 9, workers[1]: 2000})
+    with pytest.raises(ClusterError, match=rf"partition 1 \(examples 100..199, .* does not fit "
+                                           rf"Dask worker {workers[1]}"):
+        dask_oracle.DaskOracle(model, X, y, client=client)
+    monkeypatch.undo()
+    ok = dask_oracle.DaskOracle(model, X, y, client=client)      # the real limits: fits
+    ok.close()

@@ -28,8 +28,10 @@ where the data lives: ``start_local(factory, *args)`` builds one state per parti
 worker, and each ``local_round(w, step, *args)`` ships w, runs the partition's full oracle
 pass there (checked by the same guard as ``SolverRun``'s passes), hands it to
 ``step(state, w, D, L, margins, rows, *args)`` and gathers the step's small result (O(d)):
-neither D nor the working sets leave the worker. A worker lost during a round, or a
-scheduler that does not answer within ``timeout`` seconds, raises ``ClusterError`` naming it.
+neither D nor the working sets leave the worker. A worker lost during a round, a
+scheduler that does not answer within ``timeout`` seconds, or a partition that does not fit
+its worker's memory limit (``MEMORY_FACTOR`` x its pickled size) raises ``ClusterError``
+naming it.
 """
 from __future__ import annotations
 
@@ -47,6 +49,11 @@ from .oracle import (LocalOracle, OracleBackend, chunk_bounds, rows_declared, ro
                      run_oracle, slice_examples)
 
 __all__ = ["DaskOracle", "connect"]
+
+#: a partition takes at least this many times its pickled size in a worker's memory (its
+#: batch, the solver's working sets: CoNLL x 4 took about 9x), checked against the worker's
+#: memory limit before it is sent
+MEMORY_FACTOR = 4
 
 
 class _Packed:
@@ -247,10 +254,19 @@ class DaskOracle(OracleBackend):
         warm = [client.submit(_warm_worker, self._model, workers=[wk], pure=False)
                 for wk in sorted(set(self.workers))]
         built, pack, send, nbytes = [], 0.0, 0.0, []
-        for (a, b), worker in zip(self.bounds, self.workers):
+        limits = self._memory_limits()
+        for k, ((a, b), worker) in enumerate(zip(self.bounds, self.workers)):
             t1 = time.perf_counter()
             packed = _Packed(slice_examples(X, a, b), slice_examples(Y, a, b))
             t2 = time.perf_counter()
+            need = MEMORY_FACTOR * len(packed.blob) * self.workers.count(worker)
+            if limits.get(worker) and need > limits[worker]:
+                raise ClusterError(
+                    f"partition {k} (examples {a}..{b - 1}, {len(packed.blob) / 2**20:.1f} MiB "
+                    f"pickled) does not fit Dask worker {worker}: its memory limit is "
+                    f"{limits[worker] / 2**20:.1f} MiB and a partition needs at least "
+                    f"{MEMORY_FACTOR}x its pickled size there (batch and working sets); use more "
+                    "workers or workers with more memory", address=worker)
             raw = client.scatter(packed, workers=[worker], hash=False)
             send += time.perf_counter() - t2
             pack += t2 - t1
@@ -325,6 +341,14 @@ class DaskOracle(OracleBackend):
                                     kwargs, self.rescaling, workers=[self.workers[0]],
                                     pure=False)
         return self._await([future])[0]
+
+    def _memory_limits(self) -> dict:
+        """Each worker's memory limit in bytes, as the scheduler knows it (0 or missing: none)."""
+        try:
+            info = self.client.scheduler_info().get("workers", {})
+        except Exception:   # an older or remote scheduler without the field: no check
+            return {}
+        return {wk: int(v.get("memory_limit") or 0) for wk, v in info.items()}
 
     def _await(self, futures, fetch=True):
         """Wait for futures, polling the cluster (a worker of ours that left raises
