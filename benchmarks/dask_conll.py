@@ -111,9 +111,12 @@ def child(mode: str, repeat: int, C: float, eps: float) -> dict:
                              "communication": svm.timings_.get("communication", 0.0),
                              "w_bytes": 8 * int(svm.w_.shape[0])}
         else:
-            out["rounds"] = [{"wall": h["round_seconds"], "compute": max(h["local_seconds"]),
+            out["rounds"] = [{"wall": h["round_seconds"],
+                              "compute": max(h.get("local_seconds") or [0.0]),
                               "pass": max(h.get("pass_seconds") or [0.0]),
-                              "cpu": max(h.get("local_cpu") or [0.0]),
+                              "cpu": max(a + b for a, b in zip(
+                                  h.get("local_cpu") or [0.0] * 8,
+                                  h.get("pass_cpu") or [0.0] * 8)),
                               "pass_cpu": max(h.get("pass_cpu") or [0.0]),
                               "certified": h["gap"] == h["gap"],
                               "phases": h.get("cpu_phases")} for h in hist]

@@ -66,6 +66,7 @@ class Partition:
         self.add_from_pass = add_from_pass
         self.first_sweeps = inner_sweeps if first_sweeps is None else first_sweeps
         self.active = np.zeros(n_k, dtype=np.uint8)
+        self.pending = None     # this round's pass (D, L, margins) at w, until the step
 
 
 def new_partition(k, n_k, *args):
@@ -163,22 +164,32 @@ def partition_step(part: Partition, w, D, L, margins, rows, fresh_passes=None):
             "kkt_at_w": kkt_at_w, "cpu_phases": phases}
 
 
-def _emulated_round(run, bounds, parts, w, full_pass=True, fresh_passes=None):
-    """One round on this machine: one checked full pass (``run.full_pass``; none when
-    ``full_pass`` is False), each partition's step on its rows, row calls through
-    ``run.row_pass``."""
-    if full_pass:
-        D, L = run.full_pass(w)
-        margins = run.last_margins
+def _emulated_pass(run, bounds, parts, w):
+    """A round's first half on this machine: one checked full pass (``run.full_pass``), each
+    partition's rows kept on it (``part.pending``) for its step; the partitions' hinge sums."""
+    D, L = run.full_pass(w)
+    margins = run.last_margins
+    out = []
+    for (a, b), part in zip(bounds, parts):
+        part.pending = (D[a:b], L[a:b], margins[a:b])
+        h = hinge(L[a:b], margins[a:b], run.rescaling)
+        out.append({"hinge": float(np.maximum(h, 0.0).sum())})
+    return out
+
+
+def _emulated_step(run, bounds, parts, w, fresh_passes):
+    """A round's second half on this machine: each partition's step on the pass kept by
+    ``_emulated_pass`` (or none), row calls through ``run.row_pass``."""
     out = []
     for (a, b), part in zip(bounds, parts):
         def rows(v, idx, a=a):
             Dr, Lr = run.row_pass(v, np.asarray(idx) + a)
             return Dr, Lr, run.last_margins
+        pending = getattr(part, "pending", None) or (None, None, None)
+        part.pending = None
         t0 = time.perf_counter()
-        res = partition_step(part, w, *((D[a:b], L[a:b], margins[a:b]) if full_pass
-                                        else (None, None, None)),
-                             rows if run.oracle.rows_available else None, fresh_passes)
+        res = partition_step(part, w, *pending, rows if run.oracle.rows_available else None,
+                             fresh_passes)
         res["seconds"] = time.perf_counter() - t0
         out.append(res)
     return out
@@ -297,6 +308,7 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
     dual = 0.0
     primal = np.inf
     rounds_bytes = []
+    n_cons = 0
     failure = None
     with run.interruptible():
         for _it in run.iterations(f"n-slack (cocoa+) did not reach eps={eps} in "
@@ -307,14 +319,30 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
             # sets, and its primal (at w = 0) is never near the stop
             certify = not (skip_zero_pass and _it == 1 and fresh_ok)
             n_fresh = int(first_fresh_passes) if _it == 1 else int(fresh_passes)
+            row = dict(primal=np.nan, dual=dual, gap=np.nan, n_constraints=n_cons)
             try:
+                if certify:     # the primal at w first: the last round does no local work
+                    if remote:
+                        got = oracle.round_pass(w, exact=not run.approximate)
+                        run.oracle_calls += n
+                    else:
+                        got = _emulated_pass(run, bounds, parts, w)
+                    primal = 0.5 * float(w @ w) + (C / n) * sum(o["hinge"] for o in got)
+                    run.keep_best(primal, w, dual)
+                    row.update(primal=primal, gap=primal - dual)
+                    if remote:
+                        row.update(pass_seconds=[o["pass_seconds"] for o in got],
+                                   pass_cpu=[o["pass_cpu"] for o in got])
+                    if primal - dual <= gap_stop * C * eps:
+                        run.converged = True
+                        row.update(round_seconds=timers.elapsed() - t0)
+                        run.record(**row)
+                        break
                 if remote:
-                    out = oracle.local_round(w, partition_step, n_fresh,
-                                             exact=not run.approximate, full_pass=certify)
-                    run.oracle_calls += n if certify else 0
+                    out = oracle.round_step(w, partition_step, n_fresh,
+                                            exact=not run.approximate)
                 else:
-                    out = _emulated_round(run, bounds, parts, w, full_pass=certify,
-                                          fresh_passes=n_fresh)
+                    out = _emulated_step(run, bounds, parts, w, n_fresh)
             except ClusterError as exc:
                 failure = exc
                 break
@@ -322,24 +350,18 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
             compute = max(o["seconds"] for o in out)
             timers.add("local", compute)
             if remote:   # emulated: the rest is the full pass, booked by SolverRun
-                timers.add("communication", max(wall - compute, 0.0))
-            if remote:
+                timers.add("communication", max(wall - compute - max(
+                    row.get("pass_seconds") or [0.0]), 0.0))
                 rounds_bytes.append(dict(oracle.last_round_bytes))
-            primal = 0.5 * float(w @ w) + (C / n) * sum(o["hinge"] for o in out)
-            if certify:
-                run.keep_best(primal, w, dual)
-            row = dict(primal=primal, dual=dual, gap=primal - dual,
-                       n_constraints=sum(o["n_constraints"] for o in out),
+            n_cons = sum(o["n_constraints"] for o in out)
+            row.update(n_constraints=n_cons,
                        added=sum(o["added"] for o in out), round_seconds=wall,
                        local_seconds=[o["seconds"] for o in out],
                        cpu_phases=[o["cpu_phases"] for o in out])
-            if remote:   # the workers' own clocks: the pass that certifies the gap, and CPU
-                row.update(pass_seconds=[o["pass_seconds"] for o in out],
-                           local_cpu=[o["cpu"] for o in out],
-                           pass_cpu=[o["pass_cpu"] for o in out])
-            if certify and (primal - dual <= gap_stop * C * eps
-                            or all(o["kkt_at_w"] for o in out)):
-                run.converged = True
+            if remote:   # the workers' own clocks
+                row.update(local_cpu=[o["cpu"] for o in out])
+            if certify and all(o["kkt_at_w"] for o in out):
+                run.converged = True     # SVM-struct's rule at w (w is kept)
                 run.record(**row)
                 break
             w_new = np.zeros(d)
@@ -387,11 +409,6 @@ def _one_partition(run, oracle, opts):
 
 
 def _remote_primal(oracle, w, C, n):
-    """The primal at w from one more round of partition passes (no local work)."""
-    out = oracle.local_round(w, _hinge_only, exact=False)
-    return 0.5 * float(w @ w) + (C / n) * sum(o["hinge"] for o in out)
-
-
-def _hinge_only(part, w, D, L, margins, rows):
-    """A step that only reports the partition's hinge sum at w (changes nothing)."""
-    return {"hinge": float(np.maximum(hinge(L, margins, part.rescaling), 0.0).sum())}
+    """The primal at w from one more pass on the partitions (no local work)."""
+    got = oracle.round_pass(w, exact=False)
+    return 0.5 * float(w @ w) + (C / n) * sum(o["hinge"] for o in got)

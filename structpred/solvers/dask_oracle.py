@@ -25,10 +25,12 @@ CoCoA+ (below), whose partitions call their own rows at their local point inside
 
 Partitioned solvers (``cocoa``: the n-slack solver on a cluster) keep per-partition state
 where the data lives: ``start_local(factory, *args)`` builds one state per partition on its
-worker, and each ``local_round(w, step, *args)`` ships w, runs the partition's full oracle
-pass there (checked by the same guard as ``SolverRun``'s passes), hands it to
-``step(state, w, D, L, margins, rows, *args)`` and gathers the step's small result (O(d)):
-neither D nor the working sets leave the worker. A worker lost during a round, a
+worker, and each round ships w once: ``round_pass(w)`` runs the partition's full oracle
+pass there (checked by the same guard as ``SolverRun``'s passes), keeps it there and returns
+only its hinge sum (so the driver knows the primal, and can stop, before any local work);
+``round_step(w, step, *args)`` then hands it to ``step(state, w, D, L, margins, rows,
+*args)`` and gathers the step's small result (O(d)): neither D nor the working sets leave
+the worker. A worker lost during a round, a
 scheduler that does not answer within ``timeout`` seconds, or a partition that does not fit
 its worker's memory limit (``MEMORY_FACTOR`` x its pickled size) raises ``ClusterError``
 naming it.
@@ -45,6 +47,7 @@ import scipy.sparse as sp
 
 from ..errors import ClusterError, InvalidInputError
 from .guard import check_answer
+from .objective import hinge
 from .oracle import (LocalOracle, OracleBackend, chunk_bounds, rows_declared, rows_on,
                      run_oracle, slice_examples)
 
@@ -92,25 +95,37 @@ def _run_part(model, batch, w, rescaling):
     return D, L, t_oracle, t_psi, time.perf_counter() - t0
 
 
-def _local_round(model, batch, state, w, step, args, rescaling, exact, index0, full_pass=True):
-    """On a worker: the partition's oracle pass at w (checked; with ``full_pass`` False none:
-    D, L and margins are then None), then ``step`` on it; adds the seconds of both
-    ("seconds", "pass_seconds": wall; "cpu", "pass_cpu": this process's CPU) and the pickled
-    size of the result ("bytes_out") to the step's dict."""
+def _pass_part(model, batch, state, w, rescaling, exact, index0):
+    """On a worker: the partition's oracle pass at w (guard-checked), kept on ``state``
+    (``state.pending`` = (D, L, margins)) for the step that follows; returns its hinge sum
+    Σ max(0, hinge_i) at w and its seconds ("pass_seconds": wall, "pass_cpu": this process's
+    CPU)."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    D, L, _t_oracle, _t_psi = run_oracle(model, batch, w, rescaling)
+    m = int(np.shape(L)[0])
+    D, L, margins = check_answer(D, L, w, d=model.size_joint_feature, m=m, index=index0,
+                                 rescaling=rescaling, exact=exact, task=type(model).__name__,
+                                 where=" (partition pass on a Dask worker)")
+    state.pending = (D, L, margins)
+    h = float(np.maximum(hinge(L, margins, rescaling), 0.0).sum())
+    return {"hinge": h, "pass_seconds": time.perf_counter() - t0,
+            "pass_cpu": time.process_time() - c0}
+
+
+def _step_part(model, batch, state, w, step, args, rescaling, exact, index0):
+    """On a worker: ``step(state, w, D, L, margins, rows, *args)`` on the pass kept by
+    ``_pass_part`` (None, None, None if none this round) and the partition's row calls; adds
+    its seconds ("seconds": wall, "cpu": this process's CPU) and its size ("bytes_out",
+    arrays counted by their bytes) to the step's dict."""
     t0, c0 = time.perf_counter(), time.process_time()
     d = model.size_joint_feature
     task = type(model).__name__
-    m = len(batch)
-    D = L = margins = None
-    if full_pass:
-        D, L, _t_oracle, _t_psi = run_oracle(model, batch, w, rescaling)
-        m = int(np.shape(L)[0])
-        D, L, margins = check_answer(D, L, w, d=d, m=m, index=index0, rescaling=rescaling,
-                                     exact=exact, task=task,
-                                     where=" (partition pass on a Dask worker)")
-    t_oracle, c_oracle = time.perf_counter() - t0, time.process_time() - c0
+    D, L, margins = getattr(state, "pending", None) or (None, None, None)
+    state.pending = None
     rows = None
     if rows_declared(model, rescaling):
+        m = len(batch)
+
         def rows(v, idx):
             D2, L2 = rows_on(model, [batch], [(0, m)], None, v, idx)
             return check_answer(D2, L2, v, d=d, m=len(idx), index=np.asarray(idx) + index0,
@@ -118,10 +133,7 @@ def _local_round(model, batch, state, w, step, args, rescaling, exact, index0, f
                                 where=" (row call on a Dask worker)")
     out = step(state, w, D, L, margins, rows, *args)
     out["seconds"] = time.perf_counter() - t0
-    out["pass_seconds"] = t_oracle
     out["cpu"] = time.process_time() - c0
-    out["pass_cpu"] = c_oracle
-    # the pickled size, counting arrays by their bytes (not pickling d floats once more)
     arrays = {k: v for k, v in out.items() if isinstance(v, np.ndarray)}
     rest = {k: v for k, v in out.items() if k not in arrays}
     out["bytes_out"] = (len(pickle.dumps(rest, protocol=pickle.HIGHEST_PROTOCOL))
@@ -312,20 +324,38 @@ class DaskOracle(OracleBackend):
                         for k, ((a, b), worker) in enumerate(zip(self.bounds, self.workers))]
         self._await(self._states, fetch=False)     # the states stay where they are
 
-    def local_round(self, w, step, *args, exact=True, full_pass=True):
-        """One round: w to every worker, the partition's oracle pass there (guard-checked;
-        none when ``full_pass`` is False: D, L, margins None), ``step(state, w, D, L, margins,
-        rows, *args)`` on it; the steps' results (dicts) in partition order. ``last_round_bytes`` holds the bytes of w sent (per worker) and of
-        each result returned."""
-        w = np.ascontiguousarray(w, dtype=np.float64)
-        w_future = self.client.scatter(w, broadcast=True, hash=False)
-        futures = [self.client.submit(_local_round, self._model, part, state, w_future, step,
-                                      args, self.rescaling, exact, a, full_pass,
-                                      workers=[worker], pure=False)
-                   for part, state, (a, _b), worker in zip(self._parts, self._states,
-                                                            self.bounds, self.workers)]
-        out = self._await(futures)
-        self.last_round_bytes = {"w_in": len(pickle.dumps(w, protocol=pickle.HIGHEST_PROTOCOL)),
+    def _send_w(self, w):
+        """w (float64) to every worker once; later calls with the same array reuse it."""
+        if getattr(self, "_w_sent", None) is not w:
+            self._w_sent = w
+            self._w_future = self.client.scatter(np.ascontiguousarray(w, dtype=np.float64),
+                                                 broadcast=True, hash=False)
+        return self._w_future
+
+    def round_pass(self, w, exact=True):
+        """A round's first half: w to every worker and each partition's oracle pass at w
+        there (guard-checked), kept on the worker for ``round_step``; returns the
+        partitions' hinge sums at w (dicts: "hinge", "pass_seconds", "pass_cpu") in partition
+        order: the primal at w, known before any local work is done."""
+        w_future = self._send_w(w)
+        return self._await([self.client.submit(_pass_part, self._model, part, state, w_future,
+                                               self.rescaling, exact, a, workers=[worker],
+                                               pure=False)
+                            for part, state, (a, _b), worker in zip(
+                                self._parts, self._states, self.bounds, self.workers)])
+
+    def round_step(self, w, step, *args, exact=True):
+        """A round's second half: ``step(state, w, D, L, margins, rows, *args)`` on each
+        partition (its pass from ``round_pass`` at the same w, or None), the steps' results
+        (dicts) in partition order. ``last_round_bytes`` holds the bytes of w sent (per
+        worker) and of each result returned."""
+        w_future = self._send_w(w)
+        out = self._await([self.client.submit(_step_part, self._model, part, state, w_future,
+                                              step, args, self.rescaling, exact, a,
+                                              workers=[worker], pure=False)
+                           for part, state, (a, _b), worker in zip(
+                               self._parts, self._states, self.bounds, self.workers)])
+        self.last_round_bytes = {"w_in": int(np.asarray(w).nbytes) + 160,
                                  "out": [o["bytes_out"] for o in out]}
         return out
 
@@ -402,6 +432,7 @@ class DaskOracle(OracleBackend):
                 self.client.cancel(self._parts + [self._model] + list(getattr(self, "_states", [])))
                 self._parts = []
                 self._states = []
+                self._w_sent = self._w_future = None
         except Exception:   # a cluster already gone has nothing left to release
             pass
         if self._owns_client:
