@@ -162,9 +162,9 @@ def estimate(runs: dict, scale: int = 100) -> list[str]:
         f"* communication per round through the driver (star): K x {msg / 1e6:.1f} MB at "
         f"10 Gbit/s = {msg / bw:.3f} K s (a tree broadcast / reduce: {msg / bw:.3f} log2 K s), "
         f"plus summing K vectors of d floats on the driver (~10 ms each);",
-        f"* rounds: {r0} measured here (stop at gap <= C·eps); CoCoA+ with σ' = K takes more "
-        f"rounds as K grows: optimistic R = {r0}, pessimistic R = {r0}·sqrt(K/2) (on 128 "
-        "sentences K = 2 took 15 rounds against 9 at K = 1);",
+        f"* rounds: {r0} measured here (stop at gap <= C·eps/2); CoCoA+ with σ' = K takes "
+        f"more rounds as K grows when the partitions differ (here they are copies of the same "
+        f"sentences, the best case): optimistic R = {r0}, pessimistic R = {r0}·sqrt(K/2);",
     ]
     ref = None
     if local is not None:
@@ -221,6 +221,11 @@ def report(runs: dict, args) -> str:
           "(`timings_['setup']`); fit wall includes it. CPU = user + system seconds of the "
           "process during the fit (the workers' include their share of the set-up)."]
     cores = os.cpu_count() or 1
+    L += ["", f"This machine has {cores} cores shared with other jobs (the load averages above): "
+          "under load the wall ratios are unreliable (the runs did not see the same load, and "
+          "K worker processes compete with the other jobs for the same cores); the CPU seconds "
+          "per phase and per round below are the figures to compare, and the walls are "
+          "measured in turn (local, then each K) at the same nice level."]
     if max(max(r["load_before"], r["load_after"]) for r in runs.values()) > cores:
         L += ["", f"**The machine was loaded (load average above its {cores} cores) during "
               "these runs: walls are indicative only and the runs did not see the same load; "
