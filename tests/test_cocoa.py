@@ -210,3 +210,14 @@ def test_a_partition_too_big_for_its_worker_is_a_clear_error(client, monkeypatch
     monkeypatch.undo()
     ok = dask_oracle.DaskOracle(model, X, y, client=client)      # the real limits: fits
     ok.close()
+
+
+def test_tune_malloc_only_where_dask_pinned_the_trim_threshold(monkeypatch):
+    """Dask's nanny sets MALLOC_TRIM_THRESHOLD_ in its workers (glibc then mmaps every array
+    above 128 KiB afresh); tune_malloc restores glibc's adaptive values there, and only there."""
+    import platform
+    from structpred.solvers.dask_oracle import tune_malloc
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    assert tune_malloc() is False
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
+    assert tune_malloc() is (platform.system() == "Linux" and platform.libc_ver()[0] == "glibc")
