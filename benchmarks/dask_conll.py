@@ -162,7 +162,7 @@ def estimate(runs: dict, scale: int = 100) -> list[str]:
         f"* communication per round through the driver (star): K x {msg / 1e6:.1f} MB at "
         f"10 Gbit/s = {msg / bw:.3f} K s (a tree broadcast / reduce: {msg / bw:.3f} log2 K s), "
         f"plus summing K vectors of d floats on the driver (~10 ms each);",
-        f"* rounds: {r0} measured here (stop at gap <= C·eps/2); CoCoA+ with σ' = K takes "
+        f"* rounds: {r0} measured here (stop at gap <= C·eps); CoCoA+ with σ' = K takes "
         f"more rounds as K grows when the partitions differ (here they are copies of the same "
         f"sentences, the best case): optimistic R = {r0}, pessimistic R = {r0}·sqrt(K/2);",
     ]
