@@ -37,6 +37,7 @@ on the worker holding the data (``one_partition``) and only its result comes bac
 """
 from __future__ import annotations
 
+import inspect
 import time
 import warnings
 
@@ -246,7 +247,8 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
         With one partition on a cluster (one Dask worker) and no callback: "dcd" (default)
         runs the one-machine n-slack solver (``dcd``, its own fresh and certifying passes) to
         its end on the worker holding the data and returns its w (the local solver's w, bit
-        for bit, same seed) and certified gap: there is nothing to combine, so rounds would
+        for bit, same seed: the options ``dcd`` shares are passed on only when set away from
+        this solver's defaults) and certified gap: there is nothing to combine, so rounds would
         only add work. "rounds": CoCoA+ rounds as for K > 1.
     gap_stop : float or None
         Stop when the certified gap is <= gap_stop·C·ε (or by SVM-struct's rule, see above).
@@ -292,11 +294,13 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
     remote = bool(oracle.serves_local_rounds)
     fresh_ok = bool(oracle.rows_available and batch_size and fresh_passes)
     if remote and K == 1 and one_partition == "dcd" and callback is None:
-        opts = dict(inner_sweeps=inner_sweeps, inner_tol=inner_tol, max_idle=max_idle,
-                    max_constraints=max_constraints, storage=storage, batch_size=batch_size,
-                    random_state=random_state)
-        if gap_stop is not None:
-            opts["gap_stop"] = gap_stop
+        # the options dcd shares, forwarded only when set away from this solver's defaults:
+        # left alone they are dcd's own defaults, so w is the local solver's
+        given = dict(inner_sweeps=inner_sweeps, inner_tol=inner_tol, max_idle=max_idle,
+                     max_constraints=max_constraints, storage=storage, batch_size=batch_size,
+                     random_state=random_state, gap_stop=gap_stop)
+        ours = inspect.signature(fit_cocoa).parameters
+        opts = {k: v for k, v in given.items() if v != ours[k].default}
         return _one_partition(run, oracle, opts)
     gap_stop = 1.0 if gap_stop is None else gap_stop
     if remote:
