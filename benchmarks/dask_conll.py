@@ -34,6 +34,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WARM_SENTENCES = 1500
+#: a worker's CPU per phase of a CoCoA+ round (``partition_step``'s "cpu_phases")
+PHASES = ("pass_answers", "first_sweeps", "row_calls", "row_updates", "sweeps", "w_k")
 
 
 def _maxrss_mb():
@@ -101,10 +103,23 @@ def child(mode: str, repeat: int, C: float, eps: float) -> dict:
         out["w_in_bytes"] = rb[0]["w_in"] if rb else None
         out["w_out_bytes"] = max(max(r["out"]) for r in rb) if rb else None
         hist = svm.history_
-        out["rounds"] = [{"wall": h["round_seconds"], "compute": max(h["local_seconds"]),
-                          "pass": max(h.get("pass_seconds") or [0.0]),
-                          "cpu": max(h.get("local_cpu") or [0.0]),
-                          "pass_cpu": max(h.get("pass_cpu") or [0.0])} for h in hist]
+        if extra.get("local_solver"):     # one partition: the whole fit on the worker
+            out["rounds"] = []
+            out["single"] = {"solver": extra["local_solver"],
+                             "worker_seconds": extra["worker_seconds"],
+                             "worker_cpu": extra["worker_cpu"],
+                             "communication": svm.timings_.get("communication", 0.0),
+                             "w_bytes": 8 * int(svm.w_.shape[0])}
+        else:
+            out["rounds"] = [{"wall": h["round_seconds"],
+                              "compute": max(h.get("local_seconds") or [0.0]),
+                              "pass": max(h.get("pass_seconds") or [0.0]),
+                              "cpu": max(a + b for a, b in zip(
+                                  h.get("local_cpu") or [0.0] * 8,
+                                  h.get("pass_cpu") or [0.0] * 8)),
+                              "pass_cpu": max(h.get("pass_cpu") or [0.0]),
+                              "certified": h["gap"] == h["gap"],
+                              "phases": h.get("cpu_phases")} for h in hist]
     out.update(primal=svm.primal_objective_, dual=svm.dual_objective_, iters=svm.n_iter_,
                converged=svm.converged_, d=int(svm.w_.shape[0]), timings=svm.timings_,
                driver_rss_mb=_maxrss_mb(), load_after=os.getloadavg()[0])
@@ -118,10 +133,11 @@ def _f(x, nd=1):
 
 def estimate(runs: dict, scale: int = 100) -> list[str]:
     """The at-scale estimate (on paper) from the measured rounds: one core's seconds per
-    sentence per round = the slowest worker's median CPU per round of the 1-worker run (else
-    the smallest K) over its sentences (CPU, not wall: on a loaded machine the wall is
+    sentence per round = the slowest worker's median CPU per round of the run with the
+    smallest K that made rounds (one worker runs the local solver, no rounds), times K, over
+    the sentences (CPU, not wall: on a loaded machine the wall is
     inflated by waiting for a core); messages 2 x w bytes per worker per round."""
-    dask = sorted((r for r in runs.values() if r["mode"] != "local"),
+    dask = sorted((r for r in runs.values() if r["mode"] != "local" and r["rounds"]),
                   key=lambda r: int(r["mode"][4:]))
     if not dask:
         return []
@@ -146,9 +162,9 @@ def estimate(runs: dict, scale: int = 100) -> list[str]:
         f"* communication per round through the driver (star): K x {msg / 1e6:.1f} MB at "
         f"10 Gbit/s = {msg / bw:.3f} K s (a tree broadcast / reduce: {msg / bw:.3f} log2 K s), "
         f"plus summing K vectors of d floats on the driver (~10 ms each);",
-        f"* rounds: {r0} measured here (stop at gap <= C·eps); CoCoA+ with σ' = K takes more "
-        f"rounds as K grows: optimistic R = {r0}, pessimistic R = {r0}·sqrt(K/2) (on 128 "
-        "sentences K = 2 took 15 rounds against 9 at K = 1);",
+        f"* rounds: {r0} measured here (stop at gap <= C·eps); CoCoA+ with σ' = K takes "
+        f"more rounds as K grows when the partitions differ (here they are copies of the same "
+        f"sentences, the best case): optimistic R = {r0}, pessimistic R = {r0}·sqrt(K/2);",
     ]
     ref = None
     if local is not None:
@@ -205,6 +221,11 @@ def report(runs: dict, args) -> str:
           "(`timings_['setup']`); fit wall includes it. CPU = user + system seconds of the "
           "process during the fit (the workers' include their share of the set-up)."]
     cores = os.cpu_count() or 1
+    L += ["", f"This machine has {cores} cores shared with other jobs (the load averages above): "
+          "under load the wall ratios are unreliable (the runs did not see the same load, and "
+          "K worker processes compete with the other jobs for the same cores); the CPU seconds "
+          "per phase and per round below are the figures to compare, and the walls are "
+          "measured in turn (local, then each K) at the same nice level."]
     if max(max(r["load_before"], r["load_after"]) for r in runs.values()) > cores:
         L += ["", f"**The machine was loaded (load average above its {cores} cores) during "
               "these runs: walls are indicative only and the runs did not see the same load; "
@@ -214,6 +235,17 @@ def report(runs: dict, args) -> str:
         if m == "local":
             continue
         s, rounds = r["setup"], r["rounds"]
+        if r.get("single"):
+            g = r["single"]
+            L.append(f"* **{m}**: set-up {_f(s.get('wall'), 2)} s = model broadcast "
+                     f"{_f(s.get('model'), 2)} + driver pickling {_f(s.get('pack'), 2)} + "
+                     f"sending {_f(s.get('send'), 2)} ({sum(s.get('bytes', [])) / 1e6:.0f} MB) "
+                     f"+ waiting for the worker's batch {_f(s.get('wait'), 2)}. Then the whole "
+                     f"fit ran on the worker ({g['solver']}, {r['iters']} passes): worker wall "
+                     f"{g['worker_seconds']:.2f} s, CPU {g['worker_cpu']:.2f} s; the driver's "
+                     f"wait beyond it (options out, w of {g['w_bytes']:,} bytes back) "
+                     f"{g['communication']:.2f} s.")
+            continue
         L.append(f"* **{m}**: set-up {_f(s.get('wall'), 2)} s = model broadcast "
                  f"{_f(s.get('model'), 2)} + driver pickling {_f(s.get('pack'), 2)} + sending "
                  f"{_f(s.get('send'), 2)} ({sum(s.get('bytes', [])) / 1e6:.0f} MB) + waiting "
@@ -233,6 +265,18 @@ def report(runs: dict, args) -> str:
                  f"{(s.get('wall', 0.0) + r['timings'].get('setup', 0.0)) / max(sum(x['wall'] for x in rounds), 1e-9):.2f}. "
                  f"Per round: w to each worker {r['w_in_bytes']:,} bytes, w_k back "
                  f"{r['w_out_bytes']:,} bytes.")
+        L.append("")
+        L.append("  | round | certified | wall | slowest worker: CPU | its pass at w | "
+                 + " | ".join(PHASES) + " |")
+        L.append("  |---:|---|---:|---:|---:|" + "---:|" * len(PHASES))
+        for i, x in enumerate(rounds, 1):
+            ph = x.get("phases") or []
+            k = max(range(len(ph)), key=lambda j: sum(ph[j].values())) if ph else None
+            L.append(f"  | {i} | {'yes' if x.get('certified', True) else 'no (w = 0)'} | "
+                     f"{x['wall']:.2f} | {x['cpu']:.2f} | {x['pass_cpu']:.2f} | "
+                     + " | ".join("-" if k is None else f"{ph[k][p]:.2f}" for p in PHASES)
+                     + " |")
+        L.append("")
     local = runs.get("local")
     if local is not None:
         L += ["", "## Against the bar", ""]
@@ -250,7 +294,8 @@ def report(runs: dict, args) -> str:
                      f"{r['fit_s']:.1f} / {local['fit_s']:.1f} = {ratio:.2f}x"
                      + ("" if bar is None else f" (bar <= {bar}x: "
                         f"{'met' if ratio <= bar else 'NOT met'})")
-                     + f"; rounds alone {rounds_only:.2f}x; CPU of all processes "
+                     + (f"; rounds alone {rounds_only:.2f}x" if r["rounds"] else "")
+                     + "; CPU of all processes "
                      f"{(r['driver_cpu_s'] + sum(r['worker_cpu_s'])) / local['driver_cpu_s']:.2f}x "
                      "local's; CPU critical path (driver + slowest worker, a proxy for the "
                      "wall on a quiet machine with a core per process) "

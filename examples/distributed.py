@@ -5,8 +5,8 @@
 Without --scheduler a LocalCluster of --n-workers processes (1 thread each) is started here.
 Generates a random-HMM sequence labelling problem, trains it on the cluster (each worker keeps
 its share of the examples and of the dual working sets; per round only w and each worker's
-w_k travel) and on this machine, and prints both primal objectives, the certified gaps and
-the bytes that travelled per round. On a cluster the objective is SVM-struct's n-slack one,
+w_k travel; with one worker the local solver runs there and only w comes back) and on this
+machine, and prints both primal objectives, the certified gaps and the bytes that travelled. On a cluster the objective is SVM-struct's n-slack one,
 ½‖w‖² + (C/n) Σ ξ_i; training stops at a certified gap <= C·eps.
 """
 import argparse
@@ -59,14 +59,20 @@ def main():
     local = StructuredSVM(SequenceLabeling(n_labels=n_labels, n_features=n_features),
                           **kw).fit(X, Y)
     extra = remote.solver_extra_
-    sent = extra["round_bytes"][0]
     setup = extra["setup"]
-    print(f"cluster: {extra['partitions']} partitions, {remote.n_iter_} rounds, primal "
-          f"{remote.primal_objective_:.4f}, certified gap {remote.duality_gap_:.3g} "
-          f"(<= C·eps = {args.C * args.eps:g}); per round {sent['w_in']:,} bytes to each "
-          f"worker, {max(sent['out']):,} back from each")
+    if extra.get("local_solver"):   # one worker: the local solver ran there, w came back once
+        print(f"cluster: 1 partition, the local n-slack solver ran on the worker: "
+              f"{remote.n_iter_} passes, primal {remote.primal_objective_:.4f}, certified gap "
+              f"{remote.duality_gap_:.3g} (<= C·eps = {args.C * args.eps:g}); w sent back "
+              f"once ({8 * remote.w_.shape[0]:,} bytes)")
+    else:
+        sent = extra["round_bytes"][0]
+        print(f"cluster: {extra['partitions']} partitions, {remote.n_iter_} rounds, primal "
+              f"{remote.primal_objective_:.4f}, certified gap {remote.duality_gap_:.3g} "
+              f"(<= C·eps = {args.C * args.eps:g}); per round {sent['w_in']:,} bytes to each "
+              f"worker, {max(sent['out']):,} back from each")
     print(f"         set-up {setup['wall']:.2f} s (examples sent once: "
-          f"{sum(setup['bytes']):,} bytes), rounds {remote.timings_['total']:.2f} s")
+          f"{sum(setup['bytes']):,} bytes), training {remote.timings_['total']:.2f} s")
     print(f"local:   {local.n_iter_} passes, primal {local.primal_objective_:.4f}, gap "
           f"{local.duality_gap_:.3g}")
 

@@ -142,3 +142,82 @@ def test_row_path_cocoa_brackets_the_optimum_with_dcd(parts, add_from_pass):
     assert ref.primal_objective_ - m.dual_objective_ >= -1e-9    # weak duality across solvers
     duals = [h["dual"] for h in m.history_]
     assert all(b >= a - 1e-9 for a, b in zip(duals, duals[1:]))
+
+
+def test_one_worker_runs_the_local_solver_where_the_data_is():
+    """One partition: the whole n-slack fit runs on the worker holding the data (dcd there),
+    so w is the local solver's, bit for bit, with its certified gap; one_partition="rounds"
+    gives CoCoA+ rounds, the emulation's w; the worker's warnings reach the driver."""
+    from structpred.datasets import make_hmm_sequences
+    from structpred.tasks import SequenceLabeling
+    X, Y = make_hmm_sequences(40, 3, 8, random_state=2)
+    kw = dict(C=10.0, eps=1e-2)
+
+    def task():
+        return SequenceLabeling(n_labels=3, n_features=8)
+    local = StructuredSVM(task(), **kw).fit(X, Y)
+    emu = StructuredSVM(task(), algorithm="n-slack-cocoa",
+                        solver_options={"n_partitions": 1}, **kw).fit(X, Y)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=":0") as cluster, \
+            distributed.Client(cluster, set_as_default=False) as c:
+        one = StructuredSVM(task(), backend="dask", client=c, **kw).fit(X, Y)
+        rounds = StructuredSVM(task(), backend="dask", client=c,
+                               solver_options={"one_partition": "rounds"}, **kw).fit(X, Y)
+        with pytest.warns(RuntimeWarning, match="on the Dask worker: .*did not reach"):
+            short = StructuredSVM(task(), backend="dask", client=c, max_iter=1, **kw).fit(X, Y)
+    assert np.array_equal(one.w_, local.w_) and one.n_iter_ == local.n_iter_
+    assert one.converged_ and one.duality_gap_ == local.duality_gap_ <= kw["C"] * kw["eps"]
+    assert one.solver_extra_["partitions"] == 1 and one.solver_extra_["setup"]["bytes"]
+    assert np.array_equal(rounds.w_, emu.w_) and rounds.n_iter_ == emu.n_iter_
+    assert not short.converged_ and short.n_iter_ == 1
+    with pytest.raises(ValueError, match="one_partition"):
+        StructuredSVM(task(), algorithm="n-slack-cocoa",
+                      solver_options={"one_partition": "yes"}, **kw).fit(X, Y)
+
+
+def test_first_round_skips_the_pass_at_zero_only_with_fresh_passes():
+    """With row calls the first round makes no pass at w = 0 (gap NaN there, certified in
+    every later round); without them (Multiclass) or with skip_zero_pass=False it does."""
+    from structpred.datasets import make_hmm_sequences
+    from structpred.tasks import SequenceLabeling
+    X, Y = make_hmm_sequences(40, 3, 8, random_state=3)
+    kw = dict(C=10.0, eps=1e-2, algorithm="n-slack-cocoa")
+    fits = {skip: StructuredSVM(SequenceLabeling(n_labels=3, n_features=8), **kw,
+                                solver_options={"n_partitions": 2, "skip_zero_pass": skip}
+                                ).fit(X, Y) for skip in (True, False)}
+    gaps = [h["gap"] for h in fits[True].history_]
+    assert np.isnan(gaps[0]) and np.all(np.isfinite(gaps[1:])) and fits[True].converged_
+    assert np.all(np.isfinite([h["gap"] for h in fits[False].history_]))
+    Xm, ym = _blobs(n=30)
+    mc = StructuredSVM(Multiclass(), **kw, solver_options={"n_partitions": 2}).fit(Xm, ym)
+    assert np.isfinite(mc.history_[0]["gap"])
+
+
+def test_a_partition_too_big_for_its_worker_is_a_clear_error(client, monkeypatch):
+    """A worker whose memory limit is below MEMORY_FACTOR x its partition's pickled size:
+    ClusterError naming the partition, its examples and the worker, before any is sent."""
+    from structpred.solvers import dask_oracle
+    X, y = _blobs(n=200)
+    model = Multiclass()
+    model.initialize(X, y)
+    workers = sorted(client.nthreads())
+    monkeypatch.setattr(dask_oracle.DaskOracle, "_memory_limits",
+                        lambda self: {workers[0]: 10 ** 9, workers[1]: 2000})
+    with pytest.raises(ClusterError, match=rf"partition 1 \(examples 100..199, .* does not fit "
+                                           rf"Dask worker {workers[1]}"):
+        dask_oracle.DaskOracle(model, X, y, client=client)
+    monkeypatch.undo()
+    ok = dask_oracle.DaskOracle(model, X, y, client=client)      # the real limits: fits
+    ok.close()
+
+
+def test_tune_malloc_only_where_dask_pinned_the_trim_threshold(monkeypatch):
+    """Dask's nanny sets MALLOC_TRIM_THRESHOLD_ in its workers (glibc then mmaps every array
+    above 128 KiB afresh); tune_malloc restores glibc's adaptive values there, and only there."""
+    import platform
+    from structpred.solvers.dask_oracle import tune_malloc
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    assert tune_malloc() is False
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
+    assert tune_malloc() is (platform.system() == "Linux" and platform.libc_ver()[0] == "glibc")

@@ -13,22 +13,31 @@ and its working sets where they live (CoCoA, Jaggi et al. NIPS 2014; CoCoA+, Ma 
 2. each partition runs its oracle pass at w (the primal's hinge terms) and solves its CoCoA+
    local subproblem with σ' = K, max_δ Σ δ b - w·Aδ - (σ'/2)‖Aδ‖², by the same exact block
    sweeps as ``dcd`` (``dual_pool.solve_working_sets``: with α' = σ'α and cap σ'·C/n the block
-   QP is the usual one at w_loc = w + σ'·AΔα) and, when the task serves row calls, a fresh
-   pass of row blocks at w_loc whose violated answers join the working sets, as do the
-   pass's own violated answers (unless ``add_from_pass`` says otherwise);
+   QP is the usual one at w_loc = w + σ'·AΔα) and, when the task serves row calls, fresh
+   passes of row blocks at w_loc whose violated answers join the working sets, as do the
+   pass's own violated answers (unless ``add_from_pass`` says otherwise). With row calls a
+   round is then what ``dcd`` does between two passes, on the partition: the pass's answers,
+   one sweep (``first_sweeps``), the fresh pass with its block solves, up to
+   ``inner_sweeps`` sweeps; the first round (at w = 0) makes no pass at w and two fresh
+   passes (``skip_zero_pass``, ``first_fresh_passes``);
 3. it sends back w_k (O(d)), its hinge sum and Σ α b; the driver adds (CoCoA+'s adding:
    w ← w + Σ_k Δw_k, computed as Σ_k w_k in partition order so no rounding drifts).
 
-The gap of each round is certified: the primal at w from the partitions' hinge sums, the dual
-at the α that give that w. Stop when it is <= gap_stop·C·ε, or by SVM-struct's n-slack rule
+The gap of each round is certified (but the first one's when it skips the pass at w = 0,
+``skip_zero_pass``): the primal at w from the partitions' hinge sums, the dual
+at the α that give that w. Stop when it is <= gap_stop·C·ε (C·ε by default), or by SVM-struct's n-slack rule
 (as ``dcd``): no example violated by more than ε beyond its slack at w and every working-set
 block within ``inner_tol`` of its KKT conditions at w (the gap is then about C·ε at most). σ' = K makes the sum of the local
 subproblems a lower bound of the dual's change, so the dual never decreases. w depends on the
 seed and the number of partitions only: a Dask cluster with K workers and the in-process
 emulation with ``n_partitions=K`` (any other backend) give the same floats.
+
+With one partition on a cluster there is nothing to combine: ``dcd`` itself runs to its end
+on the worker holding the data (``one_partition``) and only its result comes back.
 """
 from __future__ import annotations
 
+import inspect
 import time
 import warnings
 
@@ -48,7 +57,7 @@ class Partition:
 
     def __init__(self, k, n_k, d, cap, sigma, eps, tol, inner_sweeps, max_idle,
                  max_constraints, storage, seed, fresh_passes, batch_size, rescaling,
-                 add_from_pass=True):
+                 add_from_pass=True, first_sweeps=None):
         self.pool = ConstraintPool(n_k, d, max_constraints, storage)
         self.rng = np.random.default_rng([int(seed), int(k)])
         self.wk = np.zeros(d)
@@ -56,7 +65,9 @@ class Partition:
         self.inner_sweeps, self.max_idle = inner_sweeps, max_idle
         self.fresh_passes, self.batch_size, self.rescaling = fresh_passes, batch_size, rescaling
         self.add_from_pass = add_from_pass
+        self.first_sweeps = inner_sweeps if first_sweeps is None else first_sweeps
         self.active = np.zeros(n_k, dtype=np.uint8)
+        self.pending = None     # this round's pass (D, L, margins) at w, until the step
 
 
 def new_partition(k, n_k, *args):
@@ -64,20 +75,31 @@ def new_partition(k, n_k, *args):
     return Partition(k, n_k, *args)
 
 
-def partition_step(part: Partition, w, D, L, margins, rows):
+def partition_step(part: Partition, w, D, L, margins, rows, fresh_passes=None):
     """One CoCoA+ local step of ``part`` at the shared w, given its oracle pass (D, L) at w and
-    ``margins`` = D @ w. Adds the answers violated by more than ε beyond their example's slack,
+    ``margins`` = D @ w (all three None: no pass this round, the hinge sum is then NaN). Adds the answers violated by more than ε beyond their example's slack,
     solves the σ'-scaled local subproblem (sweeps; with ``rows``, the partition's row oracle,
-    ``fresh_passes`` passes of row blocks at the local point w_loc in between), and returns
+    ``fresh_passes`` (None: the partition's own count) passes of row blocks at the local
+    point w_loc in between), and returns
     {"wk": new w_k, "hinge": Σ max(0, hinge_i) at w, "lin": Σ α b, "added", "sweeps",
-    "n_constraints"}."""
+    "n_constraints", "kkt_at_w", "cpu_phases": this thread's CPU seconds per phase}."""
     pool, sigma, eps, tol = part.pool, part.sigma, part.eps, part.tol
-    h = hinge(L, margins, part.rescaling)
-    xi = pool.slacks(w)
-    hinge_sum = float(np.maximum(h, 0.0).sum())
-    add = np.flatnonzero(h > xi + eps)
+    clock = time.thread_time               # CPU of this thread, per phase ("cpu_phases")
+    phases = {"pass_answers": 0.0, "first_sweeps": 0.0, "row_calls": 0.0, "row_updates": 0.0,
+              "sweeps": 0.0, "w_k": 0.0}
+    c0 = clock()
+    certified = D is not None
+    if certified:
+        h = hinge(L, margins, part.rescaling)
+        xi = pool.slacks(w)
+        hinge_sum = float(np.maximum(h, 0.0).sum())
+        add = np.flatnonzero(h > xi + eps)
+    else:           # no pass at w this round (the first one, at w = 0): nothing certified
+        hinge_sum = np.nan
+        add = np.zeros(0, dtype=np.int64)
     scratch = np.array(w, dtype=np.float64, copy=True)
-    fresh = rows is not None and part.batch_size and part.fresh_passes
+    n_fresh = part.fresh_passes if fresh_passes is None else int(fresh_passes)
+    fresh = rows is not None and part.batch_size and n_fresh
     use_pass = part.add_from_pass is True or (part.add_from_pass == "auto" and not fresh)
     if add.size and use_pass:
         # scratch: evictions take their α out
@@ -93,21 +115,29 @@ def partition_step(part: Partition, w, D, L, margins, rows):
     cap = sigma * part.cap
     part.active[:] = 0
     part.active[pool.m > 0] = 1
+    c1 = clock()
+    phases["pass_answers"] += c1 - c0
     sweeps, solved = solve_working_sets(pool, part.active, cap, w_loc, tol,
-                                        part.inner_sweeps, part.rng)
+                                        part.first_sweeps if fresh else part.inner_sweeps,
+                                        part.rng)
+    phases["first_sweeps"] += clock() - c1
     # SVM-struct's rule at w: nothing violated by more than ε beyond its slack, and the first
     # (unshrunk) sweep found every block within tol of its KKT conditions at w (at Δα = 0 the
     # σ'-scaled subproblem's KKT conditions are the full dual's)
-    kkt_at_w = bool(add.size == 0 and solved and sweeps == 2 and np.array_equal(w_loc, w))
+    kkt_at_w = bool(certified and add.size == 0 and solved and sweeps == 2
+                    and np.array_equal(w_loc, w))
     added = int(add.size) if use_pass else 0
     n_k = pool.n
     if rows is not None and part.batch_size:
         blocks = [(a, min(a + part.batch_size, n_k)) for a in range(0, n_k, part.batch_size)]
-        for _ in range(part.fresh_passes):
+        for _ in range(n_fresh):
             for j in part.rng.permutation(len(blocks)):
                 a, b = blocks[j]
                 idx = np.arange(a, b, dtype=np.int64)
+                c1 = clock()
                 Dr, Lr, mr = rows(w_loc, idx)
+                c2 = clock()
+                phases["row_calls"] += c2 - c1
                 hr = hinge(Lr, mr, "margin")
                 sel = np.flatnonzero(hr > pool.slacks(w_loc, idx) + eps)
                 if sel.size:
@@ -115,33 +145,52 @@ def partition_step(part: Partition, w, D, L, margins, rows):
                     added += int(sel.size)
                 part.active[idx] = 1
                 pool.sweep(idx, part.active, cap, w_loc, tol)
+                phases["row_updates"] += clock() - c2
+            c1 = clock()
             pool.prune(part.max_idle)
             part.active[:] = 0
             part.active[pool.m > 0] = 1
             s, _solved = solve_working_sets(pool, part.active, cap, w_loc, tol,
                                             part.inner_sweeps, part.rng)
             sweeps += s
+            phases["sweeps"] += clock() - c1
+    c1 = clock()
     pool.alpha /= sigma
     pool.alpha_sum /= sigma
     part.wk = pool.weights()       # exact Σ α a of the partition
-    return {"wk": part.wk, "hinge": hinge_sum, "lin": float((pool.alpha * pool.b).sum()),
+    lin = float((pool.alpha * pool.b).sum())
+    phases["w_k"] += clock() - c1
+    return {"wk": part.wk, "hinge": hinge_sum, "lin": lin,
             "added": added, "sweeps": sweeps, "n_constraints": pool.n_constraints,
-            "kkt_at_w": kkt_at_w}
+            "kkt_at_w": kkt_at_w, "cpu_phases": phases}
 
 
-def _emulated_round(run, bounds, parts, w):
-    """One round on this machine: one checked full pass (``run.full_pass``), each partition's
-    step on its rows, row calls through ``run.row_pass``."""
+def _emulated_pass(run, bounds, parts, w):
+    """A round's first half on this machine: one checked full pass (``run.full_pass``), each
+    partition's rows kept on it (``part.pending``) for its step; the partitions' hinge sums."""
     D, L = run.full_pass(w)
     margins = run.last_margins
+    out = []
+    for (a, b), part in zip(bounds, parts):
+        part.pending = (D[a:b], L[a:b], margins[a:b])
+        h = hinge(L[a:b], margins[a:b], run.rescaling)
+        out.append({"hinge": float(np.maximum(h, 0.0).sum())})
+    return out
+
+
+def _emulated_step(run, bounds, parts, w, fresh_passes):
+    """A round's second half on this machine: each partition's step on the pass kept by
+    ``_emulated_pass`` (or none), row calls through ``run.row_pass``."""
     out = []
     for (a, b), part in zip(bounds, parts):
         def rows(v, idx, a=a):
             Dr, Lr = run.row_pass(v, np.asarray(idx) + a)
             return Dr, Lr, run.last_margins
+        pending = getattr(part, "pending", None) or (None, None, None)
+        part.pending = None
         t0 = time.perf_counter()
-        res = partition_step(part, w, D[a:b], L[a:b], margins[a:b],
-                             rows if run.oracle.rows_available else None)
+        res = partition_step(part, w, *pending, rows if run.oracle.rows_available else None,
+                             fresh_passes)
         res["seconds"] = time.perf_counter() - t0
         out.append(res)
     return out
@@ -150,7 +199,8 @@ def _emulated_round(run, bounds, parts, w):
 def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose=0,
               callback=None, w0=None, n_partitions=None, sigma=None, inner_sweeps=10,
               inner_tol=None, fresh_passes=1, batch_size=32, max_constraints=None, max_idle=5,
-              storage="auto", gap_stop=1.0, add_from_pass=True, random_state=0):
+              storage="auto", gap_stop=None, add_from_pass=True, one_partition="dcd",
+              skip_zero_pass=True, first_sweeps=1, first_fresh_passes=2, random_state=0):
     """Train the n-slack structural SVM by CoCoA+ rounds over partitions (module docstring);
     returns a SolverResult. One round = one oracle pass over every example at the shared w
     (certifying the gap) plus local work on each partition; only O(d) vectors travel.
@@ -178,24 +228,54 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
         passes. On CoNLL x 4 (C = 1000, emulated, loaded machine) "auto" held ~40% fewer
         constraints at the peak (70k against 112k at K = 1) and took ~6% less CPU, but one
         round more (5 against 4 at K = 1 and 2), so it is not the default.
-    gap_stop : float
+    first_fresh_passes : int
+        Fresh passes in the first round (``fresh_passes`` in the later ones): far from the
+        optimum a round's local work gains more than its certifying pass and messages cost.
+    first_sweeps : int
+        Sweeps (at most) over the working sets between the certifying pass and the fresh
+        passes, when fresh passes follow (``inner_sweeps`` after each fresh pass, and when
+        none follows): the fresh pass's block solves visit every example anyway, so sweeping
+        to convergence first duplicates that work. The first sweep still tells whether every
+        block is within ``inner_tol`` of its KKT conditions at w (SVM-struct's rule).
+    skip_zero_pass : bool
+        When the task serves row calls (fresh passes): the first round makes no pass at
+        w = 0 (its answers, the largest-loss outputs, would only bloat the working sets, and
+        its primal, at w = 0, is never near the stop) and goes straight to the fresh passes;
+        its gap is then not certified (NaN), every later round's is. On CoNLL x 4 (C = 1000,
+        K = 2, emulated): see benchmarks/results/dask_conll.md.
+    one_partition : {"dcd", "rounds"}
+        With one partition on a cluster (one Dask worker) and no callback: "dcd" (default)
+        runs the one-machine n-slack solver (``dcd``, its own fresh and certifying passes) to
+        its end on the worker holding the data and returns its w (the local solver's w, bit
+        for bit, same seed: the options ``dcd`` shares are passed on only when set away from
+        this solver's defaults) and certified gap: there is nothing to combine, so rounds would
+        only add work. "rounds": CoCoA+ rounds as for K > 1.
+    gap_stop : float or None
         Stop when the certified gap is <= gap_stop·C·ε (or by SVM-struct's rule, see above).
-        Default 1: the bound 1-slack's rule guarantees; the rounds' tail to C·ε/4 is long
-        (on 128 CoNLL sentences, K = 2: 19 rounds to C·ε, 167 to the KKT rule).
+        None: 1 for rounds, the bound 1-slack's rule guarantees (``dcd``'s own default, 1/4,
+        on the one-partition path). 1/2 would bound the primal within C·ε/2 of the optimum,
+        but the rounds' tail is long when the partitions differ: on 300 CoNLL sentences
+        (C = 100, K = 2) 825 rounds against 100 at 1 (the local solver: 48 passes). On
+        CoNLL x 4 (C = 1000, K = 2) both stop after 4 rounds at gap 48 (primal 21 above the
+        local solver's).
     random_state : int
         Seed; partition k uses the stream (random_state, k).
 
     ``w0`` is not used: the dual starts at α = 0 (w = 0).
     """
     for name, value in (("inner_sweeps", inner_sweeps), ("max_idle", max_idle),
-                        ("batch_size", batch_size), ("fresh_passes", fresh_passes)):
+                        ("batch_size", batch_size), ("fresh_passes", fresh_passes),
+                        ("first_sweeps", first_sweeps),
+                        ("first_fresh_passes", first_fresh_passes)):
         if int(value) != value or value < 0:
             raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
     if n_partitions is not None and (int(n_partitions) != n_partitions or n_partitions < 1):
         raise ValueError(f"n_partitions must be None or an integer >= 1, got {n_partitions!r}")
     if not (add_from_pass is True or add_from_pass is False or add_from_pass == "auto"):
         raise ValueError(f"add_from_pass must be 'auto', True or False, got {add_from_pass!r}")
-    if gap_stop <= 0 or (inner_tol is not None and inner_tol <= 0):
+    if one_partition not in ("dcd", "rounds"):
+        raise ValueError(f"one_partition must be 'dcd' or 'rounds', got {one_partition!r}")
+    if (gap_stop is not None and gap_stop <= 0) or (inner_tol is not None and inner_tol <= 0):
         raise ValueError(f"gap_stop and inner_tol must be > 0 (got {gap_stop!r}, {inner_tol!r})")
     run = SolverRun("n-slack (cocoa+)", model, oracle, C=C, eps=eps, rescaling=rescaling,
                     max_iter=max_iter, verbose=verbose, callback=callback, unit="rounds")
@@ -209,8 +289,20 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
     if max_constraints is None:
         max_constraints = auto_max_constraints(max(b - a for a, b in bounds))
     args = (d, C / n, sigma, eps, tol, int(inner_sweeps), int(max_idle), max_constraints,
-            storage, random_state, int(fresh_passes), int(batch_size), rescaling, add_from_pass)
+            storage, random_state, int(fresh_passes), int(batch_size), rescaling, add_from_pass,
+            int(first_sweeps))
     remote = bool(oracle.serves_local_rounds)
+    fresh_ok = bool(oracle.rows_available and batch_size and fresh_passes)
+    if remote and K == 1 and one_partition == "dcd" and callback is None:
+        # the options dcd shares, forwarded only when set away from this solver's defaults:
+        # left alone they are dcd's own defaults, so w is the local solver's
+        given = dict(inner_sweeps=inner_sweeps, inner_tol=inner_tol, max_idle=max_idle,
+                     max_constraints=max_constraints, storage=storage, batch_size=batch_size,
+                     random_state=random_state, gap_stop=gap_stop)
+        ours = inspect.signature(fit_cocoa).parameters
+        opts = {k: v for k, v in given.items() if v != ours[k].default}
+        return _one_partition(run, oracle, opts)
+    gap_stop = 1.0 if gap_stop is None else gap_stop
     if remote:
         with timers("setup"):
             oracle.start_local(new_partition, *args)
@@ -221,17 +313,41 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
     dual = 0.0
     primal = np.inf
     rounds_bytes = []
+    n_cons = 0
     failure = None
     with run.interruptible():
         for _it in run.iterations(f"n-slack (cocoa+) did not reach eps={eps} in "
                                   f"max_iter={max_iter} rounds"):
             t0 = timers.elapsed()
+            # the first round at w = 0 goes straight to the fresh row passes when there are
+            # any: that pass's answers (the largest-loss outputs) would only bloat the working
+            # sets, and its primal (at w = 0) is never near the stop
+            certify = not (skip_zero_pass and _it == 1 and fresh_ok)
+            n_fresh = int(first_fresh_passes) if _it == 1 else int(fresh_passes)
+            row = dict(primal=np.nan, dual=dual, gap=np.nan, n_constraints=n_cons)
             try:
+                if certify:     # the primal at w first: the last round does no local work
+                    if remote:
+                        got = oracle.round_pass(w, exact=not run.approximate)
+                        run.oracle_calls += n
+                    else:
+                        got = _emulated_pass(run, bounds, parts, w)
+                    primal = 0.5 * float(w @ w) + (C / n) * sum(o["hinge"] for o in got)
+                    run.keep_best(primal, w, dual)
+                    row.update(primal=primal, gap=primal - dual)
+                    if remote:
+                        row.update(pass_seconds=[o["pass_seconds"] for o in got],
+                                   pass_cpu=[o["pass_cpu"] for o in got])
+                    if primal - dual <= gap_stop * C * eps:
+                        run.converged = True
+                        row.update(round_seconds=timers.elapsed() - t0)
+                        run.record(**row)
+                        break
                 if remote:
-                    out = oracle.local_round(w, partition_step, exact=not run.approximate)
-                    run.oracle_calls += n
+                    out = oracle.round_step(w, partition_step, n_fresh,
+                                            exact=not run.approximate)
                 else:
-                    out = _emulated_round(run, bounds, parts, w)
+                    out = _emulated_step(run, bounds, parts, w, n_fresh)
             except ClusterError as exc:
                 failure = exc
                 break
@@ -239,21 +355,18 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
             compute = max(o["seconds"] for o in out)
             timers.add("local", compute)
             if remote:   # emulated: the rest is the full pass, booked by SolverRun
-                timers.add("communication", max(wall - compute, 0.0))
-            if remote:
+                timers.add("communication", max(wall - compute - max(
+                    row.get("pass_seconds") or [0.0]), 0.0))
                 rounds_bytes.append(dict(oracle.last_round_bytes))
-            primal = 0.5 * float(w @ w) + (C / n) * sum(o["hinge"] for o in out)
-            run.keep_best(primal, w, dual)
-            row = dict(primal=primal, dual=dual, gap=primal - dual,
-                       n_constraints=sum(o["n_constraints"] for o in out),
+            n_cons = sum(o["n_constraints"] for o in out)
+            row.update(n_constraints=n_cons,
                        added=sum(o["added"] for o in out), round_seconds=wall,
-                       local_seconds=[o["seconds"] for o in out])
-            if remote:   # the workers' own clocks: the pass that certifies the gap, and CPU
-                row.update(pass_seconds=[o["pass_seconds"] for o in out],
-                           local_cpu=[o["cpu"] for o in out],
-                           pass_cpu=[o["pass_cpu"] for o in out])
-            if primal - dual <= gap_stop * C * eps or all(o["kkt_at_w"] for o in out):
-                run.converged = True
+                       local_seconds=[o["seconds"] for o in out],
+                       cpu_phases=[o["cpu_phases"] for o in out])
+            if remote:   # the workers' own clocks
+                row.update(local_cpu=[o["cpu"] for o in out])
+            if certify and all(o["kkt_at_w"] for o in out):
+                run.converged = True     # SVM-struct's rule at w (w is kept)
                 run.record(**row)
                 break
             w_new = np.zeros(d)
@@ -281,12 +394,26 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
                              "setup": getattr(oracle, "setup_phases", None)})
 
 
+def _one_partition(run, oracle, opts):
+    """The whole fit on the worker holding the only partition: ``dcd`` there (its passes,
+    working sets and certified gap), w back once; the worker's warnings re-raised here."""
+    from .registry import get_solver    # solvers do not import each other (layering)
+    t0 = run.timers.elapsed()
+    res = oracle.solve_partition(get_solver("n-slack"), C=run.C, eps=run.eps, rescaling=run.rescaling,
+                                 max_iter=run.max_iter, verbose=run.progress.verbose, callback=None,
+                                 w0=None, **opts)
+    wall = run.timers.elapsed() - t0
+    for category, message in res.extra.pop("worker_warnings", []):
+        warnings.warn(f"on the Dask worker: {message}", category, stacklevel=3)
+    timings = {k: v for k, v in res.timings.items() if k != "total"}
+    timings["communication"] = max(wall - res.extra["worker_seconds"], 0.0)
+    res.timings = dict(timings, total=wall)
+    res.extra.update(partitions=1, sigma=1.0, local_solver="dcd", round_bytes=[],
+                     setup=getattr(oracle, "setup_phases", None))
+    return res
+
+
 def _remote_primal(oracle, w, C, n):
-    """The primal at w from one more round of partition passes (no local work)."""
-    out = oracle.local_round(w, _hinge_only, exact=False)
-    return 0.5 * float(w @ w) + (C / n) * sum(o["hinge"] for o in out)
-
-
-def _hinge_only(part, w, D, L, margins, rows):
-    """A step that only reports the partition's hinge sum at w (changes nothing)."""
-    return {"hinge": float(np.maximum(hinge(L, margins, part.rescaling), 0.0).sum())}
+    """The primal at w from one more pass on the partitions (no local work)."""
+    got = oracle.round_pass(w, exact=False)
+    return 0.5 * float(w @ w) + (C / n) * sum(o["hinge"] for o in got)

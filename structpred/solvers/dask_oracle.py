@@ -25,26 +25,38 @@ CoCoA+ (below), whose partitions call their own rows at their local point inside
 
 Partitioned solvers (``cocoa``: the n-slack solver on a cluster) keep per-partition state
 where the data lives: ``start_local(factory, *args)`` builds one state per partition on its
-worker, and each ``local_round(w, step, *args)`` ships w, runs the partition's full oracle
-pass there (checked by the same guard as ``SolverRun``'s passes), hands it to
-``step(state, w, D, L, margins, rows, *args)`` and gathers the step's small result (O(d)):
-neither D nor the working sets leave the worker. A worker lost during a round, or a
-scheduler that does not answer within ``timeout`` seconds, raises ``ClusterError`` naming it.
+worker, and each round ships w once: ``round_pass(w)`` runs the partition's full oracle
+pass there (checked by the same guard as ``SolverRun``'s passes), keeps it there and returns
+only its hinge sum (so the driver knows the primal, and can stop, before any local work);
+``round_step(w, step, *args)`` then hands it to ``step(state, w, D, L, margins, rows,
+*args)`` and gathers the step's small result (O(d)): neither D nor the working sets leave
+the worker. A worker lost during a round, a
+scheduler that does not answer within ``timeout`` seconds, or a partition that does not fit
+its worker's memory limit (``MEMORY_FACTOR`` x its pickled size) raises ``ClusterError``
+naming it.
 """
 from __future__ import annotations
 
 import operator
 import pickle
 import time
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
 
 from ..errors import ClusterError, InvalidInputError
 from .guard import check_answer
-from .oracle import OracleBackend, chunk_bounds, rows_declared, rows_on, run_oracle, slice_examples
+from .objective import hinge
+from .oracle import (LocalOracle, OracleBackend, chunk_bounds, rows_declared, rows_on,
+                     run_oracle, slice_examples)
 
 __all__ = ["DaskOracle", "connect"]
+
+#: a partition takes at least this many times its pickled size in a worker's memory (its
+#: batch, the solver's working sets: CoNLL x 4 took about 9x), checked against the worker's
+#: memory limit before it is sent
+MEMORY_FACTOR = 4
 
 
 class _Packed:
@@ -68,13 +80,43 @@ def _build_batch(model, packed):
                    "cpu": time.process_time() - c0, "n": len(batch)}
 
 
+#: glibc mallopt parameters (malloc.h) and the values ``tune_malloc`` sets: glibc's own
+#: dynamic mmap threshold at its 64-bit maximum (32 MiB), trim threshold twice that
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MMAP_THRESHOLD = 32 * 2 ** 20
+
+
+def tune_malloc() -> bool:
+    """In this (worker) process: when ``MALLOC_TRIM_THRESHOLD_`` is set in its environment, as
+    Dask's nanny sets it (64 KiB) for every worker it spawns, glibc stops adapting its mmap
+    threshold, so every array above 128 KiB (w and its temporaries: 16 MB on CoNLL) is a fresh
+    mmap, zero-filled page by page, and unmapped when freed: the same n-slack fit took 25-30%
+    more CPU (18.5 / 17.9 s against 14.2 / 14.5 s, one-thread local runs in turn with and
+    without the variable, loaded machine). Restores what glibc would do on its own: mmap
+    threshold 32 MiB, trim threshold 64 MiB (freed memory up to that is kept for reuse).
+    Returns whether it changed anything (False off glibc or without the variable)."""
+    import os
+    if not os.environ.get("MALLOC_TRIM_THRESHOLD_"):
+        return False
+    try:
+        import ctypes
+        libc = ctypes.CDLL("libc.so.6")
+        ok = libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
+        ok &= libc.mallopt(_M_TRIM_THRESHOLD, 2 * _MMAP_THRESHOLD)
+    except (OSError, AttributeError):   # not glibc
+        return False
+    return bool(ok)
+
+
 def _warm_worker(model):
     """On a worker, while the driver packs the partitions: import numba and the solvers'
-    kernel modules (the task's own modules came with the model)."""
+    kernel modules (the task's own modules came with the model), and ``tune_malloc``;
+    returns (seconds, whether malloc was tuned)."""
     t0 = time.perf_counter()
     import numba  # noqa: F401
     from . import dcd_kernels, dual_pool  # noqa: F401
-    return time.perf_counter() - t0
+    tuned = tune_malloc()
+    return time.perf_counter() - t0, tuned
 
 
 def _run_part(model, batch, w, rescaling):
@@ -83,20 +125,37 @@ def _run_part(model, batch, w, rescaling):
     return D, L, t_oracle, t_psi, time.perf_counter() - t0
 
 
-def _local_round(model, batch, state, w, step, args, rescaling, exact, index0):
-    """On a worker: the partition's oracle pass at w (checked), then ``step`` on it; adds the
-    seconds of both ("seconds", "pass_seconds": wall; "cpu", "pass_cpu": this process's CPU)
-    and the pickled size of the result ("bytes_out") to the step's dict."""
+def _pass_part(model, batch, state, w, rescaling, exact, index0):
+    """On a worker: the partition's oracle pass at w (guard-checked), kept on ``state``
+    (``state.pending`` = (D, L, margins)) for the step that follows; returns its hinge sum
+    Σ max(0, hinge_i) at w and its seconds ("pass_seconds": wall, "pass_cpu": this process's
+    CPU)."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    D, L, _t_oracle, _t_psi = run_oracle(model, batch, w, rescaling)
+    m = int(np.shape(L)[0])
+    D, L, margins = check_answer(D, L, w, d=model.size_joint_feature, m=m, index=index0,
+                                 rescaling=rescaling, exact=exact, task=type(model).__name__,
+                                 where=" (partition pass on a Dask worker)")
+    state.pending = (D, L, margins)
+    h = float(np.maximum(hinge(L, margins, rescaling), 0.0).sum())
+    return {"hinge": h, "pass_seconds": time.perf_counter() - t0,
+            "pass_cpu": time.process_time() - c0}
+
+
+def _step_part(model, batch, state, w, step, args, rescaling, exact, index0):
+    """On a worker: ``step(state, w, D, L, margins, rows, *args)`` on the pass kept by
+    ``_pass_part`` (None, None, None if none this round) and the partition's row calls; adds
+    its seconds ("seconds": wall, "cpu": this process's CPU) and its size ("bytes_out",
+    arrays counted by their bytes) to the step's dict."""
     t0, c0 = time.perf_counter(), time.process_time()
     d = model.size_joint_feature
     task = type(model).__name__
-    D, L, _t_oracle, _t_psi = run_oracle(model, batch, w, rescaling)
-    m = int(np.shape(L)[0])
-    D, L, margins = check_answer(D, L, w, d=d, m=m, index=index0, rescaling=rescaling,
-                                 exact=exact, task=task, where=" (partition pass on a Dask worker)")
-    t_oracle, c_oracle = time.perf_counter() - t0, time.process_time() - c0
+    D, L, margins = getattr(state, "pending", None) or (None, None, None)
+    state.pending = None
     rows = None
     if rows_declared(model, rescaling):
+        m = len(batch)
+
         def rows(v, idx):
             D2, L2 = rows_on(model, [batch], [(0, m)], None, v, idx)
             return check_answer(D2, L2, v, d=d, m=len(idx), index=np.asarray(idx) + index0,
@@ -104,11 +163,48 @@ def _local_round(model, batch, state, w, step, args, rescaling, exact, index0):
                                 where=" (row call on a Dask worker)")
     out = step(state, w, D, L, margins, rows, *args)
     out["seconds"] = time.perf_counter() - t0
-    out["pass_seconds"] = t_oracle
     out["cpu"] = time.process_time() - c0
-    out["pass_cpu"] = c_oracle
-    out["bytes_out"] = len(pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL))
+    arrays = {k: v for k, v in out.items() if isinstance(v, np.ndarray)}
+    rest = {k: v for k, v in out.items() if k not in arrays}
+    out["bytes_out"] = (len(pickle.dumps(rest, protocol=pickle.HIGHEST_PROTOCOL))
+                        + sum(v.nbytes + 160 for v in arrays.values()))
     return out
+
+
+class _PartitionOracle(LocalOracle):
+    """The one-thread local backend over a partition's batch already built on this worker
+    (full passes and row calls; no per-block calls: those need the raw examples)."""
+
+    def __init__(self, model, batch, n, rescaling):
+        self.model, self.rescaling = model, rescaling
+        self.X = self.Y = None
+        self.n, self.n_jobs = int(n), 1
+        self.bounds = [(0, self.n)]
+        self.batches = [batch]
+        self._pool = None
+        self.last_times = {"oracle": 0.0, "psi": 0.0}
+        self.last_chunk_cpu = []
+
+    def call_block(self, w, k):
+        raise NotImplementedError("a partition's oracle on a Dask worker serves full passes "
+                                  "and row calls only")
+
+
+def _solve_partition(model, batch, solver, kwargs, rescaling):
+    """On a worker: run ``solver(model, oracle, **kwargs)`` to its end over the partition held
+    here (one-thread local backend); returns its SolverResult without the warm state (the
+    working sets stay here), with the worker's "worker_seconds" and "worker_cpu" and the
+    warnings it raised ("worker_warnings": (category, message) pairs) in ``extra``."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    oracle = _PartitionOracle(model, batch, len(batch), rescaling)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = solver(model, oracle, **kwargs)
+    result.extra.pop("warm_state", None)
+    result.extra["worker_warnings"] = [(w.category, str(w.message)) for w in caught]
+    result.extra["worker_seconds"] = time.perf_counter() - t0
+    result.extra["worker_cpu"] = time.process_time() - c0
+    return result
 
 
 def connect(address: str, timeout: float = 10.0):
@@ -200,10 +296,19 @@ class DaskOracle(OracleBackend):
         warm = [client.submit(_warm_worker, self._model, workers=[wk], pure=False)
                 for wk in sorted(set(self.workers))]
         built, pack, send, nbytes = [], 0.0, 0.0, []
-        for (a, b), worker in zip(self.bounds, self.workers):
+        limits = self._memory_limits()
+        for k, ((a, b), worker) in enumerate(zip(self.bounds, self.workers)):
             t1 = time.perf_counter()
             packed = _Packed(slice_examples(X, a, b), slice_examples(Y, a, b))
             t2 = time.perf_counter()
+            need = MEMORY_FACTOR * len(packed.blob) * self.workers.count(worker)
+            if limits.get(worker) and need > limits[worker]:
+                raise ClusterError(
+                    f"partition {k} (examples {a}..{b - 1}, {len(packed.blob) / 2**20:.1f} MiB "
+                    f"pickled) does not fit Dask worker {worker}: its memory limit is "
+                    f"{limits[worker] / 2**20:.1f} MiB and a partition needs at least "
+                    f"{MEMORY_FACTOR}x its pickled size there (batch and working sets); use more "
+                    "workers or workers with more memory", address=worker)
             raw = client.scatter(packed, workers=[worker], hash=False)
             send += time.perf_counter() - t2
             pack += t2 - t1
@@ -216,7 +321,8 @@ class DaskOracle(OracleBackend):
         t3 = time.perf_counter()
         info = self._await([client.submit(operator.itemgetter(1), f, workers=[wk], pure=False)
                             for f, wk in zip(built, self.workers)])
-        warm_s = self._await(warm)
+        warmed = self._await(warm)
+        warm_s = [wm[0] for wm in warmed]
         del built
         sizes = [i["n"] for i in info]
         if sizes != [b - a for a, b in self.bounds]:
@@ -227,6 +333,7 @@ class DaskOracle(OracleBackend):
         self.setup_phases = {"wall": self.setup_seconds, "model": t_model, "pack": pack,
                              "send": send, "wait": t4 - t3, "bytes": nbytes,
                              "worker_warm": warm_s,
+                             "worker_malloc_tuned": [wm[1] for wm in warmed],
                              "worker_unpack": [i["unpack"] for i in info],
                              "worker_batch": [i["batch"] for i in info],
                              "worker_cpu": [i["cpu"] for i in info]}
@@ -249,22 +356,61 @@ class DaskOracle(OracleBackend):
                         for k, ((a, b), worker) in enumerate(zip(self.bounds, self.workers))]
         self._await(self._states, fetch=False)     # the states stay where they are
 
-    def local_round(self, w, step, *args, exact=True):
-        """One round: w to every worker, the partition's oracle pass there (guard-checked),
-        ``step(state, w, D, L, margins, rows, *args)`` on it; the steps' results (dicts) in
-        partition order. ``last_round_bytes`` holds the bytes of w sent (per worker) and of
-        each result returned."""
-        w = np.ascontiguousarray(w, dtype=np.float64)
-        w_future = self.client.scatter(w, broadcast=True, hash=False)
-        futures = [self.client.submit(_local_round, self._model, part, state, w_future, step,
-                                      args, self.rescaling, exact, a, workers=[worker],
-                                      pure=False)
-                   for part, state, (a, _b), worker in zip(self._parts, self._states,
-                                                            self.bounds, self.workers)]
-        out = self._await(futures)
-        self.last_round_bytes = {"w_in": len(pickle.dumps(w, protocol=pickle.HIGHEST_PROTOCOL)),
+    def _send_w(self, w):
+        """w (float64) to every worker once; later calls with the same array reuse it."""
+        if getattr(self, "_w_sent", None) is not w:
+            self._w_sent = w
+            self._w_future = self.client.scatter(np.ascontiguousarray(w, dtype=np.float64),
+                                                 broadcast=True, hash=False)
+        return self._w_future
+
+    def round_pass(self, w, exact=True):
+        """A round's first half: w to every worker and each partition's oracle pass at w
+        there (guard-checked), kept on the worker for ``round_step``; returns the
+        partitions' hinge sums at w (dicts: "hinge", "pass_seconds", "pass_cpu") in partition
+        order: the primal at w, known before any local work is done."""
+        w_future = self._send_w(w)
+        return self._await([self.client.submit(_pass_part, self._model, part, state, w_future,
+                                               self.rescaling, exact, a, workers=[worker],
+                                               pure=False)
+                            for part, state, (a, _b), worker in zip(
+                                self._parts, self._states, self.bounds, self.workers)])
+
+    def round_step(self, w, step, *args, exact=True):
+        """A round's second half: ``step(state, w, D, L, margins, rows, *args)`` on each
+        partition (its pass from ``round_pass`` at the same w, or None), the steps' results
+        (dicts) in partition order. ``last_round_bytes`` holds the bytes of w sent (per
+        worker) and of each result returned."""
+        w_future = self._send_w(w)
+        out = self._await([self.client.submit(_step_part, self._model, part, state, w_future,
+                                              step, args, self.rescaling, exact, a,
+                                              workers=[worker], pure=False)
+                           for part, state, (a, _b), worker in zip(
+                               self._parts, self._states, self.bounds, self.workers)])
+        self.last_round_bytes = {"w_in": int(np.asarray(w).nbytes) + 160,
                                  "out": [o["bytes_out"] for o in out]}
         return out
+
+    def solve_partition(self, solver, **kwargs):
+        """Run ``solver(model, oracle, **kwargs)`` (a registered solver, e.g. ``fit_dcd``) to
+        its end on the worker holding the only partition, over a one-thread local backend
+        built from the batch there; returns its SolverResult (w and the figures: O(d)). With
+        one partition there is nothing to combine: the driver sends the options and gets w."""
+        if len(self.bounds) != 1:
+            raise InvalidInputError(f"solve_partition needs one partition, the backend holds "
+                                    f"{len(self.bounds)}")
+        future = self.client.submit(_solve_partition, self._model, self._parts[0], solver,
+                                    kwargs, self.rescaling, workers=[self.workers[0]],
+                                    pure=False)
+        return self._await([future])[0]
+
+    def _memory_limits(self) -> dict:
+        """Each worker's memory limit in bytes, as the scheduler knows it (0 or missing: none)."""
+        try:
+            info = self.client.scheduler_info().get("workers", {})
+        except Exception:   # an older or remote scheduler without the field: no check
+            return {}
+        return {wk: int(v.get("memory_limit") or 0) for wk, v in info.items()}
 
     def _await(self, futures, fetch=True):
         """Wait for futures, polling the cluster (a worker of ours that left raises
@@ -318,6 +464,7 @@ class DaskOracle(OracleBackend):
                 self.client.cancel(self._parts + [self._model] + list(getattr(self, "_states", [])))
                 self._parts = []
                 self._states = []
+                self._w_sent = self._w_future = None
         except Exception:   # a cluster already gone has nothing left to release
             pass
         if self._owns_client:
