@@ -32,8 +32,10 @@ class SvmHmmFormatError(DataFormatError):
 class SvmHmmData(NamedTuple):
     """What ``read_svmhmm`` returns.
 
-    X : list of CSR matrices (tokens x n_features), column f-1 holds feature id f.
-    Y : list of int64 arrays, label = tag - 1.
+    X : list of CSR matrices (tokens x n_features), column f-1 holds feature id f; their
+        data (float64) and indices (int32) are views of one buffer for the whole file, in
+        file order (``SequenceLabeling.make_batch`` then stacks them without a copy).
+    Y : list of int64 arrays (views of one array), label = tag - 1.
     qids : int64 array, the qid of each sequence.
     n_features : number of columns (the highest feature id, or the cap given to the reader).
     max_tag : the highest tag in the file.
