@@ -244,7 +244,9 @@ def release_large_frees(threshold: int = 4 << 20) -> bool:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
         return False
-    return bool(mallopt(-3, int(threshold)))   # -3: M_MMAP_THRESHOLD
+    # -3: M_MMAP_THRESHOLD; -1: M_TRIM_THRESHOLD, which setting the former would otherwise
+    # pin at 128 KiB (the heap then shrinks and regrows around every few small arrays)
+    return bool(mallopt(-3, int(threshold))) and bool(mallopt(-1, 8 * int(threshold)))
 
 
 def scheduler_address(text: str) -> str:
