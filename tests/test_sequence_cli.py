@@ -81,3 +81,11 @@ def test_python_api_fit_predict(files):
     again = structpred.load(path)
     for a, b in zip(again.predict(tr.X), svm.predict(tr.X)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_release_large_frees_takes_on_glibc():
+    """The learn command's allocator setting (mmap for large blocks) takes on glibc and is
+    a no-op returning False where mallopt does not exist."""
+    import platform
+    from structpred.cli.svmstruct import release_large_frees
+    assert release_large_frees() is (platform.libc_ver()[0] == "glibc")

@@ -230,3 +230,34 @@ def test_read_tag_names_and_its_errors(tmp_path):
         p.write_text(text)
         with pytest.raises(SvmHmmFormatError, match=needle):
             read_tag_names(p)
+
+
+def test_read_svmhmm_sequences_share_one_buffer_and_batch_takes_it_without_copy(tmp_path):
+    """The reader's per-sequence CSRs are views of one stacked buffer (no per-sequence copy),
+    and make_batch takes that buffer as it is; the batch equals the one built from
+    independent copies of the same sequences (the copying path)."""
+    from structpred.tasks.sequence import SequenceLabeling
+    rng = np.random.default_rng(0)
+    lines = []
+    for q in range(1, 30):
+        for _ in range(int(rng.integers(1, 6))):
+            fids = np.sort(rng.choice(np.arange(1, 40), size=int(rng.integers(0, 5)), replace=False))
+            feats = " ".join(f"{f}:{rng.choice([1, 0.5, -2.25, 1e-3])}" for f in fids)
+            lines.append(f"{int(rng.integers(1, 4))} qid:{q} {feats}")
+    d = read_svmhmm(write(tmp_path, "\n".join(lines) + "\n"))
+    base_data, base_ind = d.X[0].data.base, d.X[0].indices.base
+    assert all(x.data.base is base_data and x.indices.base is base_ind for x in d.X)
+    assert all(x.indptr.dtype == x.indices.dtype for x in d.X)   # one index dtype for scipy
+    model = SequenceLabeling(n_features=d.n_features)
+    model.initialize(d.X, d.Y)
+    shared = model.make_batch(d.X, d.Y)
+    assert np.shares_memory(shared.data, base_data) and np.shares_memory(shared.indices, base_ind)
+    copied = model.make_batch([sp.csr_matrix(x.toarray()) for x in d.X], [y.copy() for y in d.Y])
+    assert not np.shares_memory(copied.data, base_data)
+    for name in ("indptr", "indices", "data", "offsets", "y"):
+        np.testing.assert_array_equal(getattr(shared, name), getattr(copied, name))
+    # a list that is not consecutive slices (reordered) is copied, and still right
+    order = list(range(len(d.X)))[::-1]
+    rev = model.make_batch([d.X[i] for i in order], [d.Y[i] for i in order])
+    assert not np.shares_memory(rev.data, base_data)
+    np.testing.assert_array_equal(rev.data, np.concatenate([d.X[i].data for i in order]))

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..errors import DataFormatError
 
-__all__ = ["open_text", "read_text", "open_binary", "input_limit", "TextReader",
+__all__ = ["open_text", "read_text", "read_bytes", "open_binary", "input_limit", "TextReader",
            "DEFAULT_MAX_LINE_BYTES", "DEFAULT_MAX_RATIO"]
 
 #: Default per-line limit (bytes, newline included): far above any line of the formats we
@@ -309,13 +309,22 @@ class TextReader:
     def read(self) -> str:
         """The whole remaining text (within ``max_bytes``; a line longer than
         ``max_line_bytes`` is refused as it streams by)."""
-        parts, run = [], 0
+        first = self.lineno + 1
+        data = self.read_bytes()
+        return self._decode(data, first)   # (``lineno`` is not advanced by read())
+
+    def read_bytes(self) -> bytearray:
+        """The whole remaining content, undecoded, as one bytearray grown in place (no list
+        of chunks joined at the end, so the peak is about the content's size); the same
+        limits as :meth:`read`."""
+        out = bytearray()
+        run = 0
         lim = self.max_line_bytes
         first = self.lineno + 1
         direct = self.gz and self.lineno == 0 and self._out.total == 0
 
         def line_of(extra=b"", offset=0):   # counted only when an error needs it
-            return first + sum(p.count(b"\n") for p in parts) + extra.count(b"\n", 0, offset)
+            return first + out.count(b"\n") + extra.count(b"\n", 0, offset)
         try:
             while True:
                 if direct:   # decompressed chunks straight from zlib, no buffer copy
@@ -344,12 +353,10 @@ class TextReader:
                     run = len(chunk) - last - 1
                     if run > lim:
                         raise self._long_line(line_of(chunk, last + 1))
-                parts.append(chunk)
+                out += chunk
         except _GZ_ERRORS as exc:
             raise self._gz_error(exc) from None
-        data = b"".join(parts)
-        del parts
-        return self._decode(data, first)   # (``lineno`` is not advanced by read())
+        return out
 
     def close(self):
         """Close the underlying file (and the gzip decoder); safe to call twice."""
@@ -386,3 +393,13 @@ def read_text(path, encoding: str = "utf-8", errors: str = "strict", gz: bool | 
                    max_bytes=max_bytes, memory_factor=memory_factor, max_ratio=max_ratio,
                    stream=stream) as fh:
         return fh.read()
+
+
+def read_bytes(path, gz: bool | None = None, *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+               max_bytes: int | None = None, memory_factor: float = 8.0,
+               max_ratio: float = DEFAULT_MAX_RATIO, stream: bool = True) -> bytearray:
+    """The whole (decompressed) content of a plain or gzip file, undecoded, through
+    :func:`open_text`'s limits: :func:`read_text` without the decode (for byte scanners)."""
+    with open_text(path, gz=gz, max_line_bytes=max_line_bytes, max_bytes=max_bytes,
+                   memory_factor=memory_factor, max_ratio=max_ratio, stream=stream) as fh:
+        return fh.read_bytes()

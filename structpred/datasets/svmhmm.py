@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
-from ..boundary.text import open_text, read_text
+from ..boundary.text import open_text, read_bytes, read_text
 from ..errors import MAX_ABS_FEATURE, DataFormatError
 
 __all__ = ["read_svmhmm", "write_svmhmm", "read_tag_names", "SvmHmmData", "SvmHmmFormatError"]
@@ -32,8 +32,10 @@ class SvmHmmFormatError(DataFormatError):
 class SvmHmmData(NamedTuple):
     """What ``read_svmhmm`` returns.
 
-    X : list of CSR matrices (tokens x n_features), column f-1 holds feature id f.
-    Y : list of int64 arrays, label = tag - 1.
+    X : list of CSR matrices (tokens x n_features), column f-1 holds feature id f; their
+        data (float64) and indices (int32) are views of one buffer for the whole file, in
+        file order (``SequenceLabeling.make_batch`` then stacks them without a copy).
+    Y : list of int64 arrays (views of one array), label = tag - 1.
     qids : int64 array, the qid of each sequence.
     n_features : number of columns (the highest feature id, or the cap given to the reader).
     max_tag : the highest tag in the file.
@@ -58,8 +60,8 @@ MAX_QID = 10 ** 18
 #: max(FEATURE_FLOOR, 64 x the number of fid:value entries) when no n_features is given.
 TAG_FLOOR = 1024
 FEATURE_FLOOR = 2 ** 22
-#: Memory (bytes) the reader needs per byte of text: the text, its byte copy and the
-#: per-line / per-feature arrays (tags, qids, offsets, fids, values).
+#: Memory (bytes) the reader needs per byte of text: the bytes and the per-line /
+#: per-feature arrays (tags, qids, offsets, columns, values).
 _MEMORY_FACTOR = 8
 
 # error codes of the scanner
@@ -107,7 +109,7 @@ def _read_uint(buf, pos, n, cap):
 
 
 @njit(cache=True, nogil=True)
-def _scan(buf, pow10, tags, qids, linenos, ptr, fids, vals, slow):
+def _scan(buf, pow10, tags, qids, linenos, ptr, cols, vals):
     """Parse an svm_hmm file (bytes) in one pass, checking its grammar exactly.
 
     Line: WS* [TAG WS+ 'qid:' QID (WS+ FID ':' VALUE)* WS*] ['#' anything]; WS is space,
@@ -115,7 +117,8 @@ def _scan(buf, pow10, tags, qids, linenos, ptr, fids, vals, slow):
     [+-]?(D+(.D*)?|.D+)([eE][+-]?D+)?. Tags and fids must be in 1..2**31-1, fids increasing
     within a line, qids non-decreasing. Values with at most 15 significant digits and a
     decimal exponent within +-22 are computed exactly here (one correctly rounded IEEE
-    operation, so equal to strtod); the others are flagged in ``slow`` for the caller.
+    operation, so equal to strtod); the others are left NaN in ``vals`` for the caller
+    (no accepted value is NaN). ``cols`` gets fid - 1 (int32: fids are at most 2**31-1).
 
     Returns (n_token_lines, n_entries, error_code, error_line, error_offset).
     """
@@ -232,8 +235,7 @@ def _scan(buf, pow10, tags, qids, linenos, ptr, fids, vals, slow):
             if pos < n and not (buf[pos] == 32 or (buf[pos] >= 9 and buf[pos] <= 13)) and buf[pos] != 35:
                 return nl, ne, 11, line, start
             scale = exp - frac
-            fids[ne] = fid
-            slow[ne] = False
+            cols[ne] = fid - 1
             if m == 0:
                 v = 0.0
             elif nd <= 15 and scale >= 0 and scale <= 22:
@@ -241,8 +243,7 @@ def _scan(buf, pow10, tags, qids, linenos, ptr, fids, vals, slow):
             elif nd <= 15 and scale < 0 and scale >= -22:
                 v = m / pow10[-scale]
             else:
-                v = 0.0
-                slow[ne] = True
+                v = np.nan
             vals[ne] = -v if neg else v
             ne += 1
         ptr[nl + 1] = ne
@@ -292,42 +293,32 @@ def read_svmhmm(path, n_features: int | None = None) -> SvmHmmData:
         if isinstance(n_features, bool) or not isinstance(n_features, (int, np.integer)) \
                 or n_features < 1:
             raise ValueError(f"n_features must be a positive integer or None, got {n_features!r}")
-    text = read_text(path, encoding="latin-1", memory_factor=_MEMORY_FACTOR)
-    buf = np.frombuffer(text.encode("latin-1"), dtype=np.uint8)
-    n_lines = text.count("\n") + 1
-    n_colons = text.count(":")
+    raw = read_bytes(path, memory_factor=_MEMORY_FACTOR)
+    buf = np.frombuffer(raw, dtype=np.uint8)
+    n_lines = raw.count(b"\n") + 1
+    n_colons = raw.count(b":")
     tags = np.empty(n_lines, np.int64)
     qids = np.empty(n_lines, np.int64)
     linenos = np.empty(n_lines, np.int64)
     ptr = np.zeros(n_lines + 1, np.int64)
-    fids = np.empty(n_colons, np.int64)
+    cols = np.empty(n_colons, np.int32)     # fid - 1, straight into the CSR's index dtype
     vals = np.empty(n_colons, np.float64)
-    slow = np.empty(n_colons, np.bool_)
-    nl, ne, code, err_line, err_off = _scan(buf, _POW10, tags, qids, linenos, ptr, fids, vals, slow)
+    nl, ne, code, err_line, err_off = _scan(buf, _POW10, tags, qids, linenos, ptr, cols, vals)
     if code:
-        line_start = text.rfind("\n", 0, err_off) + 1
-        line_text = text[line_start:text.find("\n", err_off) if "\n" in text[err_off:] else len(text)]
-        local = err_off - line_start
-        token = _token_at(line_text, local)
-        prev = ""
-        if code == _E_FID_ORDER:
-            before = line_text[:local].split("#", 1)[0].split()
-            prev = before[-1].partition(":")[0] if len(before) > 2 else "?"
-        _fail(path, err_line, _MESSAGES[code].format(
-            token=token, char=line_text[local:local + 1], fid=token.partition(":")[0], prev=prev))
+        _fail_at(path, raw, code, err_line, err_off)
     if nl == 0:
         raise SvmHmmFormatError(f"{os.fspath(path)}: empty file (no token lines)", path)
     tags, qids, linenos, ptr = tags[:nl], qids[:nl], linenos[:nl], ptr[:nl + 1]
-    fids, vals, slow = fids[:ne], vals[:ne], slow[:ne]
-    counts = np.diff(ptr)
-    if slow.any():
-        _slow_values(text, buf, linenos, ptr, slow, vals)
-    bad = ~(np.abs(vals) <= MAX_ABS_FEATURE)
-    if bad.any():
-        k = int(np.flatnonzero(bad)[0])
+    cols, vals = cols[:ne], vals[:ne]
+    if ne and np.isnan(vals.max()):   # values the scanner left to float() (NaN marks them)
+        _slow_values(raw, linenos, ptr, vals)
+    del buf
+    if ne and max(float(vals.max()), -float(vals.min())) > MAX_ABS_FEATURE:
+        k = int(np.flatnonzero(~(np.abs(vals) <= MAX_ABS_FEATURE))[0])
         row = int(np.searchsorted(ptr, k, side="right")) - 1
-        _fail(path, int(linenos[row]), f"feature {int(fids[k])}: value {float(vals[k])!r} is infinite "
-              f"or beyond +-{MAX_ABS_FEATURE:g} (structpred.errors.MAX_ABS_FEATURE)")
+        _fail(path, int(linenos[row]), f"feature {int(cols[k]) + 1}: value {float(vals[k])!r} is "
+              f"infinite or beyond +-{MAX_ABS_FEATURE:g} (structpred.errors.MAX_ABS_FEATURE)")
+    del raw
     max_tag = int(tags.max())
     n_distinct = int(np.unique(tags).size)
     if max_tag > max(TAG_FLOOR, 4 * n_distinct):
@@ -335,48 +326,71 @@ def read_svmhmm(path, n_features: int | None = None) -> SvmHmmData:
         _fail(path, int(linenos[row]), f"tag {max_tag} is far above the {n_distinct} distinct "
               f"tags of the file (limit max({TAG_FLOOR}, 4 x distinct tags)): a model needs "
               "max_tag**2 transition weights; number the tags densely from 1")
-    max_fid = int(fids.max()) if fids.size else 0
+    max_fid = int(cols.max()) + 1 if ne else 0
     if n_features is None and max_fid > max(FEATURE_FLOOR, 64 * ne):
-        k = int(np.argmax(fids))
+        k = int(np.argmax(cols))
         row = int(np.searchsorted(ptr, k, side="right")) - 1
         _fail(path, int(linenos[row]), f"feature id {max_fid} is far above what the file's {ne} "
               f"fid:value entries need (limit max(2**22, 64 x entries)): a model needs "
               "max_tag x max_fid weights; number the features densely from 1, or pass n_features")
     n_cols = max_fid if n_features is None else int(n_features)
-    indptr = ptr.copy()
     if n_features is not None and max_fid > n_cols:
-        keep = fids <= n_cols
-        line_of = np.repeat(np.arange(nl), counts)
+        keep = cols < n_cols
+        line_of = np.repeat(np.arange(nl), np.diff(ptr))
         kept_counts = np.bincount(line_of[keep], minlength=nl)
-        indptr[1:] = np.cumsum(kept_counts)
-        fids, vals = fids[keep], vals[keep]
-    cols = (fids - 1).astype(np.int32)
+        ptr = np.zeros(nl + 1, np.int64)
+        np.cumsum(kept_counts, out=ptr[1:])
+        cols, vals = cols[keep], vals[keep]
     starts = np.flatnonzero(np.r_[True, qids[1:] != qids[:-1]])
     ends = np.r_[starts[1:], nl]
-    X = []
-    for a, b in zip(starts, ends):  # views into the stacked arrays (no O(n_rows) slicing)
-        lo, hi = indptr[a], indptr[b]
-        X.append(sp.csr_matrix((vals[lo:hi], cols[lo:hi], indptr[a:b + 1] - lo),
-                               shape=(b - a, n_cols)))
-    Y = [tags[a:b] - 1 for a, b in zip(starts, ends)]
+    labels = tags - 1
+    X = [_csr_view(vals, cols, ptr, a, b, n_cols) for a, b in zip(starts.tolist(), ends.tolist())]
+    Y = [labels[a:b] for a, b in zip(starts.tolist(), ends.tolist())]
     return SvmHmmData(X, Y, qids[starts], n_cols, max_tag)
 
 
-def _slow_values(text, buf, linenos, ptr, slow, vals):
-    """Values the scanner could not compute exactly: re-read their lines with float()
-    (correctly rounded, as strtod; the grammar was already checked)."""
-    rows = np.unique(np.searchsorted(ptr, np.flatnonzero(slow), side="right") - 1)
-    line_starts = None
+def _csr_view(vals, cols, ptr, a, b, n_cols):
+    """Rows a..b-1 of the stacked CSR (vals, cols, ptr) as a CSR matrix whose data and
+    indices are views into the stacked arrays: no copy (scipy's constructor would copy a
+    small view of a large array), so the sequences of a file share one buffer and
+    ``SequenceLabeling.make_batch`` can take it whole."""
+    lo, hi = int(ptr[a]), int(ptr[b])
+    m = sp.csr_matrix((b - a, n_cols), dtype=np.float64)
+    m.indptr = (ptr[a:b + 1] - lo).astype(cols.dtype)   # scipy wants one index dtype
+    m.indices = cols[lo:hi]
+    m.data = vals[lo:hi]
+    return m
+
+
+def _fail_at(path, raw, code, err_line, err_off):
+    """The scanner's error ``code`` at byte ``err_off`` (line ``err_line``) as a format error
+    quoting the token (only the failing line is decoded)."""
+    line_start = raw.rfind(b"\n", 0, err_off) + 1
+    line_end = raw.find(b"\n", err_off)
+    line_text = bytes(raw[line_start:line_end if line_end >= 0 else len(raw)]).decode("latin-1")
+    local = err_off - line_start
+    token = _token_at(line_text, local)
+    prev = ""
+    if code == _E_FID_ORDER:
+        before = line_text[:local].split("#", 1)[0].split()
+        prev = before[-1].partition(":")[0] if len(before) > 2 else "?"
+    _fail(path, err_line, _MESSAGES[code].format(
+        token=token, char=line_text[local:local + 1], fid=token.partition(":")[0], prev=prev))
+
+
+def _slow_values(raw, linenos, ptr, vals):
+    """Values the scanner could not compute exactly (NaN in ``vals``): re-read their lines
+    with float() (correctly rounded, as strtod; the grammar was already checked)."""
+    slow = np.flatnonzero(np.isnan(vals))
+    rows = np.unique(np.searchsorted(ptr, slow, side="right") - 1)
+    line_starts = np.r_[0, np.flatnonzero(np.frombuffer(raw, np.uint8) == 10) + 1]
     for row in rows:
-        if line_starts is None:
-            nl_pos = np.flatnonzero(buf == 10)
-            line_starts = np.r_[0, nl_pos + 1]
         lineno = int(linenos[row])
         a = int(line_starts[lineno - 1])
-        b = int(line_starts[lineno]) - 1 if lineno < len(line_starts) else len(text)
-        body = text[a:b].split("#", 1)[0].split()
+        b = int(line_starts[lineno]) - 1 if lineno < len(line_starts) else len(raw)
+        body = bytes(raw[a:b]).decode("latin-1").split("#", 1)[0].split()
         for k, tok in zip(range(int(ptr[row]), int(ptr[row + 1])), body[2:]):
-            if slow[k]:
+            if np.isnan(vals[k]):
                 vals[k] = float(tok.partition(":")[2])
 
 

@@ -313,7 +313,12 @@ class SolverRun:
     def keep_best(self, primal: float, w, dual: float) -> None:
         """Remember (primal, a copy of w, dual) when primal is the lowest seen."""
         if self.best is None or primal < self.best[0]:
-            self.best = (primal, np.array(w, dtype=np.float64, copy=True), dual)
+            keep = None if self.best is None else self.best[1]
+            if keep is not None and keep.shape == np.shape(w):
+                np.copyto(keep, w)   # into the old copy: no second d-vector at the peak
+            else:
+                keep = np.array(w, dtype=np.float64, copy=True)
+            self.best = (primal, keep, dual)
 
     def record(self, **row) -> dict:
         """Append a progress record (iteration, time and oracle_calls filled in) and print it."""

@@ -196,9 +196,11 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
                             pool.add(add, sp.diags(L[add]) @ D[add], L[add], at)
                         else:
                             pool.add(add, D, L, at, src=add)
+                        del at   # (not to keep an old w alive once w is rebuilt)
                     if start_w0:
                         start_w0 = False
                         w = pool.weights()
+                D = None   # the pass's δΨ rows are in the pool now
                 n_added = int(add.size)
             else:
                 since_full += 1

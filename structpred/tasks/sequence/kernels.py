@@ -231,7 +231,9 @@ _GAPS = np.array([1, 4, 10, 23, 57, 132, 301, 701, 1750, 4376, 10941, 27353, 683
                   427396, 1068491, 2671228, 6678071], dtype=np.int64)
 
 
-@njit(cache=True, nogil=True)
+# one explicit signature: called with n = a counter that type inference first sees as the
+# literal 0, which would otherwise compile a second specialisation on a first run
+@njit("void(int64[::1], int64)", cache=True, nogil=True)
 def _sort_keys(keys, n):
     """Sort keys[:n] ascending in place (Shell sort, Ciura's gaps): a few lines of numba
     instead of np.sort's compiled quicksort (seconds of first-run compile)."""

@@ -150,6 +150,35 @@ def _as_csrs(X) -> list:
     return mats
 
 
+def _shared_buffer(inds, datas, nnz_total):
+    """(indices, data) as views of one int32 and one float64 buffer when the per-sequence
+    arrays ``inds`` / ``datas`` are consecutive slices of them (as ``read_svmhmm`` returns
+    a file's sequences), so that a batch needs no copy of the features; None otherwise."""
+    if not inds or not nnz_total:
+        return None
+    k = next(k for k, dat in enumerate(datas) if dat.shape[0])   # nnz_total > 0
+    bi, bd = inds[k].base, datas[k].base
+    if not (isinstance(bi, np.ndarray) and isinstance(bd, np.ndarray)) \
+            or bi.dtype != np.int32 or bd.dtype != np.float64 or bi.ndim != 1 or bd.ndim != 1 \
+            or not (bi.flags.c_contiguous and bd.flags.c_contiguous):
+        return None
+    pi, pd = bi.__array_interface__["data"][0], bd.__array_interface__["data"][0]
+    start = (datas[k].__array_interface__["data"][0] - pd) // 8
+    pos = start
+    for ind, dat in zip(inds, datas):
+        if not ind.shape[0] and not dat.shape[0]:
+            continue   # an empty slice (its data pointer says nothing)
+        if ind.base is not bi or dat.base is not bd or ind.strides != (4,) \
+                or dat.strides != (8,) or ind.shape != dat.shape \
+                or ind.__array_interface__["data"][0] != pi + 4 * pos \
+                or dat.__array_interface__["data"][0] != pd + 8 * pos:
+            return None
+        pos += ind.shape[0]
+    if pos - start != nnz_total or pos > bi.shape[0] or pos > bd.shape[0]:
+        return None
+    return bi[start:pos], bd[start:pos]
+
+
 def _as_csr(x, index: int, check: bool = True) -> sp.csr_matrix:
     """x as a CSR matrix whose index arrays are checked (safe for scipy and the kernels);
     ``check=False`` leaves the CSR index check to the caller (``_as_csrs``)."""
@@ -564,10 +593,15 @@ class SequenceLabeling(ChainCRFHooks, StructuredModel):
         offsets = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         indptr = np.concatenate([np.zeros(1, np.int64)] + ptrs) if n else np.zeros(1, np.int64)
-        indices = (np.concatenate(inds).astype(np.int32, copy=False) if nnz_total
-                   else np.zeros(0, np.int32))
-        data = (np.concatenate(datas).astype(np.float64, copy=False) if nnz_total
-                else np.zeros(0))
+        shared = _shared_buffer(inds, datas, nnz_total)
+        if shared is not None:   # consecutive slices of one stacked CSR: no copy
+            indices, data = shared
+        else:
+            indices = (np.concatenate(inds).astype(np.int32, copy=False) if nnz_total
+                       else np.zeros(0, np.int32))
+            data = (np.concatenate(datas).astype(np.float64, copy=False) if nnz_total
+                    else np.zeros(0))
+        del inds, datas
         y = Yl = None
         if Y is not None:
             Yl = [self._labels(yi, i) for i, yi in enumerate(Y)]
