@@ -239,14 +239,8 @@ def release_large_frees(threshold: int = 4 << 20) -> bool:
     raises this threshold to the largest block freed so far (up to 32 MiB) and serves such
     arrays from the heap, whose holes count in the peak RSS (about 18 MiB of the CoNLL run's peak).
     Returns whether the setting took; elsewhere (no mallopt) a no-op returning False."""
-    try:
-        import ctypes
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return False
-    # -3: M_MMAP_THRESHOLD; -1: M_TRIM_THRESHOLD, which setting the former would otherwise
-    # pin at 128 KiB (the heap then shrinks and regrows around every few small arrays)
-    return bool(mallopt(-3, int(threshold))) and bool(mallopt(-1, 8 * int(threshold)))
+    from ..malloc_tuning import set_malloc_thresholds
+    return set_malloc_thresholds(int(threshold), 8 * int(threshold))
 
 
 def scheduler_address(text: str) -> str:

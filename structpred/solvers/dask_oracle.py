@@ -80,9 +80,7 @@ def _build_batch(model, packed):
                    "cpu": time.process_time() - c0, "n": len(batch)}
 
 
-#: glibc mallopt parameters (malloc.h) and the values ``tune_malloc`` sets: glibc's own
-#: dynamic mmap threshold at its 64-bit maximum (32 MiB), trim threshold twice that
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+#: what ``tune_malloc`` sets: glibc's own dynamic mmap threshold at its 64-bit maximum (32 MiB)
 _MMAP_THRESHOLD = 32 * 2 ** 20
 
 
@@ -98,14 +96,8 @@ def tune_malloc() -> bool:
     import os
     if not os.environ.get("MALLOC_TRIM_THRESHOLD_"):
         return False
-    try:
-        import ctypes
-        libc = ctypes.CDLL("libc.so.6")
-        ok = libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
-        ok &= libc.mallopt(_M_TRIM_THRESHOLD, 2 * _MMAP_THRESHOLD)
-    except (OSError, AttributeError):   # not glibc
-        return False
-    return bool(ok)
+    from ..malloc_tuning import set_malloc_thresholds
+    return set_malloc_thresholds(_MMAP_THRESHOLD, 2 * _MMAP_THRESHOLD)
 
 
 def _warm_worker(model):
