@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
-from numba import njit
+from numba import njit, types
 
 from ..boundary.text import open_text, read_bytes, read_text
 from ..errors import MAX_ABS_FEATURE, DataFormatError
@@ -98,7 +98,14 @@ _CLASS[35] = _HASH
 _CLASS[48:58] = _DIGIT
 
 
-@njit(cache=True, nogil=True)
+_I = types.int64
+_SCAN_LOCALS = dict(n=_I, pos=_I, line=_I, nl=_I, ne=_I, prev_qid=_I, start=_I, tag=_I, qid=_I,
+                    prev_fid=_I, fid=_I, m=_I, nd=_I, frac=_I, n_digits=_I, d=_I, exp=_I,
+                    e_start=_I, scale=_I, v=types.float64, c=types.uint8, neg=types.boolean,
+                    eneg=types.boolean, in_frac=types.boolean)
+
+
+@njit(cache=True, nogil=True, locals=_SCAN_LOCALS)
 def _scan(buf, pow10, tags, qids, linenos, ptr, cols, vals, cls):
     """Parse an svm_hmm file (bytes) in one pass, checking its grammar exactly.
 
