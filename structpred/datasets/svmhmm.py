@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
-from numba import njit
+from numba import njit, types
 
 from ..boundary.text import open_text, read_bytes, read_text
 from ..errors import MAX_ABS_FEATURE, DataFormatError
@@ -88,28 +88,25 @@ _MESSAGES = {
 
 _POW10 = np.array([10.0 ** k for k in range(23)])
 
-
-@njit(cache=True, nogil=True, inline="always")
-def _skip_blanks(buf, pos, n):
-    """The position after the spaces, \t, \v, \f and \r (not newlines) from pos."""
-    while pos < n and (buf[pos] == 32 or (buf[pos] >= 9 and buf[pos] <= 13 and buf[pos] != 10)):
-        pos += 1
-    return pos
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _read_uint(buf, pos, n, cap):
-    """(value, position after) of the decimal digits from pos; once the value passes cap it
-    saturates at cap*10 + 10, above anything the caller accepts (no int64 overflow)."""
-    v = 0
-    while pos < n and buf[pos] >= 48 and buf[pos] <= 57:
-        v = v * 10 + (buf[pos] - 48) if v <= cap else cap * 10 + 10
-        pos += 1
-    return v, pos
+# byte classes of the scanner (one table look-up instead of chains of comparisons, which
+# numba's type inference pays for call site by call site)
+_BLANK, _NEWLINE, _HASH, _DIGIT = 1, 2, 4, 8
+_CLASS = np.zeros(256, np.uint8)
+_CLASS[[32, 9, 11, 12, 13]] = _BLANK
+_CLASS[10] = _NEWLINE
+_CLASS[35] = _HASH
+_CLASS[48:58] = _DIGIT
 
 
-@njit(cache=True, nogil=True)
-def _scan(buf, pow10, tags, qids, linenos, ptr, cols, vals):
+_I = types.int64
+_SCAN_LOCALS = dict(n=_I, pos=_I, line=_I, nl=_I, ne=_I, prev_qid=_I, start=_I, tag=_I, qid=_I,
+                    prev_fid=_I, fid=_I, m=_I, nd=_I, frac=_I, n_digits=_I, d=_I, exp=_I,
+                    e_start=_I, scale=_I, v=types.float64, c=types.uint8, neg=types.boolean,
+                    eneg=types.boolean, in_frac=types.boolean)
+
+
+@njit(cache=True, nogil=True, locals=_SCAN_LOCALS)
+def _scan(buf, pow10, tags, qids, linenos, ptr, cols, vals, cls):
     """Parse an svm_hmm file (bytes) in one pass, checking its grammar exactly.
 
     Line: WS* [TAG WS+ 'qid:' QID (WS+ FID ':' VALUE)* WS*] ['#' anything]; WS is space,
@@ -119,6 +116,11 @@ def _scan(buf, pow10, tags, qids, linenos, ptr, cols, vals):
     decimal exponent within +-22 are computed exactly here (one correctly rounded IEEE
     operation, so equal to strtod); the others are left NaN in ``vals`` for the caller
     (no accepted value is NaN). ``cols`` gets fid - 1 (int32: fids are at most 2**31-1).
+    ``cls`` is the byte class table ``_CLASS`` (1 blank, 2 newline, 4 '#', 8 digit).
+
+    One function, no helpers and class look-ups rather than chains of comparisons: numba's
+    first compile pays per function and per typed call site (about -40%). Numbers
+    saturate once past their cap (cap*10 + 10, no int64 overflow).
 
     Returns (n_token_lines, n_entries, error_code, error_line, error_offset).
     """
@@ -130,125 +132,124 @@ def _scan(buf, pow10, tags, qids, linenos, ptr, cols, vals):
     prev_qid = -1
     while pos < n:
         line += 1
-        # ---------------------------------------------------------------- line start
-        pos = _skip_blanks(buf, pos, n)
-        if pos >= n or buf[pos] == 10 or buf[pos] == 35:
-            while pos < n and buf[pos] != 10:
-                pos += 1
+        while pos < n and cls[buf[pos]] == 1:
             pos += 1
-            continue
-        # ---------------------------------------------------------------- tag
-        start = pos
-        tag, pos = _read_uint(buf, pos, n, 2147483647)
-        if pos == start or (pos < n and not (buf[pos] == 32 or (buf[pos] >= 9 and buf[pos] <= 13))
-                            and buf[pos] != 35):
-            return nl, ne, 2, line, start
-        if tag < 1 or tag > 2147483647:
-            return nl, ne, 3, line, start
-        # ---------------------------------------------------------------- qid
-        pos = _skip_blanks(buf, pos, n)
-        if not (pos + 4 <= n and buf[pos] == 113 and buf[pos + 1] == 105 and buf[pos + 2] == 100
-                and buf[pos + 3] == 58):
-            return nl, ne, 4, line, pos
-        pos += 4
-        start = pos
-        qid, pos = _read_uint(buf, pos, n, 100000000000000000)
-        if pos == start or (pos < n and not (buf[pos] == 32 or (buf[pos] >= 9 and buf[pos] <= 13))
-                            and buf[pos] != 35):
-            return nl, ne, 5, line, start - 4
-        if qid > 1000000000000000000:
-            return nl, ne, 6, line, start - 4
-        if qid < prev_qid:
-            return nl, ne, 7, line, start - 4
-        prev_qid = qid
-        tags[nl] = tag
-        qids[nl] = qid
-        linenos[nl] = line
-        prev_fid = 0
-        # ---------------------------------------------------------------- features
-        while True:
-            pos = _skip_blanks(buf, pos, n)
-            if pos >= n or buf[pos] == 10 or buf[pos] == 35:
-                break
-            start = pos
-            fid, pos = _read_uint(buf, pos, n, 2147483647)
-            if pos == start or pos >= n or buf[pos] != 58:
-                return nl, ne, 8, line, start
-            if fid < 1 or fid > 2147483647:
-                return nl, ne, 9, line, start
-            if fid <= prev_fid:
-                return nl, ne, 10, line, start
-            prev_fid = fid
-            pos += 1
-            # value
-            neg = False
-            if pos < n and (buf[pos] == 43 or buf[pos] == 45):
-                neg = buf[pos] == 45
+        if pos < n and cls[buf[pos]] & 6 == 0:          # a token line
+            start = pos                                  # the tag
+            tag = 0
+            while pos < n and cls[buf[pos]] == 8:
+                tag = tag * 10 + (buf[pos] - 48) if tag <= 2147483647 else 21474836480
                 pos += 1
-            m = 0
-            nd = 0
-            n_int = 0
-            n_frac = 0
-            frac = 0
-            while pos < n and buf[pos] >= 48 and buf[pos] <= 57:
-                d = buf[pos] - 48
-                if m > 0 or d > 0:
-                    nd += 1
-                    if nd <= 15:
-                        m = m * 10 + d
-                    else:
-                        frac -= 1           # digit dropped from the mantissa: scale up
+            if pos == start or (pos < n and cls[buf[pos]] & 7 == 0):
+                return nl, ne, 2, line, start
+            if tag < 1 or tag > 2147483647:
+                return nl, ne, 3, line, start
+            while pos < n and cls[buf[pos]] == 1:
                 pos += 1
-                n_int += 1
-            if pos < n and buf[pos] == 46:
+            if not (pos + 4 <= n and buf[pos] == 113 and buf[pos + 1] == 105
+                    and buf[pos + 2] == 100 and buf[pos + 3] == 58):
+                return nl, ne, 4, line, pos
+            start = pos                                  # the qid
+            pos += 4
+            qid = 0
+            while pos < n and cls[buf[pos]] == 8:
+                qid = qid * 10 + (buf[pos] - 48) if qid <= 100000000000000000 else \
+                    1000000000000000010
                 pos += 1
-                while pos < n and buf[pos] >= 48 and buf[pos] <= 57:
-                    d = buf[pos] - 48
-                    if m > 0 or d > 0:
-                        nd += 1
-                        if nd <= 15:
-                            m = m * 10 + d
-                            frac += 1
-                    else:
-                        frac += 1
+            if pos == start + 4 or (pos < n and cls[buf[pos]] & 7 == 0):
+                return nl, ne, 5, line, start
+            if qid > 1000000000000000000:
+                return nl, ne, 6, line, start
+            if qid < prev_qid:
+                return nl, ne, 7, line, start
+            prev_qid = qid
+            tags[nl] = tag
+            qids[nl] = qid
+            linenos[nl] = line
+            prev_fid = 0
+            while True:                                  # the features
+                while pos < n and cls[buf[pos]] == 1:
                     pos += 1
-                    n_frac += 1
-            if n_int + n_frac == 0:
-                return nl, ne, 11, line, start
-            exp = 0
-            exp_digits = 0
-            if pos < n and (buf[pos] == 101 or buf[pos] == 69):
+                if pos >= n or cls[buf[pos]] & 6 != 0:
+                    break
+                start = pos
+                fid = 0
+                while pos < n and cls[buf[pos]] == 8:
+                    fid = fid * 10 + (buf[pos] - 48) if fid <= 2147483647 else 21474836480
+                    pos += 1
+                if pos == start or pos >= n or buf[pos] != 58:
+                    return nl, ne, 8, line, start
+                if fid < 1 or fid > 2147483647:
+                    return nl, ne, 9, line, start
+                if fid <= prev_fid:
+                    return nl, ne, 10, line, start
+                prev_fid = fid
                 pos += 1
-                eneg = False
+                neg = False
                 if pos < n and (buf[pos] == 43 or buf[pos] == 45):
-                    eneg = buf[pos] == 45
+                    neg = buf[pos] == 45
                     pos += 1
-                while pos < n and buf[pos] >= 48 and buf[pos] <= 57:
-                    if exp < 100000:
-                        exp = exp * 10 + (buf[pos] - 48)
+                # digits, then '.' and digits: m keeps the first 15 significant digits;
+                # frac = decimal places kept - integer digits dropped
+                m = 0
+                nd = 0
+                frac = 0
+                n_digits = 0
+                in_frac = False
+                while pos < n:
+                    c = buf[pos]
+                    if cls[c] == 8:
+                        d = c - 48
+                        if m > 0 or d > 0:
+                            nd += 1
+                            if nd <= 15:
+                                m = m * 10 + d
+                                if in_frac:
+                                    frac += 1
+                            elif not in_frac:
+                                frac -= 1
+                        elif in_frac:
+                            frac += 1
+                        n_digits += 1
+                    elif c == 46 and not in_frac:
+                        in_frac = True
+                    else:
+                        break
                     pos += 1
-                    exp_digits += 1
-                if exp_digits == 0:
+                if n_digits == 0:
                     return nl, ne, 11, line, start
-                if eneg:
-                    exp = -exp
-            if pos < n and not (buf[pos] == 32 or (buf[pos] >= 9 and buf[pos] <= 13)) and buf[pos] != 35:
-                return nl, ne, 11, line, start
-            scale = exp - frac
-            cols[ne] = fid - 1
-            if m == 0:
-                v = 0.0
-            elif nd <= 15 and scale >= 0 and scale <= 22:
-                v = m * pow10[scale]
-            elif nd <= 15 and scale < 0 and scale >= -22:
-                v = m / pow10[-scale]
-            else:
+                exp = 0
+                if pos < n and (buf[pos] == 101 or buf[pos] == 69):
+                    pos += 1
+                    eneg = False
+                    if pos < n and (buf[pos] == 43 or buf[pos] == 45):
+                        eneg = buf[pos] == 45
+                        pos += 1
+                    e_start = pos
+                    while pos < n and cls[buf[pos]] == 8:
+                        exp = exp * 10 + (buf[pos] - 48) if exp <= 100000 else 1000010
+                        pos += 1
+                    if pos == e_start:
+                        return nl, ne, 11, line, start
+                    if eneg:
+                        exp = -exp
+                if pos < n and cls[buf[pos]] & 7 == 0:
+                    return nl, ne, 11, line, start
+                scale = exp - frac
+                cols[ne] = fid - 1
                 v = np.nan
-            vals[ne] = -v if neg else v
-            ne += 1
-        ptr[nl + 1] = ne
-        nl += 1
-        while pos < n and buf[pos] != 10:   # rest of the line is a comment
+                if m == 0:
+                    v = 0.0
+                elif nd <= 15 and exp <= 100000 and exp >= -100000:   # exp exact here
+                    if scale >= 0 and scale <= 22:
+                        v = m * pow10[scale]
+                    elif scale < 0 and scale >= -22:
+                        v = m / pow10[-scale]
+                vals[ne] = -v if neg else v
+                ne += 1
+            ptr[nl + 1] = ne
+            nl += 1
+        while pos < n and buf[pos] != 10:   # the rest of the line is a comment
             pos += 1
         pos += 1
     return nl, ne, 0, line, 0
@@ -303,7 +304,8 @@ def read_svmhmm(path, n_features: int | None = None) -> SvmHmmData:
     ptr = np.zeros(n_lines + 1, np.int64)
     cols = np.empty(n_colons, np.int32)     # fid - 1, straight into the CSR's index dtype
     vals = np.empty(n_colons, np.float64)
-    nl, ne, code, err_line, err_off = _scan(buf, _POW10, tags, qids, linenos, ptr, cols, vals)
+    nl, ne, code, err_line, err_off = _scan(buf, _POW10, tags, qids, linenos, ptr, cols, vals,
+                                            _CLASS)
     if code:
         _fail_at(path, raw, code, err_line, err_off)
     if nl == 0:
