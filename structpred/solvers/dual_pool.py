@@ -71,7 +71,6 @@ class ConstraintPool:
         self.ind = np.zeros(1024, dtype=ind)
         self.top = 0
         self.live = 0
-        self.scratch = np.zeros(d)
 
     @property
     def n_constraints(self) -> int:
@@ -170,7 +169,7 @@ class ConstraintPool:
                                        np.ascontiguousarray(Lb, dtype=np.float64), self.m,
                                        self.start, self.length, self.b, self.alpha, self.idle,
                                        self.gram, self.alpha_sum, self.data, self.ind, self.top,
-                                       w, self.scratch)
+                                       w)
         self.live += (int(top) - self.top) - int(freed)
         self.top = int(top)
 
@@ -185,9 +184,18 @@ class ConstraintPool:
             return K.slacks(self.m, self.start, self.length, self.b, self.data, self.ind, w)
         return K.slacks_rows(rows, self.m, self.start, self.length, self.b, self.data, self.ind, w)
 
-    def weights(self):
-        """w = Σ_i Σ_k α_ik a_ik rebuilt from the stored constraints (float64)."""
-        w = np.zeros(self.d)
+    def weights(self, out=None):
+        """w = Σ_i Σ_k α_ik a_ik rebuilt from the stored constraints (float64): into ``out``
+        (a float64 d-vector, overwritten: no second d-vector alive) when given, else a new
+        array."""
+        if out is None:
+            w = np.zeros(self.d)
+        else:
+            if not (isinstance(out, np.ndarray) and out.dtype == np.float64
+                    and out.shape == (self.d,) and out.flags.c_contiguous):
+                raise ValueError("weights: out must be a contiguous float64 array of length d")
+            w = out
+            w.fill(0.0)
         K.rebuild_w(self.m, self.start, self.length, self.alpha, self.data, self.ind, w)
         return w
 
