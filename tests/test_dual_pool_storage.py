@@ -150,3 +150,27 @@ def test_weights_rebuilt_into_a_given_vector_are_the_same_bits(monkeypatch):
     assert np.abs(fresh).max() > 0           # a real w, not all zeros
     with pytest.raises(ValueError):
         pool.weights(out=np.zeros(pool.d, dtype=np.float32))
+
+
+def test_tidying_after_pruning_changes_nothing_but_positions_and_size(monkeypatch):
+    """prune's _tidy (compact in place once a fifth of the written entries are dead, then
+    shrink the arrays) leaves every slot's row, the sweeps and w the same bit for bit as a
+    pool that never tidies, and leaves no dead entry behind when it runs."""
+    orig = dual_pool.ConstraintPool._tidy
+    tidied = []
+
+    def eager(self):
+        before = self.top
+        orig(self, min_entries=0)
+        tidied.append((before, self.top, self.live, self.data.shape[0]))
+    monkeypatch.setattr(dual_pool.ConstraintPool, "_tidy", eager)
+    pool_t, w_t, log_t = _run(4, STEP, monkeypatch)
+    monkeypatch.setattr(dual_pool.ConstraintPool, "_tidy", lambda self: None)
+    pool_n, w_n, log_n = _run(4, STEP, monkeypatch)
+    assert any(b > t for b, t, _, _ in tidied)              # it did compact
+    assert all(t == lv and cap >= t for b, t, lv, cap in tidied if t < b)
+    assert np.array_equal(w_t.view(np.int64), w_n.view(np.int64))
+    assert repr(log_t) == repr(log_n)
+    assert [r[:3] for r in _rows(pool_t)] == [r[:3] for r in _rows(pool_n)]
+    assert [r[3] for r in _rows(pool_t)] == [r[3] for r in _rows(pool_n)]
+    np.testing.assert_array_equal(pool_t.gram, pool_n.gram)

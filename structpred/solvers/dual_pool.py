@@ -174,9 +174,27 @@ class ConstraintPool:
         self.top = int(top)
 
     def prune(self, max_idle):
-        """Age every constraint whose α is 0 and drop those idle for more than ``max_idle`` passes."""
+        """Age every constraint whose α is 0 and drop those idle for more than ``max_idle``
+        passes; then ``_tidy``."""
         self.live -= int(K.age_and_prune(self.m, self.start, self.length, self.b, self.alpha,
                                          self.idle, self.gram, int(max_idle)))
+        self._tidy()
+
+    def _tidy(self, min_entries=1 << 16):
+        """Once dead entries (pruned or evicted rows) are a fifth of those written, compact
+        in place and shrink the entry arrays to 1.25x the live entries (``ndarray.resize``:
+        realloc, which gives the pages past them back), so dead rows do not stay resident
+        until the next growth. Only positions change (see ``_compact_in_place``)."""
+        if self.top < min_entries or 5 * (self.top - self.live) < self.top:
+            return
+        self.top = self.live = self._compact_in_place()
+        new = max(1024, self.top + self.top // 4)
+        if new < self.data.shape[0]:
+            for name in ("data", "ind"):
+                try:
+                    getattr(self, name).resize(new, refcheck=True)
+                except ValueError:   # referred to elsewhere: keep the size
+                    pass
 
     def slacks(self, w, rows=None):
         """ξ_i = max(0, max_k b_ik − w·a_ik) over each example's working set (or the examples ``rows``)."""
