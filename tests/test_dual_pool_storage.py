@@ -85,3 +85,92 @@ def test_entry_arrays_grow_and_keep_their_contents():
     assert len(rows) == 2 * n
     for i, k, ind, vals in rows:
         assert ind == [0, 1, 2, 3, 4] and vals == D.toarray()[i].tolist()
+
+
+@pytest.mark.parametrize("mode", ["compiled", "python", "twin"])
+@pytest.mark.parametrize("storage", ["float64", "float32"])
+def test_gram_from_unsorted_rows_with_repeats_matches_a_dense_scatter_bit_for_bit(storage, mode,
+                                                                                  monkeypatch):
+    """add_constraints builds each Gram row with no d-sized buffer (the new row sorted,
+    repeated features summed, a merge walk along the others): the same bits as the dense
+    scatter-and-gather it replaced, for rows whose features are unsorted and repeated; the
+    compiled kernel, its Python function and its numpy twin alike."""
+    from structpred import jit
+    if mode == "compiled":
+        jit.prefer_compiled()
+    else:
+        monkeypatch.setattr(jit, "FORCE", mode)
+    rng = np.random.default_rng(7)
+    n, d, K = 3, 50, 6
+    rows_data, rows_ind = [], []
+    for _ in range(12):
+        ln = int(rng.integers(1, 15))
+        ind = rng.integers(0, d, size=ln)          # unsorted, with repeats
+        if rng.random() < 0.4:
+            ind = np.sort(np.unique(ind))           # some ascending rows too
+        val = rng.choice([-2.0, -1.0, 0.5, 1.0, 3.0], size=ind.size)
+        if storage == "float64":
+            val = val * rng.random(ind.size) + rng.standard_normal(ind.size) * 1e-3
+        rows_data.append(val)
+        rows_ind.append(ind)
+    indptr = np.concatenate([[0], np.cumsum([r.size for r in rows_ind])])
+    D = sp.csr_matrix((np.concatenate(rows_data), np.concatenate(rows_ind), indptr),
+                      shape=(len(rows_ind), d))
+    D.has_sorted_indices = False     # keep scipy from reordering or summing anything
+    pool = ConstraintPool(n, d, K, storage)
+    owner = np.array([0, 1, 2, 0, 1, 2, 0, 0, 1, 2, 0, 1], dtype=np.int64)
+    w = np.zeros(d)
+    for r in range(len(rows_ind)):
+        pool.add(owner[r:r + 1], D, np.ones(D.shape[0]), w, src=np.array([r]))
+    for i in range(n):
+        for j in range(pool.m[i]):
+            scratch = np.zeros(d)           # the dense reference, in storage order
+            sj, lj = pool.start[i, j], pool.length[i, j]
+            for p in range(sj, sj + lj):
+                scratch[pool.ind[p]] += float(pool.data[p])
+            for k in range(pool.m[i]):
+                sk, lk = pool.start[i, k], pool.length[i, k]
+                acc = 0.0
+                for p in range(sk, sk + lk):
+                    acc += float(pool.data[p]) * scratch[pool.ind[p]]
+                if k <= j:          # the kernel computes row j against slots k <= j
+                    assert pool.gram[i, j, k] == acc and pool.gram[i, k, j] == acc
+                    assert np.signbit(pool.gram[i, j, k]) == np.signbit(acc)
+
+
+def test_weights_rebuilt_into_a_given_vector_are_the_same_bits(monkeypatch):
+    """pool.weights(out=w) (fit_dcd rebuilds w in place before a certifying pass, so no
+    second d-vector is alive) gives the bits of a fresh rebuild, whatever out held."""
+    pool, w, _ = _run(5, STEP, monkeypatch)
+    fresh = pool.weights()
+    out = np.random.default_rng(1).standard_normal(pool.d)
+    back = pool.weights(out=out)
+    assert back is out
+    assert np.array_equal(back.view(np.int64), fresh.view(np.int64))
+    assert np.abs(fresh).max() > 0           # a real w, not all zeros
+    with pytest.raises(ValueError):
+        pool.weights(out=np.zeros(pool.d, dtype=np.float32))
+
+
+def test_tidying_after_pruning_changes_nothing_but_positions_and_size(monkeypatch):
+    """prune's _tidy (compact in place once a fifth of the written entries are dead, then
+    shrink the arrays) leaves every slot's row, the sweeps and w the same bit for bit as a
+    pool that never tidies, and leaves no dead entry behind when it runs."""
+    orig = dual_pool.ConstraintPool._tidy
+    tidied = []
+
+    def eager(self):
+        before = self.top
+        orig(self, min_entries=0)
+        tidied.append((before, self.top, self.live, self.data.shape[0]))
+    monkeypatch.setattr(dual_pool.ConstraintPool, "_tidy", eager)
+    pool_t, w_t, log_t = _run(4, STEP, monkeypatch)
+    monkeypatch.setattr(dual_pool.ConstraintPool, "_tidy", lambda self: None)
+    pool_n, w_n, log_n = _run(4, STEP, monkeypatch)
+    assert any(b > t for b, t, _, _ in tidied)              # it did compact
+    assert all(t == lv and cap >= t for b, t, lv, cap in tidied if t < b)
+    assert np.array_equal(w_t.view(np.int64), w_n.view(np.int64))
+    assert repr(log_t) == repr(log_n)
+    assert [r[:3] for r in _rows(pool_t)] == [r[:3] for r in _rows(pool_n)]
+    assert [r[3] for r in _rows(pool_t)] == [r[3] for r in _rows(pool_n)]
+    np.testing.assert_array_equal(pool_t.gram, pool_n.gram)

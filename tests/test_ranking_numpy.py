@@ -187,7 +187,7 @@ def test_add_constraints_with_row_selection_form():
         pool._ensure(D.nnz)
         w = np.zeros(5)
         args = (pool.m, pool.start, pool.length, pool.b, pool.alpha, pool.idle, pool.gram,
-                pool.alpha_sum, pool.data, pool.ind, pool.top, w, pool.scratch)
+                pool.alpha_sum, pool.data, pool.ind, pool.top, w)
         if form == "src":
             top, _ = numpy_twins.add_constraints(rows, src, D.data, D.indices.astype(np.int32),
                                                  D.indptr.astype(np.int64), Lb, *args)

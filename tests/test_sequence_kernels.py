@@ -279,3 +279,29 @@ def test_state_records_the_emission_layout_and_refuses_the_old_one():
     # tests/test_sequence_model_compat.py for whole files
     state2, _ = SequenceLabeling().migrate_state(old, np.zeros(m.size_joint_feature))
     assert state2 == state
+
+
+@pytest.mark.parametrize("order,boundary", CONFIGS)
+def test_one_thread_delta_rows_built_in_steps_match_joint_features(order, boundary):
+    """batch_delta_joint_feature's one-thread form builds δΨ a few sequences at a time into
+    int32/float64 arrays of the final size: row i equals Ψ(x_i, y_i) - Ψ(x_i, ŷ_i) (the
+    task's own joint_feature), and the CSR arrays are exactly the threaded form's."""
+    rng = np.random.default_rng(11)
+    X, Y = random_set(rng, n=23, L=4, F=6, max_len=5)
+    m = fitted(order, boundary, X, Y, L=4, F=6)
+    batch = m.make_batch(X, Y)
+    Y_hat = [rng.integers(0, 4, size=len(y)) for y in Y]
+    flat = np.concatenate(Y_hat).astype(np.int64)
+    D = m._delta_narrow(batch, batch.y, flat, order, boundary, step=4)   # 6 steps
+    assert D.indices.dtype == np.int32 and D.indptr.dtype == np.int32
+    def dense(v):
+        return v.toarray().ravel() if sp.issparse(v) else np.asarray(v, dtype=float)
+    ref = np.stack([dense(m.joint_feature(x, y)) - dense(m.joint_feature(x, yh))
+                    for x, y, yh in zip(X, Y, Y_hat)])
+    np.testing.assert_allclose(D.toarray(), ref, rtol=0, atol=1e-12)
+    one = m.batch_delta_joint_feature(batch, flat, n_jobs=1)
+    threaded = m.batch_delta_joint_feature(batch, flat, n_jobs=2)
+    for A in (one, D):
+        np.testing.assert_array_equal(A.indptr, threaded.indptr)
+        np.testing.assert_array_equal(A.indices, threaded.indices)
+        np.testing.assert_array_equal(A.data.view(np.int64), threaded.data.view(np.int64))

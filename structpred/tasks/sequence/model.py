@@ -671,7 +671,10 @@ class SequenceLabeling(ChainCRFHooks, StructuredModel):
                                          np.arange(s0, s1, dtype=np.int64), y, yh, L, F, order,
                                          ub, slot, touched, ip, ind, dat)
             return ip, ind[:nnz], dat[:nnz]
-        parts = map_chunks(work, self._chunks(batch, n_jobs), n_jobs)
+        chunks = self._chunks(batch, n_jobs)
+        if len(chunks) == 1 and d < _INT32_MAX:
+            return self._delta_narrow(batch, y, yh, order, ub)
+        parts = map_chunks(work, chunks, n_jobs)
         if len(parts) == 1:
             ip, ind, dat = parts[0]
         else:
@@ -682,6 +685,44 @@ class SequenceLabeling(ChainCRFHooks, StructuredModel):
         if d < _INT32_MAX and ip[-1] < _INT32_MAX:
             ind, ip = ind.astype(np.int32), ip.astype(np.int32)
         return sp.csr_matrix((dat, ind, ip), shape=(len(batch), d))
+
+    def _delta_narrow(self, batch, y, yh, order, ub, step=512):
+        """batch_delta_joint_feature's one-thread form: the rows built ``step`` sequences
+        at a time in small int64 buffers (the kernel's one specialisation) and copied into
+        int32 indices and float64 values of the final size, so the whole pass's δΨ never
+        exists twice (int64 and int32). Same rows, bit for bit."""
+        L, F, d = self.n_labels_, self.n_features_, self.size_joint_feature
+        n = len(batch)
+        counts = kernels.delta_psi_count(batch.indptr, batch.offsets, 0, n, y, yh, order, ub)
+        total = max(int(counts.sum()), 1)
+        if total >= _INT32_MAX:
+            ip = np.zeros(n + 1, dtype=np.int64)
+            ind = np.empty(total, dtype=np.int64)
+            dat = np.empty(total)
+            slot, touched = _scratch(F)
+            nnz = kernels.delta_psi_rows(batch.indptr, batch.indices, batch.data, batch.offsets,
+                                         np.arange(0, n, dtype=np.int64), y, yh, L, F, order,
+                                         ub, slot, touched, ip, ind, dat)
+            return sp.csr_matrix((dat[:nnz], ind[:nnz], ip), shape=(n, d))
+        ind = np.empty(total, dtype=np.int32)
+        dat = np.empty(total)
+        ip = np.zeros(n + 1, dtype=np.int32)
+        slot, touched = _scratch(F)
+        top = 0
+        for s0 in range(0, n, step):
+            s1 = min(n, s0 + step)
+            room = max(int(counts[s0:s1].sum()), 1)
+            cip = np.zeros(s1 - s0 + 1, dtype=np.int64)
+            cind = np.empty(room, dtype=np.int64)
+            cdat = np.empty(room)
+            nnz = kernels.delta_psi_rows(batch.indptr, batch.indices, batch.data, batch.offsets,
+                                         np.arange(s0, s1, dtype=np.int64), y, yh, L, F, order,
+                                         ub, slot, touched, cip, cind, cdat)
+            ind[top:top + nnz] = cind[:nnz]
+            dat[top:top + nnz] = cdat[:nnz]
+            ip[s0 + 1:s1 + 1] = cip[1:] + top
+            top += nnz
+        return sp.csr_matrix((dat[:top], ind[:top], ip), shape=(n, d))
 
     # ---------------------------------------------------------------- per-example path
     def _decode_rows(self, batch, seqs, views, augment, out):
