@@ -9,11 +9,7 @@ import scipy.sparse as sp
 from structpred.datasets import letor
 from structpred.datasets.letor_numpy import parse_numpy
 
-
-def exact(path, **kw):
-    return letor._load_exact(path, str(path), kw.get("n_features"), "auto",
-                             kw.get("pairless", "keep"), kw.get("dense"), kw.get("group_sizes"),
-                             kw.get("strict_order", False))
+from letor_files import exact, write_random_file
 
 
 def numpy_reader(path, **kw):
@@ -46,46 +42,12 @@ def same(a, b):
     assert list(a.comments) == list(b.comments)
 
 
-def _number_tokens(rng, k, fixed):
-    if fixed:        # LETOR's own format: the vectorised fixed-point case
-        return [f"{rng.random():.6f}" for _ in range(k)]
-    kinds = [lambda: f"{rng.random():.6f}", lambda: repr(float(rng.normal() * 10.0 ** rng.integers(-40, 40))),
-             lambda: f"{rng.integers(-5, 5)}", lambda: f"{rng.random():.3e}", lambda: "0.1",
-             lambda: "123456789012345678", lambda: "-0", lambda: ".5", lambda: "5.", lambda: "+1.5E+3",
-             lambda: "-0.000", lambda: "12345678901234567890.5", lambda: "0.12345678901234567890123"]
-    return [kinds[rng.integers(len(kinds))]() for _ in range(k)]
-
-
 @pytest.mark.parametrize("seed", range(8))
 def test_random_clean_files_read_the_same(tmp_path, seed):
-    rng = np.random.default_rng(seed)
-    d = int(rng.integers(3, 30))
-    sparse = seed % 2 == 1
-    lines, q = [], 0
-    for _ in range(int(rng.integers(1, 40))):
-        q += int(rng.integers(0 if seed == 6 else 1, 4))
-        for _ in range(int(rng.integers(1, 8))):
-            fids = np.sort(rng.choice(np.arange(1, d + 1), size=int(rng.integers(0, 4)) if sparse else d,
-                                      replace=False))
-            vals = _number_tokens(rng, len(fids), fixed=seed in (0, 2))
-            sep = "\t" if rng.random() < 0.2 else " "
-            toks = [rng.choice(["0", "1", "2", "1.5", "-1"]), f"qid:{q}"]
-            toks += [f"{f}:{v}" for f, v in zip(fids, vals)]
-            line = sep.join(toks)
-            if rng.random() < 0.5:
-                line += f" # doc {rng.integers(100)}  "
-            lines.append(line)
-        if rng.random() < 0.2:
-            lines.append("# a comment line")
-        if rng.random() < 0.2:
-            lines.append("   ")
-    path = tmp_path / ("f.txt.gz" if seed == 3 else "f.txt")
-    text = "\n".join(lines) + ("\n" if seed != 4 else "")
-    if seed == 3:
-        with gzip.open(path, "wt") as fh:
-            fh.write(text)
-    else:
-        path.write_text(text)
+    path, d = write_random_file(tmp_path, seed,
+                                label=lambda rng: rng.choice(["0", "1", "2", "1.5", "-1"]),
+                                min_qid_step=0 if seed == 6 else 1, min_fids=0,
+                                fixed=seed in (0, 2))
     for kw in ({}, {"n_features": max(1, d // 2)}, {"n_features": d + 3}, {"pairless": "skip"},
                {"dense": True}, {"dense": False}):
         got = numpy_reader(path, **kw)
