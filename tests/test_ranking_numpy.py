@@ -287,3 +287,64 @@ def test_sweep_twin_long_unchanged_runs_and_repeated_features(duplicates, force)
     np.testing.assert_array_equal(wa, wb)
     for x, y in zip(ra, rb):
         np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize("layout", ["sorted", "unsorted", "negative-zero-w"])
+def test_sweep_twin_dense_columns_match_the_kernel(layout, force, monkeypatch):
+    """The sweep twin's dense path (slots as columns of a dense array: sequential column
+    sums for the dots, w += δ·column for the updates) and its fallbacks (a row listing its
+    features out of order; a w holding -0) agree with the kernel's code bit for bit, over
+    blocks of 1 to K slots and float32 storage; the dense path is taken exactly when the
+    layout allows it (the w holding -0 until the first sweep's additions clear it)."""
+    import scipy.sparse as sp
+    rng = np.random.default_rng({"sorted": 1, "unsorted": 2, "negative-zero-w": 3}[layout])
+    n, d, K = 60, 23, 6
+    taken = []
+    real = numpy_twins._dense_rows
+    monkeypatch.setattr(numpy_twins, "_dense_rows",
+                        lambda *a: taken.append(real(*a) is not None) or real(*a))
+    batches = []
+    for _ in range(K + 1):
+        nnz = rng.integers(1, d, size=n)
+        ind = np.concatenate([rng.choice(d, size=k, replace=False) for k in nnz])
+        ptr = np.r_[0, np.cumsum(nnz)]
+        if layout != "unsorted":
+            ind = np.concatenate([np.sort(ind[a:b]) for a, b in zip(ptr[:-1], ptr[1:])])
+        # values exact in float32, over many magnitudes (so summation order shows)
+        val = (rng.normal(size=ind.size) * 2.0 ** rng.integers(-20, 20, size=ind.size))
+        D = sp.csr_matrix((val.astype(np.float32).astype(np.float64), ind, ptr), shape=(n, d))
+        D.has_sorted_indices = layout != "unsorted"
+        rows = np.flatnonzero(rng.random(n) < 0.6).astype(np.int64)   # blocks of 1..K slots
+        batches.append((rows, D[rows], rng.random(rows.size) * 3))
+    out = []
+    for mode in ("python", "twin"):
+        force(mode)
+        pool = ConstraintPool(n, d, K, "auto")
+        w = np.zeros(d)
+        if layout == "negative-zero-w":
+            w[::3] = -0.0
+        res = []
+        for s, (rows, D, Lb) in enumerate(batches):
+            pool.add(rows, D, Lb, w)
+            for r in range(3):
+                active = np.ones(n, dtype=np.uint8)
+                order = np.random.default_rng(10 * s + r).permutation(n).astype(np.int64)
+                res.append(np.asarray(pool.sweep(order, active, 0.3 / n, w, 1e-7), dtype=float))
+                res.append(active.copy())
+            for i in range(0, n, 7):        # one block alone: a window of a single slot
+                active = np.zeros(n, dtype=np.uint8)
+                active[i] = 1
+                res.append(np.asarray(pool.sweep(order, active, 0.3 / n, w, 1e-7), dtype=float))
+        out.append((pool, w.copy(), res))
+    (pa, wa, ra), (pb, wb, rb) = out
+    assert str(pa.data.dtype) == "float32"
+    _same_pool(pa, pb)
+    assert wa.tobytes() == wb.tobytes()
+    for x, y in zip(ra, rb):
+        np.testing.assert_array_equal(x, y)
+    if layout == "sorted":
+        assert taken and all(taken)
+    elif layout == "unsorted":
+        assert taken and not any(taken)
+    else:
+        assert not taken[0]      # the first sweep sees the -0 entries (later adds clear them)

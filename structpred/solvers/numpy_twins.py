@@ -310,11 +310,21 @@ def _block(i, e, rows, cap, m, b, alpha, gram, alpha_sum, w, tol, max_steps):
 
 
 def _solve_block_lists(cap, mi, ai, alpha_sum_i, G, grad, tol, max_steps):
-    """The kernel's SMO steps (see dcd_kernels.solve_block) in Python floats; returns
-    (first violation, gain, δ). The same comparisons and float operations in the same order:
-    ``up`` is the first index of the largest gradient above 0, ``dn`` the first index of the
-    smallest gradient below the slack variable's (0, or +inf when the slack is 0) among
-    the variables that can decrease (α + δ > 0)."""
+    """The kernel's SMO steps (see dcd_kernels.solve_block) in Python floats, G the block's
+    Gram matrix as a list of (at least mi) rows of at least mi entries; returns (first
+    violation, gain, δ). See ``_smo``."""
+    flat = [g for row in G[:mi] for g in row[:mi]]
+    return _smo(cap, mi, ai, alpha_sum_i, flat, 0, grad, tol, max_steps)
+
+
+def _smo(cap, mi, ai, alpha_sum_i, G, o, grad, tol, max_steps):
+    """The kernel's SMO steps (see dcd_kernels.solve_block) in Python floats, the block's
+    Gram matrix row-major in the flat list G from offset o (row r: G[o + r·mi : o + r·mi + mi]);
+    returns (first violation, gain, δ). The same comparisons and float operations in the same
+    order: ``up`` is the first index of the largest gradient above 0, ``dn`` the first index of
+    the smallest gradient below the slack variable's (0, or +inf when the slack is 0) among
+    the variables that can decrease (α + δ > 0; α + δ is never negative, so while no entry
+    is 0 every variable can decrease)."""
     delta = [0.0] * mi
     cur = list(ai)                       # α + δ, recomputed whenever δ changes
     slack = cap - alpha_sum_i
@@ -333,10 +343,15 @@ def _solve_block_lists(cap, mi, ai, alpha_sum_i, G, grad, tol, max_steps):
             dn, gdn = -1, 0.0
         else:
             dn, gdn = -2, inf
-        eligible = [g if c > 0.0 else inf for g, c in zip(grad, cur)]
-        low = min(eligible)
-        if low < gdn:
-            gdn, dn = low, eligible.index(low)
+        if 0.0 in cur:
+            eligible = [g if c > 0.0 else inf for g, c in zip(grad, cur)]
+            low = min(eligible)
+            if low < gdn:
+                gdn, dn = low, eligible.index(low)
+        else:
+            low = min(grad)
+            if low < gdn:
+                gdn, dn = low, grad.index(low)
         if dn == -2:
             break
         viol = gup - gdn
@@ -344,16 +359,19 @@ def _solve_block_lists(cap, mi, ai, alpha_sum_i, G, grad, tol, max_steps):
             first_viol = viol
         if viol <= tol or up == dn:
             break
+        if up >= 0:
+            pu = o + up * mi
+            Gu = G[pu:pu + mi]
+        if dn >= 0:
+            pd = o + dn * mi
+            Gd = G[pd:pd + mi]
         if up >= 0 and dn >= 0:
-            Gu, Gd = G[up], G[dn]
             eta = Gu[up] + Gd[dn] - 2.0 * Gu[dn]
             room = cur[dn]
         elif up >= 0:
-            Gu = G[up]
             eta = Gu[up]
             room = slack
         else:
-            Gd = G[dn]
             eta = Gd[dn]
             room = cur[dn]
         if eta > 1e-300:
@@ -398,6 +416,27 @@ def solve_block(i, cap, m, start, length, b, alpha, gram, alpha_sum, pool_data, 
     return _block(int(i), 0, rows, cap, m, b, alpha, gram, alpha_sum, w, tol, max_steps)
 
 
+def _dense_rows(rows, n_slots, w):
+    """The gathered slots as the columns of a dense (d, n_slots + 1) float64 array (last
+    column 0), or None when that would not reproduce the kernel's arithmetic bit for bit:
+    unless every slot lists its features in increasing order, each at most once (the
+    kernel's sequential sums then visit the nonzeros in the order of a column; the zeros in
+    between add ±0, which leaves a sum unchanged up to the sign of a zero result, made +0
+    by the caller), w is finite (0·w_j is then ±0) and holds no -0 (w_j + ±0 is then w_j,
+    as the kernel leaves an entry its row does not list), and the array is at most
+    ``MAX_DENSE`` floats."""
+    d = w.shape[0]
+    if (n_slots + 1) * d > MAX_DENSE or not np.all(np.isfinite(w)) \
+            or np.any(np.signbit(w[w == 0.0])):
+        return None
+    key = rows.gslot * d + rows.ind
+    if key.size > 1 and not np.all(key[1:] > key[:-1]):
+        return None
+    XT = np.zeros((d, n_slots + 1))
+    XT[rows.ind, rows.gslot] = rows.data
+    return XT
+
+
 def sweep(order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_data, pool_ind,
           w, tol, max_steps):
     """One pass of block solves over the examples ``order`` whose ``active`` flag is set; an
@@ -414,13 +453,22 @@ def sweep(order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_
     global _blocks_done
     _blocks_done += int(todo.size)
     rows = _Rows(todo, m, start, length, pool_data, pool_ind)
-    # each example's block is visited once: its b, α, Gram and Σα as lists, read up front
+    # each example's block is visited once: its b, α (flat, slot order), Gram matrix (flat,
+    # row-major, mi x mi) and Σα as lists, read up front
     mt = m[todo]
-    top = int(mt.max())
-    b_l = b[todo, :top].tolist()
-    a_l = alpha[todo, :top].tolist()
-    g_l = gram[todo, :top, :top].tolist()
+    ex = np.repeat(todo, mt)
+    sl = _local_slots(mt)
+    b_l = b[ex, sl].tolist()
+    a_l = alpha[ex, sl].tolist()
+    sq = mt * mt
+    cell = _local_slots(sq)
+    side = np.repeat(mt, sq)
+    g_l = gram[np.repeat(todo, sq), cell // side, cell % side].tolist()
+    g_first = (np.cumsum(sq) - sq).tolist()
     s_l = alpha_sum[todo].tolist()
+    n_slots = int(ex.size)
+    XT = _dense_rows(rows, n_slots, w)
+    wcol = w[:, None]                 # a view: follows w's in-place updates
     r_ind, r_data, r_gslot = rows.ind, rows.data, rows.gslot
     slot_first, slot_end, first_slot = rows.slot_first, rows.slot_end, rows.first_slot
     n_todo = len(first_slot) - 1
@@ -434,20 +482,27 @@ def sweep(order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_
             valid_to = min(e + _WINDOW, n_todo)
             base = s0
             s1 = first_slot[valid_to]
-            a, z = slot_first[s0], slot_end[s1 - 1]
-            cache = np.bincount(r_gslot[a:z] - s0, weights=r_data[a:z] * w[r_ind[a:z]],
-                                minlength=s1 - s0).tolist()
-        dots = cache[s0 - base:s0 - base + mi]
-        grad = [bk - dk for bk, dk in zip(b_l[e], dots)]
-        ai = a_l[e][:mi]
-        G = g_l[e]
-        v, g, delta = _solve_block_lists(cap, mi, ai, s_l[e], G, grad, tol, max_steps)
+            if XT is not None:
+                # down the columns, row after row: sequential sums (one more column, as a
+                # single column would be summed pairwise); + 0.0 turns a -0 into +0
+                cache = (np.add.reduce(XT[:, s0:s1 + 1] * wcol, axis=0) + 0.0).tolist()
+            else:
+                a, z = slot_first[s0], slot_end[s1 - 1]
+                cache = np.bincount(r_gslot[a:z] - s0, weights=r_data[a:z] * w[r_ind[a:z]],
+                                    minlength=s1 - s0).tolist()
+        lo = s0 - base
+        grad = [bk - dk for bk, dk in zip(b_l[s0:s0 + mi], cache[lo:lo + mi])]
+        ai = a_l[s0:s0 + mi]
+        v, g, delta = _smo(cap, mi, ai, s_l[e], g_l, g_first[e], grad, tol, max_steps)
         total = 0.0
         for k in range(mi):
             dk = delta[k]
             if dk != 0.0:
-                p, q = slot_first[s0 + k], slot_end[s0 + k]
-                np.add.at(w, r_ind[p:q], dk * r_data[p:q])    # entry by entry, in order
+                if XT is not None:
+                    w += dk * XT[:, s0 + k]                       # absent entries add ±0
+                else:
+                    p, q = slot_first[s0 + k], slot_end[s0 + k]
+                    np.add.at(w, r_ind[p:q], dk * r_data[p:q])    # entry by entry, in order
                 x = ai[k] + dk
                 if x < 0.0:
                     x = 0.0
