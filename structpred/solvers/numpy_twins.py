@@ -17,6 +17,8 @@ larger ones load numba.
 """
 from __future__ import annotations
 
+from operator import add as _add, sub as _sub
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -139,18 +141,36 @@ def age_and_prune(m, start, length, b, alpha, idle, gram, max_idle):
     plain = ~dropping[ii]
     idle[ii[plain], kk[plain]] = new_idle[plain]
     freed = 0
-    for i in np.flatnonzero(dropping).tolist():     # the kernel's loop, slot by slot
+    for i in np.flatnonzero(dropping).tolist():
+        # the kernel's loop, slot by slot, on lists of the example's row (what a move leaves
+        # behind in the vacated slot included), its Gram matrix moved as _move_slot does
+        mi = int(m[i])
+        st, ln = start[i, :mi].tolist(), length[i, :mi].tolist()
+        bb, al, idl = b[i, :mi].tolist(), alpha[i, :mi].tolist(), idle[i, :mi].tolist()
+        g = gram[i]
+        top = mi
         j = 0
-        while j < m[i]:
-            if alpha[i, j] > 0.0:
-                idle[i, j] = 0
+        while j < top:
+            if al[j] > 0.0:
+                idl[j] = 0
             else:
-                idle[i, j] += 1
-                if idle[i, j] > max_idle:
-                    freed += int(length[i, j])
-                    _drop_slot(i, j, m, start, length, b, alpha, idle, gram)
+                idl[j] += 1
+                if idl[j] > max_idle:
+                    freed += ln[j]
+                    last = top - 1
+                    if j != last:
+                        st[j], ln[j], bb[j], al[j], idl[j] = st[last], ln[last], bb[last], al[last], idl[last]
+                        g[j, :last + 1] = g[last, :last + 1]
+                        g[:last + 1, j] = g[:last + 1, last]
+                        g[j, j] = g[last, last]
+                    al[last] = 0.0
+                    bb[last] = 0.0
+                    ln[last] = 0
+                    top = last
                     continue
             j += 1
+        start[i, :mi], length[i, :mi], b[i, :mi], alpha[i, :mi], idle[i, :mi] = st, ln, bb, al, idl
+        m[i] = top
     return freed
 
 
@@ -323,16 +343,18 @@ def _smo(cap, mi, ai, alpha_sum_i, G, o, grad, tol, max_steps):
     returns (first violation, gain, δ). The same comparisons and float operations in the same
     order: ``up`` is the first index of the largest gradient above 0, ``dn`` the first index of
     the smallest gradient below the slack variable's (0, or +inf when the slack is 0) among
-    the variables that can decrease (α + δ > 0; α + δ is never negative, so while no entry
-    is 0 every variable can decrease)."""
+    the variables that can decrease (α + δ > 0): the gradients plus a penalty, 0 for those
+    and +inf for the others (g + 0 is g, up to the sign of a zero, which no comparison or
+    difference below sees)."""
     delta = [0.0] * mi
     cur = list(ai)                       # α + δ, recomputed whenever δ changes
+    inf = float("inf")
+    pen = [0.0 if c > 0.0 else inf for c in cur]
     slack = cap - alpha_sum_i
     if slack < 0.0:
         slack = 0.0
     first_viol = 0.0
     gain = 0.0
-    inf = float("inf")
     for step in range(max_steps):
         gup = max(grad)
         if gup > 0.0:
@@ -343,15 +365,10 @@ def _smo(cap, mi, ai, alpha_sum_i, G, o, grad, tol, max_steps):
             dn, gdn = -1, 0.0
         else:
             dn, gdn = -2, inf
-        if 0.0 in cur:
-            eligible = [g if c > 0.0 else inf for g, c in zip(grad, cur)]
-            low = min(eligible)
-            if low < gdn:
-                gdn, dn = low, eligible.index(low)
-        else:
-            low = min(grad)
-            if low < gdn:
-                gdn, dn = low, grad.index(low)
+        eligible = list(map(_add, grad, pen))
+        low = min(eligible)
+        if low < gdn:
+            gdn, dn = low, eligible.index(low)
         if dn == -2:
             break
         viol = gup - gdn
@@ -385,14 +402,16 @@ def _smo(cap, mi, ai, alpha_sum_i, G, o, grad, tol, max_steps):
         gain += t * viol - 0.5 * t * t * eta
         if up >= 0:
             delta[up] += t
-            cur[up] = ai[up] + delta[up]
+            c = cur[up] = ai[up] + delta[up]
+            pen[up] = 0.0 if c > 0.0 else inf
         else:
             slack += t
         if dn >= 0:
             delta[dn] -= t
             if ai[dn] + delta[dn] < 1e-300 * cap:
                 delta[dn] = -ai[dn]
-            cur[dn] = ai[dn] + delta[dn]
+            c = cur[dn] = ai[dn] + delta[dn]
+            pen[dn] = 0.0 if c > 0.0 else inf
         else:
             slack -= t
             if slack < 0.0:
@@ -468,6 +487,7 @@ def sweep(order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_
     s_l = alpha_sum[todo].tolist()
     n_slots = int(ex.size)
     XT = _dense_rows(rows, n_slots, w)
+    X = None if XT is None else np.ascontiguousarray(XT.T)     # slot rows, for the updates
     wcol = w[:, None]                 # a view: follows w's in-place updates
     r_ind, r_data, r_gslot = rows.ind, rows.data, rows.gslot
     slot_first, slot_end, first_slot = rows.slot_first, rows.slot_end, rows.first_slot
@@ -491,15 +511,15 @@ def sweep(order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_
                 cache = np.bincount(r_gslot[a:z] - s0, weights=r_data[a:z] * w[r_ind[a:z]],
                                     minlength=s1 - s0).tolist()
         lo = s0 - base
-        grad = [bk - dk for bk, dk in zip(b_l[s0:s0 + mi], cache[lo:lo + mi])]
+        grad = list(map(_sub, b_l[s0:s0 + mi], cache[lo:lo + mi]))
         ai = a_l[s0:s0 + mi]
         v, g, delta = _smo(cap, mi, ai, s_l[e], g_l, g_first[e], grad, tol, max_steps)
         total = 0.0
         for k in range(mi):
             dk = delta[k]
             if dk != 0.0:
-                if XT is not None:
-                    w += dk * XT[:, s0 + k]                       # absent entries add ±0
+                if X is not None:
+                    w += dk * X[s0 + k]                           # absent entries add ±0
                 else:
                     p, q = slot_first[s0 + k], slot_end[s0 + k]
                     np.add.at(w, r_ind[p:q], dk * r_data[p:q])    # entry by entry, in order
