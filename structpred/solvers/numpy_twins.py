@@ -17,6 +17,7 @@ larger ones load numba.
 """
 from __future__ import annotations
 
+from functools import cached_property
 from operator import add as _add, sub as _sub
 
 import numpy as np
@@ -278,25 +279,38 @@ add_constraints.accepts = (lambda rows, src, *args: _add_accepts(rows, *args))
 
 class _Rows:
     """The rows of the working sets of some examples, gathered once (kernel storage order):
-    entry p of the gathered arrays is value data[p] at feature ind[p] of local slot slot[p];
-    example number e owns entries first[e] : first[e + 1] and slot k of it entries
-    slot_first[e][k] on."""
+    entry p of the gathered arrays is value data[p] at feature ind[p] of local slot slot[p]
+    (gslot[p] counting the slots of all the examples); example number e owns slots
+    first_slot[e] : first_slot[e + 1], and slot s entries slot_first[s] : slot_end[s]. What
+    a caller does not read is not built."""
 
     def __init__(self, examples, m, start, length, pool_data, pool_ind):
         mt = m[examples]
-        ex = np.repeat(examples, mt)
-        sl = _local_slots(mt)
-        ln = length[ex, sl]
+        self.ex = ex = np.repeat(examples, mt)
+        self.sl = sl = _local_slots(mt)
+        self.ln = ln = length[ex, sl]
         pos = _positions(start[ex, sl], ln)
-        self.data = pool_data[pos].astype(np.float64)
+        self.raw = pool_data[pos]             # the pool's storage type
         self.ind = pool_ind[pos]
-        self.slot = np.repeat(sl, ln)
         self.gslot = np.repeat(np.arange(ln.shape[0]), ln)     # slot number over all examples
-        ends = np.cumsum(ln)
-        self.slot_first = (ends - ln).tolist()
-        self.slot_end = ends.tolist()
         per_example = np.concatenate([[0], np.cumsum(mt)])
         self.first_slot = per_example.tolist()
+
+    @cached_property
+    def data(self):
+        return self.raw.astype(np.float64)
+
+    @cached_property
+    def slot(self):
+        return np.repeat(self.sl, self.ln)
+
+    @cached_property
+    def slot_end(self):
+        return np.cumsum(self.ln).tolist()
+
+    @cached_property
+    def slot_first(self):
+        return (np.cumsum(self.ln) - self.ln).tolist()
 
 
 def _block(i, e, rows, cap, m, b, alpha, gram, alpha_sum, w, tol, max_steps):
@@ -452,7 +466,7 @@ def _dense_rows(rows, n_slots, w):
     if key.size > 1 and not np.all(key[1:] > key[:-1]):
         return None
     XT = np.zeros((d, n_slots + 1))
-    XT[rows.ind, rows.gslot] = rows.data
+    XT[rows.ind, rows.gslot] = rows.raw
     return XT
 
 
@@ -475,8 +489,7 @@ def sweep(order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_
     # each example's block is visited once: its b, α (flat, slot order), Gram matrix (flat,
     # row-major, mi x mi) and Σα as lists, read up front
     mt = m[todo]
-    ex = np.repeat(todo, mt)
-    sl = _local_slots(mt)
+    ex, sl = rows.ex, rows.sl
     b_l = b[ex, sl].tolist()
     a_l = alpha[ex, sl].tolist()
     sq = mt * mt
@@ -489,8 +502,10 @@ def sweep(order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_
     XT = _dense_rows(rows, n_slots, w)
     X = None if XT is None else np.ascontiguousarray(XT.T)     # slot rows, for the updates
     wcol = w[:, None]                 # a view: follows w's in-place updates
-    r_ind, r_data, r_gslot = rows.ind, rows.data, rows.gslot
-    slot_first, slot_end, first_slot = rows.slot_first, rows.slot_end, rows.first_slot
+    first_slot = rows.first_slot
+    if XT is None:
+        r_ind, r_data, r_gslot = rows.ind, rows.data, rows.gslot
+        slot_first, slot_end = rows.slot_first, rows.slot_end
     n_todo = len(first_slot) - 1
     valid_to = 0          # the slot dots of blocks [e, valid_to) are those at the current w
     cache, base = [], 0
