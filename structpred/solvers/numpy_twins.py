@@ -361,7 +361,7 @@ def _smo(cap, mi, ai, alpha_sum_i, G, o, grad, tol, max_steps):
     and +inf for the others (g + 0 is g, up to the sign of a zero, which no comparison or
     difference below sees)."""
     delta = [0.0] * mi
-    cur = list(ai)                       # α + δ, recomputed whenever δ changes
+    cur = list(ai)
     inf = float("inf")
     pen = [0.0 if c > 0.0 else inf for c in cur]
     slack = cap - alpha_sum_i
@@ -369,40 +369,46 @@ def _smo(cap, mi, ai, alpha_sum_i, G, o, grad, tol, max_steps):
         slack = 0.0
     first_viol = 0.0
     gain = 0.0
-    for step in range(max_steps):
+    first = True
+    for _ in range(max_steps):
         gup = max(grad)
         if gup > 0.0:
             up = grad.index(gup)
         else:
-            up, gup = -1, 0.0
-        if slack > 0.0:
-            dn, gdn = -1, 0.0
-        else:
-            dn, gdn = -2, inf
+            up = -1
+            gup = 0.0
         eligible = list(map(_add, grad, pen))
         low = min(eligible)
-        if low < gdn:
-            gdn, dn = low, eligible.index(low)
-        if dn == -2:
+        if slack > 0.0:
+            if low < 0.0:
+                gdn = low; dn = eligible.index(low)
+            else:
+                gdn = 0.0; dn = -1
+        elif low < inf:
+            gdn = low; dn = eligible.index(low)
+        else:
             break
         viol = gup - gdn
-        if step == 0:
+        if first:
             first_viol = viol
+            first = False
         if viol <= tol or up == dn:
             break
         if up >= 0:
             pu = o + up * mi
-            Gu = G[pu:pu + mi]
-        if dn >= 0:
+            if dn >= 0:
+                pd = o + dn * mi
+                Gu = G[pu:pu + mi]
+                Gd = G[pd:pd + mi]
+                eta = Gu[up] + Gd[dn] - 2.0 * Gu[dn]
+                room = cur[dn]
+            else:
+                Gu = G[pu:pu + mi]
+                eta = Gu[up]
+                room = slack
+        else:
             pd = o + dn * mi
             Gd = G[pd:pd + mi]
-        if up >= 0 and dn >= 0:
-            eta = Gu[up] + Gd[dn] - 2.0 * Gu[dn]
-            room = cur[dn]
-        elif up >= 0:
-            eta = Gu[up]
-            room = slack
-        else:
             eta = Gd[dn]
             room = cur[dn]
         if eta > 1e-300:
@@ -418,23 +424,25 @@ def _smo(cap, mi, ai, alpha_sum_i, G, o, grad, tol, max_steps):
             delta[up] += t
             c = cur[up] = ai[up] + delta[up]
             pen[up] = 0.0 if c > 0.0 else inf
+            if dn >= 0:
+                delta[dn] -= t
+                if ai[dn] + delta[dn] < 1e-300 * cap:
+                    delta[dn] = -ai[dn]
+                c = cur[dn] = ai[dn] + delta[dn]
+                pen[dn] = 0.0 if c > 0.0 else inf
+                grad = [g - t * (u - v) for g, u, v in zip(grad, Gu, Gd)]
+            else:
+                slack -= t
+                if slack < 0.0:
+                    slack = 0.0
+                grad = [g - t * u for g, u in zip(grad, Gu)]
         else:
             slack += t
-        if dn >= 0:
             delta[dn] -= t
             if ai[dn] + delta[dn] < 1e-300 * cap:
                 delta[dn] = -ai[dn]
             c = cur[dn] = ai[dn] + delta[dn]
             pen[dn] = 0.0 if c > 0.0 else inf
-        else:
-            slack -= t
-            if slack < 0.0:
-                slack = 0.0
-        if up >= 0 and dn >= 0:
-            grad = [g - t * (u - v) for g, u, v in zip(grad, Gu, Gd)]
-        elif up >= 0:
-            grad = [g - t * u for g, u in zip(grad, Gu)]
-        else:
             grad = [g - t * (0.0 - v) for g, v in zip(grad, Gd)]
     return first_viol, gain, delta
 
