@@ -462,8 +462,7 @@ def _dense_rows(rows, n_slots, w):
     column 0), or None when that would not reproduce the kernel's arithmetic bit for bit:
     unless every slot lists its features in increasing order, each at most once (the
     kernel's sequential sums then visit the nonzeros in the order of a column; the zeros in
-    between add ±0, which leaves a sum unchanged up to the sign of a zero result, made +0
-    by the caller), w is finite (0·w_j is then ±0) and holds no -0 (w_j + ±0 is then w_j,
+    between add ±0, which leaves a sum started at +0 unchanged, as it is never -0), w is finite (0·w_j is then ±0) and holds no -0 (w_j + ±0 is then w_j,
     as the kernel leaves an entry its row does not list), and the array is at most
     ``MAX_DENSE`` floats."""
     d = w.shape[0]
@@ -526,9 +525,9 @@ def sweep(order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_
             base = s0
             s1 = first_slot[valid_to]
             if XT is not None:
-                # down the columns, row after row: sequential sums (one more column, as a
-                # single column would be summed pairwise); + 0.0 turns a -0 into +0
-                cache = (np.add.reduce(XT[:, s0:s1 + 1] * wcol, axis=0) + 0.0).tolist()
+                # down the columns, row after row, from 0.0: sequential sums as the kernel's
+                # (one more column, as a single column would be summed pairwise)
+                cache = np.add.reduce(XT[:, s0:s1 + 1] * wcol, axis=0, initial=0.0).tolist()
             else:
                 a, z = slot_first[s0], slot_end[s1 - 1]
                 cache = np.bincount(r_gslot[a:z] - s0, weights=r_data[a:z] * w[r_ind[a:z]],
