@@ -9,11 +9,12 @@ The ranking oracle counts, for every document k of a query (qk = s - margin),
 
     up_k   = #{j : g_j < g_k, s_j > qk_k}      down_k = #{i : g_i > g_k, qk_i < s_k}
 
-vectorised over all queries at once: the documents sorted by (query, score) as complex keys
-q + i·s (numpy orders complex numbers lexicographically), one searchsorted per side for
-where each threshold falls within its query, and, per grade level t, prefix counts of the
-documents below / above t in that order: O(N log N + G·N) for N documents and at most G
-grades per query.
+vectorised over all queries at once: the scores and the thresholds qk sorted together by
+(query, value) as complex keys q + i·v (numpy orders complex numbers lexicographically;
+a stable sort puts a score before an equal threshold), counts of scores / thresholds before
+each threshold / score for where it falls within its query, and, per grade level t, prefix
+counts of the documents below / above t in that order: O(N log N + G·N) for N documents
+and at most G grades per query.
 """
 from __future__ import annotations
 
@@ -37,15 +38,25 @@ def rank_oracle(scores, grade_rank, offsets, n_grades, scale, coef_out, loss_out
         return
     sizes = np.diff(offsets)
     query = np.repeat(np.arange(n), sizes)
-    qf = query.astype(np.float64)
     s = scores[:N]
-    qk = s - margin
-    key_s, key_qk = _keys(qf, s), _keys(qf, qk)
-    order = np.argsort(key_s, kind="stable")
-    # qk is monotone in s, so one order sorts both; per document, the first position after
-    # its query's documents with s_j <= qk_k / with qk_i < s_k
-    pu = np.searchsorted(key_s[order], key_qk, side="right")
-    pd = np.searchsorted(key_qk[order], key_s, side="left")
+    # the scores and the thresholds qk = s - margin sorted together by (query, value), a
+    # score before a threshold of the same value (stable sort, scores first): per document,
+    # the first position after its query's documents with s_j <= qk_k (pu) / with
+    # qk_i < s_k (pd) is the number of scores / thresholds before its threshold / score
+    qf = query.astype(np.float64)
+    key = np.empty(2 * N, dtype=np.complex128)
+    key.real[:N] = qf
+    key.real[N:] = qf
+    key.imag[:N] = s
+    key.imag[N:] = s - margin
+    both = np.argsort(key, kind="stable")
+    is_score = both < N
+    is_threshold = ~is_score
+    order = both[is_score]               # the documents by (query, score)
+    pu = np.empty(N, dtype=np.int64)
+    pd = np.empty(N, dtype=np.int64)
+    pu[both[is_threshold] - N] = np.cumsum(is_score)[is_threshold]
+    pd[order] = np.cumsum(is_threshold)[is_score]
     start = offsets[:-1][query]
     end = offsets[1:][query]
     g = grade_rank[:N]
@@ -66,14 +77,6 @@ def rank_oracle(scores, grade_rank, offsets, n_grades, scale, coef_out, loss_out
             down[mine] = prefix[pd[mine]] - prefix[start[mine]]
     coef_out[:N] = scale[query] * (up - down)
     loss_out[:n] = scale[:n] * np.bincount(query, weights=up, minlength=n)
-
-
-def _keys(query, values):
-    """Complex keys query + i·values: sorted lexicographically by (query, value)."""
-    k = np.empty(query.shape[0], dtype=np.complex128)
-    k.real = query
-    k.imag = values
-    return k
 
 
 def _accepts(scores, grade_rank, offsets, n_grades, scale, coef_out, loss_out, margin=1.0):
