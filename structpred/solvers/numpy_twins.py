@@ -7,13 +7,18 @@ constraint pool of ``dual_pool.ConstraintPool``: slot j < m[i] of example i hold
 pool_data/pool_ind[start[i, j] : start[i, j] + length[i, j]], its offset b[i, j], its α and
 idle count, and gram[i] the example's own Gram matrix), so a run can switch to the compiled
 kernels midway. They do the kernels' floating-point operations in the kernels' order (sums
-of products by ``np.bincount``, which adds in input order, or by scipy's CSR product, which
-sums each row in storage order; the SMO steps of a block solve in Python floats), so a fit
-gives the same w bit for bit (tests/test_ranking_numpy.py checks twins and whole fits).
+of products by ``np.bincount``, which adds in input order, by scipy's CSR product, which
+sums each row in storage order, or down the columns of a C-ordered dense array with
+``np.add.reduce(axis=0)``, which adds row after row; the SMO steps of a block solve in
+Python floats), so a fit gives the same w bit for bit (tests/test_ranking_numpy.py checks
+twins and whole fits).
 
-The block sweep is a Python loop over the active examples (about 10 µs each): a twin takes
-problems of at most ``MAX_EXAMPLES`` examples (and ``MAX_DENSE`` floats of temporaries);
-larger ones load numba.
+The block sweep is a Python loop over the active examples (about 25 µs each on MQ2008,
+most of it the SMO steps): the slots of the blocks to visit are gathered once per sweep as
+the columns of a dense array (when the rows list their features in order, each once), so
+that a block's dots are one column sum and its update w += δ·row; a twin takes problems of
+at most ``MAX_EXAMPLES`` examples (and ``MAX_DENSE`` floats of temporaries); larger ones
+load numba.
 """
 from __future__ import annotations
 
