@@ -38,9 +38,9 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from structpred.apps.fairness.dynamic import (NewsSetup, _affinity,  # noqa: E402
-                                              estimate_merit, group_unfairness, make_trial,
-                                              simulate)
+from structpred.apps.fairness.dynamic import (ESTIMATORS, NewsSetup,  # noqa: E402
+                                              _affinity, estimate_merit, group_unfairness,
+                                              make_trial, simulate)
 from structpred.datasets.adfontes import load_adfontes  # noqa: E402
 
 RANKERS = ("naive", "d-ultr", "fairco-exposure", "fairco-impact")
@@ -208,6 +208,136 @@ def users_sweep(trials, setup):
     return out
 
 
+def estimator_table(trials, setup):
+    """Per merit estimator e: FairCo-exposure(e) and D-ULTR(e) on the same trials; the bar
+    ratios against the paper's D-ULTR (IPS) and against D-ULTR(e), with paired bootstrap
+    intervals; NDCG ratios; group-merit errors; seconds per trial."""
+    rows = {(m, e): [] for e in ESTIMATORS for m in ("d-ultr", "fairco-exposure")}
+    secs = {k: 0.0 for k in rows}
+    for seed in range(trials):
+        tr = make_trial(setup, seed)
+        for (m, e) in rows:
+            t0 = time.perf_counter()
+            rows[(m, e)].append(run(tr, setup, m, estimator=e)[0])
+            secs[(m, e)] += time.perf_counter() - t0
+    col = {k: np.array([r["unfair_exposure"] for r in v]) for k, v in rows.items()}
+    nd = {k: np.array([r["ndcg"] for r in v]) for k, v in rows.items()}
+    out = {}
+    base = ("d-ultr", "ips")
+    for e in ESTIMATORS:
+        f, d = ("fairco-exposure", e), ("d-ultr", e)
+        out[e] = dict(fairco=summarise(rows[f]), dultr=summarise(rows[d]),
+                      vs_paper=_boot(col[f], col[base]),
+                      ndcg_vs_paper=float(nd[f].mean() / nd[base].mean() - 1),
+                      vs_same=_boot(col[f], col[d]),
+                      ndcg_vs_same=float(nd[f].mean() / nd[d].mean() - 1),
+                      seconds=secs[f] / trials)
+    return out
+
+
+def estimator_sweeps(trials, setup, estimator, lams=(1e-3, 0.01, 0.1, 1.0),
+                     grid=((2, 1), (4, 2), (8, 2), (16, 2), (16, 4), (32, 8))):
+    """λ and strata sweeps of FairCo-exposure with one estimator, against the paper's D-ULTR."""
+    trs = [make_trial(setup, s) for s in range(trials)]
+    du = [run(tr, setup, "d-ultr")[0] for tr in trs]
+    du_u = [r["unfair_exposure"] for r in du]
+    du_n = np.mean([r["ndcg"] for r in du])
+    out = {"lambda": {}, "strata": {}}
+    for lam in lams:
+        rows = [run(tr, setup, "fairco-exposure", lam=lam, estimator=estimator)[0] for tr in trs]
+        out["lambda"][lam] = dict(ratio=_boot([r["unfair_exposure"] for r in rows], du_u),
+                                  ndcg_rel=float(np.mean([r["ndcg"] for r in rows]) / du_n - 1),
+                                  merit_err=float(np.mean([r["merit_err_ips"] for r in rows])))
+    for k in grid:
+        s = replace(setup, strata=k)
+        rows = [run(make_trial(s, seed), s, "fairco-exposure", estimator=estimator)[0]
+                for seed in range(trials)]
+        out["strata"][k] = dict(ratio=_boot([r["unfair_exposure"] for r in rows], du_u),
+                                ndcg_rel=float(np.mean([r["ndcg"] for r in rows]) / du_n - 1),
+                                merit_err=float(np.mean([r["merit_err_ips"] for r in rows])))
+    return out
+
+
+def estimators_main(args, setups, heads):
+    """The estimator comparison alone (``--part estimators``): fairness_dynamic_estimators.md."""
+    t_start = time.time()
+    res, timing = {}, {}
+    for name, base in setups.items():
+        for h in heads:
+            t0 = time.time()
+            res[f"{name} h={h}"] = estimator_table(args.trials, replace(base, head_start=h))
+            timing[f"{name} h={h}"] = time.time() - t0
+    t0 = time.time()
+    sweeps = estimator_sweeps(args.sweep_trials, replace(setups["uniform"], head_start=heads[0]),
+                              args.sweep_estimator)
+    timing["sweeps"] = time.time() - t0
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "fairness_dynamic_estimators.json"), "w") as f:
+        json.dump({"tables": res, "timing": timing,
+                   "sweeps": {k: {str(x): y for x, y in v.items()} for k, v in sweeps.items()}},
+                  f, indent=1)
+    L = ["## FairCo's merit estimators (news simulation, 3,000 users)\n",
+         f"Command: `STRUCTPRED_DATA=<data home> nice -n 15 python benchmarks/fairness_dynamic.py "
+         f"--part estimators --trials {args.trials} --sweep-trials {args.sweep_trials} --heads "
+         f"{args.heads} --sweep-estimator {args.sweep_estimator}`; {time.time() - t_start:.0f} s "
+         "on a 2-core machine shared with five other jobs (numba compile time excluded). Parts: "
+         + ", ".join(f"{k} {v:.0f} s" for k, v in timing.items()) + ".\n",
+         "Setups as in fairness_dynamic.md (`NewsSetup` defaults, λ = 0.01 = the authors' KP; "
+         "strata (8, 2)); trial s uses seed s; every ranker sees the same users and clicks "
+         "randomness. The bar compares FairCo with the paper's D-ULTR (global IPS); the same "
+         "ratio against a D-ULTR given the same estimator is shown too.\n",
+         _ESTIMATORS_TEXT]
+    for key, tab in res.items():
+        L += [f"### {key.replace(' h=', ' items, head start h = ')}, {args.trials} trials\n",
+              "| estimator | FairCo unfairness | % of D-ULTR (paper's IPS) | NDCG vs it | "
+              "D-ULTR (same estimator) unfairness | % of that D-ULTR | NDCG vs it | group-merit "
+              "error (FairCo's estimate) | s / trial (FairCo) |",
+              "|---|---|---|---|---|---|---|---|---|"]
+        for e, r in tab.items():
+            L.append(f"| {e} | {fmt(r['fairco'], 'unfair_exposure')} | **{pct(r['vs_paper'])}** | "
+                     f"{100 * r['ndcg_vs_paper']:+.2f}% | {fmt(r['dultr'], 'unfair_exposure')} | "
+                     f"{pct(r['vs_same'])} | {100 * r['ndcg_vs_same']:+.2f}% | "
+                     f"{r['fairco']['merit_err_ips']:.4f} | {r['seconds']:.3f} |")
+        L.append("")
+    h0 = heads[0]
+    L += [f"### λ and strata with `{args.sweep_estimator}` (uniform, h = {h0}, "
+          f"{args.sweep_trials} trials; % of the paper's D-ULTR)\n",
+          "| λ | % of D-ULTR | NDCG vs D-ULTR | group-merit error |", "|---|---|---|---|"]
+    for lam, r in sweeps["lambda"].items():
+        L.append(f"| {lam:g} | {pct(r['ratio'])} | {100 * r['ndcg_rel']:+.2f}% | "
+                 f"{r['merit_err']:.4f} |")
+    L += ["", "| strata (K, M) | % of D-ULTR | NDCG vs D-ULTR | group-merit error |",
+          "|---|---|---|---|"]
+    for k, r in sweeps["strata"].items():
+        L.append(f"| {k} | {pct(r['ratio'])} | {100 * r['ndcg_rel']:+.2f}% | "
+                 f"{r['merit_err']:.4f} |")
+    L.append("")
+    text = "\n".join(L)
+    with open(os.path.join(args.out, "fairness_dynamic_estimators.md"), "w") as f:
+        f.write(text)
+    print(text)
+
+
+_ESTIMATORS_TEXT = """Estimators (`merit_from_log` states each; per stratum c of the users for
+the stratified ones, then Σ_c w_c R̂_c(d) / Σ_c w_c with the strata's population probabilities
+w_c):
+- **ips** (the paper's): (1/τ) Σ_t click_t(d) / v_{rank_t(d)}, unbiased.
+- **ratio**: Σ_t click_t(d) / Σ_t v_{rank_t(d)}, consistent (a martingale argument: the ranking
+  is fixed before the user comes), first-order variance never above IPS's, lower when the item
+  moves between ranks.
+- **mle**: the position-based model's maximum-likelihood relevance with the known propensities
+  (click_t ~ Bernoulli(v_t R)), the fixed point of the EM of Wang et al. (WSDM 2018) with the
+  propensities held at their true values; consistent and asymptotically efficient. It also
+  uses the non-clicks: an unclicked view at rank 1 says more than one at rank 30.
+- **stratified**, **stratified-ratio**, **stratified-mle**: the same per stratum of (polarity,
+  openness), reweighted to the population (the personalised model E_x[R̂(d|x)]).
+Tests (tests/test_fairness_dynamic_estimation.py) check IPS unbiased and ratio / MLE
+consistent against a known R on a tiny setup with moving items, their variance below IPS's,
+the MLE against scipy's bounded maximiser, every estimator equal to the click mean when v = 1,
+and the simulator's running estimate against `merit_from_log` on the run's own log.
+"""
+
+
 def head_start_table(trials, base):
     out = {}
     for h in HEADS:
@@ -275,6 +405,11 @@ def main(argv=None):
                     help="write DATA_HOME/fairness/adfontes/InteractiveMediaBiasChart.csv from "
                          "the newSources.js of github.com/meyerclemon/maya-media-bias-check "
                          "(the 2019 Ad Fontes article ratings) and stop")
+    ap.add_argument("--part", choices=("all", "estimators"), default="all",
+                    help="estimators: only the merit-estimator comparison "
+                         "(fairness_dynamic_estimators.md)")
+    ap.add_argument("--sweep-estimator", default="stratified-mle", choices=ESTIMATORS,
+                    help="estimator of the λ / strata sweeps of --part estimators")
     args = ap.parse_args(argv)
     if args.convert_adfontes_js:
         return convert_adfontes_js(*args.convert_adfontes_js)
@@ -289,9 +424,10 @@ def main(argv=None):
                    f"{100 * np.mean(af.polarity > 0):.1f}% > 0 (group 1)")
     except FileNotFoundError as e:
         af_note = f"absent ({e})"
-    _ = simulate(make_trial(NewsSetup(n_users=5), 0), "fairco-exposure")   # compile first
-    _ = simulate(make_trial(NewsSetup(n_users=5), 0), "fairco-exposure",
-                 merit_estimator="stratified")
+    for e in ESTIMATORS:                                                      # compile first
+        _ = simulate(make_trial(NewsSetup(n_users=5), 0), "fairco-exposure", merit_estimator=e)
+    if args.part == "estimators":
+        return estimators_main(args, setups, heads)
     res = {"main": {}, "users": {}, "timing": {}}
     curves = None
     for name, base in setups.items():

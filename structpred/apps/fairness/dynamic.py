@@ -310,12 +310,13 @@ def _mle_item(clk, views, v, r0):
 
 @njit(cache=True, nogil=True)
 def _estimate(t, kind, ips, ips_cell, clk_cell, prop_cell, rank_clk, rank_views, v, n_cell,
-              cell_weight, out):
+              cell_weight, cell_est, dirty, out):
     """R̂_τ(d) into ``out``. Per stratum c: kind 0 (IPS) S_c(d)/n_c, kind 1 (ratio)
     K_c(d)/P_c(d) (clicks over summed propensities), kind 2 (PBM maximum likelihood with the
     known propensities, ``_mle_item`` on the per-rank clicks and views, from the ratio estimate).
     One stratum: that estimate (IPS: ips/max(t, 1)); several: Σ_c w_c R̂_c(d) / Σ_c w_c over the
-    strata c seen so far (n_c > 0)."""
+    strata c seen so far (n_c > 0). ``cell_est`` caches R̂_c(d); only the strata flagged in
+    ``dirty`` (their sums changed) are recomputed."""
     n = out.shape[0]
     C = cell_weight.shape[0]
     if C == 1 and kind == 0:
@@ -323,27 +324,33 @@ def _estimate(t, kind, ips, ips_cell, clk_cell, prop_cell, rank_clk, rank_views,
             out[d] = ips[d] / max(t, 1)
         return
     wsum = 0.0
-    acc = np.zeros(n)
+    for d in range(n):
+        out[d] = 0.0
     for c in range(C):
         if n_cell[c] > 0:
+            if dirty[c]:
+                for d in range(n):
+                    r0 = clk_cell[c, d] / prop_cell[c, d] if prop_cell[c, d] > 0 else 0.0
+                    if kind == 0:
+                        r = ips_cell[c, d] / n_cell[c]
+                    elif kind == 1:
+                        r = r0
+                    else:
+                        r = _mle_item(rank_clk[c, d], rank_views[c, d], v, r0)
+                    cell_est[c, d] = r
+                dirty[c] = 0
             wsum += cell_weight[c]
             for d in range(n):
-                if kind == 0:
-                    r = ips_cell[c, d] / n_cell[c]
-                elif kind == 1:
-                    r = clk_cell[c, d] / prop_cell[c, d] if prop_cell[c, d] > 0 else 0.0
-                else:
-                    r0 = clk_cell[c, d] / prop_cell[c, d] if prop_cell[c, d] > 0 else 0.0
-                    r = _mle_item(rank_clk[c, d], rank_views[c, d], v, r0)
-                acc[d] += cell_weight[c] * r
-    for d in range(n):
-        out[d] = acc[d] / wsum if wsum > 0 else 0.0
+                out[d] += cell_weight[c] * cell_est[c, d]
+    if wsum > 0:
+        for d in range(n):
+            out[d] /= wsum
 
 
 @njit(cache=True, nogil=True)
 def _run(method, kind, lam, t0, t1, groups, relevant, exam_u, v, group_merit, orders,
          ctrl_merit, cells, cell_weight, clicks, ips, cumexp, ips_cell, clk_cell, prop_cell,
-         rank_clk, rank_views, n_cell, ndcg, unfair_e, unfair_i, top):
+         rank_clk, rank_views, n_cell, cell_est, dirty, ndcg, unfair_e, unfair_i, top):
     n = groups.shape[0]
     score = np.empty(n)
     est = np.empty(n)
@@ -358,7 +365,7 @@ def _run(method, kind, lam, t0, t1, groups, relevant, exam_u, v, group_merit, or
                     score[d] = clicks[d]
             else:
                 _estimate(t, kind, ips, ips_cell, clk_cell, prop_cell, rank_clk, rank_views, v,
-                          n_cell, cell_weight, est)
+                          n_cell, cell_weight, cell_est, dirty, est)
                 for d in range(n):
                     score[d] = est[d]
                 if method >= 2 and t > 0:
@@ -402,6 +409,7 @@ def _run(method, kind, lam, t0, t1, groups, relevant, exam_u, v, group_merit, or
         ndcg[t] = dcg / ideal if n_rel > 0 else 1.0
         c = cells[t]
         n_cell[c] += 1.0
+        dirty[c] = 1
         for d in range(n):
             k = pos[d]
             cumexp[d] += v[k]
@@ -441,20 +449,23 @@ def estimate_merit(ips_cell, n_cell, cell_weight) -> np.ndarray:
         return ips_cell[0] / max(cnt[0], 1.0)
     z = np.zeros_like(ips_cell)
     _estimate(0, 0, np.zeros(n), ips_cell, z, z, np.zeros((1, 1, 1)), np.zeros((1, 1, 1)),
-              np.ones(1), cnt, w, out)
+              np.ones(1), cnt, w, np.zeros_like(ips_cell), np.ones(w.size, dtype=np.uint8), out)
     return out
 
 
 class _Stats:
     """The running sums every merit estimator reads (one row per user stratum c): IPS sums
     S_c(d) = Σ click/v, clicks K_c(d), summed propensities P_c(d) = Σ v_{rank_t(d)}, per-rank
-    clicks and views (the maximum-likelihood estimators only) and the users n_c."""
+    clicks and views (the maximum-likelihood estimators only) and the users n_c; the cached
+    per-stratum estimates and which of them are out of date."""
 
     def __init__(self, C, n, n_ranks, kind):
         self.ips_cell, self.clk_cell, self.prop_cell = (np.zeros((C, n)) for _ in range(3))
         shape = (C, n, n_ranks) if kind == 2 else (1, 1, 1)
         self.rank_clk, self.rank_views = np.zeros(shape), np.zeros(shape)
         self.n_cell = np.zeros(C)
+        self.cell_est = np.zeros((C, n))
+        self.dirty = np.ones(C, dtype=np.uint8)
 
     def args(self):
         return (self.ips_cell, self.clk_cell, self.prop_cell, self.rank_clk, self.rank_views)
@@ -510,7 +521,7 @@ def merit_from_log(clicked, ranks, v, estimator="ips", cells=None, cell_weight=N
             st.rank_clk[c, d, k] += x
     out = np.empty(n)
     ips = st.ips_cell.sum(0)
-    _estimate(T, kind, ips, *st.args(), v, st.n_cell, cw, out)
+    _estimate(T, kind, ips, *st.args(), v, st.n_cell, cw, st.cell_est, st.dirty, out)
     return out
 
 
@@ -565,12 +576,12 @@ def simulate(trial: NewsTrial, method: str, setup: NewsSetup | None = None, lam=
 
     def estimate(t):
         est = np.empty(n)
-        _estimate(t, kind, st[1], *es.args(), trial.v, es.n_cell, cw, est)
+        _estimate(t, kind, st[1], *es.args(), trial.v, es.n_cell, cw, es.cell_est, es.dirty, est)
         return est
 
     if method != "lp":
         _run(_CODE[method], kind, lam, 0, T, *args, dummy, ctrl, cells, cw, *st, *es.args(),
-             es.n_cell, *out)
+             es.n_cell, es.cell_est, es.dirty, *out)
     else:
         rng = np.random.default_rng(seed)
         every = max(1, int(setup.lp_every))
@@ -583,7 +594,7 @@ def simulate(trial: NewsTrial, method: str, setup: NewsSetup | None = None, lam=
                 res = lp_policy(est, trial.groups, trial.v, st[2], t1 - t0, setup.lp_compensate)
                 orders = BvNSampler(res.P, atol=1e-6).sample(t1 - t0, rng)
             _run(4, kind, lam, t0, t1, *args, np.ascontiguousarray(orders, dtype=np.int64), ctrl,
-                 cells, cw, *st, *es.args(), es.n_cell, *out)
+                 cells, cw, *st, *es.args(), es.n_cell, es.cell_est, es.dirty, *out)
     est = estimate(T)
     final = np.argsort(-(st[0] if method == "naive" else est), kind="stable")
     return SimulationResult(out[0], out[1], out[2], out[3], st[0], st[1], st[2], final, est)
