@@ -11,18 +11,21 @@ Ad Fontes ratings, polarity = Bias/40, as the authors).
 1. Per setup and head start h (``--heads``; h users from group 1's side, then h from group 0's,
    then the mixture, as the authors' code): mean NDCG and final exposure / impact unfairness
    per ranker (Naive, D-ULTR, FairCo-exposure, FairCo-impact, D-ULTR and FairCo with the
-   stratified merit estimate, the skyline FairCo with the true merit in its error term; the
+   stratified IPS and stratified maximum-likelihood merit estimates, the skyline FairCo with the
+   true merit in its error term; the
    online LP on ``--lp-trials`` trials at the first h), the exposure unfairness against four
    merits: the true expected merit (the paper's measure, primary), the expected merit of the
    users who came, their realised relevances, and the ranker's own estimate; the bar ratios
    with paired bootstrap intervals; the group-merit errors of the estimates.
-2. Number of users (3,000, 10,000, 30,000) per setup and h: D-ULTR, FairCo (IPS and
-   stratified) and the skyline.
+2. Number of users (3,000, 10,000, 30,000) per setup and h: D-ULTR, FairCo (IPS, stratified,
+   stratified-mle) and the skyline.
 3. λ sweep of FairCo-exposure (IPS and stratified), strata sweep, and the head-start table
    (share of trials whose rank-1 article is in group 1 after 3,000 users), uniform setup.
 
 Writes DIR/fairness_dynamic.md, fairness_dynamic.json and the plots
 fairness_dynamic_curves.png, fairness_dynamic_headstart.png, fairness_dynamic_sweeps.png.
+``--part estimators`` runs only the comparison of the six merit estimators (4 setups, FairCo and
+D-ULTR each, with λ and strata sweeps of one of them) into fairness_dynamic_estimators.md/json.
 """
 from __future__ import annotations
 
@@ -110,6 +113,8 @@ MAIN = {"naive": ("naive", "ips", False), "d-ultr": ("d-ultr", "ips", False),
         "fairco-impact": ("fairco-impact", "ips", False),
         "d-ultr (stratified)": ("d-ultr", "stratified", False),
         "fairco-exposure (stratified)": ("fairco-exposure", "stratified", False),
+        "d-ultr (stratified-mle)": ("d-ultr", "stratified-mle", False),
+        "fairco-exposure (stratified-mle)": ("fairco-exposure", "stratified-mle", False),
         "skyline": ("fairco-exposure", "ips", True),
         "lp": ("lp", "ips", False), "lp-plain": ("lp", "ips", False)}
 
@@ -126,7 +131,8 @@ def _boot(num, den, seed=0):
 def main_table(trials, lp_trials, setup, curves_for=None):
     rows = {m: [] for m in MAIN}
     curves = {m: [] for m in ("naive", "d-ultr", "fairco-exposure", "fairco-impact",
-                              "fairco-exposure (stratified)", "lp")}
+                              "fairco-exposure (stratified)", "fairco-exposure (stratified-mle)",
+                              "lp")}
     secs = {m: 0.0 for m in MAIN}
     floor = []
     for seed in range(trials):
@@ -149,7 +155,9 @@ def main_table(trials, lp_trials, setup, curves_for=None):
     nd = {m: np.array([r["ndcg"] for r in v]) for m, v in rows.items()}
     bar = {}
     for f, d in (("fairco-exposure", "d-ultr"), ("fairco-exposure (stratified)", "d-ultr"),
-                 ("fairco-exposure (stratified)", "d-ultr (stratified)")):
+                 ("fairco-exposure (stratified)", "d-ultr (stratified)"),
+                 ("fairco-exposure (stratified-mle)", "d-ultr"),
+                 ("fairco-exposure (stratified-mle)", "d-ultr (stratified-mle)")):
         bar[f"{f} / {d}"] = dict(ratio=_boot(col[f], col[d]),
                                  ndcg_rel=float(nd[f].mean() / nd[d].mean() - 1))
     bar["floor"] = [float(x) for x in np.mean(floor, axis=0)]
@@ -193,7 +201,7 @@ def users_sweep(trials, setup):
     for T in USERS:
         s = replace(setup, n_users=T)
         rows = {m: [] for m in ("d-ultr", "fairco-exposure", "fairco-exposure (stratified)",
-                                "skyline")}
+                                "fairco-exposure (stratified-mle)", "skyline")}
         for seed in range(trials):
             tr = make_trial(s, seed)
             for m in rows:
@@ -202,7 +210,8 @@ def users_sweep(trials, setup):
         out[T] = {m: summarise(v) for m, v in rows.items()}
         du = np.array([r["unfair_exposure"] for r in rows["d-ultr"]])
         ndu = np.mean([r["ndcg"] for r in rows["d-ultr"]])
-        for m in ("fairco-exposure", "fairco-exposure (stratified)"):
+        for m in ("fairco-exposure", "fairco-exposure (stratified)",
+                  "fairco-exposure (stratified-mle)"):
             out[T][m]["ratio"] = _boot([r["unfair_exposure"] for r in rows[m]], du)
             out[T][m]["ndcg_rel"] = float(np.mean([r["ndcg"] for r in rows[m]]) / ndu - 1)
     return out
@@ -518,26 +527,33 @@ def _report(args, setups, heads, res, af_note, t_all):
                  f"merit by {fe['merit_err_seen']:.4f} (group-merit error), their realised "
                  f"relevances by {fe['merit_err_users']:.4f}; FairCo's IPS estimate by "
                  f"{fe['merit_err_ips']:.4f}, the stratified estimate by "
-                 f"{block['summary']['fairco-exposure (stratified)']['merit_err_ips']:.4f}; "
+                 f"{block['summary']['fairco-exposure (stratified)']['merit_err_ips']:.4f}, "
+                 "the stratified maximum-likelihood estimate by "
+                 f"{block['summary']['fairco-exposure (stratified-mle)']['merit_err_ips']:.4f}; "
                  "without click noise the stratified estimate would be off by "
                  f"{block['bar']['floor'][0]:.4f} (from every relevance of the users seen) and "
                  f"{block['bar']['floor'][1]:.4f} (from their relevance probabilities): the "
-                 "rest of its error is the noise of the IPS-weighted clicks.\n")
+                 "rest of its error is the noise of the examination (which clicks are seen).\n")
     for key, users in res["users"].items():
         L += [f"### Number of users ({key}, {args.users_trials or args.sweep_trials} trials "
               f"each, λ = "
               f"{setups['uniform'].lam})\n",
               "| users | D-ULTR unfairness | FairCo (IPS) | FairCo / D-ULTR | NDCG vs D-ULTR | "
-              "FairCo (stratified) | stratified / D-ULTR | NDCG vs D-ULTR | merit error IPS / "
-              "stratified | skyline |", "|---|---|---|---|---|---|---|---|---|---|"]
+              "FairCo (stratified) | stratified / D-ULTR | NDCG vs D-ULTR | FairCo "
+              "(stratified-mle) | stratified-mle / D-ULTR | NDCG vs D-ULTR | merit error IPS / "
+              "stratified / stratified-mle | skyline |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for T, s in users.items():
             a, b = s["fairco-exposure"], s["fairco-exposure (stratified)"]
+            c = s["fairco-exposure (stratified-mle)"]
             L.append(f"| {T:,} | {s['d-ultr']['unfair_exposure']:.4f} | "
                      f"{fmt(a, 'unfair_exposure')} | {pct(a['ratio'])} | "
                      f"{100 * a['ndcg_rel']:+.2f}% | {fmt(b, 'unfair_exposure')} | "
                      f"{pct(b['ratio'])} | {100 * b['ndcg_rel']:+.2f}% | "
-                     f"{a['merit_err_ips']:.4f} / {b['merit_err_ips']:.4f} | "
-                     f"{s['skyline']['unfair_exposure']:.4f} |")
+                     f"{fmt(c, 'unfair_exposure')} | {pct(c['ratio'])} | "
+                     f"{100 * c['ndcg_rel']:+.2f}% | "
+                     f"{a['merit_err_ips']:.4f} / {b['merit_err_ips']:.4f} / "
+                     f"{c['merit_err_ips']:.4f} | {s['skyline']['unfair_exposure']:.4f} |")
         L.append("")
     L += [f"### λ sweep of FairCo-exposure (uniform, h = {h0}, {args.sweep_trials} trials, "
           "3,000 users; the authors' grid 0, 1e-4 ... 100 plus 3e-3, 0.03)\n",
@@ -618,14 +634,24 @@ true merit in its error term 0.0005). Options a real system has, as the paper fr
   platform knows its user base's polarity profile better than from the 3,000 users of one
   window; here the strata's probabilities are exact, from the clipped bimodal normal). It
   removes the sampling error of the user mix; the click noise within strata stays.
-- **Self-normalised IPS**: its normaliser Σ_t o_t(d)/p_t(d) needs the examination o_t, which the
-  position-based click model does not reveal (a click is examination and relevance); dividing by
-  Σ_t 1/p_t instead is not unbiased. Not used.
+- **Stratified maximum likelihood** (new, `merit_estimator="stratified-mle"`): the same strata
+  and population weights, but per stratum the position-based model's maximum-likelihood
+  relevance with the known propensities (click_t ~ Bernoulli(v_t R_c(d)); the fixed point of the
+  EM of Wang et al., WSDM 2018, with the propensities held at their true values) instead of the
+  IPS mean: consistent and asymptotically efficient, and it uses the non-clicks (an unclicked
+  view at rank 1 says more than one at rank 30). The ratio estimator Σ click / Σ v (per item or
+  per stratum) sits between the two; fairness_dynamic_estimators.md compares all six.
+- **Self-normalised IPS in the usual sense**: its normaliser Σ_t o_t(d)/p_t(d) needs the
+  examination o_t, which the position-based click model does not reveal (a click is
+  examination and relevance); dividing by Σ_t 1/p_t instead is not unbiased. Not used (the
+  ratio estimator above divides the clicks by the summed propensities Σ_t p_t, which is
+  consistent).
 - **Clipping**: the authors' news code does not clip (`simulate_click`: `weighted_popularity +=
   clicks / propensities`), and with 30 ranks the smallest propensity is 1/log2(31) = 0.20, so
   there is nothing to clip; not used.
-D-ULTR with the stratified estimate is shown too: ranking by the stratified merit also changes
-D-ULTR's exposure, so the bar is given against both D-ULTRs.
+D-ULTR with the stratified estimates is shown too: ranking by the stratified merit also changes
+D-ULTR's exposure, so the bar is given against both D-ULTRs (the bar itself compares with the
+paper's D-ULTR, global IPS).
 """
 
 
@@ -721,6 +747,7 @@ def _plots(curves, res, heads, out):
         Ts = list(u)
         for m, lab in (("d-ultr", "D-ULTR"), ("fairco-exposure", "FairCo (IPS)"),
                        ("fairco-exposure (stratified)", "FairCo (stratified)"),
+                       ("fairco-exposure (stratified-mle)", "FairCo (stratified-mle)"),
                        ("skyline", "skyline (true merit in the error term)")):
             a.plot(Ts, [u[T][m]["unfair_exposure"] for T in Ts], marker="o", label=lab)
         a.plot(Ts, [0.1 * u[T]["d-ultr"]["unfair_exposure"] for T in Ts], ls=":", c="k",

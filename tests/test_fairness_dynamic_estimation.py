@@ -255,3 +255,23 @@ def _replay(trial, r, method, est, setup):
         prev = e
     clicked = trial.relevant & (trial.exam_u < trial.v[ranks])
     return ranks, clicked
+
+
+def test_merit_from_log_bad_input():
+    v = np.array([1.0, 0.6, 0.5])
+    ranks = np.array([[0, 1, 2], [2, 0, 1]])
+    clicked = np.array([[1, 0, 0], [0, 1, 0]], dtype=bool)
+    with pytest.raises(InvalidInputError, match=r"ranks\[1\]"):
+        merit_from_log(clicked, [[0, 1, 2], [0, 0, 1]], v, "mle")
+    with pytest.raises(InvalidInputError, match="clicked"):
+        merit_from_log(clicked[:, :2], ranks, v)
+    with pytest.raises(InvalidInputError, match="clicked"):
+        merit_from_log([[2, 0, 0], [0, 1, 0]], ranks, v)
+    with pytest.raises(InvalidInputError, match="v"):
+        merit_from_log(clicked, ranks, [1.0, 0.0, 0.5], "ratio")
+    with pytest.raises(InvalidInputError, match="cells"):
+        merit_from_log(clicked, ranks, v, "stratified-ratio", [0, 3], [0.5, 0.5])
+    with pytest.raises(InvalidInputError, match="needs cells"):
+        merit_from_log(clicked, ranks, v, "stratified-mle")
+    with pytest.raises(InvalidInputError, match="merit_estimator"):
+        merit_from_log(clicked, ranks, v, "snips")

@@ -73,7 +73,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
-from ...boundary.arrays import check_vector
+from ...boundary.arrays import check_flags, check_labels, check_permutation, check_vector
 from ...boundary.params import check_real
 from ...errors import InvalidInputError
 from .lp import BvNSampler, fair_ranking_lp
@@ -495,17 +495,29 @@ def merit_from_log(clicked, ranks, v, estimator="ips", cells=None, cell_weight=N
         propensities, click_t ~ Bernoulli(v_t R) given the past (the EM fixed point of Wang
         et al., WSDM 2018, with the propensities fixed): argmax Σ_k c_k log(v_k R) +
         (n_k - c_k) log(1 - v_k R), consistent and asymptotically efficient.
-    Stratified: Σ_c w_c R̂_c(d) / Σ_c w_c over the strata seen (``estimate_merit``)."""
-    clicked = np.asarray(clicked, dtype=bool)
-    ranks = np.asarray(ranks, dtype=np.int64)
-    v = check_vector(v, "v", low=0.0)
+    Stratified: Σ_c w_c R̂_c(d) / Σ_c w_c over the strata seen (``estimate_merit``).
+    InvalidInputError for a row of ``ranks`` that is not a permutation, ``clicked`` of another
+    shape or not 0/1, a propensity outside (0, 1], a stratum outside ``cell_weight``."""
     kind, strat = _estimator(estimator)
-    T, n = clicked.shape
+    ranks = np.asarray(ranks)
+    if ranks.ndim != 2:
+        raise InvalidInputError(f"ranks must be a 2-D array (users x items), got shape "
+                                f"{ranks.shape}")
+    T, n = ranks.shape
+    ranks = np.stack([check_permutation(r, f"ranks[{t}]", n) for t, r in enumerate(ranks)]) \
+        if T else ranks.astype(np.int64)
+    clicked = np.asarray(clicked)
+    if clicked.shape != (T, n):
+        raise InvalidInputError(f"clicked has shape {clicked.shape}, expected {(T, n)} (that of "
+                                "ranks)")
+    clicked = check_flags(clicked.ravel(), "clicked").reshape(T, n)
+    v = check_vector(v, "v", length=n, length_of="the items", low=np.finfo(float).tiny,
+                     high=1.0)
     if strat:
         if cells is None or cell_weight is None:
             raise InvalidInputError(f"merit_estimator={estimator!r} needs cells and cell_weight")
-        cells = np.asarray(cells, dtype=np.int64)
-        cw = np.asarray(cell_weight, dtype=float)
+        cw = check_vector(cell_weight, "cell_weight", low=0.0, min_length=1)
+        cells = check_labels(cells, "cells", cw.size, length=T)
     else:
         cells, cw = np.zeros(T, dtype=np.int64), np.ones(1)
     st = _Stats(cw.size, n, v.size, kind)
