@@ -196,9 +196,9 @@ def strata_sweep(trials, setup, grid=((1, 1), (2, 1), (4, 2), (8, 2), (16, 4), (
     return out
 
 
-def users_sweep(trials, setup):
+def users_sweep(trials, setup, users=USERS):
     out = {}
-    for T in USERS:
+    for T in users:
         s = replace(setup, n_users=T)
         rows = {m: [] for m in ("d-ultr", "fairco-exposure", "fairco-exposure (stratified)",
                                 "fairco-exposure (stratified-mle)", "skyline")}
@@ -406,6 +406,8 @@ def main(argv=None):
     ap.add_argument("--users-trials", type=int, default=None,
                     help="trials of the number-of-users sweep (default: --sweep-trials)")
     ap.add_argument("--heads", default="10,20", help="head starts of the main tables")
+    ap.add_argument("--users", default=",".join(map(str, USERS)),
+                    help="numbers of users of the users sweep")
     ap.add_argument("--adfontes", default=None,
                     help="data home with fairness/adfontes/InteractiveMediaBiasChart.csv "
                          "(default: $STRUCTPRED_DATA); the Ad Fontes setup is skipped without it")
@@ -424,6 +426,7 @@ def main(argv=None):
         return convert_adfontes_js(*args.convert_adfontes_js)
     t_start = time.time()
     heads = [int(h) for h in args.heads.split(",")]
+    users = tuple(int(u) for u in args.users.split(","))
     setups = {"uniform": NewsSetup()}
     try:
         af = load_adfontes(args.adfontes)
@@ -452,7 +455,7 @@ def main(argv=None):
             res["timing"][f"main {name} h={h}"] = time.time() - t0
             t0 = time.time()
             res["users"][f"{name} h={h}"] = users_sweep(args.users_trials or args.sweep_trials,
-                                                        s)
+                                                        s, users)
             res["timing"][f"users {name} h={h}"] = time.time() - t0
     t0 = time.time()
     base = replace(setups["uniform"], head_start=heads[0])
@@ -486,7 +489,7 @@ def _report(args, setups, heads, res, af_note, t_all):
          f"Command: `STRUCTPRED_DATA=<data home> nice -n 15 python benchmarks/fairness_dynamic.py "
          f"--trials {args.trials} --lp-trials {args.lp_trials} --sweep-trials "
          f"{args.sweep_trials} --users-trials {args.users_trials or args.sweep_trials} --heads "
-         f"{args.heads}`; {t_all:.0f} s in all on a 2-core machine "
+         f"{args.heads} --users {args.users}`; {t_all:.0f} s in all on a 2-core machine "
          "shared with five other jobs (seconds are only comparable within this run; numba "
          "compile time excluded). Parts: " + ", ".join(f"{k} {v:.0f} s"
                                                        for k, v in res["timing"].items()) + ".\n",
