@@ -504,8 +504,10 @@ def merit_from_log(clicked, ranks, v, estimator="ips", cells=None, cell_weight=N
         raise InvalidInputError(f"ranks must be a 2-D array (users x items), got shape "
                                 f"{ranks.shape}")
     T, n = ranks.shape
-    ranks = np.stack([check_permutation(r, f"ranks[{t}]", n) for t, r in enumerate(ranks)]) \
-        if T else ranks.astype(np.int64)
+    ok = ranks.dtype.kind in "iu" and np.array_equal(np.sort(ranks, axis=1),
+                                                     np.broadcast_to(np.arange(n), (T, n)))
+    ranks = ranks.astype(np.int64) if ok else np.stack(      # names the first bad row
+        [check_permutation(r, f"ranks[{t}]", n) for t, r in enumerate(ranks)]).reshape(T, n)
     clicked = np.asarray(clicked)
     if clicked.shape != (T, n):
         raise InvalidInputError(f"clicked has shape {clicked.shape}, expected {(T, n)} (that of "
