@@ -272,19 +272,16 @@ def group_unfairness(per_item, merit, groups) -> float:
 def _mle_item(clk, views, v, r0):
     """The maximum-likelihood relevance of one item under the position-based model with known
     propensities: argmax_r Σ_k c_k log(v_k r) + (n_k - c_k) log(1 - v_k r) over r in [0, 1]
-    (c_k clicks in n_k views at rank k), by safeguarded Newton from r0 (concave in r)."""
+    (c_k clicks in n_k views at rank k), by Newton from r0 safeguarded by bisection on the sign
+    of the derivative (the log-likelihood is concave in r); 0 without clicks."""
     K = v.shape[0]
     ctot = 0.0
     for k in range(K):
         ctot += clk[k]
     if ctot <= 0.0:
         return 0.0
-    # upper end: 1 / max v_k over ranks with a non-click view (else r can reach 1)
-    hi = 1.0
-    for k in range(K):
-        if views[k] - clk[k] > 0 and 1.0 / v[k] < hi:
-            hi = 1.0 / v[k]
-    lo = 0.0
+    # r is a probability: search (0, 1); with v_k <= 1 every 1 - v_k r stays positive there
+    lo, hi = 0.0, 1.0
     r = min(max(r0, 1e-6 * hi), hi * (1.0 - 1e-9))
     for _ in range(60):
         g = ctot / r
@@ -529,10 +526,9 @@ def merit_from_log(clicked, ranks, v, estimator="ips", cells=None, cell_weight=N
     np.add.at(st.clk_cell, cells, clicked.astype(float))
     np.add.at(st.prop_cell, cells, vr)
     if kind == 2:
-        for c, d, k, x in zip(np.repeat(cells, n), np.tile(np.arange(n), T), ranks.ravel(),
-                              clicked.ravel()):
-            st.rank_views[c, d, k] += 1.0
-            st.rank_clk[c, d, k] += x
+        at = (np.repeat(cells, n), np.tile(np.arange(n), T), ranks.ravel())
+        np.add.at(st.rank_views, at, 1.0)
+        np.add.at(st.rank_clk, at, clicked.ravel().astype(float))
     out = np.empty(n)
     ips = st.ips_cell.sum(0)
     _estimate(T, kind, ips, *st.args(), v, st.n_cell, cw, st.cell_est, st.dirty, out)
