@@ -492,6 +492,10 @@ def merit_from_log(clicked, ranks, v, estimator="ips", cells=None, cell_weight=N
         propensities, click_t ~ Bernoulli(v_t R) given the past (the EM fixed point of Wang
         et al., WSDM 2018, with the propensities fixed): argmax Σ_k c_k log(v_k R) +
         (n_k - c_k) log(1 - v_k R), consistent and asymptotically efficient.
+    When the ranking follows the estimate (D-ULTR, FairCo), an item with unlucky early clicks
+    moves down and collects less propensity, so the ratio and the MLE carry a small negative
+    O(1/T) bias that IPS does not; their lower variance still gives a lower mean squared error
+    (tests/test_fairness_dynamic_estimation.py, on the news simulator's true merit).
     Stratified: Σ_c w_c R̂_c(d) / Σ_c w_c over the strata seen (``estimate_merit``).
     InvalidInputError for a row of ``ranks`` that is not a permutation, ``clicked`` of another
     shape or not 0/1, a propensity outside (0, 1], a stratum outside ``cell_weight``."""
