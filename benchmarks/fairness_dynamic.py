@@ -336,8 +336,10 @@ w_c):
   moves between ranks.
 - **mle**: the position-based model's maximum-likelihood relevance with the known propensities
   (click_t ~ Bernoulli(v_t R)), the fixed point of the EM of Wang et al. (WSDM 2018) with the
-  propensities held at their true values; consistent and asymptotically efficient. It also
-  uses the non-clicks: an unclicked view at rank 1 says more than one at rank 30.
+  propensities held at their true values; consistent and asymptotically efficient. Each view
+  counts with its Bernoulli information v/(R(1 - vR)) instead of IPS's equal weight per user or
+  the ratio's v: where the item is clicked often (high v, high R in a stratum), a view tells
+  more.
 - **stratified**, **stratified-ratio**, **stratified-mle**: the same per stratum of (polarity,
   openness), reweighted to the population (the personalised model E_x[R̂(d|x)]).
 Tests (tests/test_fairness_dynamic_estimation.py) check IPS unbiased and ratio / MLE
@@ -644,8 +646,9 @@ true merit in its error term 0.0005). Options a real system has, as the paper fr
   and population weights, but per stratum the position-based model's maximum-likelihood
   relevance with the known propensities (click_t ~ Bernoulli(v_t R_c(d)); the fixed point of the
   EM of Wang et al., WSDM 2018, with the propensities held at their true values) instead of the
-  IPS mean: consistent and asymptotically efficient, and it uses the non-clicks (an unclicked
-  view at rank 1 says more than one at rank 30). The ratio estimator Σ click / Σ v (per item or
+  IPS mean: consistent and asymptotically efficient; each view counts with its Bernoulli
+  information v/(R(1 - vR)), which matters within a stratum, where R is often close to 1 near
+  the user's polarity. The ratio estimator Σ click / Σ v (per item or
   per stratum) sits between the two; fairness_dynamic_estimators.md compares all six.
 - **Self-normalised IPS in the usual sense**: its normaliser Σ_t o_t(d)/p_t(d) needs the
   examination o_t, which the position-based click model does not reveal (a click is
