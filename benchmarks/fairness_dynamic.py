@@ -11,18 +11,21 @@ Ad Fontes ratings, polarity = Bias/40, as the authors).
 1. Per setup and head start h (``--heads``; h users from group 1's side, then h from group 0's,
    then the mixture, as the authors' code): mean NDCG and final exposure / impact unfairness
    per ranker (Naive, D-ULTR, FairCo-exposure, FairCo-impact, D-ULTR and FairCo with the
-   stratified merit estimate, the skyline FairCo with the true merit in its error term; the
+   stratified IPS and stratified maximum-likelihood merit estimates, the skyline FairCo with the
+   true merit in its error term; the
    online LP on ``--lp-trials`` trials at the first h), the exposure unfairness against four
    merits: the true expected merit (the paper's measure, primary), the expected merit of the
    users who came, their realised relevances, and the ranker's own estimate; the bar ratios
    with paired bootstrap intervals; the group-merit errors of the estimates.
-2. Number of users (3,000, 10,000, 30,000) per setup and h: D-ULTR, FairCo (IPS and
-   stratified) and the skyline.
+2. Number of users (3,000, 10,000, 30,000) per setup and h: D-ULTR, FairCo (IPS, stratified,
+   stratified-mle) and the skyline.
 3. λ sweep of FairCo-exposure (IPS and stratified), strata sweep, and the head-start table
    (share of trials whose rank-1 article is in group 1 after 3,000 users), uniform setup.
 
 Writes DIR/fairness_dynamic.md, fairness_dynamic.json and the plots
 fairness_dynamic_curves.png, fairness_dynamic_headstart.png, fairness_dynamic_sweeps.png.
+``--part estimators`` runs only the comparison of the six merit estimators (4 setups, FairCo and
+D-ULTR each, with λ and strata sweeps of one of them) into fairness_dynamic_estimators.md/json.
 """
 from __future__ import annotations
 
@@ -38,9 +41,9 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from structpred.apps.fairness.dynamic import (NewsSetup, _affinity,  # noqa: E402
-                                              estimate_merit, group_unfairness, make_trial,
-                                              simulate)
+from structpred.apps.fairness.dynamic import (ESTIMATORS, NewsSetup,  # noqa: E402
+                                              _affinity, estimate_merit, group_unfairness,
+                                              make_trial, simulate)
 from structpred.datasets.adfontes import load_adfontes  # noqa: E402
 
 RANKERS = ("naive", "d-ultr", "fairco-exposure", "fairco-impact")
@@ -110,6 +113,8 @@ MAIN = {"naive": ("naive", "ips", False), "d-ultr": ("d-ultr", "ips", False),
         "fairco-impact": ("fairco-impact", "ips", False),
         "d-ultr (stratified)": ("d-ultr", "stratified", False),
         "fairco-exposure (stratified)": ("fairco-exposure", "stratified", False),
+        "d-ultr (stratified-mle)": ("d-ultr", "stratified-mle", False),
+        "fairco-exposure (stratified-mle)": ("fairco-exposure", "stratified-mle", False),
         "skyline": ("fairco-exposure", "ips", True),
         "lp": ("lp", "ips", False), "lp-plain": ("lp", "ips", False)}
 
@@ -126,7 +131,8 @@ def _boot(num, den, seed=0):
 def main_table(trials, lp_trials, setup, curves_for=None):
     rows = {m: [] for m in MAIN}
     curves = {m: [] for m in ("naive", "d-ultr", "fairco-exposure", "fairco-impact",
-                              "fairco-exposure (stratified)", "lp")}
+                              "fairco-exposure (stratified)", "fairco-exposure (stratified-mle)",
+                              "lp")}
     secs = {m: 0.0 for m in MAIN}
     floor = []
     for seed in range(trials):
@@ -149,7 +155,9 @@ def main_table(trials, lp_trials, setup, curves_for=None):
     nd = {m: np.array([r["ndcg"] for r in v]) for m, v in rows.items()}
     bar = {}
     for f, d in (("fairco-exposure", "d-ultr"), ("fairco-exposure (stratified)", "d-ultr"),
-                 ("fairco-exposure (stratified)", "d-ultr (stratified)")):
+                 ("fairco-exposure (stratified)", "d-ultr (stratified)"),
+                 ("fairco-exposure (stratified-mle)", "d-ultr"),
+                 ("fairco-exposure (stratified-mle)", "d-ultr (stratified-mle)")):
         bar[f"{f} / {d}"] = dict(ratio=_boot(col[f], col[d]),
                                  ndcg_rel=float(nd[f].mean() / nd[d].mean() - 1))
     bar["floor"] = [float(x) for x in np.mean(floor, axis=0)]
@@ -188,12 +196,12 @@ def strata_sweep(trials, setup, grid=((1, 1), (2, 1), (4, 2), (8, 2), (16, 4), (
     return out
 
 
-def users_sweep(trials, setup):
+def users_sweep(trials, setup, users=USERS):
     out = {}
-    for T in USERS:
+    for T in users:
         s = replace(setup, n_users=T)
         rows = {m: [] for m in ("d-ultr", "fairco-exposure", "fairco-exposure (stratified)",
-                                "skyline")}
+                                "fairco-exposure (stratified-mle)", "skyline")}
         for seed in range(trials):
             tr = make_trial(s, seed)
             for m in rows:
@@ -202,10 +210,146 @@ def users_sweep(trials, setup):
         out[T] = {m: summarise(v) for m, v in rows.items()}
         du = np.array([r["unfair_exposure"] for r in rows["d-ultr"]])
         ndu = np.mean([r["ndcg"] for r in rows["d-ultr"]])
-        for m in ("fairco-exposure", "fairco-exposure (stratified)"):
+        for m in ("fairco-exposure", "fairco-exposure (stratified)",
+                  "fairco-exposure (stratified-mle)"):
             out[T][m]["ratio"] = _boot([r["unfair_exposure"] for r in rows[m]], du)
             out[T][m]["ndcg_rel"] = float(np.mean([r["ndcg"] for r in rows[m]]) / ndu - 1)
     return out
+
+
+def estimator_table(trials, setup):
+    """Per merit estimator e: FairCo-exposure(e) and D-ULTR(e) on the same trials; the bar
+    ratios against the paper's D-ULTR (IPS) and against D-ULTR(e), with paired bootstrap
+    intervals; NDCG ratios; group-merit errors; seconds per trial."""
+    rows = {(m, e): [] for e in ESTIMATORS for m in ("d-ultr", "fairco-exposure")}
+    secs = {k: 0.0 for k in rows}
+    for seed in range(trials):
+        tr = make_trial(setup, seed)
+        for (m, e) in rows:
+            t0 = time.perf_counter()
+            rows[(m, e)].append(run(tr, setup, m, estimator=e)[0])
+            secs[(m, e)] += time.perf_counter() - t0
+    col = {k: np.array([r["unfair_exposure"] for r in v]) for k, v in rows.items()}
+    nd = {k: np.array([r["ndcg"] for r in v]) for k, v in rows.items()}
+    out = {}
+    base = ("d-ultr", "ips")
+    for e in ESTIMATORS:
+        f, d = ("fairco-exposure", e), ("d-ultr", e)
+        out[e] = dict(fairco=summarise(rows[f]), dultr=summarise(rows[d]),
+                      vs_paper=_boot(col[f], col[base]),
+                      ndcg_vs_paper=float(nd[f].mean() / nd[base].mean() - 1),
+                      vs_same=_boot(col[f], col[d]),
+                      ndcg_vs_same=float(nd[f].mean() / nd[d].mean() - 1),
+                      seconds=secs[f] / trials)
+    return out
+
+
+def estimator_sweeps(trials, setup, estimator, lams=(1e-3, 0.01, 0.1, 1.0),
+                     grid=((2, 1), (4, 2), (8, 2), (16, 2), (16, 4), (32, 8))):
+    """λ and strata sweeps of FairCo-exposure with one estimator, against the paper's D-ULTR."""
+    trs = [make_trial(setup, s) for s in range(trials)]
+    du = [run(tr, setup, "d-ultr")[0] for tr in trs]
+    du_u = [r["unfair_exposure"] for r in du]
+    du_n = np.mean([r["ndcg"] for r in du])
+    out = {"lambda": {}, "strata": {}}
+    for lam in lams:
+        rows = [run(tr, setup, "fairco-exposure", lam=lam, estimator=estimator)[0] for tr in trs]
+        out["lambda"][lam] = dict(ratio=_boot([r["unfair_exposure"] for r in rows], du_u),
+                                  ndcg_rel=float(np.mean([r["ndcg"] for r in rows]) / du_n - 1),
+                                  merit_err=float(np.mean([r["merit_err_ips"] for r in rows])))
+    for k in grid:
+        s = replace(setup, strata=k)
+        rows = [run(make_trial(s, seed), s, "fairco-exposure", estimator=estimator)[0]
+                for seed in range(trials)]
+        out["strata"][k] = dict(ratio=_boot([r["unfair_exposure"] for r in rows], du_u),
+                                ndcg_rel=float(np.mean([r["ndcg"] for r in rows]) / du_n - 1),
+                                merit_err=float(np.mean([r["merit_err_ips"] for r in rows])))
+    return out
+
+
+def estimators_main(args, setups, heads):
+    """The estimator comparison alone (``--part estimators``): fairness_dynamic_estimators.md."""
+    t_start = time.time()
+    res, timing = {}, {}
+    for name, base in setups.items():
+        for h in heads:
+            t0 = time.time()
+            res[f"{name} h={h}"] = estimator_table(args.trials, replace(base, head_start=h))
+            timing[f"{name} h={h}"] = time.time() - t0
+    t0 = time.time()
+    sweeps = estimator_sweeps(args.sweep_trials, replace(setups["uniform"], head_start=heads[0]),
+                              args.sweep_estimator)
+    timing["sweeps"] = time.time() - t0
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "fairness_dynamic_estimators.json"), "w") as f:
+        json.dump({"tables": res, "timing": timing,
+                   "sweeps": {k: {str(x): y for x, y in v.items()} for k, v in sweeps.items()}},
+                  f, indent=1)
+    L = ["## FairCo's merit estimators (news simulation, 3,000 users)\n",
+         f"Command: `STRUCTPRED_DATA=<data home> nice -n 15 python benchmarks/fairness_dynamic.py "
+         f"--part estimators --trials {args.trials} --sweep-trials {args.sweep_trials} --heads "
+         f"{args.heads} --sweep-estimator {args.sweep_estimator}`; {time.time() - t_start:.0f} s "
+         "on a 2-core machine shared with five other jobs (numba compile time excluded). Parts: "
+         + ", ".join(f"{k} {v:.0f} s" for k, v in timing.items()) + ".\n",
+         "Setups as in fairness_dynamic.md (`NewsSetup` defaults, λ = 0.01 = the authors' KP; "
+         "strata (8, 2)); trial s uses seed s; every ranker sees the same users and clicks "
+         "randomness. The bar compares FairCo with the paper's D-ULTR (global IPS); the same "
+         "ratio against a D-ULTR given the same estimator is shown too.\n",
+         _ESTIMATORS_TEXT]
+    for key, tab in res.items():
+        L += [f"### {key.replace(' h=', ' items, head start h = ')}, {args.trials} trials\n",
+              "| estimator | FairCo unfairness | % of D-ULTR (paper's IPS) | NDCG vs it | "
+              "D-ULTR (same estimator) unfairness | % of that D-ULTR | NDCG vs it | group-merit "
+              "error (FairCo's estimate) | s / trial (FairCo) |",
+              "|---|---|---|---|---|---|---|---|---|"]
+        for e, r in tab.items():
+            L.append(f"| {e} | {fmt(r['fairco'], 'unfair_exposure')} | **{pct(r['vs_paper'])}** | "
+                     f"{100 * r['ndcg_vs_paper']:+.2f}% | {fmt(r['dultr'], 'unfair_exposure')} | "
+                     f"{pct(r['vs_same'])} | {100 * r['ndcg_vs_same']:+.2f}% | "
+                     f"{r['fairco']['merit_err_ips']:.4f} | {r['seconds']:.3f} |")
+        L.append("")
+    h0 = heads[0]
+    L += [f"### λ and strata with `{args.sweep_estimator}` (uniform, h = {h0}, "
+          f"{args.sweep_trials} trials; % of the paper's D-ULTR)\n",
+          "| λ | % of D-ULTR | NDCG vs D-ULTR | group-merit error |", "|---|---|---|---|"]
+    for lam, r in sweeps["lambda"].items():
+        L.append(f"| {lam:g} | {pct(r['ratio'])} | {100 * r['ndcg_rel']:+.2f}% | "
+                 f"{r['merit_err']:.4f} |")
+    L += ["", "| strata (K, M) | % of D-ULTR | NDCG vs D-ULTR | group-merit error |",
+          "|---|---|---|---|"]
+    for k, r in sweeps["strata"].items():
+        L.append(f"| {k} | {pct(r['ratio'])} | {100 * r['ndcg_rel']:+.2f}% | "
+                 f"{r['merit_err']:.4f} |")
+    L.append("")
+    text = "\n".join(L)
+    with open(os.path.join(args.out, "fairness_dynamic_estimators.md"), "w") as f:
+        f.write(text)
+    print(text)
+
+
+_ESTIMATORS_TEXT = """Estimators (`merit_from_log` states each; per stratum c of the users for
+the stratified ones, then Σ_c w_c R̂_c(d) / Σ_c w_c with the strata's population probabilities
+w_c):
+- **ips** (the paper's): (1/τ) Σ_t click_t(d) / v_{rank_t(d)}, unbiased.
+- **ratio**: Σ_t click_t(d) / Σ_t v_{rank_t(d)}, consistent (a martingale argument: the ranking
+  is fixed before the user comes), first-order variance never above IPS's, lower when the item
+  moves between ranks.
+- **mle**: the position-based model's maximum-likelihood relevance with the known propensities
+  (click_t ~ Bernoulli(v_t R)), the fixed point of the EM of Wang et al. (WSDM 2018) with the
+  propensities held at their true values; consistent and asymptotically efficient. Each view
+  counts with its Bernoulli information v/(R(1 - vR)) instead of IPS's equal weight per user or
+  the ratio's v: where the item is clicked often (high v, high R in a stratum), a view tells
+  more.
+- **stratified**, **stratified-ratio**, **stratified-mle**: the same per stratum of (polarity,
+  openness), reweighted to the population (the personalised model E_x[R̂(d|x)]).
+Tests (tests/test_fairness_dynamic_estimation.py) check IPS unbiased and ratio / MLE
+consistent against a known R on a tiny setup with moving items, their variance below IPS's,
+the MLE against scipy's bounded maximiser, every estimator equal to the click mean when v = 1,
+the simulator's running estimate against `merit_from_log` on the run's own log, and, under
+FairCo's own rankings on a small news setup, IPS unbiased and the mean squared error against
+the true merit lower for ratio / MLE than IPS and lowest for the stratified MLE (ratio and MLE
+carry a small negative O(1/T) bias when the ranking follows the estimate).
+"""
 
 
 def head_start_table(trials, base):
@@ -267,6 +411,8 @@ def main(argv=None):
     ap.add_argument("--users-trials", type=int, default=None,
                     help="trials of the number-of-users sweep (default: --sweep-trials)")
     ap.add_argument("--heads", default="10,20", help="head starts of the main tables")
+    ap.add_argument("--users", default=",".join(map(str, USERS)),
+                    help="numbers of users of the users sweep")
     ap.add_argument("--adfontes", default=None,
                     help="data home with fairness/adfontes/InteractiveMediaBiasChart.csv "
                          "(default: $STRUCTPRED_DATA); the Ad Fontes setup is skipped without it")
@@ -275,11 +421,17 @@ def main(argv=None):
                     help="write DATA_HOME/fairness/adfontes/InteractiveMediaBiasChart.csv from "
                          "the newSources.js of github.com/meyerclemon/maya-media-bias-check "
                          "(the 2019 Ad Fontes article ratings) and stop")
+    ap.add_argument("--part", choices=("all", "estimators"), default="all",
+                    help="estimators: only the merit-estimator comparison "
+                         "(fairness_dynamic_estimators.md)")
+    ap.add_argument("--sweep-estimator", default="stratified-mle", choices=ESTIMATORS,
+                    help="estimator of the λ / strata sweeps of --part estimators")
     args = ap.parse_args(argv)
     if args.convert_adfontes_js:
         return convert_adfontes_js(*args.convert_adfontes_js)
     t_start = time.time()
     heads = [int(h) for h in args.heads.split(",")]
+    users = tuple(int(u) for u in args.users.split(","))
     setups = {"uniform": NewsSetup()}
     try:
         af = load_adfontes(args.adfontes)
@@ -289,9 +441,10 @@ def main(argv=None):
                    f"{100 * np.mean(af.polarity > 0):.1f}% > 0 (group 1)")
     except FileNotFoundError as e:
         af_note = f"absent ({e})"
-    _ = simulate(make_trial(NewsSetup(n_users=5), 0), "fairco-exposure")   # compile first
-    _ = simulate(make_trial(NewsSetup(n_users=5), 0), "fairco-exposure",
-                 merit_estimator="stratified")
+    for e in ESTIMATORS:                                                      # compile first
+        _ = simulate(make_trial(NewsSetup(n_users=5), 0), "fairco-exposure", merit_estimator=e)
+    if args.part == "estimators":
+        return estimators_main(args, setups, heads)
     res = {"main": {}, "users": {}, "timing": {}}
     curves = None
     for name, base in setups.items():
@@ -307,7 +460,7 @@ def main(argv=None):
             res["timing"][f"main {name} h={h}"] = time.time() - t0
             t0 = time.time()
             res["users"][f"{name} h={h}"] = users_sweep(args.users_trials or args.sweep_trials,
-                                                        s)
+                                                        s, users)
             res["timing"][f"users {name} h={h}"] = time.time() - t0
     t0 = time.time()
     base = replace(setups["uniform"], head_start=heads[0])
@@ -341,7 +494,7 @@ def _report(args, setups, heads, res, af_note, t_all):
          f"Command: `STRUCTPRED_DATA=<data home> nice -n 15 python benchmarks/fairness_dynamic.py "
          f"--trials {args.trials} --lp-trials {args.lp_trials} --sweep-trials "
          f"{args.sweep_trials} --users-trials {args.users_trials or args.sweep_trials} --heads "
-         f"{args.heads}`; {t_all:.0f} s in all on a 2-core machine "
+         f"{args.heads} --users {args.users}`; {t_all:.0f} s in all on a 2-core machine "
          "shared with five other jobs (seconds are only comparable within this run; numba "
          "compile time excluded). Parts: " + ", ".join(f"{k} {v:.0f} s"
                                                        for k, v in res["timing"].items()) + ".\n",
@@ -382,26 +535,33 @@ def _report(args, setups, heads, res, af_note, t_all):
                  f"merit by {fe['merit_err_seen']:.4f} (group-merit error), their realised "
                  f"relevances by {fe['merit_err_users']:.4f}; FairCo's IPS estimate by "
                  f"{fe['merit_err_ips']:.4f}, the stratified estimate by "
-                 f"{block['summary']['fairco-exposure (stratified)']['merit_err_ips']:.4f}; "
+                 f"{block['summary']['fairco-exposure (stratified)']['merit_err_ips']:.4f}, "
+                 "the stratified maximum-likelihood estimate by "
+                 f"{block['summary']['fairco-exposure (stratified-mle)']['merit_err_ips']:.4f}; "
                  "without click noise the stratified estimate would be off by "
                  f"{block['bar']['floor'][0]:.4f} (from every relevance of the users seen) and "
                  f"{block['bar']['floor'][1]:.4f} (from their relevance probabilities): the "
-                 "rest of its error is the noise of the IPS-weighted clicks.\n")
+                 "rest of its error is the noise of the examination (which clicks are seen).\n")
     for key, users in res["users"].items():
         L += [f"### Number of users ({key}, {args.users_trials or args.sweep_trials} trials "
               f"each, λ = "
               f"{setups['uniform'].lam})\n",
               "| users | D-ULTR unfairness | FairCo (IPS) | FairCo / D-ULTR | NDCG vs D-ULTR | "
-              "FairCo (stratified) | stratified / D-ULTR | NDCG vs D-ULTR | merit error IPS / "
-              "stratified | skyline |", "|---|---|---|---|---|---|---|---|---|---|"]
+              "FairCo (stratified) | stratified / D-ULTR | NDCG vs D-ULTR | FairCo "
+              "(stratified-mle) | stratified-mle / D-ULTR | NDCG vs D-ULTR | merit error IPS / "
+              "stratified / stratified-mle | skyline |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for T, s in users.items():
             a, b = s["fairco-exposure"], s["fairco-exposure (stratified)"]
+            c = s["fairco-exposure (stratified-mle)"]
             L.append(f"| {T:,} | {s['d-ultr']['unfair_exposure']:.4f} | "
                      f"{fmt(a, 'unfair_exposure')} | {pct(a['ratio'])} | "
                      f"{100 * a['ndcg_rel']:+.2f}% | {fmt(b, 'unfair_exposure')} | "
                      f"{pct(b['ratio'])} | {100 * b['ndcg_rel']:+.2f}% | "
-                     f"{a['merit_err_ips']:.4f} / {b['merit_err_ips']:.4f} | "
-                     f"{s['skyline']['unfair_exposure']:.4f} |")
+                     f"{fmt(c, 'unfair_exposure')} | {pct(c['ratio'])} | "
+                     f"{100 * c['ndcg_rel']:+.2f}% | "
+                     f"{a['merit_err_ips']:.4f} / {b['merit_err_ips']:.4f} / "
+                     f"{c['merit_err_ips']:.4f} | {s['skyline']['unfair_exposure']:.4f} |")
         L.append("")
     L += [f"### λ sweep of FairCo-exposure (uniform, h = {h0}, {args.sweep_trials} trials, "
           "3,000 users; the authors' grid 0, 1e-4 ... 100 plus 3e-3, 0.03)\n",
@@ -482,14 +642,25 @@ true merit in its error term 0.0005). Options a real system has, as the paper fr
   platform knows its user base's polarity profile better than from the 3,000 users of one
   window; here the strata's probabilities are exact, from the clipped bimodal normal). It
   removes the sampling error of the user mix; the click noise within strata stays.
-- **Self-normalised IPS**: its normaliser Σ_t o_t(d)/p_t(d) needs the examination o_t, which the
-  position-based click model does not reveal (a click is examination and relevance); dividing by
-  Σ_t 1/p_t instead is not unbiased. Not used.
+- **Stratified maximum likelihood** (new, `merit_estimator="stratified-mle"`): the same strata
+  and population weights, but per stratum the position-based model's maximum-likelihood
+  relevance with the known propensities (click_t ~ Bernoulli(v_t R_c(d)); the fixed point of the
+  EM of Wang et al., WSDM 2018, with the propensities held at their true values) instead of the
+  IPS mean: consistent and asymptotically efficient; each view counts with its Bernoulli
+  information v/(R(1 - vR)), which matters within a stratum, where R is often close to 1 near
+  the user's polarity. The ratio estimator Σ click / Σ v (per item or
+  per stratum) sits between the two; fairness_dynamic_estimators.md compares all six.
+- **Self-normalised IPS in the usual sense**: its normaliser Σ_t o_t(d)/p_t(d) needs the
+  examination o_t, which the position-based click model does not reveal (a click is
+  examination and relevance); dividing by Σ_t 1/p_t instead is not unbiased. Not used (the
+  ratio estimator above divides the clicks by the summed propensities Σ_t p_t, which is
+  consistent).
 - **Clipping**: the authors' news code does not clip (`simulate_click`: `weighted_popularity +=
   clicks / propensities`), and with 30 ranks the smallest propensity is 1/log2(31) = 0.20, so
   there is nothing to clip; not used.
-D-ULTR with the stratified estimate is shown too: ranking by the stratified merit also changes
-D-ULTR's exposure, so the bar is given against both D-ULTRs.
+D-ULTR with the stratified estimates is shown too: ranking by the stratified merit also changes
+D-ULTR's exposure, so the bar is given against both D-ULTRs (the bar itself compares with the
+paper's D-ULTR, global IPS).
 """
 
 
@@ -585,6 +756,7 @@ def _plots(curves, res, heads, out):
         Ts = list(u)
         for m, lab in (("d-ultr", "D-ULTR"), ("fairco-exposure", "FairCo (IPS)"),
                        ("fairco-exposure (stratified)", "FairCo (stratified)"),
+                       ("fairco-exposure (stratified-mle)", "FairCo (stratified-mle)"),
                        ("skyline", "skyline (true merit in the error term)")):
             a.plot(Ts, [u[T][m]["unfair_exposure"] for T in Ts], marker="o", label=lab)
         a.plot(Ts, [0.1 * u[T]["d-ultr"]["unfair_exposure"] for T in Ts], ls=":", c="k",

@@ -37,7 +37,11 @@ Rankers at user τ (all sorted by a score, ties by item index):
   stratum c, and w_c is the stratum's population probability (``user_strata``): a per-stratum
   personalised IPS model averaged over the population distribution of the user features
   rather than over the users who happened to come (w_c = n_c/(τ-1) gives the plain IPS
-  exactly). It applies to D-ULTR, FairCo (score and error term) and the LP.
+  exactly). ``"ratio"`` divides the clicks by the summed propensities instead, Σ_t click_t(d)
+  / Σ_t v_{rank_t(d)}, and ``"mle"`` is the position-based model's maximum-likelihood relevance
+  with the known propensities; ``"stratified-ratio"`` / ``"stratified-mle"`` use them per
+  stratum (``merit_from_log`` states each with its bias and variance). The estimator applies
+  to D-ULTR, FairCo (score and error term) and the LP.
 * ``fairco-exposure``: R̂_τ(d) + λ err_τ(d), err_τ(d) = (τ - 1) max_G D̂_τ(G, G_d),
   D̂_τ(G, G') = Exp_τ(G)/R̂_τ(G) - Exp_τ(G')/R̂_τ(G'), Exp_τ(G) = mean over d in G of the average
   exposure v_{rank_t(d)} so far, R̂_τ(G) = mean over G of R̂_τ(d) (floored at 1e-4). So
@@ -69,17 +73,19 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
-from ...boundary.arrays import check_vector
+from ...boundary.arrays import check_flags, check_labels, check_permutation, check_vector
 from ...boundary.params import check_real
 from ...errors import InvalidInputError
 from .lp import BvNSampler, fair_ranking_lp
 
 __all__ = ["NewsSetup", "NewsTrial", "METHODS", "make_trial", "simulate", "SimulationResult",
            "group_unfairness", "lp_policy", "news_merit", "user_strata", "ESTIMATORS",
-           "estimate_merit"]
+           "estimate_merit", "merit_from_log"]
 
 METHODS = ("naive", "d-ultr", "fairco-exposure", "fairco-impact", "lp")
-ESTIMATORS = ("ips", "stratified")
+ESTIMATORS = ("ips", "stratified", "ratio", "stratified-ratio", "mle", "stratified-mle")
+_EST_KIND = {"ips": 0, "stratified": 0, "ratio": 1, "stratified-ratio": 1, "mle": 2,
+             "stratified-mle": 2}
 _CODE = {"naive": 0, "d-ultr": 1, "fairco-exposure": 2, "fairco-impact": 3, "lp": 4}
 
 
@@ -263,32 +269,85 @@ def group_unfairness(per_item, merit, groups) -> float:
 
 
 @njit(cache=True, nogil=True)
-def _estimate(t, ips, ips_cell, n_cell, cell_weight, out):
-    """R̂_τ(d) into ``out``: the IPS mean ips/max(t, 1) with one stratum, else the stratified
-    Σ_c w_c S_c(d)/n_c / Σ_c w_c over the strata c seen so far (n_c > 0)."""
+def _mle_item(clk, views, v, r0):
+    """The maximum-likelihood relevance of one item under the position-based model with known
+    propensities: argmax_r Σ_k c_k log(v_k r) + (n_k - c_k) log(1 - v_k r) over r in [0, 1]
+    (c_k clicks in n_k views at rank k), by Newton from r0 safeguarded by bisection on the sign
+    of the derivative (the log-likelihood is concave in r); 0 without clicks."""
+    K = v.shape[0]
+    ctot = 0.0
+    for k in range(K):
+        ctot += clk[k]
+    if ctot <= 0.0:
+        return 0.0
+    # r is a probability: search (0, 1); with v_k <= 1 every 1 - v_k r stays positive there
+    lo, hi = 0.0, 1.0
+    r = min(max(r0, 1e-6 * hi), hi * (1.0 - 1e-9))
+    for _ in range(60):
+        g = ctot / r
+        h = -ctot / (r * r)
+        for k in range(K):
+            m = views[k] - clk[k]
+            if m > 0:
+                q = 1.0 - v[k] * r
+                g -= m * v[k] / q
+                h -= m * v[k] * v[k] / (q * q)
+        if g > 0:
+            lo = r
+        else:
+            hi = r
+        step = r - g / h
+        if step <= lo or step >= hi:
+            step = 0.5 * (lo + hi)
+        if abs(step - r) <= 1e-12 * max(r, 1e-12):
+            return step
+        r = step
+    return r
+
+
+@njit(cache=True, nogil=True)
+def _estimate(t, kind, ips, ips_cell, clk_cell, prop_cell, rank_clk, rank_views, v, n_cell,
+              cell_weight, cell_est, dirty, out):
+    """R̂_τ(d) into ``out``. Per stratum c: kind 0 (IPS) S_c(d)/n_c, kind 1 (ratio)
+    K_c(d)/P_c(d) (clicks over summed propensities), kind 2 (PBM maximum likelihood with the
+    known propensities, ``_mle_item`` on the per-rank clicks and views, from the ratio estimate).
+    One stratum: that estimate (IPS: ips/max(t, 1)); several: Σ_c w_c R̂_c(d) / Σ_c w_c over the
+    strata c seen so far (n_c > 0). ``cell_est`` caches R̂_c(d); only the strata flagged in
+    ``dirty`` (their sums changed) are recomputed."""
     n = out.shape[0]
     C = cell_weight.shape[0]
-    if C == 1:
+    if C == 1 and kind == 0:
         for d in range(n):
             out[d] = ips[d] / max(t, 1)
         return
+    wsum = 0.0
     for d in range(n):
         out[d] = 0.0
-    wsum = 0.0
     for c in range(C):
         if n_cell[c] > 0:
+            if dirty[c]:
+                for d in range(n):
+                    r0 = clk_cell[c, d] / prop_cell[c, d] if prop_cell[c, d] > 0 else 0.0
+                    if kind == 0:
+                        r = ips_cell[c, d] / n_cell[c]
+                    elif kind == 1:
+                        r = r0
+                    else:
+                        r = _mle_item(rank_clk[c, d], rank_views[c, d], v, r0)
+                    cell_est[c, d] = r
+                dirty[c] = 0
             wsum += cell_weight[c]
             for d in range(n):
-                out[d] += cell_weight[c] * ips_cell[c, d] / n_cell[c]
+                out[d] += cell_weight[c] * cell_est[c, d]
     if wsum > 0:
         for d in range(n):
             out[d] /= wsum
 
 
 @njit(cache=True, nogil=True)
-def _run(method, lam, t0, t1, groups, relevant, exam_u, v, group_merit, orders, ctrl_merit,
-         cells, cell_weight, clicks, ips, cumexp, ips_cell, n_cell, ndcg, unfair_e, unfair_i,
-         top):
+def _run(method, kind, lam, t0, t1, groups, relevant, exam_u, v, group_merit, orders,
+         ctrl_merit, cells, cell_weight, clicks, ips, cumexp, ips_cell, clk_cell, prop_cell,
+         rank_clk, rank_views, n_cell, cell_est, dirty, ndcg, unfair_e, unfair_i, top):
     n = groups.shape[0]
     score = np.empty(n)
     est = np.empty(n)
@@ -302,7 +361,8 @@ def _run(method, lam, t0, t1, groups, relevant, exam_u, v, group_merit, orders, 
                 for d in range(n):
                     score[d] = clicks[d]
             else:
-                _estimate(t, ips, ips_cell, n_cell, cell_weight, est)
+                _estimate(t, kind, ips, ips_cell, clk_cell, prop_cell, rank_clk, rank_views, v,
+                          n_cell, cell_weight, cell_est, dirty, est)
                 for d in range(n):
                     score[d] = est[d]
                 if method >= 2 and t > 0:
@@ -346,13 +406,20 @@ def _run(method, lam, t0, t1, groups, relevant, exam_u, v, group_merit, orders, 
         ndcg[t] = dcg / ideal if n_rel > 0 else 1.0
         c = cells[t]
         n_cell[c] += 1.0
+        dirty[c] = 1
         for d in range(n):
             k = pos[d]
             cumexp[d] += v[k]
+            prop_cell[c, d] += v[k]
+            if kind == 2:
+                rank_views[c, d, k] += 1.0
             if relevant[t, d] and exam_u[t, d] < v[k]:
                 clicks[d] += 1.0
                 ips[d] += 1.0 / v[k]
                 ips_cell[c, d] += 1.0 / v[k]
+                clk_cell[c, d] += 1.0
+                if kind == 2:
+                    rank_clk[c, d, k] += 1.0
         ge = np.zeros(2)
         gi = np.zeros(2)
         gc = np.zeros(2)
@@ -377,7 +444,98 @@ def estimate_merit(ips_cell, n_cell, cell_weight) -> np.ndarray:
     cnt = np.asarray(n_cell, dtype=float)
     if w.size == 1:
         return ips_cell[0] / max(cnt[0], 1.0)
-    _estimate(0, np.zeros(n), ips_cell, cnt, w, out)
+    z = np.zeros_like(ips_cell)
+    _estimate(0, 0, np.zeros(n), ips_cell, z, z, np.zeros((1, 1, 1)), np.zeros((1, 1, 1)),
+              np.ones(1), cnt, w, np.zeros_like(ips_cell), np.ones(w.size, dtype=np.uint8), out)
+    return out
+
+
+class _Stats:
+    """The running sums every merit estimator reads (one row per user stratum c): IPS sums
+    S_c(d) = Σ click/v, clicks K_c(d), summed propensities P_c(d) = Σ v_{rank_t(d)}, per-rank
+    clicks and views (the maximum-likelihood estimators only) and the users n_c; the cached
+    per-stratum estimates and which of them are out of date."""
+
+    def __init__(self, C, n, n_ranks, kind):
+        self.ips_cell, self.clk_cell, self.prop_cell = (np.zeros((C, n)) for _ in range(3))
+        shape = (C, n, n_ranks) if kind == 2 else (1, 1, 1)
+        self.rank_clk, self.rank_views = np.zeros(shape), np.zeros(shape)
+        self.n_cell = np.zeros(C)
+        self.cell_est = np.zeros((C, n))
+        self.dirty = np.ones(C, dtype=np.uint8)
+
+    def args(self):
+        return (self.ips_cell, self.clk_cell, self.prop_cell, self.rank_clk, self.rank_views)
+
+
+def _estimator(name):
+    if name not in ESTIMATORS:
+        raise InvalidInputError(f"merit_estimator must be one of {ESTIMATORS}, got {name!r}")
+    return _EST_KIND[name], name.startswith("stratified")
+
+
+def merit_from_log(clicked, ranks, v, estimator="ips", cells=None, cell_weight=None):
+    """A merit estimate R̂(d) from a click log: ``clicked`` (T, n) bool, ``ranks`` (T, n) the
+    0-based rank of item d for user t, ``v`` the propensity per rank, ``cells`` / ``cell_weight``
+    the users' strata and the strata's population probabilities (the stratified estimators).
+    Per stratum c (one stratum when not stratified):
+      * ``ips``: S_c(d)/n_c = (1/n_c) Σ_{t∈c} click_t(d)/v_{rank_t(d)}, unbiased for every fixed
+        (or past-dependent) ranking;
+      * ``ratio`` (self-normalised by the propensities): K_c(d)/P_c(d) = Σ_t click_t(d) /
+        Σ_t v_{rank_t(d)}. With users i.i.d. and rankings chosen before the user is seen,
+        E[click_t | past] = v_t R(d), so Σ_t (click_t - v_t R) is a martingale and the ratio is
+        consistent (bias O(1/T)); its (delta-method) variance Σ_t v_t R(1 - v_t R)/(Σ_t v_t)^2
+        is at most IPS's Σ_t (R/v_t - R^2)/T^2 (the harmonic-arithmetic mean inequality and
+        Σ v_t^2 >= (Σ v_t)^2/T; equal when v_t is constant), so it gains when the item moves
+        between ranks;
+      * ``mle``: the maximum-likelihood R under the position-based model with the known
+        propensities, click_t ~ Bernoulli(v_t R) given the past (the EM fixed point of Wang
+        et al., WSDM 2018, with the propensities fixed): argmax Σ_k c_k log(v_k R) +
+        (n_k - c_k) log(1 - v_k R), consistent and asymptotically efficient.
+    When the ranking follows the estimate (D-ULTR, FairCo), an item with unlucky early clicks
+    moves down and collects less propensity, so the ratio and the MLE carry a small negative
+    O(1/T) bias that IPS does not; their lower variance still gives a lower mean squared error
+    (tests/test_fairness_dynamic_estimation.py, on the news simulator's true merit).
+    Stratified: Σ_c w_c R̂_c(d) / Σ_c w_c over the strata seen (``estimate_merit``).
+    InvalidInputError for a row of ``ranks`` that is not a permutation, ``clicked`` of another
+    shape or not 0/1, a propensity outside (0, 1], a stratum outside ``cell_weight``."""
+    kind, strat = _estimator(estimator)
+    ranks = np.asarray(ranks)
+    if ranks.ndim != 2:
+        raise InvalidInputError(f"ranks must be a 2-D array (users x items), got shape "
+                                f"{ranks.shape}")
+    T, n = ranks.shape
+    ok = ranks.dtype.kind in "iu" and np.array_equal(np.sort(ranks, axis=1),
+                                                     np.broadcast_to(np.arange(n), (T, n)))
+    ranks = ranks.astype(np.int64) if ok else np.stack(      # names the first bad row
+        [check_permutation(r, f"ranks[{t}]", n) for t, r in enumerate(ranks)]).reshape(T, n)
+    clicked = np.asarray(clicked)
+    if clicked.shape != (T, n):
+        raise InvalidInputError(f"clicked has shape {clicked.shape}, expected {(T, n)} (that of "
+                                "ranks)")
+    clicked = check_flags(clicked.ravel(), "clicked").reshape(T, n)
+    v = check_vector(v, "v", length=n, length_of="the items", low=np.finfo(float).tiny,
+                     high=1.0)
+    if strat:
+        if cells is None or cell_weight is None:
+            raise InvalidInputError(f"merit_estimator={estimator!r} needs cells and cell_weight")
+        cw = check_vector(cell_weight, "cell_weight", low=0.0, min_length=1)
+        cells = check_labels(cells, "cells", cw.size, length=T)
+    else:
+        cells, cw = np.zeros(T, dtype=np.int64), np.ones(1)
+    st = _Stats(cw.size, n, v.size, kind)
+    vr = v[ranks]
+    np.add.at(st.n_cell, cells, 1.0)
+    np.add.at(st.ips_cell, cells, clicked / vr)
+    np.add.at(st.clk_cell, cells, clicked.astype(float))
+    np.add.at(st.prop_cell, cells, vr)
+    if kind == 2:
+        at = (np.repeat(cells, n), np.tile(np.arange(n), T), ranks.ravel())
+        np.add.at(st.rank_views, at, 1.0)
+        np.add.at(st.rank_clk, at, clicked.ravel().astype(float))
+    out = np.empty(n)
+    ips = st.ips_cell.sum(0)
+    _estimate(T, kind, ips, *st.args(), v, st.n_cell, cw, st.cell_est, st.dirty, out)
     return out
 
 
@@ -399,52 +557,58 @@ def simulate(trial: NewsTrial, method: str, setup: NewsSetup | None = None, lam=
     """Run one ranker over the trial's users (``lam``: FairCo's λ, default setup.lam; ``seed``
     drives the LP's BvN sampling; ``control_merit``: per-item merits that replace the IPS
     estimates R̂_τ in FairCo's error term, a diagnostic skyline; None = the paper's FairCo;
-    ``merit_estimator``: "ips" (the paper's R̂_τ = 1/(τ-1) Σ click/v) or "stratified" (the
-    per-stratum IPS means weighted by the strata's population probabilities, see
-    ``estimate_merit``), default setup.merit_estimator; it is R̂_τ in the ranking score and in
-    the error term of D-ULTR, FairCo and the LP)."""
+    ``merit_estimator``: one of ESTIMATORS (``merit_from_log`` states each): "ips" (the paper's
+    R̂_τ = 1/(τ-1) Σ click/v), "ratio" (Σ click / Σ v), "mle" (position-based maximum
+    likelihood), each also "stratified" (per-stratum estimates weighted by the strata's
+    population probabilities; "stratified" alone is the IPS one); default
+    setup.merit_estimator; it is R̂_τ in the ranking score and in the error term of D-ULTR,
+    FairCo and the LP)."""
     setup = NewsSetup() if setup is None else setup
     if method not in _CODE:
         raise InvalidInputError(f"method must be one of {METHODS}, got {method!r}")
     lam = setup.lam if lam is None else check_real(lam, "lam", 0.0)
     est_name = setup.merit_estimator if merit_estimator is None else merit_estimator
-    if est_name not in ESTIMATORS:
-        raise InvalidInputError(f"merit_estimator must be one of {ESTIMATORS}, got "
-                                f"{est_name!r}")
+    kind, strat = _estimator(est_name)
     T, n = trial.relevant.shape
     if control_merit is None:
         ctrl = np.zeros(0)
     else:
         ctrl = check_vector(control_merit, "control_merit", length=n, low=0.0)
-    if est_name == "ips" or trial.user_cell is None:
-        if est_name == "stratified":
-            raise InvalidInputError("merit_estimator='stratified' needs a trial with user "
-                                    "strata (make_trial)")
+    if not strat:
         cells, cw = np.zeros(T, dtype=np.int64), np.ones(1)
+    elif trial.user_cell is None:
+        raise InvalidInputError(f"merit_estimator={est_name!r} needs a trial with user strata "
+                                "(make_trial)")
     else:
         cells = np.ascontiguousarray(trial.user_cell, dtype=np.int64)
         cw = np.ascontiguousarray(trial.cell_weight, dtype=float)
-    st = [np.zeros(n) for _ in range(3)] + [np.zeros((cw.size, n)), np.zeros(cw.size)]
+    es = _Stats(cw.size, n, n, kind)
+    st = [np.zeros(n) for _ in range(3)]
     out = [np.zeros(T) for _ in range(3)] + [np.zeros(T, dtype=np.int64)]
     args = (trial.groups, trial.relevant, trial.exam_u, trial.v, trial.group_merit)
     dummy = np.zeros((1, n), dtype=np.int64)
+
+    def estimate(t):
+        est = np.empty(n)
+        _estimate(t, kind, st[1], *es.args(), trial.v, es.n_cell, cw, es.cell_est, es.dirty, est)
+        return est
+
     if method != "lp":
-        _run(_CODE[method], lam, 0, T, *args, dummy, ctrl, cells, cw, *st, *out)
+        _run(_CODE[method], kind, lam, 0, T, *args, dummy, ctrl, cells, cw, *st, *es.args(),
+             es.n_cell, es.cell_est, es.dirty, *out)
     else:
         rng = np.random.default_rng(seed)
         every = max(1, int(setup.lp_every))
         for t0 in range(0, T, every):
             t1 = min(T, t0 + every)
-            est = np.empty(n)
-            _estimate(t0, st[1], st[3], st[4], cw, est)
+            est = estimate(t0)
             if t0 == 0 or np.any(np.bincount(trial.groups, weights=est, minlength=2) <= 0):
                 orders = np.tile(np.argsort(-est, kind="stable"), (t1 - t0, 1))
             else:
                 res = lp_policy(est, trial.groups, trial.v, st[2], t1 - t0, setup.lp_compensate)
                 orders = BvNSampler(res.P, atol=1e-6).sample(t1 - t0, rng)
-            _run(4, lam, t0, t1, *args, np.ascontiguousarray(orders, dtype=np.int64), ctrl,
-                 cells, cw, *st, *out)
-    est = np.empty(n)
-    _estimate(T, st[1], st[3], st[4], cw, est)
+            _run(4, kind, lam, t0, t1, *args, np.ascontiguousarray(orders, dtype=np.int64), ctrl,
+                 cells, cw, *st, *es.args(), es.n_cell, es.cell_est, es.dirty, *out)
+    est = estimate(T)
     final = np.argsort(-(st[0] if method == "naive" else est), kind="stable")
     return SimulationResult(out[0], out[1], out[2], out[3], st[0], st[1], st[2], final, est)
