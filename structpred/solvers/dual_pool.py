@@ -7,6 +7,7 @@ Dual (SVM-struct's C convention): max_α Σ_iy α_iy b_iy - ½‖Σ_iy α_iy a_i
 """
 from __future__ import annotations
 
+import mmap
 import warnings
 
 import numpy as np
@@ -67,8 +68,12 @@ class ConstraintPool:
         self.dtype_mode = dtype
         store = np.float64 if dtype in ("float64", np.float64) else np.float32
         ind = np.int32 if d < np.iinfo(np.int32).max else np.int64
-        self.data = np.zeros(1024, dtype=store)
-        self.ind = np.zeros(1024, dtype=ind)
+        # the entry arrays live on their own memory maps where the platform allows
+        # (``_mapped_zeros``): they grow and shrink in place and only written pages are
+        # resident
+        self._maps = {}
+        self.data = self._new_entries("data", 1024, store)
+        self.ind = self._new_entries("ind", 1024, ind)
         self.top = 0
         self.live = 0
 
@@ -95,14 +100,55 @@ class ConstraintPool:
         need = self.top + extra
         if 3 * need > 2 * size:
             new = max(1024, (3 * need + 1) // 2)
-            try:                 # in place (realloc) when nothing else refers to the arrays
-                self.data.resize(new, refcheck=True)
-            except ValueError:
-                self.data = _enlarged(self.data, new)
+            for name in ("data", "ind"):
+                self._resize_entries(name, new)
+
+    def _new_entries(self, name, size, dtype):
+        """A zero entry array of ``size`` on its own map (recorded in ``_maps``), or a plain
+        array where maps are unavailable."""
+        arr, mm = _mapped_zeros(size, dtype)
+        if mm is None:
+            self._maps.pop(name, None)
+        else:
+            self._maps[name] = mm
+        return arr
+
+    def _resize_entries(self, name, new, grow_by_copy=True):
+        """Resize entry array ``name`` to ``new`` entries keeping its first ones. On a map:
+        in place (mremap: no copy, no page touched; pages past a shrunk end are given back,
+        pages past the old end stay untouched until written), so a growth costs only the
+        entries later written. Without a map (or while a view of it is held elsewhere):
+        ``ndarray.resize`` (realloc; numpy zero-fills the new part, touching it), else a
+        copy when ``grow_by_copy`` (a shrink is then skipped)."""
+        arr = getattr(self, name)
+        old, dtype = arr.shape[0], arr.dtype
+        mm = self._maps.get(name)
+        if mm is not None:
+            setattr(self, name, None)
+            del arr                      # the map cannot be resized while exported
             try:
-                self.ind.resize(new, refcheck=True)
-            except ValueError:
-                self.ind = _enlarged(self.ind, new)
+                mm.resize(max(new, 1) * dtype.itemsize)
+                setattr(self, name, np.frombuffer(mm, dtype, count=new))
+                return
+            except (BufferError, OSError, SystemError, ValueError):   # views elsewhere
+                arr = np.frombuffer(mm, dtype, count=old)
+                setattr(self, name, arr)
+        try:
+            arr.resize(new, refcheck=True)
+            self._maps.pop(name, None)
+        except ValueError:               # referred to elsewhere, or not its own data
+            if grow_by_copy:
+                fresh = self._new_entries(name, new, dtype)
+                fresh[:min(old, new)] = arr[:new]
+                setattr(self, name, fresh)
+
+    def __getstate__(self):
+        """Pickled (and deep-copied) with plain arrays: maps do not pickle."""
+        state = dict(self.__dict__)
+        state["_maps"] = {}
+        for name in ("data", "ind"):
+            state[name] = np.array(state[name])
+        return state
 
     def _ensure_gram(self, rows):
         """Grow gram's slot dimensions (in steps of _GRAM_STEP, at most k) so that adding a
@@ -160,7 +206,9 @@ class ConstraintPool:
             raise ValueError("add: src must give one row of D for every example in rows")
         if self.data.dtype == np.float32 and self.dtype_mode == "auto" and D.nnz:
             if not np.array_equal(D.data.astype(np.float32).astype(np.float64), D.data):
-                self.data = self.data.astype(np.float64)  # not exact in float32: widen for good
+                wide = self._new_entries("data", self.data.shape[0], np.float64)
+                wide[:] = self.data     # not exact in float32: widen for good
+                self.data = wide
         self._ensure(int((D.indptr[src + 1] - D.indptr[src]).sum()))
         self._ensure_gram(rows)
         top, freed = K.add_constraints(rows, src, D.data,
@@ -190,11 +238,8 @@ class ConstraintPool:
         self.top = self.live = self._compact_in_place()
         new = max(1024, self.top + self.top // 4)
         if new < self.data.shape[0]:
-            for name in ("data", "ind"):
-                try:
-                    getattr(self, name).resize(new, refcheck=True)
-                except ValueError:   # referred to elsewhere: keep the size
-                    pass
+            for name in ("data", "ind"):     # referred to elsewhere: keep the size
+                self._resize_entries(name, new, grow_by_copy=False)
 
     def slacks(self, w, rows=None):
         """ξ_i = max(0, max_k b_ik − w·a_ik) over each example's working set (or the examples ``rows``)."""
@@ -227,11 +272,21 @@ class ConstraintPool:
                        self.gram, self.alpha_sum, self.data, self.ind, w, tol, max_steps)
 
 
-def _enlarged(a, size):
-    """A new zero array of ``size`` entries holding ``a``'s first ones."""
-    b = np.zeros(size, dtype=a.dtype)
-    b[:min(size, a.shape[0])] = a[:size]
-    return b
+def _mapped_zeros(size, dtype):
+    """(a zero 1-d array of ``size`` ``dtype`` entries, its map): the array is a view of a
+    private anonymous memory map of its own, whose pages are resident only once written and
+    which ``mmap.resize`` grows or shrinks in place (Linux: mremap); (np.zeros, None) where
+    private anonymous maps are unavailable."""
+    dtype = np.dtype(dtype)
+    flags = getattr(mmap, "MAP_PRIVATE", None)
+    if flags is not None and hasattr(mmap, "MAP_ANONYMOUS"):
+        try:
+            mm = mmap.mmap(-1, max(int(size), 1) * dtype.itemsize,
+                           flags=flags | mmap.MAP_ANONYMOUS)
+            return np.frombuffer(mm, dtype, count=int(size)), mm
+        except (OSError, ValueError, TypeError):
+            pass
+    return np.zeros(int(size), dtype=dtype), None
 
 
 def solve_working_sets(pool, active, cap, w, tol, inner_sweeps, rng):
