@@ -66,7 +66,11 @@ class ConstraintPool:
         self.gram = np.zeros((n, min(k, _GRAM_STEP), min(k, _GRAM_STEP)))
         self.alpha_sum = np.zeros(n)
         self.dtype_mode = dtype
-        store = np.float64 if dtype in ("float64", np.float64) else np.float32
+        # "auto" starts at int8 (small integer rows, as a sequence task's counts) and widens
+        # as values need (``_storage_for``); every stored value converts to the same float64
+        # in the kernels, so no result depends on the storage
+        store = (np.float64 if dtype in ("float64", np.float64) else
+                 np.int8 if dtype == "auto" else np.float32)
         ind = np.int32 if d < np.iinfo(np.int32).max else np.int64
         # the entry arrays live on their own memory maps where the platform allows
         # (``_mapped_zeros``): they grow and shrink in place and only written pages are
@@ -204,10 +208,11 @@ class ConstraintPool:
                else np.ascontiguousarray(src, dtype=np.int64))
         if rows.shape != src.shape or (src.size and (src.min() < 0 or src.max() >= D.shape[0])):
             raise ValueError("add: src must give one row of D for every example in rows")
-        if self.data.dtype == np.float32 and self.dtype_mode == "auto" and D.nnz:
-            if not np.array_equal(D.data.astype(np.float32).astype(np.float64), D.data):
-                wide = self._new_entries("data", self.data.shape[0], np.float64)
-                wide[:] = self.data     # not exact in float32: widen for good
+        if self.data.dtype != np.float64 and self.dtype_mode == "auto" and D.nnz:
+            store = _storage_for(D.data, self.data.dtype)
+            if store != self.data.dtype:     # not exact in the storage: widen for good
+                wide = self._new_entries("data", self.data.shape[0], store)
+                wide[:] = self.data
                 self.data = wide
         self._ensure(int((D.indptr[src + 1] - D.indptr[src]).sum()))
         self._ensure_gram(rows)
@@ -270,6 +275,23 @@ class ConstraintPool:
         """One sweep of exact per-example block solves of the dual over the working sets in ``order`` (w updated in place); returns the kernel's (steps, max KKT violation)."""
         return K.sweep(order, active, cap, self.m, self.start, self.length, self.b, self.alpha,
                        self.gram, self.alpha_sum, self.data, self.ind, w, tol, max_steps)
+
+
+def _storage_for(values, current):
+    """The narrowest of ``current`` and the wider storages (int8, float32, float64) that
+    holds every float64 of ``values`` exactly."""
+    ladder = (np.dtype(np.int8), np.dtype(np.float32), np.dtype(np.float64))
+    for store in ladder[ladder.index(np.dtype(current)):]:
+        if store == np.int8:
+            if (np.isfinite(values).all() and values.min() >= -128 and values.max() <= 127
+                    and np.array_equal(values.astype(np.int8), values)):
+                return store
+        elif store == np.float32:
+            if np.array_equal(values.astype(np.float32).astype(np.float64), values):
+                return store
+        else:
+            return store
+    return ladder[-1]
 
 
 def _mapped_zeros(size, dtype):
