@@ -47,13 +47,17 @@ def _run(seed, gram_step, monkeypatch):
 def test_lazy_gram_and_in_place_compaction_change_nothing(seed, monkeypatch):
     full, w_full, log_full = _run(seed, 10 ** 6, monkeypatch)      # Gram at k x k from the start
     lazy, w_lazy, log_lazy = _run(seed, STEP, monkeypatch)
-    assert full.gram.shape[1] == full.start.shape[1]
-    assert STEP < lazy.gram.shape[1] <= lazy.start.shape[1]   # it grew
+    assert full.gram.shape[1] == full.start.shape[1] == full.k
+    assert STEP < lazy.gram.shape[1] == lazy.start.shape[1] <= lazy.k   # they grew together
     np.testing.assert_array_equal(w_full, w_lazy)
     assert log_full == log_lazy
-    for name in ("m", "b", "alpha", "idle", "alpha_sum"):
-        np.testing.assert_array_equal(getattr(full, name), getattr(lazy, name), err_msg=name)
     kg = lazy.gram.shape[1]
+    for name in ("m", "alpha_sum"):
+        np.testing.assert_array_equal(getattr(full, name), getattr(lazy, name), err_msg=name)
+    for name in ("b", "alpha", "idle", "length"):       # per-slot arrays: (n, kg) of (n, k)
+        np.testing.assert_array_equal(getattr(full, name)[:, :kg], getattr(lazy, name),
+                                      err_msg=name)
+        assert not getattr(full, name)[:, kg:].any()
     np.testing.assert_array_equal(full.gram[:, :kg, :kg], lazy.gram)
     assert not full.gram[:, kg:, :].any() and not full.gram[:, :, kg:].any()
     assert _rows(full) == _rows(lazy)

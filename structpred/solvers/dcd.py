@@ -176,8 +176,12 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
                     h = hinge(L, run.last_margins, rescaling)    # = D @ w
                     xi = pool.slacks(w)
                 primal = primal_of_hinge(w, h, C)
-                run.keep_best(primal, w, dual)
                 add = np.flatnonzero(h > xi + eps)
+                stop = (add.size == 0 and solved) or primal - dual <= gap_stop * C * eps
+                if not stop:
+                    # (a stopping pass returns this w itself: keeping a copy too would only
+                    # add its transients to the run's peak memory)
+                    run.keep_best(primal, w, dual)
                 if check_oracle:
                     check_oracle_order(h, xi, C, it)
                 quiet += 1
@@ -187,7 +191,7 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
                 row.update(time=timers.elapsed(), primal=primal, dual=dual,
                            gap=primal - dual, violation=float(np.max(h - xi, initial=0.0)),
                            oracle_calls=run.oracle_calls, added=int(add.size), kind="full")
-                if (add.size == 0 and solved) or primal - dual <= gap_stop * C * eps:
+                if stop:
                     run.converged = True
                     run.record(**row)
                     break

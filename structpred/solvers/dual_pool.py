@@ -54,16 +54,19 @@ class ConstraintPool:
             raise ValueError(f"max_constraints must be >= 1, got {max_constraints!r}")
         # the per-example Gram matrices take n·K²·8 bytes: at most 256 MB
         k = max(2, min(int(max_constraints), int(np.sqrt(2 ** 28 / (8.0 * max(n, 1))))))
+        self.k = k
+        # the per-slot arrays (n, kg) and gram (n, kg, kg) grow together (kg <= k, in steps
+        # of _GRAM_STEP) as the working sets do, so memory follows the largest working set
+        # reached, not k; ``_ensure_gram`` grows them before an add would fill kg, so the
+        # kernels, which evict at m = start.shape[1], evict only once kg = k
+        kg = min(k, _GRAM_STEP)
         self.m = np.zeros(n, dtype=np.int64)
-        self.start = np.zeros((n, k), dtype=np.int64)
-        self.length = np.zeros((n, k), dtype=np.int64)
-        self.b = np.zeros((n, k))
-        self.alpha = np.zeros((n, k))
-        self.idle = np.zeros((n, k), dtype=np.int64)
-        # gram[i, :m_i, :m_i] is all the kernels read: the array grows (kg <= k) as the
-        # working sets do, so memory follows the largest working set, not k (the capacity
-        # the kernels evict at is start.shape[1] = k)
-        self.gram = np.zeros((n, min(k, _GRAM_STEP), min(k, _GRAM_STEP)))
+        self.start = np.zeros((n, kg), dtype=np.int64)
+        self.length = np.zeros((n, kg), dtype=np.int64)
+        self.b = np.zeros((n, kg))
+        self.alpha = np.zeros((n, kg))
+        self.idle = np.zeros((n, kg), dtype=np.int64)
+        self.gram = np.zeros((n, kg, kg))
         self.alpha_sum = np.zeros(n)
         self.dtype_mode = dtype
         # "auto" starts at int8 (small integer rows, as a sequence task's counts) and widens
@@ -155,19 +158,24 @@ class ConstraintPool:
         return state
 
     def _ensure_gram(self, rows):
-        """Grow gram's slot dimensions (in steps of _GRAM_STEP, at most k) so that adding a
-        constraint to every example in ``rows`` fits: an example's slots then never pass
-        gram's size (one that is full, m = k, evicts first)."""
-        k, kg = self.start.shape[1], self.gram.shape[1]
+        """Grow the slot dimension kg of the per-slot arrays and gram (in steps of
+        _GRAM_STEP, at most k) so that adding a constraint to every example in ``rows``
+        fits: an example's slots then never pass kg while kg < k (one that is full, m = k,
+        evicts first). Existing slots keep their values; new ones are zero."""
+        k, kg = self.k, self.gram.shape[1]
         if kg >= k or rows.size == 0:
             return
         need = int((self.m + np.bincount(rows, minlength=self.n)).max())
         if need <= kg:
             return
         new = min(k, max(need, kg + _GRAM_STEP))
-        gram = np.zeros((self.n, new, new))
-        gram[:, :kg, :kg] = self.gram
-        self.gram = gram
+        for name in ("start", "length", "b", "alpha", "idle", "gram"):
+            old = getattr(self, name)
+            grown = np.zeros((self.n,) + (new,) * (old.ndim - 1), dtype=old.dtype)
+            grown[(slice(None),) + (slice(0, kg),) * (old.ndim - 1)] = old
+            setattr(self, name, None)     # (the old array can go before the next one grows)
+            setattr(self, name, grown)
+            del old, grown
 
     def _compact_in_place(self, chunk=1 << 18):
         """Move the live rows to the front of data/ind, in the order of their positions
@@ -267,9 +275,17 @@ class ConstraintPool:
         K.rebuild_w(self.m, self.start, self.length, self.alpha, self.data, self.ind, w)
         return w
 
+    def linear(self):
+        """Σ_i Σ_k α_ik b_ik, summed as over (n, k) arrays (the products in the first kg
+        columns, zeros after): numpy's pairwise sum depends on where the zeros are, so the
+        bits do not depend on how far the slot arrays have grown."""
+        prod = np.zeros((self.n, self.k))
+        np.multiply(self.alpha, self.b, out=prod[:, :self.alpha.shape[1]])
+        return float(prod.sum())
+
     def dual(self, w):
         """The n-slack dual objective Σ_i Σ_k α_ik b_ik − ½‖w‖² at w = Σ α_ik a_ik."""
-        return float((self.alpha * self.b).sum()) - 0.5 * float(np.dot(w, w))
+        return self.linear() - 0.5 * float(np.dot(w, w))
 
     def sweep(self, order, active, cap, w, tol, max_steps=200):
         """One sweep of exact per-example block solves of the dual over the working sets in ``order`` (w updated in place); returns the kernel's (steps, max KKT violation)."""
