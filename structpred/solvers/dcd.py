@@ -261,6 +261,8 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
                     # w = Σ α a exactly before a certifying pass (rebuilt in place: one d-vector)
                     w = pool.weights(out=w)
                     dual = pool.dual(w)
+                with timers("cache"):
+                    pool.tidy()    # no dead rows resident under the pass's δΨ (the peak)
             row.update(dual_after=dual, sweeps=sweeps_total)
             run.record(**row)
             if run.callback_stops(w):

@@ -40,7 +40,7 @@ def auto_max_constraints(n: int) -> int:
 
 
 #: Slots by which the per-example Gram matrices grow.
-_GRAM_STEP = 4
+_GRAM_STEP = 1
 
 
 class ConstraintPool:
@@ -241,18 +241,32 @@ class ConstraintPool:
                                          self.idle, self.gram, int(max_idle)))
         self._tidy()
 
-    def _tidy(self, min_entries=1 << 16):
-        """Once dead entries (pruned or evicted rows) are a fifth of those written, compact
-        in place and shrink the entry arrays to 1.25x the live entries (``ndarray.resize``:
-        realloc, which gives the pages past them back), so dead rows do not stay resident
-        until the next growth. Only positions change (see ``_compact_in_place``)."""
-        if self.top < min_entries or 5 * (self.top - self.live) < self.top:
+    def _tidy(self, min_entries=1 << 16, dead_share=0.2):
+        """Once dead entries (pruned or evicted rows) are ``dead_share`` of those written,
+        compact in place and give back the pages past the live entries: on a map they are
+        released (``madvise``: the capacity stays, the pages read as zeros and cost nothing
+        until written again), else the arrays shrink to 1.25x the live entries
+        (``ndarray.resize``). So dead rows do not stay resident until the next growth. Only
+        positions change (see ``_compact_in_place``)."""
+        if self.top < min_entries or self.top - self.live < dead_share * self.top:
             return
         self.top = self.live = self._compact_in_place()
         new = max(1024, self.top + self.top // 4)
-        if new < self.data.shape[0]:
-            for name in ("data", "ind"):     # referred to elsewhere: keep the size
+        for name in ("data", "ind"):
+            mm = self._maps.get(name)
+            if mm is not None and hasattr(mm, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+                lo = -(-self.top * getattr(self, name).dtype.itemsize // mmap.PAGESIZE)
+                lo *= mmap.PAGESIZE
+                if lo < len(mm):
+                    mm.madvise(mmap.MADV_DONTNEED, lo, len(mm) - lo)
+            elif new < getattr(self, name).shape[0]:   # referred to elsewhere: keep the size
                 self._resize_entries(name, new, grow_by_copy=False)
+
+    def tidy(self, dead_share=0.05):
+        """Compact the entry arrays and release the pages of dead rows once they are
+        ``dead_share`` of the entries written (before a moment of peak memory, such as a
+        certifying pass); only positions change."""
+        self._tidy(dead_share=dead_share)
 
     def slacks(self, w, rows=None):
         """ξ_i = max(0, max_k b_ik − w·a_ik) over each example's working set (or the examples ``rows``)."""
