@@ -258,7 +258,10 @@ class ConstraintPool:
                 lo = -(-self.top * getattr(self, name).dtype.itemsize // mmap.PAGESIZE)
                 lo *= mmap.PAGESIZE
                 if lo < len(mm):
-                    mm.madvise(mmap.MADV_DONTNEED, lo, len(mm) - lo)
+                    try:
+                        mm.madvise(mmap.MADV_DONTNEED, lo, len(mm) - lo)
+                    except (OSError, ValueError):   # advice refused: the pages stay
+                        pass
             elif new < getattr(self, name).shape[0]:   # referred to elsewhere: keep the size
                 self._resize_entries(name, new, grow_by_copy=False)
 
