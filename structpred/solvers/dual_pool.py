@@ -39,7 +39,9 @@ def auto_max_constraints(n: int) -> int:
     return int(min(64, max(16, np.sqrt(32 * 2 ** 20 / (8.0 * max(int(n), 1))))))
 
 
-#: Slots by which the per-example Gram matrices grow.
+#: Slots by which the per-example slot arrays and Gram matrices grow at least (by kg // 8
+#: once that is more: a working set grows by at most one constraint per pass, and past 8
+#: slots the copies of every growth would add up, n·kg² each).
 _GRAM_STEP = 1
 
 
@@ -159,16 +161,16 @@ class ConstraintPool:
 
     def _ensure_gram(self, rows):
         """Grow the slot dimension kg of the per-slot arrays and gram (in steps of
-        _GRAM_STEP, at most k) so that adding a constraint to every example in ``rows``
-        fits: an example's slots then never pass kg while kg < k (one that is full, m = k,
-        evicts first). Existing slots keep their values; new ones are zero."""
+        max(_GRAM_STEP, kg // 8), at most k) so that adding a constraint to every example in
+        ``rows`` fits: an example's slots then never pass kg while kg < k (one that is full,
+        m = k, evicts first). Existing slots keep their values; new ones are zero."""
         k, kg = self.k, self.gram.shape[1]
         if kg >= k or rows.size == 0:
             return
         need = int((self.m + np.bincount(rows, minlength=self.n)).max())
         if need <= kg:
             return
-        new = min(k, max(need, kg + _GRAM_STEP))
+        new = min(k, max(need, kg + max(_GRAM_STEP, kg // 8)))
         for name in ("start", "length", "b", "alpha", "idle", "gram"):
             old = getattr(self, name)
             grown = np.zeros((self.n,) + (new,) * (old.ndim - 1), dtype=old.dtype)
