@@ -163,9 +163,16 @@ def test_bit_identical_w(name):
     assert np.linalg.norm(other.w_ - fits[0]) <= radius
 
 
-def test_narrow_storage_changes_nothing_when_exact():
+@pytest.mark.parametrize("mode", ["compiled", "twin"])
+def test_narrow_storage_changes_nothing_when_exact(mode, monkeypatch):
     """storage="auto" keeps the rows' values as int8 (then float32) while they are exact
-    there: w is the same bits as with float32 and float64 storage."""
+    there: w is the same bits as with float32 and float64 storage (compiled kernels and
+    their numpy twins)."""
+    from structpred import jit
+    if mode == "compiled":
+        jit.prefer_compiled()
+    else:
+        monkeypatch.setattr(jit, "FORCE", mode)
     X, Y = _sequences(n=12, integer=True, seed=3)
     ws = []
     for storage in ("auto", "float32", "float64"):
