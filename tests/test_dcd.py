@@ -163,20 +163,35 @@ def test_bit_identical_w(name):
     assert np.linalg.norm(other.w_ - fits[0]) <= radius
 
 
-def test_float32_storage_changes_nothing_when_exact():
+@pytest.mark.parametrize("mode", ["compiled", "twin"])
+def test_narrow_storage_changes_nothing_when_exact(mode, monkeypatch):
+    """storage="auto" keeps the rows' values as int8 (then float32) while they are exact
+    there: w is the same bits as with float32 and float64 storage (compiled kernels and
+    their numpy twins)."""
+    from structpred import jit
+    if mode == "compiled":
+        jit.prefer_compiled()
+    else:
+        monkeypatch.setattr(jit, "FORCE", mode)
     X, Y = _sequences(n=12, integer=True, seed=3)
-    ws, kinds = [], []
-    for storage in ("auto", "float64"):
+    ws = []
+    for storage in ("auto", "float32", "float64"):
         svm = StructuredSVM(SequenceLabeling(n_labels=3), C=20.0, eps=1e-4, algorithm="n-slack",
                             solver_options={"storage": storage})
         svm.fit(X, Y)
-        ws.append(svm.w_)
-    assert np.array_equal(ws[0], ws[1])
+        ws.append(svm.w_.view(np.int64))
+    assert np.array_equal(ws[0], ws[1]) and np.array_equal(ws[0], ws[2])
     from structpred.solvers.dcd import ConstraintPool
     pool = ConstraintPool(2, 4)
-    assert pool.data.dtype == np.float32
-    pool.add(np.array([0]), sp.csr_matrix(np.array([[0.1, 0, 0, 1.0]])), np.array([1.0]), np.zeros(4))
-    assert pool.data.dtype == np.float64  # 0.1 is not a float32: widened
+    assert pool.data.dtype == np.int8
+    steps = [([[-128.0, 0, 0, 127.0]], np.int8), ([[200.0, 0, 0, 1.0]], np.float32),
+             ([[0.5, 0, 0, -1.0]], np.float32), ([[0.1, 0, 0, 1.0]], np.float64)]
+    for row, dtype in steps:   # 200 is no int8, 0.5 is a float32, 0.1 is not: widened
+        pool.add(np.array([0]), sp.csr_matrix(np.array(row)), np.array([1.0]), np.zeros(4))
+        assert pool.data.dtype == dtype
+    stored = [pool.data[pool.start[0, k]:pool.start[0, k] + pool.length[0, k]].tolist()
+              for k in range(int(pool.m[0]))]
+    assert stored == [[-128.0, 127.0], [200.0, 1.0], [0.5, -1.0], [0.1, 1.0]]
 
 
 @pytest.mark.parametrize("order", [1, 2])

@@ -2,6 +2,8 @@
 Gram matrices with the working sets) move and resize, never change what the solver reads:
 every slot's row, Gram entries, α and the resulting w are the same bit for bit as with a
 pool whose Gram matrices are allocated at full size up front."""
+import sys
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -45,13 +47,17 @@ def _run(seed, gram_step, monkeypatch):
 def test_lazy_gram_and_in_place_compaction_change_nothing(seed, monkeypatch):
     full, w_full, log_full = _run(seed, 10 ** 6, monkeypatch)      # Gram at k x k from the start
     lazy, w_lazy, log_lazy = _run(seed, STEP, monkeypatch)
-    assert full.gram.shape[1] == full.start.shape[1]
-    assert STEP < lazy.gram.shape[1] <= lazy.start.shape[1]   # it grew
+    assert full.gram.shape[1] == full.start.shape[1] == full.k
+    assert STEP < lazy.gram.shape[1] == lazy.start.shape[1] <= lazy.k   # they grew together
     np.testing.assert_array_equal(w_full, w_lazy)
     assert log_full == log_lazy
-    for name in ("m", "b", "alpha", "idle", "alpha_sum"):
-        np.testing.assert_array_equal(getattr(full, name), getattr(lazy, name), err_msg=name)
     kg = lazy.gram.shape[1]
+    for name in ("m", "alpha_sum"):
+        np.testing.assert_array_equal(getattr(full, name), getattr(lazy, name), err_msg=name)
+    for name in ("b", "alpha", "idle", "length"):       # per-slot arrays: (n, kg) of (n, k)
+        np.testing.assert_array_equal(getattr(full, name)[:, :kg], getattr(lazy, name),
+                                      err_msg=name)
+        assert not getattr(full, name)[:, kg:].any()
     np.testing.assert_array_equal(full.gram[:, :kg, :kg], lazy.gram)
     assert not full.gram[:, kg:, :].any() and not full.gram[:, :, kg:].any()
     assert _rows(full) == _rows(lazy)
@@ -174,3 +180,105 @@ def test_tidying_after_pruning_changes_nothing_but_positions_and_size(monkeypatc
     assert [r[:3] for r in _rows(pool_t)] == [r[:3] for r in _rows(pool_n)]
     assert [r[3] for r in _rows(pool_t)] == [r[3] for r in _rows(pool_n)]
     np.testing.assert_array_equal(pool_t.gram, pool_n.gram)
+
+
+def _vm_rss_kib():
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("VmRSS"))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="mremap and /proc are Linux's")
+def test_entry_arrays_grow_on_their_maps_without_touching_the_new_pages():
+    """The entry arrays live on private anonymous maps: growing them to 400 MB of capacity
+    makes no new page resident (numpy's ndarray.resize zero-fills, i.e. writes, the whole
+    new part), the entries written before are kept, the new part reads as zeros, and a
+    shrink gives the pages back."""
+    pool = ConstraintPool(4, 10, 4, "float32")
+    assert set(pool._maps) == {"data", "ind"}
+    pool.data[:1024] = np.arange(1024)
+    pool.ind[:1024] = np.arange(1024)[::-1]
+    base = _vm_rss_kib()
+    for name in ("data", "ind"):
+        pool._resize_entries(name, 50 * 2 ** 20)          # 200 MB each
+    assert pool.data.shape == pool.ind.shape == (50 * 2 ** 20,)
+    assert _vm_rss_kib() - base < 16 * 1024               # no 400 MB written
+    np.testing.assert_array_equal(pool.data[:1024], np.arange(1024))
+    np.testing.assert_array_equal(pool.ind[:1024], np.arange(1024)[::-1])
+    assert not pool.data[-5:].any() and not pool.ind[-5:].any()
+    pool.data[-4 * 2 ** 20:] = 1.0                        # 16 MB written at the end
+    grown = _vm_rss_kib()
+    assert grown - base > 12 * 1024
+    pool._resize_entries("data", 2048, grow_by_copy=False)  # shrink: pages given back
+    assert pool.data.shape == (2048,)
+    assert grown - _vm_rss_kib() > 12 * 1024
+    np.testing.assert_array_equal(pool.data[:1024], np.arange(1024))
+
+
+def test_entry_arrays_held_elsewhere_are_copied_not_lost_and_pools_pickle(monkeypatch):
+    """A view of an entry array held outside the pool (the map cannot be resized under it)
+    makes a growth copy the entries instead; the outside view keeps its values. A pool
+    pickles and deep-copies (maps do not) and the copy trains on to the same bits."""
+    import copy
+    import pickle
+    pool = ConstraintPool(3, 6, 4, "float64")
+    pool.data[:5] = [1.0, 2.0, 3.0, 4.0, 5.0]
+    outside = pool.data[:5]
+    pool._resize_entries("data", 5000)
+    assert pool.data.shape == (5000,)
+    np.testing.assert_array_equal(pool.data[:5], [1.0, 2.0, 3.0, 4.0, 5.0])
+    np.testing.assert_array_equal(outside, [1.0, 2.0, 3.0, 4.0, 5.0])
+    pool.data[0] = -7.0
+    assert outside[0] == 1.0                              # a copy: not the same memory
+    del outside
+
+    a, w_a, _ = _run(2, STEP, monkeypatch)
+    copies = [pickle.loads(pickle.dumps(a)), copy.deepcopy(a)]
+    D = sp.random(20, a.d, density=0.5, random_state=3, format="csr")
+    ws, before = [], _rows(a)
+    for pool in [a, *copies]:
+        assert _rows(pool) == before
+        w = w_a.copy()
+        pool.add(np.arange(20, dtype=np.int64) % pool.n, D, np.ones(20), w)
+        pool._resize_entries("data", pool.data.shape[0] * 2)   # copies grow, on maps again
+        pool._resize_entries("ind", pool.ind.shape[0] * 2)
+        pool.sweep(np.arange(pool.n, dtype=np.int64), np.ones(pool.n, dtype=np.uint8),
+                   1.0 / pool.n, w, 1e-6)
+        ws.append(w.view(np.int64))
+    assert all(np.array_equal(ws[0], x) for x in ws[1:])
+    assert _rows(copies[0]) == _rows(a) == _rows(copies[1])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="madvise and /proc are Linux's")
+def test_tidy_gives_back_the_pages_of_dead_rows_and_changes_no_result(monkeypatch):
+    """tidy() (before a certifying pass) compacts and releases the pages past the live rows
+    (the capacity stays): 64 MB of dead rows stop being resident; a tidied pool then trains
+    on to the same bits as one never tidied."""
+    pool = ConstraintPool(4, 10, 4, "float64")
+    for name in ("data", "ind"):
+        pool._resize_entries(name, 8 * 2 ** 20)
+    pool.data[:] = 1.0                                    # 64 MB written, all dead rows
+    pool.ind[:] = 3
+    pool.top, pool.live = pool.data.shape[0], 0
+    before = _vm_rss_kib()
+    pool.tidy()
+    assert pool.top == pool.live == 0 and pool.data.shape == (8 * 2 ** 20,)
+    assert before - _vm_rss_kib() > 60 * 1024
+    assert not pool.data[-3:].any()                       # released pages read as zeros
+
+    a, w_a, _ = _run(6, STEP, monkeypatch)
+    b, w_b, _ = _run(6, STEP, monkeypatch)
+    assert b.live < b.top
+    b._tidy(min_entries=0, dead_share=0.0)    # (tidy() leaves pools under 65,536 entries)
+    assert b.top == b.live
+    assert _rows(a) == _rows(b)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        D = sp.random(30, a.d, density=0.5, random_state=int(rng.integers(1 << 30)), format="csr")
+        rows = rng.integers(0, a.n, size=30).astype(np.int64)
+        for pool, w in ((a, w_a), (b, w_b)):
+            pool.add(rows, D, np.ones(30), w)
+            pool.sweep(np.arange(pool.n, dtype=np.int64), np.ones(pool.n, dtype=np.uint8),
+                       1.0 / pool.n, w, 1e-6)
+            pool.prune(2)
+    assert np.array_equal(w_a.view(np.int64), w_b.view(np.int64))
+    assert a.dual(w_a) == b.dual(w_b)

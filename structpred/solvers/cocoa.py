@@ -158,7 +158,7 @@ def partition_step(part: Partition, w, D, L, margins, rows, fresh_passes=None):
     pool.alpha /= sigma
     pool.alpha_sum /= sigma
     part.wk = pool.weights()       # exact Σ α a of the partition
-    lin = float((pool.alpha * pool.b).sum())
+    lin = pool.linear()
     phases["w_k"] += clock() - c1
     return {"wk": part.wk, "hinge": hinge_sum, "lin": lin,
             "added": added, "sweeps": sweeps, "n_constraints": pool.n_constraints,

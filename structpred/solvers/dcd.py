@@ -14,8 +14,8 @@ dual method of Balamurugan et al. (SDM 2011): each outer iteration runs one orac
 all examples at the current w, adds every answer violated by more than ε beyond the example's
 slack to its working set, then sweeps the working sets (random order, seeded) solving each
 example's block QP exactly with w updated at once; examples whose block is optimal are shrunk
-until the next pass. Rows are sparse, stored in one flat pool (float32 when every stored value
-is exactly representable, else float64); the per-example Gram matrices make a block solve
+until the next pass. Rows are sparse, stored in one flat pool (int8 or float32 when every
+stored value is exactly representable, else float64); the per-example Gram matrices make a block solve
 O(nonzeros of the block).
 
 Stopping rule (on a full oracle pass at w): the certified gap primal(w) - dual(α) <= C·ε/2,
@@ -92,8 +92,10 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
     max_idle : int
         Drop a constraint whose α stayed 0 for this many passes.
     storage : {"auto", "float32", "float64"}
-        Storage of the constraint rows; "auto" keeps float32 while every stored value is
-        exactly a float32 (so no result changes), else float64.
+        Storage of the constraint rows' values; "auto" keeps int8 while every stored value
+        is an integer in [-128, 127] (a sequence task's count differences), then float32
+        while every one is exactly a float32, else float64: each converts to the same
+        float64 in the kernels, so no result changes.
     batch_size : int
         Examples per oracle call (block) in fresh passes; 0 turns fresh passes off.
     full_every : int
@@ -174,8 +176,12 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
                     h = hinge(L, run.last_margins, rescaling)    # = D @ w
                     xi = pool.slacks(w)
                 primal = primal_of_hinge(w, h, C)
-                run.keep_best(primal, w, dual)
                 add = np.flatnonzero(h > xi + eps)
+                stop = (add.size == 0 and solved) or primal - dual <= gap_stop * C * eps
+                if not stop:
+                    # (a stopping pass returns this w itself: keeping a copy too would only
+                    # add its transients to the run's peak memory)
+                    run.keep_best(primal, w, dual)
                 if check_oracle:
                     check_oracle_order(h, xi, C, it)
                 quiet += 1
@@ -185,7 +191,7 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
                 row.update(time=timers.elapsed(), primal=primal, dual=dual,
                            gap=primal - dual, violation=float(np.max(h - xi, initial=0.0)),
                            oracle_calls=run.oracle_calls, added=int(add.size), kind="full")
-                if (add.size == 0 and solved) or primal - dual <= gap_stop * C * eps:
+                if stop:
                     run.converged = True
                     run.record(**row)
                     break
@@ -255,6 +261,8 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
                     # w = Σ α a exactly before a certifying pass (rebuilt in place: one d-vector)
                     w = pool.weights(out=w)
                     dual = pool.dual(w)
+                with timers("cache"):
+                    pool.tidy()    # no dead rows resident under the pass's δΨ (the peak)
             row.update(dual_after=dual, sweeps=sweeps_total)
             run.record(**row)
             if run.callback_stops(w):

@@ -7,6 +7,7 @@ Dual (SVM-struct's C convention): max_α Σ_iy α_iy b_iy - ½‖Σ_iy α_iy a_i
 """
 from __future__ import annotations
 
+import mmap
 import warnings
 
 import numpy as np
@@ -38,8 +39,10 @@ def auto_max_constraints(n: int) -> int:
     return int(min(64, max(16, np.sqrt(32 * 2 ** 20 / (8.0 * max(int(n), 1))))))
 
 
-#: Slots by which the per-example Gram matrices grow.
-_GRAM_STEP = 4
+#: Slots by which the per-example slot arrays and Gram matrices grow at least (by kg // 8
+#: once that is more: a working set grows by at most one constraint per pass, and past 8
+#: slots the copies of every growth would add up, n·kg² each).
+_GRAM_STEP = 1
 
 
 class ConstraintPool:
@@ -53,22 +56,33 @@ class ConstraintPool:
             raise ValueError(f"max_constraints must be >= 1, got {max_constraints!r}")
         # the per-example Gram matrices take n·K²·8 bytes: at most 256 MB
         k = max(2, min(int(max_constraints), int(np.sqrt(2 ** 28 / (8.0 * max(n, 1))))))
+        self.k = k
+        # the per-slot arrays (n, kg) and gram (n, kg, kg) grow together (kg <= k, in steps
+        # of _GRAM_STEP) as the working sets do, so memory follows the largest working set
+        # reached, not k; ``_ensure_gram`` grows them before an add would fill kg, so the
+        # kernels, which evict at m = start.shape[1], evict only once kg = k
+        kg = min(k, _GRAM_STEP)
         self.m = np.zeros(n, dtype=np.int64)
-        self.start = np.zeros((n, k), dtype=np.int64)
-        self.length = np.zeros((n, k), dtype=np.int64)
-        self.b = np.zeros((n, k))
-        self.alpha = np.zeros((n, k))
-        self.idle = np.zeros((n, k), dtype=np.int64)
-        # gram[i, :m_i, :m_i] is all the kernels read: the array grows (kg <= k) as the
-        # working sets do, so memory follows the largest working set, not k (the capacity
-        # the kernels evict at is start.shape[1] = k)
-        self.gram = np.zeros((n, min(k, _GRAM_STEP), min(k, _GRAM_STEP)))
+        self.start = np.zeros((n, kg), dtype=np.int64)
+        self.length = np.zeros((n, kg), dtype=np.int64)
+        self.b = np.zeros((n, kg))
+        self.alpha = np.zeros((n, kg))
+        self.idle = np.zeros((n, kg), dtype=np.int64)
+        self.gram = np.zeros((n, kg, kg))
         self.alpha_sum = np.zeros(n)
         self.dtype_mode = dtype
-        store = np.float64 if dtype in ("float64", np.float64) else np.float32
+        # "auto" starts at int8 (small integer rows, as a sequence task's counts) and widens
+        # as values need (``_storage_for``); every stored value converts to the same float64
+        # in the kernels, so no result depends on the storage
+        store = (np.float64 if dtype in ("float64", np.float64) else
+                 np.int8 if dtype == "auto" else np.float32)
         ind = np.int32 if d < np.iinfo(np.int32).max else np.int64
-        self.data = np.zeros(1024, dtype=store)
-        self.ind = np.zeros(1024, dtype=ind)
+        # the entry arrays live on their own memory maps where the platform allows
+        # (``_mapped_zeros``): they grow and shrink in place and only written pages are
+        # resident
+        self._maps = {}
+        self.data = self._new_entries("data", 1024, store)
+        self.ind = self._new_entries("ind", 1024, ind)
         self.top = 0
         self.live = 0
 
@@ -95,29 +109,75 @@ class ConstraintPool:
         need = self.top + extra
         if 3 * need > 2 * size:
             new = max(1024, (3 * need + 1) // 2)
-            try:                 # in place (realloc) when nothing else refers to the arrays
-                self.data.resize(new, refcheck=True)
-            except ValueError:
-                self.data = _enlarged(self.data, new)
+            for name in ("data", "ind"):
+                self._resize_entries(name, new)
+
+    def _new_entries(self, name, size, dtype):
+        """A zero entry array of ``size`` on its own map (recorded in ``_maps``), or a plain
+        array where maps are unavailable."""
+        arr, mm = _mapped_zeros(size, dtype)
+        if mm is None:
+            self._maps.pop(name, None)
+        else:
+            self._maps[name] = mm
+        return arr
+
+    def _resize_entries(self, name, new, grow_by_copy=True):
+        """Resize entry array ``name`` to ``new`` entries keeping its first ones. On a map:
+        in place (mremap: no copy, no page touched; pages past a shrunk end are given back,
+        pages past the old end stay untouched until written), so a growth costs only the
+        entries later written. Without a map (or while a view of it is held elsewhere):
+        ``ndarray.resize`` (realloc; numpy zero-fills the new part, touching it), else a
+        copy when ``grow_by_copy`` (a shrink is then skipped)."""
+        arr = getattr(self, name)
+        old, dtype = arr.shape[0], arr.dtype
+        mm = self._maps.get(name)
+        if mm is not None:
+            setattr(self, name, None)
+            del arr                      # the map cannot be resized while exported
             try:
-                self.ind.resize(new, refcheck=True)
-            except ValueError:
-                self.ind = _enlarged(self.ind, new)
+                mm.resize(max(new, 1) * dtype.itemsize)
+                setattr(self, name, np.frombuffer(mm, dtype, count=new))
+                return
+            except (BufferError, OSError, SystemError, ValueError):   # views elsewhere
+                arr = np.frombuffer(mm, dtype, count=old)
+                setattr(self, name, arr)
+        try:
+            arr.resize(new, refcheck=True)
+            self._maps.pop(name, None)
+        except ValueError:               # referred to elsewhere, or not its own data
+            if grow_by_copy:
+                fresh = self._new_entries(name, new, dtype)
+                fresh[:min(old, new)] = arr[:new]
+                setattr(self, name, fresh)
+
+    def __getstate__(self):
+        """Pickled (and deep-copied) with plain arrays: maps do not pickle."""
+        state = dict(self.__dict__)
+        state["_maps"] = {}
+        for name in ("data", "ind"):
+            state[name] = np.array(state[name])
+        return state
 
     def _ensure_gram(self, rows):
-        """Grow gram's slot dimensions (in steps of _GRAM_STEP, at most k) so that adding a
-        constraint to every example in ``rows`` fits: an example's slots then never pass
-        gram's size (one that is full, m = k, evicts first)."""
-        k, kg = self.start.shape[1], self.gram.shape[1]
+        """Grow the slot dimension kg of the per-slot arrays and gram (in steps of
+        max(_GRAM_STEP, kg // 8), at most k) so that adding a constraint to every example in
+        ``rows`` fits: an example's slots then never pass kg while kg < k (one that is full,
+        m = k, evicts first). Existing slots keep their values; new ones are zero."""
+        k, kg = self.k, self.gram.shape[1]
         if kg >= k or rows.size == 0:
             return
         need = int((self.m + np.bincount(rows, minlength=self.n)).max())
         if need <= kg:
             return
-        new = min(k, max(need, kg + _GRAM_STEP))
-        gram = np.zeros((self.n, new, new))
-        gram[:, :kg, :kg] = self.gram
-        self.gram = gram
+        new = min(k, max(need, kg + max(_GRAM_STEP, kg // 8)))
+        for name in ("start", "length", "b", "alpha", "idle", "gram"):
+            old = getattr(self, name)
+            grown = np.zeros((self.n,) + (new,) * (old.ndim - 1), dtype=old.dtype)
+            grown[(slice(None),) + (slice(0, kg),) * (old.ndim - 1)] = old
+            setattr(self, name, None)     # (the old array can go before the next one grows)
+            setattr(self, name, grown)
+            del old, grown
 
     def _compact_in_place(self, chunk=1 << 18):
         """Move the live rows to the front of data/ind, in the order of their positions
@@ -158,9 +218,12 @@ class ConstraintPool:
                else np.ascontiguousarray(src, dtype=np.int64))
         if rows.shape != src.shape or (src.size and (src.min() < 0 or src.max() >= D.shape[0])):
             raise ValueError("add: src must give one row of D for every example in rows")
-        if self.data.dtype == np.float32 and self.dtype_mode == "auto" and D.nnz:
-            if not np.array_equal(D.data.astype(np.float32).astype(np.float64), D.data):
-                self.data = self.data.astype(np.float64)  # not exact in float32: widen for good
+        if self.data.dtype != np.float64 and self.dtype_mode == "auto" and D.nnz:
+            store = _storage_for(D.data, self.data.dtype)
+            if store != self.data.dtype:     # not exact in the storage: widen for good
+                wide = self._new_entries("data", self.data.shape[0], store)
+                wide[:] = self.data
+                self.data = wide
         self._ensure(int((D.indptr[src + 1] - D.indptr[src]).sum()))
         self._ensure_gram(rows)
         top, freed = K.add_constraints(rows, src, D.data,
@@ -180,21 +243,35 @@ class ConstraintPool:
                                          self.idle, self.gram, int(max_idle)))
         self._tidy()
 
-    def _tidy(self, min_entries=1 << 16):
-        """Once dead entries (pruned or evicted rows) are a fifth of those written, compact
-        in place and shrink the entry arrays to 1.25x the live entries (``ndarray.resize``:
-        realloc, which gives the pages past them back), so dead rows do not stay resident
-        until the next growth. Only positions change (see ``_compact_in_place``)."""
-        if self.top < min_entries or 5 * (self.top - self.live) < self.top:
+    def _tidy(self, min_entries=1 << 16, dead_share=0.2):
+        """Once dead entries (pruned or evicted rows) are ``dead_share`` of those written,
+        compact in place and give back the pages past the live entries: on a map they are
+        released (``madvise``: the capacity stays, the pages read as zeros and cost nothing
+        until written again), else the arrays shrink to 1.25x the live entries
+        (``ndarray.resize``). So dead rows do not stay resident until the next growth. Only
+        positions change (see ``_compact_in_place``)."""
+        if self.top < min_entries or self.top - self.live < dead_share * self.top:
             return
         self.top = self.live = self._compact_in_place()
         new = max(1024, self.top + self.top // 4)
-        if new < self.data.shape[0]:
-            for name in ("data", "ind"):
-                try:
-                    getattr(self, name).resize(new, refcheck=True)
-                except ValueError:   # referred to elsewhere: keep the size
-                    pass
+        for name in ("data", "ind"):
+            mm = self._maps.get(name)
+            if mm is not None and hasattr(mm, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+                lo = -(-self.top * getattr(self, name).dtype.itemsize // mmap.PAGESIZE)
+                lo *= mmap.PAGESIZE
+                if lo < len(mm):
+                    try:
+                        mm.madvise(mmap.MADV_DONTNEED, lo, len(mm) - lo)
+                    except (OSError, ValueError):   # advice refused: the pages stay
+                        pass
+            elif new < getattr(self, name).shape[0]:   # referred to elsewhere: keep the size
+                self._resize_entries(name, new, grow_by_copy=False)
+
+    def tidy(self, dead_share=0.05):
+        """Compact the entry arrays and release the pages of dead rows once they are
+        ``dead_share`` of the entries written (before a moment of peak memory, such as a
+        certifying pass); only positions change."""
+        self._tidy(dead_share=dead_share)
 
     def slacks(self, w, rows=None):
         """ξ_i = max(0, max_k b_ik − w·a_ik) over each example's working set (or the examples ``rows``)."""
@@ -217,9 +294,17 @@ class ConstraintPool:
         K.rebuild_w(self.m, self.start, self.length, self.alpha, self.data, self.ind, w)
         return w
 
+    def linear(self):
+        """Σ_i Σ_k α_ik b_ik, summed as over (n, k) arrays (the products in the first kg
+        columns, zeros after): numpy's pairwise sum depends on where the zeros are, so the
+        bits do not depend on how far the slot arrays have grown."""
+        prod = np.zeros((self.n, self.k))
+        np.multiply(self.alpha, self.b, out=prod[:, :self.alpha.shape[1]])
+        return float(prod.sum())
+
     def dual(self, w):
         """The n-slack dual objective Σ_i Σ_k α_ik b_ik − ½‖w‖² at w = Σ α_ik a_ik."""
-        return float((self.alpha * self.b).sum()) - 0.5 * float(np.dot(w, w))
+        return self.linear() - 0.5 * float(np.dot(w, w))
 
     def sweep(self, order, active, cap, w, tol, max_steps=200):
         """One sweep of exact per-example block solves of the dual over the working sets in ``order`` (w updated in place); returns the kernel's (steps, max KKT violation)."""
@@ -227,11 +312,38 @@ class ConstraintPool:
                        self.gram, self.alpha_sum, self.data, self.ind, w, tol, max_steps)
 
 
-def _enlarged(a, size):
-    """A new zero array of ``size`` entries holding ``a``'s first ones."""
-    b = np.zeros(size, dtype=a.dtype)
-    b[:min(size, a.shape[0])] = a[:size]
-    return b
+def _storage_for(values, current):
+    """The narrowest of ``current`` and the wider storages (int8, float32, float64) that
+    holds every float64 of ``values`` exactly."""
+    ladder = (np.dtype(np.int8), np.dtype(np.float32), np.dtype(np.float64))
+    for store in ladder[ladder.index(np.dtype(current)):]:
+        if store == np.int8:
+            if (np.isfinite(values).all() and values.min() >= -128 and values.max() <= 127
+                    and np.array_equal(values.astype(np.int8), values)):
+                return store
+        elif store == np.float32:
+            if np.array_equal(values.astype(np.float32).astype(np.float64), values):
+                return store
+        else:
+            return store
+    return ladder[-1]
+
+
+def _mapped_zeros(size, dtype):
+    """(a zero 1-d array of ``size`` ``dtype`` entries, its map): the array is a view of a
+    private anonymous memory map of its own, whose pages are resident only once written and
+    which ``mmap.resize`` grows or shrinks in place (Linux: mremap); (np.zeros, None) where
+    private anonymous maps are unavailable."""
+    dtype = np.dtype(dtype)
+    flags = getattr(mmap, "MAP_PRIVATE", None)
+    if flags is not None and hasattr(mmap, "MAP_ANONYMOUS"):
+        try:
+            mm = mmap.mmap(-1, max(int(size), 1) * dtype.itemsize,
+                           flags=flags | mmap.MAP_ANONYMOUS)
+            return np.frombuffer(mm, dtype, count=int(size)), mm
+        except (OSError, ValueError, TypeError):
+            pass
+    return np.zeros(int(size), dtype=dtype), None
 
 
 def solve_working_sets(pool, active, cap, w, tol, inner_sweeps, rng):
