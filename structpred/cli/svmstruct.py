@@ -193,11 +193,11 @@ def learn_sequence(args) -> int:
                                          "(slack_rescaled_inference); use -o 2", 2)
     release_large_frees()
     start = mark()
-    data = read_svmhmm(args.train_file)
+    data = read_svmhmm(args.train_file, stacked=True)   # checked and batched as a whole
     t_read = seconds_since(start)   # numba compiles not counted
     if args.verbose:
         print(f"Read {_plural(len(data.X), 'sequence')}, "
-              f"{_plural(sum(x.shape[0] for x in data.X), 'token')}, "
+              f"{_plural(data.X.n_tokens, 'token')}, "
               f"{_plural(data.n_features, 'feature')}, {_plural(data.max_tag, 'tag')} from "
               f"{args.train_file} ({t_read:.2f} s)", flush=True)
     algorithm, cache = algorithm_of(args)

@@ -262,7 +262,7 @@ def _token_at(line_text: str, offset: int) -> str:
     return line_text[offset:max(end, offset + 1)]
 
 
-def read_svmhmm(path, n_features: int | None = None) -> SvmHmmData:
+def read_svmhmm(path, n_features: int | None = None, *, stacked: bool = False) -> SvmHmmData:
     """Read an svm_hmm file into per-sequence CSR matrices and 0-based labels.
 
     Grammar (svm_hmm 3.10's): ``TAG qid:QID FID:VALUE ... # comment`` per token line, blank
@@ -283,6 +283,11 @@ def read_svmhmm(path, n_features: int | None = None) -> SvmHmmData:
     n_features : int, optional
         Keep only feature ids <= n_features (svm_hmm drops test features above the
         training maximum); by default the highest id in the file.
+    stacked : bool
+        X and Y as ``structpred.datasets.stacked.StackedSequences`` / ``StackedLabels``
+        (read-only sequences over the stacked arrays, items built on demand) instead of
+        lists: ``SequenceLabeling`` then checks and batches them as a whole, without a
+        Python step per sequence (what ``structpred learn`` uses).
 
     Raises
     ------
@@ -346,6 +351,11 @@ def read_svmhmm(path, n_features: int | None = None) -> SvmHmmData:
     starts = np.flatnonzero(np.r_[True, qids[1:] != qids[:-1]])
     ends = np.r_[starts[1:], nl]
     labels = tags - 1
+    if stacked:
+        from .stacked import StackedLabels, StackedSequences
+        bounds = np.r_[starts, nl].astype(np.int64)
+        return SvmHmmData(StackedSequences(vals, cols, ptr, bounds, n_cols),
+                          StackedLabels(labels, bounds), qids[starts], n_cols, max_tag)
     X = [_csr_view(vals, cols, ptr, a, b, n_cols) for a, b in zip(starts.tolist(), ends.tolist())]
     Y = [labels[a:b] for a, b in zip(starts.tolist(), ends.tolist())]
     return SvmHmmData(X, Y, qids[starts], n_cols, max_tag)

@@ -40,8 +40,9 @@ def block_bounds(n: int, block_size: int) -> list[tuple[int, int]]:
 
 
 def slice_examples(X, start: int, stop: int):
-    """X[start:stop] for arrays, sparse matrices and lists alike."""
-    if hasattr(X, "shape") and not isinstance(X, list):
+    """X[start:stop] for arrays, sparse matrices and lists alike (and for containers that
+    declare ``slices_as_examples``, e.g. the sequence task's stacked sets: their own slice)."""
+    if (hasattr(X, "shape") and not isinstance(X, list)) or getattr(X, "slices_as_examples", False):
         return X[start:stop]
     return [X[i] for i in range(start, stop)]
 

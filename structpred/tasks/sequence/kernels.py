@@ -40,43 +40,48 @@ def emission_scores(indptr, indices, data, r0, r1, WT, out):
 
 
 @njit(cache=True, nogil=True)
-def viterbi1(em, T, transT, start, end, back, out, o0):
+def viterbi1(em, T, trans, start, end, back, out, o0):
     """First-order Viterbi on scores em[:T] (T x L); writes the argmax to out[o0:o0+T].
 
-    Score of y: Σ_t em[t, y_t] + Σ_{t>0} trans[y_{t-1}, y_t] + start[y_0] + end[y_{T-1}],
-    with transT[c, p] = trans[p, c]. Ties go to the smallest label.
+    Score of y: Σ_t em[t, y_t] + Σ_{t>0} trans[y_{t-1}, y_t] + start[y_0] + end[y_{T-1}].
+    Ties go to the smallest label. The recursion runs over the previous label p outside and
+    the current label c inside (a contiguous row of trans, independent lanes that the
+    compiler can vectorise): the same sums and comparisons, in the same order per c, as
+    max_p over a column.
     """
     L = em.shape[1]
     cur = np.empty(L)
-    nxt = np.empty(L)
+    best = np.empty(L)
+    arg = np.empty(L, dtype=np.int32)
     for l in range(L):
         cur[l] = start[l] + em[0, l]
     for t in range(1, T):
         for c in range(L):
-            best = NEG_INF
-            arg = 0
-            row = transT[c]
-            for p in range(L):
-                v = cur[p] + row[p]
-                if v > best:
-                    best = v
-                    arg = p
-            nxt[c] = best + em[t, c]
-            back[t, c] = arg
-        for l in range(L):
-            cur[l] = nxt[l]
-    best = NEG_INF
-    arg = 0
+            best[c] = NEG_INF
+            arg[c] = 0
+        for p in range(L):
+            cp = cur[p]
+            row = trans[p]
+            for c in range(L):
+                v = cp + row[c]
+                if v > best[c]:
+                    best[c] = v
+                    arg[c] = p
+        for c in range(L):
+            cur[c] = best[c] + em[t, c]
+            back[t, c] = arg[c]
+    bst = NEG_INF
+    a = 0
     for l in range(L):
         v = cur[l] + end[l]
-        if v > best:
-            best = v
-            arg = l
-    out[o0 + T - 1] = arg
+        if v > bst:
+            bst = v
+            a = l
+    out[o0 + T - 1] = a
     for t in range(T - 1, 0, -1):
-        arg = back[t, arg]
-        out[o0 + t - 1] = arg
-    return best
+        a = back[t, a]
+        out[o0 + t - 1] = a
+    return bst
 
 
 @njit(cache=True, nogil=True)
@@ -160,7 +165,7 @@ def decode_rows1(indptr, indices, data, offsets, seqs, WT, trans, start, end, y,
     L = WT.shape[1]
     maxT = _max_length(offsets, seqs)
     em = np.empty((maxT, L))
-    transT = np.ascontiguousarray(trans.T)
+    tr = np.ascontiguousarray(trans)
     back = np.empty((maxT, L), dtype=np.int32)
     total = 0.0
     for r in range(seqs.shape[0]):
@@ -169,7 +174,7 @@ def decode_rows1(indptr, indices, data, offsets, seqs, WT, trans, start, end, y,
         emission_scores(indptr, indices, data, r0, r1, WT, em)
         if augment:
             _augment(em, r1 - r0, r0, y)
-        total += viterbi1(em, r1 - r0, transT, start, end, back, out, r0)
+        total += viterbi1(em, r1 - r0, tr, start, end, back, out, r0)
     return total
 
 

@@ -150,6 +150,71 @@ def _as_csrs(X) -> list:
     return mats
 
 
+def _is_stacked(obj, kind: str) -> bool:
+    """obj is a stacked set of ``kind`` ("sequences": X, "labels": Y) such as
+    ``structpred.datasets.stacked`` builds (recognised by its ``stacked_kind`` and array
+    dtypes: a task does not import loaders)."""
+    if getattr(obj, "stacked_kind", None) != kind:
+        return False
+    arrays = ((obj.data, np.float64), (obj.indices, np.int32), (obj.indptr, np.int64),
+              (obj.offsets, np.int64)) if kind == "sequences" else \
+        ((obj.labels, np.int64), (obj.offsets, np.int64))
+    return all(isinstance(a, np.ndarray) and a.dtype == t and a.ndim == 1 for a, t in arrays) \
+        and obj.offsets.shape[0] >= 1
+
+
+def _stacked_pair(X, Y) -> bool:
+    """X a stacked set of sequences and Y (when given) of labels of the same length (as
+    ``read_svmhmm(..., stacked=True)`` returns them): the task then checks and batches the
+    stacked arrays as a whole."""
+    return _is_stacked(X, "sequences") and (Y is None or (_is_stacked(Y, "labels")
+                                                          and len(Y) == len(X)))
+
+
+def _check_stacked(X, Y) -> None:
+    """``check_input`` for stacked sequences (and labels): the same checks as
+    on a list, each one vectorised over the stacked arrays, with the same messages naming
+    the example."""
+    off = X.offsets
+    if off[0] < 0 or off[-1] >= X.indptr.shape[0] or np.any(off[1:] < off[:-1]):
+        raise InvalidInputError("X: malformed stacked sequences (offsets must rise within the "
+                                "stacked row pointer)")
+    rows = np.diff(off)
+    if rows.size and rows.min() == 0:
+        i = int(np.argmin(rows))
+        raise InvalidInputError(f"X[{i}]: empty sequence (0 tokens); every sequence needs "
+                                "at least one token", i)
+    a, b = int(off[0]), int(off[-1])
+    ptr = X.indptr[a:b + 1]
+    lo, hi = int(ptr[0]), int(ptr[-1])
+    if lo < 0 or hi > X.indices.shape[0] or np.any(ptr[1:] < ptr[:-1]):
+        i = int(np.searchsorted(off, a + int(np.argmax(ptr[1:] < ptr[:-1])), side="right")) - 1
+        raise InvalidInputError(f"X[{max(i, 0)}]: malformed CSR row pointer (indptr must rise "
+                                "from 0 to nnz)", max(i, 0))
+    ind = X.indices[lo:hi]
+    if ind.size and (int(ind.min()) < 0 or int(ind.max()) >= X.n_features):
+        k = int(np.flatnonzero((ind < 0) | (ind >= X.n_features))[0])
+        i = int(np.searchsorted(off, int(np.searchsorted(ptr, lo + k, side="right")) - 1 + a,
+                                side="right")) - 1
+        raise InvalidInputError(f"X[{i}]: column index {int(ind[k])} outside the matrix's "
+                                f"{X.n_features} columns", i)
+    seq_nnz = ptr[off[1:] - a] - ptr[off[:-1] - a]
+    check_values(X.data[lo:hi], "X", example_of=lambda k: np.searchsorted(np.cumsum(seq_nnz), k,
+                                                                           side="right"))
+    if Y is None:
+        return
+    labels, yoff = Y.stacked_rows()
+    lens = np.diff(yoff)
+    if lens.shape != rows.shape or np.any(lens != rows) or labels.shape[0] != yoff[-1]:
+        i = int(np.argmax(lens != rows)) if lens.shape == rows.shape else 0
+        raise InvalidInputError(f"X[{i}] has {int(rows[i])} tokens (rows) but Y[{i}] has "
+                                f"{len(Y[i])} labels", i)
+    if labels.size and labels.min() < 0:
+        i = int(np.searchsorted(yoff, int(np.argmax(labels < 0)), side="right")) - 1
+        raise InvalidInputError(f"Y[{i}]: negative label {int(Y[i].min())}; labels are "
+                                "0..n_labels-1", i)
+
+
 def _shared_buffer(inds, datas, nnz_total):
     """(indices, data) as views of one int32 and one float64 buffer when the per-sequence
     arrays ``inds`` / ``datas`` are consecutive slices of them (as ``read_svmhmm`` returns
@@ -398,6 +463,9 @@ class SequenceLabeling(ChainCRFHooks, StructuredModel):
             raise InvalidInputError("X is empty: no sequences to train on")
         if len(X) != len(Y):
             raise InvalidInputError(f"X has {len(X)} sequences but Y has {len(Y)}")
+        if _stacked_pair(X, Y):
+            self._initialize_stacked(X, Y)
+            return
         X = [_as_csr(x, i, check=False) for i, x in enumerate(X)]  # shapes only: no kernel
         for i, y in enumerate(Y):
             if y is None or isinstance(y, (str, bytes)) or not hasattr(y, "__len__"):
@@ -432,6 +500,32 @@ class SequenceLabeling(ChainCRFHooks, StructuredModel):
             self.n_features_ = max(int(x.shape[1]) for x in X)
         else:
             self.n_features_ = int(self.n_features)
+        self._check_size(X, Y)
+
+    def _initialize_stacked(self, X, Y) -> None:
+        """``initialize`` for a stacked (sequences, labels) pair: the same
+        checks and attributes, from the stacked label array in one pass."""
+        self.tags_ = None
+        labels, offsets = Y.stacked_rows()
+        if labels.size and labels.min() < 0:
+            i = int(np.searchsorted(offsets, int(np.argmax(labels < 0)), side="right")) - 1
+            raise InvalidInputError(f"Y[{i}]: negative label {int(Y[i].min())}; labels are "
+                                    "0..n_labels-1", i)
+        top = int(labels.max()) if labels.size else -1
+        if self.n_labels is None:
+            self.n_labels_ = top + 1
+        else:
+            self.n_labels_ = int(self.n_labels)
+            if top >= self.n_labels_:
+                i = int(np.searchsorted(offsets, int(np.argmax(labels >= self.n_labels_)),
+                                        side="right")) - 1
+                raise InvalidInputError(f"Y[{i}]: label {int(Y[i].max())} out of range "
+                                        f"(n_labels={self.n_labels_})", i)
+        self.n_features_ = X.n_features if self.n_features is None else int(self.n_features)
+        self._check_size(X, Y)
+
+    def _check_size(self, X, Y) -> None:
+        """Set size_joint_feature; InvalidInputError when it exceeds ``max_weights``."""
         self._set_size()
         if self.size_joint_feature > self.max_weights:
             L, F = self.n_labels_, self.n_features_
@@ -457,6 +551,9 @@ class SequenceLabeling(ChainCRFHooks, StructuredModel):
         """
         if Y is not None and len(X) != len(Y):
             raise InvalidInputError(f"X has {len(X)} sequences but Y has {len(Y)}")
+        if _stacked_pair(X, Y):
+            _check_stacked(X, Y)
+            return
         mats = _as_csrs(X)
         if not mats:
             return
@@ -573,6 +670,10 @@ class SequenceLabeling(ChainCRFHooks, StructuredModel):
     def make_batch(self, X, Y=None) -> SequenceBatch:
         """Stack X into one CSR (columns >= n_features_ dropped) and Y into one int array."""
         F = self.n_features_
+        if _stacked_pair(X, Y) and (F is None or X.n_features <= F):
+            batch = self._stacked_batch(X, Y)
+            if batch is not None:
+                return batch
         n = len(X)
         lengths = np.empty(n, dtype=np.int64)
         ptrs, inds, datas = [], [], []
@@ -609,6 +710,28 @@ class SequenceLabeling(ChainCRFHooks, StructuredModel):
             if y.shape[0] != offsets[-1]:
                 raise ValueError("Y does not have one label per token of X")
         return SequenceBatch(indptr, indices, data, offsets, F, y, Yl)
+
+    def _stacked_batch(self, X, Y):
+        """``make_batch`` of stacked sequences (and labels): the stacked arrays
+        themselves (views, indptr rebased), the same batch as from the list of its items;
+        None when a row's columns are not strictly increasing (the list path then sums the
+        duplicates)."""
+        indptr, indices, data, offsets = X.stacked_rows()
+        if indices.size > 1:
+            step = np.diff(indices) > 0
+            inner = np.ones(indices.size - 1, dtype=bool)
+            cut = indptr[1:-1]
+            inner[cut[(cut > 0) & (cut < indices.size)] - 1] = False   # row boundaries
+            if not np.all(step | ~inner):
+                return None
+        y = Yl = None
+        if Y is not None:
+            if self.tags_ is not None:
+                return None    # tag strings: the list path maps them
+            y, _ = Y.stacked_rows()
+            Yl = Y
+        return SequenceBatch(np.ascontiguousarray(indptr), indices, data, offsets,
+                             self.n_features_, y, Yl)
 
     def _chunks(self, batch, n_jobs):
         """Contiguous sequence ranges with about equal token counts, 4 per thread."""
