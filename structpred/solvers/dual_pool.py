@@ -167,7 +167,10 @@ class ConstraintPool:
         k, kg = self.k, self.gram.shape[1]
         if kg >= k or rows.size == 0:
             return
-        need = int((self.m + np.bincount(rows, minlength=self.n)).max())
+        if rows.size == 1 or bool((rows[1:] > rows[:-1]).all()):   # distinct examples
+            need = int(self.m[rows].max()) + 1
+        else:
+            need = int((self.m + np.bincount(rows, minlength=self.n)).max())
         if need <= kg:
             return
         new = min(k, max(need, kg + max(_GRAM_STEP, kg // 8)))
@@ -318,9 +321,10 @@ def _storage_for(values, current):
     ladder = (np.dtype(np.int8), np.dtype(np.float32), np.dtype(np.float64))
     for store in ladder[ladder.index(np.dtype(current)):]:
         if store == np.int8:
-            if (np.isfinite(values).all() and values.min() >= -128 and values.max() <= 127
-                    and np.array_equal(values.astype(np.int8), values)):
-                return store
+            with np.errstate(invalid="ignore", over="ignore"):
+                # a cast that is undefined (NaN, inf, out of range) cannot compare equal
+                if np.array_equal(values.astype(np.int8), values):
+                    return store
         elif store == np.float32:
             if np.array_equal(values.astype(np.float32).astype(np.float64), values):
                 return store
