@@ -137,15 +137,33 @@ def add_constraints(rows, src, D_data, D_ind, D_ptr, Lb, m, start, length, b, al
             sv[u] = 0.0 + pool_data[p]
             u += 1
         if not ascending:
-            order = np.argsort(pool_ind[s:s + ln], kind="mergesort")
+            # the entries in stable order of feature (np.argsort(kind="mergesort")'s order,
+            # without compiling numba's mergesort): Shell sort of the distinct keys
+            # feature * ln + position
+            key = np.empty(ln, dtype=np.int64)
+            for t in range(ln):
+                key[t] = pool_ind[s + t] * np.int64(ln) + t
+            gap = 1
+            while 3 * gap + 1 < ln:
+                gap = 3 * gap + 1
+            while gap > 0:
+                for a in range(gap, ln):
+                    x = key[a]
+                    q = a
+                    while q >= gap and key[q - gap] > x:
+                        key[q] = key[q - gap]
+                        q -= gap
+                    key[q] = x
+                gap //= 3
             u = 0
             for t in range(ln):
-                f = pool_ind[s + order[t]]
+                p = s + key[t] % ln
+                f = pool_ind[p]
                 if u > 0 and sk[u - 1] == f:
-                    sv[u - 1] += pool_data[s + order[t]]
+                    sv[u - 1] += pool_data[p]
                 else:
                     sk[u] = f
-                    sv[u] = 0.0 + pool_data[s + order[t]]
+                    sv[u] = 0.0 + pool_data[p]
                     u += 1
         for k in range(j + 1):
             g = _sorted_dot(pool_data, pool_ind, start[i, k], length[i, k], sk, sv, u)
