@@ -9,6 +9,11 @@ Weights are handed over split by block, as views of w (see ``SequenceLabeling`` 
 layout): ``WT`` (n_features x n_labels) is the emission block, feature-major, so that the
 emission score of one token, s_t(l) = Σ_f x_tf WT[f, l], reads one contiguous row of WT per
 nonzero, and the two entries f*L + y_t, f*L + ŷ_t of a δΨ row share a cache line or two.
+
+First-run compile: a helper is written into its caller rather than numba-inlined
+(``inline="always"`` types it again per call site), and arrays are allocated as
+``np.empty(n, dtype=np.X)`` only (each spelling of an allocation compiles its own numba
+overload), so a first run compiles as little as the kernels need.
 """
 from __future__ import annotations
 
