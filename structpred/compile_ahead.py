@@ -21,7 +21,6 @@ from __future__ import annotations
 import atexit
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -39,6 +38,16 @@ HELPER_PASSES = 2
 TIMEOUT = 120.0
 
 _state = {"proc": None, "cpu": 0.0, "waited": 0.0}
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's reaped children so far (0.0 without ``resource``)."""
+    try:
+        import resource
+    except ImportError:    # pragma: no cover - not a POSIX system
+        return 0.0
+    u = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return u.ru_utime + u.ru_stime
 
 
 def _cached(module: str, name: str) -> bool:
@@ -70,7 +79,7 @@ def start_sequence(train_file: str, order: int, svm_options: dict) -> bool:
         return False
     argv = [sys.executable, "-m", "structpred.compile_ahead", "sequence", str(train_file),
             str(int(order)), json.dumps(svm_options)]
-    _state["usage0"] = resource.getrusage(resource.RUSAGE_CHILDREN)
+    _state["cpu0"] = _children_cpu()
     try:
         _state["proc"] = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -111,8 +120,7 @@ def wait_for(module: str) -> float:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    u0, u1 = _state["usage0"], resource.getrusage(resource.RUSAGE_CHILDREN)
-    _state["cpu"] = (u1.ru_utime - u0.ru_utime) + (u1.ru_stime - u0.ru_stime)
+    _state["cpu"] = _children_cpu() - _state["cpu0"]
     _state["proc"] = None
     dt = time.perf_counter() - t0
     _state["waited"] += dt
