@@ -14,7 +14,12 @@
   RSS a 2 ms sampler saw within each phase.
 * ``compile``: the learn run in a child process whose ``NUMBA_CACHE_DIR`` is an empty
   temporary folder (a first run), listening to numba's ``numba:compile`` events: seconds per
-  compiled function, inclusive and exclusive of the functions it compiled on the way.
+  compiled function, inclusive and exclusive of the functions it compiled on the way, wall
+  and CPU (``time.process_time``: the CPU seconds do not grow with the machine's load the way
+  the wall seconds do; compare those against another tree's in turn). Run it from the root of
+  the tree to measure (the child imports ``structpred`` from the current folder). The wall
+  figure is the CLI's own (compiles plus any wait for the compile-ahead process of
+  ``structpred.compile_ahead``); the CPU figure adds that process's CPU seconds.
 
 Numbers depend on the machine and its load (compile seconds especially); quote them with it.
 """
@@ -143,18 +148,26 @@ stack, rec = [], []
 class L(event.Listener):
     def on_start(self, ev):
         d = ev.data["dispatcher"].py_func
-        stack.append([time.perf_counter(), d.__module__ + "." + d.__qualname__, 0.0])
+        stack.append([time.perf_counter(), time.process_time(), d.__module__ + "." + d.__qualname__,
+                      0.0, 0.0])
     def on_end(self, ev):
-        t0, name, child = stack.pop()
+        t0, c0, name, child, child_cpu = stack.pop()
         dt = time.perf_counter() - t0
+        dc = time.process_time() - c0
         if stack:
-            stack[-1][2] += dt
-        rec.append((name, str(ev.data.get("args"))[:80], dt, dt - child))
+            stack[-1][3] += dt
+            stack[-1][4] += dc
+        rec.append((name, str(ev.data.get("args"))[:80], dt, dt - child, dc - child_cpu))
 event.register("numba:compile", L())
 import structpred.cli.svmstruct as cli
 t0 = time.perf_counter()
+c0 = time.process_time()
 cli.learn_main(sys.argv[1:])
-print("@@" + json.dumps({"wall": time.perf_counter() - t0, "rec": rec}))
+from structpred import compile_notice
+ahead = sys.modules.get("structpred.compile_ahead")
+print("@@" + json.dumps({"wall": time.perf_counter() - t0, "cpu": time.process_time() - c0,
+                         "rec": rec, "notice": compile_notice.compile_seconds(),
+                         "helper_cpu": ahead.helper_cpu_seconds() if ahead else 0.0}))
 """
 
 
@@ -167,11 +180,16 @@ def compile_cost(args):
     res = json.loads(next(line[2:] for line in out.splitlines() if line.startswith("@@")))
     rec = res["rec"]
     total = sum(r[3] for r in rec)
+    cpu = sum(r[4] for r in rec)
+    helper = res.get("helper_cpu", 0.0)
     print(f"\ncold compile (empty NUMBA_CACHE_DIR), `structpred learn -c {args.C[0]:g}`: "
-          f"{total:.2f} s in {len(rec)} compiles; whole process {res['wall']:.1f} s")
-    print("| function | exclusive s | inclusive s | argument types |\n|---|---|---|---|")
-    for name, sig, inc, exc in sorted(rec, key=lambda r: -r[3]):
-        print(f"| {name} | {exc:.2f} | {inc:.2f} | {sig} |")
+          f"{res.get('notice', total):.2f} s wall (the CLI's figure), {cpu + helper:.2f} s CPU "
+          f"({cpu:.2f} in {len(rec)} compiles here + {helper:.2f} in the compile-ahead "
+          f"process); whole process {res['wall']:.1f} s wall, {res['cpu']:.1f} s CPU")
+    print("| function | exclusive s | exclusive CPU s | inclusive s | argument types |\n"
+          "|---|---|---|---|---|")
+    for name, sig, inc, exc, exc_cpu in sorted(rec, key=lambda r: -r[4]):
+        print(f"| {name} | {exc:.2f} | {exc_cpu:.2f} | {inc:.2f} | {sig} |")
 
 
 def main(argv=None):

@@ -8,10 +8,12 @@ spent compiling so far, which ``solvers.base.Timers`` subtracts from every phase
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 
-__all__ = ["install", "compile_seconds", "mark", "seconds_since", "report_line", "MESSAGE"]
+__all__ = ["install", "compile_seconds", "mark", "seconds_since", "report_line", "waiting",
+           "MESSAGE"]
 
 MESSAGE = "compiling numba kernels, first run only (cached afterwards) ..."
 
@@ -42,8 +44,13 @@ def report_line() -> str:
     spent = compile_seconds()
     if spent <= 0:
         return ""
-    return (f"numba compile: {spent:.2f} s (first run on this machine only; not counted in the "
+    line = (f"numba compile: {spent:.2f} s (first run on this machine only; not counted in the "
             "times above)")
+    helper = sys.modules.get("structpred.compile_ahead")
+    if helper is not None and helper.helper_cpu_seconds() > 0:
+        line += (f"; the solver's kernels compiled meanwhile by a second process "
+                 f"({helper.helper_cpu_seconds():.2f} s CPU there)")
+    return line
 
 
 def install() -> None:
@@ -61,18 +68,37 @@ def install() -> None:
 
     class _Listener(event.Listener):
         def on_start(self, ev):
-            s = _state
-            if s["depth"] == 0:
-                s["start"] = time.perf_counter()
-                if not s["announced"]:
-                    s["announced"] = True
-                    print(MESSAGE, file=sys.stderr, flush=True)
-            s["depth"] += 1
+            _begin()
 
         def on_end(self, ev):
-            s = _state
-            s["depth"] -= 1
-            if s["depth"] == 0:
-                s["seconds"] += time.perf_counter() - s["start"]
+            _end()
 
     event.register("numba:compile", _Listener())
+
+
+def _begin() -> None:
+    s = _state
+    if s["depth"] == 0:
+        s["start"] = time.perf_counter()
+        if not s["announced"]:
+            s["announced"] = True
+            print(MESSAGE, file=sys.stderr, flush=True)
+    s["depth"] += 1
+
+
+def _end() -> None:
+    s = _state
+    s["depth"] -= 1
+    if s["depth"] == 0:
+        s["seconds"] += time.perf_counter() - s["start"]
+
+
+@contextlib.contextmanager
+def waiting():
+    """Time the block as compile time: this process waits for kernels that another process
+    compiles for it (:mod:`structpred.compile_ahead`)."""
+    _begin()
+    try:
+        yield
+    finally:
+        _end()

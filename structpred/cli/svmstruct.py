@@ -192,6 +192,14 @@ def learn_sequence(args) -> int:
         return _fail("structpred learn", "-o 1: SequenceLabeling has no slack-rescaling oracle "
                                          "(slack_rescaled_inference); use -o 2", 2)
     release_large_frees()
+    algorithm, cache = algorithm_of(args)
+    svm_options = dict(C=args.C, eps=args.eps, algorithm=algorithm,
+                       rescaling="margin" if args.rescaling == 2 else "slack",
+                       max_iter=args.max_iter, cache_size=cache, n_jobs=args.n_jobs)
+    if args.scheduler is None and args.n_workers is None:
+        # first run: a second process compiles the solver's kernels while this one reads
+        from ..compile_ahead import start_sequence
+        start_sequence(args.train_file, args.order, svm_options)
     start = mark()
     data = read_svmhmm(args.train_file, stacked=True)   # checked and batched as a whole
     t_read = seconds_since(start)   # numba compiles not counted
@@ -200,13 +208,9 @@ def learn_sequence(args) -> int:
               f"{_plural(data.X.n_tokens, 'token')}, "
               f"{_plural(data.n_features, 'feature')}, {_plural(data.max_tag, 'tag')} from "
               f"{args.train_file} ({t_read:.2f} s)", flush=True)
-    algorithm, cache = algorithm_of(args)
     model = SequenceLabeling(n_labels=data.max_tag, n_features=data.n_features,
                              transition_order=args.order)
-    svm = StructuredSVM(model, C=args.C, eps=args.eps, algorithm=algorithm,
-                        rescaling="margin" if args.rescaling == 2 else "slack",
-                        max_iter=args.max_iter, cache_size=cache,
-                        n_jobs=args.n_jobs, verbose=args.verbose)
+    svm = StructuredSVM(model, verbose=args.verbose, **svm_options)
     with dask_client(args) as client:
         if client is not None:
             svm.backend, svm.client = "dask", client

@@ -10,6 +10,10 @@ The small helpers are inlined (``inline="always"``): a cached kernel calling a s
 compiled for several argument types (float32 and float64 pools) then links no other
 specialisation's code, which numba's on-disk cache was seen to get wrong for the sequence
 kernels.
+
+Allocations are spelled ``np.empty(n, dtype=np.X)`` (no ``np.zeros``, no default dtype): each
+spelling and dtype makes numba compile its own copy of the allocation overload on a first run
+(about 0.05-0.2 s each), so the kernels of one run share as few as possible.
 """
 from __future__ import annotations
 
@@ -137,15 +141,33 @@ def add_constraints(rows, src, D_data, D_ind, D_ptr, Lb, m, start, length, b, al
             sv[u] = 0.0 + pool_data[p]
             u += 1
         if not ascending:
-            order = np.argsort(pool_ind[s:s + ln], kind="mergesort")
+            # the entries in stable order of feature (np.argsort(kind="mergesort")'s order,
+            # without compiling numba's mergesort): Shell sort of the distinct keys
+            # feature * ln + position
+            key = np.empty(ln, dtype=np.int64)
+            for t in range(ln):
+                key[t] = pool_ind[s + t] * np.int64(ln) + t
+            gap = 1
+            while 3 * gap + 1 < ln:
+                gap = 3 * gap + 1
+            while gap > 0:
+                for a in range(gap, ln):
+                    x = key[a]
+                    q = a
+                    while q >= gap and key[q - gap] > x:
+                        key[q] = key[q - gap]
+                        q -= gap
+                    key[q] = x
+                gap //= 3
             u = 0
             for t in range(ln):
-                f = pool_ind[s + order[t]]
+                p = s + key[t] % ln
+                f = pool_ind[p]
                 if u > 0 and sk[u - 1] == f:
-                    sv[u - 1] += pool_data[s + order[t]]
+                    sv[u - 1] += pool_data[p]
                 else:
                     sk[u] = f
-                    sv[u] = 0.0 + pool_data[s + order[t]]
+                    sv[u] = 0.0 + pool_data[p]
                     u += 1
         for k in range(j + 1):
             g = _sorted_dot(pool_data, pool_ind, start[i, k], length[i, k], sk, sv, u)
@@ -257,8 +279,8 @@ def sweep(order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_
     An example whose block was already optimal (violation <= tol) is shrunk (active = 0).
     Returns (largest violation seen, total dual increase, blocks visited)."""
     K = start.shape[1]
-    grad = np.empty(K)
-    delta = np.empty(K)
+    grad = np.empty(K, dtype=np.float64)
+    delta = np.empty(K, dtype=np.float64)
     worst = 0.0
     gain = 0.0
     visited = 0
@@ -281,8 +303,9 @@ def sweep(order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_
 def slacks(m, start, length, b, pool_data, pool_ind, w):
     """ξ_i = max(0, max_k b_k - w·a_k) over each example's cached constraints."""
     n = m.shape[0]
-    out = np.zeros(n)
+    out = np.empty(n, dtype=np.float64)
     for i in range(n):
+        out[i] = 0.0
         for k in range(m[i]):
             v = b[i, k] - _row_dot(pool_data, pool_ind, start[i, k], length[i, k], w)
             if v > out[i]:
@@ -322,9 +345,10 @@ def age_and_prune(m, start, length, b, alpha, idle, gram, max_idle):
 @njit(cache=True, nogil=True)
 def slacks_rows(rows, m, start, length, b, pool_data, pool_ind, w):
     """ξ_i for the examples ``rows`` only."""
-    out = np.zeros(rows.shape[0])
+    out = np.empty(rows.shape[0], dtype=np.float64)
     for r in range(rows.shape[0]):
         i = rows[r]
+        out[r] = 0.0
         for k in range(m[i]):
             v = b[i, k] - _row_dot(pool_data, pool_ind, start[i, k], length[i, k], w)
             if v > out[r]:

@@ -9,6 +9,11 @@ Weights are handed over split by block, as views of w (see ``SequenceLabeling`` 
 layout): ``WT`` (n_features x n_labels) is the emission block, feature-major, so that the
 emission score of one token, s_t(l) = Σ_f x_tf WT[f, l], reads one contiguous row of WT per
 nonzero, and the two entries f*L + y_t, f*L + ŷ_t of a δΨ row share a cache line or two.
+
+First-run compile: a helper is written into its caller rather than numba-inlined
+(``inline="always"`` types it again per call site), and arrays are allocated as
+``np.empty(n, dtype=np.X)`` only (each spelling of an allocation compiles its own numba
+overload), so a first run compiles as little as the kernels need.
 """
 from __future__ import annotations
 
@@ -50,8 +55,8 @@ def viterbi1(em, T, trans, start, end, back, out, o0):
     max_p over a column.
     """
     L = em.shape[1]
-    cur = np.empty(L)
-    best = np.empty(L)
+    cur = np.empty(L, dtype=np.float64)
+    best = np.empty(L, dtype=np.float64)
     arg = np.empty(L, dtype=np.int32)
     for l in range(L):
         cur[l] = start[l] + em[0, l]
@@ -139,41 +144,30 @@ def viterbi2(em, T, trans, tri, start, end, back, out, o0):
     return best
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _augment(em, T, r0, y):
-    """+1 on every label l != y_t of em[:T] (the Hamming loss of loss-augmented inference)."""
-    L = em.shape[1]
-    for t in range(T):
-        yt = y[r0 + t]
-        for l in range(L):
-            if l != yt:
-                em[t, l] += 1.0
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _max_length(offsets, seqs):
-    maxT = 1
-    for r in range(seqs.shape[0]):
-        s = seqs[r]
-        maxT = max(maxT, offsets[s + 1] - offsets[s])
-    return maxT
-
-
 @njit(cache=True, nogil=True)
 def decode_rows1(indptr, indices, data, offsets, seqs, WT, trans, start, end, y, augment, out):
     """``decode_rows`` for first-order chains."""
     L = WT.shape[1]
-    maxT = _max_length(offsets, seqs)
-    em = np.empty((maxT, L))
-    tr = np.ascontiguousarray(trans)
+    maxT = 1
+    for r in range(seqs.shape[0]):
+        if offsets[seqs[r] + 1] - offsets[seqs[r]] > maxT:
+            maxT = offsets[seqs[r] + 1] - offsets[seqs[r]]
+    em = np.empty((maxT, L), dtype=np.float64)
+    tr = np.empty((trans.shape[0], trans.shape[1]), dtype=np.float64)   # C order (a loop,
+    for p in range(trans.shape[0]):                             # not one more numba overload)
+        for c in range(trans.shape[1]):
+            tr[p, c] = trans[p, c]
     back = np.empty((maxT, L), dtype=np.int32)
     total = 0.0
     for r in range(seqs.shape[0]):
         s = seqs[r]
         r0, r1 = offsets[s], offsets[s + 1]
         emission_scores(indptr, indices, data, r0, r1, WT, em)
-        if augment:
-            _augment(em, r1 - r0, r0, y)
+        if augment:       # +1 on every label l != y_t (the Hamming loss)
+            for t in range(r1 - r0):
+                for l in range(L):
+                    if l != y[r0 + t]:
+                        em[t, l] += 1.0
         total += viterbi1(em, r1 - r0, tr, start, end, back, out, r0)
     return total
 
@@ -183,7 +177,10 @@ def decode_rows2(indptr, indices, data, offsets, seqs, WT, trans, tri, start, en
                  out):
     """``decode_rows`` for second-order chains."""
     L = WT.shape[1]
-    maxT = _max_length(offsets, seqs)
+    maxT = 1
+    for r in range(seqs.shape[0]):
+        if offsets[seqs[r] + 1] - offsets[seqs[r]] > maxT:
+            maxT = offsets[seqs[r] + 1] - offsets[seqs[r]]
     em = np.empty((maxT, L))
     back = np.empty((maxT, L, L), dtype=np.int32)
     total = 0.0
@@ -191,8 +188,11 @@ def decode_rows2(indptr, indices, data, offsets, seqs, WT, trans, tri, start, en
         s = seqs[r]
         r0, r1 = offsets[s], offsets[s + 1]
         emission_scores(indptr, indices, data, r0, r1, WT, em)
-        if augment:
-            _augment(em, r1 - r0, r0, y)
+        if augment:       # +1 on every label l != y_t (the Hamming loss)
+            for t in range(r1 - r0):
+                for l in range(L):
+                    if l != y[r0 + t]:
+                        em[t, l] += 1.0
         total += viterbi2(em, r1 - r0, trans, tri, start, end, back, out, r0)
     return total
 
@@ -215,7 +215,7 @@ def decode_rows(indptr, indices, data, offsets, seqs, WT, trans, tri, start, end
 @njit(cache=True, nogil=True)
 def delta_psi_count(indptr, offsets, s0, s1, y, yh, order, use_boundary):
     """Upper bound on the nonzeros of each row of δΨ for sequences [s0, s1)."""
-    counts = np.zeros(s1 - s0, dtype=np.int64)
+    counts = np.empty(s1 - s0, dtype=np.int64)     # every entry written below
     for s in range(s0, s1):
         r0 = offsets[s]
         r1 = offsets[s + 1]
@@ -236,9 +236,10 @@ _GAPS = np.array([1, 4, 10, 23, 57, 132, 301, 701, 1750, 4376, 10941, 27353, 683
                   427396, 1068491, 2671228, 6678071], dtype=np.int64)
 
 
-# one explicit signature: called with n = a counter that type inference first sees as the
-# literal 0, which would otherwise compile a second specialisation on a first run
-@njit("void(int64[::1], int64)", cache=True, nogil=True)
+# lazy (no signature: nothing compiled or loaded at import); its one caller passes the count
+# as np.int64(...), never as the literal 0 that type inference first sees for the counter,
+# so a first run compiles one specialisation
+@njit(cache=True, nogil=True)
 def _sort_keys(keys, n):
     """Sort keys[:n] ascending in place (Shell sort, Ciura's gaps): a few lines of numba
     instead of np.sort's compiled quicksort (seconds of first-run compile)."""
@@ -279,122 +280,6 @@ def _sort_pairs(keys, vals, n):
         g -= 1
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _delta_psi_seq(s, indptr, indices, data, offsets, y, yh, L, F, order, use_boundary, slot,
-                   touched, buf, seen, labs, cnt, tcols, tvals, out_indices, out_data, pos):
-    """Row of sequence s of δΨ written at out_*[pos:]; returns the new pos. ``slot`` (F ints,
-    -1), ``buf`` (zeros) and ``seen`` (False) are scratch left as found; ``touched`` holds
-    at most F ints, ``labs`` and ``cnt`` the labels each touched feature got."""
-    bigram0 = L * F
-    tri0 = bigram0 + L * L
-    start0 = tri0 + (L * L * L if order == 2 else 0)
-    end0 = start0 + L
-    r0 = offsets[s]
-    r1 = offsets[s + 1]
-    # ---- emission (columns f*L + l): each wrong token adds +x_t to label y_t and -x_t to
-    # label ŷ_t; per touched feature an L-row of buf sums them (in token order) and labs
-    # lists the labels it touched, so the cost is O(the wrong tokens' nonzeros)
-    nt = 0
-    for t in range(r0, r1):
-        a = y[t]
-        b = yh[t]
-        if a != b:
-            for k in range(indptr[t], indptr[t + 1]):
-                f = indices[k]
-                sl = slot[f]
-                if sl < 0:
-                    sl = nt
-                    slot[f] = nt
-                    touched[nt] = f
-                    cnt[nt] = 0
-                    nt += 1
-                base = sl * L
-                if not seen[base + a]:
-                    seen[base + a] = True
-                    labs[base + cnt[sl]] = a
-                    cnt[sl] += 1
-                if not seen[base + b]:
-                    seen[base + b] = True
-                    labs[base + cnt[sl]] = b
-                    cnt[sl] += 1
-                v = data[k]
-                buf[base + a] += v
-                buf[base + b] -= v
-    if nt > 0:
-        _sort_keys(touched, nt)
-        for j in range(nt):
-            f = touched[j]
-            sl = slot[f]
-            base = sl * L
-            c = cnt[sl]
-            for u in range(1, c):          # insertion sort of the few labels
-                x = labs[base + u]
-                q = u - 1
-                while q >= 0 and labs[base + q] > x:
-                    labs[base + q + 1] = labs[base + q]
-                    q -= 1
-                labs[base + q + 1] = x
-            for u in range(c):
-                l = labs[base + u]
-                v = buf[base + l]
-                if v != 0.0:
-                    out_indices[pos] = f * L + l
-                    out_data[pos] = v
-                    pos += 1
-                buf[base + l] = 0.0
-                seen[base + l] = False
-            slot[f] = -1
-    # ---- transitions, start, end (columns after the emission block)
-    m = 0
-    for t in range(r0 + 1, r1):
-        a = y[t]
-        b = yh[t]
-        pa = y[t - 1]
-        pb = yh[t - 1]
-        if pa != pb or a != b:
-            tcols[m] = bigram0 + pa * L + a
-            tvals[m] = 1.0
-            tcols[m + 1] = bigram0 + pb * L + b
-            tvals[m + 1] = -1.0
-            m += 2
-        if order == 2 and t > r0 + 1:
-            qa = y[t - 2]
-            qb = yh[t - 2]
-            if qa != qb or pa != pb or a != b:
-                tcols[m] = tri0 + (qa * L + pa) * L + a
-                tvals[m] = 1.0
-                tcols[m + 1] = tri0 + (qb * L + pb) * L + b
-                tvals[m + 1] = -1.0
-                m += 2
-    if use_boundary:
-        if y[r0] != yh[r0]:
-            tcols[m] = start0 + y[r0]
-            tvals[m] = 1.0
-            tcols[m + 1] = start0 + yh[r0]
-            tvals[m + 1] = -1.0
-            m += 2
-        if y[r1 - 1] != yh[r1 - 1]:
-            tcols[m] = end0 + y[r1 - 1]
-            tvals[m] = 1.0
-            tcols[m + 1] = end0 + yh[r1 - 1]
-            tvals[m + 1] = -1.0
-            m += 2
-    if m > 0:
-        _sort_pairs(tcols, tvals, m)
-        j = 0
-        while j < m:
-            c = tcols[j]
-            v = 0.0
-            while j < m and tcols[j] == c:
-                v += tvals[j]
-                j += 1
-            if v != 0.0:
-                out_indices[pos] = c
-                out_data[pos] = v
-                pos += 1
-    return pos
-
-
 @njit(cache=True, nogil=True)
 def delta_psi_rows(indptr, indices, data, offsets, seqs, y, yh, L, F, order, use_boundary,
                    slot, touched, out_indptr, out_indices, out_data):
@@ -415,18 +300,128 @@ def delta_psi_rows(indptr, indices, data, offsets, seqs, y, yh, L, F, order, use
         nz = indptr[offsets[s + 1]] - indptr[offsets[s]]
         if nz > maxnz:
             maxnz = nz
-    buf = np.zeros(maxnz * L)
-    seen = np.zeros(maxnz * L, dtype=np.bool_)
+    buf = np.empty(maxnz * L, dtype=np.float64)
+    seen = np.empty(maxnz * L, dtype=np.bool_)
+    for k in range(maxnz * L):
+        buf[k] = 0.0
+        seen[k] = False
     labs = np.empty(maxnz * L, dtype=np.int64)
     cnt = np.empty(maxnz, dtype=np.int64)
     tcols = np.empty(6 * maxT + 8, dtype=np.int64)
-    tvals = np.empty(6 * maxT + 8)
+    tvals = np.empty(6 * maxT + 8, dtype=np.float64)
+    bigram0 = L * F
+    tri0 = bigram0 + L * L
+    start0 = tri0 + (L * L * L if order == 2 else 0)
+    end0 = start0 + L
     pos = 0
     out_indptr[0] = 0
+    # one loop, no helper: a helper inlined by numba (inline="always") is typed again through
+    # numba's inlining pass, about 0.4 s of every first run
     for r in range(seqs.shape[0]):
-        pos = _delta_psi_seq(seqs[r], indptr, indices, data, offsets, y, yh, L, F, order,
-                             use_boundary, slot, touched, buf, seen, labs, cnt, tcols, tvals,
-                             out_indices, out_data, pos)
+        s = seqs[r]
+        r0 = offsets[s]
+        r1 = offsets[s + 1]
+        # ---- emission (columns f*L + l): each wrong token adds +x_t to label y_t and -x_t to
+        # label ŷ_t; per touched feature an L-row of buf sums them (in token order) and labs
+        # lists the labels it touched, so the cost is O(the wrong tokens' nonzeros)
+        nt = 0
+        for t in range(r0, r1):
+            a = y[t]
+            b = yh[t]
+            if a != b:
+                for k in range(indptr[t], indptr[t + 1]):
+                    f = indices[k]
+                    sl = slot[f]
+                    if sl < 0:
+                        sl = nt
+                        slot[f] = nt
+                        touched[nt] = f
+                        cnt[nt] = 0
+                        nt += 1
+                    base = sl * L
+                    if not seen[base + a]:
+                        seen[base + a] = True
+                        labs[base + cnt[sl]] = a
+                        cnt[sl] += 1
+                    if not seen[base + b]:
+                        seen[base + b] = True
+                        labs[base + cnt[sl]] = b
+                        cnt[sl] += 1
+                    v = data[k]
+                    buf[base + a] += v
+                    buf[base + b] -= v
+        if nt > 0:
+            _sort_keys(touched, np.int64(nt))
+            for j in range(nt):
+                f = touched[j]
+                sl = slot[f]
+                base = sl * L
+                c = cnt[sl]
+                for u in range(1, c):          # insertion sort of the few labels
+                    x = labs[base + u]
+                    q = u - 1
+                    while q >= 0 and labs[base + q] > x:
+                        labs[base + q + 1] = labs[base + q]
+                        q -= 1
+                    labs[base + q + 1] = x
+                for u in range(c):
+                    l = labs[base + u]
+                    v = buf[base + l]
+                    if v != 0.0:
+                        out_indices[pos] = f * L + l
+                        out_data[pos] = v
+                        pos += 1
+                    buf[base + l] = 0.0
+                    seen[base + l] = False
+                slot[f] = -1
+        # ---- transitions, start, end (columns after the emission block)
+        m = 0
+        for t in range(r0 + 1, r1):
+            a = y[t]
+            b = yh[t]
+            pa = y[t - 1]
+            pb = yh[t - 1]
+            if pa != pb or a != b:
+                tcols[m] = bigram0 + pa * L + a
+                tvals[m] = 1.0
+                tcols[m + 1] = bigram0 + pb * L + b
+                tvals[m + 1] = -1.0
+                m += 2
+            if order == 2 and t > r0 + 1:
+                qa = y[t - 2]
+                qb = yh[t - 2]
+                if qa != qb or pa != pb or a != b:
+                    tcols[m] = tri0 + (qa * L + pa) * L + a
+                    tvals[m] = 1.0
+                    tcols[m + 1] = tri0 + (qb * L + pb) * L + b
+                    tvals[m + 1] = -1.0
+                    m += 2
+        if use_boundary:
+            if y[r0] != yh[r0]:
+                tcols[m] = start0 + y[r0]
+                tvals[m] = 1.0
+                tcols[m + 1] = start0 + yh[r0]
+                tvals[m + 1] = -1.0
+                m += 2
+            if y[r1 - 1] != yh[r1 - 1]:
+                tcols[m] = end0 + y[r1 - 1]
+                tvals[m] = 1.0
+                tcols[m + 1] = end0 + yh[r1 - 1]
+                tvals[m + 1] = -1.0
+                m += 2
+        if m > 0:
+            _sort_pairs(tcols, tvals, np.int64(m))
+            j = 0
+            while j < m:
+                c = tcols[j]
+                v = 0.0
+                while j < m and tcols[j] == c:
+                    v += tvals[j]
+                    j += 1
+                if v != 0.0:
+                    out_indices[pos] = c
+                    out_data[pos] = v
+                    pos += 1
         out_indptr[r + 1] = pos
     return pos
 
@@ -434,7 +429,7 @@ def delta_psi_rows(indptr, indices, data, offsets, seqs, y, yh, L, F, order, use
 @njit(cache=True, nogil=True)
 def hamming_rows(offsets, seqs, y, yh):
     """Hamming losses of the sequences ``seqs``."""
-    out = np.zeros(seqs.shape[0])
+    out = np.empty(seqs.shape[0], dtype=np.float64)     # every entry written below
     for r in range(seqs.shape[0]):
         s = seqs[r]
         c = 0.0
