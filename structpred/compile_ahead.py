@@ -63,14 +63,22 @@ def _cached(module: str, name: str) -> bool:
         return True
 
 
+def _usable_cpus() -> int:
+    """CPUs this process may run on (its affinity where the platform says, else the count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def start_sequence(train_file: str, order: int, svm_options: dict) -> bool:
     """Start the helper for a ``learn --task sequence`` run of ``StructuredSVM(model,
     **svm_options)`` (JSON-able values) when the default n-slack DCD solver will run in this
     process and its kernels are not cached yet. Returns whether a helper was started."""
     if _state["proc"] is not None or os.environ.get("STRUCTPRED_COMPILE_AHEAD", "1") == "0":
         return False
-    if svm_options.get("algorithm", "n-slack") != "n-slack":
-        return False
+    if svm_options.get("algorithm", "n-slack") != "n-slack" or _usable_cpus() < 2:
+        return False      # (on one core a second process only competes with this one)
     try:
         from .solvers import dcd_kernels
         if dcd_kernels.sweep._compiled is not None or _cached(dcd_kernels.__name__, "sweep"):
