@@ -44,11 +44,26 @@ import warnings
 import numpy as np
 
 from ..errors import ClusterError
-from .base import SolverRun
+from .base import KeptVector, SolverRun
 from .dual_pool import ConstraintPool, auto_max_constraints, solve_working_sets
 from .objective import hinge
 
-__all__ = ["fit_cocoa", "Partition", "new_partition", "partition_step"]
+__all__ = ["fit_cocoa", "Partition", "new_partition", "partition_step", "add_share"]
+
+
+def add_share(total, share) -> None:
+    """``total += share`` in place, for a partition's w_k sent dense or as a ``KeptVector``
+    (its nonzeros): the nonzeros are added where they are, which gives the same floats as the
+    dense sum when ``total`` holds no negative zero (x + ±0 = x for every other x; a sum
+    started from +0 never makes -0 in round-to-nearest), so w = Σ_k w_k is bit for bit the
+    dense protocol's."""
+    if isinstance(share, KeptVector):
+        if share.full is not None:
+            total += share.full.reshape(total.shape)
+        elif share.index.size:
+            total[share.index] += share.values
+    else:
+        total += share
 
 
 class Partition:
@@ -371,7 +386,7 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
                 break
             w_new = np.zeros(d)
             for o in out:               # partition order: the same floats on every run
-                w_new += o["wk"]
+                add_share(w_new, o["wk"])
             w = w_new
             dual = sum(o["lin"] for o in out) - 0.5 * float(w @ w)
             run.record(dual_after=dual, **row)
