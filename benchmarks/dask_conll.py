@@ -238,7 +238,7 @@ def report(runs: dict, args) -> str:
         if r.get("single"):
             g = r["single"]
             L.append(f"* **{m}**: set-up {_f(s.get('wall'), 2)} s = model broadcast "
-                     f"{_f(s.get('model'), 2)} + driver pickling {_f(s.get('pack'), 2)} + "
+                     f"{_f(s.get('model'), 2)} + driver packing {_f(s.get('pack'), 2)} + "
                      f"sending {_f(s.get('send'), 2)} ({sum(s.get('bytes', [])) / 1e6:.0f} MB) "
                      f"+ waiting for the worker's batch {_f(s.get('wait'), 2)}. Then the whole "
                      f"fit ran on the worker ({g['solver']}, {r['iters']} passes): worker wall "
@@ -247,7 +247,7 @@ def report(runs: dict, args) -> str:
                      f"{g['communication']:.2f} s.")
             continue
         L.append(f"* **{m}**: set-up {_f(s.get('wall'), 2)} s = model broadcast "
-                 f"{_f(s.get('model'), 2)} + driver pickling {_f(s.get('pack'), 2)} + sending "
+                 f"{_f(s.get('model'), 2)} + driver packing {_f(s.get('pack'), 2)} + sending "
                  f"{_f(s.get('send'), 2)} ({sum(s.get('bytes', [])) / 1e6:.0f} MB) + waiting "
                  f"for the workers' batches {_f(s.get('wait'), 2)} (workers: unpack "
                  + ", ".join(f"{v:.2f}" for v in s.get("worker_unpack", [])) + " s, batch "

@@ -268,3 +268,36 @@ def test_tune_malloc_only_where_dask_pinned_the_trim_threshold(monkeypatch):
     assert tune_malloc() is False
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
     assert tune_malloc() is (platform.system() == "Linux" and platform.libc_ver()[0] == "glibc")
+
+
+def _brute_primal(model, w, X, y, C):
+    """½‖w‖² + (C/n) Σ_i max_c (Δ(y_i, c) - w·(Ψ(x_i, y_i) - Ψ(x_i, c))), every label tried."""
+    hinges = []
+    for x, yi in zip(X, y):
+        psi = model.joint_feature(x, yi)
+        hinges.append(max(model.loss(yi, c) - w @ (psi - model.joint_feature(x, c))
+                          for c in range(int(y.max()) + 1)))
+    return 0.5 * float(w @ w) + C / len(y) * sum(max(h, 0.0) for h in hinges)
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_next_dual_certifies_a_rounds_w_without_a_pass_only_round(seed):
+    """With next_dual (default) a round may stop on the primal at its w and the dual after
+    its step: the returned w's primal (brute force over every label) is the reported one,
+    the gap to the reported dual is within the stop and brackets cvxpy's optimum, and it
+    takes no more rounds than waiting for a pass at the new w."""
+    X, y = _blobs(n=60, seed=seed)
+    C, eps = 10.0, 1e-2
+    fits = {}
+    for next_dual in (False, True):
+        fits[next_dual] = StructuredSVM(
+            Multiclass(), C=C, eps=eps, algorithm="n-slack-cocoa",
+            solver_options={"n_partitions": 2, "next_dual": next_dual}).fit(X, y)
+    opt = _cvxpy_optimum(X, y, C)
+    for m in fits.values():
+        assert m.converged_ and m.duality_gap_ <= C * eps + 1e-12
+        assert m.primal_objective_ == pytest.approx(_brute_primal(m.model, m.w_, X, y, C),
+                                                    rel=1e-9, abs=1e-9)
+        assert m.dual_objective_ - 1e-6 <= opt <= m.primal_objective_ + 1e-6
+    assert fits[True].history_[-1].get("certified_by") == "next dual"   # (these seeds)
+    assert fits[True].n_iter_ < fits[False].n_iter_
