@@ -280,7 +280,7 @@ def _brute_primal(model, w, X, y, C):
     return 0.5 * float(w @ w) + C / len(y) * sum(max(h, 0.0) for h in hinges)
 
 
-@pytest.mark.parametrize("seed", [0, 5])
+@pytest.mark.parametrize("seed", [1, 5])
 def test_next_dual_certifies_a_rounds_w_without_a_pass_only_round(seed):
     """With next_dual (default) a round may stop on the primal at its w and the dual after
     its step: the returned w's primal (brute force over every label) is the reported one,

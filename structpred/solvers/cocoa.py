@@ -212,7 +212,7 @@ def _emulated_step(run, bounds, parts, w, fresh_passes):
 
 
 def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose=0,
-              callback=None, w0=None, n_partitions=None, sigma=None, inner_sweeps=10,
+              callback=None, w0=None, n_partitions=None, sigma=None, inner_sweeps=4,
               inner_tol=None, fresh_passes=1, batch_size=32, max_constraints=None, max_idle=5,
               storage="auto", gap_stop=None, add_from_pass=True, one_partition="dcd",
               skip_zero_pass=True, first_sweeps=1, first_fresh_passes=2, next_dual=True,
@@ -233,6 +233,9 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
         CoCoA+'s σ'; None = K (safe for adding the K updates).
     inner_sweeps, inner_tol, max_constraints, max_idle, storage, batch_size
         As in ``dcd`` (per partition: working-set size from the partition's size).
+        ``inner_sweeps`` = 4 as ``dcd``'s: on CoNLL x 4 (C = 1000, K = 2, emulated, loaded
+        machine) the same 4 rounds as with 10 and about 30% less CPU per round (primal
+        1755.4 against 1742.1, gap 67 against 48, both within the stop C·ε = 100).
     fresh_passes : int
         Passes of row blocks (``batch_size`` examples, oracle at the partition's local point)
         after each round's sweeps, when the task serves row calls; 0 = sweeps only.
