@@ -242,7 +242,7 @@ def test_first_round_skips_the_pass_at_zero_only_with_fresh_passes():
 
 
 def test_a_partition_too_big_for_its_worker_is_a_clear_error(client, monkeypatch):
-    """A worker whose memory limit is below MEMORY_FACTOR x its partition's pickled size:
+    """A worker whose memory limit is below MEMORY_FACTOR x its partition's unpacked size:
     ClusterError naming the partition, its examples and the worker, before any is sent."""
     from structpred.solvers import dask_oracle
     X, y = _blobs(n=200)

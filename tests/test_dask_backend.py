@@ -137,7 +137,7 @@ def test_partitions_follow_local_chunking(client):
 
 
 def test_partition_data_and_solver_states_never_travel_back(client, monkeypatch):
-    """Set-up ships each partition once (one pickled buffer) and the driver gathers only the
+    """Set-up ships each partition once (a few flat buffers or one pickle) and the driver gathers only the
     small per-round results: neither a batch nor a CoCoA+ partition state (O(n_k) arrays)
     comes back to the driver; the set-up phases are recorded."""
     from structpred.solvers.cocoa import Partition

@@ -2,8 +2,9 @@
 
 At construction the training set is cut into contiguous partitions (one per worker unless
 ``n_partitions`` says otherwise, the same cut as ``LocalOracle(n_jobs=n_partitions)``); each
-partition's raw examples are pickled once, as one buffer, and sent to one worker, where
-``model.make_batch`` builds the batch once and it stays in worker memory (the driver packs the
+partition's raw examples are packed once into a few flat buffers (``_Packed``: lists of CSR
+matrices and label arrays concatenated, anything else one pickle) and sent to one worker,
+where ``model.make_batch`` builds the batch once and it stays in worker memory (the driver packs the
 next partition meanwhile; ``setup_phases`` times each step). The model is broadcast once
 (cloudpickle is the transport; persistence stays pickle-free). Each call then ships only w
 (broadcast to the workers), runs the oracle on every partition where it lives, and gathers the
@@ -25,14 +26,15 @@ CoCoA+ (below), whose partitions call their own rows at their local point inside
 
 Partitioned solvers (``cocoa``: the n-slack solver on a cluster) keep per-partition state
 where the data lives: ``start_local(factory, *args)`` builds one state per partition on its
-worker, and each round ships w once: ``round_pass(w)`` runs the partition's full oracle
+worker, and each round ships w once, as its nonzeros when that is smaller (``KeptVector``;
+CoNLL's w has 7% of d nonzero): ``round_pass(w)`` runs the partition's full oracle
 pass there (checked by the same guard as ``SolverRun``'s passes), keeps it there and returns
 only its hinge sum (so the driver knows the primal, and can stop, before any local work);
 ``round_step(w, step, *args)`` then hands it to ``step(state, w, D, L, margins, rows,
-*args)`` and gathers the step's small result (O(d)): neither D nor the working sets leave
-the worker. A worker lost during a round, a
+*args)`` and gathers the step's small result (O(d); its w_k as nonzeros too): neither D nor
+the working sets leave the worker. A worker lost during a round, a
 scheduler that does not answer within ``timeout`` seconds, or a partition that does not fit
-its worker's memory limit (``MEMORY_FACTOR`` x its pickled size) raises ``ClusterError``
+its worker's memory limit (``MEMORY_FACTOR`` x its unpacked size) raises ``ClusterError``
 naming it.
 """
 from __future__ import annotations
@@ -54,9 +56,9 @@ from .oracle import (LocalOracle, OracleBackend, chunk_bounds, rows_declared, ro
 
 __all__ = ["DaskOracle", "connect"]
 
-#: a partition takes at least this many times its pickled size in a worker's memory (its
-#: batch, the solver's working sets: CoNLL x 4 took about 9x), checked against the worker's
-#: memory limit before it is sent
+#: a partition takes at least this many times its unpacked size in a worker's memory (its
+#: batch, the solver's working sets: CoNLL x 4 peaked at ~600 MB for 86 MB, 7x), checked
+#: against the worker's memory limit before it is sent
 MEMORY_FACTOR = 4
 
 
@@ -85,6 +87,15 @@ class _Packed:
         arrays = [a for part in parts for a in part.values() if isinstance(a, np.ndarray)]
         return (sum(int(a.nbytes) for a in arrays) + len(self.x_blob or b"")
                 + len(self.y_blob or b""))
+
+    @property
+    def unpacked_nbytes(self) -> int:
+        """``nbytes`` with a constant ``data`` counted at its full size (what the worker
+        holds once it is unpacked)."""
+        data = (self.x or {}).get("data")
+        if isinstance(data, dict):
+            return self.nbytes + data["size"] * data["constant"].itemsize
+        return self.nbytes
 
     def unpack(self):
         """(X, Y) as they were given (the examples as views of the received buffers)."""
@@ -436,13 +447,14 @@ class DaskOracle(OracleBackend):
             t1 = time.perf_counter()
             packed = _Packed(slice_examples(X, a, b), slice_examples(Y, a, b))
             t2 = time.perf_counter()
-            need = MEMORY_FACTOR * packed.nbytes * self.workers.count(worker)
+            need = MEMORY_FACTOR * packed.unpacked_nbytes * self.workers.count(worker)
             if limits.get(worker) and need > limits[worker]:
                 raise ClusterError(
-                    f"partition {k} (examples {a}..{b - 1}, {packed.nbytes / 2**20:.1f} MiB "
-                    f"packed) does not fit Dask worker {worker}: its memory limit is "
+                    f"partition {k} (examples {a}..{b - 1}, "
+                    f"{packed.unpacked_nbytes / 2**20:.1f} MiB unpacked) does not fit Dask "
+                    f"worker {worker}: its memory limit is "
                     f"{limits[worker] / 2**20:.1f} MiB and a partition needs at least "
-                    f"{MEMORY_FACTOR}x its pickled size there (batch and working sets); use more "
+                    f"{MEMORY_FACTOR}x that there (batch and working sets); use more "
                     "workers or workers with more memory", address=worker)
             raw = client.scatter(packed, workers=[worker], hash=False)
             send += time.perf_counter() - t2
