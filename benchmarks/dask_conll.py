@@ -100,7 +100,8 @@ def child(mode: str, repeat: int, C: float, eps: float) -> dict:
         setup = dict(extra.get("setup") or {})
         out["setup"] = setup
         rb = extra["round_bytes"]
-        out["w_in_bytes"] = rb[0]["w_in"] if rb else None
+        out["w_in_bytes"] = max(r["w_in"] for r in rb) if rb else None     # round 1: w = 0
+        out["dense_bytes"] = 8 * int(svm.w_.shape[0])
         out["w_out_bytes"] = max(max(r["out"]) for r in rb) if rb else None
         hist = svm.history_
         if extra.get("local_solver"):     # one partition: the whole fit on the worker
@@ -109,7 +110,7 @@ def child(mode: str, repeat: int, C: float, eps: float) -> dict:
                              "worker_seconds": extra["worker_seconds"],
                              "worker_cpu": extra["worker_cpu"],
                              "communication": svm.timings_.get("communication", 0.0),
-                             "w_bytes": 8 * int(svm.w_.shape[0])}
+                             "w_bytes": extra.get("w_bytes", 8 * int(svm.w_.shape[0]))}
         else:
             out["rounds"] = [{"wall": h["round_seconds"],
                               "compute": max(h.get("local_seconds") or [0.0]),
@@ -263,8 +264,9 @@ def report(runs: dict, args) -> str:
                  f"all rounds "
                  f"{sum(x['wall'] for x in rounds):.1f} s. Set-up / rounds = "
                  f"{(s.get('wall', 0.0) + r['timings'].get('setup', 0.0)) / max(sum(x['wall'] for x in rounds), 1e-9):.2f}. "
-                 f"Per round: w to each worker {r['w_in_bytes']:,} bytes, w_k back "
-                 f"{r['w_out_bytes']:,} bytes.")
+                 f"Per round (largest): w to each worker {r['w_in_bytes']:,} bytes, w_k back "
+                 f"{r['w_out_bytes']:,} bytes (w dense: {r.get('dense_bytes', 0):,} bytes; "
+                 "both travel as their nonzeros when that is smaller).")
         L.append("")
         L.append("  | round | certified | wall | slowest worker: CPU | its pass at w | "
                  + " | ".join(PHASES) + " |")

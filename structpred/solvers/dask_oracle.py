@@ -339,7 +339,8 @@ class _PartitionOracle(LocalOracle):
 def _solve_partition(model, batch, solver, kwargs, rescaling):
     """On a worker: run ``solver(model, oracle, **kwargs)`` to its end over the partition held
     here (one-thread local backend); returns its SolverResult without the warm state (the
-    working sets stay here), with the worker's "worker_seconds" and "worker_cpu" and the
+    working sets stay here) and with w as a ``KeptVector`` (its nonzeros when smaller; its
+    size in ``extra["w_bytes"]``), with the worker's "worker_seconds" and "worker_cpu" and the
     warnings it raised ("worker_warnings": (category, message) pairs) in ``extra``."""
     t0, c0 = time.perf_counter(), time.process_time()
     oracle = _PartitionOracle(model, batch, len(batch), rescaling)
@@ -347,6 +348,8 @@ def _solve_partition(model, batch, solver, kwargs, rescaling):
         warnings.simplefilter("always")
         result = solver(model, oracle, **kwargs)
     result.extra.pop("warm_state", None)
+    result.w = KeptVector(result.w)      # its nonzeros when smaller; made dense on the driver
+    result.extra["w_bytes"] = _message_bytes(result.w)
     result.extra["worker_warnings"] = [(w.category, str(w.message)) for w in caught]
     result.extra["worker_seconds"] = time.perf_counter() - t0
     result.extra["worker_cpu"] = time.process_time() - c0
@@ -553,7 +556,10 @@ class DaskOracle(OracleBackend):
         future = self.client.submit(_solve_partition, self._model, self._parts[0], solver,
                                     kwargs, self.rescaling, workers=[self.workers[0]],
                                     pure=False)
-        return self._await([future])[0]
+        result = self._await([future])[0]
+        if isinstance(result.w, KeptVector):
+            result.w = result.w.dense()      # bit for bit, zeros of either sign included
+        return result
 
     def _memory_limits(self) -> dict:
         """Each worker's memory limit in bytes, as the scheduler knows it (0 or missing: none)."""
