@@ -394,7 +394,11 @@ class DaskOracle(OracleBackend):
     """``oracle(w) -> (D, L)`` computed on the workers of a Dask cluster."""
 
     def __init__(self, model, X, Y, rescaling="margin", client=None, n_partitions=None,
-                 timeout=10.0):
+                 timeout=10.0, check=None):
+        """Place the partitions of (X, Y) on the cluster's workers (``_place``). ``check``: a
+        callable (the task's input checks) run on the driver while the workers build their
+        batches, so that its time hides behind theirs; what it raises is raised here, after
+        the partitions are released (nothing is computed on the data before it passes)."""
         model.check_rescaling(rescaling)
         if not (isinstance(timeout, (int, float)) and np.isfinite(timeout) and timeout > 0):
             raise InvalidInputError(f"timeout must be a positive number of seconds, got {timeout!r}")
@@ -411,7 +415,7 @@ class DaskOracle(OracleBackend):
         n_parts = int(n_partitions) if n_partitions else len(workers)
         self.bounds = chunk_bounds(self.n, n_parts)
         self.workers = [workers[i % len(workers)] for i in range(len(self.bounds))]
-        self._place(model, X, Y)
+        self._place(model, X, Y, check)
         self.last_times = {"oracle": 0.0, "psi": 0.0}
         self.overheads: list[float] = []
 
@@ -434,14 +438,15 @@ class DaskOracle(OracleBackend):
         return (sp.vstack([p[0] for p in parts], format="csr"),
                 np.concatenate([p[1] for p in parts]))
 
-    def _place(self, model, X, Y):
-        """Send the model to every worker and each partition's examples to its worker (one
-        pickle per partition), where its batch is built once and stays. The driver packs
-        partition k+1 while worker k unpacks and batches partition k, and the workers load
-        their kernels meanwhile. ``setup_seconds`` is the wall time of it all;
-        ``setup_phases`` splits it: "model" (broadcast), "pack" (driver pickling), "send"
-        (driver to workers), "wait" (driver idle until every batch is built), and per
-        partition the worker's "unpack", "batch" and "cpu" seconds and the bytes sent."""
+    def _place(self, model, X, Y, check=None):
+        """Send the model to every worker and each partition's examples to its worker
+        (``_Packed``), where its batch is built once and stays. The driver packs partition
+        k+1 while worker k unpacks and batches partition k, then runs ``check`` (if any) while
+        the workers finish, and the workers load their kernels meanwhile. ``setup_seconds``
+        is the wall time of it all; ``setup_phases`` splits it: "model" (broadcast), "pack"
+        (driver packing), "send" (driver to workers), "check" (the driver's ``check``),
+        "wait" (driver idle until every batch is built), and per partition the worker's
+        "unpack", "batch" and "cpu" seconds and the bytes sent."""
         client = self.client
         t0 = time.perf_counter()
         self._model = client.scatter(model, broadcast=True, hash=False)
@@ -450,28 +455,44 @@ class DaskOracle(OracleBackend):
                 for wk in sorted(set(self.workers))]
         built, pack, send, nbytes = [], 0.0, 0.0, []
         limits = self._memory_limits()
-        for k, ((a, b), worker) in enumerate(zip(self.bounds, self.workers)):
-            t1 = time.perf_counter()
-            packed = _Packed(slice_examples(X, a, b), slice_examples(Y, a, b))
-            t2 = time.perf_counter()
-            need = MEMORY_FACTOR * packed.unpacked_nbytes * self.workers.count(worker)
-            if limits.get(worker) and need > limits[worker]:
-                raise ClusterError(
-                    f"partition {k} (examples {a}..{b - 1}, "
-                    f"{packed.unpacked_nbytes / 2**20:.1f} MiB unpacked) does not fit Dask "
-                    f"worker {worker}: its memory limit is "
-                    f"{limits[worker] / 2**20:.1f} MiB and a partition needs at least "
-                    f"{MEMORY_FACTOR}x that there (batch and working sets); use more "
-                    "workers or workers with more memory", address=worker)
-            raw = client.scatter(packed, workers=[worker], hash=False)
-            send += time.perf_counter() - t2
-            pack += t2 - t1
-            nbytes.append(packed.nbytes)
-            built.append(client.submit(_build_batch, self._model, raw, workers=[worker],
-                                       pure=False))
-            del raw, packed
+        try:
+            for k, ((a, b), worker) in enumerate(zip(self.bounds, self.workers)):
+                t1 = time.perf_counter()
+                packed = _Packed(slice_examples(X, a, b), slice_examples(Y, a, b))
+                t2 = time.perf_counter()
+                need = MEMORY_FACTOR * packed.unpacked_nbytes * self.workers.count(worker)
+                if limits.get(worker) and need > limits[worker]:
+                    raise ClusterError(
+                        f"partition {k} (examples {a}..{b - 1}, "
+                        f"{packed.unpacked_nbytes / 2**20:.1f} MiB unpacked) does not fit Dask "
+                        f"worker {worker}: its memory limit is "
+                        f"{limits[worker] / 2**20:.1f} MiB and a partition needs at least "
+                        f"{MEMORY_FACTOR}x that there (batch and working sets); use more "
+                        "workers or workers with more memory", address=worker)
+                raw = client.scatter(packed, workers=[worker], hash=False)
+                send += time.perf_counter() - t2
+                pack += t2 - t1
+                nbytes.append(packed.nbytes)
+                built.append(client.submit(_build_batch, self._model, raw, workers=[worker],
+                                           pure=False))
+                del raw, packed
+        except Exception:
+            try:
+                if check is not None:
+                    check()     # bad data that could not even be packed: its own error
+            finally:
+                self.close()
+            raise
         self._parts = [client.submit(operator.itemgetter(0), f, workers=[wk], pure=False)
                        for f, wk in zip(built, self.workers)]
+        t_check = time.perf_counter()
+        if check is not None:
+            try:
+                check()
+            except BaseException:
+                del built, warm
+                self.close()
+                raise
         t3 = time.perf_counter()
         info = self._await([client.submit(operator.itemgetter(1), f, workers=[wk], pure=False)
                             for f, wk in zip(built, self.workers)])
@@ -485,7 +506,8 @@ class DaskOracle(OracleBackend):
         t4 = time.perf_counter()
         self.setup_seconds = t4 - t0
         self.setup_phases = {"wall": self.setup_seconds, "model": t_model, "pack": pack,
-                             "send": send, "wait": t4 - t3, "bytes": nbytes,
+                             "send": send, "check": t3 - t_check, "wait": t4 - t3,
+                             "bytes": nbytes,
                              "worker_warm": warm_s,
                              "worker_malloc_tuned": [wm[1] for wm in warmed],
                              "worker_unpack": [i["unpack"] for i in info],
