@@ -85,3 +85,14 @@ def test_other_examples_fall_back_to_one_pickle():
             assert np.array_equal(Xa, X2)
         assert all(np.array_equal(a, b) for a, b in zip(Ya, Y2))
         assert packed.nbytes > 0
+
+
+def test_sparse_arrays_travel_flat_too():
+    """scipy's csr_array (not only csr_matrix) is rebuilt as its own class, same entries."""
+    rng = np.random.default_rng(2)
+    X = [sp.csr_array(rng.random((3, 5)) * (rng.random((3, 5)) < 0.5)) for _ in range(4)]
+    packed = _Packed(X, [np.arange(3)] * 4)
+    assert packed.x is not None
+    X2, _ = _through_dask(packed).unpack()
+    assert all(_same_csr(a, b) for a, b in zip(X, X2))
+    assert np.array_equal(X2[2] @ np.ones(5), X[2] @ np.ones(5))
