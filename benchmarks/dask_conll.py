@@ -2,6 +2,7 @@
 
     STRUCTPRED_DATA=/work/shared/data python benchmarks/dask_conll.py \\
         [--workers 2,1] [--repeat 4] [--C 1000] [--eps 0.1] [--no-local] [--out FILE.md]
+        [--from-jsonl RAW.jsonl]   (the report of earlier raw runs, no new runs)
 
 Runs, each in its own process (so peak RSS is per run): ``local`` (StructuredSVM n-slack, one
 thread) and, for each K in ``--workers``, ``daskK`` (a LocalCluster of K worker processes x 1
@@ -100,7 +101,8 @@ def child(mode: str, repeat: int, C: float, eps: float) -> dict:
         setup = dict(extra.get("setup") or {})
         out["setup"] = setup
         rb = extra["round_bytes"]
-        out["w_in_bytes"] = rb[0]["w_in"] if rb else None
+        out["w_in_bytes"] = max(r["w_in"] for r in rb) if rb else None     # round 1: w = 0
+        out["dense_bytes"] = 8 * int(svm.w_.shape[0])
         out["w_out_bytes"] = max(max(r["out"]) for r in rb) if rb else None
         hist = svm.history_
         if extra.get("local_solver"):     # one partition: the whole fit on the worker
@@ -109,7 +111,7 @@ def child(mode: str, repeat: int, C: float, eps: float) -> dict:
                              "worker_seconds": extra["worker_seconds"],
                              "worker_cpu": extra["worker_cpu"],
                              "communication": svm.timings_.get("communication", 0.0),
-                             "w_bytes": 8 * int(svm.w_.shape[0])}
+                             "w_bytes": extra.get("w_bytes", 8 * int(svm.w_.shape[0]))}
         else:
             out["rounds"] = [{"wall": h["round_seconds"],
                               "compute": max(h.get("local_seconds") or [0.0]),
@@ -217,7 +219,9 @@ def report(runs: dict, args) -> str:
         L.append(f"| {m} | {r['fit_s']:.1f} | {_f(setup)} | {r['iters']} | {r['primal']:.2f} | "
                  f"{r['dual']:.2f} | {r['driver_cpu_s']:.1f} / {wcpu} | "
                  f"{r['driver_rss_mb']:.0f} / {wrss} |")
-    L += ["", "Set-up = placing the data (`DaskOracle`) plus the partitions' solver state "
+    L += ["", "Set-up = placing the data (`DaskOracle`, which on Dask also runs the task's "
+          "input checks while the workers build their batches; the local run checks before "
+          "its fit starts, inside its fit wall too) plus the partitions' solver state "
           "(`timings_['setup']`); fit wall includes it. CPU = user + system seconds of the "
           "process during the fit (the workers' include their share of the set-up)."]
     cores = os.cpu_count() or 1
@@ -238,17 +242,21 @@ def report(runs: dict, args) -> str:
         if r.get("single"):
             g = r["single"]
             L.append(f"* **{m}**: set-up {_f(s.get('wall'), 2)} s = model broadcast "
-                     f"{_f(s.get('model'), 2)} + driver pickling {_f(s.get('pack'), 2)} + "
+                     f"{_f(s.get('model'), 2)} + driver packing {_f(s.get('pack'), 2)} + "
                      f"sending {_f(s.get('send'), 2)} ({sum(s.get('bytes', [])) / 1e6:.0f} MB) "
-                     f"+ waiting for the worker's batch {_f(s.get('wait'), 2)}. Then the whole "
+                     f"+ the task's input checks on the driver {_f(s.get('check'), 2)} (while "
+                     f"the worker builds its batch) + waiting for the worker's batch "
+                     f"{_f(s.get('wait'), 2)}. Then the whole "
                      f"fit ran on the worker ({g['solver']}, {r['iters']} passes): worker wall "
                      f"{g['worker_seconds']:.2f} s, CPU {g['worker_cpu']:.2f} s; the driver's "
                      f"wait beyond it (options out, w of {g['w_bytes']:,} bytes back) "
                      f"{g['communication']:.2f} s.")
             continue
         L.append(f"* **{m}**: set-up {_f(s.get('wall'), 2)} s = model broadcast "
-                 f"{_f(s.get('model'), 2)} + driver pickling {_f(s.get('pack'), 2)} + sending "
-                 f"{_f(s.get('send'), 2)} ({sum(s.get('bytes', [])) / 1e6:.0f} MB) + waiting "
+                 f"{_f(s.get('model'), 2)} + driver packing {_f(s.get('pack'), 2)} + sending "
+                 f"{_f(s.get('send'), 2)} ({sum(s.get('bytes', [])) / 1e6:.0f} MB) + the task's "
+                 f"input checks on the driver {_f(s.get('check'), 2)} (while the workers build "
+                 f"their batches) + waiting "
                  f"for the workers' batches {_f(s.get('wait'), 2)} (workers: unpack "
                  + ", ".join(f"{v:.2f}" for v in s.get("worker_unpack", [])) + " s, batch "
                  + ", ".join(f"{v:.2f}" for v in s.get("worker_batch", [])) + " s); "
@@ -263,8 +271,9 @@ def report(runs: dict, args) -> str:
                  f"all rounds "
                  f"{sum(x['wall'] for x in rounds):.1f} s. Set-up / rounds = "
                  f"{(s.get('wall', 0.0) + r['timings'].get('setup', 0.0)) / max(sum(x['wall'] for x in rounds), 1e-9):.2f}. "
-                 f"Per round: w to each worker {r['w_in_bytes']:,} bytes, w_k back "
-                 f"{r['w_out_bytes']:,} bytes.")
+                 f"Per round (largest): w to each worker {r['w_in_bytes']:,} bytes, w_k back "
+                 f"{r['w_out_bytes']:,} bytes (w dense: {r.get('dense_bytes', 0):,} bytes; "
+                 "both travel as their nonzeros when that is smaller).")
         L.append("")
         L.append("  | round | certified | wall | slowest worker: CPU | its pass at w | "
                  + " | ".join(PHASES) + " |")
@@ -320,8 +329,19 @@ def main():
     ap.add_argument("--no-local", action="store_true", help="skip the one-thread local run")
     ap.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results",
                                                   "dask_conll.md"))
+    ap.add_argument("--from-jsonl", default=None, metavar="FILE",
+                    help="write the report of the raw runs in FILE (no new runs)")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.from_jsonl:
+        with open(a.from_jsonl) as fh:
+            runs = {r["mode"]: r for r in map(json.loads, fh)}
+        a.workers = ",".join(m[4:] for m in runs if m != "local")
+        text = report(runs, a)
+        with open(a.out, "w") as fh:
+            fh.write(text)
+        print(text)
+        return
     if a.child:
         print("RESULT " + json.dumps(child(a.child, a.repeat, a.C, a.eps)), flush=True)
         return

@@ -64,13 +64,15 @@ def main():
         print(f"cluster: 1 partition, the local n-slack solver ran on the worker: "
               f"{remote.n_iter_} passes, primal {remote.primal_objective_:.4f}, certified gap "
               f"{remote.duality_gap_:.3g} (<= C·eps = {args.C * args.eps:g}); w sent back "
-              f"once ({8 * remote.w_.shape[0]:,} bytes)")
+              f"once ({extra.get('w_bytes', 8 * remote.w_.shape[0]):,} bytes)")
     else:
-        sent = extra["round_bytes"][0]
+        rounds = extra["round_bytes"]     # w and w_k travel as their nonzeros when smaller
+        w_in = max(r["w_in"] for r in rounds)
+        w_out = max(max(r["out"]) for r in rounds)
         print(f"cluster: {extra['partitions']} partitions, {remote.n_iter_} rounds, primal "
               f"{remote.primal_objective_:.4f}, certified gap {remote.duality_gap_:.3g} "
-              f"(<= C·eps = {args.C * args.eps:g}); per round {sent['w_in']:,} bytes to each "
-              f"worker, {max(sent['out']):,} back from each")
+              f"(<= C·eps = {args.C * args.eps:g}); per round at most {w_in:,} bytes to each "
+              f"worker, {w_out:,} back from each (w dense: {8 * remote.w_.shape[0]:,})")
     print(f"         set-up {setup['wall']:.2f} s (examples sent once: "
           f"{sum(setup['bytes']):,} bytes), training {remote.timings_['total']:.2f} s")
     print(f"local:   {local.n_iter_} passes, primal {local.primal_objective_:.4f}, gap "

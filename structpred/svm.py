@@ -308,10 +308,11 @@ class StructuredSVM:
             return DISTRIBUTED.get(self.algorithm, self.algorithm)
         return self.algorithm
 
-    def _make_oracle(self, X, Y):
+    def _make_oracle(self, X, Y, check=None):
         if self.backend == "dask":
             from .solvers.dask_oracle import DaskOracle
-            return DaskOracle(self.model, X, Y, rescaling=self.rescaling, client=self.client)
+            return DaskOracle(self.model, X, Y, rescaling=self.rescaling, client=self.client,
+                              check=check)
         return LocalOracle(self.model, X, Y, rescaling=self.rescaling, n_jobs=self.n_jobs)
 
     # ---------------------------------------------------------------- training
@@ -359,11 +360,15 @@ class StructuredSVM:
         model = self.model
         if initialize:
             model.initialize(X, Y)
-        model.check_input(X, Y)
-        model.check_joint_feature_size(X[0], Y[0], 0)
+
+        def check():
+            model.check_input(X, Y)
+            model.check_joint_feature_size(X[0], Y[0], 0)
+        if self.backend != "dask":
+            check()     # on Dask: while the workers build their batches (DaskOracle)
         install_compile_notice()
         compile0 = compile_seconds()
-        oracle = self._make_oracle(X, Y)
+        oracle = self._make_oracle(X, Y, check)
         w0 = None
         if warm_start and getattr(self, "w_", None) is not None:
             w0 = self.w_

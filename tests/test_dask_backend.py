@@ -2,6 +2,7 @@
 as the local backend (n_jobs=1 and 2), data kept on the workers, bcfw's gap passes on the
 cluster, errors. Skipped when dask.distributed is not installed."""
 import itertools
+import time
 
 import numpy as np
 import pytest
@@ -137,7 +138,7 @@ def test_partitions_follow_local_chunking(client):
 
 
 def test_partition_data_and_solver_states_never_travel_back(client, monkeypatch):
-    """Set-up ships each partition once (one pickled buffer) and the driver gathers only the
+    """Set-up ships each partition once (a few flat buffers or one pickle) and the driver gathers only the
     small per-round results: neither a batch nor a CoCoA+ partition state (O(n_k) arrays)
     comes back to the driver; the set-up phases are recorded."""
     from structpred.solvers.cocoa import Partition
@@ -158,3 +159,29 @@ def test_partition_data_and_solver_states_never_travel_back(client, monkeypatch)
     assert len(setup["bytes"]) == 2 and min(setup["bytes"]) > 0
     parts = setup["model"] + setup["pack"] + setup["send"] + setup["wait"]
     assert 0 <= parts <= setup["wall"] + 1e-6
+
+
+@pytest.mark.parametrize("bad", ["nan", "rows"])
+def test_bad_input_is_the_local_error_and_releases_the_partitions(client, bad):
+    """On Dask the task's input checks run on the driver while the workers build their
+    batches: bad data still gives the local backend's error (same type and message), and the
+    partitions already sent are released."""
+    X, y = _blobs(n=60, f=3, k=3)
+    if bad == "nan":
+        X[37, 1] = np.nan
+    else:
+        y = y[:-1]
+    errors = []
+    for backend in ("local", "dask"):
+        with pytest.raises(ValueError) as info:
+            StructuredSVM(Multiclass(), C=1.0, backend=backend,
+                          client=client if backend == "dask" else None).fit(X, y)
+        errors.append((type(info.value), str(info.value)))
+    assert errors[0] == errors[1]
+
+    def held():
+        return client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
+    deadline = time.monotonic() + 30      # releases reach the scheduler asynchronously
+    while held() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert held() == 0

@@ -2,8 +2,9 @@
 
 At construction the training set is cut into contiguous partitions (one per worker unless
 ``n_partitions`` says otherwise, the same cut as ``LocalOracle(n_jobs=n_partitions)``); each
-partition's raw examples are pickled once, as one buffer, and sent to one worker, where
-``model.make_batch`` builds the batch once and it stays in worker memory (the driver packs the
+partition's raw examples are packed once into a few flat buffers (``_Packed``: lists of CSR
+matrices and label arrays concatenated, anything else one pickle) and sent to one worker,
+where ``model.make_batch`` builds the batch once and it stays in worker memory (the driver packs the
 next partition meanwhile; ``setup_phases`` times each step). The model is broadcast once
 (cloudpickle is the transport; persistence stays pickle-free). Each call then ships only w
 (broadcast to the workers), runs the oracle on every partition where it lives, and gathers the
@@ -25,14 +26,15 @@ CoCoA+ (below), whose partitions call their own rows at their local point inside
 
 Partitioned solvers (``cocoa``: the n-slack solver on a cluster) keep per-partition state
 where the data lives: ``start_local(factory, *args)`` builds one state per partition on its
-worker, and each round ships w once: ``round_pass(w)`` runs the partition's full oracle
+worker, and each round ships w once, as its nonzeros when that is smaller (``KeptVector``;
+CoNLL's w has 7% of d nonzero): ``round_pass(w)`` runs the partition's full oracle
 pass there (checked by the same guard as ``SolverRun``'s passes), keeps it there and returns
 only its hinge sum (so the driver knows the primal, and can stop, before any local work);
 ``round_step(w, step, *args)`` then hands it to ``step(state, w, D, L, margins, rows,
-*args)`` and gathers the step's small result (O(d)): neither D nor the working sets leave
-the worker. A worker lost during a round, a
+*args)`` and gathers the step's small result (O(d); its w_k as nonzeros too): neither D nor
+the working sets leave the worker. A worker lost during a round, a
 scheduler that does not answer within ``timeout`` seconds, or a partition that does not fit
-its worker's memory limit (``MEMORY_FACTOR`` x its pickled size) raises ``ClusterError``
+its worker's memory limit (``MEMORY_FACTOR`` x its unpacked size) raises ``ClusterError``
 naming it.
 """
 from __future__ import annotations
@@ -46,6 +48,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import ClusterError, InvalidInputError
+from .base import KeptVector
 from .guard import check_answer
 from .objective import hinge
 from .oracle import (LocalOracle, OracleBackend, chunk_bounds, rows_declared, rows_on,
@@ -53,26 +56,150 @@ from .oracle import (LocalOracle, OracleBackend, chunk_bounds, rows_declared, ro
 
 __all__ = ["DaskOracle", "connect"]
 
-#: a partition takes at least this many times its pickled size in a worker's memory (its
-#: batch, the solver's working sets: CoNLL x 4 took about 9x), checked against the worker's
-#: memory limit before it is sent
+#: a partition takes at least this many times its unpacked size in a worker's memory (its
+#: batch, the solver's working sets: CoNLL x 4 peaked at ~600 MB for 86 MB, 7x), checked
+#: against the worker's memory limit before it is sent
 MEMORY_FACTOR = 4
 
 
 class _Packed:
-    """A partition's raw examples as one pickle (protocol 5): Dask then sends one buffer
-    instead of serialising a list of thousands of small objects one by one (6.4 s against
-    0.7 s for 17,872 CoNLL sentences, measured)."""
+    """A partition's raw examples for the wire in few large buffers.
+
+    A list of CSR matrices (one per example, as ``read_svmhmm`` returns sequences) travels as
+    four flat arrays (rows per example, the examples' ``indptr`` one after another, their
+    ``indices`` and ``data`` one after another; ``data`` as one value when every entry is that
+    value, bit for bit: binary features), and a list of 1-D numeric arrays (labels) as two
+    (lengths, values): Dask sends arrays as raw frames (pickle protocol 5 out of band),
+    so the driver only concatenates and the worker rebuilds the examples as views of the
+    received buffers (``unpack``). Anything else is one pickle (protocol 5) per partition
+    (X, Y apart), which still beats serialising thousands of small objects one by one (6.4 s against
+    0.7 s for 17,872 CoNLL sentences, measured). ``nbytes``: what is sent."""
 
     def __init__(self, X, Y):
-        self.blob = pickle.dumps((X, Y), protocol=5)
+        self.x, self.y = _flat_csr_list(X), _flat_arrays(Y)
+        self.x_blob = None if self.x is not None else pickle.dumps(X, protocol=5)
+        self.y_blob = None if self.y is not None else pickle.dumps(Y, protocol=5)
+
+    @property
+    def nbytes(self) -> int:
+        parts = [self.x or {}, self.y or {}]
+        parts += [p["data"] for p in parts[:1] if isinstance(p.get("data"), dict)]
+        arrays = [a for part in parts for a in part.values() if isinstance(a, np.ndarray)]
+        return (sum(int(a.nbytes) for a in arrays) + len(self.x_blob or b"")
+                + len(self.y_blob or b""))
+
+    @property
+    def unpacked_nbytes(self) -> int:
+        """``nbytes`` with a constant ``data`` counted at its full size (what the worker
+        holds once it is unpacked)."""
+        data = (self.x or {}).get("data")
+        if isinstance(data, dict):
+            return self.nbytes + data["size"] * data["constant"].itemsize
+        return self.nbytes
+
+    def unpack(self):
+        """(X, Y) as they were given (the examples as views of the received buffers)."""
+        X = pickle.loads(self.x_blob) if self.x is None else _csr_list(self.x)
+        Y = pickle.loads(self.y_blob) if self.y is None else _array_list(self.y)
+        return X, Y
+
+
+def _writeable(a):
+    """a, or a copy when it is read-only (a buffer as Dask received it): the kernels are
+    compiled for writeable arrays, a read-only one would compile another specialisation."""
+    return a if a.flags.writeable else a.copy()
+
+
+def _flat_csr_list(X):
+    """A list of CSR matrices (one class, one dtype each for indptr, indices and data, one
+    column count) as flat arrays (``_Packed``), else None."""
+    if not isinstance(X, (list, tuple)) or not X:
+        return None
+    first = X[0]
+    if not (sp.issparse(first) and first.format == "csr"):
+        return None
+    cls, n_cols = type(first), first.shape[1]
+    kinds = (first.indptr.dtype, first.indices.dtype, first.data.dtype)
+    rows = np.empty(len(X), dtype=np.int64)
+    nnz = np.empty(len(X), dtype=np.int64)
+    ptrs, inds, vals = [], [], []
+    for i, x in enumerate(X):
+        if type(x) is not cls or x.shape[1] != n_cols or x.indptr.dtype != kinds[0] \
+                or x.indices.dtype != kinds[1] or x.data.dtype != kinds[2] \
+                or x.indices.shape != x.data.shape or x.indptr.ndim != 1 \
+                or x.indptr.shape[0] != x.shape[0] + 1:
+            return None
+        rows[i] = x.shape[0]
+        nnz[i] = x.indices.shape[0]
+        ptrs.append(x.indptr)
+        inds.append(x.indices)
+        vals.append(x.data)
+    data = np.concatenate(vals)
+    if data.size and data.dtype.itemsize in (1, 2, 4, 8):
+        bits = data.view(f"u{data.dtype.itemsize}")
+        if (bits == bits[0]).all():      # one value, bit for bit (binary features): send it
+            data = {"constant": data[:1].copy(), "size": int(data.shape[0])}
+    return {"cls": cls, "n_cols": int(n_cols), "rows": rows, "nnz": nnz,
+            "indptr": np.concatenate(ptrs), "indices": np.concatenate(inds), "data": data}
+
+
+def _csr_list(flat):
+    """The CSR matrices of ``_flat_csr_list`` back, as views of its arrays: each built as
+    unpickling builds one (the class's instance dict, without scipy's constructor checks:
+    the arrays are the ones that passed them on the driver)."""
+    cls, n_cols = flat["cls"], flat["n_cols"]
+    indptr, indices = _writeable(flat["indptr"]), _writeable(flat["indices"])
+    data = flat["data"]
+    if isinstance(data, dict):       # one value for every entry
+        data = np.full(data["size"], data["constant"][0], dtype=data["constant"].dtype)
+    else:
+        data = _writeable(data)
+    rows, nnz = flat["rows"].tolist(), flat["nnz"].tolist()
+    base = {k: v for k, v in cls((0, n_cols), dtype=data.dtype).__dict__.items()
+            if k not in ("indptr", "indices", "data", "_shape") and not k.startswith("_has")}
+    out = []
+    p = q = 0
+    new = object.__new__
+    for r, z in zip(rows, nnz):
+        m = new(cls)
+        m.__dict__.update(base)
+        m.__dict__.update(_shape=(r, n_cols), indptr=indptr[p:p + r + 1],
+                          indices=indices[q:q + z], data=data[q:q + z])
+        out.append(m)
+        p += r + 1
+        q += z
+    return out
+
+
+def _flat_arrays(Y):
+    """A list of 1-D numeric numpy arrays of one dtype as (lengths, values), else None."""
+    if not isinstance(Y, (list, tuple)) or not Y:
+        return None
+    first = Y[0]
+    if not isinstance(first, np.ndarray) or first.dtype.kind not in "biuf":
+        return None
+    dtype = first.dtype
+    lengths = np.empty(len(Y), dtype=np.int64)
+    for i, y in enumerate(Y):
+        if type(y) is not np.ndarray or y.ndim != 1 or y.dtype != dtype:
+            return None
+        lengths[i] = y.shape[0]
+    return {"lengths": lengths, "values": np.concatenate(Y)}
+
+
+def _array_list(flat):
+    """The arrays of ``_flat_arrays`` back, as views of its values."""
+    values = _writeable(flat["values"])
+    ends = np.cumsum(flat["lengths"]).tolist()
+    starts = [0] + ends[:-1]
+    return [values[a:b] for a, b in zip(starts, ends)]
 
 
 def _build_batch(model, packed):
-    """On a worker: unpickle the partition's examples and build its batch once; returns
+    """On a worker: unpack the partition's examples and build its batch once; returns
     (batch, {"unpack": s, "batch": s, "cpu": s})."""
     t0, c0 = time.perf_counter(), time.process_time()
-    X, Y = pickle.loads(packed.blob)
+    X, Y = packed.unpack()
     t1 = time.perf_counter()
     batch = model.make_batch(X, Y)
     del X, Y
@@ -112,17 +239,45 @@ def _warm_worker(model):
 
 
 def _run_part(model, batch, w, rescaling):
+    """On a worker: the partition's oracle pass at w (a ``KeptVector`` message or an
+    array); (D, L, oracle seconds, δΨ seconds, wall seconds)."""
     t0 = time.perf_counter()
+    if isinstance(w, KeptVector):
+        w = w.dense()
     D, L, t_oracle, t_psi = run_oracle(model, batch, w, rescaling)
     return D, L, t_oracle, t_psi, time.perf_counter() - t0
+
+
+def _dense_w(state, message):
+    """On a worker: the round's w as a dense float64 vector from its message (a
+    ``KeptVector``: its nonzeros when that is smaller, bit for bit), rebuilt once per round
+    and kept on ``state`` for the round's second half (the same message object)."""
+    if isinstance(message, np.ndarray):
+        return message
+    cached = getattr(state, "w_round", None)
+    if cached is not None and cached[0] is message:
+        return cached[1]
+    state.w_round = None                      # the previous round's w freed first
+    w = message.dense()
+    state.w_round = (message, w)
+    return w
+
+
+def _message_bytes(obj) -> int:
+    """Bytes of a message as Dask sends it: pickle protocol 5, arrays out of band (raw
+    frames): the pickle's own bytes plus its buffers'."""
+    frames = []
+    head = pickle.dumps(obj, protocol=5, buffer_callback=frames.append)
+    return len(head) + sum(f.raw().nbytes for f in frames)
 
 
 def _pass_part(model, batch, state, w, rescaling, exact, index0):
     """On a worker: the partition's oracle pass at w (guard-checked), kept on ``state``
     (``state.pending`` = (D, L, margins)) for the step that follows; returns its hinge sum
     Σ max(0, hinge_i) at w and its seconds ("pass_seconds": wall, "pass_cpu": this process's
-    CPU)."""
+    CPU). ``w`` is the round's message (``_dense_w``)."""
     t0, c0 = time.perf_counter(), time.process_time()
+    w = _dense_w(state, w)
     D, L, _t_oracle, _t_psi = run_oracle(model, batch, w, rescaling)
     m = int(np.shape(L)[0])
     D, L, margins = check_answer(D, L, w, d=model.size_joint_feature, m=m, index=index0,
@@ -138,8 +293,12 @@ def _step_part(model, batch, state, w, step, args, rescaling, exact, index0):
     """On a worker: ``step(state, w, D, L, margins, rows, *args)`` on the pass kept by
     ``_pass_part`` (None, None, None if none this round) and the partition's row calls; adds
     its seconds ("seconds": wall, "cpu": this process's CPU) and its size ("bytes_out",
-    arrays counted by their bytes) to the step's dict."""
+    arrays counted by their bytes) to the step's dict. ``w`` is the round's message
+    (``_dense_w``); the step's "wk" goes back as a ``KeptVector`` (its nonzeros when that is
+    smaller: the driver adds them in place, ``cocoa.add_share``, the same floats as the
+    dense vector)."""
     t0, c0 = time.perf_counter(), time.process_time()
+    w = _dense_w(state, w)
     d = model.size_joint_feature
     task = type(model).__name__
     D, L, margins = getattr(state, "pending", None) or (None, None, None)
@@ -154,12 +313,11 @@ def _step_part(model, batch, state, w, step, args, rescaling, exact, index0):
                                 rescaling=rescaling, exact=exact, task=task,
                                 where=" (row call on a Dask worker)")
     out = step(state, w, D, L, margins, rows, *args)
+    if isinstance(out.get("wk"), np.ndarray):
+        out["wk"] = KeptVector(out["wk"])
     out["seconds"] = time.perf_counter() - t0
     out["cpu"] = time.process_time() - c0
-    arrays = {k: v for k, v in out.items() if isinstance(v, np.ndarray)}
-    rest = {k: v for k, v in out.items() if k not in arrays}
-    out["bytes_out"] = (len(pickle.dumps(rest, protocol=pickle.HIGHEST_PROTOCOL))
-                        + sum(v.nbytes + 160 for v in arrays.values()))
+    out["bytes_out"] = _message_bytes(out)
     return out
 
 
@@ -185,7 +343,8 @@ class _PartitionOracle(LocalOracle):
 def _solve_partition(model, batch, solver, kwargs, rescaling):
     """On a worker: run ``solver(model, oracle, **kwargs)`` to its end over the partition held
     here (one-thread local backend); returns its SolverResult without the warm state (the
-    working sets stay here), with the worker's "worker_seconds" and "worker_cpu" and the
+    working sets stay here) and with w as a ``KeptVector`` (its nonzeros when smaller; its
+    size in ``extra["w_bytes"]``), with the worker's "worker_seconds" and "worker_cpu" and the
     warnings it raised ("worker_warnings": (category, message) pairs) in ``extra``."""
     t0, c0 = time.perf_counter(), time.process_time()
     oracle = _PartitionOracle(model, batch, len(batch), rescaling)
@@ -193,6 +352,8 @@ def _solve_partition(model, batch, solver, kwargs, rescaling):
         warnings.simplefilter("always")
         result = solver(model, oracle, **kwargs)
     result.extra.pop("warm_state", None)
+    result.w = KeptVector(result.w)      # its nonzeros when smaller; made dense on the driver
+    result.extra["w_bytes"] = _message_bytes(result.w)
     result.extra["worker_warnings"] = [(w.category, str(w.message)) for w in caught]
     result.extra["worker_seconds"] = time.perf_counter() - t0
     result.extra["worker_cpu"] = time.process_time() - c0
@@ -233,7 +394,11 @@ class DaskOracle(OracleBackend):
     """``oracle(w) -> (D, L)`` computed on the workers of a Dask cluster."""
 
     def __init__(self, model, X, Y, rescaling="margin", client=None, n_partitions=None,
-                 timeout=10.0):
+                 timeout=10.0, check=None):
+        """Place the partitions of (X, Y) on the cluster's workers (``_place``). ``check``: a
+        callable (the task's input checks) run on the driver while the workers build their
+        batches, so that its time hides behind theirs; what it raises is raised here, after
+        the partitions are released (nothing is computed on the data before it passes)."""
         model.check_rescaling(rescaling)
         if not (isinstance(timeout, (int, float)) and np.isfinite(timeout) and timeout > 0):
             raise InvalidInputError(f"timeout must be a positive number of seconds, got {timeout!r}")
@@ -250,15 +415,15 @@ class DaskOracle(OracleBackend):
         n_parts = int(n_partitions) if n_partitions else len(workers)
         self.bounds = chunk_bounds(self.n, n_parts)
         self.workers = [workers[i % len(workers)] for i in range(len(self.bounds))]
-        self._place(model, X, Y)
+        self._place(model, X, Y, check)
         self.last_times = {"oracle": 0.0, "psi": 0.0}
         self.overheads: list[float] = []
 
     def __call__(self, w):
         """(D, L) at w, gathered in partition order."""
         t0 = time.perf_counter()
-        w = np.ascontiguousarray(w, dtype=np.float64)
-        w_future = self.client.scatter(w, broadcast=True, hash=False)
+        message = KeptVector(np.ascontiguousarray(w, dtype=np.float64))   # nonzeros if smaller
+        w_future = self.client.scatter(message, broadcast=True, hash=False)
         futures = [self.client.submit(_run_part, self._model, part, w_future, self.rescaling,
                                       workers=[worker], pure=False)
                    for part, worker in zip(self._parts, self.workers)]
@@ -273,14 +438,15 @@ class DaskOracle(OracleBackend):
         return (sp.vstack([p[0] for p in parts], format="csr"),
                 np.concatenate([p[1] for p in parts]))
 
-    def _place(self, model, X, Y):
-        """Send the model to every worker and each partition's examples to its worker (one
-        pickle per partition), where its batch is built once and stays. The driver packs
-        partition k+1 while worker k unpacks and batches partition k, and the workers load
-        their kernels meanwhile. ``setup_seconds`` is the wall time of it all;
-        ``setup_phases`` splits it: "model" (broadcast), "pack" (driver pickling), "send"
-        (driver to workers), "wait" (driver idle until every batch is built), and per
-        partition the worker's "unpack", "batch" and "cpu" seconds and the bytes sent."""
+    def _place(self, model, X, Y, check=None):
+        """Send the model to every worker and each partition's examples to its worker
+        (``_Packed``), where its batch is built once and stays. The driver packs partition
+        k+1 while worker k unpacks and batches partition k, then runs ``check`` (if any) while
+        the workers finish, and the workers load their kernels meanwhile. ``setup_seconds``
+        is the wall time of it all; ``setup_phases`` splits it: "model" (broadcast), "pack"
+        (driver packing), "send" (driver to workers), "check" (the driver's ``check``),
+        "wait" (driver idle until every batch is built), and per partition the worker's
+        "unpack", "batch" and "cpu" seconds and the bytes sent."""
         client = self.client
         t0 = time.perf_counter()
         self._model = client.scatter(model, broadcast=True, hash=False)
@@ -289,27 +455,44 @@ class DaskOracle(OracleBackend):
                 for wk in sorted(set(self.workers))]
         built, pack, send, nbytes = [], 0.0, 0.0, []
         limits = self._memory_limits()
-        for k, ((a, b), worker) in enumerate(zip(self.bounds, self.workers)):
-            t1 = time.perf_counter()
-            packed = _Packed(slice_examples(X, a, b), slice_examples(Y, a, b))
-            t2 = time.perf_counter()
-            need = MEMORY_FACTOR * len(packed.blob) * self.workers.count(worker)
-            if limits.get(worker) and need > limits[worker]:
-                raise ClusterError(
-                    f"partition {k} (examples {a}..{b - 1}, {len(packed.blob) / 2**20:.1f} MiB "
-                    f"pickled) does not fit Dask worker {worker}: its memory limit is "
-                    f"{limits[worker] / 2**20:.1f} MiB and a partition needs at least "
-                    f"{MEMORY_FACTOR}x its pickled size there (batch and working sets); use more "
-                    "workers or workers with more memory", address=worker)
-            raw = client.scatter(packed, workers=[worker], hash=False)
-            send += time.perf_counter() - t2
-            pack += t2 - t1
-            nbytes.append(len(packed.blob))
-            built.append(client.submit(_build_batch, self._model, raw, workers=[worker],
-                                       pure=False))
-            del raw, packed
+        try:
+            for k, ((a, b), worker) in enumerate(zip(self.bounds, self.workers)):
+                t1 = time.perf_counter()
+                packed = _Packed(slice_examples(X, a, b), slice_examples(Y, a, b))
+                t2 = time.perf_counter()
+                need = MEMORY_FACTOR * packed.unpacked_nbytes * self.workers.count(worker)
+                if limits.get(worker) and need > limits[worker]:
+                    raise ClusterError(
+                        f"partition {k} (examples {a}..{b - 1}, "
+                        f"{packed.unpacked_nbytes / 2**20:.1f} MiB unpacked) does not fit Dask "
+                        f"worker {worker}: its memory limit is "
+                        f"{limits[worker] / 2**20:.1f} MiB and a partition needs at least "
+                        f"{MEMORY_FACTOR}x that there (batch and working sets); use more "
+                        "workers or workers with more memory", address=worker)
+                raw = client.scatter(packed, workers=[worker], hash=False)
+                send += time.perf_counter() - t2
+                pack += t2 - t1
+                nbytes.append(packed.nbytes)
+                built.append(client.submit(_build_batch, self._model, raw, workers=[worker],
+                                           pure=False))
+                del raw, packed
+        except Exception:
+            try:
+                if check is not None:
+                    check()     # bad data that could not even be packed: its own error
+            finally:
+                self.close()
+            raise
         self._parts = [client.submit(operator.itemgetter(0), f, workers=[wk], pure=False)
                        for f, wk in zip(built, self.workers)]
+        t_check = time.perf_counter()
+        if check is not None:
+            try:
+                check()
+            except BaseException:
+                del built, warm
+                self.close()
+                raise
         t3 = time.perf_counter()
         info = self._await([client.submit(operator.itemgetter(1), f, workers=[wk], pure=False)
                             for f, wk in zip(built, self.workers)])
@@ -323,7 +506,8 @@ class DaskOracle(OracleBackend):
         t4 = time.perf_counter()
         self.setup_seconds = t4 - t0
         self.setup_phases = {"wall": self.setup_seconds, "model": t_model, "pack": pack,
-                             "send": send, "wait": t4 - t3, "bytes": nbytes,
+                             "send": send, "check": t3 - t_check, "wait": t4 - t3,
+                             "bytes": nbytes,
                              "worker_warm": warm_s,
                              "worker_malloc_tuned": [wm[1] for wm in warmed],
                              "worker_unpack": [i["unpack"] for i in info],
@@ -349,11 +533,15 @@ class DaskOracle(OracleBackend):
         self._await(self._states, fetch=False)     # the states stay where they are
 
     def _send_w(self, w):
-        """w (float64) to every worker once; later calls with the same array reuse it."""
+        """w (float64) to every worker once, as a ``KeptVector`` (its nonzeros when that is
+        smaller: CoNLL's w has ~7% of d); later calls with the same array reuse it.
+        ``last_w_bytes``: the message's size."""
         if getattr(self, "_w_sent", None) is not w:
             self._w_sent = w
-            self._w_future = self.client.scatter(np.ascontiguousarray(w, dtype=np.float64),
-                                                 broadcast=True, hash=False)
+            self._w_future = None
+            message = KeptVector(np.ascontiguousarray(w, dtype=np.float64))
+            self.last_w_bytes = _message_bytes(message)
+            self._w_future = self.client.scatter(message, broadcast=True, hash=False)
         return self._w_future
 
     def round_pass(self, w, exact=True):
@@ -379,7 +567,7 @@ class DaskOracle(OracleBackend):
                                               workers=[worker], pure=False)
                            for part, state, (a, _b), worker in zip(
                                self._parts, self._states, self.bounds, self.workers)])
-        self.last_round_bytes = {"w_in": int(np.asarray(w).nbytes) + 160,
+        self.last_round_bytes = {"w_in": self.last_w_bytes,
                                  "out": [o["bytes_out"] for o in out]}
         return out
 
@@ -394,7 +582,10 @@ class DaskOracle(OracleBackend):
         future = self.client.submit(_solve_partition, self._model, self._parts[0], solver,
                                     kwargs, self.rescaling, workers=[self.workers[0]],
                                     pure=False)
-        return self._await([future])[0]
+        result = self._await([future])[0]
+        if isinstance(result.w, KeptVector):
+            result.w = result.w.dense()      # bit for bit, zeros of either sign included
+        return result
 
     def _memory_limits(self) -> dict:
         """Each worker's memory limit in bytes, as the scheduler knows it (0 or missing: none)."""

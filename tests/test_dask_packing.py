@@ -1,0 +1,98 @@
+"""How a partition's examples travel to a Dask worker (structpred.solvers.dask_oracle._Packed):
+lists of CSR matrices and of label arrays as a few flat buffers, rebuilt on the worker as views;
+the rebuilt examples equal the originals entry for entry and give the same batch, through
+Dask's own serialisation; anything else falls back to one pickle."""
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+distributed = pytest.importorskip("distributed", reason="dask.distributed is not installed "
+                                  "(pip install 'structpred[dask]')")
+
+from distributed.protocol import deserialize, serialize  # noqa: E402
+
+from structpred.solvers.dask_oracle import _Packed  # noqa: E402
+from structpred.tasks.sequence import SequenceLabeling  # noqa: E402
+
+
+def _sequences(n=40, F=30, L=4, binary=True, seed=0):
+    rng = np.random.default_rng(seed)
+    X, Y = [], []
+    for _ in range(n):
+        T = int(rng.integers(1, 9))
+        dense = (rng.random((T, F)) < 0.2) * (1.0 if binary else rng.normal(size=(T, F)))
+        X.append(sp.csr_matrix(dense))
+        Y.append(rng.integers(0, L, T))
+    return X, Y
+
+
+def _through_dask(packed):
+    header, frames = serialize(packed)
+    return deserialize(header, frames)
+
+
+def _same_csr(a, b):
+    return (type(a) is type(b) and a.shape == b.shape and a.dtype == b.dtype
+            and np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices)
+            and np.array_equal(a.data.view(np.uint64), b.data.view(np.uint64)))
+
+
+@pytest.mark.parametrize("binary", [True, False])
+def test_csr_lists_travel_flat_and_give_the_same_batch(binary):
+    X, Y = _sequences(binary=binary)
+    X[3], Y[3] = sp.csr_matrix((2, 30)), np.array([0, 1])  # tokens without features
+    packed = _Packed(X, Y)
+    assert packed.x is not None and packed.y is not None and packed.x_blob is None
+    assert isinstance(packed.x["data"], dict) == binary   # one value for binary features
+    X2, Y2 = _through_dask(packed).unpack()
+    assert len(X2) == len(X) and all(_same_csr(a, b) for a, b in zip(X, X2))
+    assert all(y.dtype == z.dtype and np.array_equal(y, z) for y, z in zip(Y, Y2))
+    assert all(x.data.flags.writeable and x.indices.flags.writeable for x in X2)
+    model = SequenceLabeling(n_labels=4, n_features=30)
+    a, b = model.make_batch(X, Y), model.make_batch(X2, Y2)
+    for name in ("indptr", "indices", "data", "offsets", "y"):
+        u, v = getattr(a, name), getattr(b, name)
+        assert u.dtype == v.dtype and np.array_equal(u, v), name
+    w = np.random.default_rng(1).normal(size=model.size_joint_feature)
+    assert np.array_equal(model.batch_loss_augmented_inference(a, w),
+                          model.batch_loss_augmented_inference(b, w))
+
+
+def test_zeros_of_either_sign_are_not_one_constant():
+    X, Y = _sequences(n=5, binary=False)
+    for x in X:
+        x.data[:] = 0.0
+    X[2].data[:1] = -0.0
+    packed = _Packed(X, Y)
+    assert not isinstance(packed.x["data"], dict)
+    X2, _ = _through_dask(packed).unpack()
+    assert all(_same_csr(a, b) for a, b in zip(X, X2))
+
+
+def test_other_examples_fall_back_to_one_pickle():
+    X, Y = _sequences(n=6)
+    mixed = list(X)
+    mixed[1] = mixed[1].astype(np.float32)                # another dtype: not flat
+    tags = [np.array(["B", "I", "O"][: len(y)], dtype=object) for y in Y]
+    for Xa, Ya, flat_x, flat_y in ((mixed, Y, False, True), (X, tags, True, False),
+                                   (np.ones((6, 3)), np.arange(6), False, False)):
+        packed = _Packed(Xa, Ya)
+        assert (packed.x is not None) == flat_x and (packed.y is not None) == flat_y
+        X2, Y2 = _through_dask(packed).unpack()
+        if isinstance(Xa, list):
+            assert all(_same_csr(a, b) for a, b in zip(Xa, X2))
+        else:
+            assert np.array_equal(Xa, X2)
+        assert all(np.array_equal(a, b) for a, b in zip(Ya, Y2))
+        assert packed.nbytes > 0
+
+
+def test_sparse_arrays_travel_flat_too():
+    """scipy's csr_array (not only csr_matrix) is rebuilt as its own class, same entries."""
+    rng = np.random.default_rng(2)
+    X = [sp.csr_array(rng.random((3, 5)) * (rng.random((3, 5)) < 0.5)) for _ in range(4)]
+    packed = _Packed(X, [np.arange(3)] * 4)
+    assert packed.x is not None
+    X2, _ = _through_dask(packed).unpack()
+    assert all(_same_csr(a, b) for a, b in zip(X, X2))
+    assert np.array_equal(X2[2] @ np.ones(5), X[2] @ np.ones(5))
