@@ -351,7 +351,8 @@ def test_default_converges_on_few_examples_at_large_C(tmp_path, C):
 def test_unchecked_row_csr_is_scipys_matrix():
     """The per-example path's CSR builder (scipy's validation skipped) gives a matrix equal to
     scipy's own in every use the solvers make of it: products, row slices, sums, nnz."""
-    from structpred.tasks.sequence.model import _checked_csr, _rows_csr
+    from structpred.csr_build import checked_csr as _checked_csr
+    from structpred.tasks.sequence.model import _rows_csr
     rng = np.random.default_rng(0)
     ref = sp.random(7, 40, density=0.2, format="csr", random_state=rng)
     parts = (ref.data.copy(), ref.indices.astype(np.int32), ref.indptr.astype(np.int32), ref.shape)

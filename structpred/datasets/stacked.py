@@ -18,38 +18,13 @@ import operator
 from collections.abc import Sequence
 
 import numpy as np
-import scipy.sparse as sp
+
+from ..csr_build import csr_from_arrays
 
 __all__ = ["StackedSequences", "StackedLabels"]
 
 
-def _checked_csr(data, indices, indptr, shape):
-    return sp.csr_matrix((data, indices, indptr), shape=shape)
-
-
-def _bare_csr(data, indices, indptr, shape):
-    m = sp.csr_matrix.__new__(sp.csr_matrix)
-    m.data, m.indices, m.indptr, m._shape, m.maxprint = data, indices, indptr, shape, 50
-    return m
-
-
-def _pick_csr_builder():
-    """``_bare_csr`` (no O(1)-but-slow validation: the stacked arrays are checked once, by
-    ``SequenceLabeling.check_input``) if it makes the same matrix as scipy's constructor on
-    this scipy (same attributes, same arithmetic), else the constructor."""
-    try:
-        parts = (np.array([1.0, -2.0, 3.0]), np.array([0, 2, 1], dtype=np.int32),
-                 np.array([0, 2, 3], dtype=np.int32), (2, 3))
-        a, b = _checked_csr(*parts), _bare_csr(*parts)
-        if set(vars(a)) == set(vars(b)) and np.array_equal(b @ np.arange(3.0), a @ np.arange(3.0)) \
-                and abs(a - b).nnz == 0 and b.nnz == 3 and b.shape == a.shape:
-            return _bare_csr
-    except Exception:   # noqa: BLE001 - any difference: keep scipy's checked constructor
-        pass
-    return _checked_csr
-
-
-_csr = _pick_csr_builder()
+_csr = csr_from_arrays
 
 
 def _range(index, n):

@@ -6,6 +6,7 @@ import threading
 import numpy as np
 import scipy.sparse as sp
 
+from ...csr_build import csr_from_arrays
 from ...boundary.arrays import MAX_SIZE_JOINT_FEATURE, check_index_arrays, check_values
 from ...boundary.params import check_int, check_state
 from ...errors import MAX_ABS_FEATURE, InvalidInputError
@@ -20,36 +21,10 @@ _INT32_MAX = int(np.iinfo(np.int32).max)
 _SCRATCH = threading.local()  # per-thread F-sized scratch of the δΨ kernel
 
 
-def _checked_csr(data, indices, indptr, shape):
-    return sp.csr_matrix((data, indices, indptr), shape=shape)
-
-
-def _bare_csr(data, indices, indptr, shape):
-    m = sp.csr_matrix.__new__(sp.csr_matrix)
-    m.data, m.indices, m.indptr, m._shape, m.maxprint = data, indices, indptr, shape, 50
-    return m
-
-
-def _pick_csr_builder():
-    """``_bare_csr`` if it makes the same matrix as scipy's constructor on this scipy (same
-    attributes, same arithmetic), else the constructor."""
-    try:
-        parts = (np.array([1.0, -2.0, 3.0]), np.array([0, 2, 1], dtype=np.int32),
-                 np.array([0, 2, 3], dtype=np.int32), (2, 3))
-        a, b = _checked_csr(*parts), _bare_csr(*parts)
-        if set(vars(a)) == set(vars(b)) and np.array_equal((b @ np.arange(3.0)),
-                                                           a @ np.arange(3.0)) \
-                and abs(a - b).nnz == 0 and b.nnz == 3 and b.has_sorted_indices:
-            return _bare_csr
-    except Exception:   # noqa: BLE001 - any difference: keep scipy's checked constructor
-        pass
-    return _checked_csr
-
-
 #: the δΨ rows of the per-example path as a CSR matrix without scipy's O(1)-but-slow (about
 #: 40 µs) validation: the kernel builds them sorted and in range, and the solvers' answer check
 #: (``solvers.guard.check_answer``) checks indptr and every index anyway
-_rows_csr = _pick_csr_builder()
+_rows_csr = csr_from_arrays
 #: ``get_state``'s tag of the emission layout (``f*L + l``); a model file without it was
 #: written with the former label-major layout (``l*F + f``): ``migrate_state`` permutes it
 EMISSION_LAYOUT = "feature-major"
