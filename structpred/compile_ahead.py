@@ -141,8 +141,12 @@ def helper_cpu_seconds() -> float:
 
 
 def _head_file(path: str, tmp: str) -> str:
-    """The first whole lines (about :data:`HEAD_BYTES`) of ``path`` written to a file in tmp."""
+    """The first whole lines (about :data:`HEAD_BYTES`, decompressed if ``path`` is gzip)
+    of ``path`` written to a plain file in tmp."""
+    import gzip
     with open(path, "rb") as f:
+        gz = f.read(2) == b"\x1f\x8b"
+    with (gzip.open if gz else open)(path, "rb") as f:
         head = f.read(HEAD_BYTES)
     cut = head.rfind(b"\n")
     out = os.path.join(tmp, "head.dat")

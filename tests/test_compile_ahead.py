@@ -84,3 +84,19 @@ def test_first_run_with_the_helper_gives_the_same_model_and_loads_the_solver_ker
     assert left <= {"structpred.solvers.dcd_kernels.slacks"}
     assert {n for n in compiled_helped if n.startswith("structpred.tasks")} == \
         {n for n in compiled_alone if n.startswith("structpred.tasks")}
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_head_file_is_the_first_whole_lines_of_plain_or_gzip_files(tmp_path, gz):
+    import gzip
+    lines = [f"{i % 3 + 1} qid:{i // 7 + 1} {i % 50 + 1}:1 {i % 11 + 60}:1\n" for i in range(3000)]
+    text = "".join(lines).encode()
+    src = tmp_path / ("train.dat.gz" if gz else "train.dat")
+    if gz:
+        with gzip.open(src, "wb") as f:
+            f.write(text)
+    else:
+        src.write_bytes(text)
+    head = open(compile_ahead._head_file(str(src), str(tmp_path)), "rb").read()
+    assert 0 < len(head) <= compile_ahead.HEAD_BYTES and head.endswith(b"\n")
+    assert text.startswith(head) and len(text[len(head):].split(b"\n", 1)[0]) > 0
