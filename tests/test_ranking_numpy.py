@@ -102,6 +102,15 @@ def _same_pool(a, b):
     np.testing.assert_array_equal(a.ind[:a.top], b.ind[:b.top])
 
 
+def _same_run(a, b):
+    """Two (pool, w, outputs) runs: same pool, same w, same outputs one by one."""
+    (pa, wa, oa), (pb, wb, ob) = a, b
+    _same_pool(pa, pb)
+    np.testing.assert_array_equal(wa, wb)
+    for x, y in zip(oa, ob):
+        np.testing.assert_array_equal(x, y)
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_dcd_twins_leave_the_same_pool_bit_for_bit(seed, force):
     """slacks, weights, a sweep, additions with evictions, pruning and compaction: the twins
@@ -127,11 +136,7 @@ def test_dcd_twins_leave_the_same_pool_bit_for_bit(seed, force):
         pool.prune(1)
         pool._ensure(10 ** 4)               # compaction into new arrays
         results.append((pool, w, out))
-    (pa, wa, oa), (pb, wb, ob) = results
-    _same_pool(pa, pb)
-    np.testing.assert_array_equal(wa, wb)
-    for x, y in zip(oa, ob):
-        np.testing.assert_array_equal(x, y)
+    _same_run(*results)
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -282,11 +287,7 @@ def test_sweep_twin_long_unchanged_runs_and_repeated_features(duplicates, force)
                 res.append(np.asarray(pool.sweep(order, active, 0.01, w, 1e-6), dtype=float))
                 res.append(active.copy())
         out.append((pool, w, res))
-    (pa, wa, ra), (pb, wb, rb) = out
-    _same_pool(pa, pb)
-    np.testing.assert_array_equal(wa, wb)
-    for x, y in zip(ra, rb):
-        np.testing.assert_array_equal(x, y)
+    _same_run(*out)
 
 
 @pytest.mark.parametrize("layout", ["sorted", "unsorted", "negative-zero-w"])
@@ -336,12 +337,10 @@ def test_sweep_twin_dense_columns_match_the_kernel(layout, force, monkeypatch):
                 active[i] = 1
                 res.append(np.asarray(pool.sweep(order, active, 0.3 / n, w, 1e-7), dtype=float))
         out.append((pool, w.copy(), res))
-    (pa, wa, ra), (pb, wb, rb) = out
+    (pa, wa, _), (pb, wb, _) = out
     assert str(pa.data.dtype) == "float32"
-    _same_pool(pa, pb)
     assert wa.tobytes() == wb.tobytes()
-    for x, y in zip(ra, rb):
-        np.testing.assert_array_equal(x, y)
+    _same_run(*out)
     if layout == "sorted":
         assert taken and all(taken)
     elif layout == "unsorted":

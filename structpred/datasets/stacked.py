@@ -24,18 +24,33 @@ from ..csr_build import csr_from_arrays
 __all__ = ["StackedSequences", "StackedLabels"]
 
 
-_csr = csr_from_arrays
+class _Stacked(Sequence):
+    """What both containers share: ``offsets`` cut the stack into ``len(self)`` sequences; a
+    step-1 slice is the same kind of container over offsets[a:b+1] (``_over``), another step
+    a list, an index the item ``_item(i)``."""
+
+    #: ``structpred.solvers.oracle.slice_examples`` may slice it (X[a:b]) instead of listing
+    slices_as_examples = True
+
+    def __len__(self) -> int:
+        return self.offsets.shape[0] - 1
+
+    def __getitem__(self, index):
+        n = len(self)
+        if isinstance(index, slice):
+            start, stop, step = index.indices(n)
+            if step != 1:
+                return [self[i] for i in range(start, stop, step)]
+            return self._over(self.offsets[start:max(start, stop) + 1])
+        i = operator.index(index)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(f"sequence index {index} out of range ({n} sequences)")
+        return self._item(i)
 
 
-def _range(index, n):
-    """(start, stop) of a step-1 slice, or None for another step."""
-    start, stop, step = index.indices(n)
-    if step != 1:
-        return None
-    return start, max(start, stop)
-
-
-class StackedSequences(Sequence):
+class StackedSequences(_Stacked):
     """X of a sequence set as one stacked CSR: sequence i is rows offsets[i]:offsets[i+1] of
     (data, indices, indptr), n_features columns.
 
@@ -45,8 +60,6 @@ class StackedSequences(Sequence):
     ``SequenceLabeling.check_input`` checks them (indices in range, indptr rising, values
     finite) before any kernel reads them."""
 
-    #: ``structpred.solvers.oracle.slice_examples`` may slice it (X[a:b]) instead of listing
-    slices_as_examples = True
     #: what the sequence task looks for (with the dtypes above, checked again there)
     stacked_kind = "sequences"
 
@@ -63,32 +76,20 @@ class StackedSequences(Sequence):
             raise ValueError("StackedSequences: data float64, indices int32 of the same length, "
                              "indptr and offsets 1-D int64")
 
-    def __len__(self) -> int:
-        return self.offsets.shape[0] - 1
-
     @property
     def n_tokens(self) -> int:
         """Number of tokens (rows) of all sequences together."""
         return int(self.offsets[-1] - self.offsets[0])
 
-    def __getitem__(self, index):
-        n = len(self)
-        if isinstance(index, slice):
-            bounds = _range(index, n)
-            if bounds is None:
-                return [self[i] for i in range(*index.indices(n))]
-            a, b = bounds
-            return StackedSequences(self.data, self.indices, self.indptr,
-                                    self.offsets[a:b + 1], self.n_features)
-        i = operator.index(index)
-        if i < 0:
-            i += n
-        if not 0 <= i < n:
-            raise IndexError(f"sequence index {index} out of range ({n} sequences)")
+    def _over(self, offsets):
+        return StackedSequences(self.data, self.indices, self.indptr, offsets, self.n_features)
+
+    def _item(self, i):
         a, b = int(self.offsets[i]), int(self.offsets[i + 1])
         lo, hi = int(self.indptr[a]), int(self.indptr[b])
-        return _csr(self.data[lo:hi], self.indices[lo:hi],
-                    (self.indptr[a:b + 1] - lo).astype(np.int32), (b - a, self.n_features))
+        return csr_from_arrays(self.data[lo:hi], self.indices[lo:hi],
+                               (self.indptr[a:b + 1] - lo).astype(np.int32),
+                               (b - a, self.n_features))
 
     def stacked_rows(self):
         """(indptr from 0, indices, data, offsets from 0) of this container's rows: views of
@@ -104,11 +105,10 @@ class StackedSequences(Sequence):
                                    self.n_features))
 
 
-class StackedLabels(Sequence):
+class StackedLabels(_Stacked):
     """Y of a sequence set as one int64 label array: Y[i] = labels[offsets[i]:offsets[i+1]]
     (a view)."""
 
-    slices_as_examples = True
     stacked_kind = "labels"
 
     def __init__(self, labels, offsets):
@@ -119,22 +119,10 @@ class StackedLabels(Sequence):
                 or self.offsets.shape[0] < 1:
             raise ValueError("StackedLabels: labels and offsets 1-D int64")
 
-    def __len__(self) -> int:
-        return self.offsets.shape[0] - 1
+    def _over(self, offsets):
+        return StackedLabels(self.labels, offsets)
 
-    def __getitem__(self, index):
-        n = len(self)
-        if isinstance(index, slice):
-            bounds = _range(index, n)
-            if bounds is None:
-                return [self[i] for i in range(*index.indices(n))]
-            a, b = bounds
-            return StackedLabels(self.labels, self.offsets[a:b + 1])
-        i = operator.index(index)
-        if i < 0:
-            i += n
-        if not 0 <= i < n:
-            raise IndexError(f"sequence index {index} out of range ({n} sequences)")
+    def _item(self, i):
         return self.labels[self.offsets[i]:self.offsets[i + 1]]
 
     def stacked_rows(self):
