@@ -39,6 +39,10 @@ _JSONL = ('{"id": "q1", "query": "jaguar", "documents": ["cat", {"title": "car",
 READERS: dict[str, Reader] = {
     "svm_hmm": Reader(".svmhmm:read_svmhmm", ".dat",
                       "1 qid:1 1:1 3:0.5 # w=the\n2 qid:1 2:1\n1 qid:2 1:0.25 2:1\n3 qid:2 3:2\n"),
+    # the stacked form ``structpred learn`` reads (same scanner, one container per set)
+    "svm_hmm_stacked": Reader(".svmhmm:read_svmhmm", ".dat",
+                              "1 qid:1 1:1 3:0.5 # w=the\n2 qid:1 2:1\n1 qid:2 1:0.25 2:1\n3 qid:2 3:2\n",
+                              {"stacked": True}),
     "svm_hmm_tags": Reader(".svmhmm:read_tag_names", ".tags", "1 B-NP\n2 I-NP\n3 O\n"),
     "conll": Reader(".conll:read_conll", ".txt",
                     "He PRP B-NP\nran VBD B-VP\n. . O\n\nIt PRP B-NP\nworks VBZ B-VP\n"),
