@@ -258,14 +258,6 @@ def load_letor(path, *, n_features: int | None = None, kind: str = "auto",
         dtype = None
     if dtype not in (np.float64, np.float32):
         raise InvalidInputError("dtype must be numpy.float64 or numpy.float32")
-    data = _load_letor(path, n_features, kind, pairless, dense, group_sizes, strict_order,
-                       dtype)
-    if dtype != np.float64 and data.X and data.X[0].dtype != dtype:
-        data.X = [x.astype(dtype) for x in data.X]   # a path that read float64: convert
-    return data
-
-
-def _load_letor(path, n_features, kind, pairless, dense, group_sizes, strict_order, dtype):
     name = os.fspath(path)
     if kind != "proprank":
         if "numba" not in sys.modules:   # a moderate file: read without loading numba
@@ -282,10 +274,12 @@ def _load_letor(path, n_features, kind, pairless, dense, group_sizes, strict_ord
                           dtype)
         if fast is not None:
             return fast
-    return _load_exact(path, name, n_features, kind, pairless, dense, group_sizes, strict_order)
+    return _load_exact(path, name, n_features, kind, pairless, dense, group_sizes, strict_order,
+                       dtype)
 
 
-def _load_exact(path, name, n_features, kind, pairless, dense, group_sizes, strict_order):
+def _load_exact(path, name, n_features, kind, pairless, dense, group_sizes, strict_order,
+                dtype=np.float64):
     """The per-line reader: every rule checked with a message naming file and line."""
     targets, qids, costs, linenos, comments = [], [], [], [], []
     parts_f, parts_v, counts = [], [], []
@@ -368,7 +362,8 @@ def _load_exact(path, name, n_features, kind, pairless, dense, group_sizes, stri
         counts = np.bincount(np.repeat(np.arange(N), np.diff(ptr))[keep], minlength=N)
         ptr = np.concatenate([[0], np.cumsum(counts)])
         fid_arr, val_arr = fid_arr[keep], val_arr[keep]
-    M = sp.csr_matrix((val_arr, (fid_arr - 1).astype(np.int32), ptr), shape=(N, n_cols))
+    M = sp.csr_matrix((val_arr.astype(dtype, copy=False), (fid_arr - 1).astype(np.int32), ptr),
+                      shape=(N, n_cols))
     if dense is None:   # dense when it takes less memory than CSR (about 40% non-zeros)
         dense = n_cols <= 5000 and fid_arr.size * 12 >= 0.3 * N * n_cols * 8
     t_arr = np.asarray(targets)

@@ -276,7 +276,7 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
         only add work. "rounds": CoCoA+ rounds as for K > 1.
     gap_stop : float or None
         Stop when the certified gap is <= gap_stop·C·ε (or by SVM-struct's rule, see above).
-        None: 1 for rounds, the bound 1-slack's rule guarantees (``dcd``'s own default, 1/4,
+        None: 1 for rounds, the bound 1-slack's rule guarantees (``dcd``'s own default, 1/2,
         on the one-partition path). 1/2 would bound the primal within C·ε/2 of the optimum,
         but the rounds' tail is long when the partitions differ: on 300 CoNLL sentences
         (C = 100, K = 2) 825 rounds against 100 at 1 (the local solver: 48 passes). On
@@ -315,14 +315,7 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
     sigma = float(K if sigma is None else sigma)
     if not (sigma >= 1.0 and np.isfinite(sigma)):
         raise ValueError(f"sigma must be >= 1 (CoCoA+'s safe value is K = {K}), got {sigma!r}")
-    tol = eps / 10.0 if inner_tol is None else float(inner_tol)
-    if max_constraints is None:
-        max_constraints = auto_max_constraints(max(b - a for a, b in bounds))
-    args = (d, C / n, sigma, eps, tol, int(inner_sweeps), int(max_idle), max_constraints,
-            storage, random_state, int(fresh_passes), int(batch_size), rescaling, add_from_pass,
-            int(first_sweeps))
     remote = bool(oracle.serves_local_rounds)
-    fresh_ok = bool(oracle.rows_available and batch_size and fresh_passes)
     if remote and K == 1 and one_partition == "dcd" and callback is None:
         # the options dcd shares, forwarded only when set away from this solver's defaults:
         # left alone they are dcd's own defaults, so w is the local solver's
@@ -332,6 +325,13 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
         ours = inspect.signature(fit_cocoa).parameters
         opts = {k: v for k, v in given.items() if v != ours[k].default}
         return _one_partition(run, oracle, opts)
+    tol = eps / 10.0 if inner_tol is None else float(inner_tol)
+    if max_constraints is None:
+        max_constraints = auto_max_constraints(max(b - a for a, b in bounds))
+    args = (d, C / n, sigma, eps, tol, int(inner_sweeps), int(max_idle), max_constraints,
+            storage, random_state, int(fresh_passes), int(batch_size), rescaling, add_from_pass,
+            int(first_sweeps))
+    fresh_ok = bool(oracle.rows_available and batch_size and fresh_passes)
     gap_stop = 1.0 if gap_stop is None else gap_stop
     if remote:
         with timers("setup"):

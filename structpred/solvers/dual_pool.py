@@ -99,8 +99,8 @@ class ConstraintPool:
         """Room for ``extra`` more entries after ``top``. A full pool whose dead entries are
         a quarter of it or more is first compacted in place (the live rows moved down, in
         position order); when the entries and the extra would then fill more than 2/3 of
-        it, the arrays are enlarged in place (``ndarray.resize``: realloc, no second copy
-        alive) to 1.5x that."""
+        it, the arrays are enlarged to 1.5x that by ``_resize_entries`` (in place: mremap on
+        their map, else ``ndarray.resize``; no second copy alive)."""
         size = self.data.shape[0]
         if self.top + extra <= size:
             return

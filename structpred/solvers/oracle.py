@@ -165,8 +165,8 @@ class OracleBackend:
         return out
 
     # ------------------------------------------------------------ partitions
-    #: whether ``local_round`` runs a solver's per-partition step where the data lives (a
-    #: cluster); otherwise a partitioned solver runs its steps here on full passes
+    #: whether ``round_pass`` / ``round_step`` run a solver's per-partition step where the
+    #: data lives (a cluster); otherwise a partitioned solver runs its steps here on full passes
     serves_local_rounds = False
 
     def partition_bounds(self, n_partitions=None) -> list[tuple[int, int]]:

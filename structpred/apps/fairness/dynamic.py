@@ -83,9 +83,10 @@ __all__ = ["NewsSetup", "NewsTrial", "METHODS", "make_trial", "simulate", "Simul
            "estimate_merit", "merit_from_log"]
 
 METHODS = ("naive", "d-ultr", "fairco-exposure", "fairco-impact", "lp")
-ESTIMATORS = ("ips", "stratified", "ratio", "stratified-ratio", "mle", "stratified-mle")
+#: merit estimator -> the kernel's kind (0 IPS, 1 ratio, 2 maximum likelihood)
 _EST_KIND = {"ips": 0, "stratified": 0, "ratio": 1, "stratified-ratio": 1, "mle": 2,
              "stratified-mle": 2}
+ESTIMATORS = tuple(_EST_KIND)
 _CODE = {"naive": 0, "d-ultr": 1, "fairco-exposure": 2, "fairco-impact": 3, "lp": 4}
 
 
