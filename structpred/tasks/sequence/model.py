@@ -749,30 +749,18 @@ class SequenceLabeling(ChainCRFHooks, StructuredModel):
     def batch_delta_joint_feature(self, batch, Y_hat, n_jobs: int = 1) -> sp.csr_matrix:
         """n x d CSR, row i = Ψ(x_i, y_i) - Ψ(x_i, ŷ_i), built by the kernels from the tokens
         and label n-grams where y and ŷ differ."""
-        L, F, d = self.n_labels_, self.n_features_, self.size_joint_feature
+        L, d = self.n_labels_, self.size_joint_feature
         yh = self._flat(batch, Y_hat)
         y = batch.y
         if y.size and (y.max() >= L or yh.max() >= L or min(y.min(), yh.min()) < 0):
             raise ValueError(f"labels out of range 0..{L - 1} in the δΨ of a training batch")
         order = int(self.transition_order)
         ub = bool(self.boundary_transitions)
-
-        def work(s0, s1):
-            counts = kernels.delta_psi_count(batch.indptr, batch.offsets, s0, s1, y, yh,
-                                             order, ub)
-            total = max(int(counts.sum()), 1)
-            ip = np.zeros(s1 - s0 + 1, dtype=np.int64)
-            ind = np.empty(total, dtype=np.int64)
-            dat = np.empty(total)
-            slot, touched = _scratch(F)
-            nnz = kernels.delta_psi_rows(batch.indptr, batch.indices, batch.data, batch.offsets,
-                                         np.arange(s0, s1, dtype=np.int64), y, yh, L, F, order,
-                                         ub, slot, touched, ip, ind, dat)
-            return ip, ind[:nnz], dat[:nnz]
         chunks = self._chunks(batch, n_jobs)
         if len(chunks) == 1 and d < _INT32_MAX:
             return self._delta_narrow(batch, y, yh, order, ub)
-        parts = map_chunks(work, chunks, n_jobs)
+        parts = map_chunks(lambda s0, s1: self._delta_wide(batch, y, yh, order, ub, s0, s1),
+                           chunks, n_jobs)
         if len(parts) == 1:
             ip, ind, dat = parts[0]
         else:
@@ -784,24 +772,33 @@ class SequenceLabeling(ChainCRFHooks, StructuredModel):
             ind, ip = ind.astype(np.int32), ip.astype(np.int32)
         return sp.csr_matrix((dat, ind, ip), shape=(len(batch), d))
 
+    def _delta_wide(self, batch, y, yh, order, ub, s0, s1):
+        """δΨ rows of sequences s0..s1-1 as (indptr from 0, int64 indices, values)."""
+        L, F = self.n_labels_, self.n_features_
+        counts = kernels.delta_psi_count(batch.indptr, batch.offsets, s0, s1, y, yh, order, ub)
+        total = max(int(counts.sum()), 1)
+        ip = np.zeros(s1 - s0 + 1, dtype=np.int64)
+        ind = np.empty(total, dtype=np.int64)
+        dat = np.empty(total)
+        slot, touched = _scratch(F)
+        nnz = kernels.delta_psi_rows(batch.indptr, batch.indices, batch.data, batch.offsets,
+                                     np.arange(s0, s1, dtype=np.int64), y, yh, L, F, order,
+                                     ub, slot, touched, ip, ind, dat)
+        return ip, ind[:nnz], dat[:nnz]
+
     def _delta_narrow(self, batch, y, yh, order, ub, step=512):
         """batch_delta_joint_feature's one-thread form: the rows built ``step`` sequences
         at a time in small int64 buffers (the kernel's one specialisation) and copied into
         int32 indices and float64 values of the final size, so the whole pass's δΨ never
-        exists twice (int64 and int32). Same rows, bit for bit."""
+        exists twice (int64 and int32). Same rows, bit for bit. Past int32 entries: the
+        int64 form (``_delta_wide``) over the whole batch."""
         L, F, d = self.n_labels_, self.n_features_, self.size_joint_feature
         n = len(batch)
         counts = kernels.delta_psi_count(batch.indptr, batch.offsets, 0, n, y, yh, order, ub)
         total = max(int(counts.sum()), 1)
         if total >= _INT32_MAX:
-            ip = np.zeros(n + 1, dtype=np.int64)
-            ind = np.empty(total, dtype=np.int64)
-            dat = np.empty(total)
-            slot, touched = _scratch(F)
-            nnz = kernels.delta_psi_rows(batch.indptr, batch.indices, batch.data, batch.offsets,
-                                         np.arange(0, n, dtype=np.int64), y, yh, L, F, order,
-                                         ub, slot, touched, ip, ind, dat)
-            return sp.csr_matrix((dat[:nnz], ind[:nnz], ip), shape=(n, d))
+            ip, ind, dat = self._delta_wide(batch, y, yh, order, ub, 0, n)
+            return sp.csr_matrix((dat, ind, ip), shape=(n, d))
         ind = np.empty(total, dtype=np.int32)
         dat = np.empty(total)
         ip = np.zeros(n + 1, dtype=np.int32)
