@@ -326,14 +326,7 @@ class _PartitionOracle(LocalOracle):
     (full passes and row calls; no per-block calls: those need the raw examples)."""
 
     def __init__(self, model, batch, n, rescaling):
-        self.model, self.rescaling = model, rescaling
-        self.X = self.Y = None
-        self.n, self.n_jobs = int(n), 1
-        self.bounds = [(0, self.n)]
-        self.batches = [batch]
-        self._pool = None
-        self.last_times = {"oracle": 0.0, "psi": 0.0}
-        self.last_chunk_cpu = []
+        self._hold(model, None, None, rescaling, int(n), 1, [(0, int(n))], [batch])
 
     def call_block(self, w, k):
         raise NotImplementedError("a partition's oracle on a Dask worker serves full passes "

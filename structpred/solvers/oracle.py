@@ -186,17 +186,20 @@ class LocalOracle(OracleBackend):
     """The oracle over (X, Y) on this machine, on ``n_jobs`` threads."""
 
     def __init__(self, model, X, Y, rescaling="margin", n_jobs=1):
-        self.model = model
-        self.rescaling = rescaling
-        self.X = X
-        self.Y = Y
-        self.n = X.shape[0] if hasattr(X, "tocsr") else len(X)   # scipy sparse: len is ambiguous
-        self.n_jobs = effective_jobs(n_jobs)
-        self.bounds = chunk_bounds(self.n, self.n_jobs)
-        self.batches = [model.make_batch(slice_examples(X, a, b), slice_examples(Y, a, b))
-                        for a, b in self.bounds]
-        model.check_rescaling(rescaling, self.batches[0] if self.batches else None)
-        self._pool = ThreadPoolExecutor(self.n_jobs) if len(self.batches) > 1 else None
+        n = X.shape[0] if hasattr(X, "tocsr") else len(X)   # scipy sparse: len is ambiguous
+        n_jobs = effective_jobs(n_jobs)
+        bounds = chunk_bounds(n, n_jobs)
+        batches = [model.make_batch(slice_examples(X, a, b), slice_examples(Y, a, b))
+                   for a, b in bounds]
+        model.check_rescaling(rescaling, batches[0] if batches else None)
+        self._hold(model, X, Y, rescaling, n, n_jobs, bounds, batches)
+
+    def _hold(self, model, X, Y, rescaling, n, n_jobs, bounds, batches):
+        """The backend's state: the examples, their chunk bounds and batches (a thread pool
+        when there are several)."""
+        self.model, self.rescaling, self.X, self.Y = model, rescaling, X, Y
+        self.n, self.n_jobs, self.bounds, self.batches = n, n_jobs, bounds, batches
+        self._pool = ThreadPoolExecutor(n_jobs) if len(batches) > 1 else None
         self.last_times = {"oracle": 0.0, "psi": 0.0}
         self.last_chunk_cpu: list[float] = []
 
