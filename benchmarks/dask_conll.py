@@ -2,6 +2,7 @@
 
     STRUCTPRED_DATA=/work/shared/data python benchmarks/dask_conll.py \\
         [--workers 2,1] [--repeat 4] [--C 1000] [--eps 0.1] [--no-local] [--out FILE.md]
+        [--form stacked|list]
         [--from-jsonl RAW.jsonl]   (the report of earlier raw runs, no new runs)
 
 Runs, each in its own process (so peak RSS is per run): ``local`` (StructuredSVM n-slack, one
@@ -33,6 +34,8 @@ import subprocess
 import sys
 import time
 
+import numpy as np
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WARM_SENTENCES = 1500
 #: a worker's CPU per phase of a CoCoA+ round (``partition_step``'s "cpu_phases")
@@ -53,16 +56,35 @@ def _median(v):
     return v[len(v) // 2] if v else None
 
 
-def child(mode: str, repeat: int, C: float, eps: float) -> dict:
-    """One run in this process; returns its figures (JSON-able)."""
+def repeat_stacked(X, Y, repeat: int):
+    """The stacked sets X, Y (``read_svmhmm(..., stacked=True)``) repeated ``repeat`` times,
+    stacked again (the arrays tiled, the row pointers and offsets shifted per copy)."""
+    from structpred.datasets.stacked import StackedLabels, StackedSequences
+    indptr, indices, data, offsets = X.stacked_rows()
+    labels, yoff = Y.stacked_rows()
+    nnz, rows = int(indptr[-1]), int(offsets[-1])
+    ptr = [indptr[:1]] + [indptr[1:] + r * nnz for r in range(repeat)]
+    off = [offsets[:1]] + [offsets[1:] + r * rows for r in range(repeat)]
+    return (StackedSequences(np.tile(data, repeat), np.tile(indices, repeat),
+                             np.concatenate(ptr), np.concatenate(off), X.n_features),
+            StackedLabels(np.tile(labels, repeat), np.concatenate(off)))
+
+
+def child(mode: str, repeat: int, C: float, eps: float, form: str = "stacked") -> dict:
+    """One run in this process; returns its figures (JSON-able). ``form``: "stacked" (the
+    reader's stacked sets, as ``structpred learn`` reads them) or "list" (a list of CSR
+    matrices and one of label arrays)."""
     sys.path.insert(0, ROOT)
     from structpred import StructuredSVM
     from structpred.datasets.svmhmm import read_svmhmm
     from structpred.tasks.sequence import SequenceLabeling
     path = os.path.join(os.environ["STRUCTPRED_DATA"], "conll2000", "svmhmm", "train.dat.gz")
     t0 = time.perf_counter()
-    data = read_svmhmm(path)
-    X, Y = list(data.X) * repeat, list(data.Y) * repeat
+    data = read_svmhmm(path, stacked=form == "stacked")
+    if form == "stacked":
+        X, Y = repeat_stacked(data.X, data.Y, repeat)
+    else:
+        X, Y = list(data.X) * repeat, list(data.Y) * repeat
     t_read = time.perf_counter() - t0
 
     def model():
@@ -71,7 +93,7 @@ def child(mode: str, repeat: int, C: float, eps: float) -> dict:
     def warm():
         StructuredSVM(model(), C=1.0, eps=1.0).fit(X[:WARM_SENTENCES], Y[:WARM_SENTENCES])
     warm()
-    out = {"mode": mode, "n": len(X), "read_s": t_read, "when": time.strftime(
+    out = {"mode": mode, "form": form, "n": len(X), "read_s": t_read, "when": time.strftime(
         "%Y-%m-%d %H:%M UTC", time.gmtime()), "load_before": os.getloadavg()[0]}
     if mode == "local":
         svm = StructuredSVM(model(), C=C, eps=eps, n_jobs=1)
@@ -331,6 +353,9 @@ def main():
                                                   "dask_conll.md"))
     ap.add_argument("--from-jsonl", default=None, metavar="FILE",
                     help="write the report of the raw runs in FILE (no new runs)")
+    ap.add_argument("--form", choices=("stacked", "list"), default="stacked",
+                    help="input form: the reader's stacked sets (as `structpred learn` reads "
+                         "CoNLL) or lists of CSR matrices / label arrays")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.from_jsonl:
@@ -343,7 +368,7 @@ def main():
         print(text)
         return
     if a.child:
-        print("RESULT " + json.dumps(child(a.child, a.repeat, a.C, a.eps)), flush=True)
+        print("RESULT " + json.dumps(child(a.child, a.repeat, a.C, a.eps, a.form)), flush=True)
         return
     if "STRUCTPRED_DATA" not in os.environ:
         ap.error("set STRUCTPRED_DATA to the folder holding conll2000/svmhmm/train.dat.gz")
@@ -357,7 +382,7 @@ def main():
         for mode in modes:
             proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", mode,
                                    "--repeat", str(a.repeat), "--C", str(a.C), "--eps",
-                                   str(a.eps)], env=env, check=True, stdout=subprocess.PIPE,
+                                   str(a.eps), "--form", a.form], env=env, check=True, stdout=subprocess.PIPE,
                                   text=True)
             line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT "))
             runs[mode] = json.loads(line[len("RESULT "):])
