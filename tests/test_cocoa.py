@@ -70,8 +70,8 @@ def test_dask_w_equals_emulation_and_messages_are_O_d(client):
     assert np.array_equal(emu.w_, remote.w_) and np.array_equal(remote.w_, again.w_)
     assert remote.n_iter_ == emu.n_iter_ and remote.converged_
     d = remote.w_.shape[0]
-    for rb in remote.solver_extra_["round_bytes"]:
-        assert rb["w_in"] <= 8 * d + 400 and all(b <= 8 * d + 700 for b in rb["out"])
+    for rb in remote.solver_extra_["round_bytes"]:   # w in: from the driver or a peer's w_k
+        assert rb["w_in"] <= 8 * d + 700 and all(b <= 8 * d + 700 for b in rb["out"])
 
 
 def test_sparse_w_travels_as_its_nonzeros_and_w_stays_the_dense_protocols(client):

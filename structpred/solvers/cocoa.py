@@ -44,26 +44,11 @@ import warnings
 import numpy as np
 
 from ..errors import ClusterError
-from .base import KeptVector, SolverRun
+from .base import SolverRun, add_share  # add_share: re-exported (it lives beside KeptVector)
 from .dual_pool import ConstraintPool, auto_max_constraints, solve_working_sets
 from .objective import hinge
 
 __all__ = ["fit_cocoa", "Partition", "new_partition", "partition_step", "add_share"]
-
-
-def add_share(total, share) -> None:
-    """``total += share`` in place, for a partition's w_k sent dense or as a ``KeptVector``
-    (its nonzeros): the nonzeros are added where they are, which gives the same floats as the
-    dense sum when ``total`` holds no negative zero (x + ±0 = x for every other x; a sum
-    started from +0 never makes -0 in round-to-nearest), so w = Σ_k w_k is bit for bit the
-    dense protocol's."""
-    if isinstance(share, KeptVector):
-        if share.full is not None:
-            total += share.full.reshape(total.shape)
-        elif share.index.size:
-            total[share.index] += share.values
-    else:
-        total += share
 
 
 class Partition:
@@ -380,6 +365,9 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
                     out = _emulated_step(run, bounds, parts, w, n_fresh)
             except ClusterError as exc:
                 failure = exc
+                if row["primal"] == row["primal"]:   # the pass at w was done: keep its row
+                    row.update(round_seconds=timers.elapsed() - t0, failed="local step")
+                    run.record(**row)
                 break
             wall = timers.elapsed() - t0
             compute = max(o["seconds"] for o in out)

@@ -48,7 +48,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import ClusterError, InvalidInputError
-from .base import KeptVector
+from .base import KeptVector, add_share
 from .guard import check_answer
 from .objective import hinge
 from .oracle import (LocalOracle, OracleBackend, chunk_bounds, rows_declared, rows_on,
@@ -60,6 +60,12 @@ __all__ = ["DaskOracle", "connect"]
 #: batch, the solver's working sets: CoNLL x 4 peaked at ~600 MB for 86 MB, 7x), checked
 #: against the worker's memory limit before it is sent
 MEMORY_FACTOR = 4
+
+#: a round's next w (``DaskOracle.round_step``'s pipelining): up to this many partitions,
+#: every worker sums the partitions' w_k itself (each receives K - 1 shares from its peers);
+#: above, one worker sums them and the others receive w from it (2 messages per worker, as
+#: through the driver)
+PEER_SUM_MAX = 4
 
 
 class _Packed:
@@ -301,16 +307,29 @@ def _run_part(model, batch, w, rescaling):
 def _dense_w(state, message):
     """On a worker: the round's w as a dense float64 vector from its message (a
     ``KeptVector``: its nonzeros when that is smaller, bit for bit), rebuilt once per round
-    and kept on ``state`` for the round's second half (the same message object)."""
+    and kept on ``state`` for the round's second half (the same message object); or, when the
+    message is a round key (a str), the w this worker summed itself for that round
+    (``_pass_next``)."""
     if isinstance(message, np.ndarray):
         return message
     cached = getattr(state, "w_round", None)
+    if isinstance(message, str):
+        if cached is None or cached[0] != message:
+            raise RuntimeError(f"the w of round {message!r} is not on this worker")
+        return cached[1]
     if cached is not None and cached[0] is message:
         return cached[1]
     state.w_round = None                      # the previous round's w freed first
     w = message.dense()
     state.w_round = (message, w)
     return w
+
+
+def _same_bits(a, b) -> bool:
+    """Whether two float64 vectors hold the same floats bit for bit (zeros' signs too)."""
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    b = np.ascontiguousarray(b, dtype=np.float64)
+    return a.shape == b.shape and np.array_equal(a.view(np.uint64), b.view(np.uint64))
 
 
 def _message_bytes(obj) -> int:
@@ -337,6 +356,38 @@ def _pass_part(model, batch, state, w, rescaling, exact, index0):
     h = float(np.maximum(hinge(L, margins, rescaling), 0.0).sum())
     return {"hinge": h, "pass_seconds": time.perf_counter() - t0,
             "pass_cpu": time.process_time() - c0}
+
+
+def _sum_shares(outs, d):
+    """w = Σ_k w_k from the partitions' step results in partition order (``add_share``):
+    the floats the driver's sum gives."""
+    w = np.zeros(d)
+    for o in outs:
+        add_share(w, o["wk"])
+    return w
+
+
+def _sum_task(outs, d):
+    """On one worker (more than ``PEER_SUM_MAX`` partitions): the next w from every
+    partition's step result, as a ``KeptVector`` for the others."""
+    return KeptVector(_sum_shares(outs, d))
+
+
+def _pass_next(model, batch, state, shares, rescaling, exact, index0, key):
+    """On a worker, as soon as every partition's step is done: the next round's w (the
+    steps' results ``shares``, summed here, or the ``KeptVector`` one worker summed), kept on
+    ``state`` under ``key``, and the partition's pass at it (``_pass_part``); its dict gets
+    "sum_seconds" (building w here)."""
+    t0 = time.perf_counter()
+    if isinstance(shares, KeptVector):
+        w = shares.dense()
+    else:
+        w = _sum_shares(shares, model.size_joint_feature)
+    state.w_round = None
+    state.w_round = (key, w)
+    out = _pass_part(model, batch, state, key, rescaling, exact, index0)
+    out["sum_seconds"] = time.perf_counter() - t0 - out["pass_seconds"]
+    return out
 
 
 def _step_part(model, batch, state, w, step, args, rescaling, exact, index0):
@@ -570,6 +621,7 @@ class DaskOracle(OracleBackend):
 
     def start_local(self, factory, *args):
         """Build ``factory(k, n_k, *args)``, partition k's state, on the worker holding it."""
+        self._drop_next()
         self._states = [self.client.submit(factory, k, b - a, *args, workers=[worker],
                                            pure=False)
                         for k, ((a, b), worker) in enumerate(zip(self.bounds, self.workers))]
@@ -577,8 +629,9 @@ class DaskOracle(OracleBackend):
 
     def _send_w(self, w):
         """w (float64) to every worker once, as a ``KeptVector`` (its nonzeros when that is
-        smaller: CoNLL's w has ~7% of d); later calls with the same array reuse it.
-        ``last_w_bytes``: the message's size."""
+        smaller: CoNLL's w has ~7% of d); later calls with the same array reuse it (or the
+        key of the w the workers summed themselves, ``round_pass``). ``last_w_bytes``: the
+        message's size."""
         if getattr(self, "_w_sent", None) is not w:
             self._w_sent = w
             self._w_future = None
@@ -591,7 +644,24 @@ class DaskOracle(OracleBackend):
         """A round's first half: w to every worker and each partition's oracle pass at w
         there (guard-checked), kept on the worker for ``round_step``; returns the
         partitions' hinge sums at w (dicts: "hinge", "pass_seconds", "pass_cpu") in partition
-        order: the primal at w, known before any local work is done."""
+        order: the primal at w, known before any local work is done.
+
+        When w is the sum of the previous ``round_step``'s w_k (partition order, bit for
+        bit: what CoCoA+ sends next), the pass is the one the workers started on their own
+        as soon as those steps were done (``_pass_next``: each sums the shares itself), so
+        neither w's trip through the driver nor the driver's bookkeeping between rounds is on
+        the workers' path; w itself is not sent."""
+        spec, outs = getattr(self, "_next", None), getattr(self, "_next_outs", None)
+        self._next = self._next_outs = None
+        if spec is not None:
+            if spec["exact"] == exact and outs is not None and _same_bits(
+                    w, _sum_shares(outs, w.shape[0])):
+                self._w_sent, self._w_future = w, spec["key"]
+                sizes = [o["bytes_out"] for o in outs]
+                self.last_w_bytes = (sum(sizes) - min(sizes) if len(outs) <= PEER_SUM_MAX
+                                     else _message_bytes(KeptVector(w)))
+                return self._await(spec["futures"])
+            self._drop_next(spec)
         w_future = self._send_w(w)
         return self._await([self.client.submit(_pass_part, self._model, part, state, w_future,
                                                self.rescaling, exact, a, workers=[worker],
@@ -603,16 +673,53 @@ class DaskOracle(OracleBackend):
         """A round's second half: ``step(state, w, D, L, margins, rows, *args)`` on each
         partition (its pass from ``round_pass`` at the same w, or None), the steps' results
         (dicts) in partition order. ``last_round_bytes`` holds the bytes of w sent (per
-        worker) and of each result returned."""
+        worker) and of each result returned. Each worker then starts the next round's pass
+        at Σ_k w_k without waiting for the driver (``round_pass`` uses it or waits it out)."""
         w_future = self._send_w(w)
-        out = self._await([self.client.submit(_step_part, self._model, part, state, w_future,
-                                              step, args, self.rescaling, exact, a,
-                                              workers=[worker], pure=False)
-                           for part, state, (a, _b), worker in zip(
-                               self._parts, self._states, self.bounds, self.workers)])
+        futures = [self.client.submit(_step_part, self._model, part, state, w_future,
+                                      step, args, self.rescaling, exact, a,
+                                      workers=[worker], pure=False)
+                   for part, state, (a, _b), worker in zip(
+                       self._parts, self._states, self.bounds, self.workers)]
+        self._start_next(futures, exact)
+        out = self._await(futures)
+        self._next_outs = out
         self.last_round_bytes = {"w_in": self.last_w_bytes,
                                  "out": [o["bytes_out"] for o in out]}
         return out
+
+    def _start_next(self, steps, exact):
+        """Submit each partition's pass at the next w, to run once every step in ``steps``
+        is done (the workers sum the shares: ``_pass_next``)."""
+        self._round_key = getattr(self, "_round_key", 0) + 1
+        key = f"round-{self._round_key}"
+        if len(steps) <= PEER_SUM_MAX:
+            shares, extra = steps, []
+        else:
+            shares = self.client.submit(_sum_task, steps, self.model.size_joint_feature,
+                                        workers=[self.workers[0]], pure=False)
+            extra = [shares]
+        futures = [self.client.submit(_pass_next, self._model, part, state, shares,
+                                      self.rescaling, exact, a, key, workers=[worker],
+                                      pure=False)
+                   for part, state, (a, _b), worker in zip(
+                       self._parts, self._states, self.bounds, self.workers)]
+        self._next = {"key": key, "exact": exact, "futures": futures, "extra": extra}
+
+    def _drop_next(self, spec=None):
+        """Let go of a started next pass that will not be used: wait until it has run (it
+        writes the partitions' states, which the next task must see afterwards, whatever
+        the workers' thread count), then release it."""
+        spec = spec or getattr(self, "_next", None)
+        self._next = self._next_outs = None
+        if spec is None:
+            return
+        from distributed import wait
+        try:
+            wait(spec["futures"], timeout=self.timeout + 60.0)
+        except Exception:      # an error there is the next call's to report
+            pass
+        self.client.cancel(spec["futures"] + spec["extra"])
 
     def solve_partition(self, solver, **kwargs):
         """Run ``solver(model, oracle, **kwargs)`` (a registered solver, e.g. ``fit_dcd``) to
@@ -686,6 +793,10 @@ class DaskOracle(OracleBackend):
     def close(self):
         """Release the partitions on the workers (and the client if we opened it)."""
         try:
+            spec = getattr(self, "_next", None)
+            self._next = self._next_outs = None
+            if spec is not None:
+                self.client.cancel(spec["futures"] + spec["extra"])
             if self._parts:
                 self.client.cancel(self._parts + [self._model] + list(getattr(self, "_states", [])))
                 self._parts = []
