@@ -143,11 +143,30 @@ def child(mode: str, repeat: int, C: float, eps: float, form: str = "stacked") -
                                   h.get("pass_cpu") or [0.0] * 8)),
                               "pass_cpu": max(h.get("pass_cpu") or [0.0]),
                               "certified": h["gap"] == h["gap"],
-                              "phases": h.get("cpu_phases")} for h in hist]
+                              "phases": h.get("cpu_phases"),
+                              "pass_span": h.get("pass_span"),
+                              "step_span": h.get("step_span")} for h in hist]
+            _idle_gaps(out["rounds"])
     out.update(primal=svm.primal_objective_, dual=svm.dual_objective_, iters=svm.n_iter_,
                converged=svm.converged_, d=int(svm.w_.shape[0]), timings=svm.timings_,
                driver_rss_mb=_maxrss_mb(), load_after=os.getloadavg()[0])
     return out
+
+
+def _idle_gaps(rounds):
+    """Per round, the workers' idle wall seconds on their own clocks (``time.time`` stamps
+    of the tasks): "idle_in" from the previous round's last step end to this round's first
+    task start (w's trip, through the driver or between the workers), "idle_mid" from the
+    last pass end to the first step start (the driver's decision to go on)."""
+    last_end = None
+    for r in rounds:
+        ps = [s for s in (r.get("pass_span") or []) if s]
+        ss = [s for s in (r.get("step_span") or []) if s]
+        first = min(s[0] for s in ps or ss) if (ps or ss) else None
+        r["idle_in"] = None if last_end is None or first is None else first - last_end
+        r["idle_mid"] = (min(s[0] for s in ss) - max(s[1] for s in ps)) if ps and ss else None
+        if ss:
+            last_end = max(s[1] for s in ss)
 
 
 # ---------------------------------------------------------------- report
@@ -223,7 +242,11 @@ def report(runs: dict, args) -> str:
     any_run = next(iter(runs.values()))
     L = [f"# CoCoA+ on Dask vs the one-thread n-slack solver (CoNLL-2000 x {args.repeat})", "",
          f"`STRUCTPRED_DATA=... python benchmarks/dask_conll.py --workers {args.workers} "
-         f"--repeat {args.repeat}` (raw output: `{os.path.basename(_jsonl(args.out))}`).",
+         f"--repeat {args.repeat} --form {any_run.get('form', 'list')}` (raw output: "
+         f"`{os.path.basename(_jsonl(args.out))}`). Input form: "
+         + ("the reader's stacked sets (`read_svmhmm(..., stacked=True)`, as `structpred "
+            "learn` reads them), for every run" if any_run.get("form") == "stacked" else
+            "lists of CSR matrices and of label arrays, for every run") + ".",
          f"svm_hmm CoNLL-2000 training file repeated {args.repeat} times = {any_run['n']:,} "
          f"sentences, d = {any_run['d']:,}, C = {C:g}, eps = {eps:g}, one run of each, "
          f"{min(r['when'] for r in runs.values())}. Load average (1 min) before / after each "
@@ -297,14 +320,15 @@ def report(runs: dict, args) -> str:
                  f"{r['w_out_bytes']:,} bytes (w dense: {r.get('dense_bytes', 0):,} bytes; "
                  "both travel as their nonzeros when that is smaller).")
         L.append("")
-        L.append("  | round | certified | wall | slowest worker: CPU | its pass at w | "
-                 + " | ".join(PHASES) + " |")
-        L.append("  |---:|---|---:|---:|---:|" + "---:|" * len(PHASES))
+        L.append("  | round | certified | wall | workers idle before it / pass to step | "
+                 "slowest worker: CPU | its pass at w | " + " | ".join(PHASES) + " |")
+        L.append("  |---:|---|---:|---|---:|---:|" + "---:|" * len(PHASES))
         for i, x in enumerate(rounds, 1):
             ph = x.get("phases") or []
             k = max(range(len(ph)), key=lambda j: sum(ph[j].values())) if ph else None
             L.append(f"  | {i} | {'yes' if x.get('certified', True) else 'no (w = 0)'} | "
-                     f"{x['wall']:.2f} | {x['cpu']:.2f} | {x['pass_cpu']:.2f} | "
+                     f"{x['wall']:.2f} | {_f(x.get('idle_in'), 3)} / {_f(x.get('idle_mid'), 3)}"
+                     f" | {x['cpu']:.2f} | {x['pass_cpu']:.2f} | "
                      + " | ".join("-" if k is None else f"{ph[k][p]:.2f}" for p in PHASES)
                      + " |")
         L.append("")

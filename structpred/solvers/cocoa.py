@@ -352,7 +352,8 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
                     row.update(primal=primal, gap=primal - dual)
                     if remote:
                         row.update(pass_seconds=[o["pass_seconds"] for o in got],
-                                   pass_cpu=[o["pass_cpu"] for o in got])
+                                   pass_cpu=[o["pass_cpu"] for o in got],
+                                   pass_span=[o.get("span") for o in got])
                     if primal - dual <= gap_stop * C * eps:
                         run.converged = True
                         row.update(round_seconds=timers.elapsed() - t0)
@@ -382,7 +383,8 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
                        local_seconds=[o["seconds"] for o in out],
                        cpu_phases=[o["cpu_phases"] for o in out])
             if remote:   # the workers' own clocks
-                row.update(local_cpu=[o["cpu"] for o in out])
+                row.update(local_cpu=[o["cpu"] for o in out],
+                           step_span=[o.get("span") for o in out])
             if certify and all(o["kkt_at_w"] for o in out):
                 run.converged = True     # SVM-struct's rule at w (w is kept)
                 run.record(**row)

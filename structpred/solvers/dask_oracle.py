@@ -344,8 +344,9 @@ def _pass_part(model, batch, state, w, rescaling, exact, index0):
     """On a worker: the partition's oracle pass at w (guard-checked), kept on ``state``
     (``state.pending`` = (D, L, margins)) for the step that follows; returns its hinge sum
     Σ max(0, hinge_i) at w and its seconds ("pass_seconds": wall, "pass_cpu": this process's
-    CPU). ``w`` is the round's message (``_dense_w``)."""
-    t0, c0 = time.perf_counter(), time.process_time()
+    CPU; "span": its start and end on this machine's clock, ``time.time``, to see the
+    workers' idle time between tasks). ``w`` is the round's message (``_dense_w``)."""
+    t0, c0, start = time.perf_counter(), time.process_time(), time.time()
     w = _dense_w(state, w)
     D, L, _t_oracle, _t_psi = run_oracle(model, batch, w, rescaling)
     m = int(np.shape(L)[0])
@@ -355,7 +356,7 @@ def _pass_part(model, batch, state, w, rescaling, exact, index0):
     state.pending = (D, L, margins)
     h = float(np.maximum(hinge(L, margins, rescaling), 0.0).sum())
     return {"hinge": h, "pass_seconds": time.perf_counter() - t0,
-            "pass_cpu": time.process_time() - c0}
+            "pass_cpu": time.process_time() - c0, "span": (start, time.time())}
 
 
 def _sum_shares(outs, d):
@@ -378,7 +379,7 @@ def _pass_next(model, batch, state, shares, rescaling, exact, index0, key):
     steps' results ``shares``, summed here, or the ``KeptVector`` one worker summed), kept on
     ``state`` under ``key``, and the partition's pass at it (``_pass_part``); its dict gets
     "sum_seconds" (building w here)."""
-    t0 = time.perf_counter()
+    t0, start = time.perf_counter(), time.time()
     if isinstance(shares, KeptVector):
         w = shares.dense()
     else:
@@ -387,18 +388,19 @@ def _pass_next(model, batch, state, shares, rescaling, exact, index0, key):
     state.w_round = (key, w)
     out = _pass_part(model, batch, state, key, rescaling, exact, index0)
     out["sum_seconds"] = time.perf_counter() - t0 - out["pass_seconds"]
+    out["span"] = (start, out["span"][1])
     return out
 
 
 def _step_part(model, batch, state, w, step, args, rescaling, exact, index0):
     """On a worker: ``step(state, w, D, L, margins, rows, *args)`` on the pass kept by
     ``_pass_part`` (None, None, None if none this round) and the partition's row calls; adds
-    its seconds ("seconds": wall, "cpu": this process's CPU) and its size ("bytes_out",
-    arrays counted by their bytes) to the step's dict. ``w`` is the round's message
+    its seconds ("seconds": wall, "cpu": this process's CPU, "span": start and end,
+    ``time.time``) and its size ("bytes_out", arrays counted by their bytes) to the step's dict. ``w`` is the round's message
     (``_dense_w``); the step's "wk" goes back as a ``KeptVector`` (its nonzeros when that is
     smaller: the driver adds them in place, ``cocoa.add_share``, the same floats as the
     dense vector)."""
-    t0, c0 = time.perf_counter(), time.process_time()
+    t0, c0, start = time.perf_counter(), time.process_time(), time.time()
     w = _dense_w(state, w)
     d = model.size_joint_feature
     task = type(model).__name__
@@ -418,6 +420,7 @@ def _step_part(model, batch, state, w, step, args, rescaling, exact, index0):
         out["wk"] = KeptVector(out["wk"])
     out["seconds"] = time.perf_counter() - t0
     out["cpu"] = time.process_time() - c0
+    out["span"] = (start, time.time())
     out["bytes_out"] = _message_bytes(out)
     return out
 
