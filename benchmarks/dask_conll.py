@@ -316,9 +316,11 @@ def report(runs: dict, args) -> str:
                  f"all rounds "
                  f"{sum(x['wall'] for x in rounds):.1f} s. Set-up / rounds = "
                  f"{(s.get('wall', 0.0) + r['timings'].get('setup', 0.0)) / max(sum(x['wall'] for x in rounds), 1e-9):.2f}. "
-                 f"Per round (largest): w to each worker {r['w_in_bytes']:,} bytes, w_k back "
-                 f"{r['w_out_bytes']:,} bytes (w dense: {r.get('dense_bytes', 0):,} bytes; "
-                 "both travel as their nonzeros when that is smaller).")
+                 f"Per round (largest): into each worker {r['w_in_bytes']:,} bytes (w from the "
+                 "driver, or from round 2 on the other workers' w_k, which each worker sums "
+                 f"itself), each w_k out {r['w_out_bytes']:,} bytes (w dense: "
+                 f"{r.get('dense_bytes', 0):,} bytes; both travel as their nonzeros when that "
+                 "is smaller).")
         L.append("")
         L.append("  | round | certified | wall | workers idle before it / pass to step | "
                  "slowest worker: CPU | its pass at w | " + " | ".join(PHASES) + " |")
