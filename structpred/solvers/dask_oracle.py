@@ -717,10 +717,9 @@ class DaskOracle(OracleBackend):
         self._next = self._next_outs = None
         if spec is None:
             return
-        from distributed import wait
-        try:
-            wait(spec["futures"], timeout=self.timeout + 60.0)
-        except Exception:      # an error there is the next call's to report
+        try:    # polls the cluster: a lost worker ends the wait at once (ClusterError)
+            self._await(spec["futures"], fetch=False)
+        except Exception:      # its error (a lost worker, a bad answer) is the next call's
             pass
         self.client.cancel(spec["futures"] + spec["extra"])
 
