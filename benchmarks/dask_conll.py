@@ -5,16 +5,20 @@
         [--form stacked|list]
         [--from-jsonl RAW.jsonl]   (the report of earlier raw runs, no new runs)
 
-Runs, each in its own process (so peak RSS is per run): ``local`` (StructuredSVM n-slack, one
-thread) and, for each K in ``--workers``, ``daskK`` (a LocalCluster of K worker processes x 1
-thread; CoCoA+ with σ' = K). The numba cache is warmed in every process first (a small fit on
+The data is the reader's stacked sets (``--form stacked``, the default: how ``structpred
+learn`` reads CoNLL, checked and batched by the task in a few vectorised passes, and shipped to
+a Dask worker as its slice of the stacked arrays) or lists of CSR matrices and label arrays
+(``--form list``), the same form for every run. Runs, each in its own process (so peak RSS is
+per run): ``local`` (StructuredSVM n-slack, one thread) and, for each K in ``--workers``,
+``daskK`` (a LocalCluster of K worker processes x 1 thread; CoCoA+ with σ' = K). The numba cache is warmed in every process first (a small fit on
 1,500 sentences, enough to load the kernels of the large-batch path), so no compile or kernel
 loading is in any figure. Per run it reports:
 
 * fit wall (``StructuredSVM.fit``) and its phases: for Dask the set-up (model broadcast, driver
-  pickling, sending, waiting for the workers' batches; the workers' own unpack / batch
-  seconds), the partitions' solver set-up, and per round the wall, the slowest worker's
-  compute, its oracle pass (which certifies the gap) and its CPU;
+  packing, sending, the task's input checks, waiting for the workers' batches; the workers' own
+  unpack / batch seconds), the partitions' solver set-up, and per round the wall, the slowest
+  worker's compute, its oracle pass (which certifies the gap) and its CPU, and the workers'
+  idle time between tasks (their tasks' start / end stamps);
 * CPU seconds of the driver and of every worker during the fit;
 * peak RSS of the driver and of every worker;
 * per-round message sizes (w sent to each worker, w_k returned);

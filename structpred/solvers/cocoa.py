@@ -21,7 +21,9 @@ and its working sets where they live (CoCoA, Jaggi et al. NIPS 2014; CoCoA+, Ma 
    ``inner_sweeps`` sweeps; the first round (at w = 0) makes no pass at w and three fresh
    passes (``skip_zero_pass``, ``first_fresh_passes``);
 3. it sends back w_k (O(d)), its hinge sum and Σ α b; the driver adds (CoCoA+'s adding:
-   w ← w + Σ_k Δw_k, computed as Σ_k w_k in partition order so no rounding drifts).
+   w ← w + Σ_k Δw_k, computed as Σ_k w_k in partition order so no rounding drifts); on Dask
+   each worker also sums them, the same floats, and starts the next round's pass without
+   waiting for the driver (``DaskOracle.round_step``).
 
 The gap of each round is certified (but the first one's when it skips the pass at w = 0,
 ``skip_zero_pass``): the primal at w from the partitions' hinge sums, the dual
