@@ -91,11 +91,15 @@ def child(mode: str, repeat: int, C: float, eps: float, form: str = "stacked") -
         X, Y = list(data.X) * repeat, list(data.Y) * repeat
     t_read = time.perf_counter() - t0
 
-    def model():
-        return SequenceLabeling(n_labels=data.max_tag, n_features=data.n_features)
+    n_labels, n_features = data.max_tag, data.n_features
+    Xw, Yw = X[:WARM_SENTENCES], Y[:WARM_SENTENCES]
+    del data
 
-    def warm():
-        StructuredSVM(model(), C=1.0, eps=1.0).fit(X[:WARM_SENTENCES], Y[:WARM_SENTENCES])
+    def model():
+        return SequenceLabeling(n_labels=n_labels, n_features=n_features)
+
+    def warm():     # sent to the workers too: it holds only the warm-up sentences
+        StructuredSVM(model(), C=1.0, eps=1.0).fit(Xw, Yw)
     warm()
     out = {"mode": mode, "form": form, "n": len(X), "read_s": t_read, "when": time.strftime(
         "%Y-%m-%d %H:%M UTC", time.gmtime()), "load_before": os.getloadavg()[0]}
