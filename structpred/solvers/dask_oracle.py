@@ -32,7 +32,9 @@ pass there (checked by the same guard as ``SolverRun``'s passes), keeps it there
 only its hinge sum (so the driver knows the primal, and can stop, before any local work);
 ``round_step(w, step, *args)`` then hands it to ``step(state, w, D, L, margins, rows,
 *args)`` and gathers the step's small result (O(d); its w_k as nonzeros too): neither D nor
-the working sets leave the worker. A worker lost during a round, a
+the working sets leave the worker. As soon as every partition's step is done, each worker sums
+the w_k itself and starts its pass at that w (``_pass_next``), which the next ``round_pass``
+takes when it is asked for that same w: between rounds w does not go through the driver. A worker lost during a round, a
 scheduler that does not answer within ``timeout`` seconds, or a partition that does not fit
 its worker's memory limit (``MEMORY_FACTOR`` x its unpacked size) raises ``ClusterError``
 naming it.
@@ -82,7 +84,8 @@ class _Packed:
     slice of its offsets) travels as its own flat arrays for the partition's rows
     (``stacked_rows``: views, no concatenation; ``data`` as one value when constant, as above)
     and is rebuilt on the worker as the same kind of container over the received buffers, so
-    the task checks and batches it there with its vectorised stacked path. Anything else is
+    the task batches it there with its vectorised stacked path (and checks the whole set on
+    the driver the same way). Anything else is
     one pickle (protocol 5) per partition
     (X, Y apart), which still beats serialising thousands of small objects one by one (6.4 s against
     0.7 s for 17,872 CoNLL sentences, measured). ``nbytes``: what is sent."""
