@@ -2,18 +2,23 @@
 
     STRUCTPRED_DATA=/work/shared/data python benchmarks/dask_conll.py \\
         [--workers 2,1] [--repeat 4] [--C 1000] [--eps 0.1] [--no-local] [--out FILE.md]
+        [--form stacked|list]
         [--from-jsonl RAW.jsonl]   (the report of earlier raw runs, no new runs)
 
-Runs, each in its own process (so peak RSS is per run): ``local`` (StructuredSVM n-slack, one
-thread) and, for each K in ``--workers``, ``daskK`` (a LocalCluster of K worker processes x 1
-thread; CoCoA+ with σ' = K). The numba cache is warmed in every process first (a small fit on
+The data is the reader's stacked sets (``--form stacked``, the default: how ``structpred
+learn`` reads CoNLL, checked and batched by the task in a few vectorised passes, and shipped to
+a Dask worker as its slice of the stacked arrays) or lists of CSR matrices and label arrays
+(``--form list``), the same form for every run. Runs, each in its own process (so peak RSS is
+per run): ``local`` (StructuredSVM n-slack, one thread) and, for each K in ``--workers``,
+``daskK`` (a LocalCluster of K worker processes x 1 thread; CoCoA+ with σ' = K). The numba cache is warmed in every process first (a small fit on
 1,500 sentences, enough to load the kernels of the large-batch path), so no compile or kernel
 loading is in any figure. Per run it reports:
 
 * fit wall (``StructuredSVM.fit``) and its phases: for Dask the set-up (model broadcast, driver
-  pickling, sending, waiting for the workers' batches; the workers' own unpack / batch
-  seconds), the partitions' solver set-up, and per round the wall, the slowest worker's
-  compute, its oracle pass (which certifies the gap) and its CPU;
+  packing, sending, the task's input checks, waiting for the workers' batches; the workers' own
+  unpack / batch seconds), the partitions' solver set-up, and per round the wall, the slowest
+  worker's compute, its oracle pass (which certifies the gap) and its CPU, and the workers'
+  idle time between tasks (their tasks' start / end stamps);
 * CPU seconds of the driver and of every worker during the fit;
 * peak RSS of the driver and of every worker;
 * per-round message sizes (w sent to each worker, w_k returned);
@@ -32,6 +37,8 @@ import resource
 import subprocess
 import sys
 import time
+
+import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WARM_SENTENCES = 1500
@@ -53,25 +60,48 @@ def _median(v):
     return v[len(v) // 2] if v else None
 
 
-def child(mode: str, repeat: int, C: float, eps: float) -> dict:
-    """One run in this process; returns its figures (JSON-able)."""
+def repeat_stacked(X, Y, repeat: int):
+    """The stacked sets X, Y (``read_svmhmm(..., stacked=True)``) repeated ``repeat`` times,
+    stacked again (the arrays tiled, the row pointers and offsets shifted per copy)."""
+    from structpred.datasets.stacked import StackedLabels, StackedSequences
+    indptr, indices, data, offsets = X.stacked_rows()
+    labels, yoff = Y.stacked_rows()
+    nnz, rows = int(indptr[-1]), int(offsets[-1])
+    ptr = [indptr[:1]] + [indptr[1:] + r * nnz for r in range(repeat)]
+    off = [offsets[:1]] + [offsets[1:] + r * rows for r in range(repeat)]
+    return (StackedSequences(np.tile(data, repeat), np.tile(indices, repeat),
+                             np.concatenate(ptr), np.concatenate(off), X.n_features),
+            StackedLabels(np.tile(labels, repeat), np.concatenate(off)))
+
+
+def child(mode: str, repeat: int, C: float, eps: float, form: str = "stacked") -> dict:
+    """One run in this process; returns its figures (JSON-able). ``form``: "stacked" (the
+    reader's stacked sets, as ``structpred learn`` reads them) or "list" (a list of CSR
+    matrices and one of label arrays)."""
     sys.path.insert(0, ROOT)
     from structpred import StructuredSVM
     from structpred.datasets.svmhmm import read_svmhmm
     from structpred.tasks.sequence import SequenceLabeling
     path = os.path.join(os.environ["STRUCTPRED_DATA"], "conll2000", "svmhmm", "train.dat.gz")
     t0 = time.perf_counter()
-    data = read_svmhmm(path)
-    X, Y = list(data.X) * repeat, list(data.Y) * repeat
+    data = read_svmhmm(path, stacked=form == "stacked")
+    if form == "stacked":
+        X, Y = repeat_stacked(data.X, data.Y, repeat)
+    else:
+        X, Y = list(data.X) * repeat, list(data.Y) * repeat
     t_read = time.perf_counter() - t0
 
-    def model():
-        return SequenceLabeling(n_labels=data.max_tag, n_features=data.n_features)
+    n_labels, n_features = data.max_tag, data.n_features
+    Xw, Yw = X[:WARM_SENTENCES], Y[:WARM_SENTENCES]
+    del data
 
-    def warm():
-        StructuredSVM(model(), C=1.0, eps=1.0).fit(X[:WARM_SENTENCES], Y[:WARM_SENTENCES])
+    def model():
+        return SequenceLabeling(n_labels=n_labels, n_features=n_features)
+
+    def warm():     # sent to the workers too: it holds only the warm-up sentences
+        StructuredSVM(model(), C=1.0, eps=1.0).fit(Xw, Yw)
     warm()
-    out = {"mode": mode, "n": len(X), "read_s": t_read, "when": time.strftime(
+    out = {"mode": mode, "form": form, "n": len(X), "read_s": t_read, "when": time.strftime(
         "%Y-%m-%d %H:%M UTC", time.gmtime()), "load_before": os.getloadavg()[0]}
     if mode == "local":
         svm = StructuredSVM(model(), C=C, eps=eps, n_jobs=1)
@@ -121,11 +151,30 @@ def child(mode: str, repeat: int, C: float, eps: float) -> dict:
                                   h.get("pass_cpu") or [0.0] * 8)),
                               "pass_cpu": max(h.get("pass_cpu") or [0.0]),
                               "certified": h["gap"] == h["gap"],
-                              "phases": h.get("cpu_phases")} for h in hist]
+                              "phases": h.get("cpu_phases"),
+                              "pass_span": h.get("pass_span"),
+                              "step_span": h.get("step_span")} for h in hist]
+            _idle_gaps(out["rounds"])
     out.update(primal=svm.primal_objective_, dual=svm.dual_objective_, iters=svm.n_iter_,
                converged=svm.converged_, d=int(svm.w_.shape[0]), timings=svm.timings_,
                driver_rss_mb=_maxrss_mb(), load_after=os.getloadavg()[0])
     return out
+
+
+def _idle_gaps(rounds):
+    """Per round, the workers' idle wall seconds on their own clocks (``time.time`` stamps
+    of the tasks): "idle_in" from the previous round's last step end to this round's first
+    task start (w's trip, through the driver or between the workers), "idle_mid" from the
+    last pass end to the first step start (the driver's decision to go on)."""
+    last_end = None
+    for r in rounds:
+        ps = [s for s in (r.get("pass_span") or []) if s]
+        ss = [s for s in (r.get("step_span") or []) if s]
+        first = min(s[0] for s in ps or ss) if (ps or ss) else None
+        r["idle_in"] = None if last_end is None or first is None else first - last_end
+        r["idle_mid"] = (min(s[0] for s in ss) - max(s[1] for s in ps)) if ps and ss else None
+        if ss:
+            last_end = max(s[1] for s in ss)
 
 
 # ---------------------------------------------------------------- report
@@ -201,7 +250,11 @@ def report(runs: dict, args) -> str:
     any_run = next(iter(runs.values()))
     L = [f"# CoCoA+ on Dask vs the one-thread n-slack solver (CoNLL-2000 x {args.repeat})", "",
          f"`STRUCTPRED_DATA=... python benchmarks/dask_conll.py --workers {args.workers} "
-         f"--repeat {args.repeat}` (raw output: `{os.path.basename(_jsonl(args.out))}`).",
+         f"--repeat {args.repeat} --form {any_run.get('form', 'list')}` (raw output: "
+         f"`{os.path.basename(_jsonl(args.out))}`). Input form: "
+         + ("the reader's stacked sets (`read_svmhmm(..., stacked=True)`, as `structpred "
+            "learn` reads them), for every run" if any_run.get("form") == "stacked" else
+            "lists of CSR matrices and of label arrays, for every run") + ".",
          f"svm_hmm CoNLL-2000 training file repeated {args.repeat} times = {any_run['n']:,} "
          f"sentences, d = {any_run['d']:,}, C = {C:g}, eps = {eps:g}, one run of each, "
          f"{min(r['when'] for r in runs.values())}. Load average (1 min) before / after each "
@@ -271,18 +324,21 @@ def report(runs: dict, args) -> str:
                  f"all rounds "
                  f"{sum(x['wall'] for x in rounds):.1f} s. Set-up / rounds = "
                  f"{(s.get('wall', 0.0) + r['timings'].get('setup', 0.0)) / max(sum(x['wall'] for x in rounds), 1e-9):.2f}. "
-                 f"Per round (largest): w to each worker {r['w_in_bytes']:,} bytes, w_k back "
-                 f"{r['w_out_bytes']:,} bytes (w dense: {r.get('dense_bytes', 0):,} bytes; "
-                 "both travel as their nonzeros when that is smaller).")
+                 f"Per round (largest): into each worker {r['w_in_bytes']:,} bytes (w from the "
+                 "driver, or from round 2 on the other workers' w_k, which each worker sums "
+                 f"itself), each w_k out {r['w_out_bytes']:,} bytes (w dense: "
+                 f"{r.get('dense_bytes', 0):,} bytes; both travel as their nonzeros when that "
+                 "is smaller).")
         L.append("")
-        L.append("  | round | certified | wall | slowest worker: CPU | its pass at w | "
-                 + " | ".join(PHASES) + " |")
-        L.append("  |---:|---|---:|---:|---:|" + "---:|" * len(PHASES))
+        L.append("  | round | certified | wall | workers idle before it / pass to step | "
+                 "slowest worker: CPU | its pass at w | " + " | ".join(PHASES) + " |")
+        L.append("  |---:|---|---:|---|---:|---:|" + "---:|" * len(PHASES))
         for i, x in enumerate(rounds, 1):
             ph = x.get("phases") or []
             k = max(range(len(ph)), key=lambda j: sum(ph[j].values())) if ph else None
             L.append(f"  | {i} | {'yes' if x.get('certified', True) else 'no (w = 0)'} | "
-                     f"{x['wall']:.2f} | {x['cpu']:.2f} | {x['pass_cpu']:.2f} | "
+                     f"{x['wall']:.2f} | {_f(x.get('idle_in'), 3)} / {_f(x.get('idle_mid'), 3)}"
+                     f" | {x['cpu']:.2f} | {x['pass_cpu']:.2f} | "
                      + " | ".join("-" if k is None else f"{ph[k][p]:.2f}" for p in PHASES)
                      + " |")
         L.append("")
@@ -331,6 +387,9 @@ def main():
                                                   "dask_conll.md"))
     ap.add_argument("--from-jsonl", default=None, metavar="FILE",
                     help="write the report of the raw runs in FILE (no new runs)")
+    ap.add_argument("--form", choices=("stacked", "list"), default="stacked",
+                    help="input form: the reader's stacked sets (as `structpred learn` reads "
+                         "CoNLL) or lists of CSR matrices / label arrays")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.from_jsonl:
@@ -343,7 +402,7 @@ def main():
         print(text)
         return
     if a.child:
-        print("RESULT " + json.dumps(child(a.child, a.repeat, a.C, a.eps)), flush=True)
+        print("RESULT " + json.dumps(child(a.child, a.repeat, a.C, a.eps, a.form)), flush=True)
         return
     if "STRUCTPRED_DATA" not in os.environ:
         ap.error("set STRUCTPRED_DATA to the folder holding conll2000/svmhmm/train.dat.gz")
@@ -357,7 +416,7 @@ def main():
         for mode in modes:
             proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", mode,
                                    "--repeat", str(a.repeat), "--C", str(a.C), "--eps",
-                                   str(a.eps)], env=env, check=True, stdout=subprocess.PIPE,
+                                   str(a.eps), "--form", a.form], env=env, check=True, stdout=subprocess.PIPE,
                                   text=True)
             line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT "))
             runs[mode] = json.loads(line[len("RESULT "):])

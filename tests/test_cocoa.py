@@ -70,8 +70,8 @@ def test_dask_w_equals_emulation_and_messages_are_O_d(client):
     assert np.array_equal(emu.w_, remote.w_) and np.array_equal(remote.w_, again.w_)
     assert remote.n_iter_ == emu.n_iter_ and remote.converged_
     d = remote.w_.shape[0]
-    for rb in remote.solver_extra_["round_bytes"]:
-        assert rb["w_in"] <= 8 * d + 400 and all(b <= 8 * d + 700 for b in rb["out"])
+    for rb in remote.solver_extra_["round_bytes"]:   # w in: from the driver or a peer's w_k
+        assert rb["w_in"] <= 8 * d + 700 and all(b <= 8 * d + 700 for b in rb["out"])
 
 
 def test_sparse_w_travels_as_its_nonzeros_and_w_stays_the_dense_protocols(client):
@@ -301,3 +301,51 @@ def test_next_dual_certifies_a_rounds_w_without_a_pass_only_round(seed):
         assert m.dual_objective_ - 1e-6 <= opt <= m.primal_objective_ + 1e-6
     assert fits[True].history_[-1].get("certified_by") == "next dual"   # (these seeds)
     assert fits[True].n_iter_ < fits[False].n_iter_
+
+
+@pytest.mark.parametrize("parts", [2, 5])
+def test_the_pass_the_workers_start_on_their_own_is_the_pass_at_the_drivers_w(client, parts):
+    """After a round's steps each worker sums the partitions' w_k itself and starts the next
+    pass (peer shares up to 4 partitions, one worker's sum above): ``round_pass`` at the
+    driver's sum of the same w_k uses it and gives the hinge sums of a pass at that w; at
+    any other w it waits it out and passes at the w it is given."""
+    from structpred.solvers.base import add_share
+    from structpred.solvers.cocoa import new_partition, partition_step
+    from structpred.solvers.dask_oracle import DaskOracle
+    from structpred.solvers.objective import hinge
+    from structpred.solvers.oracle import LocalOracle
+    X, y = _blobs(n=60, seed=7)
+    model = Multiclass()
+    model.initialize(X, y)
+    d, n, C = model.size_joint_feature, len(X), 10.0
+    remote = DaskOracle(model, X, y, client=client, n_partitions=parts)
+    local = LocalOracle(model, X, y, n_jobs=1)
+
+    def hinge_sums(w):
+        D, L = local(w)
+        h = np.maximum(hinge(L, D @ w, "margin"), 0.0)
+        return [float(h[a:b].sum()) for a, b in remote.bounds]
+    try:
+        remote.start_local(new_partition, d, C / n, float(parts), 0.01, 0.001, 4, 5, 16,
+                           "auto", 0, 1, 32, "margin", True, 1)
+        w = np.zeros(d)
+        for _ in range(3):
+            got = remote.round_pass(w)
+            assert [g["hinge"] for g in got] == pytest.approx(hinge_sums(w), rel=1e-12)
+            out = remote.round_step(w, partition_step, 1)
+            assert remote._next is not None           # the workers' next pass is under way
+            w = np.zeros(d)
+            for o in out:
+                add_share(w, o["wk"])
+            used = remote._next["key"]
+        got = remote.round_pass(w)
+        assert remote._w_future == used               # the workers' own w and pass
+        assert [g["hinge"] for g in got] == pytest.approx(hinge_sums(w), rel=1e-12)
+        remote.round_step(w, partition_step, 1)
+        other = w * 0.5
+        got = remote.round_pass(other)                # not the sum: a pass at what was sent
+        assert remote._w_future != used and not isinstance(remote._w_future, str)
+        assert [g["hinge"] for g in got] == pytest.approx(hinge_sums(other), rel=1e-12)
+    finally:
+        remote.close()
+        local.close()

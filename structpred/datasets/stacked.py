@@ -100,9 +100,9 @@ class StackedSequences(_Stacked):
                 self.offsets - a)
 
     def __reduce__(self):
+        # views of the stack: pickle writes only their own bytes (no copy made first)
         indptr, indices, data, offsets = self.stacked_rows()
-        return (StackedSequences, (data.copy(), indices.copy(), indptr, offsets,
-                                   self.n_features))
+        return (StackedSequences, (data, indices, indptr, offsets, self.n_features))
 
 
 class StackedLabels(_Stacked):
@@ -131,5 +131,5 @@ class StackedLabels(_Stacked):
         return self.labels[a:b], self.offsets - a
 
     def __reduce__(self):
-        labels, offsets = self.stacked_rows()
-        return (StackedLabels, (labels.copy(), offsets))
+        labels, offsets = self.stacked_rows()      # a view: pickled as its own bytes
+        return (StackedLabels, (labels, offsets))

@@ -240,6 +240,21 @@ class KeptVector:
         return out.reshape(self.shape)
 
 
+def add_share(total, share) -> None:
+    """``total += share`` in place, for a partition's w_k sent dense or as a ``KeptVector``
+    (its nonzeros): the nonzeros are added where they are, which gives the same floats as the
+    dense sum when ``total`` holds no negative zero (x + ±0 = x for every other x; a sum
+    started from +0 never makes -0 in round-to-nearest), so w = Σ_k w_k is bit for bit the
+    dense protocol's."""
+    if isinstance(share, KeptVector):
+        if share.full is not None:
+            total += share.full.reshape(total.shape)
+        elif share.index.size:
+            total[share.index] += share.values
+    else:
+        total += share
+
+
 class SolverRun:
     """One training run's shared bookkeeping (see the module docstring for the skeleton).
 

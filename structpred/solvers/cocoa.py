@@ -21,7 +21,9 @@ and its working sets where they live (CoCoA, Jaggi et al. NIPS 2014; CoCoA+, Ma 
    ``inner_sweeps`` sweeps; the first round (at w = 0) makes no pass at w and three fresh
    passes (``skip_zero_pass``, ``first_fresh_passes``);
 3. it sends back w_k (O(d)), its hinge sum and Σ α b; the driver adds (CoCoA+'s adding:
-   w ← w + Σ_k Δw_k, computed as Σ_k w_k in partition order so no rounding drifts).
+   w ← w + Σ_k Δw_k, computed as Σ_k w_k in partition order so no rounding drifts); on Dask
+   each worker also sums them, the same floats, and starts the next round's pass without
+   waiting for the driver (``DaskOracle.round_step``).
 
 The gap of each round is certified (but the first one's when it skips the pass at w = 0,
 ``skip_zero_pass``): the primal at w from the partitions' hinge sums, the dual
@@ -44,26 +46,11 @@ import warnings
 import numpy as np
 
 from ..errors import ClusterError
-from .base import KeptVector, SolverRun
+from .base import SolverRun, add_share  # add_share: re-exported (it lives beside KeptVector)
 from .dual_pool import ConstraintPool, auto_max_constraints, solve_working_sets
 from .objective import hinge
 
 __all__ = ["fit_cocoa", "Partition", "new_partition", "partition_step", "add_share"]
-
-
-def add_share(total, share) -> None:
-    """``total += share`` in place, for a partition's w_k sent dense or as a ``KeptVector``
-    (its nonzeros): the nonzeros are added where they are, which gives the same floats as the
-    dense sum when ``total`` holds no negative zero (x + ±0 = x for every other x; a sum
-    started from +0 never makes -0 in round-to-nearest), so w = Σ_k w_k is bit for bit the
-    dense protocol's."""
-    if isinstance(share, KeptVector):
-        if share.full is not None:
-            total += share.full.reshape(total.shape)
-        elif share.index.size:
-            total[share.index] += share.values
-    else:
-        total += share
 
 
 class Partition:
@@ -367,7 +354,8 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
                     row.update(primal=primal, gap=primal - dual)
                     if remote:
                         row.update(pass_seconds=[o["pass_seconds"] for o in got],
-                                   pass_cpu=[o["pass_cpu"] for o in got])
+                                   pass_cpu=[o["pass_cpu"] for o in got],
+                                   pass_span=[o.get("span") for o in got])
                     if primal - dual <= gap_stop * C * eps:
                         run.converged = True
                         row.update(round_seconds=timers.elapsed() - t0)
@@ -380,6 +368,9 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
                     out = _emulated_step(run, bounds, parts, w, n_fresh)
             except ClusterError as exc:
                 failure = exc
+                if row["primal"] == row["primal"]:   # the pass at w was done: keep its row
+                    row.update(round_seconds=timers.elapsed() - t0, failed="local step")
+                    run.record(**row)
                 break
             wall = timers.elapsed() - t0
             compute = max(o["seconds"] for o in out)
@@ -394,7 +385,8 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
                        local_seconds=[o["seconds"] for o in out],
                        cpu_phases=[o["cpu_phases"] for o in out])
             if remote:   # the workers' own clocks
-                row.update(local_cpu=[o["cpu"] for o in out])
+                row.update(local_cpu=[o["cpu"] for o in out],
+                           step_span=[o.get("span") for o in out])
             if certify and all(o["kkt_at_w"] for o in out):
                 run.converged = True     # SVM-struct's rule at w (w is kept)
                 run.record(**row)
