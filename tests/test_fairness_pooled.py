@@ -172,3 +172,14 @@ def test_bad_input():
                  merit_estimator="pooled-mle")
     with pytest.raises(InvalidInputError, match="pooled_refit"):
         simulate(tr, "d-ultr", replace(setup, pooled_refit=0.5), merit_estimator="pooled-mle")
+    Phi = np.ones((5, 2))
+    with pytest.raises(InvalidInputError, match="vv"):
+        fit_pooled(Phi, np.array([0.5, 0.5, 0.0, 0.5, 0.5]), np.zeros(5))
+    with pytest.raises(InvalidInputError, match="clicked"):
+        fit_pooled(Phi, np.full(5, 0.5), np.array([0, 1, 2, 0, 0]))
+    with pytest.raises(InvalidInputError, match="Phi"):
+        fit_pooled(np.full((5, 2), np.inf), np.full(5, 0.5), np.zeros(5))
+    with pytest.raises(InvalidInputError, match="n_rows"):
+        fit_pooled(Phi, np.full(5, 0.5), np.zeros(5), n_rows=6)
+    with pytest.raises(InvalidInputError, match="theta"):
+        fit_pooled(Phi, np.full(5, 0.5), np.zeros(5), theta=np.zeros(3))

@@ -83,7 +83,7 @@ from ...boundary.params import check_real
 from ...errors import InvalidInputError
 from .clicklog import check_click_log
 from .lp import BvNSampler, fair_ranking_lp
-from .pooled import check_model, fit_pooled, merit_of, pair_features, population_features
+from .pooled import _fit_rows, check_model, merit_of, pair_features, population_features
 
 __all__ = ["NewsSetup", "NewsTrial", "METHODS", "make_trial", "simulate", "SimulationResult",
            "group_unfairness", "lp_policy", "news_merit", "user_strata", "ESTIMATORS",
@@ -597,8 +597,8 @@ class _PooledFit:
         if t == 0:
             return np.zeros(self.n)
         vv = self.v[self.pos[:t]].ravel()
-        self.theta = fit_pooled(self.Phi, vv, self.clk[:t].ravel(), n_rows=t * self.n,
-                                theta=self.theta, ridge=self.ridge)
+        self.theta = _fit_rows(self.Phi, vv, self.clk[:t].ravel(), t * self.n, self.theta,
+                               self.ridge)
         return merit_of(self.theta, self.pop, self.W)
 
 

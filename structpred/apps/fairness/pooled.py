@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ...boundary.arrays import check_vector
+from ...boundary.arrays import check_flags, check_matrix, check_vector
 from ...boundary.params import check_int, check_real
 from ...errors import InvalidInputError
 from .clicklog import check_click_log
@@ -179,18 +179,31 @@ def fit_pooled(Phi, vv, clicked, n_rows=None, theta=None, ridge=1e-3, max_iter=5
     """θ maximising Σ_rows [c log(v σ(θ·φ)) + (1 - c) log(1 - v σ(θ·φ))] - ridge ||θ_{1:}||²
     over the first ``n_rows`` rows of ``Phi`` (pairs x features, column 0 the constant), ``vv``
     the rows' propensities in (0, 1] and ``clicked`` their 0/1 clicks; from ``theta`` (warm
-    start) or the constant model. Returns θ."""
-    Phi = np.ascontiguousarray(Phi, dtype=float)
-    n_rows = Phi.shape[0] if n_rows is None else int(n_rows)
-    c = np.ascontiguousarray(clicked, dtype=np.uint8)
-    vv = np.ascontiguousarray(vv, dtype=float)
+    start) or the constant model. Returns θ. InvalidInputError naming the argument for a
+    matrix that is not finite, propensities outside (0, 1], clicks that are not 0/1, lengths
+    that differ, ``n_rows`` outside 1..rows, a negative ``ridge``."""
+    Phi = check_matrix(Phi, "Phi", allow_sparse=False)
+    N, p = Phi.shape
+    vv = check_vector(vv, "vv", length=N, length_of="the rows of Phi",
+                      low=np.finfo(float).tiny, high=1.0)
+    c = check_flags(np.asarray(clicked).ravel(), "clicked", N, length_of="the rows of Phi")
+    n_rows = N if n_rows is None else check_int(n_rows, "n_rows", 1, N)
+    if theta is not None:
+        theta = check_vector(theta, "theta", length=p, length_of="the columns of Phi")
+    return _fit_rows(Phi, vv, c, n_rows, theta, check_real(ridge, "ridge", 0.0),
+                     check_int(max_iter, "max_iter", 1), check_real(tol, "tol", 0.0))
+
+
+def _fit_rows(Phi, vv, c, n_rows, theta, ridge, max_iter=50, tol=1e-10):
+    """``fit_pooled`` on checked arrays (the simulator's refits call it directly)."""
+    c = np.ascontiguousarray(c, dtype=np.uint8)
     if theta is None:
         theta = np.zeros(Phi.shape[1])
         k, e = c[:n_rows].sum(), vv[:n_rows].sum()
         r = min(max(k, 0.5) / max(e, 1.0), 0.5)
         theta[0] = np.log(r / (1 - r))
     theta = np.array(theta, dtype=float)
-    _fit(Phi, vv, c, n_rows, theta, float(ridge), int(max_iter), float(tol))
+    _fit(Phi, vv, c, int(n_rows), theta, float(ridge), int(max_iter), float(tol))
     return theta
 
 
@@ -210,6 +223,6 @@ def pooled_merit(clicked, ranks, v, item_polarity, user_polarity, user_openness,
     delta = rho[None, :] - up[:, None]
     opn = np.broadcast_to(uo[:, None], (T, n))
     Phi = pair_features(delta.ravel(), opn.ravel(), setup.openness, degree)
-    theta = fit_pooled(Phi, v[ranks].ravel(), clicked.ravel(), ridge=ridge)
+    theta = _fit_rows(Phi, v[ranks].ravel(), clicked.ravel(), T * n, None, ridge)
     pf, W = population_features(item_polarity, setup, degree)
     return merit_of(theta, pf, W), theta
