@@ -24,7 +24,7 @@ Ad Fontes ratings, polarity = Bias/40, as the authors).
 
 Writes DIR/fairness_dynamic.md, fairness_dynamic.json and the plots
 fairness_dynamic_curves.png, fairness_dynamic_headstart.png, fairness_dynamic_sweeps.png.
-``--part estimators`` runs only the comparison of the six merit estimators (4 setups, FairCo and
+``--part estimators`` runs only the comparison of the seven merit estimators (4 setups, FairCo and
 D-ULTR each, with λ and strata sweeps of one of them) into fairness_dynamic_estimators.md/json.
 """
 from __future__ import annotations
@@ -244,9 +244,16 @@ def estimator_table(trials, setup):
     return out
 
 
+POOLED_GRID = ((4, 2), (6, 1), (6, 2), (8, 2))
+
+
 def estimator_sweeps(trials, setup, estimator, lams=(1e-3, 0.01, 0.1, 1.0),
                      grid=((2, 1), (4, 2), (8, 2), (16, 2), (16, 4), (32, 8))):
-    """λ and strata sweeps of FairCo-exposure with one estimator, against the paper's D-ULTR."""
+    """λ and strata sweeps of FairCo-exposure with one estimator, against the paper's D-ULTR;
+    for ``pooled-mle`` the second sweep is the model's degree (``POOLED_GRID``) instead."""
+    pooled = estimator == "pooled-mle"
+    if pooled:
+        grid = POOLED_GRID
     trs = [make_trial(setup, s) for s in range(trials)]
     du = [run(tr, setup, "d-ultr")[0] for tr in trs]
     du_u = [r["unfair_exposure"] for r in du]
@@ -258,7 +265,7 @@ def estimator_sweeps(trials, setup, estimator, lams=(1e-3, 0.01, 0.1, 1.0),
                                   ndcg_rel=float(np.mean([r["ndcg"] for r in rows]) / du_n - 1),
                                   merit_err=float(np.mean([r["merit_err_ips"] for r in rows])))
     for k in grid:
-        s = replace(setup, strata=k)
+        s = replace(setup, pooled_degree=k) if pooled else replace(setup, strata=k)
         rows = [run(make_trial(s, seed), s, "fairco-exposure", estimator=estimator)[0]
                 for seed in range(trials)]
         out["strata"][k] = dict(ratio=_boot([r["unfair_exposure"] for r in rows], du_u),
@@ -309,13 +316,16 @@ def estimators_main(args, setups, heads):
                      f"{r['fairco']['merit_err_ips']:.4f} | {r['seconds']:.3f} |")
         L.append("")
     h0 = heads[0]
-    L += [f"### λ and strata with `{args.sweep_estimator}` (uniform, h = {h0}, "
+    L += [f"### λ and {'degree' if args.sweep_estimator == 'pooled-mle' else 'strata'} with "
+          f"`{args.sweep_estimator}` (uniform, h = {h0}, "
           f"{args.sweep_trials} trials; % of the paper's D-ULTR)\n",
           "| λ | % of D-ULTR | NDCG vs D-ULTR | group-merit error |", "|---|---|---|---|"]
     for lam, r in sweeps["lambda"].items():
         L.append(f"| {lam:g} | {pct(r['ratio'])} | {100 * r['ndcg_rel']:+.2f}% | "
                  f"{r['merit_err']:.4f} |")
-    L += ["", "| strata (K, M) | % of D-ULTR | NDCG vs D-ULTR | group-merit error |",
+    second = ("degree (Δ, openness)" if args.sweep_estimator == "pooled-mle"
+              else "strata (K, M)")
+    L += ["", f"| {second} | % of D-ULTR | NDCG vs D-ULTR | group-merit error |",
           "|---|---|---|---|"]
     for k, r in sweeps["strata"].items():
         L.append(f"| {k} | {pct(r['ratio'])} | {100 * r['ndcg_rel']:+.2f}% | "
@@ -342,6 +352,18 @@ w_c):
   more.
 - **stratified**, **stratified-ratio**, **stratified-mle**: the same per stratum of (polarity,
   openness), reweighted to the population (the personalised model E_x[R̂(d|x)]).
+- **pooled-mle** (structpred/apps/fairness/pooled.py): one relevance model for all items,
+  P(relevant | u, d) = σ(θ·φ(ρ_d - ρ_u, o_u)), φ the Legendre polynomials P_i(Δ/2) P_j(z) of the
+  polarity difference and the (rescaled) openness, i <= 6, j <= 2, i + j <= 6 (18 terms; the
+  simulator's Gaussian kernel is not in this class); θ maximises the position-based likelihood
+  Σ [c log(v σ) + (1 - c) log(1 - v σ)] over every shown (user, item) pair, ridge 1e-3 on the
+  non-constant terms, Fisher scoring, refitted (warm) each time the users grow by 20%, then
+  R̂(d) = Σ_g W_g σ(θ·φ(ρ_d - ρ_g, o_g)) over a quadrature grid of the known user distribution
+  (100 polarity bins x 12 openness nodes). Assumptions: the item and user polarities and the
+  openness are observed (the groups are defined by the item polarity anyway), the relevance
+  depends on a pair only through the polarity difference and the user's openness, and it is
+  smooth enough for the polynomials. Misspecified, it is not consistent: its bias is what is
+  left at many users (tests/test_fairness_pooled.py measures it against the true merit).
 Tests (tests/test_fairness_dynamic_estimation.py) check IPS unbiased and ratio / MLE
 consistent against a known R on a tiny setup with moving items, their variance below IPS's,
 the MLE against scipy's bounded maximiser, every estimator equal to the click mean when v = 1,
@@ -424,7 +446,7 @@ def main(argv=None):
     ap.add_argument("--part", choices=("all", "estimators"), default="all",
                     help="estimators: only the merit-estimator comparison "
                          "(fairness_dynamic_estimators.md)")
-    ap.add_argument("--sweep-estimator", default="stratified-mle", choices=ESTIMATORS,
+    ap.add_argument("--sweep-estimator", default="pooled-mle", choices=ESTIMATORS,
                     help="estimator of the λ / strata sweeps of --part estimators")
     args = ap.parse_args(argv)
     if args.convert_adfontes_js:

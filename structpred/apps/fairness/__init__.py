@@ -5,7 +5,8 @@ Joachims, SIGIR 2020).
 
 Modules: ``exposure`` (measures), ``lp`` (fair-ranking LP, Birkhoff-von Neumann sampler),
 ``fair_pg_rank`` (policy-gradient training of Plackett-Luce policies), ``fair_star`` (FA*IR),
-``dynamic`` (the news simulation and its rankers).
+``dynamic`` (the news simulation and its rankers), ``pooled`` (its relevance model pooled over the
+items), ``clicklog`` (click-log checks).
 """
 from .exposure import (exposure_from_P, exposure_from_ranking, exposure_from_samples,
                        fairness_gaps, group_disparity, individual_disparity, position_exposure)

@@ -40,8 +40,13 @@ Rankers at user τ (all sorted by a score, ties by item index):
   exactly). ``"ratio"`` divides the clicks by the summed propensities instead, Σ_t click_t(d)
   / Σ_t v_{rank_t(d)}, and ``"mle"`` is the position-based model's maximum-likelihood relevance
   with the known propensities; ``"stratified-ratio"`` / ``"stratified-mle"`` use them per
-  stratum (``merit_from_log`` states each with its bias and variance). The estimator applies
-  to D-ULTR, FairCo (score and error term) and the LP.
+  stratum (``merit_from_log`` states each with its bias and variance). ``"pooled-mle"`` fits
+  one relevance model for all items, σ(θ·φ(ρ_d - ρ_u, o_u)) with φ Legendre polynomials of the
+  polarity difference and the openness (``pooled_degree``, ``pooled_ridge``), by the
+  position-based likelihood over every shown (user, item) pair, refitted each time the users
+  seen grow by the factor ``pooled_refit``, and averages it over the known user distribution
+  (pooled.py states the model and its assumptions). The estimator applies to D-ULTR, FairCo
+  (score and error term) and the LP.
 * ``fairco-exposure``: R̂_τ(d) + λ err_τ(d), err_τ(d) = (τ - 1) max_G D̂_τ(G, G_d),
   D̂_τ(G, G') = Exp_τ(G)/R̂_τ(G) - Exp_τ(G')/R̂_τ(G'), Exp_τ(G) = mean over d in G of the average
   exposure v_{rank_t(d)} so far, R̂_τ(G) = mean over G of R̂_τ(d) (floored at 1e-4). So
@@ -73,19 +78,22 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
-from ...boundary.arrays import check_flags, check_labels, check_permutation, check_vector
+from ...boundary.arrays import check_labels, check_vector
 from ...boundary.params import check_real
 from ...errors import InvalidInputError
+from .clicklog import check_click_log
 from .lp import BvNSampler, fair_ranking_lp
+from .pooled import _fit_rows, check_model, merit_of, pair_features, population_features
 
 __all__ = ["NewsSetup", "NewsTrial", "METHODS", "make_trial", "simulate", "SimulationResult",
            "group_unfairness", "lp_policy", "news_merit", "user_strata", "ESTIMATORS",
-           "estimate_merit", "merit_from_log"]
+           "estimate_merit", "merit_from_log", "check_click_log"]
 
 METHODS = ("naive", "d-ultr", "fairco-exposure", "fairco-impact", "lp")
-#: merit estimator -> the kernel's kind (0 IPS, 1 ratio, 2 maximum likelihood)
+#: merit estimator -> the kernel's kind (0 IPS, 1 ratio, 2 maximum likelihood, 3 the pooled
+#: model of pooled.py, fitted outside the kernel)
 _EST_KIND = {"ips": 0, "stratified": 0, "ratio": 1, "stratified-ratio": 1, "mle": 2,
-             "stratified-mle": 2}
+             "stratified-mle": 2, "pooled-mle": 3}
 ESTIMATORS = tuple(_EST_KIND)
 _CODE = {"naive": 0, "d-ultr": 1, "fairco-exposure": 2, "fairco-impact": 3, "lp": 4}
 
@@ -109,6 +117,9 @@ class NewsSetup:
     polarity_pool: tuple | None = None
     merit_estimator: str = "ips"
     strata: tuple = (8, 2)
+    pooled_degree: tuple = (6, 2)
+    pooled_ridge: float = 1e-3
+    pooled_refit: float = 1.2
 
 
 @dataclass
@@ -317,6 +328,10 @@ def _estimate(t, kind, ips, ips_cell, clk_cell, prop_cell, rank_clk, rank_views,
     ``dirty`` (their sums changed) are recomputed."""
     n = out.shape[0]
     C = cell_weight.shape[0]
+    if kind == 3:                     # the pooled model's estimate, refitted by simulate
+        for d in range(n):
+            out[d] = cell_est[0, d]
+        return
     if C == 1 and kind == 0:
         for d in range(n):
             out[d] = ips[d] / max(t, 1)
@@ -348,7 +363,8 @@ def _estimate(t, kind, ips, ips_cell, clk_cell, prop_cell, rank_clk, rank_views,
 @njit(cache=True, nogil=True)
 def _run(method, kind, lam, t0, t1, groups, relevant, exam_u, v, group_merit, orders,
          ctrl_merit, cells, cell_weight, clicks, ips, cumexp, ips_cell, clk_cell, prop_cell,
-         rank_clk, rank_views, n_cell, cell_est, dirty, ndcg, unfair_e, unfair_i, top):
+         rank_clk, rank_views, n_cell, cell_est, dirty, log_pos, log_clk, ndcg, unfair_e,
+         unfair_i, top):
     n = groups.shape[0]
     score = np.empty(n)
     est = np.empty(n)
@@ -414,7 +430,11 @@ def _run(method, kind, lam, t0, t1, groups, relevant, exam_u, v, group_merit, or
             prop_cell[c, d] += v[k]
             if kind == 2:
                 rank_views[c, d, k] += 1.0
+            if kind == 3:
+                log_pos[t, d] = k
             if relevant[t, d] and exam_u[t, d] < v[k]:
+                if kind == 3:
+                    log_clk[t, d] = 1
                 clicks[d] += 1.0
                 ips[d] += 1.0 / v[k]
                 ips_cell[c, d] += 1.0 / v[k]
@@ -501,22 +521,11 @@ def merit_from_log(clicked, ranks, v, estimator="ips", cells=None, cell_weight=N
     InvalidInputError for a row of ``ranks`` that is not a permutation, ``clicked`` of another
     shape or not 0/1, a propensity outside (0, 1], a stratum outside ``cell_weight``."""
     kind, strat = _estimator(estimator)
-    ranks = np.asarray(ranks)
-    if ranks.ndim != 2:
-        raise InvalidInputError(f"ranks must be a 2-D array (users x items), got shape "
-                                f"{ranks.shape}")
+    if kind == 3:
+        raise InvalidInputError("merit_estimator='pooled-mle' needs the item and user features: "
+                                "use structpred.apps.fairness.pooled.pooled_merit")
+    clicked, ranks, v = check_click_log(clicked, ranks, v)
     T, n = ranks.shape
-    ok = ranks.dtype.kind in "iu" and np.array_equal(np.sort(ranks, axis=1),
-                                                     np.broadcast_to(np.arange(n), (T, n)))
-    ranks = ranks.astype(np.int64) if ok else np.stack(      # names the first bad row
-        [check_permutation(r, f"ranks[{t}]", n) for t, r in enumerate(ranks)]).reshape(T, n)
-    clicked = np.asarray(clicked)
-    if clicked.shape != (T, n):
-        raise InvalidInputError(f"clicked has shape {clicked.shape}, expected {(T, n)} (that of "
-                                "ranks)")
-    clicked = check_flags(clicked.ravel(), "clicked").reshape(T, n)
-    v = check_vector(v, "v", length=n, length_of="the items", low=np.finfo(float).tiny,
-                     high=1.0)
     if strat:
         if cells is None or cell_weight is None:
             raise InvalidInputError(f"merit_estimator={estimator!r} needs cells and cell_weight")
@@ -553,6 +562,46 @@ def lp_policy(est, groups, v, cum_exposure, k, compensate=True):
     return fair_ranking_lp(est, groups, "disparate_treatment", v, target=target)
 
 
+class _PooledFit:
+    """The pooled model's state during one run (pooled.py): every user-item pair's features
+    (known before the run: item polarity, user polarity and openness), the run's log of ranks
+    and clicks, the warm-started θ, and the population features for R̂."""
+
+    def __init__(self, trial, setup):
+        if trial.user_polarity is None or trial.user_openness is None:
+            raise InvalidInputError("merit_estimator='pooled-mle' needs a trial with user "
+                                    "features (make_trial)")
+        self.degree, self.ridge = check_model(setup.pooled_degree, setup.pooled_ridge)
+        T, n = trial.relevant.shape
+        self.setup, self.v, self.n = setup, trial.v, n
+        delta = trial.polarity[None, :] - trial.user_polarity[:, None]
+        opn = np.broadcast_to(trial.user_openness[:, None], (T, n))
+        self.Phi = pair_features(delta.ravel(), opn.ravel(), setup.openness, self.degree)
+        self.pop, self.W = population_features(trial.polarity, setup, self.degree)
+        self.pos = np.zeros((T, n), dtype=np.int64)
+        self.clk = np.zeros((T, n), dtype=np.uint8)
+        self.theta = None
+
+    def schedule(self, T):
+        """Refit points: each time the users seen grow by the factor ``pooled_refit`` (at least
+        10 users apart), then T."""
+        f = check_real(self.setup.pooled_refit, "setup.pooled_refit", 1.0)
+        pts, t = [], 0
+        while t < T:
+            t = min(T, max(t + 10, int(np.ceil(t * f))))
+            pts.append(t)
+        return pts
+
+    def merit(self, t):
+        """R̂ from the first t users' log (zeros before the first user)."""
+        if t == 0:
+            return np.zeros(self.n)
+        vv = self.v[self.pos[:t]].ravel()
+        self.theta = _fit_rows(self.Phi, vv, self.clk[:t].ravel(), t * self.n, self.theta,
+                               self.ridge)
+        return merit_of(self.theta, self.pop, self.W)
+
+
 def simulate(trial: NewsTrial, method: str, setup: NewsSetup | None = None, lam=None,
              seed=0, control_merit=None, merit_estimator=None) -> SimulationResult:
     """Run one ranker over the trial's users (``lam``: FairCo's λ, default setup.lam; ``seed``
@@ -561,7 +610,8 @@ def simulate(trial: NewsTrial, method: str, setup: NewsSetup | None = None, lam=
     ``merit_estimator``: one of ESTIMATORS (``merit_from_log`` states each): "ips" (the paper's
     R̂_τ = 1/(τ-1) Σ click/v), "ratio" (Σ click / Σ v), "mle" (position-based maximum
     likelihood), each also "stratified" (per-stratum estimates weighted by the strata's
-    population probabilities; "stratified" alone is the IPS one); default
+    population probabilities; "stratified" alone is the IPS one), "pooled-mle" (one model of
+    the item and user features for all items, pooled.py); default
     setup.merit_estimator; it is R̂_τ in the ranking score and in the error term of D-ULTR,
     FairCo and the LP)."""
     setup = NewsSetup() if setup is None else setup
@@ -588,15 +638,27 @@ def simulate(trial: NewsTrial, method: str, setup: NewsSetup | None = None, lam=
     out = [np.zeros(T) for _ in range(3)] + [np.zeros(T, dtype=np.int64)]
     args = (trial.groups, trial.relevant, trial.exam_u, trial.v, trial.group_merit)
     dummy = np.zeros((1, n), dtype=np.int64)
+    pooled = _PooledFit(trial, setup) if kind == 3 else None
+    logs = (pooled.pos, pooled.clk) if kind == 3 else (dummy, np.zeros((1, n), dtype=np.uint8))
 
     def estimate(t):
+        if pooled is not None:
+            es.cell_est[0] = pooled.merit(t)
         est = np.empty(n)
         _estimate(t, kind, st[1], *es.args(), trial.v, es.n_cell, cw, es.cell_est, es.dirty, est)
         return est
 
+    def run(code, t0, t1, orders=dummy):
+        _run(code, kind, lam, t0, t1, *args, orders, ctrl, cells, cw, *st, *es.args(), es.n_cell,
+             es.cell_est, es.dirty, *logs, *out)
+
     if method != "lp":
-        _run(_CODE[method], kind, lam, 0, T, *args, dummy, ctrl, cells, cw, *st, *es.args(),
-             es.n_cell, es.cell_est, es.dirty, *out)
+        t0 = 0
+        for t1 in (pooled.schedule(T) if pooled is not None else [T]):
+            if pooled is not None:
+                estimate(t0)
+            run(_CODE[method], t0, t1)
+            t0 = t1
     else:
         rng = np.random.default_rng(seed)
         every = max(1, int(setup.lp_every))
@@ -608,8 +670,7 @@ def simulate(trial: NewsTrial, method: str, setup: NewsSetup | None = None, lam=
             else:
                 res = lp_policy(est, trial.groups, trial.v, st[2], t1 - t0, setup.lp_compensate)
                 orders = BvNSampler(res.P, atol=1e-6).sample(t1 - t0, rng)
-            _run(4, kind, lam, t0, t1, *args, np.ascontiguousarray(orders, dtype=np.int64), ctrl,
-                 cells, cw, *st, *es.args(), es.n_cell, es.cell_est, es.dirty, *out)
+            run(4, t0, t1, np.ascontiguousarray(orders, dtype=np.int64))
     est = estimate(T)
     final = np.argsort(-(st[0] if method == "naive" else est), kind="stable")
     return SimulationResult(out[0], out[1], out[2], out[3], st[0], st[1], st[2], final, est)
