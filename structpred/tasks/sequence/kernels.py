@@ -110,25 +110,23 @@ def decode_rows1(indptr, indices, data, offsets, seqs, WT, trans, start, end, y,
     compiler can vectorise): the same sums and comparisons, in the same order per c, as
     max_p over a column.
 
-    First-run compile: one function (no callee kernels, each of which numba would compile
-    and optimise again inside this one) whose scratch arrays are all 1-D float64 / int64
-    (the two ``np.empty`` specialisations the solver's kernels compile anyway), indexed
-    row-major by hand.
+    First-run compile: one function, no callee kernels (numba would compile each and then
+    optimise its code again inside this one).
     """
     L = WT.shape[1]
     maxT = 1
     for r in range(seqs.shape[0]):
         if offsets[seqs[r] + 1] - offsets[seqs[r]] > maxT:
             maxT = offsets[seqs[r] + 1] - offsets[seqs[r]]
-    em = np.empty(maxT * L, dtype=np.float64)       # em[t * L + l]
-    back = np.empty(maxT * L, dtype=np.int64)       # back[t * L + c]: best previous label
-    tr = np.empty(L * L, dtype=np.float64)          # trans in C order, tr[p * L + c]
-    for p in range(L):
+    em = np.empty((maxT, L), dtype=np.float64)
+    back = np.empty((maxT, L), dtype=np.int32)      # back[t, c]: best previous label
+    tr = np.empty((L, L), dtype=np.float64)         # trans in C order (a loop, not one more
+    for p in range(L):                              # numba overload)
         for c in range(L):
-            tr[p * L + c] = trans[p, c]
+            tr[p, c] = trans[p, c]
     cur = np.empty(L, dtype=np.float64)
     best = np.empty(L, dtype=np.float64)
-    arg = np.empty(L, dtype=np.int64)
+    arg = np.empty(L, dtype=np.int32)
     total = 0.0
     for r in range(seqs.shape[0]):
         s = seqs[r]
@@ -137,33 +135,33 @@ def decode_rows1(indptr, indices, data, offsets, seqs, WT, trans, start, end, y,
         for i in range(T):                           # emission scores
             t = r0 + i
             for l in range(L):
-                em[i * L + l] = 0.0
+                em[i, l] = 0.0
             for k in range(indptr[t], indptr[t + 1]):
                 f = indices[k]
                 v = data[k]
                 for l in range(L):
-                    em[i * L + l] += v * WT[f, l]
-        if augment:       # +1 on every label l != y_t (the Hamming loss)
-            for i in range(T):
+                    em[i, l] += v * WT[f, l]
+            if augment:   # then +1 on every label l != y_t (the Hamming loss)
                 for l in range(L):
-                    if l != y[r0 + i]:
-                        em[i * L + l] += 1.0
+                    if l != y[t]:
+                        em[i, l] += 1.0
         for l in range(L):                           # Viterbi
-            cur[l] = start[l] + em[l]
+            cur[l] = start[l] + em[0, l]
         for i in range(1, T):
             for c in range(L):
                 best[c] = NEG_INF
                 arg[c] = 0
             for p in range(L):
                 cp = cur[p]
+                row = tr[p]
                 for c in range(L):
-                    v = cp + tr[p * L + c]
+                    v = cp + row[c]
                     if v > best[c]:
                         best[c] = v
                         arg[c] = p
             for c in range(L):
-                cur[c] = best[c] + em[i * L + c]
-                back[i * L + c] = arg[c]
+                cur[c] = best[c] + em[i, c]
+                back[i, c] = arg[c]
         bst = NEG_INF
         a = 0
         for l in range(L):
@@ -173,7 +171,7 @@ def decode_rows1(indptr, indices, data, offsets, seqs, WT, trans, start, end, y,
                 a = l
         out[r0 + T - 1] = a
         for i in range(T - 1, 0, -1):
-            a = back[i * L + a]
+            a = back[i, a]
             out[r0 + i - 1] = a
         total += bst
     return total
