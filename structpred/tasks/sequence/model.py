@@ -39,7 +39,6 @@ def _scratch(F):
     return _SCRATCH.slot
 
 
-
 def _room(batch, y, yh, order, ub):
     """room[s] = Σ_{s' < s} the entries ``kernels.delta_psi_rows`` may write for sequence s'
     (n + 1 ints): 2 per feature of every wrong token (y_t != ŷ_t) plus 4 (order 2: 10) per
