@@ -100,7 +100,8 @@ def viterbi2(em, T, trans, tri, start, end, back, out, o0):
 
 
 @njit(cache=True, nogil=True)
-def decode_rows1(indptr, indices, data, offsets, seqs, WT, trans, start, end, y, augment, out):
+def decode_rows1(indptr, indices, data, offsets, seqs, WT, trans, start, end, y, augment, out,
+                 em, back):
     """``decode_rows`` for first-order chains: per sequence, the emission scores
     em[t, l] = Σ_k data[k] · WT[indices[k], l] (+1 on l != y_t when augmenting), then Viterbi.
 
@@ -110,20 +111,14 @@ def decode_rows1(indptr, indices, data, offsets, seqs, WT, trans, start, end, y,
     compiler can vectorise): the same sums and comparisons, in the same order per c, as
     max_p over a column.
 
+    ``em`` (float64) and ``back`` (int32) are the caller's scratch, at least (longest
+    sequence) x L each; trans is read in place (C order: a view of w).
+
     First-run compile: one function, no callee kernels (numba would compile each and then
-    optimise its code again inside this one).
+    optimise its code again inside this one), and no 2-D allocation (each ``np.empty``
+    specialisation is one more numba compile).
     """
     L = WT.shape[1]
-    maxT = 1
-    for r in range(seqs.shape[0]):
-        if offsets[seqs[r] + 1] - offsets[seqs[r]] > maxT:
-            maxT = offsets[seqs[r] + 1] - offsets[seqs[r]]
-    em = np.empty((maxT, L), dtype=np.float64)
-    back = np.empty((maxT, L), dtype=np.int32)      # back[t, c]: best previous label
-    tr = np.empty((L, L), dtype=np.float64)         # trans in C order (a loop, not one more
-    for p in range(L):                              # numba overload)
-        for c in range(L):
-            tr[p, c] = trans[p, c]
     cur = np.empty(L, dtype=np.float64)
     best = np.empty(L, dtype=np.float64)
     arg = np.empty(L, dtype=np.int32)
@@ -153,7 +148,7 @@ def decode_rows1(indptr, indices, data, offsets, seqs, WT, trans, start, end, y,
                 arg[c] = 0
             for p in range(L):
                 cp = cur[p]
-                row = tr[p]
+                row = trans[p]
                 for c in range(L):
                     v = cp + row[c]
                     if v > best[c]:
@@ -203,18 +198,19 @@ def decode_rows2(indptr, indices, data, offsets, seqs, WT, trans, tri, start, en
 
 
 def decode_rows(indptr, indices, data, offsets, seqs, WT, trans, tri, start, end, y, augment,
-                order, out):
+                order, out, em=None, back=None):
     """Viterbi (augment=False) or loss-augmented Viterbi (augment=True: +1 on every label
     l != y_t, i.e. argmax Δ_Hamming(y, y') + w·Ψ(x, y')) on the sequences ``seqs`` (any
     order). WT (n_features x n_labels) is the emission block as laid out in w (a view, no
     copy): cost O(the sequences' size), not O(d). Labels go to out at the tokens' own
     offsets. Returns the sum of the optimal (augmented) scores. One compiled kernel per
-    chain order (``decode_rows1``, ``decode_rows2``), so a run compiles only its own."""
+    chain order (``decode_rows1``, ``decode_rows2``), so a run compiles only its own; the
+    first-order one takes its scratch ``em`` / ``back`` from the caller (``decode_rows1``)."""
     if order == 2:
         return decode_rows2(indptr, indices, data, offsets, seqs, WT, trans, tri, start, end, y,
                             augment, out)
     return decode_rows1(indptr, indices, data, offsets, seqs, WT, trans, start, end, y, augment,
-                        out)
+                        out, em, back)
 
 
 _GAPS = np.array([1, 4, 10, 23, 57, 132, 301, 701, 1750, 4376, 10941, 27353, 68383, 170958,

@@ -39,6 +39,20 @@ def _scratch(F):
     return _SCRATCH.slot
 
 
+def _decode_scratch(batch, L):
+    """This thread's scratch of ``kernels.decode_rows1`` for ``batch``: emission scores
+    (float64) and back-pointers (int32), (longest sequence of the batch) x L each. Kept
+    across calls, so the kernel allocates no 2-D array (one numba compile less each)."""
+    T = getattr(batch, "_max_len", None)
+    if T is None:
+        T = batch._max_len = max(int(np.diff(batch.offsets).max()) if len(batch) else 1, 1)
+    if getattr(_SCRATCH, "em_shape", None) != (T, L):
+        _SCRATCH.em_shape = (T, L)
+        _SCRATCH.em = np.empty((T, L))
+        _SCRATCH.back = np.empty((T, L), dtype=np.int32)
+    return _SCRATCH.em, _SCRATCH.back
+
+
 def _room(batch, y, yh, order, ub):
     """room[s] = Σ_{s' < s} the entries ``kernels.delta_psi_rows`` may write for sequence s'
     (n + 1 ints): 2 per feature of every wrong token (y_t != ŷ_t) plus 4 (order 2: 10) per
@@ -844,8 +858,9 @@ class SequenceLabeling(ChainCRFHooks, StructuredModel):
         ``_split_w``'s views."""
         WT, A, B, S, E = views
         y = batch.y if augment else np.zeros(1, np.int64)
+        em, back = _decode_scratch(batch, self.n_labels_)
         kernels.decode_rows(batch.indptr, batch.indices, batch.data, batch.offsets, seqs, WT, A,
-                            B, S, E, y, augment, int(self.transition_order), out)
+                            B, S, E, y, augment, int(self.transition_order), out, em, back)
 
     def _delta_rows(self, batch, seqs, yh):
         """(δΨ rows of the sequences ``seqs`` as a CSR matrix, their Hamming losses)."""
