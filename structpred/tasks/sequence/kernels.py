@@ -10,10 +10,13 @@ layout): ``WT`` (n_features x n_labels) is the emission block, feature-major, so
 emission score of one token, s_t(l) = Σ_f x_tf WT[f, l], reads one contiguous row of WT per
 nonzero, and the two entries f*L + y_t, f*L + ŷ_t of a δΨ row share a cache line or two.
 
-First-run compile: a helper is written into its caller rather than numba-inlined
-(``inline="always"`` types it again per call site), and arrays are allocated as
-``np.empty(n, dtype=np.X)`` only (each spelling of an allocation compiles its own numba
-overload), so a first run compiles as little as the kernels need.
+First-run compile: a first-order training run compiles two kernels here, ``decode_rows1``
+and ``delta_psi_rows``. Helpers are written into their callers rather than called as
+kernels (each would be compiled on its own and then optimised again inside its caller) or
+numba-inlined (``inline="always"`` types a helper again per call site); arrays are allocated
+as ``np.empty(n, dtype=np.int64 / np.float64)`` only (each spelling and dtype of an
+allocation compiles its own numba overload; the solver's kernels compile these two anyway),
+and 2-D scratch comes from the caller.
 """
 from __future__ import annotations
 
