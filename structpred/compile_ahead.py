@@ -8,9 +8,11 @@ in numba's on-disk cache, :func:`start_sequence` starts one helper process that 
 task's kernels. The helper trains (two iterations) on the first lines of the same file with the same
 options, the reader's and task's kernels running as plain Python there, so it compiles the
 solver's kernels for exactly the argument types of the real run and writes them to numba's cache
-(same numba, same machine: the same machine code this process would have built). Before its
-first solver kernel this process waits for the helper (:func:`wait_for`; the wait counts as
-compile time and stays out of the fit times) and then loads those kernels from the cache.
+(same numba, same machine: the same machine code this process would have built). The first
+two solver kernels a run calls (:data:`LOCAL_KERNELS`) this process compiles itself while the
+helper works on the others; before the first of those others it waits for the helper
+(:func:`wait_for`; the wait counts as compile time and stays out of the fit times) and then
+loads them from the cache.
 
 Nothing depends on the helper: if it fails, is slow to start, or misses a kernel, this
 process compiles what is missing itself, with the same result. :func:`helper_cpu_seconds`
@@ -25,10 +27,15 @@ import subprocess
 import sys
 import time
 
-__all__ = ["SOLVER_MODULES", "start_sequence", "wait_for", "helper_cpu_seconds", "main"]
+__all__ = ["SOLVER_MODULES", "LOCAL_KERNELS", "start_sequence", "wait_for", "helper_cpu_seconds", "main"]
 
 #: Modules whose kernels the helper compiles (the n-slack DCD solver and the answer guard).
 SOLVER_MODULES = ("structpred.solvers.dcd_kernels", "structpred.solvers.guard")
+#: Kernels of those modules that this process compiles itself: the first two a run calls
+#: (the answer check of the first oracle pass, then the working sets' slacks), compiled here
+#: while the helper still compiles the others (about 0.45 s of CPU moved off the helper, which
+#: takes longer than this process's reading and task kernels); the helper runs them as Python.
+LOCAL_KERNELS = ("structpred.solvers.guard._scan", "structpred.solvers.dcd_kernels.slacks_rows")
 #: Bytes of the training file the helper trains on (whole lines; a few sentences).
 HEAD_BYTES = 12_000
 #: The helper's outer iterations: two call every solver kernel of a run but ``slacks``
@@ -114,11 +121,11 @@ def _child_env() -> dict:
                 PYTHONPATH=root if not path else root + os.pathsep + path)
 
 
-def wait_for(module: str) -> float:
-    """Before compiling a kernel of ``module``: if the helper is compiling that module's
-    kernels, wait for it to finish (at most :data:`TIMEOUT` s). Returns the seconds waited."""
+def wait_for(module: str, name: str = "") -> float:
+    """Before compiling kernel ``name`` of ``module``: if the helper is compiling it, wait for
+    the helper to finish (at most :data:`TIMEOUT` s). Returns the seconds waited."""
     proc = _state["proc"]
-    if proc is None or module not in SOLVER_MODULES:
+    if proc is None or module not in SOLVER_MODULES or f"{module}.{name}" in LOCAL_KERNELS:
         return 0.0
     from .compile_notice import waiting
     t0 = time.perf_counter()
@@ -156,6 +163,7 @@ def _head_file(path: str, tmp: str) -> str:
 def _run_sequence(train_file: str, order: int, svm_options: dict) -> None:
     """Train on the head of ``train_file`` with the reader's and the sequence task's kernels
     as plain Python, so that only the solver's kernels compile (into numba's cache)."""
+    import importlib
     import tempfile
 
     import numba  # noqa: F401  (loaded: every lazy kernel compiles)
@@ -168,6 +176,10 @@ def _run_sequence(train_file: str, order: int, svm_options: dict) -> None:
     for name, obj in list(vars(kernels).items()):
         if hasattr(obj, "py_func") and getattr(obj.py_func, "__module__", "") == kernels.__name__:
             setattr(kernels, name, obj.py_func)
+    for qualified in LOCAL_KERNELS:         # compiled by the main process
+        module, name = qualified.rsplit(".", 1)
+        module = importlib.import_module(module)
+        setattr(module, name, getattr(module, name).py_func)
     scan = svmhmm._scan.py_func
     # the scanner as Python: its bytes as int64 (uint8 scalars would wrap in Python)
     svmhmm._scan = lambda buf, pow10, *rest: scan(buf.astype(np.int64), pow10, *rest[:-1],

@@ -83,7 +83,7 @@ class LazyKernel:
             install()   # announce and time a compile that is about to happen
             ahead = sys.modules.get("structpred.compile_ahead")
             if ahead is not None:   # a second process may be compiling this kernel for us
-                ahead.wait_for(self.py_func.__module__)
+                ahead.wait_for(self.py_func.__module__, self.py_func.__name__)
             g = self.py_func.__globals__
             for name in self.py_func.__code__.co_names:
                 dep = g.get(name)

@@ -78,10 +78,12 @@ def test_first_run_with_the_helper_gives_the_same_model_and_loads_the_solver_ker
     solver = {n for n in compiled_alone if n.startswith(compile_ahead.SOLVER_MODULES)}
     assert {"structpred.solvers.dcd_kernels.sweep",
             "structpred.solvers.dcd_kernels.add_constraints"} <= solver
-    # with the helper, this process compiled none of the solver's kernels but (at most) the
-    # final primal's slacks, which the helper's two iterations do not reach
+    # with the helper, this process compiled of the solver's kernels only its own share
+    # (LOCAL_KERNELS) and (at most) the final primal's slacks, which the helper's two
+    # iterations do not reach
     left = {n for n in compiled_helped if n.startswith(compile_ahead.SOLVER_MODULES)}
-    assert left <= {"structpred.solvers.dcd_kernels.slacks"}
+    assert set(compile_ahead.LOCAL_KERNELS) <= left
+    assert left <= set(compile_ahead.LOCAL_KERNELS) | {"structpred.solvers.dcd_kernels.slacks"}
     assert {n for n in compiled_helped if n.startswith("structpred.tasks")} == \
         {n for n in compiled_alone if n.startswith("structpred.tasks")}
 

@@ -305,3 +305,23 @@ def test_one_thread_delta_rows_built_in_steps_match_joint_features(order, bounda
         np.testing.assert_array_equal(A.indptr, threaded.indptr)
         np.testing.assert_array_equal(A.indices, threaded.indices)
         np.testing.assert_array_equal(A.data.view(np.int64), threaded.data.view(np.int64))
+
+
+@pytest.mark.parametrize("order,boundary", CONFIGS)
+def test_delta_rows_room_bounds_every_row(order, boundary):
+    """The numpy room bound of the δΨ kernel (``_room``) is the per-sequence count of its
+    docstring (counted here token by token) and is at least each row's nonzeros."""
+    from structpred.tasks.sequence.model import _room
+    rng = np.random.default_rng(11)
+    X, Y = random_set(rng, n=15, L=3, F=5, max_len=7, density=0.8)
+    m = fitted(order, boundary, X, Y)
+    b = m.make_batch(X, Y)
+    flat = np.concatenate([np.where(rng.random(len(y)) < 0.4, y, rng.integers(0, 3, len(y)))
+                           for y in Y])
+    room = _room(b, b.y, flat, order, boundary)
+    D = m.batch_delta_joint_feature(b, flat)
+    for s, (x, y) in enumerate(zip(X, Y)):
+        yh = flat[b.offsets[s]:b.offsets[s + 1]]
+        count = sum(2 * x[t].nnz + (10 if order == 2 else 4)
+                    for t in range(len(y)) if y[t] != yh[t]) + (4 if boundary else 0)
+        assert room[s + 1] - room[s] == count >= D[s].nnz

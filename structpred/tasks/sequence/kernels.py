@@ -10,10 +10,13 @@ layout): ``WT`` (n_features x n_labels) is the emission block, feature-major, so
 emission score of one token, s_t(l) = Σ_f x_tf WT[f, l], reads one contiguous row of WT per
 nonzero, and the two entries f*L + y_t, f*L + ŷ_t of a δΨ row share a cache line or two.
 
-First-run compile: a helper is written into its caller rather than numba-inlined
-(``inline="always"`` types it again per call site), and arrays are allocated as
-``np.empty(n, dtype=np.X)`` only (each spelling of an allocation compiles its own numba
-overload), so a first run compiles as little as the kernels need.
+First-run compile: a first-order training run compiles two kernels here, ``decode_rows1``
+and ``delta_psi_rows``. Helpers are written into their callers rather than called as
+kernels (each would be compiled on its own and then optimised again inside its caller) or
+numba-inlined (``inline="always"`` types a helper again per call site); arrays are allocated
+as ``np.empty(n, dtype=np.int64 / np.float64)`` only (each spelling and dtype of an
+allocation compiles its own numba overload; the solver's kernels compile these two anyway),
+and 2-D scratch comes from the caller.
 """
 from __future__ import annotations
 
@@ -42,51 +45,6 @@ def emission_scores(indptr, indices, data, r0, r1, WT, out):
             v = data[k]
             for l in range(L):
                 out[i, l] += v * WT[f, l]
-
-
-@njit(cache=True, nogil=True)
-def viterbi1(em, T, trans, start, end, back, out, o0):
-    """First-order Viterbi on scores em[:T] (T x L); writes the argmax to out[o0:o0+T].
-
-    Score of y: Σ_t em[t, y_t] + Σ_{t>0} trans[y_{t-1}, y_t] + start[y_0] + end[y_{T-1}].
-    Ties go to the smallest label. The recursion runs over the previous label p outside and
-    the current label c inside (a contiguous row of trans, independent lanes that the
-    compiler can vectorise): the same sums and comparisons, in the same order per c, as
-    max_p over a column.
-    """
-    L = em.shape[1]
-    cur = np.empty(L, dtype=np.float64)
-    best = np.empty(L, dtype=np.float64)
-    arg = np.empty(L, dtype=np.int32)
-    for l in range(L):
-        cur[l] = start[l] + em[0, l]
-    for t in range(1, T):
-        for c in range(L):
-            best[c] = NEG_INF
-            arg[c] = 0
-        for p in range(L):
-            cp = cur[p]
-            row = trans[p]
-            for c in range(L):
-                v = cp + row[c]
-                if v > best[c]:
-                    best[c] = v
-                    arg[c] = p
-        for c in range(L):
-            cur[c] = best[c] + em[t, c]
-            back[t, c] = arg[c]
-    bst = NEG_INF
-    a = 0
-    for l in range(L):
-        v = cur[l] + end[l]
-        if v > bst:
-            bst = v
-            a = l
-    out[o0 + T - 1] = a
-    for t in range(T - 1, 0, -1):
-        a = back[t, a]
-        out[o0 + t - 1] = a
-    return bst
 
 
 @njit(cache=True, nogil=True)
@@ -145,30 +103,75 @@ def viterbi2(em, T, trans, tri, start, end, back, out, o0):
 
 
 @njit(cache=True, nogil=True)
-def decode_rows1(indptr, indices, data, offsets, seqs, WT, trans, start, end, y, augment, out):
-    """``decode_rows`` for first-order chains."""
+def decode_rows1(indptr, indices, data, offsets, seqs, WT, trans, start, end, y, augment, out,
+                 em, back):
+    """``decode_rows`` for first-order chains: per sequence, the emission scores
+    em[t, l] = Σ_k data[k] · WT[indices[k], l] (+1 on l != y_t when augmenting), then Viterbi.
+
+    Score of y: Σ_t em[t, y_t] + Σ_{t>0} trans[y_{t-1}, y_t] + start[y_0] + end[y_{T-1}].
+    Ties go to the smallest label. The recursion runs over the previous label p outside and
+    the current label c inside (a contiguous row of trans, independent lanes that the
+    compiler can vectorise): the same sums and comparisons, in the same order per c, as
+    max_p over a column.
+
+    ``em`` (float64) and ``back`` (int32) are the caller's scratch, at least (longest
+    sequence) x L each; trans is read in place (C order: a view of w).
+
+    First-run compile: one function, no callee kernels (numba would compile each and then
+    optimise its code again inside this one), and no 2-D allocation (each ``np.empty``
+    specialisation is one more numba compile).
+    """
     L = WT.shape[1]
-    maxT = 1
-    for r in range(seqs.shape[0]):
-        if offsets[seqs[r] + 1] - offsets[seqs[r]] > maxT:
-            maxT = offsets[seqs[r] + 1] - offsets[seqs[r]]
-    em = np.empty((maxT, L), dtype=np.float64)
-    tr = np.empty((trans.shape[0], trans.shape[1]), dtype=np.float64)   # C order (a loop,
-    for p in range(trans.shape[0]):                             # not one more numba overload)
-        for c in range(trans.shape[1]):
-            tr[p, c] = trans[p, c]
-    back = np.empty((maxT, L), dtype=np.int32)
+    cur = np.empty(L, dtype=np.float64)
+    best = np.empty(L, dtype=np.float64)
+    arg = np.empty(L, dtype=np.int32)
     total = 0.0
     for r in range(seqs.shape[0]):
         s = seqs[r]
-        r0, r1 = offsets[s], offsets[s + 1]
-        emission_scores(indptr, indices, data, r0, r1, WT, em)
-        if augment:       # +1 on every label l != y_t (the Hamming loss)
-            for t in range(r1 - r0):
+        r0 = offsets[s]
+        T = offsets[s + 1] - r0
+        for i in range(T):                           # emission scores
+            t = r0 + i
+            for l in range(L):
+                em[i, l] = 0.0
+            for k in range(indptr[t], indptr[t + 1]):
+                f = indices[k]
+                v = data[k]
                 for l in range(L):
-                    if l != y[r0 + t]:
-                        em[t, l] += 1.0
-        total += viterbi1(em, r1 - r0, tr, start, end, back, out, r0)
+                    em[i, l] += v * WT[f, l]
+            if augment:   # then +1 on every label l != y_t (the Hamming loss)
+                for l in range(L):
+                    if l != y[t]:
+                        em[i, l] += 1.0
+        for l in range(L):                           # Viterbi
+            cur[l] = start[l] + em[0, l]
+        for i in range(1, T):
+            for c in range(L):
+                best[c] = NEG_INF
+                arg[c] = 0
+            for p in range(L):
+                cp = cur[p]
+                row = trans[p]
+                for c in range(L):
+                    v = cp + row[c]
+                    if v > best[c]:
+                        best[c] = v
+                        arg[c] = p
+            for c in range(L):
+                cur[c] = best[c] + em[i, c]
+                back[i, c] = arg[c]
+        bst = NEG_INF
+        a = 0
+        for l in range(L):
+            v = cur[l] + end[l]
+            if v > bst:
+                bst = v
+                a = l
+        out[r0 + T - 1] = a
+        for i in range(T - 1, 0, -1):
+            a = back[i, a]
+            out[r0 + i - 1] = a
+        total += bst
     return total
 
 
@@ -198,98 +201,42 @@ def decode_rows2(indptr, indices, data, offsets, seqs, WT, trans, tri, start, en
 
 
 def decode_rows(indptr, indices, data, offsets, seqs, WT, trans, tri, start, end, y, augment,
-                order, out):
+                order, out, em=None, back=None):
     """Viterbi (augment=False) or loss-augmented Viterbi (augment=True: +1 on every label
     l != y_t, i.e. argmax Δ_Hamming(y, y') + w·Ψ(x, y')) on the sequences ``seqs`` (any
     order). WT (n_features x n_labels) is the emission block as laid out in w (a view, no
     copy): cost O(the sequences' size), not O(d). Labels go to out at the tokens' own
     offsets. Returns the sum of the optimal (augmented) scores. One compiled kernel per
-    chain order (``decode_rows1``, ``decode_rows2``), so a run compiles only its own."""
+    chain order (``decode_rows1``, ``decode_rows2``), so a run compiles only its own; the
+    first-order one takes its scratch ``em`` / ``back`` from the caller (``decode_rows1``)."""
     if order == 2:
         return decode_rows2(indptr, indices, data, offsets, seqs, WT, trans, tri, start, end, y,
                             augment, out)
     return decode_rows1(indptr, indices, data, offsets, seqs, WT, trans, start, end, y, augment,
-                        out)
-
-
-@njit(cache=True, nogil=True)
-def delta_psi_count(indptr, offsets, s0, s1, y, yh, order, use_boundary):
-    """Upper bound on the nonzeros of each row of δΨ for sequences [s0, s1)."""
-    counts = np.empty(s1 - s0, dtype=np.int64)     # every entry written below
-    for s in range(s0, s1):
-        r0 = offsets[s]
-        r1 = offsets[s + 1]
-        c = 0
-        for t in range(r0, r1):
-            if y[t] != yh[t]:
-                c += 2 * (indptr[t + 1] - indptr[t])
-                c += 4  # bigrams into and out of t
-                if order == 2:
-                    c += 6  # trigrams touching t
-        if use_boundary:
-            c += 4
-        counts[s - s0] = c
-    return counts
+                        out, em, back)
 
 
 _GAPS = np.array([1, 4, 10, 23, 57, 132, 301, 701, 1750, 4376, 10941, 27353, 68383, 170958,
                   427396, 1068491, 2671228, 6678071], dtype=np.int64)
 
 
-# lazy (no signature: nothing compiled or loaded at import); its one caller passes the count
-# as np.int64(...), never as the literal 0 that type inference first sees for the counter,
-# so a first run compiles one specialisation
-@njit(cache=True, nogil=True)
-def _sort_keys(keys, n):
-    """Sort keys[:n] ascending in place (Shell sort, Ciura's gaps): a few lines of numba
-    instead of np.sort's compiled quicksort (seconds of first-run compile)."""
-    g = 0
-    while g + 1 < _GAPS.shape[0] and _GAPS[g + 1] < n:
-        g += 1
-    while g >= 0:
-        gap = _GAPS[g]
-        for i in range(gap, n):
-            x = keys[i]
-            j = i
-            while j >= gap and keys[j - gap] > x:
-                keys[j] = keys[j - gap]
-                j -= gap
-            keys[j] = x
-        g -= 1
-
-
-@njit(cache=True, nogil=True)
-def _sort_pairs(keys, vals, n):
-    """Sort keys[:n] ascending in place, permuting vals[:n] alike (Shell sort, stable enough:
-    equal keys are summed by the caller, in an order fixed by the input)."""
-    g = 0
-    while g + 1 < _GAPS.shape[0] and _GAPS[g + 1] < n:
-        g += 1
-    while g >= 0:
-        gap = _GAPS[g]
-        for i in range(gap, n):
-            x = keys[i]
-            v = vals[i]
-            j = i
-            while j >= gap and keys[j - gap] > x:
-                keys[j] = keys[j - gap]
-                vals[j] = vals[j - gap]
-                j -= gap
-            keys[j] = x
-            vals[j] = v
-        g -= 1
-
-
 @njit(cache=True, nogil=True)
 def delta_psi_rows(indptr, indices, data, offsets, seqs, y, yh, L, F, order, use_boundary,
-                   slot, touched, out_indptr, out_indices, out_data):
+                   slot, out_indptr, out_indices, out_data, losses):
     """Rows of δΨ_s = Ψ(x_s, y_s) - Ψ(x_s, ŷ_s) for the sequences ``seqs`` (row r for
     seqs[r]) into preallocated CSR arrays (room for at least 2 entries per feature of every
-    wrong token, 4 (order 2: 10) per token, 4 per sequence: ``delta_psi_count``). Columns
-    sorted, duplicates summed, exact zeros dropped; only tokens with y_t != ŷ_t and label
-    n-grams that differ contribute. ``slot`` (F ints, all -1) and ``touched`` (F ints) are
-    scratch kept by the caller across calls (left as found), so the cost is O(the
-    sequences' size), not O(F). Returns the nnz."""
+    wrong token, 4 (order 2: 10) per wrong token, 4 per sequence: the model's ``_room``).
+    Columns sorted, duplicates summed, exact zeros dropped; only tokens with y_t != ŷ_t and
+    label n-grams that differ contribute. ``losses[r]`` gets the Hamming loss of sequence
+    seqs[r] (its wrong tokens). ``slot`` (F ints, all -1) is scratch kept by the caller
+    across calls (left as found), so the cost is O(the sequences' size), not O(F). Returns
+    the nnz.
+
+    First-run compile: one function, no callee kernel and no numba-level inlining (each
+    would be compiled, or typed, again), scratch allocated as 1-D float64 / int64 only (the
+    solver's kernels compile those two ``np.empty`` specialisations anyway); the sequence's
+    touched features and its label n-gram keys are sorted together in one Shell sort.
+    """
     maxT = 1
     maxnz = 1
     for r in range(seqs.shape[0]):
@@ -301,22 +248,22 @@ def delta_psi_rows(indptr, indices, data, offsets, seqs, y, yh, L, F, order, use
         if nz > maxnz:
             maxnz = nz
     buf = np.empty(maxnz * L, dtype=np.float64)
-    seen = np.empty(maxnz * L, dtype=np.bool_)
+    seen = np.empty(maxnz * L, dtype=np.int64)     # 0/1
     for k in range(maxnz * L):
         buf[k] = 0.0
-        seen[k] = False
+        seen[k] = 0
     labs = np.empty(maxnz * L, dtype=np.int64)
     cnt = np.empty(maxnz, dtype=np.int64)
-    tcols = np.empty(6 * maxT + 8, dtype=np.int64)
-    tvals = np.empty(6 * maxT + 8, dtype=np.float64)
+    # keys[:nt]: the touched features f (< F); keys[nt:nt + m]: 2·column + (0 for +1, 1 for
+    # -1) of the label n-gram entries (columns >= L·F, so every key >= F): after one sort the
+    # features come first, in order, then the n-gram keys
+    keys = np.empty(maxnz + 6 * maxT + 8, dtype=np.int64)
     bigram0 = L * F
     tri0 = bigram0 + L * L
     start0 = tri0 + (L * L * L if order == 2 else 0)
     end0 = start0 + L
     pos = 0
     out_indptr[0] = 0
-    # one loop, no helper: a helper inlined by numba (inline="always") is typed again through
-    # numba's inlining pass, about 0.4 s of every first run
     for r in range(seqs.shape[0]):
         s = seqs[r]
         r0 = offsets[s]
@@ -325,116 +272,110 @@ def delta_psi_rows(indptr, indices, data, offsets, seqs, y, yh, L, F, order, use
         # label ŷ_t; per touched feature an L-row of buf sums them (in token order) and labs
         # lists the labels it touched, so the cost is O(the wrong tokens' nonzeros)
         nt = 0
+        wrong = 0
         for t in range(r0, r1):
             a = y[t]
             b = yh[t]
             if a != b:
+                wrong += 1
                 for k in range(indptr[t], indptr[t + 1]):
                     f = indices[k]
                     sl = slot[f]
                     if sl < 0:
                         sl = nt
                         slot[f] = nt
-                        touched[nt] = f
+                        keys[nt] = f
                         cnt[nt] = 0
                         nt += 1
                     base = sl * L
-                    if not seen[base + a]:
-                        seen[base + a] = True
+                    if seen[base + a] == 0:
+                        seen[base + a] = 1
                         labs[base + cnt[sl]] = a
                         cnt[sl] += 1
-                    if not seen[base + b]:
-                        seen[base + b] = True
+                    if seen[base + b] == 0:
+                        seen[base + b] = 1
                         labs[base + cnt[sl]] = b
                         cnt[sl] += 1
                     v = data[k]
                     buf[base + a] += v
                     buf[base + b] -= v
-        if nt > 0:
-            _sort_keys(touched, np.int64(nt))
-            for j in range(nt):
-                f = touched[j]
-                sl = slot[f]
-                base = sl * L
-                c = cnt[sl]
-                for u in range(1, c):          # insertion sort of the few labels
-                    x = labs[base + u]
-                    q = u - 1
-                    while q >= 0 and labs[base + q] > x:
-                        labs[base + q + 1] = labs[base + q]
-                        q -= 1
-                    labs[base + q + 1] = x
-                for u in range(c):
-                    l = labs[base + u]
-                    v = buf[base + l]
-                    if v != 0.0:
-                        out_indices[pos] = f * L + l
-                        out_data[pos] = v
-                        pos += 1
-                    buf[base + l] = 0.0
-                    seen[base + l] = False
-                slot[f] = -1
         # ---- transitions, start, end (columns after the emission block)
-        m = 0
+        m = nt
         for t in range(r0 + 1, r1):
             a = y[t]
             b = yh[t]
             pa = y[t - 1]
             pb = yh[t - 1]
             if pa != pb or a != b:
-                tcols[m] = bigram0 + pa * L + a
-                tvals[m] = 1.0
-                tcols[m + 1] = bigram0 + pb * L + b
-                tvals[m + 1] = -1.0
+                keys[m] = 2 * (bigram0 + pa * L + a)
+                keys[m + 1] = 2 * (bigram0 + pb * L + b) + 1
                 m += 2
             if order == 2 and t > r0 + 1:
                 qa = y[t - 2]
                 qb = yh[t - 2]
                 if qa != qb or pa != pb or a != b:
-                    tcols[m] = tri0 + (qa * L + pa) * L + a
-                    tvals[m] = 1.0
-                    tcols[m + 1] = tri0 + (qb * L + pb) * L + b
-                    tvals[m + 1] = -1.0
+                    keys[m] = 2 * (tri0 + (qa * L + pa) * L + a)
+                    keys[m + 1] = 2 * (tri0 + (qb * L + pb) * L + b) + 1
                     m += 2
         if use_boundary:
             if y[r0] != yh[r0]:
-                tcols[m] = start0 + y[r0]
-                tvals[m] = 1.0
-                tcols[m + 1] = start0 + yh[r0]
-                tvals[m + 1] = -1.0
+                keys[m] = 2 * (start0 + y[r0])
+                keys[m + 1] = 2 * (start0 + yh[r0]) + 1
                 m += 2
             if y[r1 - 1] != yh[r1 - 1]:
-                tcols[m] = end0 + y[r1 - 1]
-                tvals[m] = 1.0
-                tcols[m + 1] = end0 + yh[r1 - 1]
-                tvals[m + 1] = -1.0
+                keys[m] = 2 * (end0 + y[r1 - 1])
+                keys[m + 1] = 2 * (end0 + yh[r1 - 1]) + 1
                 m += 2
-        if m > 0:
-            _sort_pairs(tcols, tvals, np.int64(m))
-            j = 0
-            while j < m:
-                c = tcols[j]
-                v = 0.0
-                while j < m and tcols[j] == c:
-                    v += tvals[j]
-                    j += 1
+        # ---- sort keys[:m] (Shell sort, Ciura's gaps: a few lines instead of numba's
+        # compiled np.sort)
+        g = 0
+        while g + 1 < _GAPS.shape[0] and _GAPS[g + 1] < m:
+            g += 1
+        while g >= 0:
+            gap = _GAPS[g]
+            for i in range(gap, m):
+                x = keys[i]
+                j = i
+                while j >= gap and keys[j - gap] > x:
+                    keys[j] = keys[j - gap]
+                    j -= gap
+                keys[j] = x
+            g -= 1
+        # ---- emission entries, feature by feature, labels in order
+        for j in range(nt):
+            f = keys[j]
+            sl = slot[f]
+            base = sl * L
+            c = cnt[sl]
+            for u in range(1, c):          # insertion sort of the few labels
+                x = labs[base + u]
+                q = u - 1
+                while q >= 0 and labs[base + q] > x:
+                    labs[base + q + 1] = labs[base + q]
+                    q -= 1
+                labs[base + q + 1] = x
+            for u in range(c):
+                l = labs[base + u]
+                v = buf[base + l]
                 if v != 0.0:
-                    out_indices[pos] = c
+                    out_indices[pos] = f * L + l
                     out_data[pos] = v
                     pos += 1
+                buf[base + l] = 0.0
+                seen[base + l] = 0
+            slot[f] = -1
+        # ---- n-gram entries: the sum of a column's ±1 terms (exact in any order)
+        j = nt
+        while j < m:
+            c = keys[j] >> 1
+            v = 0.0
+            while j < m and keys[j] >> 1 == c:
+                v += 1.0 - 2.0 * (keys[j] & 1)
+                j += 1
+            if v != 0.0:
+                out_indices[pos] = c
+                out_data[pos] = v
+                pos += 1
         out_indptr[r + 1] = pos
+        losses[r] = wrong
     return pos
-
-
-@njit(cache=True, nogil=True)
-def hamming_rows(offsets, seqs, y, yh):
-    """Hamming losses of the sequences ``seqs``."""
-    out = np.empty(seqs.shape[0], dtype=np.float64)     # every entry written below
-    for r in range(seqs.shape[0]):
-        s = seqs[r]
-        c = 0.0
-        for t in range(offsets[s], offsets[s + 1]):
-            if y[t] != yh[t]:
-                c += 1.0
-        out[r] = c
-    return out

@@ -31,14 +31,44 @@ EMISSION_LAYOUT = "feature-major"
 
 
 def _scratch(F):
-    """This thread's (slot, touched) scratch of ``kernels.delta_psi_rows`` (F ints each,
-    slot all -1; the kernel leaves them as found)."""
+    """This thread's ``slot`` scratch of ``kernels.delta_psi_rows`` (F ints, all -1; the
+    kernel leaves it as found)."""
     if getattr(_SCRATCH, "F", -1) != F:
         _SCRATCH.F = F
         _SCRATCH.slot = np.full(F, -1, dtype=np.int64)
-        _SCRATCH.touched = np.empty(F, dtype=np.int64)
-    return _SCRATCH.slot, _SCRATCH.touched
+    return _SCRATCH.slot
 
+
+def _decode_scratch(batch, L):
+    """This thread's scratch of ``kernels.decode_rows1`` for ``batch``: emission scores
+    (float64) and back-pointers (int32), (longest sequence of the batch) x L each. Kept
+    across calls, so the kernel allocates no 2-D array (one numba compile less each)."""
+    T = getattr(batch, "_max_len", None)
+    if T is None:
+        T = batch._max_len = max(int(np.diff(batch.offsets).max()) if len(batch) else 1, 1)
+    if getattr(_SCRATCH, "em_shape", None) != (T, L):
+        _SCRATCH.em_shape = (T, L)
+        _SCRATCH.em = np.empty((T, L))
+        _SCRATCH.back = np.empty((T, L), dtype=np.int32)
+    return _SCRATCH.em, _SCRATCH.back
+
+
+def _room(batch, y, yh, order, ub):
+    """room[s] = Σ_{s' < s} the entries ``kernels.delta_psi_rows`` may write for sequence s'
+    (n + 1 ints): 2 per feature of every wrong token (y_t != ŷ_t) plus 4 (order 2: 10) per
+    wrong token for the bigrams (trigrams) into and out of it, plus 4 per sequence with
+    boundary transitions. In numpy (a few vector passes over the tokens): one kernel less
+    to compile on a first run. The per-token weights are kept on the batch."""
+    weight = getattr(batch, "_room_weight", None)
+    if weight is None or batch._room_order != order:
+        weight = 2 * np.diff(batch.indptr).astype(np.int64) + (10 if order == 2 else 4)
+        batch._room_weight, batch._room_order = weight, order
+    cum = np.zeros(batch.n_tokens + 1, dtype=np.int64)
+    np.cumsum(np.where(y != yh, weight, 0), out=cum[1:])
+    room = cum[batch.offsets]
+    if ub:
+        room += 4 * np.arange(room.shape[0], dtype=np.int64)
+    return room
 
 
 def _size_or_none(value, name):
@@ -757,10 +787,11 @@ class SequenceLabeling(ChainCRFHooks, StructuredModel):
         order = int(self.transition_order)
         ub = bool(self.boundary_transitions)
         chunks = self._chunks(batch, n_jobs)
+        room = _room(batch, y, yh, order, ub)
         if len(chunks) == 1 and d < _INT32_MAX:
-            return self._delta_narrow(batch, y, yh, order, ub)
-        parts = map_chunks(lambda s0, s1: self._delta_wide(batch, y, yh, order, ub, s0, s1),
-                           chunks, n_jobs)
+            return self._delta_narrow(batch, y, yh, order, ub, room=room)
+        parts = map_chunks(lambda s0, s1: self._delta_wide(batch, y, yh, order, ub, s0, s1,
+                                                           room), chunks, n_jobs)
         if len(parts) == 1:
             ip, ind, dat = parts[0]
         else:
@@ -772,21 +803,21 @@ class SequenceLabeling(ChainCRFHooks, StructuredModel):
             ind, ip = ind.astype(np.int32), ip.astype(np.int32)
         return sp.csr_matrix((dat, ind, ip), shape=(len(batch), d))
 
-    def _delta_wide(self, batch, y, yh, order, ub, s0, s1):
-        """δΨ rows of sequences s0..s1-1 as (indptr from 0, int64 indices, values)."""
+    def _delta_wide(self, batch, y, yh, order, ub, s0, s1, room):
+        """δΨ rows of sequences s0..s1-1 as (indptr from 0, int64 indices, values); room
+        from ``_room``."""
         L, F = self.n_labels_, self.n_features_
-        counts = kernels.delta_psi_count(batch.indptr, batch.offsets, s0, s1, y, yh, order, ub)
-        total = max(int(counts.sum()), 1)
+        total = max(int(room[s1] - room[s0]), 1)
         ip = np.zeros(s1 - s0 + 1, dtype=np.int64)
         ind = np.empty(total, dtype=np.int64)
         dat = np.empty(total)
-        slot, touched = _scratch(F)
+        slot = _scratch(F)
         nnz = kernels.delta_psi_rows(batch.indptr, batch.indices, batch.data, batch.offsets,
                                      np.arange(s0, s1, dtype=np.int64), y, yh, L, F, order,
-                                     ub, slot, touched, ip, ind, dat)
+                                     ub, slot, ip, ind, dat, np.empty(s1 - s0))
         return ip, ind[:nnz], dat[:nnz]
 
-    def _delta_narrow(self, batch, y, yh, order, ub, step=512):
+    def _delta_narrow(self, batch, y, yh, order, ub, step=512, room=None):
         """batch_delta_joint_feature's one-thread form: the rows built ``step`` sequences
         at a time in small int64 buffers (the kernel's one specialisation) and copied into
         int32 indices and float64 values of the final size, so the whole pass's δΨ never
@@ -794,25 +825,27 @@ class SequenceLabeling(ChainCRFHooks, StructuredModel):
         int64 form (``_delta_wide``) over the whole batch."""
         L, F, d = self.n_labels_, self.n_features_, self.size_joint_feature
         n = len(batch)
-        counts = kernels.delta_psi_count(batch.indptr, batch.offsets, 0, n, y, yh, order, ub)
-        total = max(int(counts.sum()), 1)
+        if room is None:
+            room = _room(batch, y, yh, order, ub)
+        total = max(int(room[n]), 1)
         if total >= _INT32_MAX:
-            ip, ind, dat = self._delta_wide(batch, y, yh, order, ub, 0, n)
+            ip, ind, dat = self._delta_wide(batch, y, yh, order, ub, 0, n, room)
             return sp.csr_matrix((dat, ind, ip), shape=(n, d))
         ind = np.empty(total, dtype=np.int32)
         dat = np.empty(total)
         ip = np.zeros(n + 1, dtype=np.int32)
-        slot, touched = _scratch(F)
+        slot = _scratch(F)
+        losses = np.empty(step)    # the kernel's Hamming losses (unused here)
         top = 0
         for s0 in range(0, n, step):
             s1 = min(n, s0 + step)
-            room = max(int(counts[s0:s1].sum()), 1)
+            size = max(int(room[s1] - room[s0]), 1)
             cip = np.zeros(s1 - s0 + 1, dtype=np.int64)
-            cind = np.empty(room, dtype=np.int64)
-            cdat = np.empty(room)
+            cind = np.empty(size, dtype=np.int64)
+            cdat = np.empty(size)
             nnz = kernels.delta_psi_rows(batch.indptr, batch.indices, batch.data, batch.offsets,
                                          np.arange(s0, s1, dtype=np.int64), y, yh, L, F, order,
-                                         ub, slot, touched, cip, cind, cdat)
+                                         ub, slot, cip, cind, cdat, losses)
             ind[top:top + nnz] = cind[:nnz]
             dat[top:top + nnz] = cdat[:nnz]
             ip[s0 + 1:s1 + 1] = cip[1:] + top
@@ -825,10 +858,12 @@ class SequenceLabeling(ChainCRFHooks, StructuredModel):
         ``_split_w``'s views."""
         WT, A, B, S, E = views
         y = batch.y if augment else np.zeros(1, np.int64)
+        em, back = _decode_scratch(batch, self.n_labels_)
         kernels.decode_rows(batch.indptr, batch.indices, batch.data, batch.offsets, seqs, WT, A,
-                            B, S, E, y, augment, int(self.transition_order), out)
+                            B, S, E, y, augment, int(self.transition_order), out, em, back)
 
-    def _delta_rows(self, batch, seqs, yh) -> sp.csr_matrix:
+    def _delta_rows(self, batch, seqs, yh):
+        """(δΨ rows of the sequences ``seqs`` as a CSR matrix, their Hamming losses)."""
         L, F, d = self.n_labels_, self.n_features_, self.size_joint_feature
         order, ub = int(self.transition_order), bool(self.boundary_transitions)
         # the kernel's bound without a pass: 2 entries per feature of every token, 4 bigram
@@ -841,12 +876,14 @@ class SequenceLabeling(ChainCRFHooks, StructuredModel):
         ip = np.zeros(len(seqs) + 1, dtype=np.int64)
         ind = np.empty(max(bound, 1), dtype=np.int64)
         dat = np.empty(max(bound, 1))
-        slot, touched = _scratch(F)
+        slot = _scratch(F)
+        losses = np.empty(len(seqs))
         nnz = kernels.delta_psi_rows(batch.indptr, batch.indices, batch.data, batch.offsets, seqs,
-                                     batch.y, yh, L, F, order, ub, slot, touched, ip, ind, dat)
+                                     batch.y, yh, L, F, order, ub, slot, ip, ind, dat,
+                                     losses)
         if d < _INT32_MAX and nnz < _INT32_MAX:
             ip, ind = ip.astype(np.int32), ind[:nnz].astype(np.int32)
-        return _rows_csr(dat[:nnz], ind[:nnz], ip, (len(seqs), d))
+        return _rows_csr(dat[:nnz], ind[:nnz], ip, (len(seqs), d)), losses
 
     def batch_oracle_rows(self, batch, index, w, rescaling="margin"):
         """(D, L) of the most violated outputs of the examples ``batch[index]`` at w, margin
@@ -863,8 +900,7 @@ class SequenceLabeling(ChainCRFHooks, StructuredModel):
         if yh is None:
             yh = batch._rows_buffer = np.empty(max(batch.n_tokens, 1), dtype=np.int64)
         self._decode_rows(batch, seqs, self._split_w(w), True, yh)
-        L = kernels.hamming_rows(batch.offsets, seqs, batch.y, yh)
-        return self._delta_rows(batch, seqs, yh), L
+        return self._delta_rows(batch, seqs, yh)   # δΨ's kernel counts the Hamming losses
 
     # ---------------------------------------------------------------- single forms
     def joint_feature(self, x, y) -> sp.csr_matrix:
