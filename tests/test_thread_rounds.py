@@ -183,3 +183,28 @@ def test_backend_answers_as_the_local_backend_and_holds_its_partitions():
         thr.close()
         thr.close()      # idempotent
         ref.close()
+
+
+def test_cli_algorithm_option_runs_the_threaded_rounds(tmp_path, capsys, monkeypatch):
+    """structpred learn --algorithm n-slack-cocoa --n-jobs 2: the partitions on 2 threads, the
+    model the one-thread emulation's with 2 partitions (the same file, bit for bit in w);
+    --algorithm names every registered solver and refuses others (one error line)."""
+    from structpred import load
+    from structpred.cli.svmstruct import _ALGORITHMS, learn_main
+    from structpred.datasets.svmhmm import read_svmhmm, write_svmhmm
+    from structpred.solvers.registry import SOLVERS
+    monkeypatch.setenv("STRUCTPRED_COMPILE_AHEAD", "0")
+    assert sorted(_ALGORITHMS) == sorted(SOLVERS)
+    X, Y = make_hmm_sequences(50, 3, 8, random_state=7)
+    path = tmp_path / "train.dat"
+    write_svmhmm(path, X, [y + 1 for y in Y])
+    model = tmp_path / "m.npz"
+    assert learn_main(["-c", "10", "-e", "0.01", "--algorithm", "n-slack-cocoa", "--n-jobs",
+                       "2", "-v", "0", str(path), str(model)]) == 0
+    data = read_svmhmm(path, stacked=True)
+    emu = _cocoa(SequenceLabeling(n_labels=data.max_tag, n_features=data.n_features), 2, 1,
+                 C=10.0, eps=0.01, max_iter=100000).fit(data.X, data.Y)
+    assert np.array_equal(load(model).w_, emu.w_)
+    assert learn_main(["-c", "1", "--algorithm", "fast", str(path), str(model)]) == 2
+    err = capsys.readouterr().err
+    assert "--algorithm" in err and err.count("\n") == 1
