@@ -13,7 +13,7 @@ Configurations (each a whole process, reading included, warm numba cache; run in
 * ``cocoa2``: ``--algorithm n-slack-cocoa --n-jobs 2`` (CoCoA+'s two partitions side by
   side on two threads, ``structpred.solvers.thread_rounds``);
 * ``cocoa2e``: cocoa2's model computed on one thread (two partitions emulated in turn, set by
-  the ``STRUCTPRED_BENCH_EMULATE`` hook below): the CPU the threads share out.
+  ``EMULATE`` launcher below: n_partitions=2 on one thread): the CPU the threads share out.
 
 Per configuration: wall and CPU seconds (user + sys of the process, from ``os.wait4``),
 peak RSS, primal objective and iterations (from the run's own report), chunk F1 on the test
@@ -28,6 +28,12 @@ CoCoA+ on two threads, and reports besides wall and CPU the threads' critical pa
 driver's CPU (process CPU minus the partitions' thread CPU) plus, per round, the slowest
 partition's pass and step CPU, which is what two free cores would take (a figure that a
 loaded machine does not inflate the way it inflates wall time).
+
+``--gil`` measures what of a partition's step still holds the GIL: CoCoA+ with two partitions
+emulated on one thread for ``--rounds`` rounds, every numba kernel called from Python timed
+(the kernels are compiled ``nogil=True``); the rest of ``partition_step``'s time is Python and
+small numpy/scipy glue, which holds the GIL (numpy's loops over d-vectors release it, so this
+over-counts a little). Per ``--batch`` sizes (examples per row call).
 """
 from __future__ import annotations
 
@@ -108,7 +114,12 @@ def main(argv=None):
     ap.add_argument("--jsonl", default=None)
     ap.add_argument("--inprocess", action="store_true")
     ap.add_argument("--repeat-data", type=int, default=1)
+    ap.add_argument("--gil", action="store_true")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--batch", default="32,128")
     args = ap.parse_args(argv)
+    if args.gil:
+        return gil_share(args)
     if args.inprocess:
         return inprocess(args)
     configs = args.configs.split(",")
@@ -173,6 +184,60 @@ def inprocess(args):
                 if args.jsonl:
                     with open(args.jsonl, "a") as f:
                         f.write(json.dumps(row) + "\n")
+
+
+def gil_share(args):
+    """Seconds of ``partition_step`` inside numba kernels and outside (module docstring)."""
+    import warnings
+
+    import structpred.solvers.cocoa as cocoa
+    from structpred import StructuredSVM
+    from structpred.datasets.svmhmm import read_svmhmm
+    from structpred.jit import LazyKernel
+    from structpred.tasks.sequence import SequenceLabeling
+    data = read_svmhmm(args.train, stacked=True)
+    inside = [0.0]
+
+    def timed(kernel):
+        def call(*a, **kw):
+            t = time.perf_counter()
+            try:
+                return kernel(*a, **kw)
+            finally:
+                inside[0] += time.perf_counter() - t
+        return call
+    wrapped = {}
+    for name, mod in list(sys.modules.items()):
+        if name.startswith("structpred"):
+            for attr, val in list(vars(mod).items()):
+                if isinstance(val, LazyKernel):
+                    setattr(mod, attr, wrapped.setdefault(id(val), timed(val)))
+    step, spent = cocoa.partition_step, {"step": 0.0, "kernels": 0.0, "calls": 0}
+
+    def measured(*a, **kw):
+        i0, t0 = inside[0], time.perf_counter()
+        out = step(*a, **kw)
+        spent["step"] += time.perf_counter() - t0
+        spent["kernels"] += inside[0] - i0
+        spent["calls"] += 1
+        return out
+    cocoa.partition_step = measured
+    for C in [float(c) for c in args.C.split(",")]:
+        for batch in [int(b) for b in args.batch.split(",")]:
+            spent.update(step=0.0, kernels=0.0, calls=0)
+            model = SequenceLabeling(n_labels=data.max_tag, n_features=data.n_features)
+            svm = StructuredSVM(model, C=C, eps=args.eps, algorithm="n-slack-cocoa",
+                                max_iter=args.rounds,
+                                solver_options={"n_partitions": 2, "batch_size": batch})
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                svm.fit(data.X, data.Y)
+            glue = spent["step"] - spent["kernels"]
+            print(json.dumps({"C": C, "batch_size": batch, "rounds": svm.n_iter_,
+                              "steps": spent["calls"], "step_seconds": spent["step"],
+                              "kernel_seconds": spent["kernels"], "glue_seconds": glue,
+                              "gil_share": glue / spent["step"],
+                              "load": os.getloadavg()[0]}), flush=True)
 
 
 def table(rows, configs, C):
