@@ -128,8 +128,13 @@ def test_ctrl_c_during_a_threaded_round_returns_the_best_model(how):
     X, Y = make_hmm_sequences(80, 3, 8, random_state=6)
     task = _Interrupting(after=30, how=how, n_labels=3, n_features=8)
     m = _cocoa(task, None, 2, C=10.0, eps=1e-4, max_iter=500)
-    with pytest.warns(RuntimeWarning, match="interrupted"):
-        m.fit(X, Y)
+    # Python's own Ctrl-C handler (a process started in the background inherits SIGINT ignored)
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.warns(RuntimeWarning, match="interrupted"):
+            m.fit(X, Y)
+    finally:
+        signal.signal(signal.SIGINT, old)
     assert m.interrupted_ and not m.converged_
     # the best primal seen: the recorded rounds', or the cut round's own certifying pass
     best = min(h["primal"] for h in m.history_ if np.isfinite(h["primal"]))
