@@ -20,8 +20,13 @@ w_k in partition order: w depends on the seed and K only, and is bit for bit the
 emulation's (``fit_cocoa`` on a ``LocalOracle`` with ``n_partitions=K``), whatever the
 threads' timing. The heavy work (Viterbi, δΨ rows, block solves, slacks) is in numba kernels
 compiled ``nogil=True``, so the threads run it side by side; what still holds the GIL is the
-Python glue per row call (a ``batch_size`` block of examples: slicing, CSR construction,
-the hinge) (see benchmarks/results/dcd_threads.md for the measured share).
+Python glue per row call (a ``batch_size`` block of examples: CSR construction, the guard's
+and the working sets' checks, the hinge): 11% of a step's time with blocks of 32 on CoNLL
+(benchmarks/results/dcd_threads.md, ``--gil``).
+
+Measured on CoNLL-2000 (whole ``structpred learn`` runs, two cores): 1.8x slower than the
+one-thread ``dcd`` at C = 1000 (CoCoA+ needs 19 rounds of σ' = 2-scaled local steps where
+``dcd`` needs 12 passes), as fast at C = 100, 1.4x faster on CoNLL x 4.
 
 This is ``StructuredSVM(algorithm="n-slack-cocoa", n_jobs=K)`` on the local backend (K >= 2;
 ``solver_options={"n_partitions": P}`` for P partitions on K threads). It does not change the
