@@ -1,58 +1,263 @@
-"""Oracle phase on 1 and 2 threads, CoNLL-2000 svm_hmm training file: a full pass
-(``LocalOracle``, n_jobs chunks) and a fresh pass of the n-slack DCD solver (blocks of
-``--block`` examples at the current w, each cut into one piece per thread).
+"""One thread against two on the svm_hmm CoNLL-2000 files: whole `structpred learn` processes.
 
-    python benchmarks/dcd_threads.py [--block 256] [--repeat 4]
+    python benchmarks/dcd_threads.py --train train.dat [--test test.dat --tags tags.txt]
+        [--C 1000,100] [--eps 0.1] [--repeat 3] [--configs dcd1,dcd2,cocoa1,cocoa2,cocoa2e]
 
-Prints wall and process CPU seconds per pass with the load average: on a shared machine a
-2-thread speedup shows only while the second core is free (CPU > wall).
+Configurations (each a whole process, reading included, warm numba cache; run in turn A B C
+... A B C ... so a drifting machine speed hits all alike):
+
+* ``dcd1``: ``structpred learn -c C -e eps`` (the default n-slack solver, one thread: the
+  baseline);
+* ``dcd2``: the same with ``--n-jobs 2`` (threads for the full passes only);
+* ``cocoa1``: ``--algorithm n-slack-cocoa`` (one partition, one thread);
+* ``cocoa2``: ``--algorithm n-slack-cocoa --n-jobs 2`` (CoCoA+'s two partitions side by
+  side on two threads, ``structpred.solvers.thread_rounds``);
+* ``cocoa2e``: cocoa2's model computed on one thread (two partitions emulated in turn, set by
+  ``EMULATE`` launcher below: n_partitions=2 on one thread): the CPU the threads share out.
+
+Per configuration: wall and CPU seconds (user + sys of the process, from ``os.wait4``),
+peak RSS, primal objective and iterations (from the run's own report), chunk F1 on the test
+file (``structpred classify --tags``); medians over the repeats, and each run's wall against
+the same repeat's ``dcd1`` (ratio pairs). The compile-ahead process is off
+(``STRUCTPRED_COMPILE_AHEAD=0``): with a warm cache it only adds a process start.
+Prints a markdown table; ``--jsonl FILE`` appends every run.
+
+``--inprocess`` instead fits in this process (the file read once, ``--repeat-data R`` copies
+of it, as benchmarks/dask_conll.py builds CoNLL x 4) the default solver on one thread and
+CoCoA+ on two threads, and reports besides wall and CPU the threads' critical path: the
+driver's CPU (process CPU minus the partitions' thread CPU) plus, per round, the slowest
+partition's pass and step CPU, which is what two free cores would take (a figure that a
+loaded machine does not inflate the way it inflates wall time).
+
+``--gil`` measures what of a partition's step still holds the GIL: CoCoA+ with two partitions
+emulated on one thread for ``--rounds`` rounds, every numba kernel called from Python timed
+(the kernels are compiled ``nogil=True``); the rest of ``partition_step``'s time is Python and
+small numpy/scipy glue, which holds the GIL (numpy's loops over d-vectors release it, so this
+over-counts a little). Per ``--batch`` sizes (examples per row call).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
+import statistics
+import subprocess
 import sys
 import time
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+CONFIGS = {
+    "dcd1": [],
+    "dcd2": ["--n-jobs", "2"],
+    "cocoa1": ["--algorithm", "n-slack-cocoa"],
+    "cocoa2": ["--algorithm", "n-slack-cocoa", "--n-jobs", "2"],
+    "cocoa2e": ["--algorithm", "n-slack-cocoa"],
+}
+
+#: cocoa2e: the learn process runs its partitions emulated (n_partitions=2 on one thread)
+EMULATE = ("import sys, runpy; import structpred.svm as s; "
+           "_orig = s.StructuredSVM._solver_kwargs\n"
+           "def _kw(self):\n"
+           "    kw = _orig(self); kw.setdefault('n_partitions', 2); return kw\n"
+           "s.StructuredSVM._solver_kwargs = _kw\n"
+           "sys.argv = ['structpred'] + sys.argv[1:]; runpy.run_module('structpred', "
+           "run_name='__main__')")
+
+
+def _run(argv, env):
+    """(wall, cpu, peak RSS MiB, stdout) of one child process (its own rusage: ``wait4``)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+                            text=True)
+    out = proc.stdout.read()
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        sys.exit(f"{' '.join(argv)} failed ({proc.returncode}):\n{out}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0, out
+
+
+def one(config, C, args, model_path, env):
+    """One learn process (and its classify for F1); a dict of the run's figures."""
+    learn = [sys.executable, "-m", "structpred", "learn", "-c", str(C), "-e", str(args.eps),
+             *CONFIGS[config], args.train, model_path]
+    if config == "cocoa2e":
+        learn = [sys.executable, "-c", EMULATE, "learn", "-c", str(C), "-e", str(args.eps),
+                 *CONFIGS[config], args.train, model_path]
+    wall, cpu, rss, out = _run(learn, env)
+    primal = re.search(r"primal objective ([-0-9.e+]+)", out)
+    iters = re.search(r"Training: (\d+) iteration", out)
+    row = {"config": config, "C": C, "wall": wall, "cpu": cpu, "rss_mib": rss,
+           "primal": float(primal.group(1)) if primal else None,
+           "iterations": int(iters.group(1)) if iters else None}
+    if args.test and args.tags:
+        _w, _c, _r, cls = _run([sys.executable, "-m", "structpred", "classify", "--tags",
+                                args.tags, args.test, model_path, model_path + ".pred"], env)
+        f1 = re.search(r"Chunk F1: ([0-9.]+)", cls)
+        row["f1"] = float(f1.group(1)) if f1 else None
+    return row
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--block", type=int, default=256)
-    ap.add_argument("--repeat", type=int, default=4)
-    ap.add_argument("--data-home", default=None)
+    ap.add_argument("--train", required=True)
+    ap.add_argument("--test", default=None)
+    ap.add_argument("--tags", default=None)
+    ap.add_argument("--C", default="1000,100")
+    ap.add_argument("--eps", type=float, default=0.1)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--configs", default="dcd1,dcd2,cocoa1,cocoa2")
+    ap.add_argument("--workdir", default="/tmp")
+    ap.add_argument("--jsonl", default=None)
+    ap.add_argument("--inprocess", action="store_true")
+    ap.add_argument("--repeat-data", type=int, default=1)
+    ap.add_argument("--gil", action="store_true")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--batch", default="32,128")
     args = ap.parse_args(argv)
-    from structpred.datasets.home import get_data_home
+    if args.gil:
+        return gil_share(args)
+    if args.inprocess:
+        return inprocess(args)
+    configs = args.configs.split(",")
+    unknown = [c for c in configs if c not in CONFIGS]
+    if unknown:
+        sys.exit(f"unknown configs {unknown}; known: {sorted(CONFIGS)}")
+    env = dict(os.environ, STRUCTPRED_COMPILE_AHEAD="0", NUMBA_NUM_THREADS="1")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    for C in [float(c) for c in args.C.split(",")]:
+        rows = []
+        model0 = os.path.join(args.workdir, f"dcd_threads_warm_{os.getpid()}.npz")
+        one(configs[0], C, argparse.Namespace(**{**vars(args), "test": None}), model0, env)
+        for r in range(args.repeat):
+            for config in configs:
+                path = os.path.join(args.workdir, f"dcd_threads_{config}_{os.getpid()}.npz")
+                row = one(config, C, args, path, env)
+                row.update(repeat=r, load=os.getloadavg()[0])
+                rows.append(row)
+                print(json.dumps(row), file=sys.stderr, flush=True)
+                if args.jsonl:
+                    with open(args.jsonl, "a") as f:
+                        f.write(json.dumps(row) + "\n")
+        print(table(rows, configs, C))
+
+
+def inprocess(args):
+    """Fits in this process: dcd on one thread, CoCoA+ on two (see the module docstring)."""
+    import warnings
+
+    from structpred import StructuredSVM
     from structpred.datasets.svmhmm import read_svmhmm
-    from structpred.solvers.dcd import RowOracle
-    from structpred.solvers.oracle import LocalOracle
     from structpred.tasks.sequence import SequenceLabeling
-    path = get_data_home(args.data_home) / "conll2000" / "svmhmm" / "train.dat.gz"
-    if not path.exists():
-        sys.exit(f"{path} not found: set STRUCTPRED_DATA or --data-home")
-    tr = read_svmhmm(path)
-    model = SequenceLabeling(n_labels=tr.max_tag, n_features=tr.n_features)
-    model.initialize(tr.X, tr.Y)
-    w = np.random.default_rng(0).normal(size=model.size_joint_feature) * 0.01
-    for _ in range(args.repeat):
-        for nj in (1, 2):
-            o = LocalOracle(model, tr.X, tr.Y, n_jobs=nj)
-            ro = RowOracle(model, o, "margin", args.block)
-            o(w)  # warm
-            c0, t0 = time.process_time(), time.perf_counter()
-            o(w)
-            c1, t1 = time.process_time(), time.perf_counter()
-            for k in range(len(ro.ranges)):
-                ro(k, w)
-            c2, t2 = time.process_time(), time.perf_counter()
-            print(f"n_jobs {nj}: full pass wall {t1 - t0:.3f} s cpu {c1 - c0:.3f} s | fresh pass "
-                  f"(blocks of {args.block}) wall {t2 - t1:.3f} s cpu {c2 - c1:.3f} s | "
-                  f"load {os.getloadavg()[0]:.2f}", flush=True)
-            ro.close()
-            o.close()
+    data = read_svmhmm(args.train, stacked=args.repeat_data == 1)
+    X, Y = data.X, data.Y
+    if args.repeat_data > 1:
+        X, Y = list(X) * args.repeat_data, list(Y) * args.repeat_data
+    runs = {"dcd1": dict(algorithm="n-slack", n_jobs=1),
+            "cocoa2": dict(algorithm="n-slack-cocoa", n_jobs=2)}
+    for C in [float(c) for c in args.C.split(",")]:
+        for r in range(args.repeat):
+            for name, kw in runs.items():
+                model = SequenceLabeling(n_labels=data.max_tag, n_features=data.n_features)
+                svm = StructuredSVM(model, C=C, eps=args.eps, **kw)
+                t0, c0 = time.perf_counter(), time.process_time()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    svm.fit(X, Y)
+                wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+                row = {"config": name, "C": C, "n": len(X), "repeat": r, "wall": wall,
+                       "cpu": cpu, "primal": svm.primal_objective_, "iterations": svm.n_iter_,
+                       "load": os.getloadavg()[0]}
+                hist = [h for h in svm.history_ if "local_cpu" in h or "pass_cpu" in h]
+                if hist:
+                    threads = sum(sum(h.get("local_cpu", [])) + sum(h.get("pass_cpu") or [])
+                                  for h in hist)
+                    slowest = sum(max(h.get("local_cpu") or [0.0])
+                                  + max(h.get("pass_cpu") or [0.0]) for h in hist)
+                    row.update(threads_cpu=threads, driver_cpu=cpu - threads,
+                               critical_path=cpu - threads + slowest)
+                print(json.dumps(row), flush=True)
+                if args.jsonl:
+                    with open(args.jsonl, "a") as f:
+                        f.write(json.dumps(row) + "\n")
+
+
+def gil_share(args):
+    """Seconds of ``partition_step`` inside numba kernels and outside (module docstring)."""
+    import warnings
+
+    import structpred.solvers.cocoa as cocoa
+    from structpred import StructuredSVM
+    from structpred.datasets.svmhmm import read_svmhmm
+    from structpred.jit import LazyKernel
+    from structpred.tasks.sequence import SequenceLabeling
+    data = read_svmhmm(args.train, stacked=True)
+    inside = [0.0]
+
+    def timed(kernel):
+        def call(*a, **kw):
+            t = time.perf_counter()
+            try:
+                return kernel(*a, **kw)
+            finally:
+                inside[0] += time.perf_counter() - t
+        return call
+    wrapped = {}
+    for name, mod in list(sys.modules.items()):
+        if name.startswith("structpred"):
+            for attr, val in list(vars(mod).items()):
+                # lazy kernels, and the numba dispatchers they put in their modules' globals
+                if isinstance(val, LazyKernel) or type(val).__name__ == "CPUDispatcher":
+                    setattr(mod, attr, wrapped.setdefault(id(val), timed(val)))
+    step, spent = cocoa.partition_step, {"step": 0.0, "kernels": 0.0, "calls": 0}
+
+    def measured(*a, **kw):
+        i0, t0 = inside[0], time.perf_counter()
+        out = step(*a, **kw)
+        spent["step"] += time.perf_counter() - t0
+        spent["kernels"] += inside[0] - i0
+        spent["calls"] += 1
+        return out
+    cocoa.partition_step = measured
+    for C in [float(c) for c in args.C.split(",")]:
+        for batch in [int(b) for b in args.batch.split(",")]:
+            spent.update(step=0.0, kernels=0.0, calls=0)
+            model = SequenceLabeling(n_labels=data.max_tag, n_features=data.n_features)
+            svm = StructuredSVM(model, C=C, eps=args.eps, algorithm="n-slack-cocoa",
+                                max_iter=args.rounds,
+                                solver_options={"n_partitions": 2, "batch_size": batch})
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                svm.fit(data.X, data.Y)
+            glue = spent["step"] - spent["kernels"]
+            print(json.dumps({"C": C, "batch_size": batch, "rounds": svm.n_iter_,
+                              "steps": spent["calls"], "step_seconds": spent["step"],
+                              "kernel_seconds": spent["kernels"], "glue_seconds": glue,
+                              "gil_share": glue / spent["step"],
+                              "load": os.getloadavg()[0]}), flush=True)
+
+
+def table(rows, configs, C):
+    """The markdown table of one C: medians per configuration, wall ratio to dcd1 per repeat."""
+    base = {r["repeat"]: r["wall"] for r in rows if r["config"] == configs[0]}
+    lines = [f"C = {C:g}", "",
+             "| config | wall s | CPU s | CPU / wall | wall / " + configs[0]
+             + " (pairs) | primal | iterations | F1 | peak RSS MiB |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for c in configs:
+        rs = [r for r in rows if r["config"] == c]
+        med = lambda k: statistics.median(r[k] for r in rs if r.get(k) is not None)  # noqa: E731
+        ratios = [r["wall"] / base[r["repeat"]] for r in rs]
+        f1 = [r["f1"] for r in rs if r.get("f1") is not None]
+        lines.append(f"| {c} | {med('wall'):.2f} | {med('cpu'):.2f} | "
+                     f"{med('cpu') / med('wall'):.2f} | {statistics.median(ratios):.3f} "
+                     f"({', '.join(f'{x:.2f}' for x in ratios)}) | {med('primal'):.2f} | "
+                     f"{med('iterations'):.0f} | {f1[0] if f1 else '-'} | {med('rss_mib'):.0f} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

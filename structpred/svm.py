@@ -20,7 +20,7 @@ from .errors import InvalidInputError, InvalidInputTypeError, NotFittedError
 from . import persistence
 from .logspace import scaled_weights
 from .model import StructuredModel
-from .parallel import limit_threads
+from .parallel import effective_jobs, limit_threads
 from .solvers import objective
 from .solvers.guard import MAX_C
 from .solvers.oracle import LocalOracle
@@ -123,7 +123,11 @@ class StructuredSVM:
     cache_size : int
         1-slack only: per-example constraint cache (SVM-struct ``-w 4 -f``); 0 disables it.
     n_jobs : int
-        Threads for the oracle calls (passed to the model's batch methods).
+        Threads for the oracle calls (passed to the model's batch methods). With
+        ``algorithm="n-slack-cocoa"`` and n_jobs >= 2, CoCoA+'s partitions (one per thread
+        unless ``solver_options["n_partitions"]`` says otherwise) run side by side on the
+        threads (``solvers.thread_rounds``): w is bit for bit the one-thread run's with the
+        same ``n_partitions``.
     qp : {"active-set", "cvxpy"}
         Dual QP solver for 1-slack: the fast active-set path or the cvxpy reference.
     inactive_window : int
@@ -313,7 +317,25 @@ class StructuredSVM:
             from .solvers.dask_oracle import DaskOracle
             return DaskOracle(self.model, X, Y, rescaling=self.rescaling, client=self.client,
                               check=check)
+        parts = self._thread_partitions()
+        if parts:
+            from .solvers.thread_rounds import ThreadRoundsOracle
+            return ThreadRoundsOracle(self.model, X, Y, rescaling=self.rescaling,
+                                      n_jobs=self.n_jobs, n_partitions=parts)
         return LocalOracle(self.model, X, Y, rescaling=self.rescaling, n_jobs=self.n_jobs)
+
+    def _thread_partitions(self) -> int:
+        """CoCoA+'s partitions to run on this process's threads (``ThreadRoundsOracle``):
+        "n-slack-cocoa" on the local backend with n_jobs >= 2 threads runs
+        ``solver_options["n_partitions"]`` partitions (default: one per thread) on them when
+        that is 2 or more; 0 otherwise (one thread: the partitions are emulated in turn)."""
+        if self.backend != "local" or self._solver_name() != "n-slack-cocoa":
+            return 0
+        jobs = effective_jobs(self.n_jobs)
+        parts = (self.solver_options or {}).get("n_partitions")
+        parts = jobs if parts is None else parts
+        ok = isinstance(parts, numbers.Integral) and not isinstance(parts, bool)
+        return int(parts) if jobs >= 2 and ok and parts >= 2 else 0
 
     # ---------------------------------------------------------------- training
     def _from_flat(self, X, Y, qid, group):

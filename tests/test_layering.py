@@ -119,7 +119,7 @@ def test_one_registry_of_builtin_tasks():
     assert set(CLASSIFY_BY_MODEL) <= set(BUILTIN_TASKS)
 # the oracle backends implement the seam; everything else in structpred.solvers is a solver or
 # the solvers' shared core and reaches a task only through a backend (SolverRun's passes)
-ORACLE_BACKENDS = {"oracle", "dask_oracle"}
+ORACLE_BACKENDS = {"oracle", "dask_oracle", "thread_rounds"}
 # what a solver may read off the task: plain attributes, not methods
 TASK_ATTRIBUTES = {"size_joint_feature", "approximate_inference"}
 # a backend's internals: reading them is a side door around the interface

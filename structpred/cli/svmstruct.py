@@ -1,6 +1,6 @@
 """structpred learn / structpred classify: svm_hmm's and svm_rank's command lines.
 
-    structpred learn -c C [-e eps] [-w alg] [-o rescaling] [--t order] [-v level]
+    structpred learn -c C [-e eps] [-w alg | --algorithm NAME] [-o rescaling] [--t order] [-v level]
                      [--task sequence|rank|proprank] [--n-jobs N]
                      [--scheduler ADDRESS | --n-workers N] train.dat model
     structpred classify [--tags tags.txt] [-v level] [--n-jobs N] test.dat model predictions
@@ -39,6 +39,9 @@ from .report import report_to_stdout
 
 __all__ = ["learn_main", "classify_main", "LEARN_TASKS", "CLASSIFY_TASKS", "OWN_OPTION_TASKS",
            "CLASSIFY_BY_MODEL", "svm_hmm_model_message", "invocations", "release_large_frees"]
+
+#: --algorithm NAME choices: the registered solvers (``structpred.solvers.registry``)
+_ALGORITHMS = ("1-slack", "bcfw", "n-slack", "n-slack-cocoa", "n-slack-smo", "subgradient")
 
 #: Options of svm_hmm / SVM-struct that structpred does not offer (named in the error).
 SVM_HMM_ONLY = FOREIGN_OPTIONS
@@ -124,6 +127,10 @@ def _learn_parser():
     p.add_argument("-e", dest="eps", type=real(0.0, what="a number > 0"), default=0.1,
                    help="precision epsilon, a number > 0 (0.1)")
     add_algorithm(p, default=0)
+    p.add_argument("--algorithm", default=None, choices=_ALGORITHMS,
+                   help="solver by name, instead of -w: n-slack-cocoa = the n-slack dual by "
+                        "CoCoA+ rounds over partitions, one per --n-jobs thread (side by side "
+                        "on the cores; the same model for the same --n-jobs)")
     p.add_argument("-o", dest="rescaling", type=int, default=2, choices=(1, 2),
                    help="rescaling: 1 slack, 2 margin (default)")
     p.add_argument("-l", dest="loss", type=int, default=1, choices=(1,),
@@ -193,6 +200,7 @@ def learn_sequence(args) -> int:
                                          "(slack_rescaled_inference); use -o 2", 2)
     release_large_frees()
     algorithm, cache = algorithm_of(args)
+    algorithm = args.algorithm or algorithm     # --algorithm NAME over -w NUMBER
     svm_options = dict(C=args.C, eps=args.eps, algorithm=algorithm,
                        rescaling="margin" if args.rescaling == 2 else "slack",
                        max_iter=args.max_iter, cache_size=cache, n_jobs=args.n_jobs)
