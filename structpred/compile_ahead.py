@@ -38,8 +38,8 @@ SOLVER_MODULES = ("structpred.solvers.dcd_kernels", "structpred.solvers.guard")
 LOCAL_KERNELS = ("structpred.solvers.guard._scan", "structpred.solvers.dcd_kernels.slacks_rows")
 #: Bytes of the training file the helper trains on (whole lines; a few sentences).
 HEAD_BYTES = 12_000
-#: The helper's outer iterations: two call every solver kernel of a run but ``slacks``
-#: (the final primal's), at about 0.7 s of CPU besides the compile.
+#: The helper's outer iterations: two call every solver kernel of a run, at about 0.7 s of
+#: CPU besides the compile.
 HELPER_PASSES = 2
 #: Longest wait for the helper (seconds) before this process compiles on its own.
 TIMEOUT = 120.0

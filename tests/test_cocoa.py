@@ -239,6 +239,10 @@ def test_first_round_skips_the_pass_at_zero_only_with_fresh_passes():
     Xm, ym = _blobs(n=30)
     mc = StructuredSVM(Multiclass(), **kw, solver_options={"n_partitions": 2}).fit(Xm, ym)
     assert np.isfinite(mc.history_[0]["gap"])
+    # no fresh pass in the first round (first_fresh_passes=0, later rounds 1): it passes at w = 0
+    nf = StructuredSVM(SequenceLabeling(n_labels=3, n_features=8), **kw,
+                       solver_options={"n_partitions": 2, "first_fresh_passes": 0}).fit(X, Y)
+    assert np.all(np.isfinite([h["gap"] for h in nf.history_])) and nf.converged_
 
 
 def test_a_partition_too_big_for_its_worker_is_a_clear_error(client, monkeypatch):

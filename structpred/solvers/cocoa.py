@@ -318,7 +318,7 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
     args = (d, C / n, sigma, eps, tol, int(inner_sweeps), int(max_idle), max_constraints,
             storage, random_state, int(fresh_passes), int(batch_size), rescaling, add_from_pass,
             int(first_sweeps))
-    fresh_ok = bool(oracle.rows_available and batch_size and fresh_passes)
+    rows_ok = bool(oracle.rows_available and batch_size)
     gap_stop = 1.0 if gap_stop is None else gap_stop
     if remote:
         with timers("setup"):
@@ -339,7 +339,7 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
             # the first round at w = 0 goes straight to the fresh row passes when there are
             # any: that pass's answers (the largest-loss outputs) would only bloat the working
             # sets, and its primal (at w = 0) is never near the stop
-            certify = not (skip_zero_pass and _it == 1 and fresh_ok)
+            certify = not (skip_zero_pass and _it == 1 and rows_ok and first_fresh_passes)
             n_fresh = int(first_fresh_passes) if _it == 1 else int(fresh_passes)
             row = dict(primal=np.nan, dual=dual, gap=np.nan, n_constraints=n_cons)
             try:
@@ -368,7 +368,7 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
                     out = _emulated_step(run, bounds, parts, w, n_fresh)
             except ClusterError as exc:
                 failure = exc
-                if row["primal"] == row["primal"]:   # the pass at w was done: keep its row
+                if not np.isnan(row["primal"]):   # the pass at w was done: keep its row
                     row.update(round_seconds=timers.elapsed() - t0, failed="local step")
                     run.record(**row)
                 break

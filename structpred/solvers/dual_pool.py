@@ -278,8 +278,8 @@ class ConstraintPool:
 
     def slacks(self, w, rows=None):
         """ξ_i = max(0, max_k b_ik − w·a_ik) over each example's working set (or the examples ``rows``)."""
-        if rows is None:
-            return K.slacks(self.m, self.start, self.length, self.b, self.data, self.ind, w)
+        if rows is None:    # the rows kernel over every example: one kernel less to compile
+            rows = np.arange(self.n, dtype=np.int64)
         return K.slacks_rows(rows, self.m, self.start, self.length, self.b, self.data, self.ind, w)
 
     def weights(self, out=None):
