@@ -44,8 +44,8 @@ Rankers at user τ (all sorted by a score, ties by item index):
   one relevance model for all items, σ(θ·φ(ρ_d - ρ_u, o_u)) with φ Legendre polynomials of the
   polarity difference and the openness (``pooled_degree``, ``pooled_ridge``), by the
   position-based likelihood over every shown (user, item) pair, refitted each time the users
-  seen grow by the factor ``pooled_refit``, and averages it over the known user distribution
-  (pooled.py states the model and its assumptions). The estimator applies to D-ULTR, FairCo
+  seen grow by the factor ``pooled_refit`` (the LP: at each re-solve), and averages it over
+  the known user distribution (pooled.py states the model and its assumptions). The estimator applies to D-ULTR, FairCo
   (score and error term) and the LP.
 * ``fairco-exposure``: R̂_τ(d) + λ err_τ(d), err_τ(d) = (τ - 1) max_G D̂_τ(G, G_d),
   D̂_τ(G, G') = Exp_τ(G)/R̂_τ(G) - Exp_τ(G')/R̂_τ(G'), Exp_τ(G) = mean over d in G of the average
@@ -83,11 +83,11 @@ from ...boundary.params import check_real
 from ...errors import InvalidInputError
 from .clicklog import check_click_log
 from .lp import BvNSampler, fair_ranking_lp
-from .pooled import _fit_rows, check_model, merit_of, pair_features, population_features
+from .pooled import _fit_rows, check_model, log_features, merit_of, population_features
 
 __all__ = ["NewsSetup", "NewsTrial", "METHODS", "make_trial", "simulate", "SimulationResult",
            "group_unfairness", "lp_policy", "news_merit", "user_strata", "ESTIMATORS",
-           "estimate_merit", "merit_from_log", "check_click_log"]
+           "estimate_merit", "merit_from_log"]
 
 METHODS = ("naive", "d-ultr", "fairco-exposure", "fairco-impact", "lp")
 #: merit estimator -> the kernel's kind (0 IPS, 1 ratio, 2 maximum likelihood, 3 the pooled
@@ -572,11 +572,11 @@ class _PooledFit:
             raise InvalidInputError("merit_estimator='pooled-mle' needs a trial with user "
                                     "features (make_trial)")
         self.degree, self.ridge = check_model(setup.pooled_degree, setup.pooled_ridge)
+        self.refit = check_real(setup.pooled_refit, "setup.pooled_refit", 1.0)
         T, n = trial.relevant.shape
-        self.setup, self.v, self.n = setup, trial.v, n
-        delta = trial.polarity[None, :] - trial.user_polarity[:, None]
-        opn = np.broadcast_to(trial.user_openness[:, None], (T, n))
-        self.Phi = pair_features(delta.ravel(), opn.ravel(), setup.openness, self.degree)
+        self.v, self.n = trial.v, n
+        self.Phi = log_features(trial.polarity, trial.user_polarity, trial.user_openness,
+                                setup.openness, self.degree)
         self.pop, self.W = population_features(trial.polarity, setup, self.degree)
         self.pos = np.zeros((T, n), dtype=np.int64)
         self.clk = np.zeros((T, n), dtype=np.uint8)
@@ -584,11 +584,10 @@ class _PooledFit:
 
     def schedule(self, T):
         """Refit points: each time the users seen grow by the factor ``pooled_refit`` (at least
-        10 users apart), then T."""
-        f = check_real(self.setup.pooled_refit, "setup.pooled_refit", 1.0)
+        10 users apart), then T. (The LP refits at each of its re-solves instead.)"""
         pts, t = [], 0
         while t < T:
-            t = min(T, max(t + 10, int(np.ceil(t * f))))
+            t = min(T, max(t + 10, int(np.ceil(t * self.refit))))
             pts.append(t)
         return pts
 
@@ -655,8 +654,8 @@ def simulate(trial: NewsTrial, method: str, setup: NewsSetup | None = None, lam=
     if method != "lp":
         t0 = 0
         for t1 in (pooled.schedule(T) if pooled is not None else [T]):
-            if pooled is not None:
-                estimate(t0)
+            if pooled is not None:     # the refit: R̂ for the users t0..t1 (the kernel's)
+                es.cell_est[0] = pooled.merit(t0)
             run(_CODE[method], t0, t1)
             t0 = t1
     else:

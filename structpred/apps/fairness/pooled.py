@@ -27,7 +27,7 @@ from ...boundary.params import check_int, check_real
 from ...errors import InvalidInputError
 from .clicklog import check_click_log
 
-__all__ = ["pair_features", "population_grid", "fit_pooled", "pooled_merit",
+__all__ = ["pair_features", "log_features", "population_grid", "fit_pooled", "pooled_merit",
            "population_features", "merit_of", "check_model"]
 
 
@@ -207,6 +207,15 @@ def _fit_rows(Phi, vv, c, n_rows, theta, ridge, max_iter=50, tol=1e-10):
     return theta
 
 
+def log_features(item_polarity, user_polarity, user_openness, open_range, degree):
+    """φ of every (user t, item d) pair of a log, row t·n + d: ``pair_features`` of
+    ρ_d - ρ_u(t) and o_u(t) (checked arrays)."""
+    T, n = len(user_polarity), len(item_polarity)
+    delta = item_polarity[None, :] - user_polarity[:, None]
+    opn = np.broadcast_to(user_openness[:, None], (T, n))
+    return pair_features(delta.ravel(), opn.ravel(), open_range, degree)
+
+
 def pooled_merit(clicked, ranks, v, item_polarity, user_polarity, user_openness, setup,
                  degree=(6, 2), ridge=1e-3):
     """The pooled model's merit R̂(d) from a click log (``clicked`` (T, n) 0/1, ``ranks`` (T, n)
@@ -220,9 +229,7 @@ def pooled_merit(clicked, ranks, v, item_polarity, user_polarity, user_openness,
     up = check_vector(user_polarity, "user_polarity", length=T, length_of="the users")
     uo = check_vector(user_openness, "user_openness", length=T, length_of="the users")
     degree, ridge = check_model(degree, ridge)
-    delta = rho[None, :] - up[:, None]
-    opn = np.broadcast_to(uo[:, None], (T, n))
-    Phi = pair_features(delta.ravel(), opn.ravel(), setup.openness, degree)
+    Phi = log_features(rho, up, uo, setup.openness, degree)
     theta = _fit_rows(Phi, v[ranks].ravel(), clicked.ravel(), T * n, None, ridge)
     pf, W = population_features(item_polarity, setup, degree)
     return merit_of(theta, pf, W), theta
