@@ -23,7 +23,7 @@ the same repeat's ``dcd1`` (ratio pairs). The compile-ahead process is off
 Prints a markdown table; ``--jsonl FILE`` appends every run.
 
 ``--inprocess`` instead fits in this process (the file read once, ``--repeat-data R`` copies
-of it, as benchmarks/dask_conll.py builds CoNLL x 4) the default solver on one thread and
+of it, stacked as benchmarks/dask_conll.py builds CoNLL x 4) the default solver on one thread and
 CoCoA+ on two threads, and reports besides wall and CPU the threads' critical path: the
 driver's CPU (process CPU minus the partitions' thread CPU) plus, per round, the slowest
 partition's pass and step CPU, which is what two free cores would take (a figure that a
@@ -82,11 +82,10 @@ def _run(argv, env):
 
 def one(config, C, args, model_path, env):
     """One learn process (and its classify for F1); a dict of the run's figures."""
-    learn = [sys.executable, "-m", "structpred", "learn", "-c", str(C), "-e", str(args.eps),
-             *CONFIGS[config], args.train, model_path]
-    if config == "cocoa2e":
-        learn = [sys.executable, "-c", EMULATE, "learn", "-c", str(C), "-e", str(args.eps),
-                 *CONFIGS[config], args.train, model_path]
+    head = [sys.executable, "-c", EMULATE] if config == "cocoa2e" else \
+        [sys.executable, "-m", "structpred"]
+    learn = [*head, "learn", "-c", str(C), "-e", str(args.eps), *CONFIGS[config], args.train,
+             model_path]
     wall, cpu, rss, out = _run(learn, env)
     primal = re.search(r"primal objective ([-0-9.e+]+)", out)
     iters = re.search(r"Training: (\d+) iteration", out)
@@ -153,10 +152,11 @@ def inprocess(args):
     from structpred import StructuredSVM
     from structpred.datasets.svmhmm import read_svmhmm
     from structpred.tasks.sequence import SequenceLabeling
-    data = read_svmhmm(args.train, stacked=args.repeat_data == 1)
+    data = read_svmhmm(args.train, stacked=True)
     X, Y = data.X, data.Y
     if args.repeat_data > 1:
-        X, Y = list(X) * args.repeat_data, list(Y) * args.repeat_data
+        from dask_conll import repeat_stacked   # this script's folder is on sys.path
+        X, Y = repeat_stacked(X, Y, args.repeat_data)
     runs = {"dcd1": dict(algorithm="n-slack", n_jobs=1),
             "cocoa2": dict(algorithm="n-slack-cocoa", n_jobs=2)}
     for C in [float(c) for c in args.C.split(",")]:

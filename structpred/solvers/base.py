@@ -51,7 +51,7 @@ from .guard import OracleWarning, check_answer, check_solver_params
 logger = logging.getLogger("structpred")
 
 __all__ = ["SolverRun", "KeptVector", "SolverResult", "Timers", "Progress", "OracleWarning", "logger",
-           "timed_oracle_call", "warn_interrupted"]
+           "timed_oracle_call", "warn_interrupted", "add_share", "sum_shares"]
 
 
 class Timers:
@@ -253,6 +253,15 @@ def add_share(total, share) -> None:
             total[share.index] += share.values
     else:
         total += share
+
+
+def sum_shares(outs, d):
+    """w = Σ_k w_k from the partitions' step results ``outs`` (their "wk") in partition order
+    (``add_share``): the same floats on every run and every backend."""
+    w = np.zeros(d)
+    for o in outs:
+        add_share(w, o["wk"])
+    return w
 
 
 class SolverRun:

@@ -46,7 +46,7 @@ import warnings
 import numpy as np
 
 from ..errors import ClusterError
-from .base import SolverRun, add_share  # add_share: re-exported (it lives beside KeptVector)
+from .base import SolverRun, add_share, sum_shares  # add_share: re-exported (beside KeptVector)
 from .dual_pool import ConstraintPool, auto_max_constraints, solve_working_sets
 from .objective import hinge
 
@@ -391,9 +391,7 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
                 run.converged = True     # SVM-struct's rule at w (w is kept)
                 run.record(**row)
                 break
-            w_new = np.zeros(d)
-            for o in out:               # partition order: the same floats on every run
-                add_share(w_new, o["wk"])
+            w_new = sum_shares(out, d)   # partition order: the same floats on every run
             dual_new = sum(o["lin"] for o in out) - 0.5 * float(w_new @ w_new)
             if certify and next_dual and primal - dual_new <= gap_stop * C * eps:
                 # the pass at w and the dual after this round's step certify w (weak

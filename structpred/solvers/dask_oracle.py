@@ -50,10 +50,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..errors import ClusterError, InvalidInputError
-from .base import KeptVector, add_share
-from .guard import check_answer
-from .objective import hinge
-from .oracle import (LocalOracle, OracleBackend, chunk_bounds, rows_declared, rows_on,
+from .base import KeptVector, sum_shares
+from .oracle import (LocalOracle, OracleBackend, chunk_bounds, partition_pass, partition_rows,
                      run_oracle, slice_examples)
 
 __all__ = ["DaskOracle", "connect"]
@@ -350,31 +348,16 @@ def _pass_part(model, batch, state, w, rescaling, exact, index0):
     CPU; "span": its start and end on this machine's clock, ``time.time``, to see the
     workers' idle time between tasks). ``w`` is the round's message (``_dense_w``)."""
     t0, c0, start = time.perf_counter(), time.process_time(), time.time()
-    w = _dense_w(state, w)
-    D, L, _t_oracle, _t_psi = run_oracle(model, batch, w, rescaling)
-    m = int(np.shape(L)[0])
-    D, L, margins = check_answer(D, L, w, d=model.size_joint_feature, m=m, index=index0,
-                                 rescaling=rescaling, exact=exact, task=type(model).__name__,
-                                 where=" (partition pass on a Dask worker)")
-    state.pending = (D, L, margins)
-    h = float(np.maximum(hinge(L, margins, rescaling), 0.0).sum())
+    h = partition_pass(model, batch, state, _dense_w(state, w), rescaling, exact, index0,
+                       " (partition pass on a Dask worker)")
     return {"hinge": h, "pass_seconds": time.perf_counter() - t0,
             "pass_cpu": time.process_time() - c0, "span": (start, time.time())}
-
-
-def _sum_shares(outs, d):
-    """w = Σ_k w_k from the partitions' step results in partition order (``add_share``):
-    the floats the driver's sum gives."""
-    w = np.zeros(d)
-    for o in outs:
-        add_share(w, o["wk"])
-    return w
 
 
 def _sum_task(outs, d):
     """On one worker (more than ``PEER_SUM_MAX`` partitions): the next w from every
     partition's step result, as a ``KeptVector`` for the others."""
-    return KeptVector(_sum_shares(outs, d))
+    return KeptVector(sum_shares(outs, d))
 
 
 def _pass_next(model, batch, state, shares, rescaling, exact, index0, key):
@@ -383,11 +366,11 @@ def _pass_next(model, batch, state, shares, rescaling, exact, index0, key):
     ``state`` under ``key``, and the partition's pass at it (``_pass_part``); its dict gets
     "sum_seconds" (building w here)."""
     t0, start = time.perf_counter(), time.time()
+    state.w_round = None           # the last round's w goes before the next one is built
     if isinstance(shares, KeptVector):
         w = shares.dense()
     else:
-        w = _sum_shares(shares, model.size_joint_feature)
-    state.w_round = None
+        w = sum_shares(shares, model.size_joint_feature)
     state.w_round = (key, w)
     out = _pass_part(model, batch, state, key, rescaling, exact, index0)
     out["sum_seconds"] = time.perf_counter() - t0 - out["pass_seconds"]
@@ -405,19 +388,10 @@ def _step_part(model, batch, state, w, step, args, rescaling, exact, index0):
     dense vector)."""
     t0, c0, start = time.perf_counter(), time.process_time(), time.time()
     w = _dense_w(state, w)
-    d = model.size_joint_feature
-    task = type(model).__name__
     D, L, margins = getattr(state, "pending", None) or (None, None, None)
     state.pending = None
-    rows = None
-    if rows_declared(model, rescaling):
-        m = len(batch)
-
-        def rows(v, idx):
-            D2, L2 = rows_on(model, [batch], [(0, m)], None, v, idx)
-            return check_answer(D2, L2, v, d=d, m=len(idx), index=np.asarray(idx) + index0,
-                                rescaling=rescaling, exact=exact, task=task,
-                                where=" (row call on a Dask worker)")
+    rows = partition_rows(model, batch, len(batch), index0, rescaling, exact,
+                          " (row call on a Dask worker)")
     out = step(state, w, D, L, margins, rows, *args)
     if isinstance(out.get("wk"), np.ndarray):
         out["wk"] = KeptVector(out["wk"])
@@ -661,7 +635,7 @@ class DaskOracle(OracleBackend):
         self._next = self._next_outs = None
         if spec is not None:
             if spec["exact"] == exact and outs is not None and _same_bits(
-                    w, _sum_shares(outs, w.shape[0])):
+                    w, sum_shares(outs, w.shape[0])):
                 self._w_sent, self._w_future = w, spec["key"]
                 sizes = [o["bytes_out"] for o in outs]
                 self.last_w_bytes = (sum(sizes) - min(sizes) if len(outs) <= PEER_SUM_MAX

@@ -28,9 +28,12 @@ import scipy.sparse as sp
 
 from ..model import has_hook
 from ..parallel import chunk_bounds, effective_jobs
+from .guard import check_answer
+from .objective import hinge
 
 __all__ = ["OracleBackend", "LocalOracle", "BlockOracleMixin", "rows_declared", "rows_on",
-           "chunk_bounds", "block_bounds", "slice_examples", "run_oracle"]
+           "chunk_bounds", "block_bounds", "slice_examples", "run_oracle", "partition_pass",
+           "partition_rows"]
 
 
 def block_bounds(n: int, block_size: int) -> list[tuple[int, int]]:
@@ -101,6 +104,33 @@ def rows_on(model, batches, bounds, pool, w, index):
         D = sp.vstack([o[0] for o in out], format="csr")
         L = np.concatenate([o[1] for o in out])
     return sp.csr_matrix(D), np.asarray(L, dtype=np.float64)
+
+
+def partition_pass(model, batch, state, w, rescaling, exact, index0, where):
+    """A CoCoA+ partition's oracle pass at w over its ``batch`` (guard-checked, errors naming
+    example ``index0`` + i and ``where``), kept on ``state`` (``state.pending`` = (D, L,
+    margins)) for the step that follows; returns its hinge sum Σ max(0, hinge_i) at w."""
+    D, L, _t_oracle, _t_psi = run_oracle(model, batch, w, rescaling)
+    D, L, margins = check_answer(D, L, w, d=model.size_joint_feature, m=int(np.shape(L)[0]),
+                                 index=index0, rescaling=rescaling, exact=exact,
+                                 task=type(model).__name__, where=where)
+    state.pending = (D, L, margins)
+    return float(np.maximum(hinge(L, margins, rescaling), 0.0).sum())
+
+
+def partition_rows(model, batch, m, index0, rescaling, exact, where):
+    """A CoCoA+ partition's row oracle over its ``batch`` of ``m`` examples: rows(v, idx) ->
+    (D, L, margins) of its examples ``idx`` at v (guard-checked, errors naming example
+    ``index0`` + idx and ``where``); None when the task serves no row calls."""
+    if not rows_declared(model, rescaling):
+        return None
+    d, task = model.size_joint_feature, type(model).__name__
+
+    def rows(v, idx):
+        Dr, Lr = rows_on(model, [batch], [(0, m)], None, v, idx)
+        return check_answer(Dr, Lr, v, d=d, m=len(idx), index=np.asarray(idx) + index0,
+                            rescaling=rescaling, exact=exact, task=task, where=where)
+    return rows
 
 
 class OracleBackend:
@@ -183,12 +213,13 @@ BlockOracleMixin = OracleBackend
 
 
 class LocalOracle(OracleBackend):
-    """The oracle over (X, Y) on this machine, on ``n_jobs`` threads."""
+    """The oracle over (X, Y) on this machine, on ``n_jobs`` threads (the examples cut into
+    ``n_chunks`` contiguous chunks, default ``n_jobs``, each with its batch)."""
 
-    def __init__(self, model, X, Y, rescaling="margin", n_jobs=1):
+    def __init__(self, model, X, Y, rescaling="margin", n_jobs=1, n_chunks=None):
         n = X.shape[0] if hasattr(X, "tocsr") else len(X)   # scipy sparse: len is ambiguous
         n_jobs = effective_jobs(n_jobs)
-        bounds = chunk_bounds(n, n_jobs)
+        bounds = chunk_bounds(n, n_jobs if n_chunks is None else int(n_chunks))
         batches = [model.make_batch(slice_examples(X, a, b), slice_examples(Y, a, b))
                    for a, b in bounds]
         model.check_rescaling(rescaling, batches[0] if batches else None)

@@ -40,10 +40,8 @@ from concurrent.futures import wait
 import numpy as np
 
 from ..errors import InvalidInputError
-from ..parallel import chunk_bounds, effective_jobs
-from .guard import check_answer
-from .objective import hinge
-from .oracle import LocalOracle, rows_declared, rows_on, run_oracle, slice_examples
+from ..parallel import effective_jobs
+from .oracle import LocalOracle, partition_pass, partition_rows
 
 __all__ = ["ThreadRoundsOracle"]
 
@@ -57,19 +55,13 @@ class ThreadRoundsOracle(LocalOracle):
     serves_local_rounds = True
 
     def __init__(self, model, X, Y, rescaling="margin", n_jobs=2, n_partitions=None):
-        n = X.shape[0] if hasattr(X, "tocsr") else len(X)   # scipy sparse: len is ambiguous
-        jobs = effective_jobs(n_jobs)
-        parts = jobs if n_partitions is None else n_partitions
+        parts = effective_jobs(n_jobs) if n_partitions is None else n_partitions
         if isinstance(parts, bool) or int(parts) != parts or parts < 1:
             raise InvalidInputError(f"n_partitions must be None or an integer >= 1, got "
                                     f"{n_partitions!r}")
-        bounds = chunk_bounds(n, int(parts))
-        batches = [model.make_batch(slice_examples(X, a, b), slice_examples(Y, a, b))
-                   for a, b in bounds]
-        model.check_rescaling(rescaling, batches[0] if batches else None)
-        self._hold(model, X, Y, rescaling, n, jobs, bounds, batches)   # threads if K > 1
+        super().__init__(model, X, Y, rescaling, n_jobs=n_jobs, n_chunks=int(parts))
         self._states = None
-        self.last_round_bytes = {"w_in": 0, "out": [0] * len(bounds)}   # shared memory
+        self.last_round_bytes = {"w_in": 0, "out": [0] * len(self.bounds)}   # shared memory
 
     # ------------------------------------------------------------ partitioned solvers
     def partition_bounds(self, n_partitions=None):
@@ -106,17 +98,12 @@ class ThreadRoundsOracle(LocalOracle):
         its state for ``round_step``; returns dicts ("hinge": Σ max(0, hinge_i) at w,
         "pass_seconds": wall, "pass_cpu": the thread's CPU) in partition order."""
         w = np.ascontiguousarray(w, dtype=np.float64)
-        d, task = self.model.size_joint_feature, type(self.model).__name__
 
         def one(k):
             t0, c0 = time.perf_counter(), time.thread_time()
-            a, b = self.bounds[k]
-            D, L, _t_oracle, _t_psi = run_oracle(self.model, self.batches[k], w, self.rescaling)
-            D, L, margins = check_answer(D, L, w, d=d, m=b - a, index=a,
-                                         rescaling=self.rescaling, exact=exact, task=task,
-                                         where=f" (partition {k}'s pass on a thread)")
-            self._states[k].pending = (D, L, margins)
-            h = float(np.maximum(hinge(L, margins, self.rescaling), 0.0).sum())
+            h = partition_pass(self.model, self.batches[k], self._states[k], w, self.rescaling,
+                               exact, self.bounds[k][0],
+                               f" (partition {k}'s pass on a thread)")
             return {"hinge": h, "pass_seconds": time.perf_counter() - t0,
                     "pass_cpu": time.thread_time() - c0}
         return self._map(one)
@@ -127,22 +114,15 @@ class ThreadRoundsOracle(LocalOracle):
         when the task serves no row calls); the steps' dicts, in partition order, with
         "seconds" (wall) and "cpu" (the thread's CPU) added. w is only read."""
         w = np.ascontiguousarray(w, dtype=np.float64)
-        d, task = self.model.size_joint_feature, type(self.model).__name__
-        with_rows = rows_declared(self.model, self.rescaling)
 
         def one(k):
             t0, c0 = time.perf_counter(), time.thread_time()
             a, b = self.bounds[k]
-            batch, state = self.batches[k], self._states[k]
+            state = self._states[k]
             pending = getattr(state, "pending", None) or (None, None, None)
             state.pending = None
-            rows = None
-            if with_rows:
-                def rows(v, idx):
-                    Dr, Lr = rows_on(self.model, [batch], [(0, b - a)], None, v, idx)
-                    return check_answer(Dr, Lr, v, d=d, m=len(idx), index=np.asarray(idx) + a,
-                                        rescaling=self.rescaling, exact=exact, task=task,
-                                        where=f" (row call of partition {k} on a thread)")
+            rows = partition_rows(self.model, self.batches[k], b - a, a, self.rescaling, exact,
+                                  f" (row call of partition {k} on a thread)")
             out = step(state, w, *pending, rows, *args)
             out["seconds"] = time.perf_counter() - t0
             out["cpu"] = time.thread_time() - c0

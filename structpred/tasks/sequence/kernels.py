@@ -208,7 +208,8 @@ def decode_rows(indptr, indices, data, offsets, seqs, WT, trans, tri, start, end
     copy): cost O(the sequences' size), not O(d). Labels go to out at the tokens' own
     offsets. Returns the sum of the optimal (augmented) scores. One compiled kernel per
     chain order (``decode_rows1``, ``decode_rows2``), so a run compiles only its own; the
-    first-order one takes its scratch ``em`` / ``back`` from the caller (``decode_rows1``)."""
+    first-order one takes its scratch ``em`` / ``back`` from the caller (``decode_rows1``:
+    required for order 1; the second-order kernel allocates its own)."""
     if order == 2:
         return decode_rows2(indptr, indices, data, offsets, seqs, WT, trans, tri, start, end, y,
                             augment, out)

@@ -858,9 +858,10 @@ class SequenceLabeling(ChainCRFHooks, StructuredModel):
         ``_split_w``'s views."""
         WT, A, B, S, E = views
         y = batch.y if augment else np.zeros(1, np.int64)
-        em, back = _decode_scratch(batch, self.n_labels_)
+        order = int(self.transition_order)
+        em, back = _decode_scratch(batch, self.n_labels_) if order == 1 else (None, None)
         kernels.decode_rows(batch.indptr, batch.indices, batch.data, batch.offsets, seqs, WT, A,
-                            B, S, E, y, augment, int(self.transition_order), out, em, back)
+                            B, S, E, y, augment, order, out, em, back)
 
     def _delta_rows(self, batch, seqs, yh):
         """(δΨ rows of the sequences ``seqs`` as a CSR matrix, their Hamming losses)."""
