@@ -1,6 +1,7 @@
-"""Shared fixtures: the data home and a skip marker for real-data tests."""
+"""Shared fixtures: the data home, a skip marker for real-data tests, a Dask test cluster."""
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -20,3 +21,14 @@ def data_file(relative: str) -> Path:
 @pytest.fixture
 def data_home():
     return get_data_home()
+
+
+@contextlib.contextmanager
+def dask_client(n_workers: int, processes: bool = False):
+    """A Dask client on a LocalCluster of ``n_workers`` one-thread workers (threads of this
+    process unless ``processes``), closed on exit; skips the test without ``distributed``."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1,
+                                  processes=processes, dashboard_address=":0") as cluster, \
+            distributed.Client(cluster, set_as_default=False) as client:
+        yield client

@@ -2,7 +2,6 @@
 same w on a Dask cluster as emulated in process, O(d) messages, and the cluster's bad inputs
 (a scheduler that does not answer, a lost worker, bad option values)."""
 import time
-import warnings
 
 import numpy as np
 import pytest
@@ -10,6 +9,8 @@ import pytest
 from structpred.errors import ClusterError
 from structpred.svm import StructuredSVM
 from structpred.tasks.multiclass import Multiclass
+
+from conftest import dask_client
 
 distributed = pytest.importorskip("distributed")
 
@@ -23,9 +24,7 @@ def _blobs(n=90, f=4, k=3, seed=0):
 
 @pytest.fixture(scope="module")
 def client():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=":0") as cluster, \
-            distributed.Client(cluster, set_as_default=False) as c:
+    with dask_client(2) as c:
         yield c
 
 
@@ -149,9 +148,7 @@ def test_bad_partition_options_name_themselves(client):
 
 def test_a_worker_lost_during_training_names_it_and_keeps_the_last_good_model():
     X, y = _blobs(n=120, seed=2)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=":0") as cluster, \
-            distributed.Client(cluster, set_as_default=False) as c:
+    with dask_client(2) as c:
         victim = sorted(c.nthreads())[1]
 
         def kill(it, w, record):
@@ -205,9 +202,7 @@ def test_one_worker_runs_the_local_solver_where_the_data_is():
     local = StructuredSVM(task(), **kw).fit(X, Y)
     emu = StructuredSVM(task(), algorithm="n-slack-cocoa",
                         solver_options={"n_partitions": 1}, **kw).fit(X, Y)
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                  dashboard_address=":0") as cluster, \
-            distributed.Client(cluster, set_as_default=False) as c:
+    with dask_client(1) as c:
         one = StructuredSVM(task(), backend="dask", client=c, **kw).fit(X, Y)
         rounds = StructuredSVM(task(), backend="dask", client=c,
                                solver_options={"one_partition": "rounds"}, **kw).fit(X, Y)

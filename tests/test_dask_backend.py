@@ -16,18 +16,14 @@ from structpred.solvers.dask_oracle import DaskOracle  # noqa: E402
 from structpred.solvers.oracle import LocalOracle  # noqa: E402
 from structpred.tasks import Multiclass  # noqa: E402
 
-from conftest import data_file  # noqa: E402
+from conftest import dask_client, data_file  # noqa: E402
 from test_multiclass import _blobs  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                       dashboard_address=":0")
-    c = distributed.Client(cluster, set_as_default=False)
-    yield c
-    c.close()
-    cluster.close()
+    with dask_client(2) as c:
+        yield c
 
 
 def _chunking_subset(tmp_path_factory, n_sentences=120):
@@ -103,9 +99,7 @@ def test_dask_backend_with_worker_processes():
     kw = dict(C=2.0, eps=1e-3)
     local = StructuredSVM(Multiclass(), algorithm="n-slack-cocoa",
                           solver_options={"n_partitions": 2}, **kw).fit(X, y)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=":0") as cluster, \
-            distributed.Client(cluster, set_as_default=False) as c:
+    with dask_client(2, processes=True) as c:
         remote = StructuredSVM(Multiclass(), backend="dask", client=c.scheduler.address, **kw)
         remote.fit(X, y)
     assert np.array_equal(local.w_, remote.w_)

@@ -18,6 +18,8 @@ from structpred.errors import InvalidInputError  # noqa: E402
 from structpred.solvers.dask_oracle import _Packed  # noqa: E402
 from structpred.tasks.sequence import SequenceLabeling  # noqa: E402
 
+from conftest import dask_client  # noqa: E402
+
 F, L = 12, 3
 
 
@@ -48,12 +50,8 @@ def _stack(X, Y):
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                       dashboard_address=":0")
-    c = distributed.Client(cluster, set_as_default=False)
-    yield c
-    c.close()
-    cluster.close()
+    with dask_client(2) as c:
+        yield c
 
 
 @pytest.mark.parametrize("binary", [True, False])
@@ -82,12 +80,8 @@ def test_a_stacked_slice_travels_as_its_own_rows_and_gives_the_same_batch(binary
 
 @pytest.fixture(scope="module")
 def one_worker():
-    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                       dashboard_address=":0")
-    c = distributed.Client(cluster, set_as_default=False)
-    yield c
-    c.close()
-    cluster.close()
+    with dask_client(1) as c:
+        yield c
 
 
 @pytest.mark.parametrize("workers", [2, 1])

@@ -14,6 +14,7 @@ from structpred.tasks import Multiclass
 from structpred.tasks.sequence import SequenceLabeling
 from structpred.testing import exhaustive_loss_augmented_inference
 
+from conftest import dask_client
 from test_multiclass import _blobs
 
 
@@ -302,15 +303,13 @@ def test_dask_backend_runs_cocoa_with_the_emulated_w():
     """On Dask the n-slack solver is CoCoA+ over the workers' partitions (``cocoa``): its row
     calls run on the workers, and w equals the in-process emulation with as many partitions
     bit for bit; its primal is within C·eps of the local solver's."""
-    distributed = pytest.importorskip("distributed")
+    pytest.importorskip("distributed")
     model, X, Y, _ = _sequence_problem()
     kw = dict(C=20.0, eps=1e-3)
     local = StructuredSVM(model, algorithm="n-slack", **kw).fit(X, Y)
     emulated = StructuredSVM(SequenceLabeling(n_labels=3), algorithm="n-slack-cocoa",
                              solver_options={"n_partitions": 2}, **kw).fit(X, Y)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=":0") as cluster, \
-            distributed.Client(cluster, set_as_default=False) as client:
+    with dask_client(2) as client:
         remote = StructuredSVM(SequenceLabeling(n_labels=3), backend="dask", client=client,
                                algorithm="n-slack", **kw).fit(X, Y)
     assert local.converged_ and remote.converged_ and emulated.converged_
