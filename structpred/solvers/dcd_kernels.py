@@ -68,7 +68,6 @@ def _drop_slot(i, j, m, start, length, b, alpha, idle, gram):
         idle[i, j] = idle[i, last]
         for k in range(last + 1):
             gram[i, j, k] = gram[i, last, k]
-        for k in range(last + 1):
             gram[i, k, j] = gram[i, k, last]
         gram[i, j, j] = gram[i, last, last]
     alpha[i, last] = 0.0
@@ -91,17 +90,20 @@ def add_constraints(rows, src, D_data, D_ind, D_ptr, Lb, m, start, length, b, al
     for r in range(rows.shape[0]):
         i = rows[r]
         if m[i] == K:
+            # the first of the α = 0 slots idle longest, else the first of the smallest α
             victim = -1
             worst = -1
-            for j in range(K):
-                if alpha[i, j] == 0.0 and idle[i, j] > worst:
-                    worst = idle[i, j]
-                    victim = j
+            small = 0
+            for jv in range(K):
+                av = alpha[i, jv]
+                if av == 0.0:
+                    if idle[i, jv] > worst:
+                        worst = idle[i, jv]
+                        victim = jv
+                elif av < alpha[i, small]:
+                    small = jv
             if victim < 0:
-                victim = 0
-                for j in range(1, K):
-                    if alpha[i, j] < alpha[i, victim]:
-                        victim = j
+                victim = small
                 a = alpha[i, victim]
                 _row_axpy(pool_data, pool_ind, start[i, victim], length[i, victim], -a, w)
                 alpha_sum[i] -= a
@@ -110,18 +112,17 @@ def add_constraints(rows, src, D_data, D_ind, D_ptr, Lb, m, start, length, b, al
             _drop_slot(i, victim, m, start, length, b, alpha, idle, gram)
         j = m[i]
         s = top
-        ln = 0
-        q = src[r]
-        for p in range(D_ptr[q], D_ptr[q + 1]):
-            v = D_data[p]
+        qs = src[r]
+        for pc in range(D_ptr[qs], D_ptr[qs + 1]):
+            v = D_data[pc]
             if v != 0.0:
                 pool_data[top] = v
-                pool_ind[top] = D_ind[p]
+                pool_ind[top] = D_ind[pc]
                 top += 1
-                ln += 1
+        ln = top - s
         start[i, j] = s
         length[i, j] = ln
-        b[i, j] = Lb[q]
+        b[i, j] = Lb[qs]
         alpha[i, j] = 0.0
         idle[i, j] = 0
         # Gram row: the new row's entries sorted by feature (repeated features summed in
@@ -130,45 +131,35 @@ def add_constraints(rows, src, D_data, D_ind, D_ptr, Lb, m, start, length, b, al
         # with no d-sized buffer
         sk = np.empty(ln, dtype=np.int64)
         sv = np.empty(ln, dtype=np.float64)
+        # the entries in stable order of feature (np.argsort(kind="mergesort")'s order,
+        # without compiling numba's mergesort): Shell sort of the distinct keys
+        # feature * ln + position; one path for every row (a sorted row's sort moves
+        # nothing: a second path for ascending rows cost compile time, not run time)
+        key = np.empty(ln, dtype=np.int64)
+        for tk in range(ln):
+            key[tk] = pool_ind[s + tk] * np.int64(ln) + tk
+        gap = 1
+        while 3 * gap + 1 < ln:
+            gap = 3 * gap + 1
+        while gap > 0:
+            for h in range(gap, ln):
+                x = key[h]
+                q = h
+                while q >= gap and key[q - gap] > x:
+                    key[q] = key[q - gap]
+                    q -= gap
+                key[q] = x
+            gap //= 3
         u = 0
-        ascending = True
-        for p in range(s, s + ln):
-            f = pool_ind[p]
-            if u > 0 and sk[u - 1] >= f:
-                ascending = False
-                break
-            sk[u] = f
-            sv[u] = 0.0 + pool_data[p]
-            u += 1
-        if not ascending:
-            # the entries in stable order of feature (np.argsort(kind="mergesort")'s order,
-            # without compiling numba's mergesort): Shell sort of the distinct keys
-            # feature * ln + position
-            key = np.empty(ln, dtype=np.int64)
-            for t in range(ln):
-                key[t] = pool_ind[s + t] * np.int64(ln) + t
-            gap = 1
-            while 3 * gap + 1 < ln:
-                gap = 3 * gap + 1
-            while gap > 0:
-                for a in range(gap, ln):
-                    x = key[a]
-                    q = a
-                    while q >= gap and key[q - gap] > x:
-                        key[q] = key[q - gap]
-                        q -= gap
-                    key[q] = x
-                gap //= 3
-            u = 0
-            for t in range(ln):
-                p = s + key[t] % ln
-                f = pool_ind[p]
-                if u > 0 and sk[u - 1] == f:
-                    sv[u - 1] += pool_data[p]
-                else:
-                    sk[u] = f
-                    sv[u] = 0.0 + pool_data[p]
-                    u += 1
+        for tm in range(ln):
+            pm = s + key[tm] % ln
+            fm = pool_ind[pm]
+            if u > 0 and sk[u - 1] == fm:
+                sv[u - 1] += pool_data[pm]
+            else:
+                sk[u] = fm
+                sv[u] = 0.0 + pool_data[pm]
+                u += 1
         for k in range(j + 1):
             g = _sorted_dot(pool_data, pool_ind, start[i, k], length[i, k], sk, sv, u)
             gram[i, j, k] = g
@@ -177,107 +168,22 @@ def add_constraints(rows, src, D_data, D_ind, D_ptr, Lb, m, start, length, b, al
     return top, freed
 
 
-@njit(cache=True, nogil=True)
-def solve_block(i, cap, m, start, length, b, alpha, gram, alpha_sum, pool_data, pool_ind, w,
-                tol, max_steps, grad, delta):
-    """Solve example i's block of the dual exactly (to ``tol``) with the others fixed:
-
-        max_δ  Σ_k δ_k g_k - ½ δᵀ G δ   s.t.  α + δ >= 0,  Σ_k (α_k + δ_k) <= cap,
-
-    g_k = b_k - w·a_k, G the block's Gram, by pairwise (SMO) steps on the equality form with a
-    slack variable (a_0 = 0, b_0 = 0, α_0 = cap - Σα). Then w += Σ δ_k a_k.
-    Returns (KKT violation before the solve, dual increase)."""
-    mi = m[i]
-    if mi == 0:
-        return 0.0, 0.0
-    for k in range(mi):
-        grad[k] = b[i, k] - _row_dot(pool_data, pool_ind, start[i, k], length[i, k], w)
-        delta[k] = 0.0
-    slack = cap - alpha_sum[i]
-    if slack < 0.0:
-        slack = 0.0
-    first_viol = 0.0
-    gain = 0.0
-    for step in range(max_steps):
-        # up: the largest gradient (slack variable has gradient 0)
-        up = -1
-        gup = 0.0
-        for k in range(mi):
-            if grad[k] > gup:
-                gup = grad[k]
-                up = k
-        # down: the smallest gradient among variables that can decrease
-        dn = -2
-        gdn = np.inf
-        if slack > 0.0:
-            dn = -1
-            gdn = 0.0
-        for k in range(mi):
-            if alpha[i, k] + delta[k] > 0.0 and grad[k] < gdn:
-                gdn = grad[k]
-                dn = k
-        if dn == -2:
-            break
-        viol = gup - gdn
-        if step == 0:
-            first_viol = viol
-        if viol <= tol or up == dn:
-            break
-        if up >= 0 and dn >= 0:
-            eta = gram[i, up, up] + gram[i, dn, dn] - 2.0 * gram[i, up, dn]
-            room = alpha[i, dn] + delta[dn]
-        elif up >= 0:
-            eta = gram[i, up, up]
-            room = slack
-        else:
-            eta = gram[i, dn, dn]
-            room = alpha[i, dn] + delta[dn]
-        if eta > 1e-300:
-            t = viol / eta
-            if t > room:
-                t = room
-        else:
-            t = room
-        if t <= 0.0:
-            break
-        gain += t * viol - 0.5 * t * t * eta
-        if up >= 0:
-            delta[up] += t
-        else:
-            slack += t
-        if dn >= 0:
-            delta[dn] -= t
-            if alpha[i, dn] + delta[dn] < 1e-300 * cap:
-                delta[dn] = -alpha[i, dn]
-        else:
-            slack -= t
-            if slack < 0.0:
-                slack = 0.0
-        for k in range(mi):
-            c = 0.0
-            if up >= 0:
-                c += gram[i, k, up]
-            if dn >= 0:
-                c -= gram[i, k, dn]
-            grad[k] -= t * c
-    s = 0.0
-    for k in range(mi):
-        if delta[k] != 0.0:
-            _row_axpy(pool_data, pool_ind, start[i, k], length[i, k], delta[k], w)
-            alpha[i, k] += delta[k]
-            if alpha[i, k] < 0.0:
-                alpha[i, k] = 0.0
-        s += alpha[i, k]
-    alpha_sum[i] = s
-    return first_viol, gain
-
 
 @njit(cache=True, nogil=True)
 def sweep(order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_data, pool_ind,
           w, tol, max_steps):
     """One pass of block solves over the examples ``order`` whose ``active`` flag is set.
-    An example whose block was already optimal (violation <= tol) is shrunk (active = 0).
-    Returns (largest violation seen, total dual increase, blocks visited)."""
+    The block of example i is solved exactly (to ``tol``) with the others fixed:
+
+        max_δ  Σ_k δ_k g_k - ½ δᵀ G δ   s.t.  α + δ >= 0,  Σ_k (α_k + δ_k) <= cap,
+
+    g_k = b_k - w·a_k, G the block's Gram, by pairwise (SMO) steps on the equality form with a
+    slack variable (a_0 = 0, b_0 = 0, α_0 = cap - Σα); then w += Σ δ_k a_k. An example whose
+    block was already optimal (KKT violation before the solve <= tol) is shrunk (active = 0).
+    Returns (largest violation seen, total dual increase, blocks visited).
+
+    The block solve is written in, not a kernel of its own: numba would compile it as a
+    second function, and LLVM optimise its code again inside this one."""
     K = start.shape[1]
     grad = np.empty(K, dtype=np.float64)
     delta = np.empty(K, dtype=np.float64)
@@ -289,8 +195,87 @@ def sweep(order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_
         if not active[i]:
             continue
         visited += 1
-        v, g = solve_block(i, cap, m, start, length, b, alpha, gram, alpha_sum, pool_data,
-                           pool_ind, w, tol, max_steps, grad, delta)
+        v = 0.0          # the block's KKT violation before the solve
+        g = 0.0          # its dual increase
+        mi = m[i]
+        if mi > 0:
+            for k in range(mi):
+                grad[k] = b[i, k] - _row_dot(pool_data, pool_ind, start[i, k], length[i, k], w)
+                delta[k] = 0.0
+            slack = cap - alpha_sum[i]
+            if slack < 0.0:
+                slack = 0.0
+            for step in range(max_steps):
+                # up: the largest gradient (slack variable has gradient 0)
+                up = -1
+                gup = 0.0
+                for k in range(mi):
+                    if grad[k] > gup:
+                        gup = grad[k]
+                        up = k
+                # down: the smallest gradient among variables that can decrease
+                dn = -2
+                gdn = np.inf
+                if slack > 0.0:
+                    dn = -1
+                    gdn = 0.0
+                for k in range(mi):
+                    if alpha[i, k] + delta[k] > 0.0 and grad[k] < gdn:
+                        gdn = grad[k]
+                        dn = k
+                if dn == -2:
+                    break
+                viol = gup - gdn
+                if step == 0:
+                    v = viol
+                if viol <= tol or up == dn:
+                    break
+                if up >= 0 and dn >= 0:
+                    eta = gram[i, up, up] + gram[i, dn, dn] - 2.0 * gram[i, up, dn]
+                    room = alpha[i, dn] + delta[dn]
+                elif up >= 0:
+                    eta = gram[i, up, up]
+                    room = slack
+                else:
+                    eta = gram[i, dn, dn]
+                    room = alpha[i, dn] + delta[dn]
+                if eta > 1e-300:
+                    t = viol / eta
+                    if t > room:
+                        t = room
+                else:
+                    t = room
+                if t <= 0.0:
+                    break
+                g += t * viol - 0.5 * t * t * eta
+                if up >= 0:
+                    delta[up] += t
+                else:
+                    slack += t
+                if dn >= 0:
+                    delta[dn] -= t
+                    if alpha[i, dn] + delta[dn] < 1e-300 * cap:
+                        delta[dn] = -alpha[i, dn]
+                else:
+                    slack -= t
+                    if slack < 0.0:
+                        slack = 0.0
+                for k in range(mi):
+                    c = 0.0
+                    if up >= 0:
+                        c += gram[i, k, up]
+                    if dn >= 0:
+                        c -= gram[i, k, dn]
+                    grad[k] -= t * c
+            s = 0.0
+            for k in range(mi):
+                if delta[k] != 0.0:
+                    _row_axpy(pool_data, pool_ind, start[i, k], length[i, k], delta[k], w)
+                    alpha[i, k] += delta[k]
+                    if alpha[i, k] < 0.0:
+                        alpha[i, k] = 0.0
+                s += alpha[i, k]
+            alpha_sum[i] = s
         gain += g
         if v > worst:
             worst = v

@@ -29,7 +29,7 @@ from operator import add as _add, mul as _mul, sub as _sub
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["add_constraints", "sweep", "solve_block", "slacks", "slacks_rows", "rebuild_w",
+__all__ = ["add_constraints", "sweep", "slacks", "slacks_rows", "rebuild_w",
            "age_and_prune", "_scan", "_row_margins", "_add_rows",
            "MAX_EXAMPLES", "MAX_DENSE"]
 
@@ -285,10 +285,10 @@ add_constraints.accepts = (lambda rows, src, *args: _add_accepts(rows, *args))
 
 class _Rows:
     """The rows of the working sets of some examples, gathered once (kernel storage order):
-    entry p of the gathered arrays is value data[p] at feature ind[p] of local slot slot[p]
-    (gslot[p] counting the slots of all the examples); example number e owns slots
-    first_slot[e] : first_slot[e + 1], and slot s entries slot_first[s] : slot_end[s]. What
-    a caller does not read is not built."""
+    entry p of the gathered arrays is value data[p] at feature ind[p] of slot gslot[p]
+    (counting the slots of all the examples; sl holds the slots' numbers within their
+    examples); example number e owns slots first_slot[e] : first_slot[e + 1], and slot s
+    entries slot_first[s] : slot_end[s]. What a caller does not read is not built."""
 
     def __init__(self, examples, m, start, length, pool_data, pool_ind):
         mt = m[examples]
@@ -307,10 +307,6 @@ class _Rows:
         return self.raw.astype(np.float64)
 
     @cached_property
-    def slot(self):
-        return np.repeat(self.sl, self.ln)
-
-    @cached_property
     def slot_end(self):
         return np.cumsum(self.ln).tolist()
 
@@ -319,46 +315,8 @@ class _Rows:
         return (np.cumsum(self.ln) - self.ln).tolist()
 
 
-def _block(i, e, rows, cap, m, b, alpha, gram, alpha_sum, w, tol, max_steps):
-    """solve_block for example i, number e of ``rows``: the same operations as the kernel in
-    the same order (grad sums in storage order, w updated slot by slot)."""
-    mi = int(m[i])
-    s0 = rows.first_slot[e]
-    a, z = rows.slot_first[s0], rows.slot_end[s0 + mi - 1]
-    ind = rows.ind[a:z]
-    data = rows.data[a:z]
-    dots = np.bincount(rows.slot[a:z], weights=data * w[ind], minlength=mi)
-    grad = (b[i, :mi] - dots).tolist()
-    ai = alpha[i, :mi].tolist()
-    first_viol, gain, delta = _solve_block_lists(cap, mi, ai, float(alpha_sum[i]),
-                                                 gram[i, :mi, :mi].tolist(), grad, tol,
-                                                 max_steps)
-    total = 0.0
-    for k in range(mi):
-        dk = delta[k]
-        if dk != 0.0:
-            p, q = rows.slot_first[s0 + k] - a, rows.slot_end[s0 + k] - a
-            w[ind[p:q]] += dk * data[p:q]
-            v = ai[k] + dk
-            if v < 0.0:
-                v = 0.0
-            ai[k] = v
-            alpha[i, k] = v
-        total += ai[k]
-    alpha_sum[i] = total
-    return first_viol, gain
-
-
-def _solve_block_lists(cap, mi, ai, alpha_sum_i, G, grad, tol, max_steps):
-    """The kernel's SMO steps (see dcd_kernels.solve_block) in Python floats, G the block's
-    Gram matrix as a list of (at least mi) rows of at least mi entries; returns (first
-    violation, gain, δ). See ``_smo``."""
-    flat = [g for row in G[:mi] for g in row[:mi]]
-    return _smo(cap, mi, ai, alpha_sum_i, flat, 0, grad, tol, max_steps)
-
-
 def _smo(cap, mi, ai, alpha_sum_i, G, o, grad, tol, max_steps):
-    """The kernel's SMO steps (see dcd_kernels.solve_block) in Python floats, the block's
+    """The kernel's SMO steps (see dcd_kernels.sweep) in Python floats, the block's
     Gram matrix row-major in the flat list G from offset o (row r: G[o + r·mi : o + r·mi + mi]);
     returns (first violation, gain, δ). The same comparisons and float operations in the same
     order: ``up`` is the first index of the largest gradient above 0, ``dn`` the first index of
@@ -452,16 +410,6 @@ def _smo(cap, mi, ai, alpha_sum_i, G, o, grad, tol, max_steps):
             pen[dn] = 0.0 if c > 0.0 else inf
             grad = list(map(_sub, grad, map(_mul, repeat(t), map(_sub, repeat(0.0), Gd))))
     return first_viol, gain, delta
-
-
-def solve_block(i, cap, m, start, length, b, alpha, gram, alpha_sum, pool_data, pool_ind, w,
-                tol, max_steps, grad, delta):
-    """Solve example i's block of the dual exactly (to ``tol``) with the others fixed (the
-    kernel's pairwise SMO steps); w += Σ_k δ_k a_k. Returns (KKT violation before, gain)."""
-    if m[i] == 0:
-        return 0.0, 0.0
-    rows = _Rows(np.array([i]), m, start, length, pool_data, pool_ind)
-    return _block(int(i), 0, rows, cap, m, b, alpha, gram, alpha_sum, w, tol, max_steps)
 
 
 def _dense_rows(rows, n_slots, w):
@@ -584,7 +532,6 @@ def _pool_accepts(m, *args):
 for _f in (slacks, rebuild_w, age_and_prune):
     _f.accepts = _pool_accepts
 slacks_rows.accepts = lambda rows, m, *args: _fits(m.shape[0], 1, 0)
-solve_block.accepts = lambda i, cap, m, *args: _fits(m.shape[0], 1, 0)
 
 
 # ---------------------------------------------------------------- guard / objective twins
