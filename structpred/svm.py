@@ -123,7 +123,8 @@ class StructuredSVM:
     cache_size : int
         1-slack only: per-example constraint cache (SVM-struct ``-w 4 -f``); 0 disables it.
     n_jobs : int
-        Threads for the oracle calls (passed to the model's batch methods). With
+        Threads for the oracle calls (passed to the model's batch methods; BLAS stays on
+        one thread during fit, its idle threads spin). With
         ``algorithm="n-slack-cocoa"`` and n_jobs >= 2, CoCoA+'s partitions (one per thread
         unless ``solver_options["n_partitions"]`` says otherwise) run side by side on the
         threads (``solvers.thread_rounds``): w is bit for bit the one-thread run's with the
@@ -402,7 +403,9 @@ class StructuredSVM:
         if warm_start and state is not None and accepts_warm_state(self._solver_name()):
             options["warm_state"] = state
         try:
-            with limit_threads(self.n_jobs):  # n_jobs=1: one thread in BLAS as well
+            # BLAS on one thread at any n_jobs: the solvers' parallel work is our own threads,
+            # and OpenBLAS's idle threads spin (at n_jobs=2 they slowed the serial sweeps by 40%)
+            with limit_threads(1):
                 result = solver(model, oracle, C=float(self.C), eps=float(self.eps),
                                 rescaling=self.rescaling, max_iter=int(self.max_iter),
                                 verbose=self.verbose, callback=self.callback, w0=w0, **options)

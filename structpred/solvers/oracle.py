@@ -72,6 +72,11 @@ def rows_declared(model, rescaling: str) -> bool:
     return rescaling == "margin" and has_hook(model, "batch_oracle_rows")
 
 
+#: Smallest number of examples per thread for which ``rows_on`` cuts a row call over its
+#: pool: below it the call runs on the calling thread (cut only where it crosses batches).
+ROWS_PER_THREAD = 128
+
+
 def rows_on(model, batches, bounds, pool, w, index):
     """(D, L) of the examples ``index`` (increasing) from the batches that hold the contiguous
     example ranges ``bounds``: one ``batch_oracle_rows`` call per piece, the call cut into one
@@ -87,7 +92,8 @@ def rows_on(model, batches, bounds, pool, w, index):
         return (D if isinstance(D, sp.csr_matrix) else sp.csr_matrix(D)), np.asarray(L, dtype=np.float64)
     starts = np.array([a for a, _ in bounds], dtype=np.int64)
     chunk = np.searchsorted(starts, index, side="right") - 1
-    jobs = len(batches) if pool is not None else 1
+    # threads only for calls large enough to pay for the hand-off and the stacking
+    jobs = len(batches) if pool is not None and m >= ROWS_PER_THREAD * len(batches) else 1
     cuts = sorted(set(np.linspace(0, m, min(jobs, m) + 1).round().astype(int).tolist())
                   | set((np.flatnonzero(np.diff(chunk)) + 1).tolist()))
     parts = [(int(chunk[lo]), index[lo:hi] - starts[chunk[lo]]) for lo, hi in zip(cuts[:-1], cuts[1:])]
