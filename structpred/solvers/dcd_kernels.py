@@ -285,20 +285,6 @@ def sweep(order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_
 
 
 @njit(cache=True, nogil=True)
-def slacks(m, start, length, b, pool_data, pool_ind, w):
-    """ξ_i = max(0, max_k b_k - w·a_k) over each example's cached constraints."""
-    n = m.shape[0]
-    out = np.empty(n, dtype=np.float64)
-    for i in range(n):
-        out[i] = 0.0
-        for k in range(m[i]):
-            v = b[i, k] - _row_dot(pool_data, pool_ind, start[i, k], length[i, k], w)
-            if v > out[i]:
-                out[i] = v
-    return out
-
-
-@njit(cache=True, nogil=True)
 def rebuild_w(m, start, length, alpha, pool_data, pool_ind, w):
     """w = Σ α_k a_k from scratch (removes drift); w must be zero on entry."""
     for i in range(m.shape[0]):

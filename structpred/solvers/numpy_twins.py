@@ -29,7 +29,7 @@ from operator import add as _add, mul as _mul, sub as _sub
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["add_constraints", "sweep", "slacks", "slacks_rows", "rebuild_w",
+__all__ = ["add_constraints", "sweep", "slacks_rows", "rebuild_w",
            "age_and_prune", "_scan", "_row_margins", "_add_rows",
            "MAX_EXAMPLES", "MAX_DENSE"]
 
@@ -84,7 +84,7 @@ def _fits(n, d, slots):
 
 
 # ---------------------------------------------------------------- dcd_kernels twins
-def slacks(m, start, length, b, pool_data, pool_ind, w):
+def _slacks_all(m, start, length, b, pool_data, pool_ind, w):
     """ξ_i = max(0, max_k b_k - w·a_k) over each example's cached constraints."""
     out = np.zeros(m.shape[0])
     ii, kk = _slots(m, start.shape[1])
@@ -96,7 +96,7 @@ def slacks(m, start, length, b, pool_data, pool_ind, w):
 
 def slacks_rows(rows, m, start, length, b, pool_data, pool_ind, w):
     """ξ_i for the examples ``rows`` only."""
-    sub = slacks(m[rows], start[rows], length[rows], b[rows], pool_data, pool_ind, w)
+    sub = _slacks_all(m[rows], start[rows], length[rows], b[rows], pool_data, pool_ind, w)
     return sub
 
 
@@ -529,7 +529,7 @@ def _pool_accepts(m, *args):
     return _fits(m.shape[0], 1, 0) and (not isinstance(w, np.ndarray) or w.size <= MAX_DENSE)
 
 
-for _f in (slacks, rebuild_w, age_and_prune):
+for _f in (rebuild_w, age_and_prune):
     _f.accepts = _pool_accepts
 slacks_rows.accepts = lambda rows, m, *args: _fits(m.shape[0], 1, 0)
 
