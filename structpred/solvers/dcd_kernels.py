@@ -169,10 +169,18 @@ def add_constraints(rows, src, D_data, D_ind, D_ptr, Lb, m, start, length, b, al
 
 
 
+#: ``sweep``'s modes: the block sweep, the slacks of some examples, w rebuilt from the
+#: working sets, the idle slots aged and pruned (one kernel: each kernel compiled costs about
+#: 0.1 s of fixed numba and LLVM work on a first run, besides its code).
+SWEEP, SLACKS, REBUILD, PRUNE = 0, 1, 2, 3
+
+
 @njit(cache=True, nogil=True)
-def sweep(order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_data, pool_ind,
-          w, tol, max_steps):
-    """One pass of block solves over the examples ``order`` whose ``active`` flag is set.
+def sweep(mode, order, active, cap, m, start, length, b, alpha, idle, gram, alpha_sum,
+          pool_data, pool_ind, w, tol, max_steps, out):
+    """The pass over the working sets that ``mode`` names.
+
+    SWEEP: one pass of block solves over the examples ``order`` whose ``active`` flag is set.
     The block of example i is solved exactly (to ``tol``) with the others fixed:
 
         max_δ  Σ_k δ_k g_k - ½ δᵀ G δ   s.t.  α + δ >= 0,  Σ_k (α_k + δ_k) <= cap,
@@ -182,8 +190,44 @@ def sweep(order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_
     block was already optimal (KKT violation before the solve <= tol) is shrunk (active = 0).
     Returns (largest violation seen, total dual increase, blocks visited).
 
+    SLACKS: out[r] = ξ_i = max(0, max_k b_ik - w·a_ik) for i = order[r]. REBUILD: w += Σ_ik
+    α_ik a_ik (w zero on entry: w rebuilt from scratch, without drift). PRUNE: idle += 1 for
+    α = 0 slots (reset for α > 0), and slots idle more than ``max_steps`` passes dropped.
+    These return (0.0, 0.0, 0), PRUNE (0.0, 0.0, nonzeros freed); their unused arguments may
+    be empty arrays of the same types.
+
     The block solve is written in, not a kernel of its own: numba would compile it as a
     second function, and LLVM optimise its code again inside this one."""
+    if mode == SLACKS:
+        for r in range(order.shape[0]):
+            i = order[r]
+            out[r] = 0.0
+            for k in range(m[i]):
+                v = b[i, k] - _row_dot(pool_data, pool_ind, start[i, k], length[i, k], w)
+                if v > out[r]:
+                    out[r] = v
+        return 0.0, 0.0, 0
+    if mode == REBUILD:
+        for i in range(m.shape[0]):
+            for k in range(m[i]):
+                if alpha[i, k] != 0.0:
+                    _row_axpy(pool_data, pool_ind, start[i, k], length[i, k], alpha[i, k], w)
+        return 0.0, 0.0, 0
+    if mode == PRUNE:
+        freed = 0
+        for i in range(m.shape[0]):
+            j = 0
+            while j < m[i]:
+                if alpha[i, j] > 0.0:
+                    idle[i, j] = 0
+                else:
+                    idle[i, j] += 1
+                    if idle[i, j] > max_steps:
+                        freed += length[i, j]
+                        _drop_slot(i, j, m, start, length, b, alpha, idle, gram)
+                        continue
+                j += 1
+        return 0.0, 0.0, freed
     K = start.shape[1]
     grad = np.empty(K, dtype=np.float64)
     delta = np.empty(K, dtype=np.float64)
@@ -284,44 +328,3 @@ def sweep(order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_
     return worst, gain, visited
 
 
-@njit(cache=True, nogil=True)
-def rebuild_w(m, start, length, alpha, pool_data, pool_ind, w):
-    """w = Σ α_k a_k from scratch (removes drift); w must be zero on entry."""
-    for i in range(m.shape[0]):
-        for k in range(m[i]):
-            if alpha[i, k] != 0.0:
-                _row_axpy(pool_data, pool_ind, start[i, k], length[i, k], alpha[i, k], w)
-
-
-@njit(cache=True, nogil=True)
-def age_and_prune(m, start, length, b, alpha, idle, gram, max_idle):
-    """idle += 1 for α = 0 slots (reset for α > 0); drop slots idle more than max_idle passes.
-    Returns the nonzeros freed."""
-    freed = 0
-    for i in range(m.shape[0]):
-        j = 0
-        while j < m[i]:
-            if alpha[i, j] > 0.0:
-                idle[i, j] = 0
-            else:
-                idle[i, j] += 1
-                if idle[i, j] > max_idle:
-                    freed += length[i, j]
-                    _drop_slot(i, j, m, start, length, b, alpha, idle, gram)
-                    continue
-            j += 1
-    return freed
-
-
-@njit(cache=True, nogil=True)
-def slacks_rows(rows, m, start, length, b, pool_data, pool_ind, w):
-    """ξ_i for the examples ``rows`` only."""
-    out = np.empty(rows.shape[0], dtype=np.float64)
-    for r in range(rows.shape[0]):
-        i = rows[r]
-        out[r] = 0.0
-        for k in range(m[i]):
-            v = b[i, k] - _row_dot(pool_data, pool_ind, start[i, k], length[i, k], w)
-            if v > out[r]:
-                out[r] = v
-    return out

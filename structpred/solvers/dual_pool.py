@@ -242,8 +242,8 @@ class ConstraintPool:
     def prune(self, max_idle):
         """Age every constraint whose α is 0 and drop those idle for more than ``max_idle``
         passes; then ``_tidy``."""
-        self.live -= int(K.age_and_prune(self.m, self.start, self.length, self.b, self.alpha,
-                                         self.idle, self.gram, int(max_idle)))
+        self.live -= int(self._pass(K.PRUNE, self._no_rows, self._no_flags, 0.0,
+                                    self._no_w, 0.0, int(max_idle), self._no_out)[2])
         self._tidy()
 
     def _tidy(self, min_entries=1 << 16, dead_share=0.2):
@@ -280,7 +280,10 @@ class ConstraintPool:
         """ξ_i = max(0, max_k b_ik − w·a_ik) over each example's working set (or the examples ``rows``)."""
         if rows is None:    # the rows kernel over every example: one kernel less to compile
             rows = np.arange(self.n, dtype=np.int64)
-        return K.slacks_rows(rows, self.m, self.start, self.length, self.b, self.data, self.ind, w)
+        out = np.empty(rows.shape[0], dtype=np.float64)
+        self._pass(K.SLACKS, np.ascontiguousarray(rows, dtype=np.int64), self._no_flags, 0.0,
+                   w, 0.0, 0, out)
+        return out
 
     def weights(self, out=None):
         """w = Σ_i Σ_k α_ik a_ik rebuilt from the stored constraints (float64): into ``out``
@@ -294,7 +297,7 @@ class ConstraintPool:
                 raise ValueError("weights: out must be a contiguous float64 array of length d")
             w = out
             w.fill(0.0)
-        K.rebuild_w(self.m, self.start, self.length, self.alpha, self.data, self.ind, w)
+        self._pass(K.REBUILD, self._no_rows, self._no_flags, 0.0, w, 0.0, 0, self._no_out)
         return w
 
     def linear(self):
@@ -311,8 +314,21 @@ class ConstraintPool:
 
     def sweep(self, order, active, cap, w, tol, max_steps=200):
         """One sweep of exact per-example block solves of the dual over the working sets in ``order`` (w updated in place); returns the kernel's (steps, max KKT violation)."""
-        return K.sweep(order, active, cap, self.m, self.start, self.length, self.b, self.alpha,
-                       self.gram, self.alpha_sum, self.data, self.ind, w, tol, max_steps)
+        return self._pass(K.SWEEP, order, active, float(cap), w, float(tol), int(max_steps),
+                          self._no_out)
+
+    #: empty stand-ins for the arguments a mode of ``dcd_kernels.sweep`` does not read (of
+    #: the types the other modes pass, so that every mode runs the same compiled kernel)
+    _no_rows = np.empty(0, dtype=np.int64)
+    _no_flags = np.empty(0, dtype=np.uint8)
+    _no_w = np.empty(0, dtype=np.float64)
+    _no_out = np.empty(0, dtype=np.float64)
+
+    def _pass(self, mode, order, active, cap, w, tol, max_steps, out):
+        """``dcd_kernels.sweep`` in ``mode`` over this pool's arrays."""
+        return K.sweep(mode, order, active, cap, self.m, self.start, self.length, self.b,
+                       self.alpha, self.idle, self.gram, self.alpha_sum, self.data, self.ind, w,
+                       tol, max_steps, out)
 
 
 def _storage_for(values, current):
