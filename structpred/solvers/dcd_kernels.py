@@ -198,21 +198,6 @@ def sweep(mode, order, active, cap, m, start, length, b, alpha, idle, gram, alph
 
     The block solve is written in, not a kernel of its own: numba would compile it as a
     second function, and LLVM optimise its code again inside this one."""
-    if mode == SLACKS:
-        for r in range(order.shape[0]):
-            i = order[r]
-            out[r] = 0.0
-            for k in range(m[i]):
-                v = b[i, k] - _row_dot(pool_data, pool_ind, start[i, k], length[i, k], w)
-                if v > out[r]:
-                    out[r] = v
-        return 0.0, 0.0, 0
-    if mode == REBUILD:
-        for i in range(m.shape[0]):
-            for k in range(m[i]):
-                if alpha[i, k] != 0.0:
-                    _row_axpy(pool_data, pool_ind, start[i, k], length[i, k], alpha[i, k], w)
-        return 0.0, 0.0, 0
     if mode == PRUNE:
         freed = 0
         for i in range(m.shape[0]):
@@ -234,18 +219,32 @@ def sweep(mode, order, active, cap, m, start, length, b, alpha, idle, gram, alph
     worst = 0.0
     gain = 0.0
     visited = 0
-    for r in range(order.shape[0]):
-        i = order[r]
-        if not active[i]:
-            continue
-        visited += 1
+    # SLACKS and REBUILD share the loops of the block solve that they need (one copy of each
+    # inlined row helper): SLACKS the gradient's, REBUILD the final update's, with δ = α
+    rebuild = mode == REBUILD
+    for r in range(m.shape[0] if rebuild else order.shape[0]):
+        i = r if rebuild else order[r]
+        if mode == SWEEP:
+            if not active[i]:
+                continue
+            visited += 1
         v = 0.0          # the block's KKT violation before the solve
         g = 0.0          # its dual increase
         mi = m[i]
+        if mode == SLACKS:
+            out[r] = 0.0
         if mi > 0:
             for k in range(mi):
-                grad[k] = b[i, k] - _row_dot(pool_data, pool_ind, start[i, k], length[i, k], w)
-                delta[k] = 0.0
+                if rebuild:
+                    delta[k] = alpha[i, k]
+                else:
+                    grad[k] = b[i, k] - _row_dot(pool_data, pool_ind, start[i, k], length[i, k],
+                                                 w)
+                    delta[k] = 0.0
+                    if mode == SLACKS and grad[k] > out[r]:
+                        out[r] = grad[k]
+            if mode != SWEEP:
+                max_steps = 0     # no block solve: straight to the update (all δ = 0 for SLACKS)
             slack = cap - alpha_sum[i]
             if slack < 0.0:
                 slack = 0.0
@@ -315,15 +314,17 @@ def sweep(mode, order, active, cap, m, start, length, b, alpha, idle, gram, alph
             for k in range(mi):
                 if delta[k] != 0.0:
                     _row_axpy(pool_data, pool_ind, start[i, k], length[i, k], delta[k], w)
-                    alpha[i, k] += delta[k]
-                    if alpha[i, k] < 0.0:
-                        alpha[i, k] = 0.0
+                    if not rebuild:
+                        alpha[i, k] += delta[k]
+                        if alpha[i, k] < 0.0:
+                            alpha[i, k] = 0.0
                 s += alpha[i, k]
-            alpha_sum[i] = s
+            if mode == SWEEP:
+                alpha_sum[i] = s
         gain += g
         if v > worst:
             worst = v
-        if v <= tol:
+        if v <= tol and mode == SWEEP:
             active[i] = 0
     return worst, gain, visited
 
