@@ -78,38 +78,66 @@ def _drop_slot(i, j, m, start, length, b, alpha, idle, gram):
 
 @njit(cache=True, nogil=True)
 def add_constraints(rows, src, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha, idle, gram,
-                    alpha_sum, pool_data, pool_ind, top, w):
+                    alpha_sum, pool_data, pool_ind, top, w, max_idle):
     """Append row src[r] of D (scaled already), offset Lb[src[r]], as a new constraint of
     example rows[r], for every r.
 
     A full example first evicts its slot with α = 0 idle longest (or, if every α > 0, the
     one with the smallest α, whose contribution is taken out of w). Returns (new top,
-    live nonzeros freed by evictions)."""
+    live nonzeros freed by evictions).
+
+    With ``max_idle`` >= 0 it prunes instead (rows, src, D, Lb, w unread: empty arrays of
+    the same types): idle += 1 for every α = 0 slot (reset for α > 0), slots idle more than
+    max_idle passes dropped; returns (top, nonzeros freed). The prune shares the eviction's
+    slot drop (one inlined copy of ``_drop_slot``, a dozen 2-d and 3-d copies, instead of a
+    second kernel's own)."""
     K = start.shape[1]
     freed = 0
-    for r in range(rows.shape[0]):
-        i = rows[r]
-        if m[i] == K:
-            # the first of the α = 0 slots idle longest, else the first of the smallest α
+    prune = max_idle >= 0
+    for r in range(m.shape[0] if prune else rows.shape[0]):
+        i = r if prune else rows[r]
+        jp = 0           # prune: the next slot to age
+        while True:
             victim = -1
-            worst = -1
-            small = 0
-            for jv in range(K):
-                av = alpha[i, jv]
-                if av == 0.0:
-                    if idle[i, jv] > worst:
-                        worst = idle[i, jv]
-                        victim = jv
-                elif av < alpha[i, small]:
-                    small = jv
-            if victim < 0:
-                victim = small
-                a = alpha[i, victim]
-                _row_axpy(pool_data, pool_ind, start[i, victim], length[i, victim], -a, w)
-                alpha_sum[i] -= a
-                alpha[i, victim] = 0.0
-            freed += length[i, victim]
-            _drop_slot(i, victim, m, start, length, b, alpha, idle, gram)
+            if prune:
+                # age the slots from jp on up to the next one to drop (a slot moved into a
+                # dropped one's place is aged there: every slot once)
+                while jp < m[i]:
+                    if alpha[i, jp] > 0.0:
+                        idle[i, jp] = 0
+                    else:
+                        idle[i, jp] += 1
+                        if idle[i, jp] > max_idle:
+                            victim = jp
+                            break
+                    jp += 1
+                if victim < 0:
+                    break
+            elif m[i] == K:
+                # the first of the α = 0 slots idle longest, else the first of the smallest α
+                worst = -1
+                small = 0
+                for jv in range(K):
+                    av = alpha[i, jv]
+                    if av == 0.0:
+                        if idle[i, jv] > worst:
+                            worst = idle[i, jv]
+                            victim = jv
+                    elif av < alpha[i, small]:
+                        small = jv
+                if victim < 0:
+                    victim = small
+                    a = alpha[i, victim]
+                    _row_axpy(pool_data, pool_ind, start[i, victim], length[i, victim], -a, w)
+                    alpha_sum[i] -= a
+                    alpha[i, victim] = 0.0
+            if victim >= 0:
+                freed += length[i, victim]
+                _drop_slot(i, victim, m, start, length, b, alpha, idle, gram)
+            if not prune:
+                break
+        if prune:
+            continue
         j = m[i]
         s = top
         qs = src[r]
@@ -170,14 +198,14 @@ def add_constraints(rows, src, D_data, D_ind, D_ptr, Lb, m, start, length, b, al
 
 
 #: ``sweep``'s modes: the block sweep, the slacks of some examples, w rebuilt from the
-#: working sets, the idle slots aged and pruned (one kernel: each kernel compiled costs about
-#: 0.1 s of fixed numba and LLVM work on a first run, besides its code).
-SWEEP, SLACKS, REBUILD, PRUNE = 0, 1, 2, 3
+#: working sets (one kernel: each kernel compiled costs a fixed share of numba and LLVM work
+#: on a first run besides its code, and the modes share the block solve's loops).
+SWEEP, SLACKS, REBUILD = 0, 1, 2
 
 
 @njit(cache=True, nogil=True)
-def sweep(mode, order, active, cap, m, start, length, b, alpha, idle, gram, alpha_sum,
-          pool_data, pool_ind, w, tol, max_steps, out):
+def sweep(mode, order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_data,
+          pool_ind, w, tol, max_steps, out):
     """The pass over the working sets that ``mode`` names.
 
     SWEEP: one pass of block solves over the examples ``order`` whose ``active`` flag is set.
@@ -191,28 +219,11 @@ def sweep(mode, order, active, cap, m, start, length, b, alpha, idle, gram, alph
     Returns (largest violation seen, total dual increase, blocks visited).
 
     SLACKS: out[r] = ξ_i = max(0, max_k b_ik - w·a_ik) for i = order[r]. REBUILD: w += Σ_ik
-    α_ik a_ik (w zero on entry: w rebuilt from scratch, without drift). PRUNE: idle += 1 for
-    α = 0 slots (reset for α > 0), and slots idle more than ``max_steps`` passes dropped.
-    These return (0.0, 0.0, 0), PRUNE (0.0, 0.0, nonzeros freed); their unused arguments may
-    be empty arrays of the same types.
+    α_ik a_ik (w zero on entry: w rebuilt from scratch, without drift). These two return
+    (0.0, 0.0, 0); the arguments they do not read may be empty arrays of the same types.
 
     The block solve is written in, not a kernel of its own: numba would compile it as a
     second function, and LLVM optimise its code again inside this one."""
-    if mode == PRUNE:
-        freed = 0
-        for i in range(m.shape[0]):
-            j = 0
-            while j < m[i]:
-                if alpha[i, j] > 0.0:
-                    idle[i, j] = 0
-                else:
-                    idle[i, j] += 1
-                    if idle[i, j] > max_steps:
-                        freed += length[i, j]
-                        _drop_slot(i, j, m, start, length, b, alpha, idle, gram)
-                        continue
-                j += 1
-        return 0.0, 0.0, freed
     K = start.shape[1]
     grad = np.empty(K, dtype=np.float64)
     delta = np.empty(K, dtype=np.float64)

@@ -235,15 +235,19 @@ class ConstraintPool:
                                        np.ascontiguousarray(Lb, dtype=np.float64), self.m,
                                        self.start, self.length, self.b, self.alpha, self.idle,
                                        self.gram, self.alpha_sum, self.data, self.ind, self.top,
-                                       w)
+                                       w, -1)
         self.live += (int(top) - self.top) - int(freed)
         self.top = int(top)
 
     def prune(self, max_idle):
         """Age every constraint whose α is 0 and drop those idle for more than ``max_idle``
-        passes; then ``_tidy``."""
-        self.live -= int(self._pass(K.PRUNE, self._no_rows, self._no_flags, 0.0,
-                                    self._no_w, 0.0, int(max_idle), self._no_out)[2])
+        passes (``dcd_kernels.add_constraints`` in its prune mode); then ``_tidy``."""
+        no_rows, no_f = self._no_rows, self._no_w
+        _top, freed = K.add_constraints(no_rows, no_rows, no_f, self._no_ind(), no_rows, no_f,
+                                        self.m, self.start, self.length, self.b, self.alpha,
+                                        self.idle, self.gram, self.alpha_sum, self.data,
+                                        self.ind, self.top, no_f, max(int(max_idle), 0))
+        self.live -= int(freed)
         self._tidy()
 
     def _tidy(self, min_entries=1 << 16, dead_share=0.2):
@@ -324,11 +328,17 @@ class ConstraintPool:
     _no_w = np.empty(0, dtype=np.float64)
     _no_out = np.empty(0, dtype=np.float64)
 
+    def _no_ind(self):
+        """An empty array of the pool's index dtype (``add_constraints``' D_ind when it prunes)."""
+        return self._no_rows if self.ind.dtype == np.int64 else self._no_ind32
+
+    _no_ind32 = np.empty(0, dtype=np.int32)
+
     def _pass(self, mode, order, active, cap, w, tol, max_steps, out):
         """``dcd_kernels.sweep`` in ``mode`` over this pool's arrays."""
         return K.sweep(mode, order, active, cap, self.m, self.start, self.length, self.b,
-                       self.alpha, self.idle, self.gram, self.alpha_sum, self.data, self.ind, w,
-                       tol, max_steps, out)
+                       self.alpha, self.gram, self.alpha_sum, self.data, self.ind, w, tol,
+                       max_steps, out)
 
 
 def _storage_for(values, current):

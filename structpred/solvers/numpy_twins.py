@@ -29,7 +29,7 @@ from operator import add as _add, mul as _mul, sub as _sub
 import numpy as np
 import scipy.sparse as sp
 
-from .dcd_kernels import PRUNE as _PRUNE, REBUILD as _REBUILD, SLACKS as _SLACKS, SWEEP as _SWEEP
+from .dcd_kernels import REBUILD as _REBUILD, SLACKS as _SLACKS, SWEEP as _SWEEP
 
 __all__ = ["add_constraints", "sweep", "_scan", "_row_margins", "_add_rows",
            "MAX_EXAMPLES", "MAX_DENSE"]
@@ -263,16 +263,21 @@ def _add_evicting(r, rows, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha,
 
 
 def _add_accepts(rows, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha, idle, gram,
-                 alpha_sum, pool_data, pool_ind, top, w):
+                 alpha_sum, pool_data, pool_ind, top, w, max_idle):
+    if max_idle >= 0:     # the prune
+        return _fits(m.shape[0], 1, 0)
     return _fits(m.shape[0], w.shape[0], rows.shape[0] * (start.shape[1] + 1))
 
 
 
 def add_constraints(rows, src, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha, idle, gram,
-                    alpha_sum, pool_data, pool_ind, top, w):
+                    alpha_sum, pool_data, pool_ind, top, w, max_idle):
     """Append row src[r] of D (scaled already), offset Lb[src[r]], as a new constraint of
     example rows[r], for every r (those rows gathered, then ``_append_rows``); a full example
-    first evicts a slot as the kernel does. Returns (new top, live nonzeros freed)."""
+    first evicts a slot as the kernel does. Returns (new top, live nonzeros freed). With
+    ``max_idle`` >= 0: the kernel's prune instead (``_age_and_prune``), (top, nonzeros freed)."""
+    if max_idle >= 0:
+        return top, int(_age_and_prune(m, start, length, b, alpha, idle, gram, max_idle))
     lo, hi = D_ptr[src], D_ptr[src + 1]
     pos = _positions(lo, hi - lo)
     ptr = np.zeros(src.shape[0] + 1, dtype=np.int64)
@@ -517,25 +522,22 @@ def _sweep_blocks(order, active, cap, m, start, length, b, alpha, gram, alpha_su
     return worst, gain, visited
 
 
-def sweep(mode, order, active, cap, m, start, length, b, alpha, idle, gram, alpha_sum,
-          pool_data, pool_ind, w, tol, max_steps, out):
+def sweep(mode, order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_data,
+          pool_ind, w, tol, max_steps, out):
     """``dcd_kernels.sweep``: the pass over the working sets that ``mode`` names (SWEEP: the
-    block solves; SLACKS: out[r] = ξ of example order[r]; REBUILD: w += Σ α a; PRUNE: age the
-    idle slots and drop those idle more than ``max_steps`` passes); returns the kernel's
-    (largest violation, dual increase, blocks visited / nonzeros freed)."""
+    block solves; SLACKS: out[r] = ξ of example order[r]; REBUILD: w += Σ α a); returns the
+    kernel's (largest violation, dual increase, blocks visited)."""
     if mode == _SLACKS:
         out[:] = _slacks_rows(order, m, start, length, b, pool_data, pool_ind, w)
         return 0.0, 0.0, 0
     if mode == _REBUILD:
         _rebuild_w(m, start, length, alpha, pool_data, pool_ind, w)
         return 0.0, 0.0, 0
-    if mode == _PRUNE:
-        return 0.0, 0.0, int(_age_and_prune(m, start, length, b, alpha, idle, gram, max_steps))
     return _sweep_blocks(order, active, cap, m, start, length, b, alpha, gram, alpha_sum,
                          pool_data, pool_ind, w, tol, max_steps)
 
 
-def _sweep_accepts(mode, order, active, cap, m, start, length, b, alpha, idle, gram, alpha_sum,
+def _sweep_accepts(mode, order, active, cap, m, start, length, b, alpha, gram, alpha_sum,
                    pool_data, pool_ind, w, tol, max_steps, out):
     if mode == _SWEEP:
         return _fits(m.shape[0], 1, 0) and _blocks_done < SWEEP_BUDGET
