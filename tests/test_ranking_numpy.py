@@ -210,18 +210,18 @@ def test_add_constraints_with_row_selection_form():
 def test_twins_decline_large_problems(monkeypatch):
     big = np.zeros(numpy_twins.MAX_EXAMPLES + 1, dtype=np.int64)
     for mode in (dcd_kernels.SWEEP, dcd_kernels.SLACKS, dcd_kernels.REBUILD):
-        assert not numpy_twins.sweep.accepts(mode, big, big, 1.0, big, *([None] * 12))
+        assert not numpy_twins.sweep.accepts(mode, big, big, 1.0, big, *([None] * 13))
     # the prune (add_constraints with max_idle >= 0) likewise
     assert not numpy_twins.add_constraints.accepts(big, big, *([None] * 4), big, *([None] * 11), 3)
     small = np.zeros(10, dtype=np.int64)
-    assert numpy_twins.sweep.accepts(dcd_kernels.SWEEP, small, small, 1.0, small, *([None] * 12))
+    assert numpy_twins.sweep.accepts(dcd_kernels.SWEEP, small, small, 1.0, small, *([None] * 13))
     assert numpy_twins.add_constraints.accepts(small, small, *([None] * 4), small, *([None] * 11),
                                                3)
     # a long run: after SWEEP_BUDGET block solves the compiled kernels take over the sweeps
     monkeypatch.setattr(numpy_twins, "_blocks_done", numpy_twins.SWEEP_BUDGET)
     assert not numpy_twins.sweep.accepts(dcd_kernels.SWEEP, small, small, 1.0, small,
-                                         *([None] * 12))
-    assert numpy_twins.sweep.accepts(dcd_kernels.SLACKS, small, small, 1.0, small, *([None] * 12))
+                                         *([None] * 13))
+    assert numpy_twins.sweep.accepts(dcd_kernels.SLACKS, small, small, 1.0, small, *([None] * 13))
     offsets = np.array([0, kernels_numpy.MAX_DOCUMENTS + 1])
     s = np.zeros(kernels_numpy.MAX_DOCUMENTS + 1)
     assert not kernels_numpy.rank_oracle.accepts(s, s, offsets, np.array([2]), None, None, None)

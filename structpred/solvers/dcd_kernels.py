@@ -203,9 +203,9 @@ def add_constraints(rows, src, D_data, D_ind, D_ptr, Lb, m, start, length, b, al
 SWEEP, SLACKS, REBUILD = 0, 1, 2
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def sweep(mode, order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_data,
-          pool_ind, w, tol, max_steps, out):
+          pool_ind, w, tol, max_steps, out, scratch):
     """The pass over the working sets that ``mode`` names.
 
     SWEEP: one pass of block solves over the examples ``order`` whose ``active`` flag is set.
@@ -222,11 +222,15 @@ def sweep(mode, order, active, cap, m, start, length, b, alpha, gram, alpha_sum,
     α_ik a_ik (w zero on entry: w rebuilt from scratch, without drift). These two return
     (0.0, 0.0, 0); the arguments they do not read may be empty arrays of the same types.
 
-    The block solve is written in, not a kernel of its own: numba would compile it as a
-    second function, and LLVM optimise its code again inside this one."""
+    ``scratch``: at least 2K floats (K = start.shape[1]), the block's gradient and step.
+
+    First-run compile: the block solve is written in, not a kernel of its own (numba would
+    compile it as a second function, and LLVM optimise its code again inside this one); the
+    kernel allocates nothing (scratch from the caller), so it compiles with ``_nrt=False``
+    and numba emits no reference counting of its arrays."""
     K = start.shape[1]
-    grad = np.empty(K, dtype=np.float64)
-    delta = np.empty(K, dtype=np.float64)
+    grad = scratch[:K]
+    delta = scratch[K:2 * K]
     worst = 0.0
     gain = 0.0
     visited = 0

@@ -155,6 +155,7 @@ class ConstraintPool:
         """Pickled (and deep-copied) with plain arrays: maps do not pickle."""
         state = dict(self.__dict__)
         state["_maps"] = {}
+        state.pop("_scratch", None)
         for name in ("data", "ind"):
             state[name] = np.array(state[name])
         return state
@@ -335,10 +336,15 @@ class ConstraintPool:
     _no_ind32 = np.empty(0, dtype=np.int32)
 
     def _pass(self, mode, order, active, cap, w, tol, max_steps, out):
-        """``dcd_kernels.sweep`` in ``mode`` over this pool's arrays."""
+        """``dcd_kernels.sweep`` in ``mode`` over this pool's arrays (its 2K floats of scratch
+        kept on the pool)."""
+        need = 2 * self.start.shape[1]
+        scratch = self.__dict__.get("_scratch")
+        if scratch is None or scratch.shape[0] < need:
+            scratch = self._scratch = np.empty(need, dtype=np.float64)
         return K.sweep(mode, order, active, cap, self.m, self.start, self.length, self.b,
                        self.alpha, self.gram, self.alpha_sum, self.data, self.ind, w, tol,
-                       max_steps, out)
+                       max_steps, out, scratch)
 
 
 def _storage_for(values, current):

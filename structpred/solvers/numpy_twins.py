@@ -523,10 +523,10 @@ def _sweep_blocks(order, active, cap, m, start, length, b, alpha, gram, alpha_su
 
 
 def sweep(mode, order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_data,
-          pool_ind, w, tol, max_steps, out):
+          pool_ind, w, tol, max_steps, out, scratch):
     """``dcd_kernels.sweep``: the pass over the working sets that ``mode`` names (SWEEP: the
     block solves; SLACKS: out[r] = ξ of example order[r]; REBUILD: w += Σ α a); returns the
-    kernel's (largest violation, dual increase, blocks visited)."""
+    kernel's (largest violation, dual increase, blocks visited); ``scratch`` unused."""
     if mode == _SLACKS:
         out[:] = _slacks_rows(order, m, start, length, b, pool_data, pool_ind, w)
         return 0.0, 0.0, 0
@@ -538,7 +538,7 @@ def sweep(mode, order, active, cap, m, start, length, b, alpha, gram, alpha_sum,
 
 
 def _sweep_accepts(mode, order, active, cap, m, start, length, b, alpha, gram, alpha_sum,
-                   pool_data, pool_ind, w, tol, max_steps, out):
+                   pool_data, pool_ind, w, tol, max_steps, out, scratch):
     if mode == _SWEEP:
         return _fits(m.shape[0], 1, 0) and _blocks_done < SWEEP_BUDGET
     if mode == _SLACKS:
