@@ -76,9 +76,9 @@ def _drop_slot(i, j, m, start, length, b, alpha, idle, gram):
     m[i] = last
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def add_constraints(rows, src, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha, idle, gram,
-                    alpha_sum, pool_data, pool_ind, top, w, max_idle):
+                    alpha_sum, pool_data, pool_ind, top, w, max_idle, iscratch, fscratch):
     """Append row src[r] of D (scaled already), offset Lb[src[r]], as a new constraint of
     example rows[r], for every r.
 
@@ -90,7 +90,11 @@ def add_constraints(rows, src, D_data, D_ind, D_ptr, Lb, m, start, length, b, al
     the same types): idle += 1 for every α = 0 slot (reset for α > 0), slots idle more than
     max_idle passes dropped; returns (top, nonzeros freed). The prune shares the eviction's
     slot drop (one inlined copy of ``_drop_slot``, a dozen 2-d and 3-d copies, instead of a
-    second kernel's own)."""
+    second kernel's own).
+
+    Scratch from the caller: ``iscratch`` at least 2 x and ``fscratch`` at least 1 x the
+    longest row src[r] of D (entries D_ptr[q + 1] - D_ptr[q]), so that the kernel allocates
+    nothing and compiles with ``_nrt=False`` (no reference counting emitted)."""
     K = start.shape[1]
     freed = 0
     prune = max_idle >= 0
@@ -157,13 +161,13 @@ def add_constraints(rows, src, D_data, D_ind, D_ptr, Lb, m, start, length, b, al
         # storage order), looked up by a merge walk along every row of the example: the
         # same products summed in the same order as a dense d-sized scatter would give,
         # with no d-sized buffer
-        sk = np.empty(ln, dtype=np.int64)
-        sv = np.empty(ln, dtype=np.float64)
+        sk = iscratch[:ln]
+        sv = fscratch[:ln]
         # the entries in stable order of feature (np.argsort(kind="mergesort")'s order,
         # without compiling numba's mergesort): Shell sort of the distinct keys
         # feature * ln + position; one path for every row (a sorted row's sort moves
         # nothing: a second path for ascending rows cost compile time, not run time)
-        key = np.empty(ln, dtype=np.int64)
+        key = iscratch[ln:2 * ln]
         for tk in range(ln):
             key[tk] = pool_ind[s + tk] * np.int64(ln) + tk
         gap = 1

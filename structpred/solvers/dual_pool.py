@@ -155,7 +155,8 @@ class ConstraintPool:
         """Pickled (and deep-copied) with plain arrays: maps do not pickle."""
         state = dict(self.__dict__)
         state["_maps"] = {}
-        state.pop("_scratch", None)
+        for name in ("_scratch", "_iscratch", "_fscratch"):
+            state.pop(name, None)
         for name in ("data", "ind"):
             state[name] = np.array(state[name])
         return state
@@ -228,15 +229,17 @@ class ConstraintPool:
                 wide = self._new_entries("data", self.data.shape[0], store)
                 wide[:] = self.data
                 self.data = wide
-        self._ensure(int((D.indptr[src + 1] - D.indptr[src]).sum()))
+        lens = D.indptr[src + 1] - D.indptr[src]
+        self._ensure(int(lens.sum()))
         self._ensure_gram(rows)
+        iscratch, fscratch = self._add_scratch(int(lens.max(initial=0)))
         top, freed = K.add_constraints(rows, src, D.data,
                                        D.indices.astype(self.ind.dtype, copy=False),
                                        D.indptr.astype(np.int64, copy=False),
                                        np.ascontiguousarray(Lb, dtype=np.float64), self.m,
                                        self.start, self.length, self.b, self.alpha, self.idle,
                                        self.gram, self.alpha_sum, self.data, self.ind, self.top,
-                                       w, -1)
+                                       w, -1, iscratch, fscratch)
         self.live += (int(top) - self.top) - int(freed)
         self.top = int(top)
 
@@ -247,7 +250,8 @@ class ConstraintPool:
         _top, freed = K.add_constraints(no_rows, no_rows, no_f, self._no_ind(), no_rows, no_f,
                                         self.m, self.start, self.length, self.b, self.alpha,
                                         self.idle, self.gram, self.alpha_sum, self.data,
-                                        self.ind, self.top, no_f, max(int(max_idle), 0))
+                                        self.ind, self.top, no_f, max(int(max_idle), 0),
+                                        no_rows, no_f)
         self.live -= int(freed)
         self._tidy()
 
@@ -328,6 +332,15 @@ class ConstraintPool:
     _no_flags = np.empty(0, dtype=np.uint8)
     _no_w = np.empty(0, dtype=np.float64)
     _no_out = np.empty(0, dtype=np.float64)
+
+    def _add_scratch(self, longest):
+        """``add_constraints``' scratch for rows of at most ``longest`` entries (2x int64, 1x
+        float64), kept on the pool and grown as needed."""
+        iscratch = self.__dict__.get("_iscratch")
+        if iscratch is None or iscratch.shape[0] < 2 * longest:
+            iscratch = self._iscratch = np.empty(2 * longest, dtype=np.int64)
+            self._fscratch = np.empty(longest, dtype=np.float64)
+        return iscratch, self._fscratch
 
     def _no_ind(self):
         """An empty array of the pool's index dtype (``add_constraints``' D_ind when it prunes)."""

@@ -263,7 +263,7 @@ def _add_evicting(r, rows, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha,
 
 
 def _add_accepts(rows, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha, idle, gram,
-                 alpha_sum, pool_data, pool_ind, top, w, max_idle):
+                 alpha_sum, pool_data, pool_ind, top, w, max_idle, iscratch=None, fscratch=None):
     if max_idle >= 0:     # the prune
         return _fits(m.shape[0], 1, 0)
     return _fits(m.shape[0], w.shape[0], rows.shape[0] * (start.shape[1] + 1))
@@ -271,11 +271,13 @@ def _add_accepts(rows, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha, idl
 
 
 def add_constraints(rows, src, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha, idle, gram,
-                    alpha_sum, pool_data, pool_ind, top, w, max_idle):
+                    alpha_sum, pool_data, pool_ind, top, w, max_idle, iscratch=None,
+                    fscratch=None):
     """Append row src[r] of D (scaled already), offset Lb[src[r]], as a new constraint of
     example rows[r], for every r (those rows gathered, then ``_append_rows``); a full example
     first evicts a slot as the kernel does. Returns (new top, live nonzeros freed). With
-    ``max_idle`` >= 0: the kernel's prune instead (``_age_and_prune``), (top, nonzeros freed)."""
+    ``max_idle`` >= 0: the kernel's prune instead (``_age_and_prune``), (top, nonzeros freed).
+    The kernel's scratch arrays are not used."""
     if max_idle >= 0:
         return top, int(_age_and_prune(m, start, length, b, alpha, idle, gram, max_idle))
     lo, hi = D_ptr[src], D_ptr[src + 1]
