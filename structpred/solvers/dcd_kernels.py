@@ -11,9 +11,12 @@ compiled for several argument types (float32 and float64 pools) then links no ot
 specialisation's code, which numba's on-disk cache was seen to get wrong for the sequence
 kernels.
 
-Allocations are spelled ``np.empty(n, dtype=np.X)`` (no ``np.zeros``, no default dtype): each
-spelling and dtype makes numba compile its own copy of the allocation overload on a first run
-(about 0.05-0.2 s each), so the kernels of one run share as few as possible.
+First-run compile (each compiled kernel costs its code plus a fixed share of numba and LLVM
+work): two kernels, ``add_constraints`` (which also prunes idle slots) and ``sweep`` (which
+also gives the working sets' slacks and rebuilds w), reusing their own loops for those modes;
+neither allocates (scratch comes from ``dual_pool.ConstraintPool``), so both compile with
+``_nrt=False``: numba emits no reference counting of their arrays, and no ``np.empty``
+overload is compiled for them.
 """
 from __future__ import annotations
 
