@@ -9,8 +9,8 @@ task's kernels. The helper trains (two iterations) on the first lines of the sam
 options, the reader's and task's kernels running as plain Python there, so it compiles the
 solver's kernels for exactly the argument types of the real run and writes them to numba's cache
 (same numba, same machine: the same machine code this process would have built). The first
-two solver kernels a run calls (:data:`LOCAL_KERNELS`) this process compiles itself while the
-helper works on the others; before the first of those others it waits for the helper
+solver kernel a run calls (:data:`LOCAL_KERNELS`: the answer guard) this process compiles itself
+while the helper works on the others; before the first of those others it waits for the helper
 (:func:`wait_for`; the wait counts as compile time and stays out of the fit times) and then
 loads them from the cache.
 
@@ -31,11 +31,12 @@ __all__ = ["SOLVER_MODULES", "LOCAL_KERNELS", "start_sequence", "wait_for", "hel
 
 #: Modules whose kernels the helper compiles (the n-slack DCD solver and the answer guard).
 SOLVER_MODULES = ("structpred.solvers.dcd_kernels", "structpred.solvers.guard")
-#: Kernels of those modules that this process compiles itself: the first two a run calls
-#: (the answer check of the first oracle pass, then the working sets' slacks), compiled here
-#: while the helper still compiles the others (about 0.45 s of CPU moved off the helper, which
-#: takes longer than this process's reading and task kernels); the helper runs them as Python.
-LOCAL_KERNELS = ("structpred.solvers.guard._scan", "structpred.solvers.dcd_kernels.slacks_rows")
+#: Kernels of those modules that this process compiles itself: the first one a run calls (the
+#: answer check of the first oracle pass), compiled here while the helper still compiles the
+#: others (about 0.25 s of CPU moved off the helper, which takes longer than this process's
+#: reading and task kernels); the helper runs it as Python. (The working sets' slacks, the
+#: next one, are a mode of ``dcd_kernels.sweep`` and compile in the helper with it.)
+LOCAL_KERNELS = ("structpred.solvers.guard._scan",)
 #: Bytes of the training file the helper trains on (whole lines; a few sentences).
 HEAD_BYTES = 12_000
 #: The helper's outer iterations: two call every solver kernel of a run, at about 0.7 s of

@@ -79,7 +79,7 @@ def test_first_run_with_the_helper_gives_the_same_model_and_loads_the_solver_ker
     assert {"structpred.solvers.dcd_kernels.sweep",
             "structpred.solvers.dcd_kernels.add_constraints"} <= solver
     # with the helper, this process compiled of the solver's kernels only its own share
-    # (LOCAL_KERNELS; the final primal's slacks go through slacks_rows, one of them)
+    # (LOCAL_KERNELS: the answer guard)
     left = {n for n in compiled_helped if n.startswith(compile_ahead.SOLVER_MODULES)}
     assert left == set(compile_ahead.LOCAL_KERNELS)
     assert {n for n in compiled_helped if n.startswith("structpred.tasks")} == \

@@ -37,8 +37,7 @@ def test_every_twin_has_its_kernels_arguments():
     """A twin whose arguments differ from its kernel's would be ignored: none does."""
     import importlib
     for module, names in ((kernels, ["rank_oracle"]),
-                          (dcd_kernels, ["add_constraints", "sweep", "slacks_rows", "rebuild_w",
-                                         "age_and_prune"])):
+                          (dcd_kernels, ["add_constraints", "sweep"])):
         twins = importlib.import_module(jit.TWINS[module.__name__])
         for name in names:
             kernel = getattr(module, name)     # a LazyKernel, or numba's dispatcher once compiled
@@ -195,7 +194,7 @@ def test_add_constraints_with_row_selection_form():
                 pool.alpha_sum, pool.data, pool.ind, pool.top, w)
         if form == "src":
             top, _ = numpy_twins.add_constraints(rows, src, D.data, D.indices.astype(np.int32),
-                                                 D.indptr.astype(np.int64), Lb, *args)
+                                                 D.indptr.astype(np.int64), Lb, *args, -1)
         else:
             Ds = D[src]
             top, _ = numpy_twins._append_rows(rows, Ds.data, Ds.indices.astype(np.int32),
@@ -210,12 +209,19 @@ def test_add_constraints_with_row_selection_form():
 
 def test_twins_decline_large_problems(monkeypatch):
     big = np.zeros(numpy_twins.MAX_EXAMPLES + 1, dtype=np.int64)
-    assert not numpy_twins.sweep.accepts(big, big, 1.0, big, *([None] * 11))
+    for mode in (dcd_kernels.SWEEP, dcd_kernels.SLACKS, dcd_kernels.REBUILD):
+        assert not numpy_twins.sweep.accepts(mode, big, big, 1.0, big, *([None] * 13))
+    # the prune (add_constraints with max_idle >= 0) likewise
+    assert not numpy_twins.add_constraints.accepts(big, big, *([None] * 4), big, *([None] * 11), 3)
     small = np.zeros(10, dtype=np.int64)
-    assert numpy_twins.sweep.accepts(small, small, 1.0, small, *([None] * 11))
-    # a long run: after SWEEP_BUDGET block solves the compiled kernels take over
+    assert numpy_twins.sweep.accepts(dcd_kernels.SWEEP, small, small, 1.0, small, *([None] * 13))
+    assert numpy_twins.add_constraints.accepts(small, small, *([None] * 4), small, *([None] * 11),
+                                               3)
+    # a long run: after SWEEP_BUDGET block solves the compiled kernels take over the sweeps
     monkeypatch.setattr(numpy_twins, "_blocks_done", numpy_twins.SWEEP_BUDGET)
-    assert not numpy_twins.sweep.accepts(small, small, 1.0, small, *([None] * 11))
+    assert not numpy_twins.sweep.accepts(dcd_kernels.SWEEP, small, small, 1.0, small,
+                                         *([None] * 13))
+    assert numpy_twins.sweep.accepts(dcd_kernels.SLACKS, small, small, 1.0, small, *([None] * 13))
     offsets = np.array([0, kernels_numpy.MAX_DOCUMENTS + 1])
     s = np.zeros(kernels_numpy.MAX_DOCUMENTS + 1)
     assert not kernels_numpy.rank_oracle.accepts(s, s, offsets, np.array([2]), None, None, None)

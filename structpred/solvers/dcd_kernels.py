@@ -11,9 +11,12 @@ compiled for several argument types (float32 and float64 pools) then links no ot
 specialisation's code, which numba's on-disk cache was seen to get wrong for the sequence
 kernels.
 
-Allocations are spelled ``np.empty(n, dtype=np.X)`` (no ``np.zeros``, no default dtype): each
-spelling and dtype makes numba compile its own copy of the allocation overload on a first run
-(about 0.05-0.2 s each), so the kernels of one run share as few as possible.
+First-run compile (each compiled kernel costs its code plus a fixed share of numba and LLVM
+work): two kernels, ``add_constraints`` (which also prunes idle slots) and ``sweep`` (which
+also gives the working sets' slacks and rebuilds w), reusing their own loops for those modes;
+neither allocates (scratch comes from ``dual_pool.ConstraintPool``), so both compile with
+``_nrt=False``: numba emits no reference counting of their arrays, and no ``np.empty``
+overload is compiled for them.
 """
 from __future__ import annotations
 
@@ -76,40 +79,72 @@ def _drop_slot(i, j, m, start, length, b, alpha, idle, gram):
     m[i] = last
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)
 def add_constraints(rows, src, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha, idle, gram,
-                    alpha_sum, pool_data, pool_ind, top, w):
+                    alpha_sum, pool_data, pool_ind, top, w, max_idle, iscratch, fscratch):
     """Append row src[r] of D (scaled already), offset Lb[src[r]], as a new constraint of
     example rows[r], for every r.
 
     A full example first evicts its slot with α = 0 idle longest (or, if every α > 0, the
     one with the smallest α, whose contribution is taken out of w). Returns (new top,
-    live nonzeros freed by evictions)."""
+    live nonzeros freed by evictions).
+
+    With ``max_idle`` >= 0 it prunes instead (rows, src, D, Lb, w unread: empty arrays of
+    the same types): idle += 1 for every α = 0 slot (reset for α > 0), slots idle more than
+    max_idle passes dropped; returns (top, nonzeros freed). The prune shares the eviction's
+    slot drop (one inlined copy of ``_drop_slot``, a dozen 2-d and 3-d copies, instead of a
+    second kernel's own).
+
+    Scratch from the caller: ``iscratch`` at least 2 x and ``fscratch`` at least 1 x the
+    longest row src[r] of D (entries D_ptr[q + 1] - D_ptr[q]), so that the kernel allocates
+    nothing and compiles with ``_nrt=False`` (no reference counting emitted)."""
     K = start.shape[1]
     freed = 0
-    for r in range(rows.shape[0]):
-        i = rows[r]
-        if m[i] == K:
-            # the first of the α = 0 slots idle longest, else the first of the smallest α
+    prune = max_idle >= 0
+    for r in range(m.shape[0] if prune else rows.shape[0]):
+        i = r if prune else rows[r]
+        jp = 0           # prune: the next slot to age
+        while True:
             victim = -1
-            worst = -1
-            small = 0
-            for jv in range(K):
-                av = alpha[i, jv]
-                if av == 0.0:
-                    if idle[i, jv] > worst:
-                        worst = idle[i, jv]
-                        victim = jv
-                elif av < alpha[i, small]:
-                    small = jv
-            if victim < 0:
-                victim = small
-                a = alpha[i, victim]
-                _row_axpy(pool_data, pool_ind, start[i, victim], length[i, victim], -a, w)
-                alpha_sum[i] -= a
-                alpha[i, victim] = 0.0
-            freed += length[i, victim]
-            _drop_slot(i, victim, m, start, length, b, alpha, idle, gram)
+            if prune:
+                # age the slots from jp on up to the next one to drop (a slot moved into a
+                # dropped one's place is aged there: every slot once)
+                while jp < m[i]:
+                    if alpha[i, jp] > 0.0:
+                        idle[i, jp] = 0
+                    else:
+                        idle[i, jp] += 1
+                        if idle[i, jp] > max_idle:
+                            victim = jp
+                            break
+                    jp += 1
+                if victim < 0:
+                    break
+            elif m[i] == K:
+                # the first of the α = 0 slots idle longest, else the first of the smallest α
+                worst = -1
+                small = 0
+                for jv in range(K):
+                    av = alpha[i, jv]
+                    if av == 0.0:
+                        if idle[i, jv] > worst:
+                            worst = idle[i, jv]
+                            victim = jv
+                    elif av < alpha[i, small]:
+                        small = jv
+                if victim < 0:
+                    victim = small
+                    a = alpha[i, victim]
+                    _row_axpy(pool_data, pool_ind, start[i, victim], length[i, victim], -a, w)
+                    alpha_sum[i] -= a
+                    alpha[i, victim] = 0.0
+            if victim >= 0:
+                freed += length[i, victim]
+                _drop_slot(i, victim, m, start, length, b, alpha, idle, gram)
+            if not prune:
+                break
+        if prune:
+            continue
         j = m[i]
         s = top
         qs = src[r]
@@ -129,13 +164,13 @@ def add_constraints(rows, src, D_data, D_ind, D_ptr, Lb, m, start, length, b, al
         # storage order), looked up by a merge walk along every row of the example: the
         # same products summed in the same order as a dense d-sized scatter would give,
         # with no d-sized buffer
-        sk = np.empty(ln, dtype=np.int64)
-        sv = np.empty(ln, dtype=np.float64)
+        sk = iscratch[:ln]
+        sv = fscratch[:ln]
         # the entries in stable order of feature (np.argsort(kind="mergesort")'s order,
         # without compiling numba's mergesort): Shell sort of the distinct keys
         # feature * ln + position; one path for every row (a sorted row's sort moves
         # nothing: a second path for ascending rows cost compile time, not run time)
-        key = np.empty(ln, dtype=np.int64)
+        key = iscratch[ln:2 * ln]
         for tk in range(ln):
             key[tk] = pool_ind[s + tk] * np.int64(ln) + tk
         gap = 1
@@ -169,10 +204,18 @@ def add_constraints(rows, src, D_data, D_ind, D_ptr, Lb, m, start, length, b, al
 
 
 
-@njit(cache=True, nogil=True)
-def sweep(order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_data, pool_ind,
-          w, tol, max_steps):
-    """One pass of block solves over the examples ``order`` whose ``active`` flag is set.
+#: ``sweep``'s modes: the block sweep, the slacks of some examples, w rebuilt from the
+#: working sets (one kernel: each kernel compiled costs a fixed share of numba and LLVM work
+#: on a first run besides its code, and the modes share the block solve's loops).
+SWEEP, SLACKS, REBUILD = 0, 1, 2
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def sweep(mode, order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_data,
+          pool_ind, w, tol, max_steps, out, scratch):
+    """The pass over the working sets that ``mode`` names.
+
+    SWEEP: one pass of block solves over the examples ``order`` whose ``active`` flag is set.
     The block of example i is solved exactly (to ``tol``) with the others fixed:
 
         max_δ  Σ_k δ_k g_k - ½ δᵀ G δ   s.t.  α + δ >= 0,  Σ_k (α_k + δ_k) <= cap,
@@ -182,26 +225,48 @@ def sweep(order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_
     block was already optimal (KKT violation before the solve <= tol) is shrunk (active = 0).
     Returns (largest violation seen, total dual increase, blocks visited).
 
-    The block solve is written in, not a kernel of its own: numba would compile it as a
-    second function, and LLVM optimise its code again inside this one."""
+    SLACKS: out[r] = ξ_i = max(0, max_k b_ik - w·a_ik) for i = order[r]. REBUILD: w += Σ_ik
+    α_ik a_ik (w zero on entry: w rebuilt from scratch, without drift). These two return
+    (0.0, 0.0, 0); the arguments they do not read may be empty arrays of the same types.
+
+    ``scratch``: at least 2K floats (K = start.shape[1]), the block's gradient and step.
+
+    First-run compile: the block solve is written in, not a kernel of its own (numba would
+    compile it as a second function, and LLVM optimise its code again inside this one); the
+    kernel allocates nothing (scratch from the caller), so it compiles with ``_nrt=False``
+    and numba emits no reference counting of its arrays."""
     K = start.shape[1]
-    grad = np.empty(K, dtype=np.float64)
-    delta = np.empty(K, dtype=np.float64)
+    grad = scratch[:K]
+    delta = scratch[K:2 * K]
     worst = 0.0
     gain = 0.0
     visited = 0
-    for r in range(order.shape[0]):
-        i = order[r]
-        if not active[i]:
-            continue
-        visited += 1
+    # SLACKS and REBUILD share the loops of the block solve that they need (one copy of each
+    # inlined row helper): SLACKS the gradient's, REBUILD the final update's, with δ = α
+    rebuild = mode == REBUILD
+    for r in range(m.shape[0] if rebuild else order.shape[0]):
+        i = r if rebuild else order[r]
+        if mode == SWEEP:
+            if not active[i]:
+                continue
+            visited += 1
         v = 0.0          # the block's KKT violation before the solve
         g = 0.0          # its dual increase
         mi = m[i]
+        if mode == SLACKS:
+            out[r] = 0.0
         if mi > 0:
             for k in range(mi):
-                grad[k] = b[i, k] - _row_dot(pool_data, pool_ind, start[i, k], length[i, k], w)
-                delta[k] = 0.0
+                if rebuild:
+                    delta[k] = alpha[i, k]
+                else:
+                    grad[k] = b[i, k] - _row_dot(pool_data, pool_ind, start[i, k], length[i, k],
+                                                 w)
+                    delta[k] = 0.0
+                    if mode == SLACKS and grad[k] > out[r]:
+                        out[r] = grad[k]
+            if mode != SWEEP:
+                max_steps = 0     # no block solve: straight to the update (all δ = 0 for SLACKS)
             slack = cap - alpha_sum[i]
             if slack < 0.0:
                 slack = 0.0
@@ -271,57 +336,18 @@ def sweep(order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_
             for k in range(mi):
                 if delta[k] != 0.0:
                     _row_axpy(pool_data, pool_ind, start[i, k], length[i, k], delta[k], w)
-                    alpha[i, k] += delta[k]
-                    if alpha[i, k] < 0.0:
-                        alpha[i, k] = 0.0
+                    if not rebuild:
+                        alpha[i, k] += delta[k]
+                        if alpha[i, k] < 0.0:
+                            alpha[i, k] = 0.0
                 s += alpha[i, k]
-            alpha_sum[i] = s
+            if mode == SWEEP:
+                alpha_sum[i] = s
         gain += g
         if v > worst:
             worst = v
-        if v <= tol:
+        if v <= tol and mode == SWEEP:
             active[i] = 0
     return worst, gain, visited
 
 
-@njit(cache=True, nogil=True)
-def rebuild_w(m, start, length, alpha, pool_data, pool_ind, w):
-    """w = Σ α_k a_k from scratch (removes drift); w must be zero on entry."""
-    for i in range(m.shape[0]):
-        for k in range(m[i]):
-            if alpha[i, k] != 0.0:
-                _row_axpy(pool_data, pool_ind, start[i, k], length[i, k], alpha[i, k], w)
-
-
-@njit(cache=True, nogil=True)
-def age_and_prune(m, start, length, b, alpha, idle, gram, max_idle):
-    """idle += 1 for α = 0 slots (reset for α > 0); drop slots idle more than max_idle passes.
-    Returns the nonzeros freed."""
-    freed = 0
-    for i in range(m.shape[0]):
-        j = 0
-        while j < m[i]:
-            if alpha[i, j] > 0.0:
-                idle[i, j] = 0
-            else:
-                idle[i, j] += 1
-                if idle[i, j] > max_idle:
-                    freed += length[i, j]
-                    _drop_slot(i, j, m, start, length, b, alpha, idle, gram)
-                    continue
-            j += 1
-    return freed
-
-
-@njit(cache=True, nogil=True)
-def slacks_rows(rows, m, start, length, b, pool_data, pool_ind, w):
-    """ξ_i for the examples ``rows`` only."""
-    out = np.empty(rows.shape[0], dtype=np.float64)
-    for r in range(rows.shape[0]):
-        i = rows[r]
-        out[r] = 0.0
-        for k in range(m[i]):
-            v = b[i, k] - _row_dot(pool_data, pool_ind, start[i, k], length[i, k], w)
-            if v > out[r]:
-                out[r] = v
-    return out

@@ -155,6 +155,8 @@ class ConstraintPool:
         """Pickled (and deep-copied) with plain arrays: maps do not pickle."""
         state = dict(self.__dict__)
         state["_maps"] = {}
+        for name in ("_scratch", "_iscratch", "_fscratch"):
+            state.pop(name, None)
         for name in ("data", "ind"):
             state[name] = np.array(state[name])
         return state
@@ -227,23 +229,30 @@ class ConstraintPool:
                 wide = self._new_entries("data", self.data.shape[0], store)
                 wide[:] = self.data
                 self.data = wide
-        self._ensure(int((D.indptr[src + 1] - D.indptr[src]).sum()))
+        lens = D.indptr[src + 1] - D.indptr[src]
+        self._ensure(int(lens.sum()))
         self._ensure_gram(rows)
+        iscratch, fscratch = self._add_scratch(int(lens.max(initial=0)))
         top, freed = K.add_constraints(rows, src, D.data,
                                        D.indices.astype(self.ind.dtype, copy=False),
                                        D.indptr.astype(np.int64, copy=False),
                                        np.ascontiguousarray(Lb, dtype=np.float64), self.m,
                                        self.start, self.length, self.b, self.alpha, self.idle,
                                        self.gram, self.alpha_sum, self.data, self.ind, self.top,
-                                       w)
+                                       w, -1, iscratch, fscratch)
         self.live += (int(top) - self.top) - int(freed)
         self.top = int(top)
 
     def prune(self, max_idle):
         """Age every constraint whose α is 0 and drop those idle for more than ``max_idle``
-        passes; then ``_tidy``."""
-        self.live -= int(K.age_and_prune(self.m, self.start, self.length, self.b, self.alpha,
-                                         self.idle, self.gram, int(max_idle)))
+        passes (``dcd_kernels.add_constraints`` in its prune mode); then ``_tidy``."""
+        no_rows, no_f = self._no_rows, self._no_w
+        _top, freed = K.add_constraints(no_rows, no_rows, no_f, self._no_ind(), no_rows, no_f,
+                                        self.m, self.start, self.length, self.b, self.alpha,
+                                        self.idle, self.gram, self.alpha_sum, self.data,
+                                        self.ind, self.top, no_f, max(int(max_idle), 0),
+                                        no_rows, no_f)
+        self.live -= int(freed)
         self._tidy()
 
     def _tidy(self, min_entries=1 << 16, dead_share=0.2):
@@ -280,7 +289,10 @@ class ConstraintPool:
         """ξ_i = max(0, max_k b_ik − w·a_ik) over each example's working set (or the examples ``rows``)."""
         if rows is None:    # the rows kernel over every example: one kernel less to compile
             rows = np.arange(self.n, dtype=np.int64)
-        return K.slacks_rows(rows, self.m, self.start, self.length, self.b, self.data, self.ind, w)
+        out = np.empty(rows.shape[0], dtype=np.float64)
+        self._pass(K.SLACKS, np.ascontiguousarray(rows, dtype=np.int64), self._no_flags, 0.0,
+                   w, 0.0, 0, out)
+        return out
 
     def weights(self, out=None):
         """w = Σ_i Σ_k α_ik a_ik rebuilt from the stored constraints (float64): into ``out``
@@ -294,7 +306,7 @@ class ConstraintPool:
                 raise ValueError("weights: out must be a contiguous float64 array of length d")
             w = out
             w.fill(0.0)
-        K.rebuild_w(self.m, self.start, self.length, self.alpha, self.data, self.ind, w)
+        self._pass(K.REBUILD, self._no_rows, self._no_flags, 0.0, w, 0.0, 0, self._no_out)
         return w
 
     def linear(self):
@@ -311,8 +323,41 @@ class ConstraintPool:
 
     def sweep(self, order, active, cap, w, tol, max_steps=200):
         """One sweep of exact per-example block solves of the dual over the working sets in ``order`` (w updated in place); returns the kernel's (steps, max KKT violation)."""
-        return K.sweep(order, active, cap, self.m, self.start, self.length, self.b, self.alpha,
-                       self.gram, self.alpha_sum, self.data, self.ind, w, tol, max_steps)
+        return self._pass(K.SWEEP, order, active, float(cap), w, float(tol), int(max_steps),
+                          self._no_out)
+
+    #: empty stand-ins for the arguments a mode of ``dcd_kernels.sweep`` does not read (of
+    #: the types the other modes pass, so that every mode runs the same compiled kernel)
+    _no_rows = np.empty(0, dtype=np.int64)
+    _no_flags = np.empty(0, dtype=np.uint8)
+    _no_w = np.empty(0, dtype=np.float64)
+    _no_out = np.empty(0, dtype=np.float64)
+
+    def _add_scratch(self, longest):
+        """``add_constraints``' scratch for rows of at most ``longest`` entries (2x int64, 1x
+        float64), kept on the pool and grown as needed."""
+        iscratch = self.__dict__.get("_iscratch")
+        if iscratch is None or iscratch.shape[0] < 2 * longest:
+            iscratch = self._iscratch = np.empty(2 * longest, dtype=np.int64)
+            self._fscratch = np.empty(longest, dtype=np.float64)
+        return iscratch, self._fscratch
+
+    def _no_ind(self):
+        """An empty array of the pool's index dtype (``add_constraints``' D_ind when it prunes)."""
+        return self._no_rows if self.ind.dtype == np.int64 else self._no_ind32
+
+    _no_ind32 = np.empty(0, dtype=np.int32)
+
+    def _pass(self, mode, order, active, cap, w, tol, max_steps, out):
+        """``dcd_kernels.sweep`` in ``mode`` over this pool's arrays (its 2K floats of scratch
+        kept on the pool)."""
+        need = 2 * self.start.shape[1]
+        scratch = self.__dict__.get("_scratch")
+        if scratch is None or scratch.shape[0] < need:
+            scratch = self._scratch = np.empty(need, dtype=np.float64)
+        return K.sweep(mode, order, active, cap, self.m, self.start, self.length, self.b,
+                       self.alpha, self.gram, self.alpha_sum, self.data, self.ind, w, tol,
+                       max_steps, out, scratch)
 
 
 def _storage_for(values, current):

@@ -40,7 +40,7 @@ class OracleWarning(UserWarning):
     """The oracle returned a constraint weaker than one already known: a sign of a bug."""
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, _nrt=False)   # allocates nothing: no reference counting emitted
 def _scan(data, indices, indptr, L, w, d, slack, exact, margins):
     """(code, row, value) of the first fault in an oracle answer (code 0: none); writes
     margins[i] = δΨ_i·w, summed in row order as scipy's CSR product does."""

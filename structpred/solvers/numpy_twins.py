@@ -29,8 +29,9 @@ from operator import add as _add, mul as _mul, sub as _sub
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["add_constraints", "sweep", "slacks_rows", "rebuild_w",
-           "age_and_prune", "_scan", "_row_margins", "_add_rows",
+from .dcd_kernels import REBUILD as _REBUILD, SLACKS as _SLACKS, SWEEP as _SWEEP
+
+__all__ = ["add_constraints", "sweep", "_scan", "_row_margins", "_add_rows",
            "MAX_EXAMPLES", "MAX_DENSE"]
 
 #: Largest number of examples a DCD twin takes (the sweep is a Python loop over them).
@@ -94,14 +95,14 @@ def _slacks_all(m, start, length, b, pool_data, pool_ind, w):
     return out
 
 
-def slacks_rows(rows, m, start, length, b, pool_data, pool_ind, w):
-    """ξ_i for the examples ``rows`` only."""
+def _slacks_rows(rows, m, start, length, b, pool_data, pool_ind, w):
+    """ξ_i for the examples ``rows`` only (``sweep``'s SLACKS mode)."""
     sub = _slacks_all(m[rows], start[rows], length[rows], b[rows], pool_data, pool_ind, w)
     return sub
 
 
-def rebuild_w(m, start, length, alpha, pool_data, pool_ind, w):
-    """w = Σ α_k a_k from scratch (removes drift); w must be zero on entry."""
+def _rebuild_w(m, start, length, alpha, pool_data, pool_ind, w):
+    """(``sweep``'s REBUILD mode) w = Σ α_k a_k from scratch (removes drift); w must be zero on entry."""
     ii, kk = _slots(m, start.shape[1])
     keep = alpha[ii, kk] != 0.0
     ii, kk = ii[keep], kk[keep]
@@ -136,8 +137,8 @@ def _drop_slot(i, j, m, start, length, b, alpha, idle, gram):
     m[i] = last
 
 
-def age_and_prune(m, start, length, b, alpha, idle, gram, max_idle):
-    """idle += 1 for α = 0 slots (reset for α > 0); drop slots idle more than max_idle
+def _age_and_prune(m, start, length, b, alpha, idle, gram, max_idle):
+    """(``sweep``'s PRUNE mode) idle += 1 for α = 0 slots (reset for α > 0); drop slots idle more than max_idle
     passes. Returns the nonzeros freed."""
     ii, kk = _slots(m, start.shape[1])
     if ii.size == 0:
@@ -262,16 +263,23 @@ def _add_evicting(r, rows, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha,
 
 
 def _add_accepts(rows, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha, idle, gram,
-                 alpha_sum, pool_data, pool_ind, top, w):
+                 alpha_sum, pool_data, pool_ind, top, w, max_idle, iscratch=None, fscratch=None):
+    if max_idle >= 0:     # the prune
+        return _fits(m.shape[0], 1, 0)
     return _fits(m.shape[0], w.shape[0], rows.shape[0] * (start.shape[1] + 1))
 
 
 
 def add_constraints(rows, src, D_data, D_ind, D_ptr, Lb, m, start, length, b, alpha, idle, gram,
-                    alpha_sum, pool_data, pool_ind, top, w):
+                    alpha_sum, pool_data, pool_ind, top, w, max_idle, iscratch=None,
+                    fscratch=None):
     """Append row src[r] of D (scaled already), offset Lb[src[r]], as a new constraint of
     example rows[r], for every r (those rows gathered, then ``_append_rows``); a full example
-    first evicts a slot as the kernel does. Returns (new top, live nonzeros freed)."""
+    first evicts a slot as the kernel does. Returns (new top, live nonzeros freed). With
+    ``max_idle`` >= 0: the kernel's prune instead (``_age_and_prune``), (top, nonzeros freed).
+    The kernel's scratch arrays are not used."""
+    if max_idle >= 0:
+        return top, int(_age_and_prune(m, start, length, b, alpha, idle, gram, max_idle))
     lo, hi = D_ptr[src], D_ptr[src + 1]
     pos = _positions(lo, hi - lo)
     ptr = np.zeros(src.shape[0] + 1, dtype=np.int64)
@@ -432,9 +440,9 @@ def _dense_rows(rows, n_slots, w):
     return XT
 
 
-def sweep(order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_data, pool_ind,
-          w, tol, max_steps):
-    """One pass of block solves over the examples ``order`` whose ``active`` flag is set; an
+def _sweep_blocks(order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_data,
+                  pool_ind, w, tol, max_steps):
+    """(``sweep``'s SWEEP mode) One pass of block solves over the examples ``order`` whose ``active`` flag is set; an
     example whose block was already optimal (violation <= tol) is shrunk (active = 0).
     Returns (largest violation seen, total dual increase, blocks visited)."""
     on = order[active[order] != 0]
@@ -516,22 +524,31 @@ def sweep(order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_
     return worst, gain, visited
 
 
-def _sweep_accepts(order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_data,
-                   pool_ind, w, tol, max_steps):
-    return _fits(m.shape[0], 1, 0) and _blocks_done < SWEEP_BUDGET
+def sweep(mode, order, active, cap, m, start, length, b, alpha, gram, alpha_sum, pool_data,
+          pool_ind, w, tol, max_steps, out, scratch):
+    """``dcd_kernels.sweep``: the pass over the working sets that ``mode`` names (SWEEP: the
+    block solves; SLACKS: out[r] = ξ of example order[r]; REBUILD: w += Σ α a); returns the
+    kernel's (largest violation, dual increase, blocks visited); ``scratch`` unused."""
+    if mode == _SLACKS:
+        out[:] = _slacks_rows(order, m, start, length, b, pool_data, pool_ind, w)
+        return 0.0, 0.0, 0
+    if mode == _REBUILD:
+        _rebuild_w(m, start, length, alpha, pool_data, pool_ind, w)
+        return 0.0, 0.0, 0
+    return _sweep_blocks(order, active, cap, m, start, length, b, alpha, gram, alpha_sum,
+                         pool_data, pool_ind, w, tol, max_steps)
 
 
-sweep.accepts = _sweep_accepts
-
-
-def _pool_accepts(m, *args):
-    w = args[-1]
+def _sweep_accepts(mode, order, active, cap, m, start, length, b, alpha, gram, alpha_sum,
+                   pool_data, pool_ind, w, tol, max_steps, out, scratch):
+    if mode == _SWEEP:
+        return _fits(m.shape[0], 1, 0) and _blocks_done < SWEEP_BUDGET
+    if mode == _SLACKS:
+        return _fits(m.shape[0], 1, 0)
     return _fits(m.shape[0], 1, 0) and (not isinstance(w, np.ndarray) or w.size <= MAX_DENSE)
 
 
-for _f in (rebuild_w, age_and_prune):
-    _f.accepts = _pool_accepts
-slacks_rows.accepts = lambda rows, m, *args: _fits(m.shape[0], 1, 0)
+sweep.accepts = _sweep_accepts
 
 
 # ---------------------------------------------------------------- guard / objective twins

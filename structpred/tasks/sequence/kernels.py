@@ -11,17 +11,21 @@ emission score of one token, s_t(l) = Σ_f x_tf WT[f, l], reads one contiguous r
 nonzero, and the two entries f*L + y_t, f*L + ŷ_t of a δΨ row share a cache line or two.
 
 First-run compile: a first-order training run compiles two kernels here, ``decode_rows1``
-and ``delta_psi_rows``. Helpers are written into their callers rather than called as
-kernels (each would be compiled on its own and then optimised again inside its caller) or
-numba-inlined (``inline="always"`` types a helper again per call site); arrays are allocated
-as ``np.empty(n, dtype=np.int64 / np.float64)`` only (each spelling and dtype of an
-allocation compiles its own numba overload; the solver's kernels compile these two anyway),
-and 2-D scratch comes from the caller.
+and ``_delta_psi_rows`` (behind ``delta_psi_rows``, which hands it this thread's scratch).
+Helpers are written into their callers rather than called as kernels (each would be compiled
+on its own and then optimised again inside its caller) or numba-inlined (``inline="always"``
+types a helper again per call site); arrays are allocated as ``np.empty(n, dtype=np.float64 /
+np.int32)`` only (each spelling and dtype of an allocation compiles its own numba overload),
+and 2-D scratch comes from the caller. ``_delta_psi_rows`` allocates nothing and compiles
+with ``_nrt=False`` (no reference counting emitted); ``decode_rows1`` keeps its three small
+vectors (caller's scratch for them made its Viterbi 1-5% slower).
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
-from numba import njit
+from numba import njit, types
 
 from ...compile_notice import install as _install_compile_notice
 
@@ -221,9 +225,45 @@ _GAPS = np.array([1, 4, 10, 23, 57, 132, 301, 701, 1750, 4376, 10941, 27353, 683
                   427396, 1068491, 2671228, 6678071], dtype=np.int64)
 
 
-@njit(cache=True, nogil=True)
+# delta_psi_rows' scalar locals, declared (the types inference finds anyway, every integer as
+# int64): its types then settle in fewer propagation rounds on a first compile
+_DPSI_LOCALS = {name: types.int64 for name in (
+    "a", "b", "base", "bigram0", "c", "end0", "f", "g", "gap", "i", "j", "k", "l", "m", "maxT",
+    "maxnz", "n", "nt", "nz", "pa", "pb", "pos", "q", "qa", "qb", "r", "r0", "r1", "s", "sl",
+    "start0", "t", "tri0", "u", "wrong", "x", "ml", "ni")}
+_DPSI_LOCALS["v"] = types.float64
+
+
 def delta_psi_rows(indptr, indices, data, offsets, seqs, y, yh, L, F, order, use_boundary,
                    slot, out_indptr, out_indices, out_data, losses):
+    """Rows of δΨ_s = Ψ(x_s, y_s) - Ψ(x_s, ŷ_s) for the sequences ``seqs`` into preallocated
+    CSR arrays: ``_delta_psi_rows`` (see there) with this thread's scratch, grown when the
+    kernel asks for more. Returns the nnz."""
+    sc = _DPSI_SCRATCH
+    fs = getattr(sc, "f", None)
+    if fs is None:
+        fs = sc.f = np.empty(0, dtype=np.float64)
+        sc.i = np.empty(0, dtype=np.int64)
+        sc.need = np.zeros(2, dtype=np.int64)
+    nnz = _delta_psi_rows(indptr, indices, data, offsets, seqs, y, yh, L, F, order,
+                          use_boundary, slot, out_indptr, out_indices, out_data, losses, fs,
+                          sc.i, sc.need)
+    if nnz < 0:          # the scratch was too small: grown to what the kernel asked, again
+        sc.f = np.empty(int(sc.need[0]), dtype=np.float64)
+        sc.i = np.empty(int(sc.need[1]), dtype=np.int64)
+        nnz = _delta_psi_rows(indptr, indices, data, offsets, seqs, y, yh, L, F, order,
+                              use_boundary, slot, out_indptr, out_indices, out_data, losses,
+                              sc.f, sc.i, sc.need)
+    return nnz
+
+
+#: Per thread: ``_delta_psi_rows``' scratch (float64, int64) and its request (2 ints).
+_DPSI_SCRATCH = threading.local()
+
+
+@njit(cache=True, nogil=True, locals=_DPSI_LOCALS, _nrt=False)
+def _delta_psi_rows(indptr, indices, data, offsets, seqs, y, yh, L, F, order, use_boundary,
+                    slot, out_indptr, out_indices, out_data, losses, fscratch, iscratch, need):
     """Rows of δΨ_s = Ψ(x_s, y_s) - Ψ(x_s, ŷ_s) for the sequences ``seqs`` (row r for
     seqs[r]) into preallocated CSR arrays (room for at least 2 entries per feature of every
     wrong token, 4 (order 2: 10) per wrong token, 4 per sequence: the model's ``_room``).
@@ -233,10 +273,15 @@ def delta_psi_rows(indptr, indices, data, offsets, seqs, y, yh, L, F, order, use
     across calls (left as found), so the cost is O(the sequences' size), not O(F). Returns
     the nnz.
 
+    Scratch from the caller: ``fscratch`` (float64) and ``iscratch`` (int64); when they are
+    shorter than the call needs (maxnz·L floats, 2·maxnz·L + 2·maxnz + 6·maxT + 8 ints for
+    the longest sequence's maxT tokens and maxnz nonzeros), need[:] = those sizes and the
+    kernel returns -1 having written nothing.
+
     First-run compile: one function, no callee kernel and no numba-level inlining (each
-    would be compiled, or typed, again), scratch allocated as 1-D float64 / int64 only (the
-    solver's kernels compile those two ``np.empty`` specialisations anyway); the sequence's
-    touched features and its label n-gram keys are sorted together in one Shell sort.
+    would be compiled, or typed, again), and no allocation (so ``_nrt=False``: no reference
+    counting emitted, and no ``np.empty`` overload compiled for it); the sequence's touched
+    features and its label n-gram keys are sorted together in one Shell sort.
     """
     maxT = 1
     maxnz = 1
@@ -248,17 +293,23 @@ def delta_psi_rows(indptr, indices, data, offsets, seqs, y, yh, L, F, order, use
         nz = indptr[offsets[s + 1]] - indptr[offsets[s]]
         if nz > maxnz:
             maxnz = nz
-    buf = np.empty(maxnz * L, dtype=np.float64)
-    seen = np.empty(maxnz * L, dtype=np.int64)     # 0/1
-    for k in range(maxnz * L):
+    ml = maxnz * L
+    ni = 2 * ml + 2 * maxnz + 6 * maxT + 8
+    if fscratch.shape[0] < ml or iscratch.shape[0] < ni:
+        need[0] = ml
+        need[1] = ni
+        return -1
+    buf = fscratch[:ml]
+    seen = iscratch[:ml]     # 0/1
+    for k in range(ml):
         buf[k] = 0.0
         seen[k] = 0
-    labs = np.empty(maxnz * L, dtype=np.int64)
-    cnt = np.empty(maxnz, dtype=np.int64)
+    labs = iscratch[ml:2 * ml]
+    cnt = iscratch[2 * ml:2 * ml + maxnz]
     # keys[:nt]: the touched features f (< F); keys[nt:nt + m]: 2·column + (0 for +1, 1 for
     # -1) of the label n-gram entries (columns >= L·F, so every key >= F): after one sort the
     # features come first, in order, then the n-gram keys
-    keys = np.empty(maxnz + 6 * maxT + 8, dtype=np.int64)
+    keys = iscratch[2 * ml + maxnz:ni]
     bigram0 = L * F
     tri0 = bigram0 + L * L
     start0 = tri0 + (L * L * L if order == 2 else 0)
