@@ -30,7 +30,7 @@ import sys
 
 import numpy as np
 
-__all__ = ["njit", "LazyKernel", "SMALL", "NUMPY_MAX", "TWINS", "prefer_compiled"]
+__all__ = ["njit", "LazyKernel", "SMALL", "NUMPY_MAX", "TWINS", "prefer_compiled", "numba_options"]
 
 #: Largest total number of array elements a call may pass to run uncompiled while numba is
 #: not loaded.
@@ -89,7 +89,7 @@ class LazyKernel:
                 dep = g.get(name)
                 if isinstance(dep, LazyKernel):
                     g[name] = dep.compiled()
-            self._compiled = numba.njit(**self._options)(self.py_func)
+            self._compiled = numba.njit(**numba_options(self._options))(self.py_func)
         return self._compiled
 
     def __call__(self, *args):
@@ -106,6 +106,19 @@ class LazyKernel:
             if twin is not None and getattr(twin, "accepts", _moderate)(*args):
                 return twin(*args)
         return self.compiled()(*args)
+
+
+def numba_options(options: dict) -> dict:
+    """``options`` for this numba's ``njit``: ``_nrt=False`` (emit no reference counting, for a
+    kernel that allocates nothing: it compiles faster, same machine arithmetic) is numba's
+    private option (``TargetOptions._nrt`` since 0.54); where this numba does not know it, the
+    option is dropped and the kernel compiles with reference counting, with the same results."""
+    if "_nrt" not in options:
+        return options
+    from numba.core.options import TargetOptions
+    if hasattr(TargetOptions, "_nrt"):
+        return options
+    return {k: v for k, v in options.items() if k != "_nrt"}
 
 
 def prefer_compiled() -> None:

@@ -121,3 +121,17 @@ def test_estimator_protocol_without_importing_sklearn():
         StructuredSVM(SequenceLabeling()))
     with pytest.raises(AttributeError, match="decision_function"):
         StructuredSVM(SequenceLabeling()).decision_function
+
+
+def test_numba_options_drops_private_nrt_only_where_numba_lacks_it(monkeypatch):
+    """`_nrt=False` is numba's private option: kept where TargetOptions knows it, dropped
+    (the kernel then compiles with reference counting, same results) where it does not."""
+    from numba.core import options as numba_opts
+
+    from structpred.jit import numba_options
+    opts = {"cache": True, "nogil": True, "_nrt": False}
+    assert numba_options({"cache": True}) == {"cache": True}
+    if hasattr(numba_opts.TargetOptions, "_nrt"):
+        assert numba_options(opts) == opts
+        monkeypatch.delattr(numba_opts.TargetOptions, "_nrt")
+    assert numba_options(opts) == {"cache": True, "nogil": True}

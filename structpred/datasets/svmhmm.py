@@ -21,6 +21,7 @@ from numba import njit, types
 
 from ..boundary.text import open_text, read_bytes, read_text
 from ..errors import MAX_ABS_FEATURE, DataFormatError
+from ..jit import numba_options
 
 __all__ = ["read_svmhmm", "write_svmhmm", "read_tag_names", "SvmHmmData", "SvmHmmFormatError"]
 
@@ -107,7 +108,7 @@ _SCAN_LOCALS = dict(n=_I, pos=_I, line=_I, nl=_I, ne=_I, prev_qid=_I, start=_I, 
 
 # ``_nrt=False``: the scanner allocates nothing (its arrays come from the caller), so numba
 # need not emit its reference counting of the arrays: about 10% less to compile on a first run
-@njit(cache=True, nogil=True, locals=_SCAN_LOCALS, _nrt=False)
+@njit(**numba_options(dict(cache=True, nogil=True, locals=_SCAN_LOCALS, _nrt=False)))
 def _scan(buf, pow10, tags, qids, linenos, ptr, cols, vals, cls):
     """Parse an svm_hmm file (bytes) in one pass, checking its grammar exactly.
 

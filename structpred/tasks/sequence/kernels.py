@@ -28,6 +28,7 @@ import numpy as np
 from numba import njit, types
 
 from ...compile_notice import install as _install_compile_notice
+from ...jit import numba_options
 
 # numba is loaded from here on: announce (and time) any first-run compile that follows, the
 # svm_hmm reader's included
@@ -261,7 +262,7 @@ def delta_psi_rows(indptr, indices, data, offsets, seqs, y, yh, L, F, order, use
 _DPSI_SCRATCH = threading.local()
 
 
-@njit(cache=True, nogil=True, locals=_DPSI_LOCALS, _nrt=False)
+@njit(**numba_options(dict(cache=True, nogil=True, locals=_DPSI_LOCALS, _nrt=False)))
 def _delta_psi_rows(indptr, indices, data, offsets, seqs, y, yh, L, F, order, use_boundary,
                     slot, out_indptr, out_indices, out_data, losses, fscratch, iscratch, need):
     """Rows of δΨ_s = Ψ(x_s, y_s) - Ψ(x_s, ŷ_s) for the sequences ``seqs`` (row r for
