@@ -111,12 +111,17 @@ class LazyKernel:
 def numba_options(options: dict) -> dict:
     """``options`` for this numba's ``njit``: ``_nrt=False`` (emit no reference counting, for a
     kernel that allocates nothing: it compiles faster, same machine arithmetic) is numba's
-    private option (``TargetOptions._nrt`` since 0.54); where this numba does not know it, the
+    private option (``numba.core.cpu.CPUTargetOptions._nrt``); where this numba does not know it, the
     option is dropped and the kernel compiles with reference counting, with the same results."""
     if "_nrt" not in options:
         return options
-    from numba.core.options import TargetOptions
-    if hasattr(TargetOptions, "_nrt"):
+    try:
+        from numba.core.cpu import CPUTargetOptions
+        from numba.core.options import TargetOptions
+        known = isinstance(getattr(CPUTargetOptions, "_nrt", None), TargetOptions.Mapping)
+    except (ImportError, AttributeError):   # pragma: no cover - a numba laid out otherwise
+        known = False
+    if known:
         return options
     return {k: v for k, v in options.items() if k != "_nrt"}
 

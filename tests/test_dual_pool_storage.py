@@ -158,6 +158,21 @@ def test_weights_rebuilt_into_a_given_vector_are_the_same_bits(monkeypatch):
         pool.weights(out=np.zeros(pool.d, dtype=np.float32))
 
 
+def test_slacks_take_a_read_only_w_and_match_a_direct_computation(monkeypatch):
+    """pool.slacks(w) = max(0, max_k b_ik - w·a_ik) per example, from a read-only w too (the
+    kernel it runs writes w in its other modes)."""
+    pool, w, _ = _run(7, STEP, monkeypatch)
+    ref = np.zeros(pool.n)
+    for i, k, ind, val in _rows(pool):
+        ref[i] = max(ref[i], pool.b[i, k] - float(np.dot(w[ind], val)))
+    frozen = w.copy()
+    frozen.setflags(write=False)
+    got = pool.slacks(frozen)
+    assert np.allclose(got, ref, rtol=1e-12, atol=1e-12)
+    assert np.array_equal(got, pool.slacks(w.copy()))
+    assert ref.max() > 0
+
+
 def test_tidying_after_pruning_changes_nothing_but_positions_and_size(monkeypatch):
     """prune's _tidy (compact in place once a fifth of the written entries are dead, then
     shrink the arrays) leaves every slot's row, the sweeps and w the same bit for bit as a

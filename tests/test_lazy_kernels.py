@@ -123,15 +123,17 @@ def test_estimator_protocol_without_importing_sklearn():
         StructuredSVM(SequenceLabeling()).decision_function
 
 
-def test_numba_options_drops_private_nrt_only_where_numba_lacks_it(monkeypatch):
-    """`_nrt=False` is numba's private option: kept where TargetOptions knows it, dropped
-    (the kernel then compiles with reference counting, same results) where it does not."""
-    from numba.core import options as numba_opts
+def test_numba_options_keeps_private_nrt_where_numba_knows_it(monkeypatch):
+    """`_nrt=False` is numba's private option: kept where numba's CPU target knows it (the
+    solver kernels then compile without reference counting), dropped where it does not (the
+    kernel then compiles with reference counting, same results)."""
+    from numba.core.cpu import CPUTargetOptions
 
     from structpred.jit import numba_options
+    from structpred.solvers import guard
     opts = {"cache": True, "nogil": True, "_nrt": False}
     assert numba_options({"cache": True}) == {"cache": True}
-    if hasattr(numba_opts.TargetOptions, "_nrt"):
-        assert numba_options(opts) == opts
-        monkeypatch.delattr(numba_opts.TargetOptions, "_nrt")
+    assert numba_options(opts) == opts   # the numba this project pins knows it
+    assert guard._scan.compiled().targetoptions.get("_nrt") is False
+    monkeypatch.setattr(CPUTargetOptions, "_nrt", None)
     assert numba_options(opts) == {"cache": True, "nogil": True}

@@ -290,6 +290,8 @@ class ConstraintPool:
         if rows is None:    # the rows kernel over every example: one kernel less to compile
             rows = np.arange(self.n, dtype=np.int64)
         out = np.empty(rows.shape[0], dtype=np.float64)
+        if not w.flags.writeable:   # the sweep kernel's signature takes w writeable (SLACKS only reads it)
+            w = w.copy()
         self._pass(K.SLACKS, np.ascontiguousarray(rows, dtype=np.int64), self._no_flags, 0.0,
                    w, 0.0, 0, out)
         return out
@@ -322,7 +324,7 @@ class ConstraintPool:
         return self.linear() - 0.5 * float(np.dot(w, w))
 
     def sweep(self, order, active, cap, w, tol, max_steps=200):
-        """One sweep of exact per-example block solves of the dual over the working sets in ``order`` (w updated in place); returns the kernel's (steps, max KKT violation)."""
+        """One sweep of exact per-example block solves of the dual over the working sets in ``order`` (w updated in place); returns the kernel's (largest violation seen, total dual increase, blocks visited)."""
         return self._pass(K.SWEEP, order, active, float(cap), w, float(tol), int(max_steps),
                           self._no_out)
 

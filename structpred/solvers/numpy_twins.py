@@ -138,7 +138,7 @@ def _drop_slot(i, j, m, start, length, b, alpha, idle, gram):
 
 
 def _age_and_prune(m, start, length, b, alpha, idle, gram, max_idle):
-    """(``sweep``'s PRUNE mode) idle += 1 for α = 0 slots (reset for α > 0); drop slots idle more than max_idle
+    """(``add_constraints``' prune mode) idle += 1 for α = 0 slots (reset for α > 0); drop slots idle more than max_idle
     passes. Returns the nonzeros freed."""
     ii, kk = _slots(m, start.shape[1])
     if ii.size == 0:
