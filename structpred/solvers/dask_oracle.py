@@ -686,10 +686,12 @@ class DaskOracle(OracleBackend):
         neither w's trip through the driver nor the driver's bookkeeping between rounds is on
         the workers' path; w itself is not sent."""
         spec, outs = getattr(self, "_next", None), getattr(self, "_next_outs", None)
-        self._next = self._next_outs = None
+        summed = getattr(self, "_next_sum", None)
+        self._next = self._next_outs = self._next_sum = None
         if spec is not None:
-            if spec["exact"] == exact and outs is not None and _same_bits(
-                    w, sum_shares(outs, w.shape[0])):
+            if summed is None and outs is not None:
+                summed = sum_shares(outs, w.shape[0])
+            if spec["exact"] == exact and summed is not None and _same_bits(w, summed):
                 self._w_sent, self._w_future = w, spec["key"]
                 sizes = [o["bytes_out"] for o in outs]
                 self.last_w_bytes = (sum(sizes) - min(sizes) if len(outs) <= PEER_SUM_MAX
@@ -722,6 +724,15 @@ class DaskOracle(OracleBackend):
                                  "out": [o["bytes_out"] for o in out]}
         return out
 
+    def sum_round(self, outs, d):
+        """Σ_k w_k of the last ``round_step``'s results ``outs`` in partition order
+        (``sum_shares``, the floats the workers computed), remembered: the next
+        ``round_pass`` compares w's bits with it instead of adding the shares again."""
+        w = sum_shares(outs, d)
+        if outs is getattr(self, "_next_outs", None):
+            self._next_sum = w
+        return w
+
     def _start_next(self, steps, exact):
         """Submit each partition's pass at the next w, to run once every step in ``steps``
         is done (the workers sum the shares: ``_pass_next``)."""
@@ -745,7 +756,7 @@ class DaskOracle(OracleBackend):
         writes the partitions' states, which the next task must see afterwards, whatever
         the workers' thread count), then release it."""
         spec = spec or getattr(self, "_next", None)
-        self._next = self._next_outs = None
+        self._next = self._next_outs = self._next_sum = None
         if spec is None:
             return
         try:    # polls the cluster: a lost worker ends the wait at once (ClusterError)
