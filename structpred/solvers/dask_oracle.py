@@ -5,7 +5,9 @@ At construction the training set is cut into contiguous partitions (one per work
 partition's raw examples are packed once into a few flat buffers (``_Packed``: lists of CSR
 matrices and label arrays concatenated, anything else one pickle) and sent to one worker,
 where ``model.make_batch`` builds the batch once and it stays in worker memory (the driver packs the
-next partition meanwhile; ``setup_phases`` times each step). The model is broadcast once
+next partition meanwhile, then runs the task's input checks; it does not wait for the batches:
+the first calls queue behind them on the workers; ``setup_phases`` times each step; X's data,
+when it travels as one value, is filled on the worker while the rest is on the way). The model is broadcast once
 (cloudpickle is the transport; persistence stays pickle-free). Each call then ships only w
 (broadcast to the workers), runs the oracle on every partition where it lives, and gathers the
 (δΨ rows, losses) in partition order, so D and L, and hence every solver's iterates, are
