@@ -310,7 +310,11 @@ def report(runs: dict, args) -> str:
                  f"{_f(s.get('send'), 2)} ({sum(s.get('bytes', [])) / 1e6:.0f} MB) + the task's "
                  f"input checks on the driver {_f(s.get('check'), 2)} (while the workers build "
                  f"their batches) + waiting "
-                 f"for the workers' batches {_f(s.get('wait'), 2)} (workers: unpack "
+                 f"for the workers' batches {_f(s.get('wait'), 2)}"
+                 + (f" (not waited for: the first round queues behind the builds; the last "
+                    f"batch was ready {s['ready']:.2f} s after the set-up began)"
+                    if "ready" in s else "")
+                 + " (workers: unpack "
                  + ", ".join(f"{v:.2f}" for v in s.get("worker_unpack", [])) + " s, batch "
                  + ", ".join(f"{v:.2f}" for v in s.get("worker_batch", [])) + " s); "
                  f"partitions' solver state {r['timings'].get('setup', 0.0):.2f} s. "

@@ -96,3 +96,31 @@ def test_sparse_arrays_travel_flat_too():
     X2, _ = _through_dask(packed).unpack()
     assert all(_same_csr(a, b) for a, b in zip(X, X2))
     assert np.array_equal(X2[2] @ np.ones(5), X[2] @ np.ones(5))
+
+
+@pytest.mark.parametrize("stacked", [False, True])
+def test_data_filled_ahead_gives_the_same_examples(stacked):
+    """X's constant data filled on the worker before the partition arrives (``_fill_data``)
+    rebuilds the same examples, bit for bit, as the partition's own unpacking; without a
+    constant there is nothing to fill."""
+    from structpred.solvers.dask_oracle import _fill_data
+    X, Y = _sequences(seed=3)
+    if stacked:
+        from structpred.datasets.stacked import StackedLabels, StackedSequences
+        ptr = np.concatenate([[0]] + [np.diff(x.indptr) for x in X]).cumsum()
+        off = np.concatenate([[0], np.cumsum([x.shape[0] for x in X])])
+        X = StackedSequences(np.concatenate([x.data for x in X]),
+                             np.concatenate([x.indices for x in X]).astype(np.int32),
+                             ptr.astype(np.int64), off.astype(np.int64), 30)
+        Y = StackedLabels(np.concatenate(Y).astype(np.int64), off.astype(np.int64))
+    packed = _through_dask(_Packed(X, Y))
+    spec = packed.constant_data()
+    assert spec is not None and spec["size"] == sum(x.nnz for x in X)
+    data, _cpu = _fill_data(spec)
+    X1, Y1 = packed.unpack()
+    X2, Y2 = packed.unpack(data)
+    assert len(X2) == len(X1) and all(_same_csr(a, b) for a, b in zip(X1, X2))
+    assert all(np.array_equal(a, b) for a, b in zip(Y1, Y2))
+    assert all(_same_csr(sp.csr_matrix(a), b) for a, b in zip(X, X2))
+    X3, _ = _sequences(binary=False)
+    assert _Packed(X3, Y).constant_data() is None

@@ -50,6 +50,12 @@ def check_values(data, name: str, index: int | None = None,
     (one vectorised pass over values stacked from many examples)."""
     if data.size == 0:
         return
+    if data.dtype.kind in "fiu":
+        # two reductions, no temporary of data's size (on 4x CoNLL a 107 MB |data| array
+        # cost 0.25 s of page faults); NaN propagates through min / max and compares False
+        with np.errstate(invalid="ignore", over="ignore"):
+            if data.min() >= -limit and data.max() <= limit:
+                return
     with np.errstate(invalid="ignore", over="ignore"):
         ok = np.abs(data) <= limit  # NaN compares False
     if not ok.all():

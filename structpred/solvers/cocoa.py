@@ -111,7 +111,11 @@ def partition_step(part: Partition, w, D, L, margins, rows, fresh_passes=None):
             pool.add(add, D, L, scratch, src=add)   # rows of D picked in place, as dcd does
     pool.prune(part.max_idle)
     # the local point w_loc = w + σ'·(w_k(α) - w_k at the round's start): evictions included
-    w_loc = w + sigma * (pool.weights() - part.wk)
+    # (in place, the same floats as w + sigma * (weights - w_k): no d-sized temporaries)
+    w_loc = pool.weights()
+    np.subtract(w_loc, part.wk, out=w_loc)
+    np.multiply(w_loc, sigma, out=w_loc)
+    np.add(w_loc, w, out=w_loc)
     pool.alpha *= sigma
     pool.alpha_sum *= sigma
     cap = sigma * part.cap
@@ -391,7 +395,10 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
                 run.converged = True     # SVM-struct's rule at w (w is kept)
                 run.record(**row)
                 break
-            w_new = sum_shares(out, d)   # partition order: the same floats on every run
+            # partition order: the same floats on every run (a Dask backend remembers the
+            # sum, so its next round_pass knows w is the workers' own without adding again)
+            w_new = (oracle.sum_round(out, d) if remote and hasattr(oracle, "sum_round")
+                     else sum_shares(out, d))
             dual_new = sum(o["lin"] for o in out) - 0.5 * float(w_new @ w_new)
             if certify and next_dual and primal - dual_new <= gap_stop * C * eps:
                 # the pass at w and the dual after this round's step certify w (weak

@@ -5,7 +5,9 @@ At construction the training set is cut into contiguous partitions (one per work
 partition's raw examples are packed once into a few flat buffers (``_Packed``: lists of CSR
 matrices and label arrays concatenated, anything else one pickle) and sent to one worker,
 where ``model.make_batch`` builds the batch once and it stays in worker memory (the driver packs the
-next partition meanwhile; ``setup_phases`` times each step). The model is broadcast once
+next partition meanwhile, then runs the task's input checks; it does not wait for the batches:
+the first calls queue behind them on the workers; ``setup_phases`` times each step; X's data,
+when it travels as one value, is filled on the worker while the rest is on the way). The model is broadcast once
 (cloudpickle is the transport; persistence stays pickle-free). Each call then ships only w
 (broadcast to the workers), runs the oracle on every partition where it lives, and gathers the
 (δΨ rows, losses) in partition order, so D and L, and hence every solver's iterates, are
@@ -111,10 +113,18 @@ class _Packed:
             return self.nbytes + data["size"] * data["constant"].itemsize
         return self.nbytes
 
-    def unpack(self):
-        """(X, Y) as they were given (the examples as views of the received buffers)."""
+    def constant_data(self):
+        """The ``{"constant", "size"}`` spec of X's data when it travels as one value
+        (``_constant_or``), else None: the worker can fill that array before the rest
+        arrives (``_full``)."""
+        data = (self.x or {}).get("data")
+        return data if isinstance(data, dict) else None
+
+    def unpack(self, data=None):
+        """(X, Y) as they were given (the examples as views of the received buffers);
+        ``data``: X's constant data already filled on this worker (``constant_data``)."""
         X = pickle.loads(self.x_blob) if self.x is None else (
-            _stacked(self.x) if "stacked" in self.x else _csr_list(self.x))
+            _stacked(self.x, data) if "stacked" in self.x else _csr_list(self.x, data))
         Y = pickle.loads(self.y_blob) if self.y is None else (
             _stacked(self.y) if "stacked" in self.y else _array_list(self.y))
         return X, Y
@@ -165,13 +175,14 @@ def _flat_stacked(S, kind):
         return None
 
 
-def _stacked(flat):
+def _stacked(flat, data=None):
     """The stacked set of ``_flat_stacked`` back: the same container class over the received
-    buffers (no copy unless a buffer arrived read-only)."""
+    buffers (no copy unless a buffer arrived read-only); ``data``: its data already filled."""
     cls = flat["stacked"]
     if "labels" in flat:
         return cls(_writeable(flat["labels"]), _writeable(flat["offsets"]))
-    return cls(_full(flat["data"]), _writeable(flat["indices"]), _writeable(flat["indptr"]),
+    data = _full(flat["data"]) if data is None else data
+    return cls(data, _writeable(flat["indices"]), _writeable(flat["indptr"]),
                _writeable(flat["offsets"]), flat["n_cols"])
 
 
@@ -204,13 +215,13 @@ def _flat_csr_list(X):
             "indptr": np.concatenate(ptrs), "indices": np.concatenate(inds), "data": data}
 
 
-def _csr_list(flat):
+def _csr_list(flat, data=None):
     """The CSR matrices of ``_flat_csr_list`` back, as views of its arrays: each built as
     unpickling builds one (the class's instance dict, without scipy's constructor checks:
-    the arrays are the ones that passed them on the driver)."""
+    the arrays are the ones that passed them on the driver); ``data``: already filled."""
     cls, n_cols = flat["cls"], flat["n_cols"]
     indptr, indices = _writeable(flat["indptr"]), _writeable(flat["indices"])
-    data = _full(flat["data"])
+    data = _full(flat["data"]) if data is None else data
     rows, nnz = flat["rows"].tolist(), flat["nnz"].tolist()
     base = {k: v for k, v in cls((0, n_cols), dtype=data.dtype).__dict__.items()
             if k not in ("indptr", "indices", "data", "_shape") and not k.startswith("_has")}
@@ -252,16 +263,30 @@ def _array_list(flat):
     return [values[a:b] for a, b in zip(starts, ends)]
 
 
-def _build_batch(model, packed):
-    """On a worker: unpack the partition's examples and build its batch once; returns
-    (batch, {"unpack": s, "batch": s, "cpu": s})."""
+def _fill_data(spec):
+    """On a worker, while its partition is still on the way: X's constant data as an array
+    (``_full``; 54 MB for half of CoNLL x 4, whose first touch is then off the set-up's
+    path); returns (array, CPU seconds)."""
+    c0 = time.process_time()
+    data = _full(spec)
+    return data, time.process_time() - c0
+
+
+def _build_batch(model, packed, filled=None):
+    """On a worker: unpack the partition's examples (X's constant data from ``filled``,
+    ``_fill_data``'s result, when given) and build its batch once; returns (batch,
+    {"unpack": s, "batch": s, "cpu": s, "fill_cpu": s, "n": examples, "ready": time.time()
+    at the end})."""
     t0, c0 = time.perf_counter(), time.process_time()
-    X, Y = packed.unpack()
+    data, fill_cpu = filled if filled is not None else (None, 0.0)
+    X, Y = packed.unpack(data)
+    del data, filled
     t1 = time.perf_counter()
     batch = model.make_batch(X, Y)
     del X, Y
     return batch, {"unpack": t1 - t0, "batch": time.perf_counter() - t1,
-                   "cpu": time.process_time() - c0, "n": len(batch)}
+                   "cpu": time.process_time() - c0, "fill_cpu": fill_cpu, "n": len(batch),
+                   "ready": time.time()}
 
 
 #: what ``tune_malloc`` sets: glibc's own dynamic mmap threshold at its 64-bit maximum (32 MiB)
@@ -519,10 +544,12 @@ class DaskOracle(OracleBackend):
         the workers finish, and the workers load their kernels meanwhile. ``setup_seconds``
         is the wall time of it all; ``setup_phases`` splits it: "model" (broadcast), "pack"
         (driver packing), "send" (driver to workers), "check" (the driver's ``check``),
-        "wait" (driver idle until every batch is built), and per partition the worker's
-        "unpack", "batch" and "cpu" seconds and the bytes sent."""
+        "wait" (0: the driver does not wait for the batches, the first calls queue behind
+        them), the bytes sent, and (fetched when first read) the workers' figures. X's data
+        when it travels as one value is filled on each worker while the rest is on the way
+        (``_fill_data``)."""
         client = self.client
-        t0 = time.perf_counter()
+        t0, start_epoch = time.perf_counter(), time.time()
         self._model = client.scatter(model, broadcast=True, hash=False)
         t_model = time.perf_counter() - t0
         warm = [client.submit(_warm_worker, self._model, workers=[wk], pure=False)
@@ -543,13 +570,16 @@ class DaskOracle(OracleBackend):
                         f"{limits[worker] / 2**20:.1f} MiB and a partition needs at least "
                         f"{MEMORY_FACTOR}x that there (batch and working sets); use more "
                         "workers or workers with more memory", address=worker)
+                spec = packed.constant_data()      # filled there while the rest travels
+                filled = None if spec is None else client.submit(
+                    _fill_data, spec, workers=[worker], pure=False)
                 raw = client.scatter(packed, workers=[worker], hash=False)
                 send += time.perf_counter() - t2
                 pack += t2 - t1
                 nbytes.append(packed.nbytes)
-                built.append(client.submit(_build_batch, self._model, raw, workers=[worker],
-                                           pure=False))
-                del raw, packed
+                built.append(client.submit(_build_batch, self._model, raw, filled,
+                                           workers=[worker], pure=False))
+                del raw, packed, filled
         except Exception:
             try:
                 if check is not None:
@@ -568,25 +598,50 @@ class DaskOracle(OracleBackend):
                 self.close()
                 raise
         t3 = time.perf_counter()
-        info = self._await([client.submit(operator.itemgetter(1), f, workers=[wk], pure=False)
-                            for f, wk in zip(built, self.workers)])
+        # the workers' imports are waited for (long done by now: they ran while the driver
+        # packed): with workers on threads of this process, the driver's own first numba
+        # import racing a worker's deadlocked in llvmlite (in-process cluster, seen in tests)
         warmed = self._await(warm)
-        warm_s = [wm[0] for wm in warmed]
+        # the batches' figures are fetched later (``setup_phases``): the first calls queue
+        # behind the builds on the workers instead of waiting here for a round trip
+        self._setup_pending = ([client.submit(operator.itemgetter(1), f, workers=[wk],
+                                              pure=False)
+                                for f, wk in zip(built, self.workers)], warmed, start_epoch)
         del built
-        sizes = [i["n"] for i in info]
-        if sizes != [b - a for a, b in self.bounds]:
-            raise RuntimeError(f"the workers hold batches of sizes {sizes}, expected "
-                               f"{[b - a for a, b in self.bounds]}")
-        t4 = time.perf_counter()
-        self.setup_seconds = t4 - t0
-        self.setup_phases = {"wall": self.setup_seconds, "model": t_model, "pack": pack,
-                             "send": send, "check": t3 - t_check, "wait": t4 - t3,
-                             "bytes": nbytes,
-                             "worker_warm": warm_s,
-                             "worker_malloc_tuned": [wm[1] for wm in warmed],
-                             "worker_unpack": [i["unpack"] for i in info],
-                             "worker_batch": [i["batch"] for i in info],
-                             "worker_cpu": [i["cpu"] for i in info]}
+        self.setup_seconds = t3 - t0
+        self._setup_phases = {"wall": self.setup_seconds, "model": t_model, "pack": pack,
+                              "send": send, "check": t3 - t_check, "wait": 0.0,
+                              "bytes": nbytes}
+
+    @property
+    def setup_phases(self) -> dict:
+        """The set-up's phases (``_place``); the workers' part is fetched on first use (it
+        waits for the batches): per partition "worker_unpack", "worker_batch",
+        "worker_cpu" and "worker_fill_cpu" seconds, "worker_warm" and
+        "worker_malloc_tuned", and "ready": seconds from the set-up's start until the last
+        batch was built (the workers' clocks: meaningful on one machine). "wall" is the
+        driver's part (until the checks passed and the builds were queued)."""
+        pending = getattr(self, "_setup_pending", None)
+        if pending is not None:
+            self._setup_pending = None
+            info_f, warmed, start_epoch = pending
+            try:
+                info = self._await(info_f)
+            except Exception:     # a cluster gone: the run's own error says so
+                return self._setup_phases
+            sizes = [i["n"] for i in info]
+            if sizes != [b - a for a, b in self.bounds]:
+                raise RuntimeError(f"the workers hold batches of sizes {sizes}, expected "
+                                   f"{[b - a for a, b in self.bounds]}")
+            self._setup_phases.update({
+                "worker_warm": [wm[0] for wm in warmed],
+                "worker_malloc_tuned": [wm[1] for wm in warmed],
+                "worker_unpack": [i["unpack"] for i in info],
+                "worker_batch": [i["batch"] for i in info],
+                "worker_cpu": [i["cpu"] for i in info],
+                "worker_fill_cpu": [i["fill_cpu"] for i in info],
+                "ready": max(i["ready"] for i in info) - start_epoch})
+        return self._setup_phases
 
     # ------------------------------------------------------------ partitioned solvers
     serves_local_rounds = True
@@ -602,10 +657,11 @@ class DaskOracle(OracleBackend):
     def start_local(self, factory, *args):
         """Build ``factory(k, n_k, *args)``, partition k's state, on the worker holding it."""
         self._drop_next()
+        # not waited for: the round's tasks queue behind them on each worker (a failure
+        # is raised by the first round's wait); the states stay where they are
         self._states = [self.client.submit(factory, k, b - a, *args, workers=[worker],
                                            pure=False)
                         for k, ((a, b), worker) in enumerate(zip(self.bounds, self.workers))]
-        self._await(self._states, fetch=False)     # the states stay where they are
 
     def _send_w(self, w):
         """w (float64) to every worker once, as a ``KeptVector`` (its nonzeros when that is
@@ -632,10 +688,12 @@ class DaskOracle(OracleBackend):
         neither w's trip through the driver nor the driver's bookkeeping between rounds is on
         the workers' path; w itself is not sent."""
         spec, outs = getattr(self, "_next", None), getattr(self, "_next_outs", None)
-        self._next = self._next_outs = None
+        summed = getattr(self, "_next_sum", None)
+        self._next = self._next_outs = self._next_sum = None
         if spec is not None:
-            if spec["exact"] == exact and outs is not None and _same_bits(
-                    w, sum_shares(outs, w.shape[0])):
+            if summed is None and outs is not None:
+                summed = sum_shares(outs, w.shape[0])
+            if spec["exact"] == exact and summed is not None and _same_bits(w, summed):
                 self._w_sent, self._w_future = w, spec["key"]
                 sizes = [o["bytes_out"] for o in outs]
                 self.last_w_bytes = (sum(sizes) - min(sizes) if len(outs) <= PEER_SUM_MAX
@@ -668,6 +726,15 @@ class DaskOracle(OracleBackend):
                                  "out": [o["bytes_out"] for o in out]}
         return out
 
+    def sum_round(self, outs, d):
+        """Σ_k w_k of the last ``round_step``'s results ``outs`` in partition order
+        (``sum_shares``, the floats the workers computed), remembered: the next
+        ``round_pass`` compares w's bits with it instead of adding the shares again."""
+        w = sum_shares(outs, d)
+        if outs is getattr(self, "_next_outs", None):
+            self._next_sum = w
+        return w
+
     def _start_next(self, steps, exact):
         """Submit each partition's pass at the next w, to run once every step in ``steps``
         is done (the workers sum the shares: ``_pass_next``)."""
@@ -691,7 +758,7 @@ class DaskOracle(OracleBackend):
         writes the partitions' states, which the next task must see afterwards, whatever
         the workers' thread count), then release it."""
         spec = spec or getattr(self, "_next", None)
-        self._next = self._next_outs = None
+        self._next = self._next_outs = self._next_sum = None
         if spec is None:
             return
         try:    # polls the cluster: a lost worker ends the wait at once (ClusterError)
@@ -776,6 +843,11 @@ class DaskOracle(OracleBackend):
             self._next = self._next_outs = None
             if spec is not None:
                 self.client.cancel(spec["futures"] + spec["extra"])
+            if getattr(self, "_setup_pending", None) is not None:
+                # the builds end before anything is cancelled (as when set-up waited for
+                # them): cancelling a running build's result raced the scheduler (it
+                # dropped an in-process worker, seen in tests)
+                self.setup_phases
             if self._parts:
                 self.client.cancel(self._parts + [self._model] + list(getattr(self, "_states", [])))
                 self._parts = []
