@@ -36,14 +36,18 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
 __all__ = ["StructpredError", "DataFormatError", "InvalidInputError", "InvalidInputTypeError",
            "ModelFileError", "NotFittedError", "OracleError", "ClusterError", "ModelQualityWarning",
            "format_error", "MAX_ABS_FEATURE"]
 
 #: Largest accepted |feature value| (readers and ``check_input``). Beyond it squared norms and
 #: the QP's Gram matrix can overflow float64 (|x|² summed over tokens and examples), so such
-#: values are refused at the boundary instead of ending as inf/NaN inside the solver.
-MAX_ABS_FEATURE = 1e50
+#: values are refused at the boundary instead of ending as inf/NaN inside the solver. A NumPy
+#: float64 scalar, so that comparisons run in float64 whatever the data's dtype (NumPy 2 casts
+#: a Python float to a float32 array's dtype, where 1e50 is inf and infinities would pass).
+MAX_ABS_FEATURE = np.float64(1e50)
 
 
 class StructpredError(ValueError):

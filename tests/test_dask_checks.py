@@ -47,3 +47,14 @@ def test_check_values_integer_and_bounds():
     with pytest.raises(InvalidInputError, match="NaN"):
         check_values(np.array([[1.0, 2.0], [np.nan, 0.0]]), "X", index=4)
     check_values(np.zeros(0), "X")
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_check_values_rejects_non_finite_in_narrow_floats(dtype, bad):
+    """float16 / float32 data: MAX_ABS_FEATURE (1e50) is inf in those types, so the limit
+    must be compared in float64, or infinities would pass."""
+    data = np.array([1.0, bad, 2.0], dtype=dtype)
+    with pytest.raises(InvalidInputError, match="NaN, infinity"):
+        check_values(data, "X", index=3)
+    check_values(np.array([1.0, -2.0, 65504.0], dtype=dtype), "X")   # finite: passes

@@ -199,6 +199,8 @@ X_CASES = {
     "x_posinf": ("x", _poison_value(np.inf)),
     "x_neginf": ("x", _poison_value(-np.inf)),
     "x_1e308": ("x", _poison_value(1e308)),
+    # float32 data: the limit 1e50 is inf there, so a check comparing in float32 passes inf
+    "x_posinf_float32": ("x", lambda x: _poison_value(np.inf)(x).astype(np.float32)),
     "x_strings": ("x", lambda x: np.full(np.shape(x), "a", dtype=object)),
     "x_1d": ("x", lambda x: np.asarray(x, dtype=np.float64).ravel()),
     "x_3d": ("x", lambda x: np.asarray(x, dtype=np.float64)[None]),
@@ -260,6 +262,8 @@ def run_task_case(cls, case):
         xs[BAD] = fn(xs[BAD])
         if isinstance(X, np.ndarray):   # one row per example (Multiclass)
             Xb = _raw_vstack(xs) if kind == "xcsr" else rebuild(xs)
+            if case.endswith("_float32") and isinstance(Xb, np.ndarray):
+                Xb = Xb.astype(np.float32)   # the whole matrix in float32
         else:
             Xb = xs
         fit = lambda: StructuredSVM(factory(), C=1.0, eps=1e-6, max_iter=200).fit(Xb, Y)  # noqa: E731

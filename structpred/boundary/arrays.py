@@ -50,6 +50,9 @@ def check_values(data, name: str, index: int | None = None,
     (one vectorised pass over values stacked from many examples)."""
     if data.size == 0:
         return
+    # a float64 limit: a Python float would be cast to data's dtype (NumPy 2's promotion),
+    # and 1e50 is inf in float32, so float32 infinities would pass
+    limit = np.float64(limit)
     if data.dtype.kind in "fiu":
         # two reductions, no temporary of data's size (on 4x CoNLL a 107 MB |data| array
         # cost 0.25 s of page faults); NaN propagates through min / max and compares False

@@ -526,7 +526,7 @@ class DaskOracle(OracleBackend):
         futures = [self.client.submit(_run_part, self._model, part, w_future, self.rescaling,
                                       workers=[worker], pure=False)
                    for part, worker in zip(self._parts, self.workers)]
-        parts = self.client.gather(futures)
+        parts = self._await(futures)   # a lost worker: ClusterError naming it, no hang
         del futures, w_future
         wall = time.perf_counter() - t0
         self.overheads.append(wall - max(p[4] for p in parts))
@@ -594,6 +594,10 @@ class DaskOracle(OracleBackend):
             try:
                 check()
             except BaseException:
+                try:   # the builds end before close() cancels them (see close())
+                    self._await(built, fetch=False)
+                except BaseException:   # pragma: no cover - the check's error is the one to raise
+                    pass
                 del built, warm
                 self.close()
                 raise
@@ -732,7 +736,7 @@ class DaskOracle(OracleBackend):
         ``round_pass`` compares w's bits with it instead of adding the shares again."""
         w = sum_shares(outs, d)
         if outs is getattr(self, "_next_outs", None):
-            self._next_sum = w
+            self._next_sum = w.copy()   # a callback may change the returned w in place
         return w
 
     def _start_next(self, steps, exact):
@@ -847,7 +851,10 @@ class DaskOracle(OracleBackend):
                 # the builds end before anything is cancelled (as when set-up waited for
                 # them): cancelling a running build's result raced the scheduler (it
                 # dropped an in-process worker, seen in tests)
-                self.setup_phases
+                try:
+                    self.setup_phases
+                except Exception:   # e.g. batches of unexpected sizes: release them anyway
+                    pass
             if self._parts:
                 self.client.cancel(self._parts + [self._model] + list(getattr(self, "_states", [])))
                 self._parts = []
@@ -855,6 +862,7 @@ class DaskOracle(OracleBackend):
                 self._w_sent = self._w_future = None
         except Exception:   # a cluster already gone has nothing left to release
             pass
-        if self._owns_client:
-            self.client.close()
-            self._owns_client = False
+        finally:
+            if self._owns_client:
+                self._owns_client = False
+                self.client.close()
