@@ -241,21 +241,20 @@ def delta_psi_rows(indptr, indices, data, offsets, seqs, y, yh, L, F, order, use
     CSR arrays: ``_delta_psi_rows`` (see there) with this thread's scratch, grown when the
     kernel asks for more. Returns the nnz."""
     sc = _DPSI_SCRATCH
-    fs = getattr(sc, "f", None)
-    if fs is None:
-        fs = sc.f = np.empty(0, dtype=np.float64)
+    if getattr(sc, "f", None) is None:
+        sc.f = np.empty(0, dtype=np.float64)
         sc.i = np.empty(0, dtype=np.int64)
         sc.need = np.zeros(2, dtype=np.int64)
-    nnz = _delta_psi_rows(indptr, indices, data, offsets, seqs, y, yh, L, F, order,
-                          use_boundary, slot, out_indptr, out_indices, out_data, losses, fs,
-                          sc.i, sc.need)
-    if nnz < 0:          # the scratch was too small: grown to what the kernel asked, again
-        sc.f = np.empty(int(sc.need[0]), dtype=np.float64)
-        sc.i = np.empty(int(sc.need[1]), dtype=np.int64)
+    for _attempt in range(2):   # the second with the scratch the kernel asked for
         nnz = _delta_psi_rows(indptr, indices, data, offsets, seqs, y, yh, L, F, order,
                               use_boundary, slot, out_indptr, out_indices, out_data, losses,
                               sc.f, sc.i, sc.need)
-    return nnz
+        if nnz >= 0:
+            return nnz
+        sc.f = np.empty(int(sc.need[0]), dtype=np.float64)
+        sc.i = np.empty(int(sc.need[1]), dtype=np.int64)
+    raise RuntimeError("delta_psi_rows: the kernel asked for more scratch than it was given "
+                       "after growing it")   # pragma: no cover - the kernel's sizes are exact
 
 
 #: Per thread: ``_delta_psi_rows``' scratch (float64, int64) and its request (2 ints).
