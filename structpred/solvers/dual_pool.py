@@ -335,14 +335,20 @@ class ConstraintPool:
     _no_w = np.empty(0, dtype=np.float64)
     _no_out = np.empty(0, dtype=np.float64)
 
+    def _scratch_of(self, name, size, dtype):
+        """The pool's scratch array ``name`` (kept across calls, not pickled), grown to at
+        least ``size`` entries."""
+        arr = self.__dict__.get(name)
+        if arr is None or arr.shape[0] < size:
+            arr = np.empty(size, dtype=dtype)
+            setattr(self, name, arr)
+        return arr
+
     def _add_scratch(self, longest):
         """``add_constraints``' scratch for rows of at most ``longest`` entries (2x int64, 1x
-        float64), kept on the pool and grown as needed."""
-        iscratch = self.__dict__.get("_iscratch")
-        if iscratch is None or iscratch.shape[0] < 2 * longest:
-            iscratch = self._iscratch = np.empty(2 * longest, dtype=np.int64)
-            self._fscratch = np.empty(longest, dtype=np.float64)
-        return iscratch, self._fscratch
+        float64)."""
+        return (self._scratch_of("_iscratch", 2 * longest, np.int64),
+                self._scratch_of("_fscratch", longest, np.float64))
 
     def _no_ind(self):
         """An empty array of the pool's index dtype (``add_constraints``' D_ind when it prunes)."""
@@ -353,10 +359,7 @@ class ConstraintPool:
     def _pass(self, mode, order, active, cap, w, tol, max_steps, out):
         """``dcd_kernels.sweep`` in ``mode`` over this pool's arrays (its 2K floats of scratch
         kept on the pool)."""
-        need = 2 * self.start.shape[1]
-        scratch = self.__dict__.get("_scratch")
-        if scratch is None or scratch.shape[0] < need:
-            scratch = self._scratch = np.empty(need, dtype=np.float64)
+        scratch = self._scratch_of("_scratch", 2 * self.start.shape[1], np.float64)
         return K.sweep(mode, order, active, cap, self.m, self.start, self.length, self.b,
                        self.alpha, self.gram, self.alpha_sum, self.data, self.ind, w, tol,
                        max_steps, out, scratch)
