@@ -135,3 +135,16 @@ def test_data_goes_straight_only_to_workers_on_this_machine(address, local):
     machine; to any other it goes through the scheduler, which can always reach it."""
     from structpred.solvers.dask_oracle import on_this_machine
     assert on_this_machine(address) is local
+
+
+def test_data_goes_straight_only_from_the_process_that_started_the_cluster():
+    """A loopback worker address seen through a scheduler this process did not start (an SSH
+    tunnel to another machine's LocalCluster) may name another machine: the scheduler relays."""
+    from types import SimpleNamespace
+
+    from structpred.solvers.dask_oracle import sends_direct
+    here, elsewhere = SimpleNamespace(cluster=object()), SimpleNamespace(cluster=None)
+    assert sends_direct(here, "tcp://127.0.0.1:40123")
+    assert not sends_direct(elsewhere, "tcp://127.0.0.1:40123")
+    assert not sends_direct(here, "tcp://10.0.0.5:8786")
+    assert not sends_direct(SimpleNamespace(), "inproc://10.1.2.3/4567/1")
