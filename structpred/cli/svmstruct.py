@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import sys
 import time
-from contextlib import contextmanager
 from importlib import import_module
 
 import numpy as np
@@ -35,6 +34,7 @@ from ..boundary.paths import atomic_write
 from ..compile_notice import mark, report_line, seconds_since
 from .base import (FOREIGN_OPTIONS, CommandParser, InputFile, ModelFile, OutputFile, add_algorithm, add_common,
                    algorithm_of, integer, real, run_command)
+from .cluster import dask_cluster, warm_examples
 from .report import report_to_stdout
 
 __all__ = ["learn_main", "classify_main", "LEARN_TASKS", "CLASSIFY_TASKS", "OWN_OPTION_TASKS",
@@ -208,20 +208,29 @@ def learn_sequence(args) -> int:
         # first run: a second process compiles the solver's kernels while this one reads
         from ..compile_ahead import start_sequence
         start_sequence(args.train_file, args.order, svm_options)
-    start = mark()
-    data = read_svmhmm(args.train_file, stacked=True)   # checked and batched as a whole
-    t_read = seconds_since(start)   # numba compiles not counted
-    if args.verbose:
-        print(f"Read {_plural(len(data.X), 'sequence')}, "
-              f"{_plural(data.X.n_tokens, 'token')}, "
-              f"{_plural(data.n_features, 'feature')}, {_plural(data.max_tag, 'tag')} from "
-              f"{args.train_file} ({t_read:.2f} s)", flush=True)
-    model = SequenceLabeling(n_labels=data.max_tag, n_features=data.n_features,
-                             transition_order=args.order)
-    svm = StructuredSVM(model, verbose=args.verbose, **svm_options)
-    with dask_client(args) as client:
-        if client is not None:
-            svm.backend, svm.client = "dask", client
+    # --scheduler / --n-workers: the cluster starts on a thread while this process reads,
+    # and its workers load their kernels meanwhile (a short fit on made-up sentences)
+    with dask_cluster(args) as pending:
+        if pending is not None:
+            pending.warm_with(*warm_examples(args.order, svm_options["rescaling"]))
+        start = mark()
+        data = read_svmhmm(args.train_file, stacked=True)   # checked and batched as a whole
+        t_read = seconds_since(start)   # numba compiles not counted
+        if args.verbose:
+            print(f"Read {_plural(len(data.X), 'sequence')}, "
+                  f"{_plural(data.X.n_tokens, 'token')}, "
+                  f"{_plural(data.n_features, 'feature')}, {_plural(data.max_tag, 'tag')} from "
+                  f"{args.train_file} ({t_read:.2f} s)", flush=True)
+        model = SequenceLabeling(n_labels=data.max_tag, n_features=data.n_features,
+                                 transition_order=args.order)
+        svm = StructuredSVM(model, verbose=args.verbose, **svm_options)
+        if pending is not None:
+            svm.backend, svm.client = "dask", pending.ready()
+            if args.verbose:
+                print(f"Dask: {_plural(len(svm.client.nthreads()), 'worker')} connected "
+                      f"{pending.start_seconds:.2f} s and ready (kernels loaded) "
+                      f"{pending.ready_seconds:.2f} s after the start, which overlapped the "
+                      "reading", flush=True)
         start = mark()
         svm.fit(data.X, data.Y)
         t_fit = seconds_since(start)   # numba compiles not counted
@@ -264,25 +273,6 @@ def scheduler_address(text: str) -> str:
         raise argparse.ArgumentTypeError(f"expected a scheduler address [tcp://]host:port, "
                                          f"got {text!r}")
     return text
-
-
-@contextmanager
-def dask_client(args):
-    """The Dask client of ``--scheduler`` / ``--n-workers`` (None without them); closed after.
-    A scheduler that does not answer within 10 s is a ClusterError naming its address."""
-    if args.scheduler is None and args.n_workers is None:
-        yield None
-        return
-    from ..solvers.dask_oracle import connect
-    if args.scheduler is not None:
-        with connect(args.scheduler) as client:
-            yield client
-        return
-    from distributed import Client, LocalCluster
-    with LocalCluster(n_workers=args.n_workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, \
-            Client(cluster, set_as_default=False) as client:
-        yield client
 
 
 def interrupted_note(svm, path) -> str:
