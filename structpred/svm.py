@@ -175,7 +175,9 @@ class StructuredSVM:
         constraint vectors δΨ from the oracle's outputs (joint feature maps), ``qp`` the
         solver's own optimisation step (1-slack's dual QP, n-slack's coordinate updates, BCFW's
         line search), ``cache`` looking up the per-example constraint cache before calling the
-        oracle (1-slack with ``cache_size`` > 0).
+        oracle (1-slack with ``cache_size`` > 0). With ``backend="dask"``, ``placement`` is the
+        time spent placing the examples on the workers before the solver started (not part of
+        its ``total``).
     classes_ : ndarray
         Classification tasks (Multiclass): the class labels, as the user gave them.
     coef_ : ndarray (n_classes, n_features)
@@ -427,6 +429,9 @@ class StructuredSVM:
         self.primal_at_zero_ = float(p0) if p0 is not None and math.isfinite(p0) else None
         self.history_ = result.history
         self.timings_ = dict(result.timings)   # numba compiles excluded (compile_notice)
+        placed = getattr(oracle, "setup_seconds", None)
+        if placed is not None:      # Dask: the examples sent and checked before the solver ran
+            self.timings_["placement"] = float(placed)
         compiled = compile_seconds() - compile0
         if compiled > 0:
             self.timings_["compile"] = compiled

@@ -76,6 +76,8 @@ def test_dask_backend_same_w_as_local_multiclass(client, algorithm):
         assert np.max(np.abs(other.w_ - fits[0].w_)) <= 1e-8
         assert other.n_iter_ == fits[0].n_iter_
     assert fits[2].oracle_overhead_ and all(o >= 0 for o in fits[2].oracle_overhead_)
+    # the data's placement on the workers is timed apart from the solver's phases
+    assert fits[2].timings_["placement"] > 0 and "placement" not in fits[0].timings_
 
 
 @pytest.mark.realdata
