@@ -134,11 +134,17 @@ def _start(args):
     return client, cluster, t0, time.perf_counter()
 
 
+#: Longest wait (seconds), when leaving early (a read error, Ctrl-C), for a cluster still
+#: starting, so as to close it; past it the process leaves it to Dask's own exit handlers.
+CLOSE_TIMEOUT = 60.0
+
+
 def _close(job):
-    """Close what ``_start`` made (once it has finished starting); an error of the start
-    itself is the caller's to see, through ``ready``."""
+    """Close what ``_start`` made (once it has finished starting, within
+    :data:`CLOSE_TIMEOUT`); an error of the start itself is the caller's to see, through
+    ``ready``."""
     try:
-        client, cluster = job.result()[:2]
+        client, cluster = job.result(timeout=CLOSE_TIMEOUT)[:2]
     except BaseException:
         return
     try:
@@ -155,9 +161,12 @@ def dask_cluster(args):
     if args.scheduler is None and args.n_workers is None:
         yield None
         return
-    with ThreadPoolExecutor(1, thread_name_prefix="structpred-cluster") as pool:
-        job = pool.submit(_start, args)
+    pool = ThreadPoolExecutor(1, thread_name_prefix="structpred-cluster")
+    job = pool.submit(_start, args)
+    try:
+        yield PendingCluster(job)
+    finally:
         try:
-            yield PendingCluster(job)
-        finally:
             _close(job)
+        finally:
+            pool.shutdown(wait=False)
