@@ -116,3 +116,31 @@ def test_no_cluster_options_no_cluster():
     from structpred.cli.cluster import dask_cluster
     with dask_cluster(SimpleNamespace(scheduler=None, n_workers=None)) as pending:
         assert pending is None
+
+
+def test_a_read_error_does_not_wait_for_the_schedulers_connection(tmp_path, capsys,
+                                                                   monkeypatch):
+    """--scheduler with a bad file: the file's error comes while the connection is still
+    being made (it is not waited for; a LocalCluster, whose processes are ours, would be)."""
+    import threading
+
+    from structpred.errors import ClusterError
+    from structpred.solvers import dask_oracle
+    release, done = threading.Event(), threading.Event()
+
+    def stuck(address, timeout=10.0):
+        release.wait(60)
+        done.set()
+        raise ClusterError(f"no Dask scheduler answered at {address!r}", address=address)
+    monkeypatch.setattr(dask_oracle, "connect", stuck)
+    bad = tmp_path / "bad.dat"
+    bad.write_text("1 qid:1 1:1\n2 qid:1 3:1 2:1\n")
+    try:
+        rc = learn_main(["-c", "1", "--scheduler", "tcp://127.0.0.1:1", str(bad),
+                         str(tmp_path / "m")])
+        connecting = not done.is_set()
+    finally:
+        release.set()
+    err = capsys.readouterr().err
+    assert rc == 1 and "bad.dat" in err and "line 2" in err and err.count("\n") == 1
+    assert connecting

@@ -139,12 +139,11 @@ def _start(args):
 CLOSE_TIMEOUT = 60.0
 
 
-def _close(job):
-    """Close what ``_start`` made (once it has finished starting, within
-    :data:`CLOSE_TIMEOUT`); an error of the start itself is the caller's to see, through
-    ``ready``."""
+def _close(job, wait=CLOSE_TIMEOUT):
+    """Close what ``_start`` made (once it has finished starting, within ``wait`` seconds);
+    an error of the start itself is the caller's to see, through ``ready``."""
     try:
-        client, cluster = job.result(timeout=CLOSE_TIMEOUT)[:2]
+        client, cluster = job.result(timeout=wait)[:2]
     except BaseException:
         return
     try:
@@ -166,7 +165,9 @@ def dask_cluster(args):
     try:
         yield PendingCluster(job)
     finally:
-        try:
-            _close(job)
+        try:   # a LocalCluster is waited for (its worker processes are ours to stop); a
+            # connection still being made to a scheduler is not (a read error need not wait
+            # for its timeout; the process ends soon after)
+            _close(job, CLOSE_TIMEOUT if args.scheduler is None else 0.0)
         finally:
             pool.shutdown(wait=False)
