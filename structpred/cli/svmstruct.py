@@ -228,9 +228,9 @@ def learn_sequence(args) -> int:
             svm.backend, svm.client = "dask", pending.ready()
             if args.verbose:
                 print(f"Dask: {_plural(len(svm.client.nthreads()), 'worker')} connected "
-                      f"{pending.start_seconds:.2f} s and ready (numba kernels loaded, or compiled on a first run) "
-                      f"{pending.ready_seconds:.2f} s after the start, which overlapped the "
-                      "reading", flush=True)
+                      f"{pending.start_seconds:.2f} s and ready (numba kernels loaded, or "
+                      f"compiled on a first run) {pending.ready_seconds:.2f} s after the "
+                      "start, which overlapped the reading", flush=True)
         start = mark()
         svm.fit(data.X, data.Y)
         t_fit = seconds_since(start)   # numba compiles not counted
