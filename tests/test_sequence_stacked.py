@@ -148,3 +148,28 @@ def test_stacked_batch_with_repeated_columns_takes_the_list_path():
     dense = sp.csr_matrix((b.data, b.indices, b.indptr), shape=(5, 3)).toarray()
     np.testing.assert_array_equal(dense[3], [0, 2, 1])
     np.testing.assert_array_equal(np.diff(b.indptr), [1, 1, 1, 2, 3])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_stacked_path_is_taken_exactly_when_every_row_increases(seed):
+    """Brute force: the stacked batch (no list path) iff every token's columns are strictly
+    increasing; a drop across a row boundary, and empty rows, are allowed."""
+    rng = np.random.default_rng(seed)
+    F, rows = 6, []
+    for _ in range(int(rng.integers(3, 12))):
+        k = int(rng.integers(0, 4))
+        cols = np.sort(rng.choice(F, size=k, replace=False))
+        if k >= 2 and rng.random() < 0.25:       # break this row: a repeat or a swap
+            cols[1] = cols[0] if rng.random() < 0.5 else cols[1]
+            if rng.random() < 0.5:
+                cols[[0, 1]] = cols[[1, 0]]
+        rows.append(cols)
+    indptr = np.concatenate([[0], np.cumsum([len(c) for c in rows])]).astype(np.int64)
+    indices = (np.concatenate(rows) if indptr[-1] else np.zeros(0)).astype(np.int32)
+    n_tok = len(rows)
+    X = StackedSequences(np.ones(indices.size), indices, indptr,
+                         np.array([0, n_tok], dtype=np.int64), F)
+    Y = StackedLabels(rng.integers(0, 3, n_tok), np.array([0, n_tok], dtype=np.int64))
+    m = SequenceLabeling(n_labels=3, n_features=F)
+    increasing = all(np.all(np.diff(c) > 0) for c in rows)
+    assert (m._stacked_batch(X, Y) is not None) == increasing

@@ -723,11 +723,12 @@ class SequenceLabeling(ChainCRFHooks, StructuredModel):
         duplicates)."""
         indptr, indices, data, offsets = X.stacked_rows()
         if indices.size > 1:
-            step = np.diff(indices) > 0
-            inner = np.ones(indices.size - 1, dtype=bool)
+            # increasing within every row: one boolean temporary, the row boundaries exempt
+            # (an int diff and two more masks took 0.06 s for half of CoNLL x 4, fresh pages)
+            step = np.greater(indices[1:], indices[:-1])
             cut = indptr[1:-1]
-            inner[cut[(cut > 0) & (cut < indices.size)] - 1] = False   # row boundaries
-            if not np.all(step | ~inner):
+            step[cut[(cut > 0) & (cut < indices.size)] - 1] = True   # row boundaries
+            if not step.all():
                 return None
         y = Yl = None
         if Y is not None:
