@@ -148,3 +148,21 @@ def test_data_goes_straight_only_from_the_process_that_started_the_cluster():
     assert not sends_direct(elsewhere, "tcp://127.0.0.1:40123")
     assert not sends_direct(here, "tcp://10.0.0.5:8786")
     assert not sends_direct(SimpleNamespace(), "inproc://10.1.2.3/4567/1")
+
+
+@pytest.mark.parametrize("advice", [True, False])
+def test_constant_data_is_filled_and_numpys_hugepage_advice_restored(advice):
+    """``_full`` fills a constant array on ordinary pages and leaves NumPy's own hugepage
+    advice as it found it."""
+    from structpred.solvers.dask_oracle import _full, _hugepage_switch
+    switch = _hugepage_switch()
+    if switch is None:
+        pytest.skip("this NumPy has no hugepage switch")
+    original = switch(advice)
+    try:
+        got = _full({"constant": np.array([0.5], dtype=np.float32), "size": 7})
+        assert got.dtype == np.float32 and got.flags.writeable
+        assert np.array_equal(got, np.full(7, 0.5, dtype=np.float32))
+        assert switch(advice) is advice     # what _full found is what it left
+    finally:
+        switch(original)
