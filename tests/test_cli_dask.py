@@ -26,6 +26,20 @@ def test_n_workers_must_be_a_positive_integer(train, tmp_path, capsys, value):
     assert not (tmp_path / "m").exists()
 
 
+@pytest.mark.parametrize("option", [["--n-workers", "2"], ["--scheduler", "tcp://127.0.0.1:1"]])
+def test_without_dask_the_cluster_options_are_one_line(train, tmp_path, capsys, monkeypatch,
+                                                       option):
+    """Without dask.distributed installed: one line naming the options and the extra to
+    install, before the file is read (not an internal error)."""
+    from structpred.cli import svmstruct
+    monkeypatch.setattr(svmstruct, "_has_distributed", lambda: False)
+    rc = learn_main(["-c", "1", *option, str(train), str(tmp_path / "m")])
+    out, err = capsys.readouterr()
+    assert rc == 2 and err.count("\n") == 1 and "Read " not in out
+    assert "--n-workers" in err and "structpred[dask]" in err and "bug" not in err
+    assert not (tmp_path / "m").exists()
+
+
 def test_scheduler_and_n_workers_exclude_each_other(train, tmp_path, capsys):
     rc = learn_main(["-c", "1", "--scheduler", "tcp://127.0.0.1:1", "--n-workers", "2",
                      str(train), str(tmp_path / "m")])

@@ -194,6 +194,9 @@ def learn_sequence(args) -> int:
     if args.scheduler is not None and args.n_workers is not None:
         return _fail("structpred learn", "--scheduler and --n-workers exclude each other "
                                          "(--n-workers starts a cluster on this machine)", 2)
+    if (args.scheduler is not None or args.n_workers is not None) and not _has_distributed():
+        return _fail("structpred learn", "--scheduler and --n-workers need dask.distributed, "
+                                         "which is not installed: pip install 'structpred[dask]'", 2)
     if args.rescaling == 1 and not any(has_hook(SequenceLabeling(), h) for h in (
             "slack_rescaled_inference", "batch_slack_rescaled_inference")):
         return _fail("structpred learn", "-o 1: SequenceLabeling has no slack-rescaling oracle "
@@ -251,6 +254,12 @@ def learn_sequence(args) -> int:
         print(f"Model written to {args.model_file}")
     sys.stdout.flush()
     return 0
+
+
+def _has_distributed() -> bool:
+    """Whether dask.distributed can be imported here (looked up, not imported)."""
+    from importlib.util import find_spec
+    return find_spec("distributed") is not None
 
 
 def release_large_frees(threshold: int = 4 << 20) -> bool:
