@@ -105,9 +105,8 @@ def test_a_scheduler_that_does_not_answer_while_reading(monkeypatch):
     def refuse(address, timeout=10.0):
         raise ClusterError(f"no Dask scheduler answered at {address!r}", address=address)
     monkeypatch.setattr(dask_oracle, "connect", refuse)
-    with cluster.dask_cluster(SimpleNamespace(scheduler="tcp://127.0.0.1:1",
-                                              n_workers=None)) as pending:
-        pending.warm_with(*cluster.warm_examples(1, "margin"))
+    with cluster.dask_cluster(SimpleNamespace(scheduler="tcp://127.0.0.1:1", n_workers=None),
+                              lambda: cluster.warm_examples(1, "margin")) as pending:
         with pytest.raises(ClusterError, match="127.0.0.1:1"):
             pending.ready()
 

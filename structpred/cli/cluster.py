@@ -32,42 +32,21 @@ class PendingCluster:
 
     def __init__(self, job):
         self._job = job
-        self._warm = None             # the warm-up's futures, once sent
-        self._sent = None             # set once the warm-up is sent (or cannot be)
         self.start_seconds = None     # from the start request until the client was connected
         self.ready_seconds = None     # from the start request until the warm-up was done
-
-    def warm_with(self, model, X, Y, svm_options):
-        """Send every worker :func:`warm_up` (model, X, Y, svm_options) as soon as
-        the client is connected (now, if it is)."""
-        import threading
-        self._sent = threading.Event()
-
-        def send(job):
-            try:
-                client = job.result()[0]
-                self._warm = [client.submit(warm_up, model, X, Y, svm_options, workers=[w],
-                                            pure=False) for w in sorted(client.nthreads())]
-            except BaseException:    # no client (``ready`` raises why) or no warm-up
-                self._warm = None
-            finally:
-                self._sent.set()
-        self._job.add_done_callback(send)
 
     def ready(self):
         """The client once connected (a ClusterError for a scheduler that does not answer is
         raised here) and every worker's warm-up done (at most :data:`WARM_TIMEOUT` s: a
         warm-up that fails or hangs only saves no time; the fit reports real faults)."""
-        client, _cluster, t0, t_up = self._job.result()
+        client, _cluster, warm, t0, t_up = self._job.result()
         self.start_seconds = t_up - t0
-        if self._sent is not None and self._sent.wait(WARM_TIMEOUT) and self._warm:
-            end = time.perf_counter() + WARM_TIMEOUT
-            for future in self._warm:
-                try:
-                    future.result(timeout=max(end - time.perf_counter(), 0.001))
-                except Exception:
-                    pass
-        self._warm = None
+        end = time.perf_counter() + WARM_TIMEOUT
+        for future in warm:
+            try:
+                future.result(timeout=max(end - time.perf_counter(), 0.001))
+            except Exception:
+                pass
         self.ready_seconds = time.perf_counter() - t0
         return client
 
@@ -116,22 +95,33 @@ def warm_examples(order: int, rescaling: str):
     return model, data.X, data.Y, {"C": 1.0, "eps": 0.1, "rescaling": rescaling}
 
 
-def _start(args):
-    """(client, LocalCluster or None, start time, connected time) for ``--scheduler`` /
-    ``--n-workers``."""
+def _start(args, warm):
+    """(client, LocalCluster or None, the warm-up's futures, start time, connected time) for
+    ``--scheduler`` / ``--n-workers``; ``warm`` = (model, X, Y, svm_options) for
+    :func:`warm_up` on every worker as soon as the client is connected, or None."""
     t0 = time.perf_counter()
+    cluster = None
     if args.scheduler is not None:
         from ..solvers.dask_oracle import connect
-        return connect(args.scheduler), None, t0, time.perf_counter()
-    from distributed import Client, LocalCluster
-    cluster = LocalCluster(n_workers=args.n_workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None)
-    try:
-        client = Client(cluster, set_as_default=False)
-    except BaseException:
-        cluster.close()
-        raise
-    return client, cluster, t0, time.perf_counter()
+        client = connect(args.scheduler)
+    else:
+        from distributed import Client, LocalCluster
+        cluster = LocalCluster(n_workers=args.n_workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        try:
+            client = Client(cluster, set_as_default=False)
+        except BaseException:
+            cluster.close()
+            raise
+    t_up = time.perf_counter()
+    futures = []
+    if warm is not None:
+        try:
+            futures = [client.submit(warm_up, *warm, workers=[w], pure=False)
+                       for w in sorted(client.nthreads())]
+        except Exception:   # no warm-up only saves no time; the fit reports real faults
+            futures = []
+    return client, cluster, futures, t0, t_up
 
 
 #: Longest wait (seconds), when leaving early (a read error, Ctrl-C), for a cluster still
@@ -154,14 +144,17 @@ def _close(job, wait=CLOSE_TIMEOUT):
 
 
 @contextmanager
-def dask_cluster(args):
+def dask_cluster(args, warm=None):
     """None without ``--scheduler`` / ``--n-workers``; else a :class:`PendingCluster` whose
-    start runs on a thread from here on, closed (client and any LocalCluster) on exit."""
+    start runs on a thread from here on, closed (client and any LocalCluster) on exit.
+    ``warm``: a callable giving :func:`warm_up`'s arguments (e.g. :func:`warm_examples`'s),
+    called here only when a cluster is asked for."""
     if args.scheduler is None and args.n_workers is None:
         yield None
         return
+    spec = warm() if warm is not None else None
     pool = ThreadPoolExecutor(1, thread_name_prefix="structpred-cluster")
-    job = pool.submit(_start, args)
+    job = pool.submit(_start, args, spec)
     try:
         yield PendingCluster(job)
     finally:

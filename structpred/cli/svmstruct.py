@@ -213,9 +213,8 @@ def learn_sequence(args) -> int:
         start_sequence(args.train_file, args.order, svm_options)
     # --scheduler / --n-workers: the cluster starts on a thread while this process reads,
     # and its workers load their kernels meanwhile (a short fit on made-up sentences)
-    with dask_cluster(args) as pending:
-        if pending is not None:
-            pending.warm_with(*warm_examples(args.order, svm_options["rescaling"]))
+    with dask_cluster(args, lambda: warm_examples(args.order, svm_options["rescaling"])) \
+            as pending:
         start = mark()
         data = read_svmhmm(args.train_file, stacked=True)   # checked and batched as a whole
         t_read = seconds_since(start)   # numba compiles not counted
