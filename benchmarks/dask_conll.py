@@ -10,7 +10,9 @@ learn`` reads CoNLL, checked and batched by the task in a few vectorised passes,
 a Dask worker as its slice of the stacked arrays) or lists of CSR matrices and label arrays
 (``--form list``), the same form for every run. Runs, each in its own process (so peak RSS is
 per run): ``local`` (StructuredSVM n-slack, one thread) and, for each K in ``--workers``,
-``daskK`` (a LocalCluster of K worker processes x 1 thread; CoCoA+ with σ' = K). The numba cache is warmed in every process first (a small fit on
+``daskK`` (a LocalCluster of K worker processes x 1 thread, started as ``structpred learn
+--n-workers`` starts it: ``dask_cluster.local_cluster``, quiet background monitors; CoCoA+
+with σ' = K). The numba cache is warmed in every process first (a small fit on
 1,500 sentences, enough to load the kernels of the large-batch path), so no compile or kernel
 loading is in any figure. Per run it reports:
 
@@ -113,8 +115,8 @@ def child(mode: str, repeat: int, C: float, eps: float, form: str = "stacked") -
         import distributed
         k = int(mode[4:])
         t1 = time.perf_counter()
-        with distributed.LocalCluster(n_workers=k, threads_per_worker=1, processes=True,
-                                      dashboard_address=None) as cluster, \
+        from structpred.solvers.dask_cluster import local_cluster, quiet_monitors
+        with local_cluster(k) as cluster, quiet_monitors(), \
                 distributed.Client(cluster, set_as_default=False) as client:
             out["cluster_start_s"] = time.perf_counter() - t1
             client.run(warm)

@@ -196,6 +196,7 @@ def oracle_speedup(make_model, X, Y, w, repeat):
 
 def dask_overhead(make_model, X, Y, w, repeat):
     import distributed   # optional: the caller turns its ImportError into a skip
+    from structpred.solvers.dask_cluster import local_cluster, quiet_monitors
     model = make_model()
     model.initialize(X, Y)
     local = LocalOracle(model, X, Y, n_jobs=2)
@@ -205,9 +206,8 @@ def dask_overhead(make_model, X, Y, w, repeat):
     for processes in (False, True):
         res = {"load_start": load()}
         t = time.perf_counter()
-        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=processes,
-                                      dashboard_address=":0") as cluster, \
-                distributed.Client(cluster, set_as_default=False) as client:
+        with local_cluster(2, processes=processes, dashboard_address=":0") as cluster, \
+                quiet_monitors(), distributed.Client(cluster, set_as_default=False) as client:
             res["cluster_start_s"] = round(time.perf_counter() - t, 2)
             oracle = DaskOracle(model, X, Y, client=client)
             res["partition_and_scatter_s"] = round(oracle.setup_seconds, 2)

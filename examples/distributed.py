@@ -20,6 +20,7 @@ sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
 
 from structpred import StructuredSVM  # noqa: E402
 from structpred.datasets import make_hmm_sequences  # noqa: E402
+from structpred.solvers.dask_cluster import local_cluster  # noqa: E402
 from structpred.tasks import SequenceLabeling  # noqa: E402
 
 
@@ -46,8 +47,8 @@ def main():
         client = distributed.Client(args.scheduler, timeout=10)
         cluster = None
     else:
-        cluster = distributed.LocalCluster(n_workers=args.n_workers, threads_per_worker=1,
-                                           processes=True, dashboard_address=None)
+        # one-thread worker processes whose background monitors wake up rarely
+        cluster = local_cluster(args.n_workers)
         client = distributed.Client(cluster)
     try:
         remote = StructuredSVM(SequenceLabeling(n_labels=n_labels, n_features=n_features),

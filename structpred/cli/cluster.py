@@ -105,11 +105,13 @@ def _start(args, warm):
         from ..solvers.dask_oracle import connect
         client = connect(args.scheduler)
     else:
-        from distributed import Client, LocalCluster
-        cluster = LocalCluster(n_workers=args.n_workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+        from distributed import Client
+
+        from ..solvers.dask_cluster import local_cluster, quiet_monitors
+        cluster = local_cluster(args.n_workers)
         try:
-            client = Client(cluster, set_as_default=False)
+            with quiet_monitors():      # the client's own periodic callbacks too
+                client = Client(cluster, set_as_default=False)
         except BaseException:
             cluster.close()
             raise
