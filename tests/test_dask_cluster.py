@@ -54,7 +54,7 @@ def test_the_cli_cluster_is_the_quiet_one():
     from structpred.cli.cluster import _close, _start
 
     job = _start(SimpleNamespace(scheduler=None, n_workers=1), None)
-    client, cluster = job[0], job[1]
+    client = job[0]
     try:
         _assert_quiet(client)
     finally:

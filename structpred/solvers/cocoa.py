@@ -109,11 +109,13 @@ def partition_step(part: Partition, w, D, L, margins, rows, fresh_passes=None):
             pool.add(add, D[add].multiply(L[add][:, None]).tocsr(), L[add], scratch)
         else:
             pool.add(add, D, L, scratch, src=add)   # rows of D picked in place, as dcd does
-    pool.prune(part.max_idle)
-    # the local point w_loc = w + σ'·(w_k(α) - w_k at the round's start): evictions included
-    # (in place, the same floats as w + sigma * (weights - w_k): no d-sized temporaries)
-    w_loc = pool.weights()
-    np.subtract(w_loc, part.wk, out=w_loc)
+    pool.prune(part.max_idle)     # (drops α = 0 constraints only: w_k(α) unchanged)
+    # the local point w_loc = w + σ'·(w_k(α) - w_k), w_k = Σ α a at the last step's end:
+    # since then only evictions changed α, and they took their α·a out of scratch (= w
+    # before them), so w_k(α) - w_k = scratch - w; in place, no rebuild over the working
+    # sets (without evictions w_loc is w, bit for bit)
+    w_loc = scratch
+    np.subtract(w_loc, w, out=w_loc)
     np.multiply(w_loc, sigma, out=w_loc)
     np.add(w_loc, w, out=w_loc)
     pool.alpha *= sigma
