@@ -166,3 +166,43 @@ def test_constant_data_is_filled_and_numpys_hugepage_advice_restored(advice):
         assert switch(advice) is advice     # what _full found is what it left
     finally:
         switch(original)
+
+
+def test_small_pages_turns_numpys_hugepage_advice_off():
+    from structpred.solvers.dask_oracle import _hugepage_switch, small_pages
+    switch = _hugepage_switch()
+    if switch is None:
+        pytest.skip("this NumPy has no hugepage switch")
+    original = switch(True)
+    try:
+        assert small_pages() is True
+        assert switch(False) is False       # what small_pages left
+    finally:
+        switch(original)
+
+
+def _advice_now():
+    from structpred.solvers.dask_oracle import _hugepage_switch
+    switch = _hugepage_switch()
+    if switch is None:
+        return None
+    was = switch(True)
+    switch(was)
+    return was
+
+
+def test_the_workers_of_a_fit_allocate_on_small_pages():
+    """Every worker of a Dask fit gets ``small_pages`` (with ``tune_malloc``) while the driver
+    packs: afterwards its NumPy hugepage advice is off."""
+    distributed = pytest.importorskip("distributed")
+    from structpred import StructuredSVM
+    from structpred.solvers.dask_cluster import local_cluster
+    from structpred.tasks import Multiclass
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(20, 3)), np.arange(20) % 2
+    with local_cluster(1) as cluster, distributed.Client(cluster, set_as_default=False) as c:
+        before = c.run(_advice_now)
+        if set(before.values()) != {True}:    # else this test could not fail
+            pytest.skip("NumPy gives no hugepage advice on this platform")
+        StructuredSVM(Multiclass(), C=1.0, backend="dask", client=c).fit(X, y)
+        assert set(c.run(_advice_now).values()) == {False}
