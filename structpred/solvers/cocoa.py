@@ -365,7 +365,6 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
                     else:
                         got = _emulated_pass(run, bounds, parts, w)
                     primal = 0.5 * float(w @ w) + (C / n) * sum(o["hinge"] for o in got)
-                    run.keep_best(primal, w, dual)
                     row.update(primal=primal, gap=primal - dual)
                     if remote:
                         row.update(pass_seconds=[o["pass_seconds"] for o in got],
@@ -376,6 +375,8 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
                         row.update(round_seconds=timers.elapsed() - t0)
                         run.record(**row)
                         break
+                    # (a stopping round returns this w itself: no copy of it kept)
+                    run.keep_best(primal, w, dual)
                 if remote:
                     out = oracle.round_step(w, partition_step, n_fresh,
                                             exact=not run.approximate)
@@ -408,8 +409,9 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
                 break
             # partition order: the same floats on every run (a Dask backend remembers the
             # sum, so its next round_pass knows w is the workers' own without adding again)
-            w_new = (oracle.sum_round(out, d) if remote and hasattr(oracle, "sum_round")
-                     else sum_shares(out, d))
+            # (kept by the backend as it is unless a callback could change it in place)
+            w_new = (oracle.sum_round(out, d, private=run.callback is not None)
+                     if remote and hasattr(oracle, "sum_round") else sum_shares(out, d))
             dual_new = sum(o["lin"] for o in out) - 0.5 * float(w_new @ w_new)
             if certify and next_dual and primal - dual_new <= gap_stop * C * eps:
                 # the pass at w and the dual after this round's step certify w (weak

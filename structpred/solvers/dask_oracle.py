@@ -793,13 +793,16 @@ class DaskOracle(OracleBackend):
                                  "out": [o["bytes_out"] for o in out]}
         return out
 
-    def sum_round(self, outs, d):
+    def sum_round(self, outs, d, private=True):
         """Σ_k w_k of the last ``round_step``'s results ``outs`` in partition order
         (``sum_shares``, the floats the workers computed), remembered: the next
-        ``round_pass`` compares w's bits with it instead of adding the shares again."""
+        ``round_pass`` compares w's bits with it instead of adding the shares again.
+        ``private``: remember a copy (the caller may change the returned w in place, e.g. a
+        user's callback); else the returned array itself (no 16 MB copy on the driver while
+        the workers run the next pass)."""
         w = sum_shares(outs, d)
         if outs is getattr(self, "_next_outs", None):
-            self._next_sum = w.copy()   # a callback may change the returned w in place
+            self._next_sum = w.copy() if private else w
         return w
 
     def _start_next(self, steps, exact):
