@@ -63,9 +63,9 @@ class Partition:
         self.pool = ConstraintPool(n_k, d, max_constraints, storage)
         self.rng = np.random.default_rng([int(seed), int(k)])
         self.wk = np.zeros(d)
-        # the step's local point, kept from round to round: its pages stay resident (a fresh
-        # d-vector per round cost each of CoNLL x 4's Dask workers 0.03-0.07 s of page faults)
-        self.w_loc = None
+        # the step's local point, one buffer from round to round: its pages stay resident (a
+        # fresh d-vector per round cost each of CoNLL x 4's Dask workers 0.03-0.07 s of faults)
+        self.w_loc = np.empty(d)
         self.cap, self.sigma, self.eps, self.tol = cap, sigma, eps, tol
         self.inner_sweeps, self.max_idle = inner_sweeps, max_idle
         self.fresh_passes, self.batch_size, self.rescaling = fresh_passes, batch_size, rescaling
@@ -102,26 +102,22 @@ def partition_step(part: Partition, w, D, L, margins, rows, fresh_passes=None):
     else:           # no pass at w this round (the first one, at w = 0): nothing certified
         hinge_sum = np.nan
         add = np.zeros(0, dtype=np.int64)
-    if part.w_loc is None or part.w_loc.shape != np.shape(w):
-        part.w_loc = np.array(w, dtype=np.float64, copy=True)
-    else:
-        np.copyto(part.w_loc, w)
-    scratch = part.w_loc
+    w_loc = part.w_loc
+    np.copyto(w_loc, w)             # w, until evictions take their α out of it (below)
     n_fresh = part.fresh_passes if fresh_passes is None else int(fresh_passes)
     fresh = rows is not None and part.batch_size and n_fresh
     use_pass = part.add_from_pass is True or (part.add_from_pass == "auto" and not fresh)
     if add.size and use_pass:
-        # scratch: evictions take their α out
+        # w_loc: evictions take their α out
         if part.rescaling == "slack":
-            pool.add(add, D[add].multiply(L[add][:, None]).tocsr(), L[add], scratch)
+            pool.add(add, D[add].multiply(L[add][:, None]).tocsr(), L[add], w_loc)
         else:
-            pool.add(add, D, L, scratch, src=add)   # rows of D picked in place, as dcd does
+            pool.add(add, D, L, w_loc, src=add)   # rows of D picked in place, as dcd does
     pool.prune(part.max_idle)     # (drops α = 0 constraints only: w_k(α) unchanged)
     # the local point w_loc = w + σ'·(w_k(α) - w_k), w_k = Σ α a at the last step's end:
-    # since then only evictions changed α, and they took their α·a out of scratch (= w
-    # before them), so w_k(α) - w_k = scratch - w; in place, no rebuild over the working
-    # sets (without evictions w_loc is w, bit for bit)
-    w_loc = scratch
+    # since then only evictions changed α, and they took their α·a out of w_loc (= w before
+    # them), so w_k(α) - w_k = w_loc - w; in place, no rebuild over the working sets
+    # (without evictions w_loc is w, bit for bit)
     np.subtract(w_loc, w, out=w_loc)
     np.multiply(w_loc, sigma, out=w_loc)
     np.add(w_loc, w, out=w_loc)
