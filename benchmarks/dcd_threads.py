@@ -34,6 +34,16 @@ emulated on one thread for ``--rounds`` rounds, every numba kernel called from P
 (the kernels are compiled ``nogil=True``); the rest of ``partition_step``'s time is Python and
 small numpy/scipy glue, which holds the GIL (numpy's loops over d-vectors release it, so this
 over-counts a little). Per ``--batch`` sizes (examples per row call).
+
+``--ceiling`` measures what two threads could give this run on this machine at best. Per
+repeat, one ``dcd1`` process alone, then two ``dcd1`` processes at the same time (two
+independent one-thread runs: no shared work, no locks). From the lone run: its wall W and
+its reported training seconds T (the rest, S = W - T, is imports, reading and writing: one
+thread). From the pair: the contention c = (training seconds of each run of the pair) / T,
+what the two cores cost each other for the same work. Then no two-thread version of the
+same work can beat W / (S + c·T/2) on this machine (Amdahl's law with contention): a
+perfectly parallel fit with no extra work and nothing shared. Printed per repeat and as
+medians.
 """
 from __future__ import annotations
 
@@ -116,7 +126,10 @@ def main(argv=None):
     ap.add_argument("--gil", action="store_true")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--batch", default="32,128")
+    ap.add_argument("--ceiling", action="store_true")
     args = ap.parse_args(argv)
+    if args.ceiling:
+        return ceiling(args)
     if args.gil:
         return gil_share(args)
     if args.inprocess:
@@ -143,6 +156,59 @@ def main(argv=None):
                     with open(args.jsonl, "a") as f:
                         f.write(json.dumps(row) + "\n")
         print(table(rows, configs, C))
+
+
+_TRAINING = re.compile(r"Runtime: ([0-9.]+) s training")
+
+
+def _learn_argv(C, args, model_path):
+    return [sys.executable, "-m", "structpred", "learn", "-c", str(C), "-e", str(args.eps),
+            args.train, model_path]
+
+
+def _training_seconds(out):
+    found = _TRAINING.search(out)
+    if not found:
+        sys.exit(f"no 'Runtime: ... s training' line in the learn output:\n{out}")
+    return float(found.group(1))
+
+
+def ceiling(args):
+    """The two-thread ceiling of ``dcd1`` on this machine (module docstring): rows per repeat
+    (wall W, training T, serial S = W - T, contention c, ceiling W / (S + c·T/2)), medians."""
+    from concurrent.futures import ThreadPoolExecutor
+    env = dict(os.environ, STRUCTPRED_COMPILE_AHEAD="0", NUMBA_NUM_THREADS="1",
+               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    paths = [os.path.join(args.workdir, f"dcd_ceiling_{k}_{os.getpid()}.npz") for k in (0, 1)]
+    print("| C | repeat | W alone s | T alone s | S = W - T s | T in the pair s | c | "
+          "ceiling W / (S + c·T/2) | with c = 1 |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for C in [float(c) for c in args.C.split(",")]:
+        _run(_learn_argv(C, args, paths[0]), env)       # warm the cache and the page cache
+        rows = []
+        for r in range(args.repeat):
+            wall, _cpu, _rss, out = _run(_learn_argv(C, args, paths[0]), env)
+            T = _training_seconds(out)
+            with ThreadPoolExecutor(2) as ex:
+                pair = list(ex.map(lambda p: _run(_learn_argv(C, args, p), env), paths))
+            Tp = statistics.mean(_training_seconds(p[3]) for p in pair)
+            S, c = wall - T, Tp / T
+            row = {"C": C, "repeat": r, "wall": wall, "training": T, "serial": S,
+                   "training_in_pair": Tp, "contention": c,
+                   "ceiling": wall / (S + c * T / 2), "ceiling_c1": wall / (S + T / 2),
+                   "load": os.getloadavg()[0]}
+            rows.append(row)
+            print(f"| {C:g} | {r} | {wall:.2f} | {T:.2f} | {S:.2f} | {Tp:.2f} | {c:.3f} | "
+                  f"{row['ceiling']:.2f}x | {row['ceiling_c1']:.2f}x |", flush=True)
+            if args.jsonl:
+                with open(args.jsonl, "a") as f:
+                    f.write(json.dumps(row) + "\n")
+        med = {k: statistics.median(x[k] for x in rows) for k in rows[0] if k not in ("C", "repeat")}
+        print(f"| {C:g} | median | {med['wall']:.2f} | {med['training']:.2f} | "
+              f"{med['serial']:.2f} | {med['training_in_pair']:.2f} | {med['contention']:.3f} | "
+              f"**{med['ceiling']:.2f}x** | {med['ceiling_c1']:.2f}x |", flush=True)
 
 
 def inprocess(args):
