@@ -213,3 +213,37 @@ def test_cli_algorithm_option_runs_the_threaded_rounds(tmp_path, capsys, monkeyp
     assert learn_main(["-c", "1", "--algorithm", "fast", str(path), str(model)]) == 2
     err = capsys.readouterr().err
     assert "--algorithm" in err and err.count("\n") == 1
+
+
+def test_one_partition_backend_runs_the_local_solver_on_its_own_batch():
+    """Built with one partition (by hand: the estimator starts it with two or more), the thread
+    backend serves CoCoA+'s one-partition path as the Dask backend does: the whole n-slack fit
+    on that partition (``solve_partition``), so w is the one-thread solver's bit for bit, with
+    its certified gap and the worker's clock; with two partitions it refuses, naming the count."""
+    from structpred.solvers.cocoa import fit_cocoa
+    from structpred.solvers.dcd import fit_dcd
+    X, Y = make_hmm_sequences(40, 3, 8, random_state=3)
+    C, eps = 10.0, 1e-2
+
+    def fresh():
+        task = _seq()
+        task.initialize(X, Y)
+        return task
+    task = fresh()
+    ref = fit_dcd(task, LocalOracle(task, X, Y), C=C, eps=eps)
+    task = fresh()
+    backend = ThreadRoundsOracle(task, X, Y, n_jobs=2, n_partitions=1)
+    try:
+        got = fit_cocoa(task, backend, C=C, eps=eps)
+    finally:
+        backend.close()
+    assert np.array_equal(got.w, ref.w) and got.primal == ref.primal and got.dual == ref.dual
+    assert got.primal - got.dual <= C * eps
+    assert got.extra["partitions"] == 1 and got.extra["worker_seconds"] > 0
+    task = fresh()
+    two = ThreadRoundsOracle(task, X, Y, n_jobs=2)
+    try:
+        with pytest.raises(InvalidInputError, match="needs one partition.*holds 2"):
+            two.solve_partition(fit_dcd, C=C, eps=eps)
+    finally:
+        two.close()
