@@ -76,6 +76,16 @@ EMULATE = ("import sys, runpy; import structpred.svm as s; "
            "run_name='__main__')")
 
 
+def _child_env(**extra):
+    """The learn processes' environment: this checkout first on the path, no compile-ahead
+    process (with a warm cache it only adds a process start), numba on one thread; plus
+    ``extra``."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, STRUCTPRED_COMPILE_AHEAD="0", NUMBA_NUM_THREADS="1", **extra)
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
 def _run(argv, env):
     """(wall, cpu, peak RSS MiB, stdout) of one child process (its own rusage: ``wait4``)."""
     t0 = time.perf_counter()
@@ -138,9 +148,7 @@ def main(argv=None):
     unknown = [c for c in configs if c not in CONFIGS]
     if unknown:
         sys.exit(f"unknown configs {unknown}; known: {sorted(CONFIGS)}")
-    env = dict(os.environ, STRUCTPRED_COMPILE_AHEAD="0", NUMBA_NUM_THREADS="1")
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    env = _child_env()
     for C in [float(c) for c in args.C.split(",")]:
         rows = []
         model0 = os.path.join(args.workdir, f"dcd_threads_warm_{os.getpid()}.npz")
@@ -177,10 +185,7 @@ def ceiling(args):
     """The two-thread ceiling of ``dcd1`` on this machine (module docstring): rows per repeat
     (wall W, training T, serial S = W - T, contention c, ceiling W / (S + c·T/2)), medians."""
     from concurrent.futures import ThreadPoolExecutor
-    env = dict(os.environ, STRUCTPRED_COMPILE_AHEAD="0", NUMBA_NUM_THREADS="1",
-               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    env = _child_env(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     paths = [os.path.join(args.workdir, f"dcd_ceiling_{k}_{os.getpid()}.npz") for k in (0, 1)]
     print("| C | repeat | W alone s | T alone s | S = W - T s | T in the pair s | c | "
           "ceiling W / (S + c·T/2) | with c = 1 |")
