@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .boundary.params import check_choice, check_int, check_n_samples, check_positive
+from .boundary.params import check_bool, check_choice, check_int, check_n_samples, check_positive
 from .errors import InvalidInputError, InvalidInputTypeError, NotFittedError
 from . import persistence
 from .logspace import scaled_weights
@@ -25,6 +25,7 @@ from .solvers import objective
 from .solvers.guard import MAX_C
 from .solvers.oracle import LocalOracle
 from .compile_notice import compile_seconds, install as install_compile_notice
+from .solvers.options import check_option_values, option_specs
 from .solvers.registry import DISTRIBUTED, SOLVERS, accepts_warm_state, check_options, get_solver, solver_options
 
 __all__ = ["StructuredSVM", "ALGORITHMS", "NotFittedError", "load"]
@@ -281,10 +282,21 @@ class StructuredSVM:
         check_choice(self.qp, "qp", ("active-set", "cvxpy"))
         check_int(self.cache_size, "cache_size", 0)
         check_choice(self.backend, "backend", ("local", "dask"))
+        if not isinstance(self.verbose, (bool, np.bool_)):
+            check_int(self.verbose, "verbose", 0)
+        check_bool(self.keep_solver_state, "keep_solver_state")
+        if self.callback is not None and not callable(self.callback):
+            raise InvalidInputError(f"callback must be None or a callable(iteration, w, record), "
+                                    f"got {type(self.callback).__name__}")
+        if not (self.solver_options is None or isinstance(self.solver_options, dict)):
+            raise InvalidInputError(f"solver_options must be a dict or None, got "
+                                    f"{type(self.solver_options).__name__}")
         options = self.solver_options or {}
-        if not isinstance(options, dict):
-            raise ValueError(f"solver_options must be a dict or None, got {type(options).__name__}")
         check_options(self._solver_name(), options)
+        # the values too, by the solver's declared specs (solvers.options), before any work
+        specs = option_specs(get_solver(self._solver_name()))
+        check_option_values(specs, options, "solver_options[{!r}]")
+        check_option_values(specs, {k: getattr(self, k) for k in _SOLVER_PARAMS if k in specs})
         clash = sorted(set(_SOLVER_PARAMS) & set(options))
         if clash:
             raise TypeError(f"solver_options may not set {clash}: they are StructuredSVM "

@@ -32,11 +32,13 @@ def _fmt(value) -> str:
 
 
 def _range_text(low, high, low_inclusive, high_inclusive) -> str:
+    def num(x):   # an integer bound exactly (2**32 - 1, not 4.29497e+09), a real one short
+        return str(x) if isinstance(x, numbers.Integral) else f"{x:g}"
     parts = []
     if low is not None:
-        parts.append(f"{'>=' if low_inclusive else '>'} {low:g}")
+        parts.append(f"{'>=' if low_inclusive else '>'} {num(low)}")
     if high is not None:
-        parts.append(f"{'<=' if high_inclusive else '<'} {high:g}")
+        parts.append(f"{'<=' if high_inclusive else '<'} {num(high)}")
     return " and ".join(parts)
 
 

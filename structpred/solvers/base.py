@@ -15,7 +15,9 @@
 
 A solver is ``fit_<name>(model, oracle, *, C, eps, rescaling, max_iter, verbose, callback, w0,
 [warm_state], <its own options>)``, all keyword-only after ``oracle``, no ``**kwargs``: its
-signature declares its options (see ``structpred.solvers.registry``). Its skeleton::
+signature declares its options (see ``structpred.solvers.registry``), and
+``@declare_options(...)`` (``structpred.solvers.options``) their types and ranges. Its
+skeleton::
 
     run = SolverRun("name", model, oracle, C=C, eps=eps, rescaling=rescaling,
                     max_iter=max_iter, verbose=verbose, callback=callback)

@@ -91,6 +91,11 @@ def _cache_insert(values, indices, used, start, length, loss, last_best, tick,
 class OutputCache:
     """Up to ``size`` distinct cached answers per example."""
 
+    @staticmethod
+    def table_bytes(size: int, n: int) -> int:
+        """Bytes of the per-example slot tables (four n x size arrays of 8-byte values)."""
+        return 32 * n * max(int(size), 1)
+
     def __init__(self, size: int, n: int, d: int, rescaling: str, max_idle: int = 10):
         self.size = max(int(size), 0)
         self.max_idle = max_idle

@@ -49,6 +49,7 @@ from ..errors import ClusterError
 from .base import SolverRun, add_share, sum_shares  # add_share: re-exported (beside KeptVector)
 from .dual_pool import ConstraintPool, auto_max_constraints, solve_working_sets
 from .objective import hinge
+from .options import Choice, Count, Flag, Real, Seed, declare_options, inner_tolerance
 
 __all__ = ["fit_cocoa", "Partition", "new_partition", "partition_step", "add_share"]
 
@@ -209,6 +210,14 @@ def _emulated_step(run, bounds, parts, w, fresh_passes):
     return out
 
 
+@declare_options(n_partitions=Count(1, none=True), sigma=Real(1.0, none=True),
+                 inner_sweeps=Count(1), inner_tol=Real(0.0, low_open=True, none=True),
+                 fresh_passes=Count(0), batch_size=Count(0), max_constraints=Count(1, none=True),
+                 max_idle=Count(1), storage=Choice("auto", "float32", "float64"),
+                 gap_stop=Real(0.0, 1.0, low_open=True, none=True),
+                 add_from_pass=Choice(True, False, "auto"), one_partition=Choice("dcd", "rounds"),
+                 skip_zero_pass=Flag(), first_sweeps=Count(0), first_fresh_passes=Count(0),
+                 next_dual=Flag(), random_state=Seed(none=False, generator=False))
 def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose=0,
               callback=None, w0=None, n_partitions=None, sigma=None, inner_sweeps=4,
               inner_tol=None, fresh_passes=1, batch_size=32, max_constraints=None, max_idle=5,
@@ -291,20 +300,6 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
 
     ``w0`` is not used: the dual starts at α = 0 (w = 0).
     """
-    for name, value in (("inner_sweeps", inner_sweeps), ("max_idle", max_idle),
-                        ("batch_size", batch_size), ("fresh_passes", fresh_passes),
-                        ("first_sweeps", first_sweeps),
-                        ("first_fresh_passes", first_fresh_passes)):
-        if int(value) != value or value < 0:
-            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-    if n_partitions is not None and (int(n_partitions) != n_partitions or n_partitions < 1):
-        raise ValueError(f"n_partitions must be None or an integer >= 1, got {n_partitions!r}")
-    if not (add_from_pass is True or add_from_pass is False or add_from_pass == "auto"):
-        raise ValueError(f"add_from_pass must be 'auto', True or False, got {add_from_pass!r}")
-    if one_partition not in ("dcd", "rounds"):
-        raise ValueError(f"one_partition must be 'dcd' or 'rounds', got {one_partition!r}")
-    if (gap_stop is not None and gap_stop <= 0) or (inner_tol is not None and inner_tol <= 0):
-        raise ValueError(f"gap_stop and inner_tol must be > 0 (got {gap_stop!r}, {inner_tol!r})")
     run = SolverRun("n-slack (cocoa+)", model, oracle, C=C, eps=eps, rescaling=rescaling,
                     max_iter=max_iter, verbose=verbose, callback=callback, unit="rounds")
     n, d, timers = run.n, run.d, run.timers
@@ -323,7 +318,7 @@ def fit_cocoa(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbo
         ours = inspect.signature(fit_cocoa).parameters
         opts = {k: v for k, v in given.items() if v != ours[k].default}
         return _one_partition(run, oracle, opts)
-    tol = eps / 10.0 if inner_tol is None else float(inner_tol)
+    tol = inner_tolerance(inner_tol, run.eps)
     if max_constraints is None:
         max_constraints = auto_max_constraints(max(b - a for a, b in bounds))
     args = (d, C / n, sigma, eps, tol, int(inner_sweeps), int(max_idle), max_constraints,

@@ -17,16 +17,24 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
+from ..errors import InvalidInputError
 from . import objective
 from .base import OracleWarning, SolverRun
 from .cache import OutputCache
 from .objective import aggregate_rows, hinge, primal_of_hinge, row_margins, scale
 from .qp import solve_nslack_blocks, solve_qp
 from .working_set import WorkingSet
+from .options import Choice, Count, Flag, Real, declare_options
 
 __all__ = ["fit_one_slack", "fit_n_slack"]
 
 
+#: most bytes the 1-slack answer cache's per-example slot tables may take (``cache_size``)
+CACHE_TABLE_LIMIT = 2**31
+
+
+@declare_options(cache_size=Count(0), qp=Choice("active-set", "cvxpy"), inactive_window=Count(0),
+                 check_oracle=Flag())
 def fit_one_slack(model, oracle, *, C, eps, rescaling="margin", max_iter=10000, verbose=0,
                   callback=None, w0=None, warm_state=None, cache_size=5, qp="active-set",
                   inactive_window=50, check_oracle=True):
@@ -48,6 +56,11 @@ def fit_one_slack(model, oracle, *, C, eps, rescaling="margin", max_iter=10000, 
     run = SolverRun("1-slack", model, oracle, C=C, eps=eps, rescaling=rescaling,
                     max_iter=max_iter, verbose=verbose, callback=callback)
     n, d, timers = run.n, run.d, run.timers
+    table = OutputCache.table_bytes(cache_size, n)
+    if table > CACHE_TABLE_LIMIT:
+        raise InvalidInputError(f"cache_size={cache_size} would take {table / 2**30:.1f} GiB of "
+                                f"cache tables for {n} examples (limit "
+                                f"{CACHE_TABLE_LIMIT / 2**30:.0f} GiB): use a smaller cache_size")
     ws = WorkingSet(d)
     cache = OutputCache(cache_size, n, d, rescaling)
     w = np.zeros(d) if w0 is None else np.array(w0, dtype=np.float64)
@@ -142,12 +155,14 @@ def _check_oracle(cache_best, h, xi, viol, scale_, it):
                           stacklevel=4)
 
 
+@declare_options(qp_tol=Real(0.0, 1e-2, low_open=True))
 def fit_n_slack(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose=0,
                 callback=None, w0=None, qp_tol=1e-10):
     """Train with the n-slack cutting-plane algorithm; returns a SolverResult.
 
-    Option: ``qp_tol``, the relative precision of the final dual QP (earlier QPs are solved
-    more loosely while the gap is large)."""
+    Option: ``qp_tol`` in (0, 0.01], the relative precision of the final dual QP (earlier
+    QPs are solved more loosely while the gap is large); never looser than 1% of C·eps
+    relative to the primal, so that a "converged" result is within C·eps of the optimum."""
     run = SolverRun("n-slack", model, oracle, C=C, eps=eps, rescaling=rescaling,
                     max_iter=max_iter, verbose=verbose, callback=callback)
     n, d, timers = run.n, run.d, run.timers
@@ -172,8 +187,10 @@ def fit_n_slack(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, ver
             primal = primal_of_hinge(w, h, C)
             run.keep_best(primal, w, dual)
             add = np.flatnonzero(h > xi + eps)
-            # the final QP need only be exact to a small share of the precision C·eps
-            final_tol = max(qp_tol, min(1e-6, 0.01 * C * eps / max(abs(primal), 1e-300)))
+            # the final QP need only be exact to a small share of the precision C·eps, and
+            # may not be looser (a larger qp_tol would let the stop claim a precision it lacks)
+            needed = 0.01 * C * eps / max(abs(primal), 1e-300)
+            final_tol = min(needed, max(qp_tol, min(1e-6, needed)))
             if add.size == 0 and tol > final_tol:
                 # no new cut, but the QP was solved loosely: finish it before concluding
                 with timers("qp"):

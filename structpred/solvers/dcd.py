@@ -34,11 +34,17 @@ from .base import SolverRun
 from .dual_pool import ConstraintPool, auto_max_constraints, check_oracle_order, solve_working_sets
 from .objective import hinge, primal_of_hinge
 from .oracle import block_bounds
+from .options import Choice, Count, Flag, Real, Seed, declare_options, inner_tolerance
 
 
 __all__ = ["fit_dcd", "ConstraintPool", "auto_max_constraints"]
 
 
+@declare_options(max_constraints=Count(1, none=True), inner_sweeps=Count(1),
+                 inner_tol=Real(0.0, low_open=True, none=True), max_idle=Count(1),
+                 storage=Choice("auto", "float32", "float64"), batch_size=Count(0),
+                 full_every=Count(0), gap_stop=Real(0.0, 1.0), shrink_after=Count(0),
+                 random_state=Seed(), check_oracle=Flag(), early_sweeps=Count(0))
 def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose=0,
             callback=None, w0=None, max_constraints=None, inner_sweeps=4, inner_tol=None,
             max_idle=5, storage="auto", batch_size=32, full_every=5, gap_stop=0.5,
@@ -123,22 +129,11 @@ def fit_dcd(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose
     ``w0`` is used for the first oracle pass only (the dual starts at α = 0, w = 0), unless
     a ``warm_state`` is given (then w = Σ α a of that state).
     """
-    if storage not in ("auto", "float32", "float64"):
-        raise ValueError(f"storage must be 'auto', 'float32' or 'float64', got {storage!r}")
-    for name, value in (("inner_sweeps", inner_sweeps), ("early_sweeps", early_sweeps),
-                        ("max_idle", max_idle),
-                        ("batch_size", batch_size), ("full_every", full_every),
-                        ("shrink_after", shrink_after)):
-        if int(value) != value or value < 0:
-            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-    if gap_stop < 0 or (inner_tol is not None and inner_tol <= 0):
-        raise ValueError(f"gap_stop must be >= 0 and inner_tol > 0 (got {gap_stop!r}, "
-                         f"{inner_tol!r})")
     run = SolverRun("n-slack (dcd)", model, oracle, C=C, eps=eps, rescaling=rescaling,
                     max_iter=max_iter, verbose=verbose, callback=callback, unit="passes")
     n, d, timers = run.n, run.d, run.timers
     cap = C / n
-    tol = eps / 10.0 if inner_tol is None else float(inner_tol)
+    tol = inner_tolerance(inner_tol, run.eps)
     rng = np.random.default_rng(random_state)
     check_oracle = check_oracle and not run.approximate
     pool = ConstraintPool(n, d, max_constraints, storage)

@@ -28,6 +28,7 @@ import numpy as np
 
 from .base import OracleWarning, SolverRun
 from .objective import primal as primal_value, scale, sparse_rows_sum
+from .options import Choice, Count, Flag, Seed, declare_options
 
 __all__ = ["fit_bcfw"]
 
@@ -66,6 +67,8 @@ def _resume(warm_state, C, n, ranges, d):
     return idx, val, ell
 
 
+@declare_options(block_size=Count(1), line_search=Flag(), averaging=Flag(), gap_every=Count(1),
+                 sample=Choice("perm", "uniform"), random_state=Seed())
 def fit_bcfw(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose=0,
              callback=None, w0=None, warm_state=None, block_size=1, line_search=True,
              averaging=True, gap_every=1, sample="perm", random_state=0):

@@ -5,7 +5,10 @@ Adding a solver: write ``structpred/solvers/<file>.py`` with a function
 built on ``structpred.solvers.base.SolverRun`` (every parameter after ``oracle`` keyword-only,
 no ``**kwargs``), then add one line ``"<name>": "<file>:fit_<name>"`` to ``SOLVERS`` below.
 Its keyword parameters beyond ``COMMON`` are its options (``solver_options=`` of the
-estimator); ``warm_state`` is optional: declare it if the solver can resume an earlier fit.
+estimator), each with a spec in ``@declare_options(...)`` on the function
+(``structpred.solvers.options``: type and range, checked on every call and by the estimator
+before any work; ``tests/test_solver_options.py`` tries each spec's refused and extreme
+values); ``warm_state`` is optional: declare it if the solver can resume an earlier fit.
 The solver calls the task only through ``SolverRun.full_pass`` / ``block_pass`` /
 ``row_pass`` (the oracle interface, every answer checked); ``tests/test_layering.py`` and
 the registry-driven ``tests/test_solver_battery.py`` cover a new entry with no new test.

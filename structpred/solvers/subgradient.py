@@ -30,6 +30,7 @@ import numpy as np
 
 from .base import SolverRun
 from .objective import hinge, primal as primal_value, scale, sparse_rows_sum
+from .options import Count, Flag, Real, Seed, declare_options
 
 __all__ = ["fit_subgradient"]
 
@@ -91,6 +92,8 @@ class _LazyAveragedIterate:
         self.U[:] = 0.0
 
 
+@declare_options(block_size=Count(1), averaging=Flag(), check_every=Count(1),
+                 tol=Real(0.0, none=True), random_state=Seed())
 def fit_subgradient(model, oracle, *, C, eps, rescaling="margin", max_iter=1000, verbose=0,
                     callback=None, w0=None, warm_state=None, block_size=1, averaging=True,
                     check_every=1, tol=None, random_state=0):
