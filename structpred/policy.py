@@ -23,8 +23,11 @@ import time
 
 import numpy as np
 
-from .boundary.params import check_int, check_n_samples, check_positive
-from .errors import InvalidInputError
+from .boundary.params import (check_bool, check_draws, check_int, check_n_jobs, check_n_samples,
+                               check_positive, check_seed)
+from .boundary.arrays import check_vector
+from .errors import InvalidInputError, InvalidInputTypeError, StructpredError
+from .boundary.text import _available_memory
 from .logspace import scaled_weights
 from .model import StructuredModel, has_hook
 from .parallel import limit_threads
@@ -34,6 +37,13 @@ from . import persistence
 __all__ = ["GibbsPolicy"]
 
 logger = logging.getLogger("structpred")
+
+#: Largest max_iter / period accepted (L-BFGS's counters are C ints).
+MAX_ITER = 2 ** 31 - 1
+#: L-BFGS workspace always accepted, in float64 numbers (2 GiB): scipy's L-BFGS-B allocates
+#: (2m + 5)·d + 11m² + 8m of them for m = ``memory`` corrections of d weights. A larger one
+#: is accepted when this machine has that much memory available, else refused naming memory.
+MAX_LBFGS_WORKSPACE = 2 ** 28
 
 
 class GibbsPolicy:
@@ -58,16 +68,25 @@ class GibbsPolicy:
         or when ‖∇J(w)‖ <= tol·max(1, ‖w‖).
     max_iter : int
         Largest number of L-BFGS iterations.
-    n_jobs : int
-        Threads for the task's batch hooks (and the BLAS limit).
+    n_jobs : int or None
+        Threads for the task's batch hooks (and the BLAS limit): a non-zero integer with
+        |n_jobs| <= 2**15 (negative counts back from the number of CPUs), or None (1).
     verbose : int
-        0 silent; 1 a line per L-BFGS iteration on the 'structpred' logger.
+        0 silent; 1 a line per L-BFGS iteration on the 'structpred' logger (a bool or an
+        integer >= 0).
     warm_start : bool
         Start the next ``fit`` from the current ``w_`` (same task layout) instead of 0.
     memory : int
-        Corrections kept by L-BFGS (scipy's ``maxcor``; CRFsuite's ``num_memories`` is 6).
+        Corrections kept by L-BFGS (scipy's ``maxcor``; CRFsuite's ``num_memories`` is 6);
+        the L-BFGS workspace of (2·memory + 5)·d + 11·memory² + 8·memory float64 numbers
+        must fit in 2 GiB (MAX_LBFGS_WORKSPACE) or in the memory available now, checked at
+        ``fit`` naming ``memory``.
     period : int
         The window of the relative-decrease test (CRFsuite's ``period``, 10).
+
+    Every parameter is checked at ``fit`` before any work: InvalidInputError (a ValueError)
+    naming it; ``max_iter`` and ``period`` at most 2**31 − 1; a model that is not a
+    StructuredModel is an InvalidInputTypeError (also a TypeError).
 
     Attributes
     ----------
@@ -98,13 +117,11 @@ class GibbsPolicy:
     set_params = StructuredSVM.set_params
     __repr__ = StructuredSVM.__repr__
     _estimator_type = StructuredSVM._estimator_type
-    _check_feature_matrix = StructuredSVM._check_feature_matrix
     _check_fitted = StructuredSVM._check_fitted
     _from_flat = StructuredSVM._from_flat
     _policy_batch = StructuredSVM._policy_batch
     predict = StructuredSVM.predict
     score = StructuredSVM.score
-    sample = StructuredSVM.sample
     log_prob = StructuredSVM.log_prob
     save = StructuredSVM.save
 
@@ -130,20 +147,41 @@ class GibbsPolicy:
 
     def _check_params(self):
         if not isinstance(self.model, StructuredModel):
-            raise TypeError(f"model must be a StructuredModel, got {type(self.model).__name__}")
+            raise InvalidInputTypeError(f"model must be a StructuredModel, got "
+                                        f"{type(self.model).__name__}")
         # InvalidInputError is a ValueError, as scikit-learn's parameter checks expect
         for name in ("C", "tol"):
             check_positive(getattr(self, name), name)
         for name in ("max_iter", "memory", "period"):
-            check_int(getattr(self, name), name, 1, strict=True)
+            check_int(getattr(self, name), name, 1, MAX_ITER, strict=True)
+        check_n_jobs(self.n_jobs, "n_jobs")
+        if not isinstance(self.verbose, (bool, np.bool_)):
+            check_int(self.verbose, "verbose", 0)
+        check_bool(self.warm_start, "warm_start")
+
+    def _check_feature_matrix(self, X, fitting: bool):
+        """StructuredSVM's check of a feature matrix (2-D, >= 1 feature, the width seen in
+        fit), its refusals raised as InvalidInputError (a ValueError) with the same message."""
+        try:
+            return StructuredSVM._check_feature_matrix(self, X, fitting)
+        except StructpredError:
+            raise
+        except ValueError as exc:
+            raise InvalidInputError(str(exc)) from None
 
     # ------------------------------------------------------------ training
     def objective(self, X, Y, w=None) -> float:
-        """J(w) = ½‖w‖² + (C/n) Σ_i −log π_w(y_i|x_i) on (X, Y) (default w: ``w_``)."""
+        """J(w) = ½‖w‖² + (C/n) Σ_i −log π_w(y_i|x_i) on (X, Y) (default w: ``w_``; a given w
+        must hold the task's ``size_joint_feature`` finite weights, InvalidInputError naming
+        w otherwise)."""
         if w is None:
             self._check_fitted()
             w = self.w_
-        w = np.asarray(w, dtype=np.float64)
+        d = self.model.size_joint_feature
+        if d is None:
+            raise InvalidInputError("w: the task is not initialized (size_joint_feature is None);"
+                                    " fit first")
+        w = check_vector(w, "w", int(d), length_of="the task's size_joint_feature")
         batch, n = self._checked_batch(X, Y)
         lp = self.model.batch_log_prob(batch, w, n_jobs=self.n_jobs)
         return float(0.5 * w @ w - self.C / n * lp.sum())
@@ -182,6 +220,13 @@ class GibbsPolicy:
         model.check_input(X, Y)
         model.check_probabilistic(("log_prob_grad",))
         d = int(model.size_joint_feature)
+        m = int(self.memory)
+        workspace = (2 * m + 5) * d + 11 * m * m + 8 * m
+        if workspace > MAX_LBFGS_WORKSPACE and 8 * workspace > _available_memory():
+            raise InvalidInputError(f"memory={m}: L-BFGS would keep (2·memory + 5)·d + "
+                                    f"11·memory² + 8·memory = {workspace:,} float64 numbers "
+                                    f"for d={d:,} weights, more than 2 GiB and more than the "
+                                    "memory available; use a smaller memory")
         batch = model.make_batch(X, Y)
         c = float(self.C) / n
         ones = np.ones(n)
@@ -241,18 +286,33 @@ class GibbsPolicy:
         return self
 
     # ------------------------------------------------------------ the policy
+    def sample(self, X, n: int = 1, random_state=None, temperature: float = 1.0) -> list:
+        """n structures per example drawn from the Gibbs policy at temperature T,
+        π(y|x) ∝ exp(w·Ψ(x, y) / T), as the task's labels (what ``predict`` returns: the
+        user's class labels for Multiclass); [list of n draws] per example, at most
+        MAX_DRAWS draws in all; a seed (``random_state``) repeats the draws."""
+        self._check_fitted()
+        n = check_n_samples(n, "n")
+        random_state = check_seed(random_state)
+        X = _as_examples(X)
+        check_draws(n, _n_examples(X, "X"), "n")
+        return StructuredSVM.sample(self, X, n, random_state, temperature)
+
     def expected_loss(self, X, Y, n_samples: int = 1000, random_state=None,
                       temperature: float = 1.0):
         """(means, stderrs): E_{y'~π}[Δ(y_i, y')] per example under the policy at temperature
         T (π ∝ exp(w·Ψ/T)); exact (stderr 0) where the task's loss decomposes over its
-        marginals, else a Monte-Carlo mean of ``n_samples`` draws with its standard error."""
+        marginals, else a Monte-Carlo mean of ``n_samples`` draws (at most MAX_DRAWS in all)
+        with its standard error."""
         self._check_fitted()
         w = scaled_weights(self.w_, temperature)
         n_samples = check_n_samples(n_samples, "n_samples")
+        random_state = check_seed(random_state)
         self.model.check_probabilistic(("expected_loss",))
         batch, m = self._policy_batch(X, Y)
         if not m:
             return np.zeros(0), np.zeros(0)
+        check_draws(n_samples, m, "n_samples")
         means, errs = self.model.batch_expected_loss(batch, w, n_samples, random_state)
         return np.asarray(means, dtype=np.float64), np.asarray(errs, dtype=np.float64)
 
@@ -290,4 +350,6 @@ class GibbsPolicy:
             raise NotImplementedError(f"{type(self.model).__name__} has no class probabilities")
         w = scaled_weights(self.w_, temperature)
         batch, m = self._policy_batch(X)
-        return self.model.predict_log_proba(batch, w) if m else np.zeros((0, 0))
+        if not m:
+            return np.zeros((0, getattr(self.model, "n_classes_", 0) or 0))
+        return self.model.predict_log_proba(batch, w)

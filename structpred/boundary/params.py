@@ -18,7 +18,8 @@ from ..errors import InvalidInputError
 
 __all__ = ["check_real", "check_positive", "check_int", "check_probability", "check_choice",
            "check_bool", "check_seed", "check_state", "check_n_samples", "check_temperature",
-           "check_level", "check_solver_params", "MAX_C"]
+           "check_level", "check_solver_params", "check_draws", "check_n_jobs", "check_grid",
+           "MAX_C", "MAX_DRAWS", "MAX_JOBS"]
 
 #: Largest accepted C (SVM-struct's C). Beyond it C·ξ exceeds ½‖w‖² by more than float64's
 #: 16 digits on ordinary data (‖w‖ of order 1-100, losses of order 1), so the regulariser is
@@ -209,3 +210,56 @@ def check_solver_params(C, eps, max_iter) -> tuple[float, float, int]:
     eps = check_positive(eps, "eps")
     max_iter = check_int(max_iter, "max_iter", 1)
     return C, eps, max_iter
+
+
+#: Largest number of draws a sampling call returns or averages over (draws per example times
+#: examples): 2**26 draws, about 0.5 GiB as Python lists. Beyond it the draws would not fit in
+#: memory (n = 1e12 asked numpy for terabytes), so the count is refused up front.
+MAX_DRAWS = 2 ** 26
+
+#: Largest |n_jobs| accepted (threads); beyond it threadpoolctl's C int overflows.
+MAX_JOBS = 2 ** 15
+
+
+def check_draws(n, n_examples: int, name: str = "n") -> int:
+    """A number of draws per example (``check_n_samples``) whose total over ``n_examples``
+    examples is at most ``MAX_DRAWS``; InvalidInputError naming ``name`` otherwise."""
+    n = check_n_samples(n, name)
+    total = n * max(int(n_examples), 1)
+    if total > MAX_DRAWS:
+        raise InvalidInputError(f"{name}={n} draws for {n_examples} example(s) is {total:,} draws, "
+                                f"more than MAX_DRAWS={MAX_DRAWS:,} "
+                                "(structpred.boundary.params.MAX_DRAWS)")
+    return n
+
+
+def check_n_jobs(value, name: str = "n_jobs"):
+    """A thread count: None, or a non-zero integer (a Python or numpy integer; floats such as
+    2.0 are refused, the value is used as given) with |n_jobs| <= MAX_JOBS (negative counts
+    back from the number of CPUs, -1 = all); bools, strings, NaN and inf refused too.
+    InvalidInputError naming ``name``."""
+    if value is None:
+        return None
+    try:
+        v = check_int(value, name, -MAX_JOBS, MAX_JOBS, strict=True)
+    except InvalidInputError:
+        v = None
+    if v is None or v == 0:
+        raise InvalidInputError(f"{name} must be None or a non-zero integer in [-{MAX_JOBS}, "
+                                f"{MAX_JOBS}] (negative counts back from the number of CPUs), "
+                                f"got {_fmt(value)}")
+    return v
+
+
+def check_grid(value, name: str, check) -> list:
+    """A hyper-parameter given as one value or a non-empty list/tuple/1-D array of values (a
+    grid to search): the list of ``check(v, name)`` of its values; InvalidInputError naming
+    ``name`` for an empty grid (nothing to fit) or a bad value."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        values = list(np.ravel(value)) if isinstance(value, np.ndarray) else list(value)
+        if not values:
+            raise InvalidInputError(f"{name} is an empty grid ({_fmt(value)}): give one value "
+                                    "or a non-empty list of values")
+        return [check(v, name) for v in values]
+    return [check(value, name)]
+

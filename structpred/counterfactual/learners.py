@@ -20,27 +20,39 @@ import inspect
 import itertools
 import math
 import time
+import warnings
 
 import numpy as np
 from scipy.optimize import minimize
 
 from .. import persistence
-from ..errors import InvalidInputError, NotFittedError
-from ..model import _repr_changed, _set_params
+from ..errors import MAX_ABS_FEATURE, InvalidInputError, InvalidInputTypeError, NotFittedError
+from ..model import StructuredModel, _repr_changed, _set_params
 from ..parallel import limit_threads
-from ..boundary.params import (check_choice, check_int, check_positive, check_probability,
-                               check_real)
+from ..boundary.params import (check_choice, check_draws, check_grid, check_int,
+                               check_n_samples, check_positive, check_probability, check_real,
+                               check_seed)
+from ..svm import _as_examples, _n_examples
 from .estimators import GibbsTarget, default_clip, ips, snips
 from .feedback import BanditFeedback
-from .objectives import OBJECTIVES, _risk_and_coef
+from .objectives import LOG_MAX_WEIGHT, OBJECTIVES, _risk_and_coef
 
 __all__ = ["CRM"]
 
 _HOOKS = ("log_prob", "log_prob_grad")
 
+#: Largest max_iter accepted (L-BFGS's iteration counter is a C int).
+MAX_ITER = 2 ** 31 - 1
+
 
 def _grid(value):
     return list(value) if isinstance(value, (list, tuple, np.ndarray)) else [value]
+
+
+def _clip_value(m, name):
+    if isinstance(m, str) and m == "auto":
+        return m
+    return check_positive(m, name, allow_none=True, allow_inf=True)
 
 
 def _take(X, index):
@@ -60,9 +72,17 @@ class CRM:
     variance_weight : float or list
         λ of POEM (λ·sqrt(V̂/n)) and Norm-POEM (λ·sqrt(V̂)); ignored by the others.
     clip : "auto", None, float > 0 or list
-        M of the clipped weights min(M, π_w/p_i). "auto": POEM's ratio of the 90th to the 10th
-        percentile of the training propensities for "ips"/"poem", no clipping for the
-        self-normalized objectives and BanditNet; None: no clipping.
+        M of the clipped weights min(M, π_w/p_i). "auto": POEM's ratio p_(90)/p_(10) of the
+        90th to the 10th percentile of the training propensities for "ips"/"poem"
+        (Swaminathan & Joachims, ICML 2015, Sec. 7; ``default_clip``), no clipping for the
+        self-normalized objectives and BanditNet; None: no clipping. POEM's rule gives M = 1
+        when the two percentiles coincide (a uniform logger): every weight of the starting
+        policy w0 (w = 0 is uniform too) is then at the clip, the clipped objective has a zero
+        gradient and nothing is learnt; in that case (every logged weight with a non-zero
+        loss clipped at w0) "auto" fits without clipping instead, with a RuntimeWarning
+        naming clip (``clip_`` is then inf). An explicit clip that clips every weight at the
+        start only warns. Without clipping, ips/poem/banditnet refuse a propensity below
+        exp(−709.78) (its weight can exceed float64), naming the example.
     translation : float, list or None
         BanditNet's λ: the risk is (1/n) Σ (δ_i − λ) w_i. None: a sweep over the 0, 25, 50, 75
         and 100th percentiles of the training losses, chosen by SNIPS on the held-out part.
@@ -81,8 +101,15 @@ class CRM:
         (unclipped) IPS estimate for "ips" and "poem" (ICML 2015, Sec. 7), SNIPS for "snips",
         "norm-poem" (NIPS 2015) and "banditnet" (ICLR 2018). The chosen model is the one
         trained on the rest (as in the papers; it is not refitted on everything).
-    random_state : seed of the split and of the stochastic optimizer
-    verbose : 0 or 1 (one line per fitted setting)
+    random_state : seed of the split and of the stochastic optimizer (None, an integer in
+        [0, 2**32 − 1] or a numpy Generator)
+    verbose : 0 or 1 (one line per fitted setting); a bool or an integer >= 0
+
+    Every list given is a grid (a non-empty one); the parameters are checked at ``fit``
+    before any work, InvalidInputError naming the parameter (``max_iter`` at most 2**31 − 1).
+    Losses beyond ±MAX_ABS_FEATURE (1e50, after ``loss_translation``) are refused naming the
+    example, and weights that grow until the policy's scores overflow float64 are reported
+    naming the losses and C.
 
     Attributes
     ----------
@@ -130,50 +157,89 @@ class CRM:
         return _repr_changed(self)
 
     def _check_params(self):
+        if not isinstance(self.model, StructuredModel):
+            raise InvalidInputTypeError(f"model must be a StructuredModel (a task such as "
+                                        f"Multiclass()), got {type(self.model).__name__}")
         check_choice(self.objective, "objective", OBJECTIVES)
         check_choice(self.optimizer, "optimizer", ("lbfgs", "majorization"))
         if self.optimizer == "majorization" and self.objective not in ("ips", "poem"):
             raise InvalidInputError("optimizer='majorization' is POEM's optimizer: it serves "
                                     f"objective 'ips' or 'poem', not {self.objective!r}")
-        for c in _grid(self.C):
-            check_positive(c, "C", allow_inf=True)
-        for lam in _grid(self.variance_weight):
-            check_real(lam, "variance_weight", 0.0)
-        for m in _grid(self.clip):
-            if m != "auto":
-                check_positive(m, "clip", allow_none=True, allow_inf=True)
+        check_grid(self.C, "C", lambda c, n: check_positive(c, n, allow_inf=True))
+        check_grid(self.variance_weight, "variance_weight", lambda v, n: check_real(v, n, 0.0))
+        check_grid(self.clip, "clip", _clip_value)
         if self.translation is not None:
-            for t in _grid(self.translation):
-                check_real(t, "translation")
+            check_grid(self.translation, "translation", check_real)
         check_real(self.loss_translation, "loss_translation")
-        check_int(self.max_iter, "max_iter", 1, strict=True)
+        check_int(self.max_iter, "max_iter", 1, MAX_ITER, strict=True)
         check_positive(self.tol, "tol")
         check_int(self.batch_size, "batch_size", 1, strict=True)
         check_positive(self.learning_rate, "learning_rate")
         check_probability(self.validation_fraction, "validation_fraction", allow_zero=False,
                           allow_one=False)
+        check_seed(self.random_state)
+        if not isinstance(self.verbose, (bool, np.bool_)):
+            check_int(self.verbose, "verbose", 0)
 
     # ------------------------------------------------------------- fit
     def fit(self, feedback: BanditFeedback, validation: BanditFeedback | None = None, w0=None):
-        """Learn w from ``feedback``; hyper-parameters given as lists are chosen on
-        ``validation`` (default: a held-out ``validation_fraction`` of ``feedback``)."""
+        """Learn w = argmin_w ½‖w‖² + C·R(w) from ``feedback`` (R the objective's risk on the
+        losses δ_i − loss_translation); hyper-parameters given as lists are chosen on
+        ``validation`` (default: a held-out ``validation_fraction`` of ``feedback``, which must
+        hold out at least 2 examples and keep 1 to train on). ``w0``: the starting weights
+        (default 0), ``size_joint_feature`` finite numbers. An uninitialized task is
+        initialized from ``feedback`` first, as ``StructuredSVM.fit`` does."""
         self._check_params()
         if not isinstance(feedback, BanditFeedback):
             raise InvalidInputError(f"fit takes a BanditFeedback, got {type(feedback).__name__}")
+        if validation is not None and not isinstance(validation, BanditFeedback):
+            raise InvalidInputError(f"validation must be a BanditFeedback or None, got "
+                                    f"{type(validation).__name__}")
         task = self.model
         task.check_probabilistic(needs=_HOOKS)
-        feedback.check_task(task)
         if task.size_joint_feature is None:
             task.initialize(feedback.X, feedback.Y)
+        feedback.check_task(task)
         d = task.size_joint_feature
-        w0 = np.zeros(d) if w0 is None else np.asarray(w0, dtype=np.float64).ravel()
-        if w0.shape != (d,) or not np.all(np.isfinite(w0)):
-            raise InvalidInputError(f"w0 must be {d} finite weights, got shape {w0.shape}")
-        settings = self._settings(feedback.translated(self.loss_translation))
+        if w0 is None:
+            w0 = np.zeros(d)
+        else:
+            try:
+                w0 = np.asarray(w0, dtype=np.float64).ravel()
+            except (TypeError, ValueError):
+                raise InvalidInputError(f"w0 must be {d} finite weights, got "
+                                        f"{type(w0).__name__} {str(w0)[:40]!r}") from None
+            if w0.shape != (d,) or not np.all(np.isfinite(w0)):
+                raise InvalidInputError(f"w0 must be {d} finite weights, got shape {w0.shape}")
+            with np.errstate(over="ignore"):
+                norm2 = float(w0 @ w0)
+            if not math.isfinite(norm2):
+                raise InvalidInputError("w0: ‖w0‖² overflows float64; start from smaller weights")
+        shifted = feedback.translated(self.loss_translation)
+        big = np.flatnonzero(~(np.abs(shifted.loss) <= MAX_ABS_FEATURE))
+        if big.size:
+            i = int(big[0])
+            raise InvalidInputError(
+                f"feedback.loss of example {i} is {float(feedback.loss[i])!r}"
+                f"{' (after loss_translation)' if self.loss_translation else ''}: CRM needs "
+                f"|loss| <= {MAX_ABS_FEATURE:g} (structpred.errors.MAX_ABS_FEATURE); rescale "
+                "the losses", i)
+        settings = self._settings(shifted)
         train = feedback
         if validation is None and len(settings) > 1:
+            n = len(feedback)
+            k = min(max(int(round(self.validation_fraction * n)), 1), n - 1) if n > 1 else 0
+            if k < 2 or n - k < 1:
+                raise InvalidInputError(
+                    f"validation_fraction={self.validation_fraction:g} of {n} logged examples "
+                    f"holds out {k}: choosing among {len(settings)} hyper-parameter settings "
+                    "needs at least 2 held-out examples and 1 to train on; give more feedback, "
+                    "a larger validation_fraction, or validation=")
             train, validation = feedback.split(self.validation_fraction, self.random_state)
         elif validation is not None:
+            if len(validation) < 2:
+                raise InvalidInputError("validation: held-out feedback with one example has no "
+                                        "estimate to choose by (at least 2 are needed)")
             validation.check_task(task)
         # learn on the translated losses; judge on the held-out losses as logged (for IPS the
         # translation would add −shift·(mean weight − 1) of pure noise to the estimate)
@@ -186,6 +252,10 @@ class CRM:
             t0 = time.perf_counter()
             with limit_threads(1):   # BLAS threads cost more than they give on these products
                 w, obj, n_iter, clip = self._fit_one(train, params, w0)
+            if not math.isfinite(obj):
+                raise InvalidInputError(f"CRM {self.objective}: the objective at the learnt "
+                                        f"weights is {obj!r}: feedback.loss or the importance "
+                                        "weights (feedback.propensity) too large for float64")
             row = dict(params, clip=clip, objective=obj, n_iter=n_iter,
                        fit_time=time.perf_counter() - t0)
             if validation is not None:
@@ -223,9 +293,47 @@ class CRM:
         return [dict(zip(names, combo)) for combo in itertools.product(*grids)]
 
     def _resolve_clip(self, clip, feedback):
-        if clip == "auto":
+        if isinstance(clip, str) and clip == "auto":
             return default_clip(feedback) if self.objective in ("ips", "poem") else math.inf
         return math.inf if clip is None else float(clip)
+
+    def _clip_freezes(self, loss, log_w, lam, clip) -> bool:
+        """True when the clip M holds every logged weight that carries a gradient at log w
+        (log w_i >= log M, up to rounding): the clipped objective's gradient is then 0."""
+        active = log_w < math.log(clip) - 1e-9
+        if self.objective in ("snips", "norm-poem"):
+            return bool(np.ptp(loss) > 0) and not active.any()
+        delta = loss - lam if self.objective == "banditnet" else loss
+        moving = delta != 0
+        return bool(moving.any()) and not np.any(active & moving)
+
+    def _check_start(self, train, lp0, params, clip, lam):
+        """The clip and the weights at the starting point: the "auto" fallback when POEM's
+        clip freezes the learner (a RuntimeWarning naming clip), the refusal of unclipped
+        weights that can exceed float64. Returns the clip to use."""
+        log_w0 = lp0 - train.log_propensity
+        if math.isfinite(clip) and self._clip_freezes(train.loss, log_w0, lam, clip):
+            auto = isinstance(params["clip"], str)
+            what = ("clip='auto' (POEM's ratio of the 90th to the 10th percentile propensity)"
+                    if auto else "clip")
+            tail = ("; 'auto' fits without clipping instead (clip_ = inf); pass clip=M to "
+                    "choose one" if auto else "; pass a larger clip or clip=None")
+            warnings.warn(f"CRM {self.objective}: {what} = {clip:.6g} clips every logged "
+                          "importance weight at the starting weights w0, so the clipped "
+                          f"objective has a zero gradient there and nothing would be learnt"
+                          f"{tail}", RuntimeWarning, stacklevel=4)
+            if auto:
+                clip = math.inf
+        if math.isinf(clip) and self.objective in ("ips", "poem", "banditnet"):
+            tiny = np.flatnonzero(-train.log_propensity > LOG_MAX_WEIGHT)
+            if tiny.size:
+                i = int(tiny[0])
+                raise InvalidInputError(
+                    f"feedback.propensity of example {i} is exp({float(train.log_propensity[i]):.6g}):"
+                    f" with objective={self.objective!r} and no clipping its importance weight "
+                    "π_w/p can exceed float64's largest number (1.8e308); pass clip=M or drop "
+                    "the example", i)
+        return clip
 
     def _lam(self, params):
         if self.objective == "banditnet":
@@ -247,23 +355,49 @@ class CRM:
         self._check_variance(train, params)
         clip = self._resolve_clip(params["clip"], train)
         C, lam = float(params["C"]), self._lam(params)
+        C_given = C
         # C = inf: min_w R(w), no L2 term (l2 = 0, the risk weighted by 1)
         l2, C = (0.0, 1.0) if math.isinf(C) else (1.0, C)
         task = self.model
         batch = task.make_batch(train.X, train.Y)   # the logged structures are its labels
+        lp0 = np.asarray(task.batch_log_prob(batch, w0), dtype=np.float64)
+        clip = self._check_start(train, lp0, params, clip, lam)
 
         def fun(w):
             lp = np.asarray(task.batch_log_prob(batch, w), dtype=np.float64)
             value, coef = _risk_and_coef(self.objective, train.loss, lp - train.log_propensity,
                                          lam, clip)
             _, g = task.batch_log_prob_grad(batch, w, C * coef)
-            return 0.5 * l2 * float(w @ w) + C * value, l2 * w + g
+            with np.errstate(over="ignore", invalid="ignore"):
+                norm2 = float(w @ w)
+                f = 0.5 * l2 * norm2 + C * value
+            if not math.isfinite(norm2):
+                raise InvalidInputError("the weights w overflow float64 (‖w‖² is not finite)")
+            if not (math.isfinite(f) and np.all(np.isfinite(g))):
+                raise InvalidInputError(
+                    f"CRM {self.objective}: the objective or its gradient is not finite: "
+                    f"feedback.loss (max |δ| = {float(np.max(np.abs(train.loss))):g}) times the "
+                    f"importance weights (feedback.propensity down to "
+                    f"exp({float(np.min(train.log_propensity)):.6g})) and C={C_given:g} are too "
+                    "large for float64; rescale the losses, clip the weights or lower C")
+            return f, l2 * w + g
 
-        if self.optimizer == "lbfgs":
-            res = minimize(fun, w0.copy(), jac=True, method="L-BFGS-B",
-                           options={"maxiter": self.max_iter, "gtol": self.tol})
-            return res.x, float(res.fun), int(res.nit), clip
-        w, obj, epochs = self._majorization(train, fun, C, lam, clip, w0, l2)
+        fun(w0)     # the data's own faults, at the start, as they are
+        try:
+            if self.optimizer == "lbfgs":
+                res = minimize(fun, w0.copy(), jac=True, method="L-BFGS-B",
+                               options={"maxiter": self.max_iter, "gtol": self.tol})
+                return res.x, float(res.fun), int(res.nit), clip
+            w, obj, epochs = self._majorization(train, fun, C, lam, clip, w0, l2)
+        except InvalidInputError as exc:
+            step = (f"learning_rate={self.learning_rate:g} or " if self.optimizer ==
+                    "majorization" else "")
+            raise InvalidInputError(
+                f"CRM {self.objective}: the optimizer's weights grew until the policy failed "
+                f"({exc}); {step}the risk term is too large for float64: feedback.loss up to "
+                f"|δ| = {float(np.max(np.abs(train.loss))):g} (after loss_translation) with "
+                f"C={C_given:g}; rescale the losses, lower C"
+                f"{' or the learning rate' if step else ''}") from None
         return w, obj, epochs, clip
 
     def _majorization(self, train, fun, C, lam, clip, w0, l2=1.0):
@@ -276,7 +410,7 @@ class CRM:
         task = self.model
         rng = np.random.default_rng(self.random_state)
         n = len(train)
-        log_clip = math.log(clip) if math.isfinite(clip) else 700.0
+        log_clip = math.log(clip) if math.isfinite(clip) else LOG_MAX_WEIGHT
         w = w0.copy()
         best_obj, best_w = fun(w)[0], w.copy()
         G = np.zeros_like(w)
@@ -312,9 +446,13 @@ class CRM:
 
     def _select_estimate(self, validation, w, clip):
         target = GibbsTarget(self.model, w)
-        if self.objective in ("ips", "poem"):
-            return ips(validation, target).value      # POEM: the unbiased (unclipped) IPS
-        return snips(validation, target).value
+        try:
+            if self.objective in ("ips", "poem"):
+                return ips(validation, target).value      # POEM: the unbiased (unclipped) IPS
+            return snips(validation, target).value
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"validation (the held-out feedback that chooses the "
+                                    f"hyper-parameters): {exc}", exc.index) from None
 
     # ------------------------------------------------------------- use
     def _check_fitted(self):
@@ -327,29 +465,64 @@ class CRM:
         self._check_fitted()
         return GibbsTarget(self.model, self.w_)
 
+    def _examples(self, X, Y=None):
+        """(X, Y, n) checked: X (and Y) sequences of examples of one length, by the task's
+        ``check_input``; InvalidInputError naming X or Y."""
+        X = _as_examples(X)
+        n = _n_examples(X, "X")
+        if Y is not None:
+            Y = _as_examples(Y)
+            n_y = _n_examples(Y, "Y")
+            if n_y != n:
+                raise InvalidInputError(f"X and Y have different lengths: len(X)={n}, "
+                                        f"len(Y)={n_y}")
+        self.model.check_input(X, Y)
+        return X, Y, n
+
     def predict(self, X):
-        """The most probable structure argmax_y π_w(y|x) = argmax_y w·Ψ(x, y) per context."""
+        """The most probable structure argmax_y π_w(y|x) = argmax_y w·Ψ(x, y) per context
+        (an empty X gives an empty result)."""
         self._check_fitted()
-        self.model.check_input(X)
+        X, _, n = self._examples(X)
+        if n == 0:
+            return []
         return self.model.batch_inference(self.model.make_batch(X), self.w_)
 
     def sample(self, X, n: int = 1, random_state=None) -> list:
-        """n structures drawn from π_w(·|x) per context."""
+        """n structures y ~ π_w(·|x) per context, as the task's labels (what ``predict``
+        returns); ``n`` draws per context, at most MAX_DRAWS in all; ``random_state`` a seed."""
         self._check_fitted()
-        self.model.check_input(X)
+        check_n_samples(n, "n")
+        random_state = check_seed(random_state)
+        X, _, m = self._examples(X)
+        n = check_draws(n, m, "n")
+        if m == 0:
+            return []
         return self.model.batch_sample(self.model.make_batch(X), self.w_, n, random_state)
 
     def log_prob(self, X, Y) -> np.ndarray:
-        """log π_w(y_i|x_i)."""
+        """log π_w(y_i|x_i) (an empty X gives an empty array)."""
         self._check_fitted()
-        self.model.check_input(X, Y)
+        X, Y, n = self._examples(X, Y)
+        if n == 0:
+            return np.zeros(0)
         return np.asarray(self.model.batch_log_prob(self.model.make_batch(X, Y), self.w_))
 
     def expected_loss(self, X, Y, n_samples: int = 1000, random_state=None) -> float:
         """(1/n) Σ_i E_{y~π_w(·|x_i)}[Δ(y_i, y)] against full-information labels Y (exact
-        where the task's loss decomposes over its marginals)."""
+        where the task's loss decomposes over its marginals, else ``n_samples`` draws per
+        example, at most MAX_DRAWS in all). An empty X has no mean: InvalidInputError naming
+        X."""
         self._check_fitted()
-        self.model.check_input(X, Y)
+        check_n_samples(n_samples, "n_samples")
+        random_state = check_seed(random_state)
+        if Y is None:
+            raise InvalidInputError("Y: expected_loss needs the full-information labels Y")
+        X, Y, n = self._examples(X, Y)
+        if n == 0:
+            raise InvalidInputError("X has no examples: the mean expected loss of an empty set "
+                                    "is undefined")
+        n_samples = check_draws(n_samples, n, "n_samples")
         means, _ = self.model.batch_expected_loss(self.model.make_batch(X, Y), self.w_,
                                                    n_samples, random_state)
         return float(np.mean(means))
@@ -360,8 +533,14 @@ class CRM:
 
     def estimate(self, feedback: BanditFeedback, estimator: str = "snips", **kwargs):
         """An off-policy estimate of the learnt policy's risk on other logged ``feedback``
-        ("ips" or "snips"; keyword arguments go to the estimator)."""
+        ("ips" or "snips"; the keyword arguments ``clip`` and ``level`` go to the estimator,
+        any other is refused naming it)."""
         fn = {"ips": ips, "snips": snips}[check_choice(estimator, "estimator", ("ips", "snips"))]
+        unknown = sorted(set(kwargs) - {"clip", "level"})
+        if unknown:
+            raise InvalidInputError(f"estimate: unknown keyword argument(s) "
+                                    f"{', '.join(map(repr, unknown))}; {estimator} takes clip "
+                                    "and level")
         return fn(feedback, self.target(), **kwargs)
 
     # ------------------------------------------------------------- model files

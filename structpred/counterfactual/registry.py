@@ -223,7 +223,8 @@ for _objective, _lam, _clip in (("ips", 0.0, 2.0), ("poem", 0.5, 2.0), ("snips",
 
 #: Modules whose every public function must be registered above, and the exceptions.
 COVERS = {"structpred.counterfactual.objectives": {
-    "OBJECTIVES": "the names of the objectives (a tuple, not a function)"}, _MOD: {
+    "OBJECTIVES": "the names of the objectives (a tuple, not a function)",
+    "LOG_MAX_WEIGHT": "a constant (log of float64's largest number), not a function"}, _MOD: {
     "Estimate": "the result type of the estimators",
     "GibbsTarget": "a target policy class, reached through the estimators' target argument",
     "TabularTarget": "a target policy class, reached through the estimators' target argument",

@@ -448,7 +448,8 @@ class Multiclass(StructuredModel):
         return np.exp(self._log_softmax(_dense_row(x).reshape(1, -1), w)[0])
 
     def sample(self, x, w, n, random_state=None):
-        """n classes drawn independently from the softmax (inverse CDF)."""
+        """n class labels (the user's, as ``predict`` returns them) drawn independently from
+        the softmax (inverse CDF)."""
         return self.batch_sample(self._one(x), w, n, random_state)[0]
 
     def expected_loss(self, x, y, w, n_samples=1000, random_state=None):
@@ -488,8 +489,10 @@ class Multiclass(StructuredModel):
         return LP[rows, labels], G.ravel()
 
     def batch_sample(self, batch, w, n, random_state=None, n_jobs=1):
-        """[n classes drawn from π_w(·|x_i)] per example: inverse CDF of the exact class
-        probabilities, one Generator (from ``random_state``) over the examples in order."""
+        """[n class labels drawn from π_w(·|x_i)] per example: inverse CDF of the exact class
+        probabilities, one Generator (from ``random_state``) over the examples in order. The
+        draws are the user's labels (``classes_[k]`` as a Python scalar, what ``predict``
+        returns and ``batch_log_prob`` takes), not row indices."""
         n = check_n_samples(n)
         rng = as_generator(random_state)
         P = np.exp(self._log_softmax(batch.X, w))
@@ -498,7 +501,7 @@ class Multiclass(StructuredModel):
         for i in range(len(batch)):
             u = rng.random(n) * cdf[i, -1]
             draws = np.minimum(np.searchsorted(cdf[i], u, side="right"), self.n_classes_ - 1)
-            out.append([int(v) for v in draws])
+            out.append(self.classes_[draws].tolist())
         return out
 
     def batch_expected_loss(self, batch, w, n_samples=1000, random_state=None):
