@@ -803,7 +803,10 @@ def _role_cases(role, arg, argname, others):
                 ("nan", "error", _set(O, (0, 0), np.nan), argname),
                 ("string", "error", _set(O, (0, 0), "x"), argname),
                 ("1d", "error", O[0], argname),
-                ("no_rows", "error", O[:0], argname)]
+                ("no_rows", "error", O[:0], argname),
+                # one sampled ranking: a standard error over it is undefined (a named error
+                # or a result in range, never NaN)
+                ("one_row", "error_or_range", O[:1], argname)]
     elif role == "count":
         for label, bad in (("zero", 0), ("negative", -1), ("fractional", 1.5), ("nan", np.nan),
                            ("string", "3"), ("bool", True), ("huge", 10 ** 12)):
@@ -984,6 +987,17 @@ def _metric_cases(spec):
             a = [_copy(v) for v in args]
             a[pos] = []
             cases.append((f"{argname}_empty", "error", a, kwargs, argname))
+        if role in ("per_query_grades", "per_query_scores"):
+            # a dict of the queries: iterating it gives its keys, which must not be scored
+            a = [_copy(v) for v in args]
+            a[pos] = dict(enumerate(a[pos]))
+            cases.append((f"{argname}_dict", "error", a, kwargs, argname))
+        if role == "per_query_grades":
+            # no relevant document in any query: a value in range (NDCG 0) or a named error
+            # (the average rank of relevant documents is undefined), never NaN
+            a = [_copy(v) for v in args]
+            a[pos] = [np.zeros_like(np.asarray(v, dtype=np.float64)) for v in a[pos]]
+            cases.append((f"{argname}_no_relevant", "error_or_range", a, kwargs, argname))
         a = [_copy(v) for v in args]
         a[pos] = None
         default = inspect.signature(fn).parameters[argname].default

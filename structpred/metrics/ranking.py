@@ -17,15 +17,19 @@ MAP (LETOR): a document is relevant when its grade >= ``relevant`` (1); AP = mea
 relevant documents of precision at their rank; AP = 0 for a query without relevant documents.
 ERR (Chapelle et al. 2009): R = (2^g - 1) / 2^g_max, ERR = Σ_r (1/r) R_r Π_{i<r} (1 - R_i).
 Average relevant rank (Joachims et al. WSDM 2017): the mean, over all relevant documents of
-all queries, of their 1-based rank.
+all queries, of their 1-based rank; undefined (InvalidInputError naming Y and ``relevant``,
+not NaN) when no document of any query is relevant.
 
 Inputs are checked at the boundary (:mod:`structpred.boundary`): grades finite and >= 0,
-scores finite, one score per document, k an integer >= 1, at least one query; anything else
-raises InvalidInputError naming the argument and query. Gains are computed relative to the
+scores finite, one score per document, k an integer >= 1, at least one query, Y and S
+sequences of per-query arrays (a dict, whose iteration gives its keys, or a set is refused);
+anything else raises InvalidInputError naming the argument and query. Gains are computed relative to the
 query's largest grade (2^(g - g_max) - 2^-g_max), so grades beyond 1023 (where 2^g overflows
 float64) give the exact NDCG instead of inf/inf; ``dcg`` itself refuses such grades.
 """
 from __future__ import annotations
+
+from collections.abc import Mapping, Set
 
 import numpy as np
 
@@ -59,6 +63,10 @@ def ranked_grades(y, s) -> np.ndarray:
 
 def _ranked(Y, S):
     """Ranked grades of every query (the inputs checked once, naming the query)."""
+    for name, v in (("Y", Y), ("S", S)):
+        if isinstance(v, (Mapping, Set, str, bytes)):
+            raise InvalidInputError(f"{name} must be a sequence of per-query arrays (a list), "
+                                    f"got a {type(v).__name__} (iterating it gives its keys)")
     n = check_same_length(Y, S, "Y (grades per query)", "S (scores per query)")
     if n == 0:
         raise InvalidInputError("Y has no queries: a mean over no query is undefined")
@@ -174,11 +182,17 @@ def err(Y, S, k: int | None = None, max_grade: float | None = None) -> float:
 
 
 def average_relevant_rank(Y, S, relevant: float = 1) -> float:
-    """Mean 1-based rank of the relevant documents (grade >= relevant), pooled over queries."""
+    """Mean 1-based rank of the relevant documents (grade >= relevant), pooled over queries:
+    Σ_q Σ_{d relevant} rank_q(d) / #relevant, in [1, inf). InvalidInputError naming Y and
+    ``relevant`` when no document of any query is relevant (the mean is then undefined)."""
     relevant = check_real(relevant, "relevant")
     total, count = 0.0, 0
     for ranked in _ranked(Y, S):
         pos = np.flatnonzero(ranked >= relevant) + 1
         total += pos.sum()
         count += pos.size
-    return total / count if count else float("nan")
+    if not count:
+        raise InvalidInputError(f"Y: no document of any query has a grade >= relevant "
+                                f"({relevant:g}), so the average rank of relevant documents is "
+                                "undefined")
+    return total / count

@@ -78,9 +78,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
-from ...boundary.arrays import check_labels, check_vector
-from ...boundary.params import check_real
-from ...errors import InvalidInputError
+from ...boundary.arrays import (check_finite_result, check_flags, check_groups, check_labels,
+                                check_matrix, check_vector)
+from ...boundary.params import (check_bool, check_choice, check_int, check_probability,
+                                check_real, check_seed)
+from ...errors import MAX_ABS_FEATURE, InvalidInputError, InvalidInputTypeError
 from .clicklog import check_click_log
 from .lp import BvNSampler, fair_ranking_lp
 from .pooled import _fit_rows, check_model, log_features, merit_of, population_features
@@ -97,10 +99,37 @@ _EST_KIND = {"ips": 0, "stratified": 0, "ratio": 1, "stratified-ratio": 1, "mle"
 ESTIMATORS = tuple(_EST_KIND)
 _CODE = {"naive": 0, "d-ultr": 1, "fairco-exposure": 2, "fairco-impact": 3, "lp": 4}
 
+#: Most items of a simulation (each user's ranking is a sort of n_items scores).
+MAX_SIM_ITEMS = 4096
+#: Largest array the simulation allocates, in entries: n_users x n_items (the relevance and
+#: examination draws, 9 bytes an entry), merit_users x n_items (the Monte-Carlo merit), strata
+#: x n_items (the per-stratum sums) and strata x n_items^2 (the per-rank counts of the maximum-
+#: likelihood estimators): 2**26 entries is about 0.6 GB for the draws.
+MAX_SIM_ENTRIES = 2 ** 26
+#: Largest FairCo λ: the error term λ (τ - 1) (ratio gap) must stay finite in float64 (at
+#: 1e308 it is inf, and inf x 0 makes NaN scores).
+MAX_LAM = 1e100
+#: Range of the users' polarity spread (user_std) and openness: 1/σ² and 1/o² stay finite.
+_SPREAD = (1e-6, 1e3)
+
+
+def _check_lam(value, name):
+    """FairCo's λ: a finite real number in [0, MAX_LAM] (``setup.lam`` and simulate's ``lam``)."""
+    return check_real(value, name, 0.0, MAX_LAM)
+
+
+def _entries(count, name, what):
+    if count > MAX_SIM_ENTRIES:
+        raise InvalidInputError(f"{name}: {what} = {count} entries, more than the simulation's "
+                                f"limit of {MAX_SIM_ENTRIES} (structpred.apps.fairness.dynamic."
+                                "MAX_SIM_ENTRIES; it bounds the memory of one array)")
+
 
 @dataclass
 class NewsSetup:
-    """Every parameter of the news simulation (see the module docstring)."""
+    """Every parameter of the news simulation (see the module docstring), checked at
+    construction and again by ``make_trial`` / ``simulate`` (``check``: a field changed later
+    is caught too); InvalidInputError naming ``setup.<field>``."""
     n_items: int = 30
     n_users: int = 3000
     p_plus: float = 0.5
@@ -120,6 +149,86 @@ class NewsSetup:
     pooled_degree: tuple = (6, 2)
     pooled_ridge: float = 1e-3
     pooled_refit: float = 1.2
+
+    def __post_init__(self):
+        self.check()
+
+    def check(self) -> "NewsSetup":
+        """Check every field (``replace``, ``make_trial`` and ``simulate`` call it, so a field
+        changed after construction is checked too) and store it converted (ints, floats,
+        tuples); InvalidInputError naming ``setup.<field>`` otherwise:
+
+        * n_items an integer in [2, MAX_SIM_ITEMS]; n_users >= 1, merit_users >= 0 and
+          head_start >= 0 integers with 2 head_start <= n_users; n_users x n_items and
+          merit_users x n_items at most MAX_SIM_ENTRIES (the arrays drawn);
+        * p_plus a probability; user_mean a real in [-1, 1] (polarities live there);
+          user_std a real in [1e-6, 1e3]; openness a pair 1e-6 <= lo < hi <= 1e3;
+        * head_start_group 0 or 1; lam a real in [0, MAX_LAM] (as ``simulate(lam=)``);
+          lp_every an integer >= 1; lp_compensate a bool; position_bias "log" or "none";
+          merit_estimator one of ESTIMATORS;
+        * polarity_pool None or at least n_items finite reals of magnitude <= 1e50;
+          strata two integers >= 1 with strata[0] x strata[1] x n_items <= MAX_SIM_ENTRIES;
+          pooled_degree / pooled_ridge as ``pooled.check_model``; pooled_refit a real >= 1.
+        """
+        n = check_int(self.n_items, "setup.n_items", 2, MAX_SIM_ITEMS)
+        T = check_int(self.n_users, "setup.n_users", 1)
+        _entries(T * n, "setup.n_users", f"n_users x n_items = {T} x {n}")
+        mu = check_int(self.merit_users, "setup.merit_users", 0)
+        _entries(mu * n, "setup.merit_users", f"merit_users x n_items = {mu} x {n}")
+        h = check_int(self.head_start, "setup.head_start", 0)
+        if 2 * h > T:
+            raise InvalidInputError(f"setup.head_start must be in 0..n_users/2 (h users from each "
+                                    f"side), got {h}")
+        p_plus = check_probability(self.p_plus, "setup.p_plus")
+        mean = check_real(self.user_mean, "setup.user_mean", -1.0, 1.0)
+        std = check_real(self.user_std, "setup.user_std", *_SPREAD)
+        op = self.openness
+        if isinstance(op, (str, bytes)) or not hasattr(op, "__len__") or len(op) != 2:
+            raise InvalidInputError(f"setup.openness must be a pair (lo, hi) of reals with "
+                                    f"{_SPREAD[0]:g} <= lo < hi <= {_SPREAD[1]:g}, got {op!r}")
+        lo = check_real(op[0], "setup.openness[0] (lo)", *_SPREAD)
+        hi = check_real(op[1], "setup.openness[1] (hi)", *_SPREAD)
+        if not lo < hi:
+            raise InvalidInputError(f"setup.openness must be a pair (lo, hi) with lo < hi, got "
+                                    f"{op!r}")
+        hg = check_choice(self.head_start_group, "setup.head_start_group", (0, 1))
+        lam = _check_lam(self.lam, "setup.lam")
+        every = check_int(self.lp_every, "setup.lp_every", 1)
+        comp = check_bool(self.lp_compensate, "setup.lp_compensate")
+        bias = check_choice(self.position_bias, "setup.position_bias", ("log", "none"))
+        est = check_choice(self.merit_estimator, "setup.merit_estimator", ESTIMATORS)
+        pool = self.polarity_pool
+        if pool is not None:
+            arr = check_vector(pool, "setup.polarity_pool", low=-MAX_ABS_FEATURE,
+                               high=MAX_ABS_FEATURE)
+            if arr.size < n:
+                raise InvalidInputError(f"setup.polarity_pool has {arr.size} polarities, fewer "
+                                        f"than n_items = {n}")
+            pool = tuple(arr.tolist())
+        st = self.strata
+        if isinstance(st, (str, bytes)) or not hasattr(st, "__len__") or len(st) != 2:
+            raise InvalidInputError(f"setup.strata must be two positive integers (polarity bins, "
+                                    f"openness bins), got {st!r}")
+        st = (check_int(st[0], "setup.strata[0] (polarity bins)", 1, strict=True),
+              check_int(st[1], "setup.strata[1] (openness bins)", 1, strict=True))
+        _entries(st[0] * st[1] * n, "setup.strata",
+                 f"strata x n_items = {st[0]} x {st[1]} x {n}")
+        degree, ridge = check_model(self.pooled_degree, self.pooled_ridge, "setup.pooled_")
+        refit = check_real(self.pooled_refit, "setup.pooled_refit", 1.0)
+        (self.n_items, self.n_users, self.merit_users, self.head_start, self.p_plus,
+         self.user_mean, self.user_std, self.openness, self.head_start_group, self.lam,
+         self.lp_every, self.lp_compensate, self.position_bias, self.merit_estimator,
+         self.polarity_pool, self.strata, self.pooled_degree, self.pooled_ridge,
+         self.pooled_refit) = (n, T, mu, h, p_plus, mean, std, (lo, hi), hg, lam, every, comp,
+                               bias, est, pool, st, degree, ridge, refit)
+        return self
+
+
+def _setup(setup, name="setup"):
+    """``setup`` checked (``NewsSetup.check``); InvalidInputTypeError for another type."""
+    if not isinstance(setup, NewsSetup):
+        raise InvalidInputTypeError(f"{name} must be a NewsSetup, got {type(setup).__name__}")
+    return setup.check()
 
 
 @dataclass
@@ -171,7 +280,8 @@ def news_merit(polarity, setup: NewsSetup) -> np.ndarray:
     (a Gaussian product integrated over (-1, 1) plus the clipped masses at ±1), then o ~ U[lo, hi]
     by 64-point Gauss-Legendre."""
     from scipy.special import ndtr
-    rho = np.asarray(polarity, dtype=float)[:, None]
+    setup = _setup(setup)
+    rho = check_vector(polarity, "polarity", low=-MAX_ABS_FEATURE, high=MAX_ABS_FEATURE)[:, None]
     lo, hi = setup.openness
     x, w = np.polynomial.legendre.leggauss(64)
     o = (lo + (hi - lo) * (x + 1) / 2)[None, :]
@@ -196,33 +306,14 @@ def make_trial(setup: NewsSetup, seed) -> NewsTrial:
     h from the other side, then the mixture) and their randomness for one trial; each user's
     stratum (``strata`` = (polarity bins, openness bins)) and the strata's population
     probabilities for the stratified merit estimate."""
-    if setup.n_items < 2 or setup.n_users < 1:
-        raise InvalidInputError("setup: n_items must be >= 2 and n_users >= 1")
-    if not 0 <= 2 * setup.head_start <= setup.n_users:
-        raise InvalidInputError(f"setup.head_start must be in 0..n_users/2 (h users from each "
-                                f"side), got {setup.head_start}")
-    if setup.head_start_group not in (0, 1):
-        raise InvalidInputError(f"setup.head_start_group must be 0 or 1, got "
-                                f"{setup.head_start_group!r}")
-    if setup.position_bias not in ("log", "none"):
-        raise InvalidInputError(f"setup.position_bias must be 'log' or 'none', got "
-                                f"{setup.position_bias!r}")
-    if setup.merit_estimator not in ESTIMATORS:
-        raise InvalidInputError(f"setup.merit_estimator must be one of {ESTIMATORS}, got "
-                                f"{setup.merit_estimator!r}")
-    strata = tuple(setup.strata)
-    if len(strata) != 2 or not all(isinstance(k, (int, np.integer)) and k >= 1 for k in strata):
-        raise InvalidInputError(f"setup.strata must be two positive integers (polarity bins, "
-                                f"openness bins), got {setup.strata!r}")
+    setup = _setup(setup)
+    seed = check_seed(seed, "seed")
     rng = np.random.default_rng(seed)
     if setup.polarity_pool is None:
         pol = rng.uniform(-1, 1, setup.n_items)
     else:
-        pool = check_vector(np.asarray(setup.polarity_pool, dtype=float), "setup.polarity_pool")
-        if pool.size < setup.n_items:
-            raise InvalidInputError(f"setup.polarity_pool has {pool.size} polarities, fewer "
-                                    f"than n_items = {setup.n_items}")
-        pol = rng.choice(pool, setup.n_items, replace=False)
+        pol = rng.choice(np.asarray(setup.polarity_pool, dtype=float), setup.n_items,
+                         replace=False)
     groups = (pol > 0).astype(np.int64)
     if groups.min() == groups.max():          # keep two groups
         pol[0] = -pol[0] if pol[0] != 0 else 1e-3
@@ -240,6 +331,12 @@ def make_trial(setup: NewsSetup, seed) -> NewsTrial:
     else:
         merit = news_merit(pol, setup)
     gm = np.array([merit[groups == k].mean() for k in (0, 1)])
+    if not np.all(np.isfinite(gm) & (gm > 0)):
+        k = int(np.flatnonzero(~(np.isfinite(gm) & (gm > 0)))[0])
+        raise InvalidInputError(f"setup: the true merit of group {k} is {gm[k]!r}, so the "
+                                "unfairness (exposure per merit) is undefined: the items' "
+                                "polarities (setup.polarity_pool) are too far from every user "
+                                "for setup.openness / setup.user_std")
     if setup.position_bias == "log":
         v = 1.0 / np.log2(2.0 + np.arange(setup.n_items))
     else:
@@ -254,6 +351,10 @@ def user_strata(user_polarity, user_openness, setup: NewsSetup):
     population probabilities P(k)/M, P(k) = Σ_side p_side [Φ((b_k+1 - μ)/σ) - Φ((b_k - μ)/σ)]
     under the clipped bimodal polarity (the end bins take the clipped mass)."""
     from scipy.special import ndtr
+    setup = _setup(setup)
+    user_polarity = check_vector(user_polarity, "user_polarity")
+    user_openness = check_vector(user_openness, "user_openness", user_polarity.shape[0],
+                                 length_of="user_polarity")
     K, M = (int(k) for k in setup.strata)
     edges = np.linspace(-1.0, 1.0, K + 1)
     kb = np.clip(np.searchsorted(edges[1:-1], user_polarity, side="right"), 0, K - 1)
@@ -268,16 +369,31 @@ def user_strata(user_polarity, user_openness, setup: NewsSetup):
 
 
 def group_unfairness(per_item, merit, groups) -> float:
-    """Mean over pairs of groups of |mean_G(x)/mean_G(R) - mean_G'(x)/mean_G'(R)|, with x the
-    average exposure (or clicks) per user of each item and R a merit per item (true, estimated
-    or realised); the paper's exposure / impact unfairness when R is the true merit."""
-    x = np.asarray(per_item, dtype=float)
-    R = np.asarray(merit, dtype=float)
-    g = np.asarray(groups)
-    labels = np.unique(g)
-    ratio = [x[g == k].mean() / max(R[g == k].mean(), 1e-12) for k in labels]
-    pairs = [abs(ratio[a] - ratio[b]) for a in range(len(ratio)) for b in range(a + 1, len(ratio))]
-    return float(np.mean(pairs)) if pairs else 0.0
+    """Mean over pairs of groups G, G' of |mean_G(x)/mean_G(R) - mean_G'(x)/mean_G'(R)|, with x
+    the average exposure (or clicks) per user of each item and R a merit per item (true,
+    estimated or realised); the paper's exposure / impact unfairness when R is the true merit.
+
+    ``per_item`` and ``merit`` are finite, >= 0 and of magnitude <= 1e50, one per item;
+    ``groups`` one label per item, two groups or more. InvalidInputError naming the argument,
+    and naming ``merit`` when a group's mean merit is 0 (exposure per merit is then undefined;
+    it used to be read as 1e-12, giving unfairness of order 1e12) or so small that the ratio
+    overflows float64."""
+    x = check_vector(per_item, "per_item", low=0.0, high=MAX_ABS_FEATURE, min_length=1)
+    R = check_vector(merit, "merit", x.shape[0], low=0.0, high=MAX_ABS_FEATURE,
+                     length_of="per_item")
+    g, K = check_groups(groups, "groups", x.shape[0], length_of="per_item")
+    cnt = np.bincount(g, minlength=K)
+    mx = np.bincount(g, weights=x, minlength=K) / cnt
+    mR = np.bincount(g, weights=R, minlength=K) / cnt
+    if np.any(mR <= 0):
+        k = int(np.flatnonzero(mR <= 0)[0])
+        raise InvalidInputError(f"merit: group {k} (in sorted label order) has mean merit 0, so "
+                                "its exposure per merit is undefined")
+    with np.errstate(over="ignore", invalid="ignore"):
+        ratio = mx / mR
+        pairs = [abs(ratio[a] - ratio[b]) for a in range(K) for b in range(a + 1, K)]
+        out = float(np.mean(pairs))
+    return check_finite_result(out, "group_unfairness (exposure per merit)", "per_item / merit")
 
 
 @njit(cache=True, nogil=True)
@@ -457,17 +573,30 @@ def estimate_merit(ips_cell, n_cell, cell_weight) -> np.ndarray:
     """The stratified IPS merit estimate R̂(d) = Σ_c w_c S_c(d)/n_c / Σ_c w_c over the strata
     with n_c > 0 users (S_c(d) = Σ_{t in c} click_t(d)/v_{rank_t(d)}); with the empirical
     weights w_c = n_c/τ it is the plain IPS mean, with the population probabilities it is
-    E_x[R̂(d|x)] for the per-stratum (personalised) IPS model R̂(d|x)."""
-    ips_cell = np.asarray(ips_cell, dtype=float)
-    n = ips_cell.shape[1]
+    E_x[R̂(d|x)] for the per-stratum (personalised) IPS model R̂(d|x).
+
+    ``ips_cell`` is (C, n) with finite entries >= 0 (C strata, n items), ``n_cell`` C user
+    counts >= 0 and ``cell_weight`` C weights >= 0, all finite: checked before the compiled
+    kernel reads them (a shorter ``n_cell`` or ``cell_weight`` would be read past its end).
+    InvalidInputError naming the argument otherwise; also when no stratum with users has a
+    positive weight (the estimate would be 0/0)."""
+    S = check_matrix(ips_cell, "ips_cell", allow_sparse=False)
+    if np.any(S < 0):
+        raise InvalidInputError("ips_cell: IPS sums are >= 0, got a negative entry")
+    C, n = S.shape
+    cnt = check_vector(n_cell, "n_cell", C, low=0.0, high=MAX_ABS_FEATURE,
+                       length_of="the rows (strata) of ips_cell")
+    w = check_vector(cell_weight, "cell_weight", C, low=0.0, high=MAX_ABS_FEATURE,
+                     length_of="the rows (strata) of ips_cell")
+    if C == 1:
+        return S[0] / max(cnt[0], 1.0)
+    if cnt.any() and not np.any(w[cnt > 0] > 0):
+        raise InvalidInputError("cell_weight: every stratum with users has weight 0, so the "
+                                "weighted mean over the strata is undefined")
     out = np.empty(n)
-    w = np.asarray(cell_weight, dtype=float)
-    cnt = np.asarray(n_cell, dtype=float)
-    if w.size == 1:
-        return ips_cell[0] / max(cnt[0], 1.0)
-    z = np.zeros_like(ips_cell)
-    _estimate(0, 0, np.zeros(n), ips_cell, z, z, np.zeros((1, 1, 1)), np.zeros((1, 1, 1)),
-              np.ones(1), cnt, w, np.zeros_like(ips_cell), np.ones(w.size, dtype=np.uint8), out)
+    z = np.zeros_like(S)
+    _estimate(0, 0, np.zeros(n), S, z, z, np.zeros((1, 1, 1)), np.zeros((1, 1, 1)),
+              np.ones(1), cnt, w, np.zeros_like(S), np.ones(C, dtype=np.uint8), out)
     return out
 
 
@@ -519,7 +648,8 @@ def merit_from_log(clicked, ranks, v, estimator="ips", cells=None, cell_weight=N
     (tests/test_fairness_dynamic_estimation.py, on the news simulator's true merit).
     Stratified: Σ_c w_c R̂_c(d) / Σ_c w_c over the strata seen (``estimate_merit``).
     InvalidInputError for a row of ``ranks`` that is not a permutation, ``clicked`` of another
-    shape or not 0/1, a propensity outside (0, 1], a stratum outside ``cell_weight``."""
+    shape or not 0/1, a propensity outside (0, 1], a stratum outside ``cell_weight``, weights
+    that are not finite and >= 0 or all 0 on the strata with users."""
     kind, strat = _estimator(estimator)
     if kind == 3:
         raise InvalidInputError("merit_estimator='pooled-mle' needs the item and user features: "
@@ -529,8 +659,12 @@ def merit_from_log(clicked, ranks, v, estimator="ips", cells=None, cell_weight=N
     if strat:
         if cells is None or cell_weight is None:
             raise InvalidInputError(f"merit_estimator={estimator!r} needs cells and cell_weight")
-        cw = check_vector(cell_weight, "cell_weight", low=0.0, min_length=1)
+        cw = check_vector(cell_weight, "cell_weight", low=0.0, high=MAX_ABS_FEATURE,
+                          min_length=1)
         cells = check_labels(cells, "cells", cw.size, length=T)
+        if T and not np.any(cw[np.unique(cells)] > 0):
+            raise InvalidInputError("cell_weight: every stratum with users has weight 0, so the "
+                                    "weighted mean over the strata is undefined")
     else:
         cells, cw = np.zeros(T, dtype=np.int64), np.ones(1)
     st = _Stats(cw.size, n, v.size, kind)
@@ -554,10 +688,29 @@ def lp_policy(est, groups, v, cum_exposure, k, compensate=True):
     doubly stochastic P s.t. f_1(P) - f_0(P) = target, f_G = Σ_G (P v)_d / Σ_G R̂(d)
     (disparate treatment); target = -X/k with X = Σ_G1 cum_exposure / Σ_G1 R̂ - the same for
     G0 when ``compensate`` (the next k users cancel the past disparity), else 0; least-unfair
-    when infeasible. Returns the FairLPResult."""
+    when infeasible. Returns the FairLPResult.
+
+    ``est`` and ``cum_exposure`` are finite and >= 0, one per item, ``groups`` two labels 0/1
+    (both present), ``v`` one propensity in (0, 1] per rank, ``k`` an integer >= 1,
+    ``compensate`` a bool; InvalidInputError naming the argument otherwise, and naming ``est``
+    when a group's estimated merit sums to 0 (f_G is then undefined)."""
+    est = check_vector(est, "est", low=0.0, high=MAX_ABS_FEATURE, min_length=2)
+    n = est.shape[0]
+    groups = check_labels(groups, "groups", 2, length=n)
+    if np.bincount(groups, minlength=2).min() == 0:
+        raise InvalidInputError("groups: the LP's disparate treatment needs items of both "
+                                "groups 0 and 1")
+    v = check_vector(v, "v", n, low=np.finfo(float).tiny, high=1.0, length_of="est")
+    cum_exposure = check_vector(cum_exposure, "cum_exposure", n, low=0.0, high=MAX_ABS_FEATURE,
+                                length_of="est")
+    k = check_int(k, "k", 1)
+    tot = np.bincount(groups, weights=est, minlength=2)
+    if np.any(tot <= 0):
+        raise InvalidInputError(f"est: group {int(np.argmin(tot))} has estimated merit 0, so "
+                                "its exposure per merit (disparate treatment) is undefined")
     target = None
-    if compensate:
-        f = [cum_exposure[groups == g].sum() / est[groups == g].sum() for g in (0, 1)]
+    if check_bool(compensate, "compensate"):
+        f = np.bincount(groups, weights=cum_exposure, minlength=2) / tot
         target = -(f[1] - f[0]) / k
     return fair_ranking_lp(est, groups, "disparate_treatment", v, target=target)
 
@@ -601,6 +754,60 @@ class _PooledFit:
         return merit_of(self.theta, self.pop, self.W)
 
 
+def _check_trial(trial, cells: bool, features: bool) -> dict:
+    """The arrays of ``trial`` the compiled simulation reads, checked and in the kernel's
+    dtypes (an index out of range there is memory corruption, not an exception):
+    relevant (T, n) bools, exam_u (T, n) uniforms, groups n labels 0/1 (both present), v n
+    propensities in (0, 1], group_merit two finite positive merits; with ``cells`` the users'
+    strata (T labels < len(cell_weight)) and the strata's weights (>= 0, not all 0); with
+    ``features`` the users' polarity and openness (T each). InvalidInputError naming
+    ``trial.<field>``."""
+    if not isinstance(trial, NewsTrial):
+        raise InvalidInputTypeError(f"trial must be a NewsTrial (make_trial), got "
+                                    f"{type(trial).__name__}")
+    rel = np.asarray(trial.relevant)
+    if rel.ndim != 2 or rel.shape[0] < 1 or rel.shape[1] < 2:
+        raise InvalidInputError(f"trial.relevant must be a (users x items) array with at least "
+                                f"one user and two items, got shape {rel.shape}")
+    T, n = rel.shape
+    out = {"relevant": np.ascontiguousarray(check_flags(rel.ravel(), "trial.relevant")
+                                            .reshape(T, n))}
+    ex = check_matrix(trial.exam_u, "trial.exam_u", allow_sparse=False)
+    if ex.shape != (T, n) or ex.min() < 0 or ex.max() > 1:
+        raise InvalidInputError(f"trial.exam_u must be a {(T, n)} array of uniforms in [0, 1] "
+                                f"(that of trial.relevant), got shape {ex.shape}")
+    out["exam_u"] = ex
+    g = check_labels(trial.groups, "trial.groups", 2, length=n)
+    if np.bincount(g, minlength=2).min() == 0:
+        raise InvalidInputError("trial.groups must hold items of both groups 0 and 1")
+    out["groups"] = np.ascontiguousarray(g)
+    out["v"] = check_vector(trial.v, "trial.v", n, low=np.finfo(float).tiny, high=1.0,
+                            length_of="the items")
+    out["group_merit"] = check_vector(trial.group_merit, "trial.group_merit", 2,
+                                      low=np.finfo(float).tiny, high=MAX_ABS_FEATURE,
+                                      length_of="the groups")
+    if cells:
+        if trial.user_cell is None or trial.cell_weight is None:
+            raise InvalidInputError("a stratified merit_estimator needs a trial with user "
+                                    "strata (trial.user_cell, trial.cell_weight: make_trial)")
+        cw = check_vector(trial.cell_weight, "trial.cell_weight", low=0.0,
+                          high=MAX_ABS_FEATURE, min_length=1)
+        if not cw.sum() > 0:
+            raise InvalidInputError("trial.cell_weight: every stratum has weight 0")
+        out["cell_weight"] = cw
+        out["user_cell"] = np.ascontiguousarray(check_labels(trial.user_cell, "trial.user_cell",
+                                                             cw.size, length=T))
+    if features:
+        for name in ("user_polarity", "user_openness"):
+            if getattr(trial, name) is None:
+                raise InvalidInputError("merit_estimator='pooled-mle' needs a trial with user "
+                                        "features (make_trial)")
+            check_vector(getattr(trial, name), f"trial.{name}", T, length_of="the users")
+        check_vector(trial.polarity, "trial.polarity", n, low=-MAX_ABS_FEATURE,
+                     high=MAX_ABS_FEATURE, length_of="the items")
+    return out
+
+
 def simulate(trial: NewsTrial, method: str, setup: NewsSetup | None = None, lam=None,
              seed=0, control_merit=None, merit_estimator=None) -> SimulationResult:
     """Run one ranker over the trial's users (``lam``: FairCo's λ, default setup.lam; ``seed``
@@ -613,29 +820,31 @@ def simulate(trial: NewsTrial, method: str, setup: NewsSetup | None = None, lam=
     the item and user features for all items, pooled.py); default
     setup.merit_estimator; it is R̂_τ in the ranking score and in the error term of D-ULTR,
     FairCo and the LP)."""
-    setup = NewsSetup() if setup is None else setup
-    if method not in _CODE:
-        raise InvalidInputError(f"method must be one of {METHODS}, got {method!r}")
-    lam = setup.lam if lam is None else check_real(lam, "lam", 0.0)
+    setup = NewsSetup() if setup is None else _setup(setup)
+    method = check_choice(method, "method", METHODS)
+    lam = setup.lam if lam is None else _check_lam(lam, "lam")
+    seed = check_seed(seed, "seed")
     est_name = setup.merit_estimator if merit_estimator is None else merit_estimator
     kind, strat = _estimator(est_name)
-    T, n = trial.relevant.shape
+    tr = _check_trial(trial, strat, kind == 3)
+    T, n = tr["relevant"].shape
     if control_merit is None:
         ctrl = np.zeros(0)
     else:
-        ctrl = check_vector(control_merit, "control_merit", length=n, low=0.0)
+        ctrl = check_vector(control_merit, "control_merit", length=n, low=0.0,
+                            high=MAX_ABS_FEATURE, length_of="the trial's items")
     if not strat:
         cells, cw = np.zeros(T, dtype=np.int64), np.ones(1)
-    elif trial.user_cell is None:
-        raise InvalidInputError(f"merit_estimator={est_name!r} needs a trial with user strata "
-                                "(make_trial)")
     else:
-        cells = np.ascontiguousarray(trial.user_cell, dtype=np.int64)
-        cw = np.ascontiguousarray(trial.cell_weight, dtype=float)
+        cells, cw = tr["user_cell"], tr["cell_weight"]
+    _entries(cw.size * n, "trial.cell_weight", f"strata x items = {cw.size} x {n}")
+    if kind == 2:
+        _entries(cw.size * n * n, "merit_estimator",
+                 f"per-rank counts of {est_name!r}: strata x items x ranks = {cw.size} x {n} x {n}")
     es = _Stats(cw.size, n, n, kind)
     st = [np.zeros(n) for _ in range(3)]
     out = [np.zeros(T) for _ in range(3)] + [np.zeros(T, dtype=np.int64)]
-    args = (trial.groups, trial.relevant, trial.exam_u, trial.v, trial.group_merit)
+    args = (tr["groups"], tr["relevant"], tr["exam_u"], tr["v"], tr["group_merit"])
     dummy = np.zeros((1, n), dtype=np.int64)
     pooled = _PooledFit(trial, setup) if kind == 3 else None
     logs = (pooled.pos, pooled.clk) if kind == 3 else (dummy, np.zeros((1, n), dtype=np.uint8))
@@ -644,7 +853,7 @@ def simulate(trial: NewsTrial, method: str, setup: NewsSetup | None = None, lam=
         if pooled is not None:
             es.cell_est[0] = pooled.merit(t)
         est = np.empty(n)
-        _estimate(t, kind, st[1], *es.args(), trial.v, es.n_cell, cw, es.cell_est, es.dirty, est)
+        _estimate(t, kind, st[1], *es.args(), args[3], es.n_cell, cw, es.cell_est, es.dirty, est)
         return est
 
     def run(code, t0, t1, orders=dummy):
@@ -660,14 +869,14 @@ def simulate(trial: NewsTrial, method: str, setup: NewsSetup | None = None, lam=
             t0 = t1
     else:
         rng = np.random.default_rng(seed)
-        every = max(1, int(setup.lp_every))
+        every = setup.lp_every
         for t0 in range(0, T, every):
             t1 = min(T, t0 + every)
             est = estimate(t0)
-            if t0 == 0 or np.any(np.bincount(trial.groups, weights=est, minlength=2) <= 0):
+            if t0 == 0 or np.any(np.bincount(args[0], weights=est, minlength=2) <= 0):
                 orders = np.tile(np.argsort(-est, kind="stable"), (t1 - t0, 1))
             else:
-                res = lp_policy(est, trial.groups, trial.v, st[2], t1 - t0, setup.lp_compensate)
+                res = lp_policy(est, args[0], args[3], st[2], t1 - t0, setup.lp_compensate)
                 orders = BvNSampler(res.P, atol=1e-6).sample(t1 - t0, rng)
             run(4, t0, t1, np.ascontiguousarray(orders, dtype=np.int64))
     est = estimate(T)

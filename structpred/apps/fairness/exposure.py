@@ -78,7 +78,11 @@ def exposure_from_ranking(order, exposure=None) -> np.ndarray:
 
 
 def exposure_from_samples(orders, exposure=None):
-    """(mean, standard error) per item of the exposure over sampled rankings (rows = rankings)."""
+    """(mean, standard error) per item of the exposure over m sampled rankings (rows =
+    rankings): mean_i = (1/m) Σ_s v_{rank_s(i)}, se_i = sd_i / √m with the sample standard
+    deviation sd_i (ddof = 1). At least two rankings: InvalidInputError naming ``orders`` for
+    one (its standard error is undefined; ``exposure_from_ranking`` gives one ranking's
+    exposure)."""
     try:
         orders = np.asarray(orders)
     except (ValueError, TypeError):
@@ -86,6 +90,9 @@ def exposure_from_samples(orders, exposure=None):
     if orders.ndim != 2 or orders.shape[0] < 1:
         raise InvalidInputError("orders must be a (samples x items) array of rankings, got "
                                 f"shape {orders.shape}")
+    if orders.shape[0] < 2:
+        raise InvalidInputError("orders has 1 sampled ranking; the standard error needs at least "
+                                "2 (exposure_from_ranking gives one ranking's exposure)")
     if orders.dtype.kind not in "iu" or not np.array_equal(
             np.sort(orders, axis=1), np.broadcast_to(np.arange(orders.shape[1]), orders.shape)):
         for s, o in enumerate(orders):   # the first row that is not a permutation, by name
@@ -94,8 +101,7 @@ def exposure_from_samples(orders, exposure=None):
     v = _v(exposure, orders.shape[1])
     e = np.empty(orders.shape, dtype=np.float64)
     np.put_along_axis(e, orders, np.broadcast_to(v, orders.shape), axis=1)
-    se = e.std(axis=0, ddof=1) / np.sqrt(e.shape[0]) if e.shape[0] > 1 else np.full(e.shape[1], np.nan)
-    return e.mean(axis=0), se
+    return e.mean(axis=0), e.std(axis=0, ddof=1) / np.sqrt(e.shape[0])
 
 
 def group_means(values, groups) -> np.ndarray:

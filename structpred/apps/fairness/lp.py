@@ -28,7 +28,7 @@ from scipy.sparse import coo_matrix
 
 from ...errors import MAX_ABS_FEATURE, InvalidInputError
 from ...boundary.arrays import check_groups, check_probability_matrix, check_vector
-from ...boundary.params import check_choice, check_int, check_positive, check_real
+from ...boundary.params import check_choice, check_int, check_positive, check_real, check_seed
 from .exposure import position_exposure
 
 __all__ = ["CONSTRAINTS", "FairLPResult", "fair_ranking_lp", "group_functionals",
@@ -37,6 +37,8 @@ __all__ = ["CONSTRAINTS", "FairLPResult", "fair_ranking_lp", "group_functionals"
 CONSTRAINTS = ("demographic_parity", "disparate_treatment", "disparate_impact")
 #: Most items of the fair-ranking LP (it has n^2 variables and K(K-1) dense rows of n^2).
 MAX_LP_ITEMS = 500
+#: Most entries (rankings x items) ``BvNSampler.sample`` returns at once (int64, 1 GiB).
+MAX_SAMPLE_ENTRIES = 2 ** 27
 _HIGHS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
 
 
@@ -102,6 +104,11 @@ def fair_ranking_lp(relevance, groups=None, constraint: str | None = None, expos
     merit : (n,) merits for the constraint (default: ``relevance``).
     target : two groups only: ask for f_1 - f_0 = target (within ``tolerance``) instead of
         equality, e.g. to over-correct when the merits are estimates. ``gap`` stays max - min.
+        A finite real (InvalidInputError naming ``target`` otherwise); f_1 - f_0 cannot
+        leave [-B, B], B = Σ_k Σ_i max_j F[k, i, j] (each row of P sums to 1), so a target
+        beyond B is solved as ±B: the same least-unfair policy (argmin_D |D - target| over
+        the achievable D is the end of the range for every target beyond it), without the
+        overflow a target of 1e308 would cause in the scaled LP.
     """
     u = check_vector(relevance, "relevance", low=0.0, high=MAX_ABS_FEATURE)
     n = u.shape[0]
@@ -136,6 +143,8 @@ def fair_ranking_lp(relevance, groups=None, constraint: str | None = None, expos
         target = check_real(target, "target")
         if F.shape[0] != 2:
             raise InvalidInputError(f"target needs exactly two groups, got {F.shape[0]}")
+        reach = float(F.max(axis=2).sum())
+        target = min(max(target, -reach), reach)
         offset = np.array([-float(target), float(target)])     # rows f0 - f1, f1 - f0
     # every gap row, its bound and the least gap t in units of the largest coefficient
     scale = float(np.abs(A).max()) or 1.0
@@ -194,7 +203,9 @@ def _price(util, best):
 
 def birkhoff_von_neumann(P, atol: float = 1e-8, zero: float = 1e-13):
     """(weights θ, permutations) with Σ_k θ_k Π_k = P; permutations[k][i] = rank (0-based) of
-    item i in Π_k. P must be doubly stochastic within ``atol`` (else InvalidInputError naming P).
+    item i in Π_k. P must be doubly stochastic within ``atol`` (a positive number <= 0.1; else
+    InvalidInputError naming P); entries at most ``zero`` (a real in [0, atol]; InvalidInputError
+    naming it otherwise: NaN or 1 would silently leave the decomposition empty) count as 0.
 
     Birkhoff (1946) / von Neumann (1953), as used by Singh & Joachims (KDD 2018, Sec. 4.2) to
     sample a ranking from P: repeatedly take a permutation inside the support of the remainder
@@ -202,7 +213,8 @@ def birkhoff_von_neumann(P, atol: float = 1e-8, zero: float = 1e-13):
     stochastic matrix), subtract θ = its smallest entry, and stop when R is zero. Each step
     zeroes at least one entry, so at most (n-1)²+1 permutations (Marcus & Ree 1959).
     """
-    atol = check_positive(atol, "atol")
+    atol = check_positive(atol, "atol", 0.1)
+    zero = check_real(zero, "zero", 0.0, atol)
     P = check_probability_matrix(P, "P", doubly_stochastic=True, tol=atol)
     if P.shape[0] == 0:
         raise InvalidInputError("P must be a non-empty square matrix, got shape (0, 0)")
@@ -235,8 +247,12 @@ class BvNSampler:
         self.orders = np.argsort(self.ranks, axis=1)
 
     def sample(self, n: int, random_state=None) -> np.ndarray:
-        """(n x items) orders drawn independently: permutation k with probability θ_k/Σθ."""
-        rng = np.random.default_rng(random_state)
-        n = check_int(n, "n", 1)
+        """(n x items) orders drawn independently: permutation k with probability θ_k/Σθ.
+        ``n`` an integer >= 1 with n x items <= MAX_SAMPLE_ENTRIES, ``random_state`` a seed
+        (``check_seed``); InvalidInputError naming the argument otherwise."""
+        n_items = self.orders.shape[1]
+        n = check_int(n, "n", 1, max(1, MAX_SAMPLE_ENTRIES // max(n_items, 1)),
+                      high_name=f"MAX_SAMPLE_ENTRIES / items ({n_items} items)")
+        rng = np.random.default_rng(check_seed(random_state, "random_state"))
         k = rng.choice(len(self.weights), size=n, p=self.weights / self.weights.sum())
         return self.orders[k]

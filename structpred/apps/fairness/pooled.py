@@ -54,14 +54,21 @@ def pair_features(delta, openness, open_range, degree=(6, 2)):
     return np.ascontiguousarray(np.stack(cols, axis=-1))
 
 
-def check_model(degree, ridge):
-    """``degree`` = (Δ degree, openness degree), two integers >= 0, and ``ridge`` >= 0, checked;
-    InvalidInputError naming the argument."""
+#: Largest polynomial degree of the pooled model (each of Δ and openness): the features grow
+#: as the product of the degrees, one row per shown (user, item) pair.
+MAX_DEGREE = 20
+
+
+def check_model(degree, ridge, prefix: str = ""):
+    """``degree`` = (Δ degree, openness degree), two integers in [0, MAX_DEGREE], and ``ridge``
+    a finite real >= 0, checked; InvalidInputError naming the argument (``prefix`` + its name,
+    e.g. "setup.pooled_degree")."""
     if not (isinstance(degree, (tuple, list)) and len(degree) == 2):
-        raise InvalidInputError(f"degree must be two integers (polarity-difference degree, "
-                                f"openness degree), got {degree!r}")
-    d = (check_int(degree[0], "degree[0]", 0), check_int(degree[1], "degree[1]", 0))
-    return d, check_real(ridge, "ridge", 0.0)
+        raise InvalidInputError(f"{prefix}degree must be two integers (polarity-difference "
+                                f"degree, openness degree), got {degree!r}")
+    d = (check_int(degree[0], f"{prefix}degree[0]", 0, MAX_DEGREE),
+         check_int(degree[1], f"{prefix}degree[1]", 0, MAX_DEGREE))
+    return d, check_real(ridge, f"{prefix}ridge", 0.0)
 
 
 def population_grid(setup, n_polarity=100, n_openness=12):

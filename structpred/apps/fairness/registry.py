@@ -1,4 +1,5 @@
-"""The fairness measures' registry: every public function of ``exposure`` with its tiny
+"""The fairness measures' registry: every public function of ``exposure`` (and of
+``fair_star`` and ``lp``, and the news simulation's ``group_unfairness``) with its tiny
 example and an independent reference, so that tests/test_registry_battery.py throws its
 hostile battery at each and compares each example with its reference.
 
@@ -386,6 +387,28 @@ _LP_MEASURES = {
                                    lambda: ([_P()], {}), value_range=_INF),
 }
 MEASURES.update(_LP_MEASURES)
+
+# ------------------------------------------------------------------ the news simulation (dynamic)
+def _ref_group_unfairness(args, kw):
+    """Mean over pairs of groups of |mean_G(x)/mean_G(R) - mean_G'(x)/mean_G'(R)|, by loops."""
+    x, R, g = list(args[0]), list(args[1]), list(args[2])
+    ratio = [a / b for a, b in zip(_by_group(x, g), _by_group(R, g))]
+    pairs = [abs(ratio[a] - ratio[b]) for a in range(len(ratio))
+             for b in range(a + 1, len(ratio))]
+    return sum(pairs) / len(pairs)
+
+
+_DYN = "structpred.apps.fairness.dynamic:"
+MEASURES["group_unfairness"] = Metric(
+    _DYN + "group_unfairness", ("per_item", "merit", "groups"),
+    ("nonneg_vector", "nonneg_vector", "groups"), _ex(_EXPO, _REL, _GROUPS), value_range=_INF,
+    reference=_ref_group_unfairness)
+# the decomposition with its two thresholds poisoned (NaN or 1 for ``zero`` would silently leave
+# it empty): the battery's nonneg_real cases for both
+MEASURES["birkhoff_von_neumann_thresholds"] = Metric(
+    _LP + "birkhoff_von_neumann", ("P", "atol", "zero"),
+    ("prob_matrix", "nonneg_real", "nonneg_real"), lambda: ([_P(), 1e-8, 1e-13], {}),
+    value_range=_INF)
 
 #: Modules whose every public function must be registered above, and the exceptions.
 COVERS = {_MOD: {}, "structpred.apps.fairness.fair_star": {},

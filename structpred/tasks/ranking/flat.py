@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from ...boundary.arrays import check_scores
+from ...boundary.params import check_int
 from ...errors import InvalidInputError
 
 __all__ = ["query_rows", "split_queries", "join_scores"]
@@ -26,13 +28,42 @@ def _n_rows(X) -> int:
     return int(shape[0])
 
 
+def _check_qid(q):
+    """InvalidInputError unless the query ids can be compared with each other: numbers (finite
+    when real) or strings, not a mix, no None (np.unique would raise a raw TypeError)."""
+    if q.dtype.kind == "f" and not np.all(np.isfinite(q)):
+        raise InvalidInputError(f"qid[{int(np.flatnonzero(~np.isfinite(q))[0])}] is not finite")
+    if q.dtype.kind == "O":
+        kinds = []
+        for k, v in enumerate(q.tolist()):
+            if isinstance(v, (str, bytes)):
+                kind = "string"
+            elif isinstance(v, (int, float, np.integer, np.floating)) and \
+                    not isinstance(v, (bool, np.bool_)):
+                if isinstance(v, (float, np.floating)) and not np.isfinite(v):
+                    raise InvalidInputError(f"qid[{k}] is not finite")
+                kind = "number"
+            else:
+                raise InvalidInputError(f"qid[{k}] is {v!r}: a query id is an integer, a finite "
+                                        "number or a string")
+            kinds.append(kind)
+            if kind != kinds[0]:
+                raise InvalidInputError(f"qid mixes numbers and strings (qid[0] is {q[0]!r}, "
+                                        f"qid[{k}] is {v!r}): query ids must be of one kind")
+    elif q.dtype.kind not in "biufcUS":
+        raise InvalidInputError(f"qid must hold integers, numbers or strings, got dtype {q.dtype}")
+
+
 def query_rows(n: int, qid=None, group=None) -> list:
     """Row indices of each query (arrays, in query order) for ``n`` rows, from exactly one of
     ``qid`` (a query id per row) or ``group`` (sizes of consecutive blocks, summing to n).
 
-    InvalidInputError naming the argument: both or neither given, a qid array whose length is
-    not n, a group vector with a size < 1 or a non-integer, or that does not sum to n.
+    InvalidInputError naming the argument: both or neither given, n not an integer >= 0, a
+    qid array whose length is not n or whose ids are not comparable (None, NaN, numbers mixed
+    with strings), a group vector with a size < 1, above n or not an integer, or that does not
+    sum to n (checked without int64 wrap-around: sizes of 2**63 - 1 do not sum to 6).
     """
+    n = check_int(n, "n (number of rows)", 0)
     if (qid is None) == (group is None):
         raise InvalidInputError("give exactly one of qid (a query id per row) or group (sizes "
                                 "of consecutive queries)")
@@ -41,8 +72,7 @@ def query_rows(n: int, qid=None, group=None) -> list:
         if q.ndim != 1 or q.shape[0] != n:
             raise InvalidInputError(f"qid has {q.shape[0] if q.ndim == 1 else q.shape} entries but "
                                     f"X has {n} rows: one query id per row")
-        if q.dtype.kind == "f" and not np.all(np.isfinite(q)):
-            raise InvalidInputError(f"qid[{int(np.flatnonzero(~np.isfinite(q))[0])}] is not finite")
+        _check_qid(q)
         if n == 0:
             return []
         change = np.flatnonzero(q[1:] != q[:-1]) + 1
@@ -64,10 +94,21 @@ def query_rows(n: int, qid=None, group=None) -> list:
     if g.dtype.kind not in "iu":
         if g.dtype.kind != "f" or not np.all(np.isfinite(g)) or np.any(g != np.round(g)):
             raise InvalidInputError(f"group must hold integer query sizes, got dtype {g.dtype}")
-    g = g.astype(np.int64)
+    # compare in the array's own type before any cast: 2**64 - 1 (uint64) or 1e19 (float)
+    # must not wrap to a negative int64, and sizes above n must not wrap their sum back to n
     if g.min() < 1:
-        raise InvalidInputError(f"group[{int(np.argmin(g))}] = {int(g.min())}: every query needs "
-                                "at least one row")
+        k = int(np.argmin(g))
+        raise InvalidInputError(f"group[{k}] = {g[k].item()!r}: every query needs at least one "
+                                "row")
+    if g.max() > n:
+        k = int(np.argmax(g))
+        raise InvalidInputError(f"group[{k}] = {g[k].item()!r} is more rows than X has ({n}): "
+                                "the sizes of consecutive queries must add up to the number "
+                                "of rows")
+    if g.shape[0] > n:
+        raise InvalidInputError(f"group has {g.shape[0]} queries of at least one row each but X "
+                                f"has {n} rows")
+    g = g.astype(np.int64)            # each size in 1..n and at most n of them: no overflow
     if int(g.sum()) != n:
         raise InvalidInputError(f"group sums to {int(g.sum())} but X has {n} rows: the sizes of "
                                 "consecutive queries must add up to the number of rows")
@@ -109,8 +150,17 @@ def split_queries(X, y=None, *, qid=None, group=None):
 
 def join_scores(scores, n: int, *, qid=None, group=None) -> np.ndarray:
     """Per-query score arrays (in :func:`query_rows` order) back into one array over the n
-    rows, in the rows' original order (what LightGBM's ``predict`` returns)."""
-    out = np.empty(n)
-    for r, s in zip(query_rows(n, qid=qid, group=group), scores):
-        out[r] = s
+    rows, in the rows' original order (what LightGBM's ``predict`` returns): out[rows_q] =
+    scores[q]. One finite score array per query, of its number of rows: InvalidInputError
+    naming ``scores`` (and the query) otherwise, never a broadcast or an unfilled row."""
+    rows = query_rows(n, qid=qid, group=group)
+    if isinstance(scores, (str, bytes)) or not hasattr(scores, "__len__"):
+        raise InvalidInputError(f"scores must be a list of per-query score arrays, got "
+                                f"{type(scores).__name__}")
+    if len(scores) != len(rows):
+        raise InvalidInputError(f"scores has {len(scores)} score arrays for {len(rows)} queries "
+                                "(one per query)")
+    out = np.empty(int(n))
+    for q, (r, s) in enumerate(zip(rows, scores)):
+        out[r] = check_scores(s, f"scores[{q}]", r.shape[0], index=q)
     return out

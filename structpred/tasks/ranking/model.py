@@ -132,9 +132,19 @@ def _consecutive_rows(X, offsets):
 
 
 def swapped_pairs(grades, r) -> float:
-    """#{(i, j): g_i > g_j, r_i < r_j} + ½ #{(i, j): g_i > g_j, r_i = r_j}, in O(m log m)."""
-    g = np.asarray(grades, dtype=np.float64)
-    r = np.ascontiguousarray(r, dtype=np.float64)
+    """#{(i, j): g_i > g_j, r_i < r_j} + ½ #{(i, j): g_i > g_j, r_i = r_j}, in O(m log m).
+
+    ``grades`` and ``r`` are 1-D arrays of finite real numbers, one score per grade; they are
+    checked here, before the compiled kernel reads them (a shorter ``r`` would be read past its
+    end). InvalidInputError naming the argument otherwise (a NaN compares false both ways and
+    would give a count that means nothing)."""
+    g = check_scores(grades, "grades")
+    r = check_scores(r, "r", g.shape[0])
+    return _swapped_pairs(g, r)
+
+
+def _swapped_pairs(g, r) -> float:
+    """``swapped_pairs`` on checked arrays (finite float64, equal lengths)."""
     rank, G = _dense_ranks(g)
     offsets = np.array([0, g.shape[0]], dtype=np.int64)
     coef, loss = np.zeros(g.shape[0]), np.zeros(1)
@@ -237,10 +247,8 @@ class Ranking(StructuredModel):
 
     def __init__(self, n_features: int | None = None, loss: str = "pairs"):
         super().__init__()
-        if loss not in LOSSES:
-            raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
         self.n_features = n_features
-        self.loss_type = loss
+        self.loss_type = check_choice(loss, "loss", LOSSES)
         self.n_features_ = None if n_features is None else self._checked_n_features()
         self.size_joint_feature = self.n_features_
 
@@ -249,12 +257,13 @@ class Ranking(StructuredModel):
         return {"n_features": self.n_features, "loss": self.loss_type}
 
     def set_params(self, **params):
-        """scikit-learn's set_params; ``loss`` sets ``loss_type`` (checked here)."""
+        """scikit-learn's set_params; ``loss`` sets ``loss_type`` (checked here); an unknown
+        parameter is an InvalidInputError (a ValueError, as scikit-learn raises) naming it."""
         valid = self.get_params(deep=False)
         for key, value in params.items():
             if key not in valid:
-                raise ValueError(f"invalid parameter {key!r} for {type(self).__name__}; valid "
-                                 f"parameters: {sorted(valid)}")
+                raise InvalidInputError(f"invalid parameter {key!r} for {type(self).__name__}; "
+                                        f"valid parameters: {sorted(valid)}")
             if key == "loss":
                 self.loss_type = check_choice(value, "loss", LOSSES)
             else:
@@ -366,9 +375,17 @@ class Ranking(StructuredModel):
         grades = [self.grades_and_weight(y, int(m))[0] for y, m in zip(Y, sizes)]
         return _grade_arrays(grades, sizes)[4]
 
+    def _label_grades(self, y, name="y"):
+        """The grades of a label given to ``loss`` / ``max_loss`` (``score`` passes each query's
+        y there): one finite real per document; InvalidInputError naming ``name`` otherwise."""
+        if isinstance(y, (str, bytes)):
+            raise InvalidInputError(f"{name} must hold one grade per document, got a string")
+        return check_scores(np.ravel(y) if np.ndim(y) == 0 else y, f"{name} (grades)")
+
     def max_loss(self, y):
-        """Δ of the fully reversed ranking: ω |P| / Z."""
-        _, _, _, scale, _, _, pairs = self._query_arrays(y, len(np.asarray(y).ravel()))
+        """Δ of the fully reversed ranking: ω |P| / Z (y: one finite grade per document)."""
+        g = self._label_grades(y)
+        _, _, _, scale, _, _, pairs = self._query_arrays(g, g.shape[0])
         return scale * pairs
 
     # ------------------------------------------------------------- single-example forms
@@ -406,15 +423,28 @@ class Ranking(StructuredModel):
         return self.labelling(y, np.sign(r[:, None] - r[None, :]))
 
     def loss(self, y, y_hat):
-        """Δ(y, ŷ) for a PairLabelling, or for a ranking vector r (ties count half a swap)."""
+        """Δ(y, ŷ) for a PairLabelling, or for a ranking vector r (ties count half a swap):
+        (ω/Z) (#{g_i > g_j, r_i < r_j} + ½ #{g_i > g_j, r_i = r_j}).
+
+        y (one finite grade per document) and r (one finite score per grade) are checked, as
+        ``fit`` checks its labels: ``StructuredSVM.score`` calls this on each query's y, so a
+        NaN, infinite or string grade or a y of another length is an InvalidInputError naming
+        y (or y_hat), not a silently wrong score."""
         if isinstance(y_hat, PairLabelling):
             return float(y_hat.loss)
-        r = np.asarray(y_hat, dtype=np.float64).ravel()
-        grades, _ = self.grades_and_weight(y, r.shape[0])
-        if r.shape[0] != grades.shape[0]:
-            raise ValueError(f"a ranking of {r.shape[0]} documents for a query of {grades.shape[0]}")
-        _, _, _, scale, _, _, _ = self._query_arrays(y, grades.shape[0])
-        return float(scale * swapped_pairs(grades, r))
+        g = self._label_grades(y)
+        r = self._ranking_vector(y_hat, g.shape[0])
+        _, _, _, scale, _, _, _ = self._query_arrays(g, g.shape[0])
+        return float(scale * _swapped_pairs(g, r))
+
+    @staticmethod
+    def _ranking_vector(y_hat, m):
+        r = check_scores(np.ravel(y_hat) if np.ndim(y_hat) == 0 else y_hat,
+                         "y_hat (ranking scores)")
+        if r.shape[0] != m:
+            raise InvalidInputError(f"y has {m} grades but the ranking y_hat scores "
+                                    f"{r.shape[0]} documents: one grade per document")
+        return r
 
     def inference(self, x, w):
         """The scores w·x_d of the query's documents (sort them for the ranking)."""
@@ -683,8 +713,8 @@ class PropensityRanking(Ranking):
         if "clip" in params and params["clip"] is not None:
             check_positive(params["clip"], "clip")
         if "loss" in params:
-            raise ValueError("invalid parameter 'loss' for PropensityRanking; valid parameters: "
-                             "['clip', 'n_features']")
+            raise InvalidInputError("invalid parameter 'loss' for PropensityRanking; valid "
+                                    "parameters: ['clip', 'n_features']")
         return super().set_params(**params)
 
     def grades_and_weight(self, y, m):
@@ -701,13 +731,17 @@ class PropensityRanking(Ranking):
     def _check_label(self, i, y, m):
         """A Click(index, weight): index an integer in [0, m) (1.7 and True are refused),
         weight a finite number in (0, MAX_CLICK_WEIGHT]."""
+        self._check_click(y, m, f"click {i}", i)
+
+    @staticmethod
+    def _check_click(y, m, name, i=None):
         try:
             c = y if isinstance(y, Click) else Click(*y)
         except TypeError:
-            raise InvalidInputError(f"click {i}: y must be a Click(index, weight), got {y!r}",
+            raise InvalidInputError(f"{name}: y must be a Click(index, weight), got {y!r}",
                                     i) from None
-        check_int(c.index, f"click {i}: clicked index", 0, m - 1, index=i)
-        check_real(c.weight, f"click {i}: weight (inverse propensity)", 0.0, MAX_CLICK_WEIGHT,
+        check_int(c.index, f"{name}: clicked index", 0, m - 1, index=i)
+        check_real(c.weight, f"{name}: weight (inverse propensity)", 0.0, MAX_CLICK_WEIGHT,
                    low_inclusive=False, index=i)
 
     def max_loss(self, y):
@@ -717,11 +751,17 @@ class PropensityRanking(Ranking):
                                   "evaluate with structpred.metrics.ranking instead")
 
     def loss(self, y, y_hat):
-        """ω (rank of the clicked document - 1) under a PairLabelling or a ranking vector
-        (ties count half)."""
+        """ω (rank of the clicked document - 1) under a PairLabelling or a ranking vector r
+        (ties count half): ω (#{d: r_d > r_c} + ½ #{d ≠ c: r_d = r_c}), c the clicked index.
+
+        The click is checked as ``fit`` checks it (an index in [0, len(r)): -1 must not wrap
+        to the last document; a weight in (0, MAX_CLICK_WEIGHT]), and r must be finite:
+        InvalidInputError naming y or y_hat otherwise."""
         if isinstance(y_hat, PairLabelling):
             return float(y_hat.loss)
-        r = np.asarray(y_hat, dtype=np.float64).ravel()
+        r = check_scores(np.ravel(y_hat) if np.ndim(y_hat) == 0 else y_hat,
+                         "y_hat (ranking scores)")
+        self._check_click(y, r.shape[0], "y")
         grades, weight = self.grades_and_weight(y, r.shape[0])
         c = int(np.argmax(grades))
         others = np.delete(r, c)
