@@ -10,12 +10,15 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
+import os
 import types
+import warnings
 from typing import Any
 
 import numpy as np
 
-from .boundary.params import check_bool, check_choice, check_int, check_n_samples, check_positive
+from .boundary.params import (check_bool, check_choice, check_int, check_n_jobs, check_n_samples,
+                              check_positive)
 from .errors import InvalidInputError, InvalidInputTypeError, NotFittedError
 from . import persistence
 from .logspace import scaled_weights
@@ -274,9 +277,7 @@ class StructuredSVM:
                                     f"{self.C!r} (beyond it the regulariser ½‖w‖² is lost in "
                                     "float64 rounding)")
         check_int(self.max_iter, "max_iter", 1)
-        if self.n_jobs is not None and (not _is_int(self.n_jobs) or self.n_jobs == 0):
-            raise InvalidInputError(f"n_jobs must be None or a non-zero integer (negative counts "
-                                    f"back from the number of CPUs), got {self.n_jobs!r}")
+        check_n_jobs(self.n_jobs)
         check_choice(self.algorithm, "algorithm", sorted(SOLVERS))
         check_choice(self.rescaling, "rescaling", ("margin", "slack"))
         check_choice(self.qp, "qp", ("active-set", "cvxpy"))
@@ -335,6 +336,13 @@ class StructuredSVM:
         parts = self._thread_partitions()
         if parts:
             from .solvers.thread_rounds import ThreadRoundsOracle
+            cpus = os.cpu_count() or 1
+            if parts > cpus:
+                warnings.warn(f"n-slack-cocoa on {parts} partitions (one per thread, n_jobs="
+                              f"{self.n_jobs!r}) on a machine with {cpus} CPUs: the partitions "
+                              f"take turns on the cores, and each round's step is scaled by "
+                              f"σ' = {parts}, so partitions beyond the cores add rounds and no "
+                              "speed", RuntimeWarning, stacklevel=3)
             return ThreadRoundsOracle(self.model, X, Y, rescaling=self.rescaling,
                                       n_jobs=self.n_jobs, n_partitions=parts)
         return LocalOracle(self.model, X, Y, rescaling=self.rescaling, n_jobs=self.n_jobs)
@@ -359,8 +367,8 @@ class StructuredSVM:
             return X, Y
         from_flat = getattr(self.model, "from_flat", None)
         if not callable(from_flat):
-            raise TypeError(f"{type(self.model).__name__} takes no qid/group: pass one example "
-                            "per element of X")
+            raise InvalidInputTypeError(f"qid/group: {type(self.model).__name__} takes no flat "
+                                        "input; pass one example per element of X")
         return from_flat(X, Y, qid=qid, group=group)
 
     def fit(self, X, Y, warm_start: bool = False, initialize: bool = True, *, qid=None,
@@ -642,15 +650,6 @@ def load(path, tasks=None) -> StructuredSVM:
     """Read a model file written by ``StructuredSVM.save``; ``tasks`` lists task classes from
     outside structpred that the file may name (nothing a file names is ever imported)."""
     return StructuredSVM.load(path, tasks=tasks)
-
-
-def _is_int(value) -> bool:
-    """An integer (numpy's too), not a bool; an integral float such as 100.0 counts."""
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, numbers.Integral):
-        return True
-    return isinstance(value, numbers.Real) and math.isfinite(value) and float(value) == int(value)
 
 
 def _real_row(row) -> bool:

@@ -73,7 +73,7 @@ def test_grades_length_and_tasks_without_a_flat_form():
     X = np.ones((6, 2))
     with pytest.raises(InvalidInputError, match=r"y has 5 entries but X has 6 rows"):
         split_queries(X, np.zeros(5), group=[6])
-    with pytest.raises(TypeError, match=r"PropensityRanking takes no qid/group"):
+    with pytest.raises(TypeError, match=r"^qid/group: PropensityRanking takes no flat input"):
         StructuredSVM(PropensityRanking()).fit(X, np.zeros(6), group=[6])
 
 

@@ -247,3 +247,13 @@ def test_one_partition_backend_runs_the_local_solver_on_its_own_batch():
             two.solve_partition(fit_dcd, C=C, eps=eps)
     finally:
         two.close()
+
+
+def test_more_partitions_than_cores_warns():
+    """n-slack-cocoa with one partition per thread and more threads than CPUs: the partitions
+    take turns, and σ' = K scales every step down, so the run warns (it is not refused: the
+    w is the one of K partitions on any machine)."""
+    X, Y = _blobs(n=24)
+    jobs = (os.cpu_count() or 1) + 1
+    with pytest.warns(RuntimeWarning, match=rf"on {jobs} partitions .* beyond the cores"):
+        StructuredSVM(Multiclass(), algorithm="n-slack-cocoa", n_jobs=jobs, eps=0.1).fit(X, Y)

@@ -20,7 +20,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
-__all__ = ["dask_cluster", "PendingCluster", "warm_up", "warm_examples", "WARM_TIMEOUT"]
+__all__ = ["dask_cluster", "PendingCluster", "warm_up", "warm_examples", "quiet_worker",
+           "WARM_TIMEOUT"]
 
 #: Longest wait (seconds) for the workers' warm-up before training starts anyway: a warm-up
 #: that fails or hangs is only time not saved, the fit reports any real fault itself.
@@ -73,6 +74,21 @@ def warm_up(model, X, Y, svm_options) -> float:
     return time.perf_counter() - t0
 
 
+def quiet_worker() -> None:
+    """On a worker process of the LocalCluster that ``--n-workers`` starts: Ctrl-C at the
+    terminal reaches the whole process group, but it is the driver's to handle (it keeps the
+    best model and closes the cluster), so the worker ignores SIGINT instead of printing a
+    KeyboardInterrupt traceback; and Dask's warnings about tasks cancelled when the cluster
+    closes early (a read error, Ctrl-C) go unprinted. Errors still print."""
+    import logging
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+
+
 def warm_examples(order: int, rescaling: str):
     """(model, X, Y, svm_options) of the workers' warm-up: twelve short sentences made up here
     and read by the svm_hmm reader, as the training file is (the same array types, so the
@@ -112,6 +128,7 @@ def _start(args, warm):
         try:
             with quiet_monitors():      # the client's own periodic callbacks too
                 client = Client(cluster, set_as_default=False)
+            client.run(quiet_worker)    # our own worker processes only, not a scheduler's
         except BaseException:
             cluster.close()
             raise

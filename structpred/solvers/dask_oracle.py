@@ -56,7 +56,7 @@ from .base import KeptVector, sum_shares
 from .oracle import (LocalOracle, OracleBackend, chunk_bounds, partition_pass, partition_rows,
                      run_oracle, slice_examples)
 
-__all__ = ["DaskOracle", "connect"]
+__all__ = ["DaskOracle", "connect", "probe_scheduler"]
 
 #: a partition takes at least this many times its unpacked size in a worker's memory (its
 #: batch, the solver's working sets: CoNLL x 4 peaked at ~600 MB for 86 MB, 7x), checked
@@ -501,6 +501,57 @@ def connect(address: str, timeout: float = 10.0):
     return _resolve_client(address, timeout)[0]
 
 
+def probe_scheduler(address: str, timeout: float = 10.0) -> None:
+    """Ask ``address`` who it is (Dask's "identity" call) before a Client is built on it, on
+    a daemon thread given ``timeout`` (+1) seconds: ``distributed.Client`` waits forever on
+    a listener that takes the connection but does not answer in Dask's protocol (an HTTP
+    server, the dashboard's port), is killed by a bogus frame length from a foreign server
+    (MemoryError), and a failed Client prints tracebacks and holds the exit for 20 s. Returns
+    when a scheduler answered; ClusterError naming the address otherwise: no answer in time,
+    an unusable address, something else answering, or a Dask worker rather than a scheduler."""
+    import asyncio
+    import threading
+
+    async def identity():
+        from distributed.comm import connect as comm_connect
+        comm = await asyncio.wait_for(comm_connect(address, timeout=timeout), timeout)
+        try:
+            await asyncio.wait_for(comm.write({"op": "identity", "reply": True}), timeout)
+            return await asyncio.wait_for(comm.read(), timeout)
+        finally:
+            comm.abort()
+
+    box = {}
+
+    def ask():
+        try:
+            box["reply"] = asyncio.run(identity())
+        except BaseException as exc:  # noqa: BLE001 - reported in the caller's thread below
+            box["error"] = exc
+    thread = threading.Thread(target=ask, name="structpred-scheduler-probe", daemon=True)
+    thread.start()
+    thread.join(timeout + 1.0)
+    exc = box.get("error")
+    if thread.is_alive() or isinstance(exc, (OSError, TimeoutError)):
+        why = (f"{type(exc).__name__}: {exc}" if exc is not None and str(exc) else
+               "it took the connection but did not answer in Dask's protocol"
+               if thread.is_alive() or isinstance(exc, TimeoutError) else type(exc).__name__)
+        raise ClusterError(f"no Dask scheduler answered at {address!r} within {timeout:g} s "
+                           f"({why})", address=address)
+    if isinstance(exc, (ValueError, TypeError)):
+        raise ClusterError(f"cannot connect to a Dask scheduler at {address!r}: {exc}",
+                           address=address)
+    if exc is not None:
+        raise ClusterError(f"{address!r} did not answer as a Dask scheduler "
+                           f"({type(exc).__name__}: {exc})", address=address)
+    reply = box.get("reply")
+    kind = reply.get("type") if isinstance(reply, dict) else None
+    if kind != "Scheduler":
+        what = f"a Dask {kind}" if isinstance(kind, str) else "not a Dask scheduler"
+        raise ClusterError(f"{address!r} is {what}, not a scheduler: pass the scheduler's "
+                           "address", address=address)
+
+
 def _resolve_client(client, timeout=10.0):
     try:
         from distributed import Client, get_client
@@ -514,6 +565,7 @@ def _resolve_client(client, timeout=10.0):
                              "(Client(...) or LocalCluster) or pass client=<Client or scheduler "
                              "address>") from None
     if isinstance(client, str):
+        probe_scheduler(client, timeout)
         try:
             return Client(client, timeout=timeout, set_as_default=False), True
         except (OSError, TimeoutError, ValueError, TypeError) as exc:
