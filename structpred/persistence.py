@@ -16,10 +16,27 @@ Loading trusts nothing in the file:
 * only the known fitted scalars are restored, each checked for its type; ``w`` must be a
   finite float vector of exactly ``size_joint_feature`` entries;
 * only a regular file is opened (``os.stat`` first: a FIFO or device is refused without
-  opening it, so it cannot block); every array's ``.npy`` header is read and bounded before
-  anything is allocated: its declared shape x item size must equal the member's size in the
-  archive, which may be at most what deflate can expand the stored bytes to and at most
-  ``MAX_ARRAY_BYTES`` (``w`` then also exactly the task's ``size_joint_feature`` x 8 bytes);
+  opening it, so it cannot block). The zip directory is checked before any member is
+  inflated: at most ``MAX_MEMBERS`` members, each stored or deflated (no bzip2 / lzma /
+  encryption), named ``__structpred__.npy``, ``w.npy`` or ``state.<key>.npy`` (no name
+  twice), their declared sizes summing to at most ``MAX_MODEL_BYTES``. A ``state.<key>``
+  array must be one the task stores as an array (``STATE_ARRAYS`` for the built-in tasks, a
+  task class's own ``state_arrays`` attribute for yours; a task of yours without it may
+  store any key), checked once the header is read and before any array is inflated;
+* the header (``__structpred__``) is at most ``MAX_HEADER_BYTES``; any failure to decode or
+  check it (not UTF-8, not JSON, an integer of more digits than Python converts, nesting
+  too deep) is a ModelFileError naming the file;
+* every array's ``.npy`` header is read and bounded before anything is allocated: its
+  declared shape x item size must equal the member's size in the archive, which may be at
+  most what deflate can expand the stored bytes to and at most ``MAX_ARRAY_BYTES`` (``w``
+  then also exactly the task's ``size_joint_feature`` x 8 bytes); inflating counts the
+  bytes actually produced against what is left of ``MAX_MODEL_BYTES`` and stops as soon as
+  the total is exceeded, whatever the directory declared;
+* the task is rebuilt from ``model_params`` by its constructor, then its own parameter
+  check runs (``_validate_params()``, when the task has one: the checks ``fit`` would run,
+  with the bounds the command line uses), before any array is read; a refused parameter,
+  state value or estimator parameter is a ModelFileError naming the file and the header
+  field (``model_params.max_length = 1000000000``) followed by the task's own message;
 * a file of an earlier weight layout is brought to this version's by the task's
   ``migrate_state(state, w)`` hook (before ``set_state``; default identity; ``w`` keeps its
   length): e.g. a sequence model saved with label-major emission weights loads unchanged in
@@ -47,6 +64,7 @@ import io
 import json
 import math
 import os
+import re
 import stat
 import warnings
 import zipfile
@@ -56,20 +74,45 @@ from pathlib import Path
 import numpy as np
 
 from .boundary.paths import write_bytes_atomic
-from .errors import ModelFileError, ModelQualityWarning
+from .errors import ModelFileError, ModelQualityWarning, StructpredError
 from .model import StructuredModel
 from .tasks.registry import BUILTIN_TASKS, builtin_task
 
 FORMAT = "structpred-model"
 VERSION = 2
 
-#: Largest array (header or task state) a model file may hold, in bytes once inflated.
+#: Largest array (w or task state) a model file may hold, in bytes once inflated.
 MAX_ARRAY_BYTES = 1 << 28
+#: Largest JSON header (``__structpred__``), in bytes (a parser's grammar trees of a whole
+#: treebank fit in a few tens of MB).
+MAX_HEADER_BYTES = 1 << 26
+#: Largest total of all members of a model file once inflated (header, w and state arrays),
+#: from the zip directory's declared sizes and again from the bytes actually inflated: many
+#: members each just under MAX_ARRAY_BYTES must not add up to gigabytes.
+MAX_MODEL_BYTES = 1 << 29
+#: Most members a model file may have (it holds a header, w and a few state arrays).
+MAX_MEMBERS = 256
 #: deflate expands at most ~1032:1; a member declaring more than this is lying.
 _DEFLATE_RATIO = 1100
+#: Bytes inflated per read while an array is filled.
+_CHUNK = 1 << 20
+
+#: The task state keys each built-in task saves as arrays (``state.<key>`` members); any other
+#: ``state.*`` member is refused before anything is inflated. A task class of your own may
+#: declare the same as a ``state_arrays`` attribute (a tuple of key names).
+STATE_ARRAYS = {
+    "SequenceLabeling": (),
+    "Multiclass": (),
+    "ConstituencyParsing": ("span_pairs", "split_pairs"),
+    "DiverseSubset": (),
+    "Ranking": (),
+    "PropensityRanking": (),
+    "MultiLabel": ("edges_",),
+}
 
 __all__ = ["save", "load", "read_header", "describe_training", "BUILTIN_TASKS", "ESTIMATORS",
-           "FORMAT", "VERSION"]
+           "FORMAT", "VERSION", "MAX_ARRAY_BYTES", "MAX_HEADER_BYTES", "MAX_MODEL_BYTES",
+           "MAX_MEMBERS", "STATE_ARRAYS"]
 
 #: Registry name -> (module, class name) of structpred's estimators that write model files.
 #: The header's ``estimator`` field (absent in older files: StructuredSVM) names one; the
@@ -257,25 +300,137 @@ def _check_state_keys(path, cls, state):
                                  f"{cls.__name__}.{key}", path)
 
 
-def _npy_header(path, archive, name):
-    """(shape, dtype, size in bytes) of member ``name`` from its .npy header alone, checked
-    against the member's size in the zip before any array is allocated."""
+class _Budget:
+    """What is left of ``MAX_MODEL_BYTES`` for the members of one archive still to inflate:
+    every byte actually inflated is taken from it, whatever the zip directory declared."""
+
+    def __init__(self, path, total: int | None = None):
+        total = MAX_MODEL_BYTES if total is None else int(total)
+        self.path, self.total, self.left = path, total, total
+
+    def take(self, n: int, name: str) -> None:
+        self.left -= int(n)
+        if self.left < 0:
+            raise ModelFileError(f"{self.path}: its members inflate to more than the "
+                                 f"{self.total} bytes a model file may hold (MAX_MODEL_BYTES; "
+                                 f"exceeded while inflating {name!r})", self.path)
+
+
+def _central_directory(path, fh):
+    """Refuse, from the end-of-central-directory record alone, an archive whose directory
+    holds more than MAX_MEMBERS entries or more bytes than they need: ``zipfile`` parses the
+    whole directory into objects before any member can be checked."""
+    fh.seek(0, os.SEEK_END)
+    size = fh.tell()
+    tail_len = min(size, 65535 + 22)
+    fh.seek(size - tail_len)
+    tail = fh.read(tail_len)
+    fh.seek(0)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) < at + 22:
+        return                      # not found: zipfile reports the archive as damaged
+    count = int.from_bytes(tail[at + 10:at + 12], "little")
+    cd_size = int.from_bytes(tail[at + 12:at + 16], "little")
+    loc = at - 20
+    if loc >= 0 and tail[loc:loc + 4] == b"PK\x06\x07":      # zip64: the real counts
+        offset = int.from_bytes(tail[loc + 8:loc + 16], "little")
+        if 0 <= offset <= size - 56:
+            fh.seek(offset)
+            rec = fh.read(56)
+            fh.seek(0)
+            if rec[:4] == b"PK\x06\x06":
+                count = max(count, int.from_bytes(rec[32:40], "little"))
+                cd_size = max(cd_size, int.from_bytes(rec[40:48], "little"))
+    if count > MAX_MEMBERS or cd_size > MAX_MEMBERS * 1024:
+        raise ModelFileError(f"{path}: its zip directory lists {count} members in {cd_size} "
+                             f"bytes; a model file has at most {MAX_MEMBERS} members "
+                             "(MAX_MEMBERS)", path)
+
+
+def _directory(path, archive) -> _Budget:
+    """Check the zip directory before any member is inflated: at most MAX_MEMBERS members,
+    each stored or deflated and unencrypted, named ``__structpred__.npy``, ``w.npy`` or
+    ``state.<key>.npy`` (no name twice), declared sizes summing to at most MAX_MODEL_BYTES.
+    Returns the byte budget that inflating then draws on."""
+    infos = archive.zip.infolist()
+    if len(infos) > MAX_MEMBERS:
+        raise ModelFileError(f"{path}: {len(infos)} members; a model file has at most "
+                             f"{MAX_MEMBERS} (MAX_MEMBERS)", path)
+    seen, total = set(), 0
+    for info in infos:
+        name = info.filename
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise ModelFileError(f"{path}: member {name!r} uses compression method "
+                                 f"{info.compress_type}; model files hold stored or deflated "
+                                 "members only", path)
+        if info.flag_bits & 0x1:
+            raise ModelFileError(f"{path}: member {name!r} is encrypted", path)
+        if not name.endswith(".npy"):
+            raise ModelFileError(f"{path}: unexpected member {name!r} in the archive (not a "
+                                 ".npy array)", path)
+        stem = name[:-len(".npy")]
+        if stem in seen:
+            raise ModelFileError(f"{path}: array {stem!r} appears twice in the archive", path)
+        seen.add(stem)
+        if stem not in ("__structpred__", "w") and not stem.startswith("state."):
+            raise ModelFileError(f"{path}: unexpected array {stem!r} in the archive", path)
+        total += info.file_size
+    if total > MAX_MODEL_BYTES:
+        raise ModelFileError(f"{path}: its members declare {total} bytes in all once inflated, "
+                             f"more than the {MAX_MODEL_BYTES} bytes a model file may hold "
+                             "(MAX_MODEL_BYTES)", path)
+    return _Budget(path)
+
+
+def _state_arrays(cls):
+    """The state keys ``cls`` stores as arrays (``state_arrays`` of the class, else
+    STATE_ARRAYS for a built-in task), or None when unknown (a task of yours that does not
+    declare them: any key, within MAX_MODEL_BYTES)."""
+    declared = getattr(cls, "state_arrays", None)
+    if declared is not None:
+        return tuple(declared)
+    for name, (module, attr) in BUILTIN_TASKS.items():
+        if cls.__module__ == module and cls.__qualname__ == attr:
+            return STATE_ARRAYS.get(name)
+    return None
+
+
+def _check_array_keys(path, cls, keys, json_state):
+    """``state.<key>`` members must be arrays the task stores (checked before any is
+    inflated) and not repeat a key of the header's ``model_state``."""
+    allowed = _state_arrays(cls)
+    for key in keys:
+        if key in json_state:
+            raise ModelFileError(f"{path}: task state key {key!r} is both in the header and "
+                                 f"an array 'state.{key}'", path)
+        if allowed is not None and key not in allowed:
+            stores = (f"its state arrays are {', '.join(map(repr, allowed))}" if allowed
+                      else "it stores no state array")
+            raise ModelFileError(f"{path}: unexpected array 'state.{key}' for {cls.__name__} "
+                                 f"({stores})", path)
+
+
+def _checked_npy_header(path, name, info, fh, max_bytes, needs):
+    """(shape, fortran order, dtype, data bytes, header bytes) of the member open as ``fh``,
+    from its .npy header alone, checked before anything is allocated: a plain numeric dtype, a declared size equal
+    to the member's size in the zip, within what its stored bytes can inflate to and within
+    ``max_bytes``."""
     try:
-        info = archive.zip.getinfo(f"{name}.npy")
-        with archive.zip.open(info) as fh:
-            version = np.lib.format.read_magic(fh)
-            read = {(1, 0): np.lib.format.read_array_header_1_0,
-                    (2, 0): np.lib.format.read_array_header_2_0}.get(version)
-            if read is None:
-                raise ValueError(f"unsupported .npy version {version}")
-            shape, _fortran, dtype = read(fh, max_header_size=10000)
-            offset = fh.tell()
+        version = np.lib.format.read_magic(fh)
+        read = {(1, 0): np.lib.format.read_array_header_1_0,
+                (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+        if read is None:
+            raise ValueError(f"unsupported .npy version {version}")
+        shape, fortran, dtype = read(fh, max_header_size=10000)
+        offset = fh.tell()
     except (ValueError, OSError, EOFError, zlib.error, zipfile.BadZipFile, KeyError,
-            SyntaxError, TypeError) as exc:
+            SyntaxError, TypeError, MemoryError, RecursionError) as exc:
         raise ModelFileError(f"{path}: array {name!r} has a damaged header ({exc})", path) from None
-    if dtype.kind not in "biufU" or dtype.hasobject:
+    if dtype.kind not in "biufU" or dtype.hasobject or dtype.itemsize == 0:
         raise ModelFileError(f"{path}: array {name!r} has dtype {dtype}, not a plain numeric "
                              "one", path)
+    if any(int(k) < 0 for k in shape):
+        raise ModelFileError(f"{path}: array {name!r} declares the shape {tuple(shape)}", path)
     n = 1
     for k in shape:
         n *= int(k)
@@ -289,7 +444,46 @@ def _npy_header(path, archive, name):
     if info.file_size > limit:
         raise ModelFileError(f"{path}: array {name!r} declares {info.file_size} bytes, more "
                              f"than its {info.compress_size} stored bytes can hold", path)
-    return tuple(shape), dtype, nbytes
+    if nbytes > max_bytes:
+        need = needs or f"the {max_bytes} bytes allowed"
+        raise ModelFileError(f"{path}: {name!r} holds {nbytes} bytes, more than {need}", path)
+    return tuple(shape), fortran, dtype, nbytes, offset
+
+
+def _read_member(path, archive, name, budget, max_bytes=MAX_ARRAY_BYTES, needs=None):
+    """The array ``name`` of the archive: its .npy header checked first (nothing allocated
+    before), then inflated in chunks of at most _CHUNK bytes, each counted against
+    ``budget`` (the archive's MAX_MODEL_BYTES), so that inflating stops as soon as the
+    total is exceeded even when the zip directory understated the sizes."""
+    try:
+        info = archive.zip.getinfo(f"{name}.npy")
+    except KeyError:
+        raise ModelFileError(f"{path}: no array {name!r}", path) from None
+    try:
+        with archive.zip.open(info) as fh:
+            shape, fortran, dtype, nbytes, offset = _checked_npy_header(path, name, info, fh,
+                                                                       max_bytes, needs)
+            budget.take(offset, name)
+            if nbytes > budget.left:
+                budget.take(nbytes, name)       # raises: the total would be exceeded
+            arr = np.empty(nbytes // dtype.itemsize, dtype=dtype)
+            raw = arr.view(np.uint8).reshape(-1)
+            pos = 0
+            while pos < nbytes:
+                chunk = fh.read(min(_CHUNK, nbytes - pos))
+                if not chunk:
+                    raise EOFError(f"{nbytes - pos} of its {nbytes} bytes are missing")
+                budget.take(len(chunk), name)
+                raw[pos:pos + len(chunk)] = np.frombuffer(chunk, dtype=np.uint8)
+                pos += len(chunk)
+            if fh.read(1):
+                raise ValueError("more bytes than its header declares")
+    except ModelFileError:
+        raise
+    except (ValueError, OSError, EOFError, zlib.error, zipfile.BadZipFile, KeyError,
+            MemoryError) as exc:
+        raise ModelFileError(f"{path}: array {name!r} is damaged or truncated ({exc})", path) from None
+    return arr.reshape(shape[::-1]).T if fortran else arr.reshape(shape)
 
 
 def _same_value(a, b) -> bool:
@@ -348,21 +542,6 @@ def _short(value) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _array(path, archive, name, max_bytes=MAX_ARRAY_BYTES, needs=None):
-    _shape, _dtype, nbytes = _npy_header(path, archive, name)
-    if nbytes > max_bytes:
-        need = needs or f"the {max_bytes} bytes allowed"
-        raise ModelFileError(f"{path}: {name!r} holds {nbytes} bytes, more than {need}", path)
-    try:
-        arr = archive[name]
-    except (ValueError, OSError, EOFError, zlib.error, zipfile.BadZipFile, KeyError) as exc:
-        raise ModelFileError(f"{path}: array {name!r} is damaged or truncated ({exc})", path) from None
-    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biufU":
-        raise ModelFileError(f"{path}: array {name!r} has dtype {getattr(arr, 'dtype', '?')}, "
-                             "not a plain numeric one", path)
-    return arr
-
-
 def _fitted(path, fitted):
     out = {}
     for key, value in fitted.items():
@@ -411,8 +590,12 @@ def _open(path):
                 else f"not an .npz archive: it starts with {magic!r}")
         raise ModelFileError(f"{path} is not a structpred model file ({what})", path)
     try:
+        _central_directory(path, fh)
         archive = np.load(fh, allow_pickle=False)
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, zlib.error) as exc:
+    except ModelFileError:
+        fh.close()
+        raise
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, zlib.error, MemoryError) as exc:
         fh.close()
         raise ModelFileError(f"{path} is not a structpred model file ({exc})", path) from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
@@ -433,18 +616,107 @@ def _opened(path):
         archive._structpred_fh.close()
 
 
-def _header(path, archive) -> dict:
+def _header(path, archive, budget=None) -> dict:
+    """The header, decoded and checked: at most MAX_HEADER_BYTES of UTF-8 JSON; any failure
+    to read, decode or check it is a ModelFileError naming the file."""
     if "__structpred__" not in archive.files:
         raise ModelFileError(f"{path} is not a structpred model file (no header)", path)
-    raw = _array(path, archive, "__structpred__")
+    budget = _directory(path, archive) if budget is None else budget
+    raw = _read_member(path, archive, "__structpred__", budget, MAX_HEADER_BYTES,
+                       f"the {MAX_HEADER_BYTES} bytes a header may hold (MAX_HEADER_BYTES)")
     if raw.dtype != np.uint8 or raw.ndim != 1:
         raise ModelFileError(f"{path}: the header is not a byte string", path)
     try:
         header = json.loads(raw.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise ModelFileError(f"{path}: the header is not valid JSON ({exc})", path) from None
-    _check_header(path, header)
+    except (ValueError, RecursionError, MemoryError) as exc:
+        # ValueError: not UTF-8, not JSON, or an integer of more digits than Python converts
+        raise ModelFileError(f"{path}: the header is not valid JSON ({_short_text(exc)})",
+                             path) from None
+    try:
+        _check_header(path, header)
+    except ModelFileError:
+        raise
+    except Exception as exc:  # noqa: BLE001 -- whatever the header holds, the file is refused
+        raise ModelFileError(f"{path}: the header cannot be checked ({type(exc).__name__}: "
+                             f"{_short_text(exc)})", path) from None
     return header
+
+
+def _short_text(exc, limit: int = 300) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _field(message: str, values) -> str | None:
+    """The key of ``values`` that an error message is about: the first key the message
+    starts with (``max_length must be ...``), quotes (``state 'n_levels_' must be``) or
+    follows ``state `` with (``state span_pairs: ...``); None when none is named."""
+    for key in values:
+        k = re.escape(str(key))
+        if re.match(rf"{k}(?=[\s:=\[(]|$)", message) or re.search(rf"'{k}'", message) \
+                or re.search(rf"\bstate {k}(?=[\s:])", message):
+            return str(key)
+    return None
+
+
+def _rebuild_error(path, what, section, values, exc, key=None) -> ModelFileError:
+    """The ModelFileError for ``exc`` raised while ``what`` was rebuilt from the header's
+    ``section`` (``model_params``, ``model_state``, ``estimator_params``): it names the file,
+    the field (``key``, else the one the message names) and its value, then the message."""
+    if isinstance(exc, ModelFileError):
+        return exc
+    text = _short_text(exc)
+    if not isinstance(exc, StructpredError):
+        text = f"{type(exc).__name__}: {text}"
+    key = _field(str(exc), values) if key is None else key
+    if key is None:
+        where = section
+    else:
+        value = values[key]
+        shown = (f"an array of shape {value.shape}" if isinstance(value, np.ndarray)
+                 else _short(value))
+        where = f"{section}.{key} = {shown}"
+    return ModelFileError(f"{path}: {what} cannot be rebuilt from the header ({where}): {text}",
+                          path)
+
+
+def _rebuilt_task(path, cls, params):
+    """``cls(**params)``, then the task's own parameter check (``_validate_params``, the
+    checks fit runs, when the task has one); a refusal names the file and the field."""
+    try:
+        model = cls(**params)
+        check = getattr(model, "_validate_params", None)
+        if callable(check):
+            check()
+    except Exception as exc:  # noqa: BLE001 -- any refusal of the file's values
+        key = _field(str(exc), params)
+        if key is None:     # a message that names no parameter: find the one refused alone
+            key = next((k for k in params if not _builds(cls, {k: params[k]})), None)
+        raise _rebuild_error(path, "the task", "model_params", params, exc, key) from None
+    return model
+
+
+def _builds(cls, params) -> bool:
+    """True when ``cls(**params)`` builds and passes its parameter check."""
+    try:
+        model = cls(**params)
+        check = getattr(model, "_validate_params", None)
+        if callable(check):
+            check()
+    except Exception:  # noqa: BLE001 -- only whether it builds matters here
+        return False
+    return True
+
+
+def _rebuilt_estimator(path, estimator_class, model, params):
+    """``estimator_class(model, **params)`` with its parameter check; a refusal names the
+    file and the field."""
+    try:
+        estimator = estimator_class(model, **params)
+        estimator._check_params()
+    except Exception as exc:  # noqa: BLE001 -- any refusal of the file's values
+        raise _rebuild_error(path, "the estimator", "estimator_params", params, exc) from None
+    return estimator
 
 
 def read_header(path) -> dict:
@@ -468,18 +740,25 @@ def load(path, tasks=None, estimator_class=None):
     estimator_class : StructuredSVM or a subclass (required here; ``structpred.load``
         and ``StructuredSVM.load`` pass it, so that this module never imports the estimator)
 
+    Order (each step refuses before the next costs anything): the zip directory (members,
+    names, declared sizes), the header, the task and estimator classes and parameters (the
+    task rebuilt and its parameters checked), the names of the state arrays against the
+    task's; only then are the arrays inflated, within MAX_MODEL_BYTES in all.
+
     Raises
     ------
     ModelFileError (a ValueError) naming the file: not an .npz model, damaged or truncated,
-    newer version, unknown task, bad header field, weights not finite or of the wrong length.
-    OSError when the file cannot be opened.
+    too large once inflated, newer version, unknown task, bad header field (named, e.g.
+    ``model_params.k = 10000000``), unexpected array, weights not finite or of the wrong
+    length. OSError when the file cannot be opened.
     """
     if estimator_class is None:
         raise TypeError("persistence.load needs estimator_class (the estimator to build); "
                         "use structpred.load(path) or StructuredSVM.load(path)")
     path = Path(path)
     with _opened(path) as archive:
-        header = _header(path, archive)
+        budget = _directory(path, archive)
+        header = _header(path, archive, budget)
         cls = _resolve_task(path, header, tasks)
         estimator_class = _resolve_estimator(path, header, estimator_class)
         params = _kwargs(path, "task parameter", cls.__name__, header.get("model_params", {}), cls)
@@ -487,18 +766,21 @@ def load(path, tasks=None, estimator_class=None):
                              header.get("estimator_params", {}), estimator_class, skip=_NOT_SAVED)
         _check_estimator_types(path, est_params)
         state = dict(header.get("model_state", {}))
-        for name in archive.files:
-            if name.startswith("state."):
-                state[name[len("state."):]] = _array(path, archive, name)
-            elif name not in ("w", "__structpred__"):
-                raise ModelFileError(f"{path}: unexpected array {name!r} in the archive", path)
-        _check_state_keys(path, cls, state)
+        array_keys = [name[len("state."):] for name in archive.files if name.startswith("state.")]
+        _check_state_keys(path, cls, [*state, *array_keys])
+        _check_array_keys(path, cls, array_keys, state)
         fitted = _fitted(path, header.get("fitted", {}))
         if "w" not in archive.files:
             raise ModelFileError(f"{path}: no weight vector 'w'", path)
-        # read before the task is rebuilt (migrate_state needs it), bounded like any array;
+        # the task and the estimator from the header's parameters, checked before any array
+        # is inflated (a hostile parameter must not wait for, or cause, large allocations)
+        model = _rebuilt_task(path, cls, params)
+        estimator = _rebuilt_estimator(path, estimator_class, model, est_params)
+        for key in array_keys:
+            state[key] = _read_member(path, archive, f"state.{key}", budget)
+        # read before the state is set (migrate_state needs it), bounded like any array;
         # its length is checked against the task's size_joint_feature below
-        w = _array(path, archive, "w")
+        w = _read_member(path, archive, "w", budget)
     if w.ndim != 1 or w.dtype.kind not in "iuf":
         raise ModelFileError(f"{path}: w must be a 1-D float vector, got shape {w.shape}, "
                              f"dtype {w.dtype}", path)
@@ -507,20 +789,13 @@ def load(path, tasks=None, estimator_class=None):
     if bad.size:
         raise ModelFileError(f"{path}: w has {bad.size} non-finite weights (first at index "
                              f"{int(bad[0])}: {w[bad[0]]})", path)
-    try:
-        model = cls(**params)
-        if state:
+    if state:
+        try:
             state, w = _migrated(path, model, state, w)
             model.set_state(state)
             _check_state_round_trip(path, cls, state, model.get_state())
-        estimator = estimator_class(model, **est_params)
-        estimator._check_params()
-    except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError,
-            RecursionError) as exc:
-        if isinstance(exc, ModelFileError):
-            raise
-        raise ModelFileError(f"{path}: the task or estimator cannot be rebuilt from the "
-                             f"header ({type(exc).__name__}: {exc})", path) from None
+        except Exception as exc:  # noqa: BLE001 -- any refusal of the file's values
+            raise _rebuild_error(path, "the task", "model_state", state, exc) from None
     d = model.size_joint_feature
     if not isinstance(d, (int, np.integer)) or d < 1:
         raise ModelFileError(f"{path}: the {cls.__name__} rebuilt from the header has no "

@@ -57,6 +57,7 @@ def _parser():
                     help="AMBIENT-format folder or JSON-lines file with subtopic labels")
     tr.add_argument("-m", "--model", required=True, type=OutputFile("model file"),
                     help="output model file (.npz), replaced atomically")
+    # 1000 = structpred.tasks.diversity.model.MAX_K (a model file's k is held to it on load)
     tr.add_argument("--k", type=integer(1, 1000, "an integer 1..1000"), default=5,
                     help="documents per ranking, 1..1000 (5)")
     add_common(tr, C_help="SVM-struct C, a finite number > 0 (default: chosen by inner CV over "

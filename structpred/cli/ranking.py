@@ -92,7 +92,7 @@ def _learn(argv, task):
         Y = data.y
     else:
         model = PropensityRanking(n_features=data.n_features, clip=args.clip)
-        Y = data.clicks()
+        Y = data.clicks(clip=args.clip)   # a cost too large even clipped: file and line named
     pairs = model.batch_n_pairs(Y, [x.shape[0] for x in data.X])
     eps = args.eps
     if model.loss_type == "pairs":

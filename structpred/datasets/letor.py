@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from ..boundary.params import check_positive
 from ..boundary.text import open_text
 from ..errors import MAX_ABS_FEATURE, DataFormatError, InvalidInputError
 from .home import require_file
@@ -68,7 +69,8 @@ class LetorData:
         one per query. lines : int64 array, the line number of each query's first document.
     costs : float array (one per query: the click's cost, proprank files) or None.
     n_features : number of columns. n_pairless : queries without preference pairs kept;
-    n_skipped : such queries dropped (``pairless="skip"``).
+    n_skipped : such queries dropped (``pairless="skip"``). click_lines : int64 array, the
+    line number of each query's clicked document (proprank files) or None.
     """
     X: list
     y: list
@@ -80,16 +82,35 @@ class LetorData:
     n_skipped: int = 0
     path: str = ""
     comments: list = field(default_factory=list)
+    click_lines: np.ndarray | None = None
 
     def __len__(self):
         return len(self.X)
 
-    def clicks(self):
-        """Propensity SVM-rank labels: [Click(clicked index, cost)] (proprank files)."""
+    def clicks(self, clip: float | None = None):
+        """Propensity SVM-rank labels: [Click(clicked index, cost)] (proprank files), each cost
+        clipped at ``clip`` when given (min(cost, clip), as ``PropensityRanking(clip=)``).
+
+        A weight above MAX_CLICK_WEIGHT (1e6, ``PropensityRanking``'s bound) after clipping
+        is refused here, with a LetorFormatError naming the file and the clicked document's line
+        (the task would refuse it too, naming only the click's index)."""
         from ..labels.clicks import Click
         if self.costs is None:
             raise ValueError(f"{self.path}: not an svm_proprank file (no cost: tokens)")
-        return [Click(int(np.argmax(g)), float(c)) for g, c in zip(self.y, self.costs)]
+        clip = check_positive(clip, "clip", allow_none=True)
+        out = []
+        for q, (g, c) in enumerate(zip(self.y, self.costs)):
+            weight = float(c) if clip is None else min(float(c), float(clip))
+            if not weight <= MAX_CLICK_WEIGHT:
+                lines = self.click_lines if self.click_lines is not None else self.lines
+                line = int(lines[q])
+                raise LetorFormatError(
+                    f"{self.path}, line {line}: cost:{float(c):g} is above {MAX_CLICK_WEIGHT:g}, "
+                    "the largest click weight (inverse propensity) PropensityRanking accepts"
+                    + ("" if clip is None else f", even clipped at {float(clip):g}")
+                    + ": clip the costs (--clip W, clicks(clip=W))", self.path, line)
+            out.append(Click(int(np.argmax(g)), weight))
+        return out
 
 
 def _numbered_lines(fh, name):
@@ -108,6 +129,11 @@ _PAIRS = re.compile(r"(?:[0-9]+:[^\s:]+ )*(?:[0-9]+:[^\s:]+)?")
 #: a multi-GiB weight vector.
 MAX_FID = 2 ** 31 - 1
 FEATURE_FLOOR = 2 ** 22
+#: Largest click weight (``cost:``, the inverse propensity) ``LetorData.clicks`` hands on: the
+#: bound of ``structpred.tasks.ranking.model.MAX_CLICK_WEIGHT`` (kept equal, checked by
+#: tests/test_model_file_hostile.py; a loader does not import a task), so that a cost the task
+#: would refuse is reported with the file and line it came from.
+MAX_CLICK_WEIGHT = 1e6
 
 
 def _number(text: str) -> float:
@@ -367,7 +393,7 @@ def _load_exact(path, name, n_features, kind, pairless, dense, group_sizes, stri
     if dense is None:   # dense when it takes less memory than CSR (about 40% non-zeros)
         dense = n_cols <= 5000 and fid_arr.size * 12 >= 0.3 * N * n_cols * 8
     t_arr = np.asarray(targets)
-    X, Y, Q, L, C, com = [], [], [], [], [], []
+    X, Y, Q, L, C, CL, com = [], [], [], [], [], [], []
     n_pairless = n_skipped = 0
     for a, b in zip(starts, ends):
         g = t_arr[a:b]
@@ -390,10 +416,12 @@ def _load_exact(path, name, n_features, kind, pairless, dense, group_sizes, stri
         L.append(first)
         com.append(comments[a:b])
         if is_prop:
-            C.append(next(c for c, t in zip(costs[a:b], g) if t == 1))
+            k = next(i for i, t in enumerate(g) if t == 1)
+            C.append(costs[a + k])
+            CL.append(linenos[a + k])
     return LetorData(X, Y, np.asarray(Q, dtype=np.int64), np.asarray(L, dtype=np.int64), n_cols,
                      np.asarray(C, dtype=np.float64) if is_prop else None, n_pairless, n_skipped,
-                     name, com)
+                     name, com, np.asarray(CL, dtype=np.int64) if is_prop else None)
 
 
 class _Comments:

@@ -240,12 +240,17 @@ class DiversifiedRanker:
 
     @classmethod
     def load(cls, path) -> "DiversifiedRanker":
-        """Read a model written by ``save``."""
+        """Read a model written by ``save``: ``structpred.load`` (every parameter and state
+        value checked as the constructor and the command line check them: k in 1..1000,
+        ModelFileError naming the file and the field otherwise), then a ModelFileError naming
+        the file when it holds another task than DiverseSubset."""
+        from ...errors import ModelFileError
         from ...svm import load
         svm = load(path)
         model = svm.model
         if not isinstance(model, DiverseSubset):
-            raise ValueError(f"{path} holds a {type(model).__name__}, not a DiverseSubset model")
+            raise ModelFileError(f"{path} holds a {type(model).__name__}, not a DiverseSubset "
+                                 "model", path)
         fp = getattr(model, "featurizer_params_", None) or {}
         ranker = cls(k=model.k, C=getattr(svm, "C", None), redundancy=model.redundancy,
                      n_levels=int(fp.get("n_levels", model.n_levels_)),

@@ -42,7 +42,13 @@ from ...parallel import effective_jobs
 from .features import CandidateSet
 from .greedy import greedy_batch, psi_batch, row_scores, subset_loss_batch
 
-__all__ = ["DiverseSubset", "SubsetLabel", "DiversityBatch"]
+__all__ = ["DiverseSubset", "SubsetLabel", "DiversityBatch", "MAX_K", "MAX_LOCAL_SEARCH"]
+
+#: Largest subset size k (the command line's ``--k`` bound): the oracles allocate k slots per
+#: example, so a model file's k must not ask for gigabytes (k = 10**7 did).
+MAX_K = 1000
+#: Most passes of 1-swap local search (each pass stops early when nothing improves).
+MAX_LOCAL_SEARCH = 1000
 
 
 class SubsetLabel:
@@ -185,10 +191,14 @@ class DiverseSubset(StructuredModel):
 
     Parameters
     ----------
-    k : int, subset size (a candidate set with n < k documents gets all n, ranked).
+    k : int, subset size, 1..MAX_K (1000) (a candidate set with n < k documents gets all n,
+        ranked).
     redundancy : bool, add the block of words covered by two or more selected documents.
-    local_search : int, passes of 1-swap local search after the loss-augmented greedy
-        (0 = plain greedy, as in the paper).
+    local_search : int, passes of 1-swap local search after the loss-augmented greedy,
+        0..MAX_LOCAL_SEARCH (0 = plain greedy, as in the paper).
+
+    The parameters are checked by the constructor (and again when a model file is loaded):
+    InvalidInputError naming the parameter.
 
     Attributes
     ----------
@@ -200,20 +210,26 @@ class DiverseSubset(StructuredModel):
 
     def __init__(self, k: int = 5, redundancy: bool = False, local_search: int = 10):
         super().__init__()
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"k must be an integer >= 1, got {k!r}")
-        if isinstance(local_search, bool) or not isinstance(local_search, (int, np.integer)):
-            raise ValueError(f"local_search must be an integer, got {local_search!r}")
         # stored as given: scikit-learn's clone checks that parameters are kept as passed
         self.local_search = local_search
         self.k = k
         self.redundancy = redundancy
+        self._validate_params()
         self.n_levels_ = None
         self.n_word_features_ = None
         self.n_doc_features_ = None
         self.featurizer_params_ = None   # set by DiversifiedRanker, saved with the model
 
     # ----------------------------------------------------------------- set-up
+    def _validate_params(self):
+        """k an integer in [1, MAX_K], redundancy a bool, local_search an integer in
+        [0, MAX_LOCAL_SEARCH] (integer types only: 5.0 is refused); InvalidInputError naming
+        the parameter. Run by the constructor and by ``structpred.load`` on a model file's
+        parameters."""
+        check_int(self.k, "k", 1, MAX_K, strict=True)
+        check_bool(self.redundancy, "redundancy")
+        check_int(self.local_search, "local_search", 0, MAX_LOCAL_SEARCH, strict=True)
+
     def _set_sizes(self, L, p, q):
         self.n_levels_, self.n_word_features_, self.n_doc_features_ = int(L), int(p), int(q)
         self.size_joint_feature = (self.n_levels_ + int(self.redundancy)) * self.n_word_features_ \
@@ -221,7 +237,8 @@ class DiverseSubset(StructuredModel):
 
     def initialize(self, X, Y=None):
         """Read the feature sizes (word-frequency levels, word and document features) off the first
-        candidate set."""
+        candidate set (the parameters checked again: ``set_params`` does not check them)."""
+        self._validate_params()
         X = list(X)
         if not X:
             raise ValueError("no training examples")

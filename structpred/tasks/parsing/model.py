@@ -41,7 +41,7 @@ from collections import Counter
 import numpy as np
 import scipy.sparse as sp
 
-from ...boundary.params import check_choice, check_int, check_real, check_state
+from ...boundary.params import check_bool, check_choice, check_int, check_real, check_state
 from ...errors import InvalidInputError
 from ...model import StructuredModel
 from ...parallel import map_threads
@@ -51,7 +51,15 @@ from .features import (anchored_scores, collect_pairs, derivation_feature_ids, n
 from .grammar import Grammar, symbol_brackets
 from ...labels.trees import ROOT, Tree, TreeError, binarize, check_tree_structure, unbinarize
 
-__all__ = ["ConstituencyParsing", "Derivation", "sentence", "word_signature", "tree_brackets"]
+__all__ = ["ConstituencyParsing", "Derivation", "sentence", "word_signature", "tree_brackets",
+           "MAX_LENGTH", "MAX_HORIZONTAL", "MAX_SMOOTHING"]
+
+#: Largest ``max_length`` (words of a sentence CKY accepts); CKY is cubic in the length.
+MAX_LENGTH = 100_000
+#: Largest horizontal Markov order (the command line's ``--horizontal`` bound).
+MAX_HORIZONTAL = 100
+#: Largest glue-rule pseudo-count (the command line's ``--smoothing`` bound).
+MAX_SMOOTHING = 1e6
 
 _SUFFIXES = ("ing", "ed", "ly", "ion", "er", "est", "al", "ity", "ies", "es", "s", "y",
              "ment", "ness", "able", "ive", "ic", "ous", "ful", "less", "an", "ist")
@@ -232,13 +240,27 @@ class ConstituencyParsing(StructuredModel):
         return binarize(y, int(self.horizontal), bool(self.parent), merge=self.unary == "merge")
 
     def _validate_params(self):
-        """InvalidInputError naming the parameter (structpred.boundary.params)."""
+        """InvalidInputError naming the parameter (structpred.boundary.params), with the
+        command line's bounds: unary and features among their choices, horizontal in
+        [0, MAX_HORIZONTAL], parent a bool, min_word_count >= 0, smoothing in
+        [0, MAX_SMOOTHING], max_length in [1, MAX_LENGTH], grammar_trees None or a list of
+        bracketed strings / Trees (parsed only by fit). Run by fit and by ``structpred.load``
+        on a model file's parameters."""
         check_choice(self.unary, "unary", ("merge", "chain"))
         check_choice(self.features, "features", ("rich", "rules"))
-        check_int(self.horizontal, "horizontal", 0, 1000)
-        check_real(self.smoothing, "smoothing", 0.0)
+        check_int(self.horizontal, "horizontal", 0, MAX_HORIZONTAL)
+        check_bool(self.parent, "parent")
+        check_real(self.smoothing, "smoothing", 0.0, MAX_SMOOTHING)
         check_int(self.min_word_count, "min_word_count", 0)
-        check_int(self.max_length, "max_length", 1, 100_000)
+        check_int(self.max_length, "max_length", 1, MAX_LENGTH)
+        trees = self.grammar_trees
+        if trees is not None and not isinstance(trees, (list, tuple)):
+            raise InvalidInputError("grammar_trees must be None or a list of Trees or bracketed "
+                                    f"tree strings, got {type(trees).__name__}")
+        for i, t in enumerate(trees or ()):
+            if not isinstance(t, (str, Tree)):
+                raise InvalidInputError(f"grammar_trees[{i}]: expected a Tree or a bracketed "
+                                        f"tree string, got {type(t).__name__}")
 
     def initialize(self, X, Y) -> None:
         """Grammar, vocabulary and the feature conjunctions seen in the gold trees."""
@@ -376,7 +398,7 @@ class ConstituencyParsing(StructuredModel):
         malformed (every example is checked)."""
         if Y is not None and len(X) != len(Y):
             raise InvalidInputError(f"X has {len(X)} sentences but Y has {len(Y)} trees")
-        max_length = check_int(self.max_length, "max_length", 1, 100_000)
+        max_length = check_int(self.max_length, "max_length", 1, MAX_LENGTH)
         for idx, x in enumerate(X):
             try:
                 n = len(x)
