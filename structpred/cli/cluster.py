@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 __all__ = ["dask_cluster", "PendingCluster", "warm_up", "warm_examples", "quiet_worker",
-           "WARM_TIMEOUT"]
+           "quiet_teardown", "WARM_TIMEOUT"]
 
 #: Longest wait (seconds) for the workers' warm-up before training starts anyway: a warm-up
 #: that fails or hangs is only time not saved, the fit reports any real fault itself.
@@ -155,11 +155,25 @@ def _close(job, wait=CLOSE_TIMEOUT):
         client, cluster = job.result(timeout=wait)[:2]
     except BaseException:
         return
+    if cluster is not None:     # our own processes, being stopped: their teardown is not news
+        try:
+            client.run(quiet_teardown)
+        except Exception:   # a worker already gone: nothing to quiet there
+            pass
+        quiet_teardown()
     try:
         client.close()
     finally:
         if cluster is not None:
             cluster.close()
+
+
+def quiet_teardown() -> None:
+    """In this process and on the workers of the LocalCluster it is closing: Dask's errors
+    about a scheduler or worker going away (heartbeats failing, streams closed) are the
+    closing itself, so only critical messages print from here on."""
+    import logging
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
 
 
 @contextmanager

@@ -16,6 +16,9 @@ import warnings
 
 import numpy as np
 
+from ...boundary.params import (MAX_C, check_bool, check_choice, check_grid, check_int,
+                                check_n_jobs, check_positive, check_seed)
+from ...errors import InvalidInputError, NotFittedError
 from ...metrics.subtopics import as_topic_matrix, weighted_subtopic_loss
 from ...tasks.diversity.features import DiversityFeaturizer
 from ...tasks.diversity.model import DiverseSubset
@@ -122,6 +125,25 @@ class DiversifiedRanker:
         self.random_state = random_state
 
     # ------------------------------------------------------------------ helpers
+    def _check_params(self) -> list:
+        """Every parameter, before any work (InvalidInputError naming it, also those unused
+        with the others' values, e.g. ``C_grid`` when ``C`` is given); returns the C grid."""
+        check_int(self.k, "k", 1, 1000, strict=True)
+        if self.C is not None:
+            check_positive(self.C, "C", high=MAX_C)
+        grid = check_grid(self.C_grid, "C_grid", lambda c, n: check_positive(c, n, high=MAX_C))
+        check_int(self.inner_folds, "inner_folds", 2, strict=True)
+        check_positive(self.eps, "eps")
+        check_choice(self.n_levels, "n_levels", (1, 2, 3))
+        for name in ("use_rank", "use_url", "redundancy"):
+            check_bool(getattr(self, name), name)
+        check_int(self.max_iter, "max_iter", 1, strict=True)
+        check_n_jobs(self.n_jobs)
+        if not isinstance(self.verbose, (bool, np.bool_)):
+            check_int(self.verbose, "verbose", 0)
+        check_seed(self.random_state)
+        return grid
+
     def _featurizer(self) -> DiversityFeaturizer:
         return DiversityFeaturizer(n_levels=self.n_levels, use_rank=self.use_rank,
                                    use_url=self.use_url)
@@ -152,22 +174,24 @@ class DiversifiedRanker:
         skipped with a warning (ValueError if none is left).
         """
         t0 = time.perf_counter()
+        grid = self._check_params()
         queries, documents, topics, ranks = _unpack(queries, documents, topics, ranks, "fit")
         queries = list(queries)
         documents = list(documents)
         topics = list(topics)
         if not (len(queries) == len(documents) == len(topics)):
-            raise ValueError(f"queries, documents and topics differ in length: {len(queries)}, "
+            raise InvalidInputError(f"queries, documents and topics differ in length: {len(queries)}, "
                              f"{len(documents)}, {len(topics)}")
         if ranks is not None and len(ranks) != len(queries):
-            raise ValueError(f"ranks has {len(ranks)} entries for {len(queries)} queries")
+            raise InvalidInputError(f"ranks has {len(ranks)} entries for {len(queries)} queries")
         feat = self._featurizer()
         X = feat.transform_many(queries, documents, ranks)
         Ts = []
         for i, (x, T) in enumerate(zip(X, topics)):
             T = topic_matrix(T, where=f"query {i}")
             if T.shape[0] != x.n_docs:
-                raise ValueError(f"query {i}: topics has {T.shape[0]} rows for {x.n_docs} documents")
+                raise InvalidInputError(f"query {i}: topics has {T.shape[0]} rows for {x.n_docs} "
+                                        "documents", i)
             Ts.append(T)
         keep = [i for i, T in enumerate(Ts) if T.any()]
         if len(keep) < len(Ts):
@@ -175,14 +199,13 @@ class DiversifiedRanker:
                           f"{[i for i in range(len(Ts)) if i not in keep]}", UserWarning,
                           stacklevel=2)
         if not keep:
-            raise ValueError("no training query has a labelled subtopic")
+            raise InvalidInputError("topics: no training query has a labelled subtopic")
         X = [X[i] for i in keep]
         Ts = [Ts[i] for i in keep]
         labeler = DiverseSubset(k=self.k)
         Y = [labeler.make_label(T) for T in Ts]
         self.cv_results_ = {}
         if self.C is None:
-            grid = [float(c) for c in self.C_grid]
             n_f = min(int(self.inner_folds), len(X))
             if len(grid) > 1 and n_f >= 2:
                 rng = np.random.default_rng(self.random_state)
@@ -209,7 +232,7 @@ class DiversifiedRanker:
 
     def _check_fitted(self):
         if getattr(self, "svm_", None) is None:
-            raise RuntimeError("this DiversifiedRanker is not fitted: call fit(...) or load(path)")
+            raise NotFittedError("this DiversifiedRanker is not fitted: call fit(...) or load(path)")
 
     def rank(self, query: str, documents, ranks=None) -> np.ndarray:
         """Top-min(k, n) document indices in selection order (ValueError if no documents)."""

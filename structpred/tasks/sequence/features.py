@@ -14,11 +14,15 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from ...boundary.params import check_int
 from ...errors import InvalidInputError, NotFittedError
 
 __all__ = ["ConllFeatures", "encode_tags"]
 
 _PAD = "<PAD>"
+
+#: widest context window accepted (offsets -window..window: 4·window + 1 features per token)
+MAX_WINDOW = 20
 
 
 _UPPER = re.compile("[A-Z]+")
@@ -50,9 +54,13 @@ class ConllFeatures(TransformerMixin, BaseEstimator):
         Columns of the token tuples holding the word and the POS tag (pos_column=None: no
         POS features).
     window : int
-        Context words / POS at offsets -window..window (default 2).
+        Context words / POS at offsets -window..window (default 2; at most ``MAX_WINDOW``).
     min_count : int
-        Keep features seen at least this many times in ``fit``.
+        Keep features seen at least this many times in ``fit`` (>= 1).
+
+    The parameters are checked by ``fit``, ``transform`` and ``fit_transform`` before any
+    work (InvalidInputError naming the parameter): integers (a column may count from the end,
+    -1 the last, as ``encode_tags``'s), each column inside every token.
     """
 
     def __init__(self, word_column=0, pos_column=1, window=2, min_count=1):
@@ -60,6 +68,28 @@ class ConllFeatures(TransformerMixin, BaseEstimator):
         self.pos_column = pos_column
         self.window = window
         self.min_count = min_count
+
+    def _checked(self, sentences):
+        """``sentences`` after checking the parameters and the sentences (``_check_sentences``),
+        each column inside every token; InvalidInputError naming the parameter or X[i]."""
+        check_int(self.word_column, "word_column", strict=True)
+        columns = [("word_column", self.word_column)]
+        if self.pos_column is not None:
+            check_int(self.pos_column, "pos_column", strict=True)
+            columns.append(("pos_column", self.pos_column))
+        check_int(self.window, "window", 0, MAX_WINDOW, strict=True)
+        check_int(self.min_count, "min_count", 1, strict=True)
+        _check_sentences(sentences)
+        for i, sent in enumerate(sentences):
+            if any(isinstance(tok, (str, bytes)) or not hasattr(tok, "__len__") for tok in sent):
+                raise InvalidInputError(f"X[{i}]: tokens must be tuples of strings such as "
+                                        "(word, POS)", i)
+            width = min(len(tok) for tok in sent)
+            for name, col in columns:
+                if not -width <= col < width:
+                    raise InvalidInputError(f"{name}={col} is outside the tokens of X[{i}], "
+                                            f"which have {width} columns", i)
+        return sentences
 
     def _token_features(self, sent):
         wc, pc, k = self.word_column, self.pos_column, self.window
@@ -98,8 +128,7 @@ class ConllFeatures(TransformerMixin, BaseEstimator):
     def fit(self, sentences, y=None) -> "ConllFeatures":
         """Learn the feature vocabulary (features seen at least ``min_count`` times) from tokenised
         sentences; returns self."""
-        _check_sentences(sentences)
-        return self._fit([self._token_features(s) for s in sentences])
+        return self._fit([self._token_features(s) for s in self._checked(sentences)])
 
     def _fit(self, feats_per_sentence) -> "ConllFeatures":
         counts: dict[str, int] = {}
@@ -120,8 +149,7 @@ class ConllFeatures(TransformerMixin, BaseEstimator):
         """One CSR matrix (tokens x n_features_) per sentence."""
         if not hasattr(self, "vocabulary_"):
             raise NotFittedError("ConllFeatures is not fitted: call fit(sentences) first")
-        _check_sentences(sentences)
-        return self._transform([self._token_features(s) for s in sentences])
+        return self._transform([self._token_features(s) for s in self._checked(sentences)])
 
     def _transform(self, feats_per_sentence) -> list:
         vocab = self.vocabulary_
@@ -141,8 +169,7 @@ class ConllFeatures(TransformerMixin, BaseEstimator):
 
     def fit_transform(self, sentences, y=None) -> list:
         """fit then transform, computing the feature strings once (``y`` is ignored)."""
-        _check_sentences(sentences)
-        feats = [self._token_features(s) for s in sentences]
+        feats = [self._token_features(s) for s in self._checked(sentences)]
         return self._fit(feats)._transform(feats)
 
 
