@@ -48,6 +48,14 @@ def test_structure_round_trip_and_tiny_propensities_in_log_form(tmp_path):
     ("1:0:0.5 |ns 0:1", "namespaces"),
     ("1:0:0.5 | a:1", "0-based integer index"),
     ("1:0:0.5 | 3:inf", "not finite"),
+    # a strict number grammar (Python's float() takes 0.2_5 and +0), no repeated index, and
+    # no dense width out of proportion to the line (test_counterfactual_hostile: defect 9)
+    ("1:0.5:0.2_5 | 0:1", "probability '0.2_5'"),
+    ("1:0.5:L-1_000 | 0:1", "log-probability '-1_000'"),
+    ("1:0.5:L+0 | 0:1", r"log-probability '\+0'"),
+    ("1:0_1:0.5 | 0:1", "cost '0_1'"),
+    ("1:0.5:0.5 | 0:1e50 0:1e50 0:1e50", "feature index 0 appears twice"),
+    ("1:0.5:0.5 | 268435455:1", "feature index 268435455 asks for a dense X"),
 ])
 def test_bad_lines_name_file_and_line(tmp_path, line, message):
     path = tmp_path / "bad.txt"
