@@ -680,29 +680,31 @@ def _rebuild_error(path, what, section, values, exc, key=None) -> ModelFileError
                           path)
 
 
-def _rebuilt_task(path, cls, params):
+def _build_task(cls, params):
     """``cls(**params)``, then the task's own parameter check (``_validate_params``, the
-    checks fit runs, when the task has one); a refusal names the file and the field."""
+    checks fit runs, when the task has one)."""
+    model = cls(**params)
+    check = getattr(model, "_validate_params", None)
+    if callable(check):
+        check()
+    return model
+
+
+def _rebuilt_task(path, cls, params):
+    """``_build_task(cls, params)``; a refusal names the file and the field."""
     try:
-        model = cls(**params)
-        check = getattr(model, "_validate_params", None)
-        if callable(check):
-            check()
+        return _build_task(cls, params)
     except Exception as exc:  # noqa: BLE001 -- any refusal of the file's values
         key = _field(str(exc), params)
         if key is None:     # a message that names no parameter: find the one refused alone
             key = next((k for k in params if not _builds(cls, {k: params[k]})), None)
         raise _rebuild_error(path, "the task", "model_params", params, exc, key) from None
-    return model
 
 
 def _builds(cls, params) -> bool:
-    """True when ``cls(**params)`` builds and passes its parameter check."""
+    """True when ``_build_task(cls, params)`` succeeds."""
     try:
-        model = cls(**params)
-        check = getattr(model, "_validate_params", None)
-        if callable(check):
-            check()
+        _build_task(cls, params)
     except Exception:  # noqa: BLE001 -- only whether it builds matters here
         return False
     return True

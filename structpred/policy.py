@@ -24,9 +24,9 @@ import time
 import numpy as np
 
 from .boundary.params import (check_bool, check_draws, check_int, check_n_jobs, check_n_samples,
-                               check_positive, check_seed)
+                               check_positive, check_seed, check_verbose)
 from .boundary.arrays import check_vector
-from .errors import InvalidInputError, InvalidInputTypeError, StructpredError
+from .errors import InvalidInputError, InvalidInputTypeError
 from .boundary.text import _available_memory
 from .logspace import scaled_weights
 from .model import StructuredModel, has_hook
@@ -117,6 +117,7 @@ class GibbsPolicy:
     set_params = StructuredSVM.set_params
     __repr__ = StructuredSVM.__repr__
     _estimator_type = StructuredSVM._estimator_type
+    _check_feature_matrix = StructuredSVM._check_feature_matrix
     _check_fitted = StructuredSVM._check_fitted
     _from_flat = StructuredSVM._from_flat
     _policy_batch = StructuredSVM._policy_batch
@@ -155,19 +156,8 @@ class GibbsPolicy:
         for name in ("max_iter", "memory", "period"):
             check_int(getattr(self, name), name, 1, MAX_ITER, strict=True)
         check_n_jobs(self.n_jobs, "n_jobs")
-        if not isinstance(self.verbose, (bool, np.bool_)):
-            check_int(self.verbose, "verbose", 0)
+        check_verbose(self.verbose)
         check_bool(self.warm_start, "warm_start")
-
-    def _check_feature_matrix(self, X, fitting: bool):
-        """StructuredSVM's check of a feature matrix (2-D, >= 1 feature, the width seen in
-        fit), its refusals raised as InvalidInputError (a ValueError) with the same message."""
-        try:
-            return StructuredSVM._check_feature_matrix(self, X, fitting)
-        except StructpredError:
-            raise
-        except ValueError as exc:
-            raise InvalidInputError(str(exc)) from None
 
     # ------------------------------------------------------------ training
     def objective(self, X, Y, w=None) -> float:

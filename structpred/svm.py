@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .boundary.params import (check_bool, check_choice, check_int, check_n_jobs, check_n_samples,
-                              check_positive)
+                              check_positive, check_verbose)
 from .errors import InvalidInputError, InvalidInputTypeError, NotFittedError
 from . import persistence
 from .logspace import scaled_weights
@@ -283,8 +283,7 @@ class StructuredSVM:
         check_choice(self.qp, "qp", ("active-set", "cvxpy"))
         check_int(self.cache_size, "cache_size", 0)
         check_choice(self.backend, "backend", ("local", "dask"))
-        if not isinstance(self.verbose, (bool, np.bool_)):
-            check_int(self.verbose, "verbose", 0)
+        check_verbose(self.verbose)
         check_bool(self.keep_solver_state, "keep_solver_state")
         if self.callback is not None and not callable(self.callback):
             raise InvalidInputError(f"callback must be None or a callable(iteration, w, record), "
@@ -470,8 +469,8 @@ class StructuredSVM:
 
     def _check_feature_matrix(self, X, fitting: bool):
         """For tasks whose x is a feature vector (Multiclass): X must be 2-D with >= 1 feature,
-        and predict must see as many features as fit (``n_features_in_``, scikit-learn's).
-        Returns X, a scipy sparse matrix of any format made dense (Multiclass is dense)."""
+        and predict must see as many features as fit (``n_features_in_``, scikit-learn's);
+        InvalidInputError (a ValueError, scikit-learn's messages) otherwise. Returns X, a scipy sparse matrix of any format made dense (Multiclass is dense)."""
         if getattr(self.model, "sklearn_estimator_type", None) != "classifier":
             return X
         import scipy.sparse as sp
@@ -492,17 +491,18 @@ class StructuredSVM:
         if ndim is None:
             return X
         if ndim != 2:
-            raise ValueError(f"Expected a 2-D array (examples x features), got {ndim}-D with "
-                             f"shape {X.shape}. Reshape your data, e.g. X.reshape(-1, 1) for one "
-                             "feature or X.reshape(1, -1) for one example")
+            raise InvalidInputError(f"Expected a 2-D array (examples x features), got {ndim}-D "
+                                    f"with shape {X.shape}. Reshape your data, e.g. "
+                                    "X.reshape(-1, 1) for one feature or X.reshape(1, -1) for one "
+                                    "example")
         if X.shape[1] == 0:
-            raise ValueError(f"X has 0 feature(s) (shape={X.shape}) while a minimum of 1 is "
-                             "required.")
+            raise InvalidInputError(f"X has 0 feature(s) (shape={X.shape}) while a minimum of 1 "
+                                    "is required.")
         if fitting:
             self.n_features_in_ = int(X.shape[1])
         elif getattr(self, "n_features_in_", None) is not None and X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
-                             f"expecting {self.n_features_in_} features as input")
+            raise InvalidInputError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
+                                    f"expecting {self.n_features_in_} features as input")
         return X
 
     def _check_fitted(self):

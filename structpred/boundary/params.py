@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import InvalidInputError
 
 __all__ = ["check_real", "check_positive", "check_int", "check_probability", "check_choice",
-           "check_bool", "check_seed", "check_state", "check_n_samples", "check_temperature",
+           "check_bool", "check_verbose", "check_seed", "check_state", "check_n_samples", "check_temperature",
            "check_level", "check_solver_params", "check_draws", "check_n_jobs", "check_grid",
            "MAX_C", "MAX_DRAWS", "MAX_JOBS"]
 
@@ -144,6 +144,14 @@ def check_bool(value, name: str, *, index: int | None = None) -> bool:
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     raise InvalidInputError(f"{name} must be True or False, got {_fmt(value)}", index)
+
+
+def check_verbose(value, name: str = "verbose"):
+    """A verbosity: a bool (Python or numpy) or an integer >= 0, returned as given;
+    InvalidInputError naming ``name`` otherwise (-1, 1.5, "x", NaN)."""
+    if not isinstance(value, (bool, np.bool_)):
+        check_int(value, name, 0)
+    return value
 
 
 def check_seed(value, name: str = "random_state"):

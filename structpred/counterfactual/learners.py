@@ -31,7 +31,7 @@ from ..model import StructuredModel, _repr_changed, _set_params
 from ..parallel import limit_threads
 from ..boundary.params import (check_choice, check_draws, check_grid, check_int,
                                check_n_samples, check_positive, check_probability, check_real,
-                               check_seed)
+                               check_seed, check_verbose)
 from ..svm import _as_examples, _n_examples
 from .estimators import GibbsTarget, default_clip, ips, snips
 from .feedback import BanditFeedback
@@ -178,8 +178,7 @@ class CRM:
         check_probability(self.validation_fraction, "validation_fraction", allow_zero=False,
                           allow_one=False)
         check_seed(self.random_state)
-        if not isinstance(self.verbose, (bool, np.bool_)):
-            check_int(self.verbose, "verbose", 0)
+        check_verbose(self.verbose)
 
     # ------------------------------------------------------------- fit
     def fit(self, feedback: BanditFeedback, validation: BanditFeedback | None = None, w0=None):

@@ -38,7 +38,6 @@ OBJECTIVES = ("ips", "poem", "snips", "norm-poem", "banditnet")
 #: not representable. The unnormalized objectives and estimators refuse such weights unless
 #: clipped; ``_risk_and_coef`` caps them there as a last guard (they are then inactive).
 LOG_MAX_WEIGHT = float(np.log(np.finfo(np.float64).max))
-_MAX_LOG_W = LOG_MAX_WEIGHT
 
 _SELF_NORMALIZED = ("snips", "norm-poem")
 
@@ -100,9 +99,9 @@ def _self_normalized_weights(log_w):
 def _risk_and_coef(objective, loss, log_w, lam, clip):
     """risk_and_coef without the checks (the learner's inner loop, on checked inputs)."""
     n = loss.shape[0]
-    log_clip = math.log(clip) if clip is not None and math.isfinite(clip) else _MAX_LOG_W
-    lwc, active = _clip(log_w, log_clip)
+    finite_clip = clip is not None and math.isfinite(clip)
     if objective in ("ips", "poem", "banditnet"):
+        lwc, active = _clip(log_w, math.log(clip) if finite_clip else LOG_MAX_WEIGHT)
         delta = loss - lam if objective == "banditnet" else loss
         wc = np.exp(lwc)
         u = delta * wc
@@ -120,7 +119,7 @@ def _risk_and_coef(objective, loss, log_w, lam, clip):
                 coef = coef + lam * (u - u.mean()) / ((n - 1) * math.sqrt(n) * sd) * du
         return value, coef
     # self-normalized: q_i = w̄_i / Σ w̄_j; no cap (the ratio does not depend on the scale)
-    if clip is not None and math.isfinite(clip):
+    if finite_clip:
         lwc, active = _clip(log_w, math.log(clip))
     else:
         lwc, active = log_w, np.ones(n, dtype=bool)

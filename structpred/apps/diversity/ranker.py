@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 
 from ...boundary.params import (MAX_C, check_bool, check_choice, check_grid, check_int,
-                                check_n_jobs, check_positive, check_seed)
+                                check_n_jobs, check_positive, check_seed, check_verbose)
 from ...errors import InvalidInputError, NotFittedError
 from ...metrics.subtopics import as_topic_matrix, weighted_subtopic_loss
 from ...tasks.diversity.features import DiversityFeaturizer
@@ -139,8 +139,7 @@ class DiversifiedRanker:
             check_bool(getattr(self, name), name)
         check_int(self.max_iter, "max_iter", 1, strict=True)
         check_n_jobs(self.n_jobs)
-        if not isinstance(self.verbose, (bool, np.bool_)):
-            check_int(self.verbose, "verbose", 0)
+        check_verbose(self.verbose)
         check_seed(self.random_state)
         return grid
 
